@@ -1,0 +1,111 @@
+package bench
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/spf13/pflag"
+	"sigs.k8s.io/e2e-framework/pkg/env"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"github.com/cachebench/cachebench/log"
+)
+
+// The benchmark is an end-to-end test: TestMain brings the cluster up once
+// through e2e-framework and TestCache runs the plan as subtests named
+// <strategy>/<workload>/r<round>-<cold|warmN>.
+//
+// It runs when asked for, by name (go test ./bench -run Cache) or with
+// CACHEBENCH_E2E=1, which also turns "cannot run here" into a failure.
+// Options come from CACHEBENCH_* variables (see Options.AddFlags).
+var (
+	session  *Session
+	suiteCtx context.Context
+	// skipReason, when set, is why TestCache does not run.
+	skipReason string
+)
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	os.Exit(runMain(m))
+}
+
+func runMain(m *testing.M) int {
+	e2e := os.Getenv("CACHEBENCH_E2E")
+	required := e2e == "1"
+	switch {
+	case e2e == "0":
+		skipReason = "CACHEBENCH_E2E=0"
+		return m.Run()
+	case !required && !runSelects("TestCache"):
+		skipReason = "the benchmark runs when asked for: go test ./bench -run Cache (or CACHEBENCH_E2E=1)"
+		return m.Run()
+	case !required && testing.Short():
+		skipReason = "skipped in -short mode"
+		return m.Run()
+	}
+	cannot := func(err error) int {
+		if required {
+			fmt.Fprintf(os.Stderr, "cachebench: CACHEBENCH_E2E=1 but the benchmark cannot run: %v\n", err)
+			return 1
+		}
+		skipReason = fmt.Sprintf("cannot run here: %v (CACHEBENCH_E2E=1 makes this a failure)", err)
+		return m.Run()
+	}
+	opts := Defaults()
+	fs := pflag.NewFlagSet("cachebench", pflag.ContinueOnError)
+	opts.AddFlags(fs)
+	if err := ApplyEnv(fs); err != nil {
+		return cannot(err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := Preflight(ctx, opts); err != nil {
+		return cannot(err)
+	}
+	l := log.New(os.Stderr, opts.Verbose)
+	var err error
+	session, err = NewSession(ctx, opts, l)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cachebench: %v\n", err)
+		return 1
+	}
+	testenv, err := env.NewWithContext(ctx, envconf.New())
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "cachebench: %v\n", err)
+		return 1
+	}
+	testenv.Setup(session.Setup()...)
+	testenv.Setup(func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+		suiteCtx = ctx
+		return ctx, nil
+	})
+	testenv.Finish(session.Teardown()...)
+	code := testenv.Run(m)
+	if session.Writer != nil {
+		l.Infof("results in %s; render them with: make report REPORT=%s", session.ResultsDir(), session.ResultsDir())
+	}
+	return code
+}
+
+// runSelects reports whether the -test.run pattern can select the test.
+func runSelects(test string) bool {
+	f := flag.Lookup("test.run")
+	if f == nil || f.Value.String() == "" {
+		return false
+	}
+	top, _, _ := strings.Cut(f.Value.String(), "/")
+	for _, alt := range strings.Split(top, "|") {
+		if re, err := regexp.Compile(alt); err == nil && re.MatchString(test) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,192 @@
+// Package bench runs the benchmark: for every workload and cache strategy,
+// rounds that each start from a reset cache with a cold run, followed by
+// warm runs interleaved across strategies. Every finished run is appended
+// to results.jsonl at once.
+package bench
+
+import (
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cachebench/cachebench/images"
+	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/scenarios"
+)
+
+// Options are the settings of a benchmark. The same flags serve the CLI
+// (--warm-runs) and go test (CACHEBENCH_WARM_RUNS).
+type Options struct {
+	Workloads   []string
+	Strategies  []string
+	Builder     string
+	WarmRuns    int
+	Rounds      int
+	RunTimeout  time.Duration
+	OutRoot     string
+	RunID       string
+	ClusterName string
+	Kubeconfig  string
+	Reuse       bool
+	Keep        bool
+	Images      string
+	NodeImage   string
+	Executor    string
+	Warmer      string
+	CacheDir    string
+	Verbose     bool
+}
+
+// Defaults returns the default options.
+func Defaults() Options {
+	return Options{
+		Workloads:   scenarios.WorkloadNames(),
+		Builder:     "kaniko",
+		WarmRuns:    3,
+		Rounds:      1,
+		RunTimeout:  20 * time.Minute,
+		OutRoot:     reports.DefaultRoot(),
+		ClusterName: "cachebench",
+		Images:      string(images.Auto),
+		CacheDir:    images.DefaultCacheDir(),
+	}
+}
+
+// EnvPrefix prefixes the environment variable of every flag.
+const EnvPrefix = "CACHEBENCH_"
+
+// EnvName is the environment variable of a flag: --warm-runs is CACHEBENCH_WARM_RUNS.
+func EnvName(flag string) string {
+	return EnvPrefix + strings.ToUpper(strings.ReplaceAll(flag, "-", "_"))
+}
+
+// AddFlags registers the options on fs, with o's values as defaults.
+func (o *Options) AddFlags(fs *pflag.FlagSet) {
+	fs.StringSliceVar(&o.Workloads, "workloads", o.Workloads, "workloads to build ("+strings.Join(scenarios.WorkloadNames(), ", ")+")")
+	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure (default: all of the builder's: none, registry, pv-warm)")
+	fs.StringVar(&o.Builder, "builder", o.Builder, "image builder (kaniko)")
+	fs.IntVar(&o.WarmRuns, "warm-runs", o.WarmRuns, "warm runs per strategy and round, after the round's cold run")
+	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds per strategy; each starts from a reset cache with one cold run")
+	fs.DurationVar(&o.RunTimeout, "run-timeout", o.RunTimeout, "limit for one PipelineRun")
+	fs.StringVar(&o.OutRoot, "out", o.OutRoot, "folder that receives the results folder <out>/<run-id>")
+	fs.StringVar(&o.RunID, "run-id", o.RunID, "name of this benchmark's results folder (default: UTC time)")
+	fs.StringVar(&o.ClusterName, "cluster-name", o.ClusterName, "name of the kind cluster")
+	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "use the existing cluster of this kubeconfig instead of kind")
+	fs.BoolVar(&o.Reuse, "reuse", o.Reuse, "use a running kind cluster of the same name instead of refusing")
+	fs.BoolVar(&o.Keep, "keep", o.Keep, "keep the cluster running at the end")
+	fs.StringVar(&o.Images, "images", o.Images, "where images come from: auto, online (official images), offline (built locally)")
+	fs.StringVar(&o.NodeImage, "node-image", o.NodeImage, "kind node image (default: kindest/node online, the locally built one offline)")
+	fs.StringVar(&o.Executor, "kaniko-executor", o.Executor, "kaniko executor image, e.g. a fork's (default: the image set's)")
+	fs.StringVar(&o.Warmer, "kaniko-warmer", o.Warmer, "kaniko warmer image (default: the image set's)")
+	fs.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "cache of built images and binaries (offline mode)")
+	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "show debug output")
+}
+
+// ApplyEnv sets every flag whose CACHEBENCH_* variable is set, before the
+// command line is parsed (which then wins). Errors name the variable.
+func ApplyEnv(fs *pflag.FlagSet) error {
+	var errs []string
+	fs.VisitAll(func(f *pflag.Flag) {
+		name := EnvName(f.Name)
+		v, ok := os.LookupEnv(name)
+		if !ok {
+			return
+		}
+		if sv, isSlice := f.Value.(pflag.SliceValue); isSlice {
+			// Replace, do not append to, the default list.
+			if err := sv.Replace(splitList(v)); err != nil {
+				errs = append(errs, fmt.Sprintf("%s=%q: %v", name, v, err))
+			}
+			return
+		}
+		if err := f.Value.Set(v); err != nil {
+			errs = append(errs, fmt.Sprintf("%s=%q: %v (flag --%s)", name, v, err, f.Name))
+		}
+	})
+	if len(errs) > 0 {
+		return fmt.Errorf("bad environment: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+var runIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,40}$`)
+
+// Validate checks the options and says, for each bad one, which setting it
+// is and what to do.
+func (o *Options) Validate() error {
+	var errs []string
+	bad := func(flag, format string, args ...any) {
+		errs = append(errs, fmt.Sprintf("--%s (%s): %s", flag, EnvName(flag), fmt.Sprintf(format, args...)))
+	}
+	if len(o.Workloads) == 0 {
+		bad("workloads", "empty: choose from %s", strings.Join(scenarios.WorkloadNames(), ", "))
+	} else if _, err := scenarios.SelectWorkloads(o.Workloads); err != nil {
+		bad("workloads", "%v", err)
+	}
+	if b, err := NewBuilder(o.Builder, BuilderImages{}); err != nil {
+		bad("builder", "%v", err)
+	} else if _, err := scenarios.SelectStrategies(b, o.Strategies); err != nil {
+		bad("strategies", "%v", err)
+	}
+	if o.WarmRuns < 0 || o.WarmRuns > 1000 {
+		bad("warm-runs", "%d: want 0 to 1000", o.WarmRuns)
+	}
+	if o.Rounds < 1 || o.Rounds > 1000 {
+		bad("rounds", "%d: want 1 to 1000", o.Rounds)
+	}
+	if o.RunTimeout < time.Minute {
+		bad("run-timeout", "%s: want at least 1m (a cold build pulls and unpacks base images)", o.RunTimeout)
+	}
+	if o.RunID != "" && !runIDRe.MatchString(o.RunID) {
+		bad("run-id", "%q: use lower-case letters, digits, '.', '_' and '-' (at most 41)", o.RunID)
+	}
+	if o.OutRoot == "" {
+		bad("out", "empty")
+	}
+	if o.ClusterName == "" || !runIDRe.MatchString(o.ClusterName) {
+		bad("cluster-name", "%q: use lower-case letters, digits and '-'", o.ClusterName)
+	}
+	if _, err := images.ParseMode(o.Images); err != nil {
+		bad("images", "%v", err)
+	}
+	if o.Kubeconfig != "" {
+		if _, err := os.Stat(o.Kubeconfig); err != nil {
+			bad("kubeconfig", "%v", err)
+		}
+		if o.Reuse {
+			bad("reuse", "only applies to kind clusters; drop it when giving --kubeconfig")
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("bad options:\n  %s", strings.Join(errs, "\n  "))
+	}
+	return nil
+}
+
+// Settings renders the options for the results' environment file.
+func (o *Options) Settings() map[string]string {
+	return map[string]string{
+		"workloads":   strings.Join(o.Workloads, ","),
+		"strategies":  strings.Join(o.Strategies, ","),
+		"builder":     o.Builder,
+		"warm-runs":   fmt.Sprint(o.WarmRuns),
+		"rounds":      fmt.Sprint(o.Rounds),
+		"run-timeout": o.RunTimeout.String(),
+		"images":      o.Images,
+		"cluster":     map[bool]string{true: "existing kubeconfig", false: "kind " + o.ClusterName}[o.Kubeconfig != ""],
+	}
+}

@@ -1,0 +1,280 @@
+// Package cluster brings up everything a benchmark runs on: a kind cluster
+// (or an existing one), the images, Tekton Pipelines, the in-cluster
+// registry and the git server. Each step is an e2e-framework env.Func, so
+// that bench's TestMain and the cachebench CLI run the very same setup.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/e2e-framework/pkg/env"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
+	"sigs.k8s.io/e2e-framework/support"
+
+	"github.com/cachebench/cachebench/cluster/gitserver"
+	"github.com/cachebench/cachebench/cluster/kind"
+	"github.com/cachebench/cachebench/cluster/kube"
+	"github.com/cachebench/cachebench/cluster/registry"
+	"github.com/cachebench/cachebench/cluster/tekton"
+	"github.com/cachebench/cachebench/images"
+	"github.com/cachebench/cachebench/log"
+	"github.com/cachebench/cachebench/versions"
+)
+
+// Namespace is where the registry, the git server and the runs live.
+const Namespace = "cachebench"
+
+// Config says which cluster to use and how.
+type Config struct {
+	// Name of the kind cluster.
+	Name string
+	// Kubeconfig, when set, uses that existing cluster instead of kind.
+	Kubeconfig string
+	// Reuse takes over a running kind cluster of the same name.
+	Reuse bool
+	// Keep leaves the cluster running at the end.
+	Keep bool
+	// NodeImage overrides the node image of the image set.
+	NodeImage string
+	// TektonFeatureFlags are set in Tekton's feature-flags ConfigMap.
+	TektonFeatureFlags map[string]string
+	Log                log.Logger
+}
+
+// DefaultFeatureFlags: the pv-warm build task binds two PVC workspaces
+// (source and cache), which the default "coschedule: workspaces" refuses
+// ("more than one PersistentVolumeClaim is bound"). One node: no affinity
+// assistant needed. The report states it.
+var DefaultFeatureFlags = map[string]string{"coschedule": "disabled"}
+
+// Env is what the setup leaves for the benchmark.
+type Env struct {
+	Kubeconfig string
+	Clients    *kube.Clients
+	Namespace  string
+	Images     *images.Set
+	Registry   *registry.Registry
+	Git        *gitserver.Server
+	// Bases maps a base image's logical name to its in-cluster reference.
+	Bases map[string]string
+	// Versions names what runs, for the results.
+	Versions map[string]string
+	// Kind is the kind provider, nil for an existing cluster.
+	Kind *kind.Provider
+}
+
+type envKey struct{}
+
+// EnvFrom returns the Env stored by the setup.
+func EnvFrom(ctx context.Context) (*Env, bool) {
+	e, ok := ctx.Value(envKey{}).(*Env)
+	return e, ok
+}
+
+// CheckDocker says in one line what is wrong when Docker cannot be used.
+func CheckDocker(ctx context.Context) error {
+	if _, err := exec.LookPath("docker"); err != nil {
+		return errors.New("docker not found: run `sudo make docker` (host/install-docker.sh installs and starts it)")
+	}
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "docker", "info", "--format", "{{.ServerVersion}}").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("docker does not answer (%s): start dockerd, e.g. `sudo make docker`", strings.TrimSpace(lastLine(string(out))))
+	}
+	return nil
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// Provider returns the cluster provider for cfg and the image set.
+func Provider(cfg Config, set *images.Set) support.E2EClusterProvider {
+	if cfg.Kubeconfig != "" {
+		return &Existing{Path: cfg.Kubeconfig}
+	}
+	node := set.NodeImage
+	if cfg.NodeImage != "" {
+		node = cfg.NodeImage
+	}
+	return kind.New(kind.WithName(cfg.Name), kind.WithNodeImage(node), kind.WithReuse(cfg.Reuse),
+		kind.WithDefaultCNI(set.DefaultCNI), kind.WithLogger(cfg.Log))
+}
+
+// Setup returns the steps that bring the cluster up: create (or connect),
+// load images, install Tekton, deploy the registry and the git server.
+func Setup(cfg Config, set *images.Set, p support.E2EClusterProvider, repos []gitserver.Repo) []env.Func {
+	return []env.Func{
+		envfuncs.CreateClusterWithOpts(p, cfg.Name),
+		connect(cfg, set, p),
+		loadImages(cfg, set, p),
+		installTekton(cfg, set),
+		deployRegistry(cfg, set),
+		pushBases(cfg, set),
+		deployGit(cfg, set, repos),
+	}
+}
+
+// Teardown returns the steps that end a run: the cluster is deleted unless
+// Keep is set (or it was an existing one).
+func Teardown(cfg Config) []env.Func {
+	if cfg.Keep || cfg.Kubeconfig != "" {
+		return []env.Func{func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+			if e, ok := EnvFrom(ctx); ok {
+				cfg.Log.Infof("keeping the cluster; kubeconfig: %s", e.Kubeconfig)
+			}
+			return ctx, nil
+		}}
+	}
+	return []env.Func{func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+		// Ctrl-C cancelled ctx, and deleting must still happen.
+		return envfuncs.DestroyCluster(cfg.Name)(context.WithoutCancel(ctx), c)
+	}}
+}
+
+func connect(cfg Config, set *images.Set, p support.E2EClusterProvider) env.Func {
+	return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+		kc := p.GetKubeconfig()
+		clients, err := kube.FromKubeconfig(kc)
+		if err != nil {
+			return ctx, err
+		}
+		if err := clients.Ping(ctx); err != nil {
+			return ctx, err
+		}
+		if err := clients.EnsureNamespace(ctx, Namespace); err != nil {
+			return ctx, err
+		}
+		e := &Env{Kubeconfig: kc, Clients: clients, Namespace: Namespace, Images: set, Bases: map[string]string{}}
+		e.Kind, _ = p.(*kind.Provider)
+		e.Versions = map[string]string{
+			"tekton": versions.Tekton, "kind": versions.Kind,
+			"images": string(set.Mode), "node-image": set.NodeImage,
+			"kaniko-executor": set.KanikoExecutor, "registry-image": set.Registry,
+		}
+		if v, err := clients.Kube.Discovery().ServerVersion(); err == nil {
+			e.Versions["kubernetes"] = v.GitVersion
+		}
+		return context.WithValue(ctx, envKey{}, e), nil
+	}
+}
+
+func mustEnv(ctx context.Context) (*Env, error) {
+	e, ok := EnvFrom(ctx)
+	if !ok {
+		return nil, errors.New("cluster setup: no environment in context (connect step missing)")
+	}
+	return e, nil
+}
+
+func loadImages(cfg Config, set *images.Set, p support.E2EClusterProvider) env.Func {
+	return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+		if len(set.Load) == 0 {
+			return ctx, nil
+		}
+		loader, ok := p.(support.E2EClusterProviderWithImageLoader)
+		if !ok {
+			return ctx, fmt.Errorf("load images: an existing cluster cannot be given images (%s); use kind, or make them pullable and run with --images=online", strings.Join(images.SortedRefs(set.Load), ", "))
+		}
+		start := time.Now()
+		for i, a := range set.Load {
+			cfg.Log.Infof("loading image %d/%d %s", i+1, len(set.Load), strings.Join(a.Refs, ", "))
+			if err := loader.LoadImageArchive(ctx, a.Path); err != nil {
+				return ctx, fmt.Errorf("load images: %w", err)
+			}
+		}
+		cfg.Log.Infof("loaded %d images in %s", len(set.Load), time.Since(start).Round(100*time.Millisecond))
+		return ctx, nil
+	}
+}
+
+func installTekton(cfg Config, set *images.Set) env.Func {
+	return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+		e, err := mustEnv(ctx)
+		if err != nil {
+			return ctx, err
+		}
+		var manifest []byte
+		if set.TektonReleaseURL != "" {
+			manifest, err = tekton.Download(ctx, set.TektonReleaseURL)
+		} else {
+			manifest, err = tekton.RenderFromModule(ctx, versions.Tekton, tekton.Images{Commands: set.TektonImages, Shell: set.TektonShell})
+		}
+		if err != nil {
+			return ctx, fmt.Errorf("install tekton: %w", err)
+		}
+		flags := cfg.TektonFeatureFlags
+		if flags == nil {
+			flags = DefaultFeatureFlags
+		}
+		for k, v := range flags {
+			e.Versions["tekton-feature-flag/"+k] = v
+		}
+		return ctx, tekton.Install(ctx, e.Clients, manifest, flags, cfg.Log)
+	}
+}
+
+func deployRegistry(cfg Config, set *images.Set) env.Func {
+	return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+		e, err := mustEnv(ctx)
+		if err != nil {
+			return ctx, err
+		}
+		e.Registry, err = registry.Deploy(ctx, e.Clients, e.Namespace, set.Registry, cfg.Log)
+		return ctx, err
+	}
+}
+
+// pushBases puts the workloads' base images into the in-cluster registry
+// (copied from their official source online, from archives offline), so
+// that every strategy pulls them from the same place.
+func pushBases(cfg Config, set *images.Set) env.Func {
+	return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+		e, err := mustEnv(ctx)
+		if err != nil {
+			return ctx, err
+		}
+		start := time.Now()
+		sess, err := e.Registry.Connect(ctx)
+		if err != nil {
+			return ctx, err
+		}
+		defer sess.Close()
+		for logical, b := range set.Bases {
+			img, err := b.Image(ctx)
+			if err != nil {
+				return ctx, fmt.Errorf("base image %s: %w", logical, err)
+			}
+			cfg.Log.Infof("pushing base image %s to the registry as %s", logical, b.Repo)
+			if err := sess.Push(ctx, b.Repo, img); err != nil {
+				return ctx, fmt.Errorf("base image %s: %w", logical, err)
+			}
+			e.Bases[logical] = e.Registry.Ref(b.Repo)
+		}
+		cfg.Log.Infof("base images pushed in %s", time.Since(start).Round(100*time.Millisecond))
+		return ctx, nil
+	}
+}
+
+func deployGit(cfg Config, set *images.Set, repos []gitserver.Repo) env.Func {
+	return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+		e, err := mustEnv(ctx)
+		if err != nil {
+			return ctx, err
+		}
+		e.Git, err = gitserver.Deploy(ctx, e.Clients, e.Namespace, set.Git, repos, cfg.Log)
+		return ctx, err
+	}
+}
+
+// KubeconfigDir is where kind clusters' kubeconfigs are written.
+func KubeconfigDir(cacheDir string) string { return filepath.Join(cacheDir, "kube") }

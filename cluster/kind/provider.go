@@ -1,0 +1,357 @@
+// Package kind creates and deletes kind clusters through kind's Go API, and
+// plugs them into e2e-framework as a support.E2EClusterProvider. (The
+// framework's own kind support shells out to a kind binary it installs.)
+package kind
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/e2e-framework/klient"
+	"sigs.k8s.io/e2e-framework/support"
+	kindv1alpha4 "sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
+
+	"github.com/cachebench/cachebench/log"
+)
+
+// Provider is a kind cluster managed through kind's Go API.
+type Provider struct {
+	name           string
+	nodeImage      string
+	version        string
+	kubeconfigPath string
+	reuse          bool
+	defaultCNI     bool
+	waitForReady   time.Duration
+	log            log.Logger
+
+	kind       *kindcluster.Provider
+	restConfig *rest.Config
+	reused     bool
+}
+
+var (
+	_ support.E2EClusterProvider                = (*Provider)(nil)
+	_ support.E2EClusterProviderWithImageLoader = (*Provider)(nil)
+)
+
+// Option configures a Provider.
+type Option func(*Provider)
+
+// WithName sets the cluster name.
+func WithName(name string) Option { return func(p *Provider) { p.name = name } }
+
+// WithNodeImage sets the node image (default: kind's image for the version).
+func WithNodeImage(image string) Option { return func(p *Provider) { p.nodeImage = image } }
+
+// WithKubeconfigPath sets where the cluster's kubeconfig is written.
+func WithKubeconfigPath(path string) Option { return func(p *Provider) { p.kubeconfigPath = path } }
+
+// WithReuse makes Create use a running cluster of the same name instead of
+// refusing to touch it.
+func WithReuse(reuse bool) Option { return func(p *Provider) { p.reuse = reuse } }
+
+// WithDefaultCNI keeps kind's default CNI (kindnetd). Offline node images
+// bring their own bridge configuration and turn it off.
+func WithDefaultCNI(on bool) Option { return func(p *Provider) { p.defaultCNI = on } }
+
+// WithLogger sets where progress goes.
+func WithLogger(l log.Logger) Option { return func(p *Provider) { p.log = l } }
+
+// New returns a Provider.
+func New(opts ...Option) *Provider {
+	p := &Provider{name: "cachebench", defaultCNI: true, waitForReady: 3 * time.Minute, log: log.NoOp()}
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// WithName implements support.E2EClusterProvider.
+func (p *Provider) WithName(name string) support.E2EClusterProvider { p.name = name; return p }
+
+// WithVersion picks kind's published node image for a Kubernetes version,
+// unless a node image was given.
+func (p *Provider) WithVersion(version string) support.E2EClusterProvider {
+	p.version = version
+	return p
+}
+
+// WithPath is part of the interface; there is no kind binary to point at.
+func (p *Provider) WithPath(string) support.E2EClusterProvider { return p }
+
+// WithOpts implements support.E2EClusterProvider.
+func (p *Provider) WithOpts(opts ...support.ClusterOpts) support.E2EClusterProvider {
+	for _, o := range opts {
+		o(p)
+	}
+	return p
+}
+
+// SetDefaults implements support.E2EClusterProvider.
+func (p *Provider) SetDefaults() support.E2EClusterProvider {
+	if p.name == "" {
+		p.name = "cachebench"
+	}
+	if p.kind == nil {
+		p.kind = kindcluster.NewProvider(kindcluster.ProviderWithDocker(), kindcluster.ProviderWithLogger(kindLogger{p.log}))
+	}
+	return p
+}
+
+func (p *Provider) image() string {
+	if p.nodeImage != "" {
+		return p.nodeImage
+	}
+	if p.version != "" {
+		return "kindest/node:" + p.version
+	}
+	return ""
+}
+
+// Exists reports whether a kind cluster of this name runs.
+func (p *Provider) Exists() (bool, error) {
+	p.SetDefaults()
+	names, err := p.kind.List()
+	if err != nil {
+		return false, fmt.Errorf("list kind clusters: %w", err)
+	}
+	return slices.Contains(names, p.name), nil
+}
+
+// Create creates the cluster (or takes over a running one when reuse is on)
+// and returns the path of its kubeconfig.
+func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
+	p.SetDefaults()
+	if p.kubeconfigPath == "" {
+		dir, err := os.UserCacheDir()
+		if err != nil {
+			dir = os.TempDir()
+		}
+		p.kubeconfigPath = filepath.Join(dir, "cachebench", "kube", p.name+".kubeconfig")
+	}
+	if err := os.MkdirAll(filepath.Dir(p.kubeconfigPath), 0o755); err != nil {
+		return "", err
+	}
+	exists, err := p.Exists()
+	if err != nil {
+		return "", err
+	}
+	if exists {
+		if !p.reuse {
+			return "", fmt.Errorf("a kind cluster named %q already exists: reuse it (--reuse, CACHEBENCH_REUSE=1), pick another --cluster-name, or delete it (cachebench cluster down --cluster-name %s)", p.name, p.name)
+		}
+		p.log.Infof("reusing kind cluster %q", p.name)
+		p.reused = true
+		if err := p.kind.ExportKubeConfig(p.name, p.kubeconfigPath, false); err != nil {
+			return "", fmt.Errorf("export kubeconfig of %q: %w", p.name, err)
+		}
+		return p.kubeconfigPath, p.loadRestConfig()
+	}
+	cfg := &kindv1alpha4.Cluster{
+		Networking: kindv1alpha4.Networking{DisableDefaultCNI: !p.defaultCNI},
+		Nodes:      []kindv1alpha4.Node{{Role: kindv1alpha4.ControlPlaneRole}},
+	}
+	opts := []kindcluster.CreateOption{
+		kindcluster.CreateWithV1Alpha4Config(cfg),
+		kindcluster.CreateWithKubeconfigPath(p.kubeconfigPath),
+		kindcluster.CreateWithWaitForReady(p.waitForReady),
+		kindcluster.CreateWithDisplayUsage(false),
+		kindcluster.CreateWithDisplaySalutation(false),
+	}
+	if img := p.image(); img != "" {
+		opts = append(opts, kindcluster.CreateWithNodeImage(img))
+	}
+	start := time.Now()
+	p.log.Infof("creating kind cluster %q (node image %s)", p.name, orDefault(p.image(), "kind's default"))
+	// kind's Create takes no context: on Ctrl-C let it finish, so that the
+	// teardown that follows deletes a whole cluster rather than half of one.
+	done := make(chan error, 1)
+	go func() { done <- p.kind.Create(p.name, opts...) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		p.log.Warnf("interrupted: waiting for kind to finish creating %q so that it can be deleted", p.name)
+		err = <-done
+		if err == nil {
+			err = ctx.Err()
+		}
+	}
+	if err != nil {
+		return "", fmt.Errorf("create kind cluster %q: %w", p.name, err)
+	}
+	p.log.Infof("kind cluster %q is up in %s", p.name, time.Since(start).Round(100*time.Millisecond))
+	return p.kubeconfigPath, p.loadRestConfig()
+}
+
+// Reused reports whether Create took over an existing cluster.
+func (p *Provider) Reused() bool { return p.reused }
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func (p *Provider) loadRestConfig() error {
+	cfg, err := clientcmd.BuildConfigFromFlags("", p.kubeconfigPath)
+	if err != nil {
+		return fmt.Errorf("load kubeconfig %s: %w", p.kubeconfigPath, err)
+	}
+	p.restConfig = cfg
+	return nil
+}
+
+// CreateWithConfig creates the cluster from a kind config file.
+func (p *Provider) CreateWithConfig(ctx context.Context, configFile string) (string, error) {
+	return "", errors.New("cachebench's kind provider builds its own kind config; CreateWithConfig is not supported")
+}
+
+// GetKubeconfig returns the kubeconfig path.
+func (p *Provider) GetKubeconfig() string { return p.kubeconfigPath }
+
+// GenerateKubeconfig writes the kubeconfig again and returns its path.
+func (p *Provider) GenerateKubeconfig(args ...string) (string, error) {
+	p.SetDefaults()
+	if err := p.kind.ExportKubeConfig(p.name, p.kubeconfigPath, false); err != nil {
+		return "", fmt.Errorf("export kubeconfig: %w", err)
+	}
+	return p.kubeconfigPath, nil
+}
+
+// GetKubectlContext returns the kubeconfig context kind writes.
+func (p *Provider) GetKubectlContext() string { return "kind-" + p.name }
+
+// ExportLogs collects node logs into dest.
+func (p *Provider) ExportLogs(ctx context.Context, dest string) error {
+	p.SetDefaults()
+	if err := p.kind.CollectLogs(p.name, dest); err != nil {
+		return fmt.Errorf("collect logs of %q: %w", p.name, err)
+	}
+	return nil
+}
+
+// Destroy deletes the cluster.
+func (p *Provider) Destroy(ctx context.Context) error {
+	p.SetDefaults()
+	p.log.Infof("deleting kind cluster %q", p.name)
+	if err := p.kind.Delete(p.name, p.kubeconfigPath); err != nil {
+		return fmt.Errorf("delete kind cluster %q: %w", p.name, err)
+	}
+	return nil
+}
+
+// WaitForControlPlane waits until the node is Ready and kube-system's pods run.
+func (p *Provider) WaitForControlPlane(ctx context.Context, _ klient.Client) error {
+	if p.restConfig == nil {
+		return errors.New("wait for control plane: cluster not created")
+	}
+	return WaitForControlPlane(ctx, p.restConfig, 3*time.Minute)
+}
+
+// WaitForControlPlane waits until every node is Ready and every kube-system
+// pod is ready, so that DNS works before anything else is deployed.
+func WaitForControlPlane(ctx context.Context, cfg *rest.Config, timeout time.Duration) error {
+	kc, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return err
+	}
+	var last string
+	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		nodes, err := kc.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		if err != nil || len(nodes.Items) == 0 {
+			last = fmt.Sprintf("no nodes yet (%v)", err)
+			return false, nil
+		}
+		for _, n := range nodes.Items {
+			if !nodeReady(n) {
+				last = "node " + n.Name + " not Ready"
+				return false, nil
+			}
+		}
+		pods, err := kc.CoreV1().Pods("kube-system").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			last = err.Error()
+			return false, nil
+		}
+		for _, pod := range pods.Items {
+			if !podReady(pod) {
+				last = "pod kube-system/" + pod.Name + " not ready"
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("wait for control plane: %s: %w", last, err)
+	}
+	return nil
+}
+
+func nodeReady(n corev1.Node) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func podReady(p corev1.Pod) bool {
+	if p.Status.Phase == corev1.PodSucceeded {
+		return true
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// KubernetesRestConfig returns the REST config of the created cluster.
+func (p *Provider) KubernetesRestConfig() *rest.Config { return p.restConfig }
+
+// LoadImage is not supported: cachebench loads archives it built itself.
+func (p *Provider) LoadImage(ctx context.Context, image string, args ...string) error {
+	return fmt.Errorf("load image %s: only image archives can be loaded (LoadImageArchive)", image)
+}
+
+// LoadImageArchive imports an image archive (docker save format) into every
+// node's containerd, as "kind load image-archive" does.
+func (p *Provider) LoadImageArchive(ctx context.Context, archivePath string, args ...string) error {
+	p.SetDefaults()
+	nodes, err := p.kind.ListInternalNodes(p.name)
+	if err != nil {
+		return fmt.Errorf("list nodes of %q: %w", p.name, err)
+	}
+	for _, n := range nodes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		f, err := os.Open(archivePath)
+		if err != nil {
+			return err
+		}
+		err = nodeutils.LoadImageArchive(n, f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("load %s into node %s: %w", filepath.Base(archivePath), n.String(), err)
+		}
+	}
+	return nil
+}

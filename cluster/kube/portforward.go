@@ -1,0 +1,71 @@
+package kube
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/portforward"
+	"k8s.io/client-go/transport/spdy"
+)
+
+// PortForward forwards a free local port to port of the first ready pod
+// matching selector in ns. It returns the local port and a stop function.
+func (c *Clients) PortForward(ctx context.Context, ns, selector string, port int) (int, func(), error) {
+	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return 0, nil, fmt.Errorf("port-forward: list pods %s in %s: %w", selector, ns, err)
+	}
+	var pod string
+	for _, p := range pods.Items {
+		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
+			pod = p.Name
+			break
+		}
+	}
+	if pod == "" {
+		return 0, nil, fmt.Errorf("port-forward: no running pod matches %s in %s", selector, ns)
+	}
+	transport, upgrader, err := spdy.RoundTripperFor(c.Config)
+	if err != nil {
+		return 0, nil, err
+	}
+	u, err := url.Parse(c.Config.Host)
+	if err != nil {
+		return 0, nil, err
+	}
+	u.Path = fmt.Sprintf("%s/api/v1/namespaces/%s/pods/%s/portforward", u.Path, ns, pod)
+	dialer := spdy.NewDialer(upgrader, &http.Client{Transport: transport}, http.MethodPost, u)
+	stop, ready := make(chan struct{}), make(chan struct{})
+	fw, err := portforward.NewOnAddresses(dialer, []string{"127.0.0.1"}, []string{fmt.Sprintf("0:%d", port)}, stop, ready, io.Discard, io.Discard)
+	if err != nil {
+		return 0, nil, err
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- fw.ForwardPorts() }()
+	select {
+	case <-ready:
+	case err := <-errc:
+		return 0, nil, fmt.Errorf("port-forward to %s/%s: %w", ns, pod, err)
+	case <-time.After(30 * time.Second):
+		close(stop)
+		return 0, nil, fmt.Errorf("port-forward to %s/%s: not ready within 30 s", ns, pod)
+	}
+	ports, err := fw.GetPorts()
+	if err != nil || len(ports) == 0 {
+		close(stop)
+		return 0, nil, fmt.Errorf("port-forward to %s/%s: no local port: %v", ns, pod, err)
+	}
+	var once bool
+	return int(ports[0].Local), func() {
+		if !once {
+			once = true
+			close(stop)
+		}
+	}, nil
+}

@@ -1,0 +1,196 @@
+// Package tekton installs Tekton Pipelines into a cluster at a pinned version
+// and waits until it can really run a TaskRun.
+package tekton
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+
+	"github.com/cachebench/cachebench/cluster/kube"
+	"github.com/cachebench/cachebench/internal/gomod"
+	"github.com/cachebench/cachebench/log"
+)
+
+// Namespace is where Tekton Pipelines runs.
+const Namespace = "tekton-pipelines"
+
+const resolversNamespace = "tekton-pipelines-resolvers"
+
+// Images names the images a release built from source refers to.
+type Images struct {
+	Commands map[string]string // cmd/<name> -> image reference
+	Shell    string            // an image with /bin/sh, for script steps
+}
+
+// koRef matches the image placeholders of Tekton's config/ folder.
+var koRef = regexp.MustCompile(`ko://github\.com/tektoncd/pipeline/cmd/([a-z0-9-]+)`)
+
+// shellRef matches the default shell image of the controller's arguments.
+var shellRef = regexp.MustCompile(`cgr\.dev/chainguard/busybox@sha256:[0-9a-f]{64}`)
+
+// RenderFromModule renders the release manifests from the config/ folder of
+// the tektoncd/pipeline module, with images built by cachebench.
+func RenderFromModule(ctx context.Context, version string, img Images) ([]byte, error) {
+	dir, err := gomod.Download(ctx, "github.com/tektoncd/pipeline", version)
+	if err != nil {
+		return nil, fmt.Errorf("render tekton release: %w", err)
+	}
+	var files []string
+	for _, pattern := range []string{"config/100-namespace/*.yaml", "config/*.yaml", "config/300-crds/*.yaml", "config/resolvers/*.yaml"} {
+		m, err := filepath.Glob(filepath.Join(dir, pattern))
+		if err != nil {
+			return nil, err
+		}
+		sort.Strings(m)
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("render tekton release: no manifests under %s/config", dir)
+	}
+	var sb strings.Builder
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		sb.WriteString("---\n")
+		sb.Write(b)
+		sb.WriteString("\n")
+	}
+	out := sb.String()
+	var missing []string
+	out = koRef.ReplaceAllStringFunc(out, func(m string) string {
+		cmd := koRef.FindStringSubmatch(m)[1]
+		if ref, ok := img.Commands[cmd]; ok {
+			return ref
+		}
+		missing = append(missing, cmd)
+		return m
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("render tekton release: no image for %s", strings.Join(missing, ", "))
+	}
+	if img.Shell != "" {
+		out = shellRef.ReplaceAllString(out, img.Shell)
+	}
+	return []byte(out), nil
+}
+
+// Download fetches a published release manifest.
+func Download(ctx context.Context, url string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("download tekton release %s: %w", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("download tekton release %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// Install applies a release with the given feature flags and waits until
+// Tekton can run a TaskRun.
+func Install(ctx context.Context, c *kube.Clients, manifest []byte, featureFlags map[string]string, l log.Logger) error {
+	start := time.Now()
+	objs, err := kube.Decode(manifest)
+	if err != nil {
+		return fmt.Errorf("install tekton: %w", err)
+	}
+	objs = ordered(objs)
+	if err := setFeatureFlags(objs, featureFlags); err != nil {
+		return fmt.Errorf("install tekton: %w", err)
+	}
+	l.Infof("applying Tekton Pipelines (%d objects)", len(objs))
+	if err := c.Apply(ctx, objs); err != nil {
+		return fmt.Errorf("install tekton: %w", err)
+	}
+	if err := WaitReady(ctx, c, 5*time.Minute); err != nil {
+		return fmt.Errorf("install tekton: %w", err)
+	}
+	l.Infof("Tekton Pipelines ready in %s", time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// ordered puts namespaces first and CRDs second, keeping the rest in order.
+func ordered(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	rank := func(o *unstructured.Unstructured) int {
+		switch o.GetKind() {
+		case "Namespace":
+			return 0
+		case "CustomResourceDefinition":
+			return 1
+		}
+		return 2
+	}
+	out := append([]*unstructured.Unstructured(nil), objs...)
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out
+}
+
+func setFeatureFlags(objs []*unstructured.Unstructured, flags map[string]string) error {
+	if len(flags) == 0 {
+		return nil
+	}
+	for _, o := range objs {
+		if o.GetKind() == "ConfigMap" && o.GetName() == "feature-flags" && o.GetNamespace() == Namespace {
+			data, _, _ := unstructured.NestedStringMap(o.Object, "data")
+			if data == nil {
+				data = map[string]string{}
+			}
+			for k, v := range flags {
+				data[k] = v
+			}
+			return unstructured.SetNestedStringMap(o.Object, data, "data")
+		}
+	}
+	return fmt.Errorf("the release has no feature-flags ConfigMap in %s", Namespace)
+}
+
+// WaitReady waits until the Tekton deployments are available and the
+// webhook admits a Task (a server-side dry run): only then will a
+// PipelineRun be accepted.
+func WaitReady(ctx context.Context, c *kube.Clients, timeout time.Duration) error {
+	if err := c.WaitDeployments(ctx, Namespace, []string{"tekton-pipelines-controller", "tekton-pipelines-webhook", "tekton-events-controller"}, timeout); err != nil {
+		return err
+	}
+	if err := c.WaitDeployments(ctx, resolversNamespace, []string{"tekton-pipelines-remote-resolvers"}, timeout); err != nil {
+		return err
+	}
+	tc, err := tektonclient.NewForConfig(c.Config)
+	if err != nil {
+		return err
+	}
+	probe := &pipelinev1.Task{
+		ObjectMeta: metav1.ObjectMeta{Name: "cachebench-readiness-probe", Namespace: "default"},
+		Spec:       pipelinev1.TaskSpec{Steps: []pipelinev1.Step{{Name: "noop", Image: "cachebench.local/none:probe", Command: []string{"true"}}}},
+	}
+	var last error
+	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+		_, last = tc.TektonV1().Tasks("default").Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		return last == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("tekton webhook does not admit a Task: %v", last)
+	}
+	return nil
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Makes a Docker engine available for kind: installs Debian's docker.io (and the
+# rootfs tools the offline image factory uses) when missing, installs the
+# runc-capfilter runtime as dockerd's default runtime, and starts dockerd when
+# none answers. Safe to run again; it changes only what is missing.
+#
+# Needs root. Reaches only Debian's package mirror and the Go module proxy.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+wrapper=/usr/local/libexec/cachebench/runc-capfilter
+daemon_json=/etc/docker/daemon.json
+log=/var/log/cachebench-dockerd.log
+
+say() { printf 'install-docker: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root (it installs packages and starts dockerd): run it with sudo"
+
+missing=()
+command -v dockerd >/dev/null || missing+=(docker.io)
+command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v gcc >/dev/null || missing+=(gcc libc6-dev)
+[ -e /usr/share/keyrings/debian-archive-keyring.gpg ] || missing+=(debian-archive-keyring)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed: is the Debian mirror reachable?"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+    || die "apt-get install ${missing[*]} failed"
+fi
+
+# The wrapper is ours: rebuild it so that it always matches this checkout.
+mkdir -p "$(dirname "$wrapper")"
+(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$wrapper.new" ./cmd/runc-capfilter) \
+  || die "building runc-capfilter failed"
+mv -f "$wrapper.new" "$wrapper"
+
+want=$(cat <<JSON
+{
+  "runtimes": {"capfilter": {"path": "$wrapper"}},
+  "default-runtime": "capfilter"
+}
+JSON
+)
+restart=no
+if [ ! -s "$daemon_json" ]; then
+  mkdir -p "$(dirname "$daemon_json")"
+  printf '%s\n' "$want" >"$daemon_json"
+  restart=yes
+elif ! grep -q "$wrapper" "$daemon_json"; then
+  die "$daemon_json exists and does not name $wrapper: add the runtime by hand:
+$want"
+fi
+
+running() { docker info >/dev/null 2>&1; }
+
+if running && [ "$restart" = yes ]; then
+  if pid=$(pidof dockerd); then
+    say "restarting dockerd ($pid) to pick up $daemon_json"
+    kill "$pid"
+    for _ in $(seq 60); do running || break; sleep 1; done
+  fi
+fi
+
+if ! running; then
+  say "starting dockerd (log: $log)"
+  # setsid: dockerd must outlive the shell (and a Ctrl-C) that started it.
+  setsid nohup dockerd >"$log" 2>&1 </dev/null &
+  for _ in $(seq 60); do running && break; sleep 1; done
+  running || { tail -n 20 "$log" >&2; die "dockerd did not answer within 60 s (log above)"; }
+fi
+
+rt=$(docker info --format '{{.DefaultRuntime}}')
+[ "$rt" = capfilter ] || say "warning: dockerd's default runtime is $rt, not capfilter; privileged containers may fail"
+say "docker $(docker version --format '{{.Server.Version}}') is ready (runtime $rt, cgroup v$(docker info --format '{{.CgroupVersion}}'))"

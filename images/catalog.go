@@ -1,0 +1,469 @@
+package images
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/cachebench/cachebench/internal/gomod"
+	"github.com/cachebench/cachebench/versions"
+)
+
+// LocalPrefix names the images cachebench builds; nothing is ever pulled
+// from it, which is why every Tekton step names its command explicitly.
+const LocalPrefix = "cachebench.local"
+
+// Root filesystems, one per set of Debian packages.
+var (
+	debianRootfs    = Rootfs{Name: "debian", Packages: []string{"ca-certificates"}}
+	gitRootfs       = Rootfs{Name: "git", Packages: []string{"ca-certificates", "git", "tini"}}
+	kubeProxyRootfs = Rootfs{Name: "kube-proxy", Packages: []string{"iptables", "nftables", "conntrack", "kmod", "ipset"}}
+)
+
+// Binary places one binary of an upstream build into an image.
+type Binary struct {
+	Build GoBuild
+	Name  string // file name in the build output
+	Dest  string // absolute path in the image
+}
+
+// Spec describes one image: its layers and its config. Everything that
+// shapes the result is part of its key.
+type Spec struct {
+	Name     string
+	Refs     []string
+	Rootfs   *Rootfs  // bottom layer; nil means the image starts from scratch
+	Static   bool     // add the static base (CA bundle, passwd with nonroot, /tmp)
+	Binaries []Binary // one layer
+	Files    []File   // one more layer (Data-only files are part of the key)
+	// Extra adds files computed at build time (a compiled C program, a Go
+	// toolchain); its string is part of the key.
+	Extra      func(ctx context.Context, f *Factory, tmp string) ([]File, error)
+	ExtraInput string
+	Config     v1.Config
+}
+
+// Archive is a built image archive.
+type Archive struct {
+	Name string
+	Refs []string
+	Path string
+}
+
+func (f *Factory) specKey(ctx context.Context, s Spec) (string, error) {
+	goVersion, err := gomod.GoVersion(ctx)
+	if err != nil {
+		return "", err
+	}
+	cfg, _ := json.Marshal(s.Config)
+	in := []string{"image", s.Name, strings.Join(s.Refs, ","), fmt.Sprint(s.Static), string(cfg), s.ExtraInput}
+	if s.Rootfs != nil || s.Static {
+		in = append(in, "rootfs", f.rootfsKey(rootfsOf(s)))
+	}
+	for _, b := range s.Binaries {
+		in = append(in, "bin", b.Build.key(goVersion), b.Name, b.Dest)
+	}
+	for _, fl := range s.Files {
+		in = append(in, "file", fl.Path, fmt.Sprint(fl.Mode), string(fl.Data), fl.Link, fmt.Sprint(fl.Dir), fl.Src)
+	}
+	return Key(in...), nil
+}
+
+// rootfsOf is the root filesystem the image uses, or the one the static base
+// takes its CA bundle from.
+func rootfsOf(s Spec) Rootfs {
+	if s.Rootfs != nil {
+		return *s.Rootfs
+	}
+	return debianRootfs
+}
+
+// Build returns the archive of s, building it when the cache lacks it.
+func (f *Factory) Build(ctx context.Context, s Spec) (Archive, error) {
+	key, err := f.specKey(ctx, s)
+	if err != nil {
+		return Archive{}, err
+	}
+	a := Archive{Name: s.Name, Refs: s.Refs, Path: filepath.Join(f.cacheDir, "images", s.Name+"-"+key+".tar")}
+	if exists(a.Path) {
+		return a, nil
+	}
+	if err := f.checkDisk(); err != nil {
+		return Archive{}, err
+	}
+	start := time.Now()
+	tmp, err := f.tempDir("image-" + s.Name)
+	if err != nil {
+		return Archive{}, err
+	}
+	defer os.RemoveAll(tmp)
+	img, err := f.assemble(ctx, s, tmp)
+	if err != nil {
+		return Archive{}, fmt.Errorf("image %s: %w", s.Name, err)
+	}
+	refs := map[name.Reference]v1.Image{}
+	for _, r := range s.Refs {
+		tag, err := name.NewTag(r)
+		if err != nil {
+			return Archive{}, fmt.Errorf("image %s: reference %q: %w", s.Name, r, err)
+		}
+		refs[tag] = img
+	}
+	out := filepath.Join(tmp, "image.tar")
+	if err := tarball.MultiRefWriteToFile(out, refs); err != nil {
+		return Archive{}, fmt.Errorf("image %s: write archive: %w", s.Name, err)
+	}
+	if err := os.Rename(out, a.Path); err != nil {
+		return Archive{}, err
+	}
+	f.log.Infof("image %s ready in %s", s.Name, time.Since(start).Round(time.Second))
+	return a, nil
+}
+
+func (f *Factory) assemble(ctx context.Context, s Spec, tmp string) (v1.Image, error) {
+	img := empty.Image
+	var layers []v1.Layer
+	if s.Rootfs != nil {
+		tgz, err := f.RootfsTar(ctx, *s.Rootfs)
+		if err != nil {
+			return nil, err
+		}
+		l, err := tarball.LayerFromFile(tgz)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, l)
+	}
+	if s.Static {
+		files, err := f.staticBase(ctx)
+		if err != nil {
+			return nil, err
+		}
+		l, err := f.writeLayer(filepath.Join(tmp, "static.tar.gz"), files)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, l)
+	}
+	if len(s.Binaries) > 0 {
+		var files []File
+		for _, b := range s.Binaries {
+			dir, err := f.Binaries(ctx, b.Build)
+			if err != nil {
+				return nil, err
+			}
+			files = append(files, File{Path: b.Dest, Src: filepath.Join(dir, b.Name), Mode: 0o755})
+		}
+		l, err := f.writeLayer(filepath.Join(tmp, "bin.tar.gz"), files)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, l)
+	}
+	files := append([]File(nil), s.Files...)
+	if s.Extra != nil {
+		extra, err := s.Extra(ctx, f, tmp)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, extra...)
+	}
+	if len(files) > 0 {
+		l, err := f.writeLayer(filepath.Join(tmp, "files.tar.gz"), files)
+		if err != nil {
+			return nil, err
+		}
+		layers = append(layers, l)
+	}
+	img, err := mutate.AppendLayers(img, layers...)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	cf.Architecture, cf.OS = "amd64", "linux"
+	cf.Created = v1.Time{Time: epoch}
+	cf.Config = s.Config
+	return mutate.ConfigFile(img, cf)
+}
+
+// staticBase holds what static Go binaries expect of a distro: a CA bundle,
+// users (65532 is the "nonroot" user Tekton's deployments run as), /tmp.
+func (f *Factory) staticBase(ctx context.Context) ([]File, error) {
+	ca, err := f.caBundle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return []File{
+		{Path: "/etc/ssl/certs/ca-certificates.crt", Data: ca},
+		{Path: "/etc/passwd", Data: []byte("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n")},
+		{Path: "/etc/group", Data: []byte("root:x:0:\nnonroot:x:65532:\n")},
+		{Path: "/etc/nsswitch.conf", Data: []byte("hosts: files dns\n")},
+		{Path: "/tmp", Dir: true, Mode: 0o1777},
+		{Path: "/home/nonroot", Dir: true},
+		{Path: "/root", Dir: true, Mode: 0o700},
+	}, nil
+}
+
+// caBundle reads Debian's CA bundle out of the debian root filesystem.
+func (f *Factory) caBundle(ctx context.Context) ([]byte, error) {
+	tgz, err := f.RootfsTar(ctx, debianRootfs)
+	if err != nil {
+		return nil, err
+	}
+	return readFromTarGz(tgz, "etc/ssl/certs/ca-certificates.crt")
+}
+
+func readFromTarGz(tgz, want string) ([]byte, error) {
+	fh, err := os.Open(tgz)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	gz, err := gzip.NewReader(fh)
+	if err != nil {
+		return nil, err
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil, fmt.Errorf("%s not found in %s", want, tgz)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if strings.TrimPrefix(path.Clean(h.Name), "./") == want {
+			return io.ReadAll(tr)
+		}
+	}
+}
+
+// Ref builds a local image reference.
+func Ref(repo, tag string) string { return LocalPrefix + "/" + repo + ":" + tag }
+
+// Catalog is every image of an offline run, with the references the cluster
+// setup renders into manifests.
+type Catalog struct {
+	ControlPlane []Spec // preloaded into the node image
+	Cluster      []Spec // loaded into the cluster once it runs
+	Bases        []Spec // pushed into the in-cluster registry for the workloads
+
+	TektonImages   map[string]string // Tekton command -> reference
+	TektonShell    string
+	KanikoExecutor string
+	KanikoWarmer   string
+	Registry       string
+	Git            string
+	// BaseRefs maps a base image's logical name to its local reference.
+	BaseRefs map[string]string
+}
+
+// NewCatalog lists the images of an offline run at the pinned versions.
+func NewCatalog() *Catalog {
+	c := &Catalog{TektonImages: map[string]string{}, BaseRefs: map[string]string{}}
+	k8s := kubernetesBuild(versions.Kubernetes)
+	for _, n := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
+		c.ControlPlane = append(c.ControlPlane, Spec{
+			Name: n, Refs: []string{"registry.k8s.io/" + n + ":" + versions.Kubernetes}, Static: true,
+			Binaries: []Binary{{Build: k8s, Name: n, Dest: "/usr/local/bin/" + n}},
+			Config:   v1.Config{Entrypoint: []string{"/usr/local/bin/" + n}, Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin"}},
+		})
+	}
+	c.ControlPlane = append(c.ControlPlane,
+		Spec{
+			Name: "kube-proxy", Refs: []string{"registry.k8s.io/kube-proxy:" + versions.Kubernetes}, Rootfs: &kubeProxyRootfs,
+			Binaries: []Binary{{Build: k8s, Name: "kube-proxy", Dest: "/usr/local/bin/kube-proxy"}},
+			Config:   v1.Config{Entrypoint: []string{"/usr/local/bin/kube-proxy"}, Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+		},
+		Spec{
+			Name: "etcd", Refs: []string{"registry.k8s.io/etcd:" + versions.EtcdTag}, Static: true,
+			Binaries: []Binary{{Build: etcdBuild(versions.Etcd), Name: "etcd", Dest: "/usr/local/bin/etcd"}},
+			Config:   v1.Config{Entrypoint: []string{"/usr/local/bin/etcd"}, Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin"}},
+		},
+		Spec{
+			Name: "coredns", Refs: []string{"registry.k8s.io/coredns/coredns:" + versions.CoreDNS}, Static: true,
+			Binaries: []Binary{{Build: coreDNSBuild(versions.CoreDNS), Name: "coredns", Dest: "/coredns"}},
+			Config:   v1.Config{Entrypoint: []string{"/coredns"}},
+		},
+		Spec{
+			Name: "pause",
+			Refs: []string{"registry.k8s.io/pause:" + versions.Pause, "registry.k8s.io/pause:" + versions.PauseOld},
+			Extra: func(ctx context.Context, f *Factory, tmp string) ([]File, error) {
+				bin, err := f.pauseBinary(ctx, tmp)
+				if err != nil {
+					return nil, err
+				}
+				return []File{{Path: "/pause", Src: bin, Mode: 0o755}}, nil
+			},
+			ExtraInput: "pause.c from k8s.io/kubernetes@" + versions.Kubernetes + " gcc -static -Os",
+			Config:     v1.Config{Entrypoint: []string{"/pause"}},
+		},
+	)
+
+	tekton := tektonBuild(versions.Tekton)
+	for _, cmd := range tektonCommands {
+		ref := Ref("tekton/"+cmd, versions.Tekton)
+		c.TektonImages[cmd] = ref
+		s := Spec{
+			Name: "tekton-" + cmd, Refs: []string{ref}, Static: true,
+			Binaries: []Binary{{Build: tekton, Name: cmd, Dest: "/ko-app/" + cmd}},
+			Files:    []File{{Path: "/var/run/ko", Dir: true}},
+			Config: v1.Config{
+				Entrypoint: []string{"/ko-app/" + cmd},
+				Env:        []string{"PATH=/ko-app:/usr/local/bin:/usr/bin:/bin", "KO_DATA_PATH=/var/run/ko", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"},
+			},
+		}
+		if cmd == "resolvers" {
+			// The resolvers deployment runs /sbin/tini, and its git resolver git.
+			s.Static, s.Rootfs = false, &gitRootfs
+			s.Files = append(s.Files, File{Path: "/sbin/tini", Link: "/usr/bin/tini"})
+		}
+		c.Cluster = append(c.Cluster, s)
+	}
+
+	c.Git = Ref("git", versions.Debian)
+	c.TektonShell = c.Git
+	c.Cluster = append(c.Cluster, Spec{
+		Name: "git", Refs: []string{c.Git}, Rootfs: &gitRootfs,
+		Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+	})
+
+	kaniko := kanikoBuild(versions.Kaniko)
+	for _, cmd := range []string{"executor", "warmer"} {
+		ref := Ref("kaniko/"+cmd, versions.Kaniko)
+		if cmd == "executor" {
+			c.KanikoExecutor = ref
+		} else {
+			c.KanikoWarmer = ref
+		}
+		c.Cluster = append(c.Cluster, kanikoSpec(kaniko, cmd, ref))
+	}
+
+	c.Registry = Ref("registry", versions.Distribution)
+	c.Cluster = append(c.Cluster, Spec{
+		Name: "registry", Refs: []string{c.Registry}, Static: true,
+		Binaries: []Binary{{Build: distributionBuild(versions.Distribution), Name: "registry", Dest: "/bin/registry"}},
+		Files:    []File{{Path: "/var/lib/registry", Dir: true}},
+		Config:   v1.Config{Entrypoint: []string{"/bin/registry"}, Cmd: []string{"serve", "/etc/distribution/config.yml"}},
+	})
+
+	c.BaseRefs["debian"] = Ref("base/debian", versions.Debian)
+	c.BaseRefs["golang"] = Ref("base/golang", versions.Go+"-"+versions.Debian)
+	c.Bases = append(c.Bases,
+		Spec{
+			Name: "base-debian", Refs: []string{c.BaseRefs["debian"]}, Rootfs: &debianRootfs,
+			Config: v1.Config{Cmd: []string{"bash"}, Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+		},
+		Spec{
+			Name: "base-golang", Refs: []string{c.BaseRefs["golang"]}, Rootfs: &debianRootfs,
+			Extra: func(ctx context.Context, f *Factory, tmp string) ([]File, error) {
+				dir, err := gomod.Download(ctx, "golang.org/toolchain", goToolchainVersion())
+				if err != nil {
+					return nil, err
+				}
+				return []File{{Path: "/usr/local/go", Src: dir}, {Path: "/go", Dir: true, Mode: 0o777}}, nil
+			},
+			ExtraInput: "golang.org/toolchain@" + goToolchainVersion(),
+			Config: v1.Config{
+				Cmd:        []string{"bash"},
+				WorkingDir: "/go",
+				Env: []string{
+					"PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+					"GOPATH=/go", "GOTOOLCHAIN=local", "GOLANG_VERSION=" + versions.Go,
+				},
+			},
+		},
+	)
+	return c
+}
+
+// goToolchainVersion is the golang.org/toolchain module version of a Go release.
+func goToolchainVersion() string { return "v0.0.1-go" + versions.Go + ".linux-amd64" }
+
+// kanikoSpec follows the layout of kaniko's own images: everything under
+// /kaniko (which kaniko leaves out of its snapshots), nothing else but
+// nsswitch.conf, so that the build's root file system stays clean.
+func kanikoSpec(b GoBuild, cmd, ref string) Spec {
+	return Spec{
+		Name: "kaniko-" + cmd, Refs: []string{ref},
+		Binaries: []Binary{{Build: b, Name: cmd, Dest: "/kaniko/" + cmd}},
+		Files: []File{
+			{Path: "/kaniko", Dir: true, Mode: 0o777},
+			{Path: "/kaniko/.docker", Dir: true, Mode: 0o777},
+			{Path: "/etc/nsswitch.conf", Data: []byte("hosts: files dns\n")},
+			{Path: "/workspace", Dir: true, Mode: 0o777},
+		},
+		Extra: func(ctx context.Context, f *Factory, tmp string) ([]File, error) {
+			ca, err := f.caBundle(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return []File{{Path: "/kaniko/ssl/certs/ca-certificates.crt", Data: ca}}, nil
+		},
+		ExtraInput: "kaniko CA bundle from " + debianRootfs.Name,
+		Config: v1.Config{
+			Entrypoint: []string{"/kaniko/" + cmd},
+			WorkingDir: "/workspace",
+			Env: []string{
+				"HOME=/root", "USER=root", "PATH=/usr/local/bin:/kaniko",
+				"SSL_CERT_DIR=/kaniko/ssl/certs", "DOCKER_CONFIG=/kaniko/.docker/",
+			},
+		},
+	}
+}
+
+// pauseBinary compiles Kubernetes' pause.c statically, as its Makefile does.
+func (f *Factory) pauseBinary(ctx context.Context, tmp string) (string, error) {
+	dir, err := gomod.Download(ctx, "k8s.io/kubernetes", versions.Kubernetes)
+	if err != nil {
+		return "", err
+	}
+	out := filepath.Join(tmp, "pause")
+	src := filepath.Join(dir, "build", "pause", "linux", "pause.c")
+	if err := f.run(ctx, "", nil, "gcc", "-Os", "-Wall", "-static", "-DVERSION=v"+versions.Pause+"-cachebench", "-o", out, src); err != nil {
+		return "", fmt.Errorf("compile pause: %w (is gcc with static libc installed? host/install-docker.sh installs it)", err)
+	}
+	return out, nil
+}
+
+// BuildAll builds the specs in order and returns their archives.
+func (f *Factory) BuildAll(ctx context.Context, specs []Spec) ([]Archive, error) {
+	var out []Archive
+	for _, s := range specs {
+		a, err := f.Build(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// SortedRefs returns the references of archives, for logs and keys.
+func SortedRefs(as []Archive) []string {
+	var r []string
+	for _, a := range as {
+		r = append(r, a.Refs...)
+	}
+	sort.Strings(r)
+	return r
+}

@@ -1,0 +1,190 @@
+// Package images is the offline image factory: it builds every image a
+// benchmark needs from pinned sources (Go modules from the module proxy,
+// Debian packages from the mirror) and caches each result by a key derived
+// from its inputs, so that a second run builds nothing.
+//
+// Layout of the cache folder:
+//
+//	bin/<module>@<version>-<key>/     Go binaries of one upstream module
+//	rootfs/<name>-<key>.tar.gz        Debian root filesystems
+//	images/<name>-<key>.tar           image archives (docker save format)
+//	node/<key>.tar                    kind node root filesystem (docker import)
+//	tmp/                              work in progress, removed when done
+package images
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/cachebench/cachebench/log"
+)
+
+// recipeRevision changes whenever the way images are assembled changes, so
+// that archives made by an older recipe are not taken for current ones.
+const recipeRevision = "3"
+
+// Factory builds and caches images.
+type Factory struct {
+	cacheDir   string
+	mirror     string
+	log        log.Logger
+	minFreeGiB uint64
+}
+
+// Option configures a Factory.
+type Option func(*Factory) error
+
+// WithCacheDir sets the cache folder (default: DefaultCacheDir()).
+func WithCacheDir(dir string) Option {
+	return func(f *Factory) error {
+		if dir == "" {
+			return errors.New("cache dir is empty")
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return fmt.Errorf("cache dir %q: %w", dir, err)
+		}
+		f.cacheDir = abs
+		return nil
+	}
+}
+
+// WithLogger sets where progress goes.
+func WithLogger(l log.Logger) Option {
+	return func(f *Factory) error { f.log = l; return nil }
+}
+
+// WithDebianMirror sets the Debian mirror URL (default http://deb.debian.org/debian).
+func WithDebianMirror(url string) Option {
+	return func(f *Factory) error {
+		if !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://") {
+			return fmt.Errorf("debian mirror %q: want an http:// or https:// URL", url)
+		}
+		f.mirror = url
+		return nil
+	}
+}
+
+// WithMinFreeGiB sets how much free disk a cold build insists on.
+func WithMinFreeGiB(n uint64) Option {
+	return func(f *Factory) error { f.minFreeGiB = n; return nil }
+}
+
+// DefaultCacheDir is $CACHEBENCH_CACHE, else $XDG_CACHE_HOME/cachebench,
+// else ~/.cache/cachebench: outside any checkout, so clean clones share it.
+func DefaultCacheDir() string {
+	if d := os.Getenv("CACHEBENCH_CACHE"); d != "" {
+		return d
+	}
+	if d, err := os.UserCacheDir(); err == nil {
+		return filepath.Join(d, "cachebench")
+	}
+	return filepath.Join(os.TempDir(), "cachebench-cache")
+}
+
+// NewFactory returns a Factory with its cache folder created.
+func NewFactory(opts ...Option) (*Factory, error) {
+	f := &Factory{
+		cacheDir:   DefaultCacheDir(),
+		mirror:     "http://deb.debian.org/debian",
+		log:        log.NoOp(),
+		minFreeGiB: 25,
+	}
+	for _, o := range opts {
+		if err := o(f); err != nil {
+			return nil, fmt.Errorf("image factory: %w", err)
+		}
+	}
+	for _, sub := range []string{"bin", "rootfs", "images", "node", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(f.cacheDir, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("image factory: create cache folder: %w", err)
+		}
+	}
+	return f, nil
+}
+
+// CacheDir returns the cache folder.
+func (f *Factory) CacheDir() string { return f.cacheDir }
+
+// Key derives a short cache key from the inputs of a build.
+func Key(inputs ...string) string {
+	h := sha256.New()
+	io.WriteString(h, "cachebench-recipe-"+recipeRevision+"\n")
+	for _, in := range inputs {
+		io.WriteString(h, in)
+		io.WriteString(h, "\n")
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// tempDir makes a work folder under the cache (same file system as the
+// results, so that a finished build is moved in place atomically).
+func (f *Factory) tempDir(prefix string) (string, error) {
+	return os.MkdirTemp(filepath.Join(f.cacheDir, "tmp"), prefix+"-")
+}
+
+// checkDisk refuses to start a cold build that would run out of space midway.
+func (f *Factory) checkDisk() error {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(f.cacheDir, &st); err != nil {
+		return fmt.Errorf("check free space of %s: %w", f.cacheDir, err)
+	}
+	free := st.Bavail * uint64(st.Bsize) >> 30
+	if free < f.minFreeGiB {
+		return fmt.Errorf("only %d GiB free under %s; a cold image build needs about %d GiB (Go build cache, module cache, images): free some space or set CACHEBENCH_CACHE to a larger disk", free, f.cacheDir, f.minFreeGiB)
+	}
+	return nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// run runs a command and, when it fails, returns an error holding the tail
+// of its output, which is what a user needs to see first.
+func (f *Factory) run(ctx context.Context, dir string, env []string, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	var out tailBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	f.log.Debugf("run: %s %s", name, strings.Join(args, " "))
+	if err := cmd.Run(); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%s %s: %w\n%s", name, firstArgs(args), err, out.String())
+	}
+	return nil
+}
+
+func firstArgs(args []string) string {
+	if len(args) > 3 {
+		return strings.Join(args[:3], " ") + " ..."
+	}
+	return strings.Join(args, " ")
+}
+
+// tailBuffer keeps the last 8 KiB written to it.
+type tailBuffer struct{ b []byte }
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if len(t.b) > 8<<10 {
+		t.b = t.b[len(t.b)-8<<10:]
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string { return string(bytes.TrimSpace(t.b)) }

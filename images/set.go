@@ -1,0 +1,176 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/cachebench/cachebench/versions"
+)
+
+// Mode says where images come from.
+type Mode string
+
+const (
+	// Auto picks Online when a public registry answers, else Offline.
+	Auto Mode = "auto"
+	// Online pulls the official images.
+	Online Mode = "online"
+	// Offline builds every image locally from pinned sources.
+	Offline Mode = "offline"
+)
+
+// ParseMode checks a mode given by a user.
+func ParseMode(s string) (Mode, error) {
+	switch m := Mode(strings.ToLower(strings.TrimSpace(s))); m {
+	case Auto, Online, Offline:
+		return m, nil
+	}
+	return "", fmt.Errorf("images mode %q: want auto, online or offline", s)
+}
+
+// Base is a base image of the workloads: pushed into the in-cluster
+// registry under Repo (e.g. "base/debian:bookworm") before any build.
+type Base struct {
+	Repo    string
+	Archive string // offline: archive to push
+	Remote  string // online: official image to copy
+}
+
+// Set is what a benchmark run uses, wherever it came from.
+type Set struct {
+	Mode       Mode
+	NodeImage  string    // kind node image ("" means kind's default)
+	DefaultCNI bool      // offline node images bring their own bridge CNI
+	Load       []Archive // loaded into the cluster once it runs
+
+	TektonImages     map[string]string // offline: Tekton command -> image
+	TektonShell      string
+	TektonReleaseURL string // online: the published release manifest
+
+	KanikoExecutor string
+	KanikoWarmer   string
+	Registry       string
+	Git            string
+	Bases          map[string]Base // by logical name ("debian", "golang")
+}
+
+// baseRepos are the in-cluster names of the base images; workloads'
+// Dockerfiles use them as FROM ${BASE_REGISTRY}/<repo>.
+var baseRepos = map[string]string{
+	"debian": "base/debian:" + versions.Debian,
+	"golang": "base/golang:" + versions.Go + "-" + versions.Debian,
+}
+
+// BaseRepo returns the in-cluster repo:tag of a base image.
+func BaseRepo(name string) (string, bool) {
+	r, ok := baseRepos[name]
+	return r, ok
+}
+
+// CanPull reports whether the public registries answer from here.
+func CanPull(ctx context.Context) bool {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://registry-1.docker.io/v2/", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	// 401 is the normal answer of an anonymous ping: the registry is there.
+	return resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusUnauthorized
+}
+
+// Resolve decides the mode (for Auto) and prepares the images of a run:
+// offline, it builds whatever the cache lacks.
+func (f *Factory) Resolve(ctx context.Context, mode Mode) (*Set, error) {
+	if mode == Auto || mode == "" {
+		mode = Offline
+		if CanPull(ctx) {
+			mode = Online
+		}
+		f.log.Infof("images: %s (a public registry %s)", mode, map[bool]string{true: "answers", false: "does not answer"}[mode == Online])
+	}
+	cat := NewCatalog()
+	git, err := f.Build(ctx, cat.specByName("git"))
+	if err != nil {
+		return nil, err
+	}
+	if mode == Online {
+		return &Set{
+			Mode: Online, NodeImage: versions.KindNodeImage, DefaultCNI: true,
+			Load:             []Archive{git},
+			TektonReleaseURL: versions.TektonReleaseURL,
+			KanikoExecutor:   versions.KanikoExecutor, KanikoWarmer: versions.KanikoWarmer,
+			Registry: versions.RegistryImage, Git: cat.Git,
+			Bases: map[string]Base{
+				"debian": {Repo: baseRepos["debian"], Remote: versions.DebianBaseImage},
+				"golang": {Repo: baseRepos["golang"], Remote: versions.GolangBaseImage},
+			},
+		}, nil
+	}
+	start := time.Now()
+	cp, err := f.BuildAll(ctx, cat.ControlPlane)
+	if err != nil {
+		return nil, err
+	}
+	node, err := f.NodeImage(ctx, cp)
+	if err != nil {
+		return nil, err
+	}
+	load, err := f.BuildAll(ctx, cat.Cluster)
+	if err != nil {
+		return nil, err
+	}
+	set := &Set{
+		Mode: Offline, NodeImage: node, Load: load,
+		TektonImages: cat.TektonImages, TektonShell: cat.TektonShell,
+		KanikoExecutor: cat.KanikoExecutor, KanikoWarmer: cat.KanikoWarmer,
+		Registry: cat.Registry, Git: cat.Git,
+		Bases: map[string]Base{},
+	}
+	for _, s := range cat.Bases {
+		a, err := f.Build(ctx, s)
+		if err != nil {
+			return nil, err
+		}
+		logical := strings.TrimPrefix(s.Name, "base-")
+		set.Bases[logical] = Base{Repo: baseRepos[logical], Archive: a.Path}
+	}
+	f.log.Infof("offline images ready in %s (cache %s)", time.Since(start).Round(time.Second), f.cacheDir)
+	return set, nil
+}
+
+func (c *Catalog) specByName(name string) Spec {
+	for _, group := range [][]Spec{c.ControlPlane, c.Cluster, c.Bases} {
+		for _, s := range group {
+			if s.Name == name {
+				return s
+			}
+		}
+	}
+	panic("images: no spec named " + name)
+}
+
+// Image opens the base image from its archive or its official source.
+func (b Base) Image(ctx context.Context) (v1.Image, error) {
+	if b.Archive != "" {
+		return tarball.ImageFromPath(b.Archive, nil)
+	}
+	ref, err := name.ParseReference(b.Remote)
+	if err != nil {
+		return nil, err
+	}
+	return remote.Image(ref, remote.WithContext(ctx), remote.WithPlatform(v1.Platform{OS: "linux", Architecture: "amd64"}))
+}

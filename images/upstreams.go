@@ -1,0 +1,106 @@
+package images
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/cachebench/cachebench/versions"
+)
+
+// Upstream builds, one per upstream Go module.
+
+// kubernetesBuild builds the node and control-plane binaries. The version
+// stamps matter: without them the API server reports v0.0.0-master and
+// Tekton's controller and webhook exit at start ("Version check failed").
+func kubernetesBuild(v string) GoBuild {
+	major, minor, _ := strings.Cut(strings.TrimPrefix(v, "v"), ".")
+	minor, patch, _ := strings.Cut(minor, ".")
+	var ld []string
+	for _, pkg := range []string{"k8s.io/component-base/version", "k8s.io/client-go/pkg/version"} {
+		ld = append(ld,
+			"-X "+pkg+".gitVersion="+v,
+			"-X "+pkg+".gitMajor="+major,
+			"-X "+pkg+".gitMinor="+minor,
+			"-X "+pkg+".gitTreeState=clean",
+			// A fixed date keeps the binaries, and so the cache key, reproducible.
+			"-X "+pkg+".buildDate=2025-01-01T00:00:00Z",
+		)
+	}
+	var pkgs []string
+	for _, c := range []string{"kubelet", "kubeadm", "kubectl", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy"} {
+		pkgs = append(pkgs, "k8s.io/kubernetes/cmd/"+c)
+	}
+	return GoBuild{
+		Module: "k8s.io/kubernetes", Version: v, Packages: pkgs, LDFlags: ld,
+		Wrap: Wrapper{StagingFrom: fmt.Sprintf("v0.%s.%s", minor, patch)},
+	}
+}
+
+// etcdBuild builds etcd from its server module. Its go.mod replaces its
+// sibling modules with ../ paths, so a small main module calls etcdmain.
+func etcdBuild(v string) GoBuild {
+	return GoBuild{
+		Module: "go.etcd.io/etcd/server/v3", Version: v,
+		Wrap: Wrapper{MainName: "etcd", MainSource: `package main
+
+import (
+	"os"
+
+	"go.etcd.io/etcd/server/v3/etcdmain"
+)
+
+func main() { etcdmain.Main(os.Args) }
+`},
+	}
+}
+
+func coreDNSBuild(v string) GoBuild {
+	return GoBuild{Module: "github.com/coredns/coredns", Version: v, Packages: []string{"github.com/coredns/coredns"}}
+}
+
+// tektonCommands are the images of a Tekton Pipelines release.
+var tektonCommands = []string{"controller", "webhook", "events", "resolvers", "entrypoint", "nop", "sidecarlogresults", "workingdirinit"}
+
+func tektonBuild(v string) GoBuild {
+	var pkgs []string
+	for _, c := range tektonCommands {
+		pkgs = append(pkgs, "github.com/tektoncd/pipeline/cmd/"+c)
+	}
+	return GoBuild{Module: "github.com/tektoncd/pipeline", Version: v, Packages: pkgs}
+}
+
+func kanikoBuild(v string) GoBuild {
+	return GoBuild{
+		Module:   "github.com/GoogleContainerTools/kaniko",
+		Version:  v,
+		Packages: []string{"github.com/GoogleContainerTools/kaniko/cmd/executor", "github.com/GoogleContainerTools/kaniko/cmd/warmer"},
+		LDFlags:  []string{"-X github.com/GoogleContainerTools/kaniko/pkg/version.version=" + v},
+	}
+}
+
+func distributionBuild(v string) GoBuild {
+	return GoBuild{
+		Module: "github.com/distribution/distribution/v3", Version: v,
+		Packages: []string{"github.com/distribution/distribution/v3/cmd/registry"},
+		LDFlags:  []string{"-X github.com/distribution/distribution/v3/version.version=" + v},
+	}
+}
+
+// allBuilds lists every upstream build, for prefetching.
+func allBuilds() []GoBuild {
+	return []GoBuild{
+		kubernetesBuild(versions.Kubernetes), etcdBuild(versions.Etcd), coreDNSBuild(versions.CoreDNS),
+		tektonBuild(versions.Tekton), kanikoBuild(versions.Kaniko), distributionBuild(versions.Distribution),
+	}
+}
+
+// BuildUpstream builds one upstream by name (a debugging aid for the CLI).
+func (f *Factory) BuildUpstream(ctx context.Context, module string) (string, error) {
+	for _, b := range allBuilds() {
+		if b.Module == module {
+			return f.Binaries(ctx, b)
+		}
+	}
+	return "", fmt.Errorf("no upstream build for module %q", module)
+}

@@ -1,0 +1,137 @@
+package measure
+
+import (
+	"bufio"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/cachebench/cachebench/reports"
+)
+
+// LogLine is one line of a container log, with the kubelet's timestamp.
+type LogLine struct {
+	Time time.Time
+	Text string
+}
+
+// ParseTimestamped splits a log fetched with timestamps (each line starts
+// with an RFC 3339 time and a space). Lines without one get the last time seen.
+func ParseTimestamped(log string) []LogLine {
+	var out []LogLine
+	var last time.Time
+	sc := bufio.NewScanner(strings.NewReader(log))
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		ts, rest, ok := strings.Cut(line, " ")
+		if t, err := time.Parse(time.RFC3339Nano, ts); ok && err == nil {
+			last = t
+			line = rest
+		}
+		out = append(out, LogLine{Time: last, Text: line})
+	}
+	return out
+}
+
+// kanikoEntry is a line of kaniko's JSON log (--log-format=json).
+type kanikoEntry struct {
+	Level string `json:"level"`
+	Msg   string `json:"msg"`
+}
+
+// KanikoPhases are the kinds of work the phase breakdown reports, in the
+// order kaniko usually does them.
+var KanikoPhases = []string{"base-image", "cache-lookup", "unpack", "cache-extract", "commands", "snapshot", "cache-push", "push"}
+
+// phaseMarkers maps the start of a kaniko message to the phase it opens.
+var phaseMarkers = []struct{ prefix, phase string }{
+	{"Retrieving image", "base-image"},
+	{"Returning cached image manifest", "base-image"},
+	{"Built cross stage deps", "base-image"},
+	{"Checking for cached layer", "cache-lookup"},
+	{"No cached layer found", "cache-lookup"},
+	{"Using caching version of cmd", "cache-lookup"},
+	{"Found cached layer", "cache-extract"},
+	{"Unpacking rootfs", "unpack"},
+	{"Taking snapshot", "snapshot"},
+	{"Pushing layer", "cache-push"},
+	{"Pushing image to", "push"},
+}
+
+// dockerfileCommand matches the log line kaniko writes as it starts a
+// Dockerfile instruction ("RUN go mod download", "COPY app/ /app/").
+var dockerfileCommand = regexp.MustCompile(`^(RUN|COPY|ADD|WORKDIR|ENV|ARG|USER|LABEL|EXPOSE|VOLUME|SHELL|CMD|ENTRYPOINT|HEALTHCHECK|ONBUILD|STOPSIGNAL) `)
+
+var localHit = regexp.MustCompile(`^Found \S+ in local cache`)
+
+// Kaniko counts cache hits and splits the build into phases from kaniko's
+// log. A phase lasts from its marker line to the next marker line; lines
+// that are not kaniko's (a RUN command's output) stay in the current phase.
+func Kaniko(lines []LogLine) reports.Builder {
+	var b reports.Builder
+	totals := map[string]float64{}
+	phase, since := "", time.Time{}
+	switchTo := func(p string, at time.Time) {
+		if phase != "" && !since.IsZero() && !at.IsZero() && at.After(since) {
+			totals[phase] += at.Sub(since).Seconds()
+		}
+		phase, since = p, at
+	}
+	var lastTime time.Time
+	for _, l := range lines {
+		lastTime = l.Time
+		var e kanikoEntry
+		if !strings.HasPrefix(strings.TrimSpace(l.Text), "{") || json.Unmarshal([]byte(l.Text), &e) != nil || e.Msg == "" {
+			continue // a command's own output
+		}
+		msg := e.Msg
+		switch {
+		case strings.HasPrefix(msg, "Using caching version of cmd"):
+			b.CacheHits++
+		case strings.HasPrefix(msg, "No cached layer found"):
+			b.CacheMisses++
+		case localHit.MatchString(msg):
+			b.LocalCacheHits++
+		case strings.HasPrefix(msg, "Pushing layer") && strings.HasSuffix(msg, "to cache now"):
+			b.CachePushes++
+		}
+		if strings.HasPrefix(msg, "Pushed ") {
+			switchTo("", l.Time) // the end of the push
+			continue
+		}
+		if localHit.MatchString(msg) {
+			switchTo("base-image", l.Time)
+			continue
+		}
+		if dockerfileCommand.MatchString(msg) || strings.HasPrefix(msg, "Running: ") || strings.HasPrefix(msg, "Cmd: ") {
+			switchTo("commands", l.Time)
+			continue
+		}
+		for _, m := range phaseMarkers {
+			if strings.HasPrefix(msg, m.prefix) {
+				if m.phase != phase {
+					switchTo(m.phase, l.Time)
+				}
+				break
+			}
+		}
+	}
+	switchTo("", lastTime)
+	for _, p := range KanikoPhases {
+		if s, ok := totals[p]; ok {
+			b.Phases = append(b.Phases, reports.KanikoPhase{Name: p, Seconds: s})
+		}
+	}
+	return b
+}
+
+// Tail returns the last n lines of a log, for failure records.
+func Tail(log string, n int) string {
+	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,52 @@
+package scenarios
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Strategy is one way of caching builds. It is a small value: what the
+// build mounts and where its layer cache lives; the builder turns it into
+// flags, and the runner resets it at the start of every round.
+type Strategy struct {
+	Name    string
+	Summary string
+	// CacheVolume: the build mounts a PersistentVolume, emptied and warmed
+	// with the workload's base images at the start of each round.
+	CacheVolume bool
+	// LayerRepo is the registry repository prefix of the layer cache
+	// ("" for none). Each round uses a fresh repository under it, so that
+	// every round starts from an empty cache.
+	LayerRepo string
+}
+
+// UsesCache reports whether the strategy keeps anything between runs.
+func (s Strategy) UsesCache() bool { return s.CacheVolume || s.LayerRepo != "" }
+
+// SelectStrategies returns the named strategies of a builder, in the order
+// given; no names means all of them.
+func SelectStrategies(b Builder, names []string) ([]Strategy, error) {
+	all := b.Strategies()
+	if len(names) == 0 {
+		return all, nil
+	}
+	var out []Strategy
+	for _, n := range names {
+		i := slices.IndexFunc(all, func(s Strategy) bool { return s.Name == n })
+		if i < 0 {
+			return nil, fmt.Errorf("builder %s has no strategy %q: choose from %s", b.Name(), n, strings.Join(StrategyNames(b), ", "))
+		}
+		out = append(out, all[i])
+	}
+	return out, nil
+}
+
+// StrategyNames lists a builder's strategy names.
+func StrategyNames(b Builder) []string {
+	var n []string
+	for _, s := range b.Strategies() {
+		n = append(n, s.Name)
+	}
+	return n
+}

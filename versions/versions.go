@@ -1,0 +1,40 @@
+// Package versions pins every upstream cachebench builds or pulls, in one
+// place, so that a result can name exactly what produced it.
+package versions
+
+const (
+	// Kubernetes is the node version. Our hosts are cgroup v1, which 1.35 no
+	// longer runs by default; 1.34 does, with a deprecation warning.
+	Kubernetes = "v1.34.1"
+	// Etcd, CoreDNS and Pause are what kubeadm v1.34.1 lists
+	// ("kubeadm config images list --kubernetes-version v1.34.1").
+	Etcd     = "v3.6.4"
+	EtcdTag  = "3.6.4-0"
+	CoreDNS  = "v1.12.1"
+	Pause    = "3.10.1"
+	PauseOld = "3.10" // kind's containerd config names this one as sandbox image
+
+	Tekton       = "v1.15.0"
+	Kaniko       = "v1.24.0"
+	Distribution = "v3.1.2"
+
+	// Kind is the sigs.k8s.io/kind module this project is built with.
+	Kind = "v0.33.0"
+
+	// Debian is the suite every Debian-based image is made from.
+	Debian = "bookworm"
+	// Go is the toolchain put into the golang base image of the Go workload,
+	// taken from the Go module proxy (golang.org/toolchain).
+	Go = "1.26.8"
+)
+
+// Online images: the official references used when a registry can be reached.
+const (
+	KindNodeImage    = "docker.io/kindest/node:" + Kubernetes
+	KanikoExecutor   = "gcr.io/kaniko-project/executor:" + Kaniko
+	KanikoWarmer     = "gcr.io/kaniko-project/warmer:" + Kaniko
+	RegistryImage    = "docker.io/library/registry:3.0.0"
+	DebianBaseImage  = "docker.io/library/debian:bookworm-slim"
+	GolangBaseImage  = "docker.io/library/golang:1.26-bookworm"
+	TektonReleaseURL = "https://infra.tekton.dev/tekton-releases/pipeline/previous/" + Tekton + "/release.yaml"
+)
