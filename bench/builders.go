@@ -11,6 +11,8 @@ import (
 type BuilderImages struct {
 	KanikoExecutor string
 	KanikoWarmer   string
+	// CABundle names the ConfigMap holding the build CA bundle ("" for none).
+	CABundle string
 }
 
 // Builders lists the builders cachebench knows.
@@ -20,7 +22,7 @@ var Builders = []string{"kaniko"}
 func NewBuilder(name string, img BuilderImages) (scenarios.Builder, error) {
 	switch name {
 	case "kaniko":
-		return scenarios.Kaniko{Executor: img.KanikoExecutor, Warmer: img.KanikoWarmer, AuthSecret: registry.AuthSecret}, nil
+		return scenarios.Kaniko{Executor: img.KanikoExecutor, Warmer: img.KanikoWarmer, AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
 	}
 	return nil, fmt.Errorf("unknown builder %q: choose from %v", name, Builders)
 }

@@ -38,6 +38,7 @@ type Options struct {
 	Executor    string
 	Warmer      string
 	CacheDir    string
+	BuildCA     string
 	Verbose     bool
 }
 
@@ -53,6 +54,7 @@ func Defaults() Options {
 		ClusterName: "cachebench",
 		Images:      string(images.Auto),
 		CacheDir:    images.DefaultCacheDir(),
+		BuildCA:     "auto",
 	}
 }
 
@@ -83,6 +85,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Executor, "kaniko-executor", o.Executor, "kaniko executor image, e.g. a fork's (default: the image set's)")
 	fs.StringVar(&o.Warmer, "kaniko-warmer", o.Warmer, "kaniko warmer image (default: the image set's)")
 	fs.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "cache of built images and binaries (offline mode)")
+	fs.StringVar(&o.BuildCA, "build-ca", o.BuildCA, "CA bundle mounted as the system bundle of build steps, so RUN steps trust what the host trusts: a file, auto (the host's bundle) or none")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "show debug output")
 }
 
@@ -163,6 +166,9 @@ func (o *Options) Validate() error {
 	if _, err := images.ParseMode(o.Images); err != nil {
 		bad("images", "%v", err)
 	}
+	if _, err := o.BuildCAFile(); err != nil {
+		bad("build-ca", "%v", err)
+	}
 	if o.Kubeconfig != "" {
 		if _, err := os.Stat(o.Kubeconfig); err != nil {
 			bad("kubeconfig", "%v", err)
@@ -177,6 +183,32 @@ func (o *Options) Validate() error {
 	return nil
 }
 
+// hostCABundles are where distributions keep the system CA bundle.
+var hostCABundles = []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"}
+
+// BuildCAFile resolves --build-ca to a file ("" for none).
+func (o *Options) BuildCAFile() (string, error) {
+	switch o.BuildCA {
+	case "none", "":
+		return "", nil
+	case "auto":
+		for _, p := range hostCABundles {
+			if _, err := os.Stat(p); err == nil {
+				return p, nil
+			}
+		}
+		return "", nil
+	}
+	data, err := os.ReadFile(o.BuildCA)
+	if err != nil {
+		return "", err
+	}
+	if !strings.Contains(string(data), "BEGIN CERTIFICATE") {
+		return "", fmt.Errorf("%s holds no PEM certificate", o.BuildCA)
+	}
+	return o.BuildCA, nil
+}
+
 // Settings renders the options for the results' environment file.
 func (o *Options) Settings() map[string]string {
 	return map[string]string{
@@ -187,6 +219,7 @@ func (o *Options) Settings() map[string]string {
 		"rounds":      fmt.Sprint(o.Rounds),
 		"run-timeout": o.RunTimeout.String(),
 		"images":      o.Images,
+		"build-ca":    o.BuildCA,
 		"cluster":     map[bool]string{true: "existing kubeconfig", false: "kind " + o.ClusterName}[o.Kubeconfig != ""],
 	}
 }

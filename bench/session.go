@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/support"
@@ -39,7 +41,11 @@ type Session struct {
 	Builder  scenarios.Builder
 	Writer   *reports.Writer
 	Runner   *Runner
+	caFile   string
 }
+
+// BuildCAConfigMap holds the CA bundle mounted into build steps.
+const BuildCAConfigMap = "build-ca"
 
 // Preflight says, in one line, why a benchmark cannot run here.
 func Preflight(ctx context.Context, o Options) error {
@@ -86,6 +92,12 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 		return nil, fmt.Errorf("prepare images: %w", err)
 	}
 	bi := BuilderImages{KanikoExecutor: s.Images.KanikoExecutor, KanikoWarmer: s.Images.KanikoWarmer}
+	if s.caFile, err = o.BuildCAFile(); err != nil {
+		return nil, err
+	}
+	if s.caFile != "" {
+		bi.CABundle = BuildCAConfigMap
+	}
 	if o.Executor != "" {
 		bi.KanikoExecutor = o.Executor
 	}
@@ -133,6 +145,20 @@ func (s *Session) start(ctx context.Context, _ *envconf.Config) (context.Context
 			"Tekton feature flag coschedule=disabled: the pv-warm build binds two PVC workspaces, which the default (workspaces) refuses.",
 			"Wall time is the harness's monotonic clock from PipelineRun creation to completion; Tekton status times have one-second resolution.",
 		},
+	}
+	if s.caFile != "" {
+		envInfo.Notes = append(envInfo.Notes, "Build steps trust the CA bundle "+s.caFile+" of the host (mounted over /etc/ssl/certs/ca-certificates.crt during the build, not part of the images).")
+		ca, err := os.ReadFile(s.caFile)
+		if err != nil {
+			return ctx, fmt.Errorf("read build CA bundle: %w", err)
+		}
+		cm := &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: BuildCAConfigMap, Namespace: e.Namespace},
+			Data:       map[string]string{scenarios.CABundleKey: string(ca)},
+		}
+		if err := e.Clients.ApplyObjects(ctx, cm); err != nil {
+			return ctx, fmt.Errorf("build CA bundle: %w", err)
+		}
 	}
 	fillHost(&envInfo)
 	var err error

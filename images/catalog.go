@@ -380,9 +380,9 @@ func NewCatalog() *Catalog {
 				if err != nil {
 					return nil, err
 				}
-				return []File{{Path: "/usr/local/go", Src: dir}, {Path: "/go", Dir: true, Mode: 0o777}}, nil
+				return []File{{Path: "/usr/local/go", Src: dir, Exec: goToolchainExec}, {Path: "/go", Dir: true, Mode: 0o777}}, nil
 			},
-			ExtraInput: "golang.org/toolchain@" + goToolchainVersion(),
+			ExtraInput: "golang.org/toolchain@" + goToolchainVersion() + " exec " + strings.Join(goToolchainExec, " "),
 			Config: v1.Config{
 				Cmd:        []string{"bash"},
 				WorkingDir: "/go",
@@ -395,6 +395,9 @@ func NewCatalog() *Catalog {
 	)
 	return c
 }
+
+// goToolchainExec are the executables of a Go distribution.
+var goToolchainExec = []string{"bin/*", "pkg/tool/*/*"}
 
 // goToolchainVersion is the golang.org/toolchain module version of a Go release.
 func goToolchainVersion() string { return "v0.0.1-go" + versions.Go + ".linux-amd64" }

@@ -121,8 +121,8 @@ func Key(inputs ...string) string {
 	h := sha256.New()
 	io.WriteString(h, "cachebench-recipe-"+recipeRevision+"\n")
 	for _, in := range inputs {
-		io.WriteString(h, in)
-		io.WriteString(h, "\n")
+		// Length-prefixed, so that no two input lists hash alike.
+		fmt.Fprintf(h, "%d:%s\n", len(in), in)
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -25,6 +25,10 @@ type File struct {
 	Src  string      // a file or a folder on the host to copy (a folder is copied whole)
 	Link string      // symlink target, when set
 	Dir  bool        // an empty directory
+	// Exec lists path.Match patterns, relative to a copied folder, of files
+	// made executable. (The module cache keeps no permission bits: the go
+	// command itself marks a downloaded toolchain's bin/* and pkg/tool/*/*.)
+	Exec []string
 }
 
 // epoch is the modification time of every entry: layers are reproducible, so
@@ -99,7 +103,7 @@ func writeEntry(tw *tar.Writer, fl File, dirs map[string]bool) error {
 			return err
 		}
 		if info.IsDir() {
-			return copyTree(tw, fl.Src, fl.Path, dirs)
+			return copyTree(tw, fl.Src, fl.Path, fl.Exec, dirs)
 		}
 		return copyFile(tw, fl.Src, name, orDefault(fl.Mode, info.Mode().Perm()))
 	default:
@@ -138,7 +142,7 @@ func copyFile(tw *tar.Writer, src, name string, mode os.FileMode) error {
 
 // copyTree copies a host folder to dst in the layer, keeping symlinks.
 // Permissions are normalised (the module cache makes everything read-only).
-func copyTree(tw *tar.Writer, src, dst string, dirs map[string]bool) error {
+func copyTree(tw *tar.Writer, src, dst string, exec []string, dirs map[string]bool) error {
 	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -165,11 +169,20 @@ func copyTree(tw *tar.Writer, src, dst string, dirs map[string]bool) error {
 			return tw.WriteHeader(&tar.Header{Typeflag: tar.TypeSymlink, Name: name, Linkname: link, Mode: 0o777, ModTime: epoch, Format: tar.FormatPAX})
 		case info.Mode().IsRegular():
 			mode := os.FileMode(0o644)
-			if info.Mode()&0o111 != 0 {
+			if info.Mode()&0o111 != 0 || matchAny(exec, filepath.ToSlash(rel)) {
 				mode = 0o755
 			}
 			return copyFile(tw, p, name, mode)
 		}
 		return nil // sockets, devices: nothing an image needs
 	})
+}
+
+func matchAny(patterns []string, rel string) bool {
+	for _, p := range patterns {
+		if ok, _ := path.Match(p, rel); ok {
+			return true
+		}
+	}
+	return false
 }

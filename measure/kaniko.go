@@ -41,10 +41,6 @@ type kanikoEntry struct {
 	Msg   string `json:"msg"`
 }
 
-// KanikoPhases are the kinds of work the phase breakdown reports, in the
-// order kaniko usually does them.
-var KanikoPhases = []string{"base-image", "cache-lookup", "unpack", "cache-extract", "commands", "snapshot", "cache-push", "push"}
-
 // phaseMarkers maps the start of a kaniko message to the phase it opens.
 var phaseMarkers = []struct{ prefix, phase string }{
 	{"Retrieving image", "base-image"},
@@ -119,7 +115,7 @@ func Kaniko(lines []LogLine) reports.Builder {
 		}
 	}
 	switchTo("", lastTime)
-	for _, p := range KanikoPhases {
+	for _, p := range reports.KanikoPhases {
 		if s, ok := totals[p]; ok {
 			b.Phases = append(b.Phases, reports.KanikoPhase{Name: p, Seconds: s})
 		}

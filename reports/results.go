@@ -74,6 +74,10 @@ type KanikoPhase struct {
 	Seconds float64 `json:"seconds"`
 }
 
+// KanikoPhases are the kinds of work the phase breakdown reports, in the
+// order kaniko usually does them (see measure.Kaniko for the markers).
+var KanikoPhases = []string{"base-image", "cache-lookup", "unpack", "cache-extract", "commands", "snapshot", "cache-push", "push"}
+
 // Builder holds what the builder's own log says.
 type Builder struct {
 	// CacheHits: layers taken from the layer cache ("Using caching version of cmd").
@@ -106,8 +110,8 @@ type Run struct {
 	LogTail string `json:"logTail,omitempty"`
 
 	// WallMillis is the harness's monotonic clock from create to completion.
-	WallMillis int64 `json:"wallMillis"`
-	Pipeline   Span  `json:"pipeline"`
+	WallMillis int64  `json:"wallMillis"`
+	Pipeline   Span   `json:"pipeline"`
 	Tasks      []Task `json:"tasks,omitempty"`
 	Pulls      []Pull `json:"pulls,omitempty"`
 	// Kaniko is what the builder's log says (cache hits, phases).

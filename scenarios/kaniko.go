@@ -17,7 +17,15 @@ type Kaniko struct {
 	// AuthSecret is a kubernetes.io/dockerconfigjson Secret with push and
 	// pull rights on the registry, mounted as /kaniko/.docker/config.json.
 	AuthSecret string
+	// CABundle, when set, names a ConfigMap whose ca-certificates.crt is
+	// mounted over the build's system CA bundle, so that RUN steps trust
+	// what the host trusts (a TLS-inspecting egress proxy, a corporate CA).
+	// kaniko leaves mounted paths out of the image it builds.
+	CABundle string
 }
+
+// CABundleKey is the key of the CA bundle in its ConfigMap.
+const CABundleKey = "ca-certificates.crt"
 
 var _ Builder = Kaniko{}
 
@@ -49,7 +57,7 @@ var registryFlags = []string{"--insecure", "--insecure-pull", "--skip-tls-verify
 
 // Task implements Builder.
 func (k Kaniko) Task(name string) *pipelinev1.Task {
-	return &pipelinev1.Task{
+	t := &pipelinev1.Task{
 		TypeMeta:   typeMeta("Task"),
 		ObjectMeta: objectMeta(name),
 		Spec: pipelinev1.TaskSpec{
@@ -86,6 +94,16 @@ func (k Kaniko) Task(name string) *pipelinev1.Task {
 			Volumes: []corev1.Volume{k.dockerConfigVolume()},
 		},
 	}
+	if k.CABundle != "" {
+		t.Spec.Volumes = append(t.Spec.Volumes, corev1.Volume{Name: "build-ca", VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: k.CABundle}},
+		}})
+		step := &t.Spec.Steps[0]
+		step.VolumeMounts = append(step.VolumeMounts, corev1.VolumeMount{
+			Name: "build-ca", MountPath: "/etc/ssl/certs/ca-certificates.crt", SubPath: CABundleKey, ReadOnly: true,
+		})
+	}
+	return t
 }
 
 // Args implements Builder.

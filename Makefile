@@ -1,0 +1,42 @@
+# cachebench: see README.md. Every target runs from a clean checkout.
+GO      ?= go
+# The report to render: a results folder, or empty for the newest.
+REPORT  ?=
+# Smoke settings of the end-to-end test (CI).
+SMOKE_ENV ?= CACHEBENCH_WORKLOADS=small CACHEBENCH_WARM_RUNS=2
+
+.PHONY: help test e2e bench report docker images cluster-up cluster-down build vet clean-cluster
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+build: ## build the cachebench CLI into bin/
+	$(GO) build -o bin/cachebench ./cmd/cachebench
+
+vet: ## go vet every package
+	$(GO) vet ./...
+
+test: vet ## unit tests (no cluster, no Docker)
+	$(GO) test -short -count=1 ./...
+
+docker: ## install and start Docker for kind (Debian; needs root)
+	bash host/install-docker.sh
+
+images: docker ## build every image an offline run needs (cached)
+	$(GO) run ./cmd/cachebench images build
+
+e2e: docker ## end-to-end smoke: all strategies, one workload, 2 warm runs, then the report
+	CACHEBENCH_E2E=1 $(SMOKE_ENV) $(GO) test ./bench -run Cache -count=1 -v -timeout 80m
+	$(GO) run ./cmd/cachebench report
+
+bench: docker ## the full benchmark (defaults: every workload, 3 warm runs) and its report
+	$(GO) run ./cmd/cachebench run
+
+report: ## render charts and report.md (REPORT=folder, default the newest)
+	$(GO) run ./cmd/cachebench report $(REPORT)
+
+cluster-up: docker ## bring the cluster up and keep it
+	$(GO) run ./cmd/cachebench cluster up
+
+cluster-down: ## delete the kind cluster
+	$(GO) run ./cmd/cachebench cluster down

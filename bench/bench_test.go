@@ -1,0 +1,190 @@
+package bench
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/scenarios"
+)
+
+func testPlanInputs(t *testing.T) ([]scenarios.Workload, []scenarios.Strategy) {
+	t.Helper()
+	ws, err := scenarios.SelectWorkloads([]string{"small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := NewBuilder("kaniko", BuilderImages{})
+	return ws, b.Strategies()
+}
+
+func TestPlanInterleavesWarmRuns(t *testing.T) {
+	ws, ss := testPlanInputs(t)
+	plan := Plan(ws, ss, 2, 2)
+	if len(plan) != 2*3*(1+2) {
+		t.Fatalf("%d steps, want 18", len(plan))
+	}
+	var names []string
+	for _, s := range plan[:9] {
+		names = append(names, s.Name())
+	}
+	want := []string{
+		"none/small/r1-cold", "registry/small/r1-cold", "pv-warm/small/r1-cold",
+		"none/small/r1-warm1", "registry/small/r1-warm1", "pv-warm/small/r1-warm1",
+		"none/small/r1-warm2", "registry/small/r1-warm2", "pv-warm/small/r1-warm2",
+	}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("plan\n%v\nwant\n%v", names, want)
+	}
+	if plan[9].Round != 2 || plan[9].Phase != reports.Cold {
+		t.Errorf("round 2 must start cold: %+v", plan[9])
+	}
+}
+
+func TestStepNamesSelectByStrategy(t *testing.T) {
+	// go test -run Cache/registry matches the first element of the subtest name.
+	ws, ss := testPlanInputs(t)
+	for _, s := range Plan(ws, ss, 1, 1) {
+		if first, _, _ := strings.Cut(s.Name(), "/"); first != s.Strategy.Name {
+			t.Errorf("%s does not start with its strategy", s.Name())
+		}
+	}
+}
+
+func TestOptionsValidate(t *testing.T) {
+	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
+	os.WriteFile(kubeconfig, []byte("apiVersion: v1\n"), 0o600)
+	tests := []struct {
+		name   string
+		change func(*Options)
+		want   []string // substrings of the error; none means valid
+	}{
+		{"defaults", func(*Options) {}, nil},
+		{"bad workload", func(o *Options) { o.Workloads = []string{"huge"} }, []string{"--workloads (CACHEBENCH_WORKLOADS)", `"huge"`, "small"}},
+		{"bad strategy", func(o *Options) { o.Strategies = []string{"s3"} }, []string{"--strategies", `"s3"`, "pv-warm"}},
+		{"bad builder", func(o *Options) { o.Builder = "docker" }, []string{"--builder", "kaniko"}},
+		{"negative warm runs", func(o *Options) { o.WarmRuns = -1 }, []string{"--warm-runs (CACHEBENCH_WARM_RUNS): -1"}},
+		{"no rounds", func(o *Options) { o.Rounds = 0 }, []string{"--rounds"}},
+		{"short timeout", func(o *Options) { o.RunTimeout = time.Second }, []string{"--run-timeout", "1m"}},
+		{"bad run id", func(o *Options) { o.RunID = "My Run" }, []string{"--run-id", "lower-case"}},
+		{"bad images", func(o *Options) { o.Images = "cloud" }, []string{"--images", "auto, online or offline"}},
+		{"missing kubeconfig", func(o *Options) { o.Kubeconfig = "/nonexistent/kubeconfig" }, []string{"--kubeconfig"}},
+		{"reuse with kubeconfig", func(o *Options) { o.Kubeconfig = kubeconfig; o.Reuse = true }, []string{"--reuse"}},
+		{"bad build ca", func(o *Options) { o.BuildCA = kubeconfig }, []string{"--build-ca", "no PEM"}},
+		{"two errors at once", func(o *Options) { o.WarmRuns, o.Rounds = -2, 0 }, []string{"--warm-runs", "--rounds"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := Defaults()
+			tt.change(&o)
+			err := o.Validate()
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("want valid, got %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("want an error mentioning %v", tt.want)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestApplyEnv(t *testing.T) {
+	o := Defaults()
+	fs := pflag.NewFlagSet("t", pflag.ContinueOnError)
+	o.AddFlags(fs)
+	t.Setenv("CACHEBENCH_WARM_RUNS", "7")
+	t.Setenv("CACHEBENCH_WORKLOADS", "gobuild, small")
+	t.Setenv("CACHEBENCH_KEEP", "true")
+	if err := ApplyEnv(fs); err != nil {
+		t.Fatal(err)
+	}
+	if o.WarmRuns != 7 || !o.Keep || strings.Join(o.Workloads, ",") != "gobuild,small" {
+		t.Fatalf("options from env: %+v", o)
+	}
+	t.Setenv("CACHEBENCH_RUN_TIMEOUT", "soon")
+	err := ApplyEnv(fs)
+	if err == nil || !strings.Contains(err.Error(), "CACHEBENCH_RUN_TIMEOUT") || !strings.Contains(err.Error(), "--run-timeout") {
+		t.Fatalf("want an error naming the variable and the flag, got %v", err)
+	}
+}
+
+func TestCheckCacheUse(t *testing.T) {
+	ws, ss := testPlanInputs(t)
+	small := ws[0]
+	none, registry, pv := ss[0], ss[1], ss[2]
+	tests := []struct {
+		name     string
+		strategy scenarios.Strategy
+		phase    reports.Phase
+		k        reports.Builder
+		problems int
+	}{
+		{"none clean", none, reports.Warm, reports.Builder{}, 0},
+		{"none with hits", none, reports.Warm, reports.Builder{CacheHits: 1}, 1},
+		{"registry cold", registry, reports.Cold, reports.Builder{CacheMisses: 1}, 0},
+		{"registry cold with hits", registry, reports.Cold, reports.Builder{CacheHits: 1, CacheMisses: 1}, 1},
+		{"registry cold no lookups", registry, reports.Cold, reports.Builder{}, 1},
+		{"registry warm", registry, reports.Warm, reports.Builder{CacheHits: 1}, 0},
+		{"registry warm no hits", registry, reports.Warm, reports.Builder{CacheMisses: 1}, 1},
+		{"pv-warm cold", pv, reports.Cold, reports.Builder{CacheMisses: 1, LocalCacheHits: 1}, 0},
+		{"pv-warm warm without volume hits", pv, reports.Warm, reports.Builder{CacheHits: 1}, 1},
+		{"pv-warm warm", pv, reports.Warm, reports.Builder{CacheHits: 1, LocalCacheHits: 2}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			step := Step{Workload: small, Strategy: tt.strategy, Phase: tt.phase}
+			got := CheckCacheUse(step, reports.Run{Phase: tt.phase, Success: true, Kaniko: tt.k})
+			if len(got) != tt.problems {
+				t.Fatalf("problems = %q, want %d", got, tt.problems)
+			}
+		})
+	}
+}
+
+func TestDNSName(t *testing.T) {
+	tests := map[string]string{
+		"small-pv-warm-r1-cold0-":                  "small-pv-warm-r1-cold0-",
+		"Cache_PV.warm":                            "cache-pv-warm",
+		strings.Repeat("a", 70):                    strings.Repeat("a", 63),
+		"cache-pv-warm-gobuild-20261126-131624-r1": "cache-pv-warm-gobuild-20261126-131624-r1",
+	}
+	for in, want := range tests {
+		if got := dnsName(in); got != want {
+			t.Errorf("dnsName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestRunSelects(t *testing.T) {
+	tests := []struct {
+		pattern string
+		want    bool
+	}{
+		{"", false}, {"Cache", true}, {"Cache/registry", true}, {"TestCache$", true},
+		{"Plan", false}, {"Plan|Cache", true}, {"Options/defaults", false},
+	}
+	saved := flag.Lookup("test.run").Value.String()
+	defer flag.Set("test.run", saved)
+	for _, tt := range tests {
+		if err := flag.Set("test.run", tt.pattern); err != nil {
+			t.Fatal(err)
+		}
+		if got := runSelects("TestCache"); got != tt.want {
+			t.Errorf("-run %q selects TestCache: %v, want %v", tt.pattern, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,50 @@
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachebench/cachebench/images"
+	"github.com/cachebench/cachebench/log"
+)
+
+func newImagesCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "images", Short: "Manage the images built for offline runs"}
+	cacheDir := images.DefaultCacheDir()
+	var verbose bool
+	build := &cobra.Command{
+		Use:   "build",
+		Short: "Build every image an offline run needs (what the cache lacks)",
+		Long: `Build the kind node image (with the control-plane images preloaded), Tekton
+Pipelines, kaniko, the registry, the git image and the workloads' base images
+from pinned Go modules and Debian packages. Results are cached by their
+inputs under --cache-dir, so a second build does nothing. Needs root.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l := log.New(os.Stderr, verbose)
+			f, err := images.NewFactory(images.WithCacheDir(cacheDir), images.WithLogger(l))
+			if err != nil {
+				return err
+			}
+			set, err := f.Resolve(cmd.Context(), images.Offline)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "node image: %s\n", set.NodeImage)
+			for _, a := range set.Load {
+				fmt.Fprintf(out, "image: %v  %s\n", a.Refs, a.Path)
+			}
+			for name, b := range set.Bases {
+				fmt.Fprintf(out, "base %s: %s  %s\n", name, b.Repo, b.Archive)
+			}
+			return nil
+		},
+	}
+	build.Flags().StringVar(&cacheDir, "cache-dir", cacheDir, "cache of built images and binaries (CACHEBENCH_CACHE)")
+	build.Flags().BoolVarP(&verbose, "verbose", "v", false, "show every command run")
+	cmd.AddCommand(build)
+	return cmd
+}

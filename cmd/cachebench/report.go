@@ -1,0 +1,46 @@
+package main
+
+import (
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cachebench/cachebench/reports"
+)
+
+func newReportCmd() *cobra.Command {
+	root := reports.DefaultRoot()
+	cmd := &cobra.Command{
+		Use:   "report [results-folder]",
+		Short: "Render charts and report.md from a results folder",
+		Long: `Render a results folder (default: the newest under --out) into PNG and SVG
+charts and report.md, written into the same folder. Needs no cluster.`,
+		Example: `  cachebench report
+  cachebench report reports/20261126-131647`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			dir := ""
+			if len(args) == 1 {
+				dir = args[0]
+			} else {
+				var err error
+				if dir, err = reports.Newest(root); err != nil {
+					return err
+				}
+			}
+			rep, err := reports.Render(dir)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "%s: %d runs, %d groups\n", dir, len(rep.Results.Runs), len(rep.Stats))
+			for _, f := range rep.Files {
+				fmt.Fprintf(out, "  %s\n", filepath.Join(dir, f))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&root, "out", root, "folder holding results folders")
+	return cmd
+}

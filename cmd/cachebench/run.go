@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"sigs.k8s.io/e2e-framework/pkg/env"
+	"sigs.k8s.io/e2e-framework/pkg/envconf"
+
+	"github.com/cachebench/cachebench/bench"
+	"github.com/cachebench/cachebench/log"
+	"github.com/cachebench/cachebench/reports"
+)
+
+func newRunCmd() *cobra.Command {
+	opts := bench.Defaults()
+	var noReport bool
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the benchmark and render its report",
+		Long: `Run the benchmark: bring up the cluster (creating the kind cluster and,
+offline, building the images the cache lacks), run the plan, delete the
+cluster unless --keep, and render the report.
+
+Ctrl-C cancels the running PipelineRun, keeps every result written so far
+and still cleans up.`,
+		Example: `  cachebench run
+  cachebench run --workloads small --strategies none,registry --warm-runs 10
+  cachebench run --kubeconfig ~/.kube/config --images online`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBenchmark(cmd.Context(), opts, !noReport)
+		},
+	}
+	opts.AddFlags(cmd.Flags())
+	cmd.Flags().BoolVar(&noReport, "no-report", false, "do not render the report at the end")
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error { return applyEnv(cmd) }
+	return cmd
+}
+
+// applyEnv sets flags from CACHEBENCH_* variables, then lets the command
+// line win by parsing it again.
+func applyEnv(cmd *cobra.Command) error {
+	changed := map[string]string{}
+	cmd.Flags().Visit(func(f *pflag.Flag) { changed[f.Name] = f.Value.String() })
+	if err := bench.ApplyEnv(cmd.Flags()); err != nil {
+		return err
+	}
+	for name, v := range changed {
+		if err := cmd.Flags().Set(name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func runSteps(ctx context.Context, steps []env.Func, cfg *envconf.Config) (context.Context, error) {
+	var err error
+	for _, f := range steps {
+		if ctx, err = f(ctx, cfg); err != nil {
+			return ctx, err
+		}
+	}
+	return ctx, nil
+}
+
+func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
+	l := log.New(os.Stderr, opts.Verbose)
+	s, err := bench.NewSession(ctx, opts, l)
+	if err != nil {
+		return err
+	}
+	cfg := envconf.New()
+	ctx, setupErr := runSteps(ctx, s.Setup(), cfg)
+	failed, total := 0, 0
+	if setupErr == nil {
+		plan := s.Plan()
+		l.Infof("plan: %d runs (%d workloads x %d strategies x %d rounds x (1 cold + %d warm))",
+			len(plan), len(s.Workloads), len(s.Strategies), opts.Rounds, opts.WarmRuns)
+		for i, step := range plan {
+			if ctx.Err() != nil {
+				break
+			}
+			l.Infof("run %d/%d: %s", i+1, len(plan), step.Name())
+			runs, err := s.Runner.Do(ctx, step)
+			total += len(runs)
+			for _, r := range runs {
+				if !r.Success {
+					failed++
+				}
+			}
+			if err != nil && ctx.Err() == nil {
+				l.Warnf("%v", err)
+			}
+		}
+	}
+	// Teardown runs even after Ctrl-C (its steps ignore the cancellation).
+	if _, err := runSteps(ctx, s.Teardown(), cfg); err != nil {
+		l.Warnf("teardown: %v", err)
+	}
+	if setupErr != nil {
+		return fmt.Errorf("setup: %w", setupErr)
+	}
+	if render && total > 0 {
+		rep, err := reports.Render(s.ResultsDir())
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		l.Infof("report: %s", rep.Markdown)
+	}
+	if ctx.Err() != nil {
+		return fmt.Errorf("interrupted after %d runs; results so far: %s: %w", total, s.ResultsDir(), ctx.Err())
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d runs failed (reasons in %s)", failed, total, s.ResultsDir())
+	}
+	return nil
+}

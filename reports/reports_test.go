@@ -1,0 +1,177 @@
+package reports
+
+import (
+	"bytes"
+	"encoding/xml"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeRuns makes successful runs with the given wall times.
+func fakeRuns(workload, strategy string, phase Phase, walls ...float64) []Run {
+	var out []Run
+	for i, w := range walls {
+		out = append(out, Run{
+			Workload: workload, Strategy: strategy, Phase: phase, Attempt: i, Success: true,
+			WallMillis: int64(w * 1000),
+			Tasks:      []Task{{Name: "fetch-source", Span: Span{Seconds: 5}}, {Name: "build-push", Span: Span{Seconds: w - 6}}},
+			Kaniko: Builder{CacheHits: map[bool]int{true: 1}[strategy != "none" && phase == Warm],
+				Phases: []KanikoPhase{{Name: "base-image", Seconds: 0.5}, {Name: "commands", Seconds: w / 3}}},
+		})
+	}
+	return out
+}
+
+func sampleRuns() []Run {
+	var runs []Run
+	runs = append(runs, fakeRuns("small", "none", Cold, 17)...)
+	runs = append(runs, fakeRuns("small", "registry", Cold, 18)...)
+	runs = append(runs, fakeRuns("small", "pv-warm", Cold, 18.5)...)
+	runs = append(runs, fakeRuns("small", "none", Warm, 16, 16.5, 15.8, 16.2, 16.1, 16.4)...)
+	runs = append(runs, fakeRuns("small", "registry", Warm, 10, 10.4, 9.8, 10.1, 10.2, 10.3)...)
+	runs = append(runs, fakeRuns("small", "pv-warm", Warm, 10.1, 12.5, 9.0, 10, 13, 10.2)...)
+	runs = append(runs, Run{Workload: "small", Strategy: "registry", Phase: Warm, Success: false, Reason: "boom", LogTail: "error building image"})
+	for i := range runs {
+		runs[i].Seq = i + 1
+	}
+	return runs
+}
+
+func TestWriterAndLoad(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "20261126-120000")
+	w, err := Create(dir, Environment{RunID: "20261126-120000", CPUs: 2, Versions: map[string]string{"tekton": "v1.15.0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := sampleRuns()
+	for _, r := range runs {
+		if err := w.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	// A crash while writing leaves a truncated last line.
+	f, _ := os.OpenFile(filepath.Join(dir, ResultsFile), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"runId":"x","seq":99,"workl`)
+	f.Close()
+	res, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Runs) != len(runs) || res.Skipped != 1 {
+		t.Fatalf("loaded %d runs, skipped %d; want %d, 1", len(res.Runs), res.Skipped, len(runs))
+	}
+	if res.Environment.Versions["tekton"] != "v1.15.0" || res.Runs[3].WallSeconds() != 16 {
+		t.Errorf("round trip lost data: %+v %+v", res.Environment, res.Runs[3])
+	}
+	newest, err := Newest(filepath.Dir(dir))
+	if err != nil || newest != dir {
+		t.Errorf("Newest = %q, %v", newest, err)
+	}
+	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), ResultsFile) {
+		t.Errorf("loading a folder without results: %v", err)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	stats := Summarize(sampleRuns())
+	if len(stats) != 6 {
+		t.Fatalf("%d groups, want 6", len(stats))
+	}
+	// Order: strategy as first seen, cold before warm.
+	wantOrder := []string{"small/none/cold", "small/none/warm", "small/registry/cold", "small/registry/warm", "small/pv-warm/cold", "small/pv-warm/warm"}
+	for i, s := range stats {
+		if s.Key.String() != wantOrder[i] {
+			t.Fatalf("group %d = %s, want %s", i, s.Key, wantOrder[i])
+		}
+	}
+	reg := stats[3]
+	if reg.N != 6 || reg.Failed != 1 {
+		t.Errorf("registry warm: n=%d failed=%d", reg.N, reg.Failed)
+	}
+	if math.Abs(reg.Median-10.15) > 1e-9 || reg.Min != 9.8 || reg.Max != 10.4 {
+		t.Errorf("registry warm median %v min %v max %v", reg.Median, reg.Min, reg.Max)
+	}
+	if !reg.MedianCI.OK || reg.MedianCI.Lo > reg.Median || reg.MedianCI.Hi < reg.Median {
+		t.Errorf("registry warm CI %+v around %v", reg.MedianCI, reg.Median)
+	}
+	// Baseline: all 7 none runs, median 16.2.
+	if reg.BaselineN != 7 || math.Abs(reg.Speedup-16.2/10.15) > 1e-9 {
+		t.Errorf("speedup %v over n=%d", reg.Speedup, reg.BaselineN)
+	}
+	if !reg.SpeedupCI.OK || reg.SpeedupCI.Lo > reg.Speedup || reg.SpeedupCI.Hi < reg.Speedup || reg.SpeedupCI.Lo < 1 {
+		t.Errorf("speedup CI %+v around %v", reg.SpeedupCI, reg.Speedup)
+	}
+	if !reg.Significant() || reg.Noisy {
+		t.Errorf("registry warm: significant %v (p=%v), noisy %v", reg.Significant(), reg.P, reg.Noisy)
+	}
+	if pv := stats[5]; !pv.Noisy || pv.CV <= NoisyCV {
+		t.Errorf("pv-warm warm should be noisy: CV %v", pv.CV)
+	}
+	cold := stats[2]
+	if cold.N != 1 || cold.MedianCI.OK || cold.MedianCI.Why == "" || cold.SpeedupCI.OK {
+		t.Errorf("n=1 must give no intervals: %+v %+v", cold.MedianCI, cold.SpeedupCI)
+	}
+	if reg.Tasks["fetch-source"] != 5 || reg.Tasks["overhead"] != 1 || reg.CacheHits != 1 {
+		t.Errorf("breakdown: %v, hits %v", reg.Tasks, reg.CacheHits)
+	}
+	if stats[1].HasP {
+		t.Error("the baseline is not compared with itself")
+	}
+}
+
+func TestRenderWritesChartsAndReport(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "20261126-120000")
+	w, err := Create(dir, Environment{RunID: "20261126-120000", Started: time.Now(), CPUs: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range sampleRuns() {
+		w.Append(r)
+	}
+	w.Close()
+	rep, err := Render(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	strategies := []string{"none", "registry", "pv-warm"}
+	for _, base := range []string{"small-wall", "small-tasks", "small-kaniko"} {
+		pngData, err := os.ReadFile(filepath.Join(dir, base+".png"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(pngData))
+		if err != nil {
+			t.Fatalf("%s.png is not a PNG: %v", base, err)
+		}
+		if b := img.Bounds(); b.Dx() < 300 || b.Dy() < 200 {
+			t.Errorf("%s.png is %v", base, b)
+		}
+		svg, err := os.ReadFile(filepath.Join(dir, base+".svg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := xml.Unmarshal(svg, new(struct{ XMLName xml.Name })); err != nil {
+			t.Fatalf("%s.svg is not XML: %v", base, err)
+		}
+		for _, s := range strategies {
+			if !bytes.Contains(svg, []byte(">"+s)) {
+				t.Errorf("%s.svg does not show strategy %s", base, s)
+			}
+		}
+	}
+	md, err := os.ReadFile(rep.Markdown)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| none | warm | 6 |", "| registry | warm | 6 |", "| pv-warm | cold | 1 |", "⚠ noisy", "small-wall.png", "boom", "n/a"} {
+		if !strings.Contains(string(md), want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+}

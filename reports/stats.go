@@ -1,0 +1,242 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+
+	"golang.org/x/perf/benchmath"
+	"gonum.org/v1/gonum/stat"
+)
+
+// Confidence is the level of every interval in the report.
+const Confidence = 0.95
+
+// NoisyCV is the coefficient of variation above which a result is flagged.
+const NoisyCV = 0.10
+
+// Baseline is the strategy speedups are measured against.
+const Baseline = "none"
+
+// Key identifies a group of runs.
+type Key struct {
+	Workload string
+	Strategy string
+	Phase    Phase
+}
+
+func (k Key) String() string { return fmt.Sprintf("%s/%s/%s", k.Workload, k.Strategy, k.Phase) }
+
+// Interval is a confidence interval; OK is false when the sample is too
+// small to give one (then Why says so).
+type Interval struct {
+	Lo, Hi float64
+	OK     bool
+	Why    string
+}
+
+// Stat summarises the successful runs of one group (wall time, seconds).
+type Stat struct {
+	Key
+	N      int
+	Failed int
+	Values []float64
+
+	Median, Mean, Min, Max, StdDev, CV float64
+	// MedianCI is the order-statistic interval benchstat prints
+	// (benchmath.AssumeNothing), so report and benchstat agree.
+	MedianCI Interval
+	Noisy    bool
+
+	// Speedup is median(baseline)/median(this); its interval comes from
+	// a bootstrap of both samples. P is the Mann-Whitney U test's p-value
+	// against the baseline (benchstat's test).
+	Speedup   float64
+	SpeedupCI Interval
+	P         float64
+	HasP      bool
+	// BaselineN is the size of the baseline sample compared against.
+	BaselineN int
+
+	// Medians of the parts of a run: pipeline tasks and kaniko phases.
+	Tasks  map[string]float64
+	Phases map[string]float64
+	// Means of kaniko's cache counters.
+	CacheHits, CacheMisses, LocalCacheHits float64
+	Prepare                                float64 // median seconds of cache preparation (cold runs)
+}
+
+// Summarize groups runs by workload, strategy and phase and computes the
+// statistics of each group, ordered by workload, strategy (as first seen),
+// cold before warm. Speedups compare against every successful baseline run
+// of the same workload: the baseline keeps no cache, so its cold and warm
+// runs measure the same thing.
+func Summarize(runs []Run) []Stat {
+	groups := map[Key][]Run{}
+	var order []Key
+	for _, r := range runs {
+		k := Key{r.Workload, r.Strategy, r.Phase}
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+		}
+		groups[k] = append(groups[k], r)
+	}
+	wOrder, sOrder := firstSeen(runs)
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.Workload != b.Workload {
+			return wOrder[a.Workload] < wOrder[b.Workload]
+		}
+		if a.Strategy != b.Strategy {
+			return sOrder[a.Strategy] < sOrder[b.Strategy]
+		}
+		return a.Phase == Cold && b.Phase == Warm
+	})
+	baseline := map[string][]float64{}
+	for _, r := range runs {
+		if r.Strategy == Baseline && r.Success {
+			baseline[r.Workload] = append(baseline[r.Workload], r.WallSeconds())
+		}
+	}
+	var out []Stat
+	for _, k := range order {
+		out = append(out, summarize(k, groups[k], baseline[k.Workload]))
+	}
+	return out
+}
+
+func firstSeen(runs []Run) (map[string]int, map[string]int) {
+	w, s := map[string]int{}, map[string]int{}
+	for _, r := range runs {
+		if _, ok := w[r.Workload]; !ok {
+			w[r.Workload] = len(w)
+		}
+		if _, ok := s[r.Strategy]; !ok {
+			s[r.Strategy] = len(s)
+		}
+	}
+	return w, s
+}
+
+func summarize(k Key, runs []Run, base []float64) Stat {
+	st := Stat{Key: k, Tasks: map[string]float64{}, Phases: map[string]float64{}}
+	tasks := map[string][]float64{}
+	phases := map[string][]float64{}
+	var prepare []float64
+	for _, r := range runs {
+		if !r.Success {
+			st.Failed++
+			continue
+		}
+		st.Values = append(st.Values, r.WallSeconds())
+		var inTasks float64
+		for _, t := range r.Tasks {
+			tasks[t.Name] = append(tasks[t.Name], t.Seconds)
+			inTasks += t.Seconds
+		}
+		tasks["overhead"] = append(tasks["overhead"], math.Max(0, r.WallSeconds()-inTasks))
+		for _, p := range r.Kaniko.Phases {
+			phases[p.Name] = append(phases[p.Name], p.Seconds)
+		}
+		st.CacheHits += float64(r.Kaniko.CacheHits)
+		st.CacheMisses += float64(r.Kaniko.CacheMisses)
+		st.LocalCacheHits += float64(r.Kaniko.LocalCacheHits)
+		if r.PrepareSeconds > 0 {
+			prepare = append(prepare, r.PrepareSeconds)
+		}
+	}
+	st.N = len(st.Values)
+	if st.N == 0 {
+		return st
+	}
+	n := float64(st.N)
+	st.CacheHits, st.CacheMisses, st.LocalCacheHits = st.CacheHits/n, st.CacheMisses/n, st.LocalCacheHits/n
+	for name, v := range tasks {
+		st.Tasks[name] = median(v)
+	}
+	for name, v := range phases {
+		st.Phases[name] = median(v)
+	}
+	if len(prepare) > 0 {
+		st.Prepare = median(prepare)
+	}
+	sorted := slices.Clone(st.Values)
+	sort.Float64s(sorted)
+	st.Min, st.Max = sorted[0], sorted[len(sorted)-1]
+	st.Mean = stat.Mean(sorted, nil)
+	if st.N > 1 {
+		st.StdDev = stat.StdDev(sorted, nil)
+	}
+	if st.Mean > 0 {
+		st.CV = st.StdDev / st.Mean
+	}
+	st.Noisy = st.N > 1 && st.CV > NoisyCV
+	sample := benchmath.NewSample(sorted, &benchmath.DefaultThresholds)
+	sum := benchmath.AssumeNothing.Summary(sample, Confidence)
+	st.Median = sum.Center
+	st.MedianCI = Interval{Lo: sum.Lo, Hi: sum.Hi, OK: !math.IsInf(sum.Lo, 0) && !math.IsInf(sum.Hi, 0)}
+	if !st.MedianCI.OK {
+		st.MedianCI.Why = fmt.Sprintf("n=%d: a 95%% interval of the median needs n>=6", st.N)
+	}
+	st.BaselineN = len(base)
+	if len(base) > 0 && st.Median > 0 {
+		bs := slices.Clone(base)
+		sort.Float64s(bs)
+		st.Speedup = median(bs) / st.Median
+		st.SpeedupCI = speedupCI(bs, sorted)
+		if k.Strategy != Baseline {
+			cmp := benchmath.AssumeNothing.Compare(benchmath.NewSample(bs, &benchmath.DefaultThresholds), sample)
+			st.P, st.HasP = cmp.P, true
+		}
+	}
+	return st
+}
+
+// minForInterval is the smallest sample a median's 95% interval needs.
+const minForInterval = 6
+
+// speedupCI bootstraps the ratio of medians (percentile interval, fixed
+// seed so that a report is reproducible).
+func speedupCI(base, s []float64) Interval {
+	if len(base) < minForInterval || len(s) < minForInterval {
+		return Interval{Why: fmt.Sprintf("needs n>=6 on both sides (baseline n=%d, this n=%d)", len(base), len(s))}
+	}
+	const rounds = 4000
+	rng := rand.New(rand.NewPCG(1, 2))
+	ratios := make([]float64, rounds)
+	rb, rs := make([]float64, len(base)), make([]float64, len(s))
+	for i := range ratios {
+		for j := range rb {
+			rb[j] = base[rng.IntN(len(base))]
+		}
+		for j := range rs {
+			rs[j] = s[rng.IntN(len(s))]
+		}
+		ratios[i] = median(rb) / median(rs)
+	}
+	sort.Float64s(ratios)
+	lo := ratios[int(math.Floor((1-Confidence)/2*rounds))]
+	hi := ratios[int(math.Ceil((1+Confidence)/2*rounds))-1]
+	return Interval{Lo: lo, Hi: hi, OK: true}
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	sort.Float64s(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
+}
+
+// Significant reports whether the difference from the baseline passes
+// benchstat's test at its default alpha.
+func (s Stat) Significant() bool {
+	return s.HasP && s.P < benchmath.DefaultThresholds.CompareAlpha
+}
