@@ -54,6 +54,11 @@ var phaseMarkers = []struct{ prefix, phase string }{
 	{"Taking snapshot", "snapshot"},
 	{"Pushing layer", "cache-push"},
 	{"Pushing image to", "push"},
+	// Between stages of a multi-stage build kaniko saves the files later
+	// stages need and wipes the file system.
+	{"Saving file", "stage-switch"},
+	{"Deleting filesystem", "stage-switch"},
+	{"Storing source image", "stage-switch"},
 }
 
 // dockerfileCommand matches the log line kaniko writes as it starts a

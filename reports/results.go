@@ -76,7 +76,7 @@ type KanikoPhase struct {
 
 // KanikoPhases are the kinds of work the phase breakdown reports, in the
 // order kaniko usually does them (see measure.Kaniko for the markers).
-var KanikoPhases = []string{"base-image", "cache-lookup", "unpack", "cache-extract", "commands", "snapshot", "cache-push", "push"}
+var KanikoPhases = []string{"base-image", "cache-lookup", "unpack", "cache-extract", "commands", "snapshot", "cache-push", "stage-switch", "push"}
 
 // Builder holds what the builder's own log says.
 type Builder struct {
