@@ -16,9 +16,11 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
+	"knative.dev/pkg/apis"
 
 	"github.com/cachebench/cachebench/cluster"
 	"github.com/cachebench/cachebench/log"
+	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/scenarios"
 )
@@ -52,71 +54,35 @@ type Runner struct {
 type round struct {
 	cacheRepo  string
 	claim      string
-	prepared   bool
 	prepareSec float64
 }
 
-// NewRunner returns a Runner writing to out.
-func NewRunner(env *cluster.Env, b scenarios.Builder, opts Options, runID string, out *reports.Writer, l log.Logger) (*Runner, error) {
+// NewRunner returns a Runner writing to out; versions go into every run.
+func NewRunner(env *cluster.Env, b scenarios.Builder, opts Options, runID string, versions map[string]string, out *reports.Writer, l log.Logger) (*Runner, error) {
 	tc, err := tektonclient.NewForConfig(env.Clients.Config)
 	if err != nil {
 		return nil, err
 	}
-	versions := map[string]string{"builder": b.Name()}
-	for k, v := range env.Versions {
-		versions[k] = v
-	}
-	for k, v := range b.Images() {
-		versions[b.Name()+"-"+k] = v
-	}
 	return &Runner{env: env, tekton: tc, builder: b, opts: opts, runID: runID, out: out, log: l, rounds: map[string]*round{}, versions: versions}, nil
 }
 
-// Install creates the Tasks and the Pipeline, after Tekton's own validation.
+// Install creates (or updates) the Tasks and the Pipeline, after Tekton's
+// own validation.
 func (r *Runner) Install(ctx context.Context) error {
 	ns := r.env.Namespace
-	tasks := []*pipelinev1.Task{scenarios.CloneTask(r.env.Images.Git), r.builder.Task(scenarios.BuildTaskName(r.builder))}
-	for _, t := range tasks {
-		if err := t.Validate(ctx); err != nil {
-			return fmt.Errorf("task %s is invalid: %w", t.Name, err)
+	clone, build := scenarios.CloneTask(r.env.Images.Git), r.builder.Task(scenarios.BuildTaskName(r.builder))
+	pipeline := scenarios.Pipeline(r.builder)
+	for _, v := range []interface {
+		Validate(context.Context) *apis.FieldError
+	}{clone, build, pipeline} {
+		// Validate returns a typed nil: compare it as such, not as an error.
+		if ferr := v.Validate(ctx); ferr != nil {
+			return fmt.Errorf("invalid pipeline object: %w", ferr)
 		}
-		t.Namespace = ns
-		if err := r.upsertTask(ctx, t); err != nil {
-			return err
-		}
 	}
-	p := scenarios.Pipeline(r.builder)
-	if err := p.Validate(ctx); err != nil {
-		return fmt.Errorf("pipeline %s is invalid: %w", p.Name, err)
-	}
-	p.Namespace = ns
-	pipelines := r.tekton.TektonV1().Pipelines(ns)
-	existing, err := pipelines.Get(ctx, p.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = pipelines.Create(ctx, p, metav1.CreateOptions{})
-	case err == nil:
-		p.ResourceVersion = existing.ResourceVersion
-		_, err = pipelines.Update(ctx, p, metav1.UpdateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("create pipeline %s: %w", p.Name, err)
-	}
-	return nil
-}
-
-func (r *Runner) upsertTask(ctx context.Context, t *pipelinev1.Task) error {
-	tasks := r.tekton.TektonV1().Tasks(t.Namespace)
-	existing, err := tasks.Get(ctx, t.Name, metav1.GetOptions{})
-	switch {
-	case apierrors.IsNotFound(err):
-		_, err = tasks.Create(ctx, t, metav1.CreateOptions{})
-	case err == nil:
-		t.ResourceVersion = existing.ResourceVersion
-		_, err = tasks.Update(ctx, t, metav1.UpdateOptions{})
-	}
-	if err != nil {
-		return fmt.Errorf("create task %s: %w", t.Name, err)
+	clone.Namespace, build.Namespace, pipeline.Namespace = ns, ns, ns
+	if err := r.env.Clients.ApplyObjects(ctx, clone, build, pipeline); err != nil {
+		return fmt.Errorf("install pipeline: %w", err)
 	}
 	return nil
 }
@@ -175,7 +141,6 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 		rd.prepareSec = time.Since(start).Seconds()
 		r.log.Infof("%s: cache volume %s warmed in %.1fs", s.Name(), rd.claim, rd.prepareSec)
 	}
-	rd.prepared = true
 	return nil
 }
 
@@ -234,7 +199,7 @@ func (r *Runner) warmVolume(ctx context.Context, s Step, rd *round) error {
 	}
 	if phase != corev1.PodSucceeded {
 		logs, _ := r.podLog(ctx, created.Name, "warmer", false)
-		return fmt.Errorf("warmer pod %s failed:\n%s", created.Name, tail(logs, 20))
+		return fmt.Errorf("warmer pod %s failed:\n%s", created.Name, measure.Tail(logs, 20))
 	}
 	return nil
 }
@@ -418,12 +383,4 @@ func dnsName(s string) string {
 		out = out[:63]
 	}
 	return out
-}
-
-func tail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

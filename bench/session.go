@@ -139,8 +139,15 @@ func (s *Session) start(ctx context.Context, _ *envconf.Config) (context.Context
 		return ctx, errors.New("start benchmark: cluster setup left no environment")
 	}
 	dir := filepath.Join(s.Opts.OutRoot, s.RunID)
+	versions := map[string]string{"builder": s.Builder.Name()}
+	for k, v := range e.Versions {
+		versions[k] = v
+	}
+	for k, v := range s.Builder.Images() {
+		versions[s.Builder.Name()+"-"+k] = v
+	}
 	envInfo := reports.Environment{
-		RunID: s.RunID, Started: time.Now().UTC(), Versions: e.Versions, Settings: s.Opts.Settings(),
+		RunID: s.RunID, Started: time.Now().UTC(), Versions: versions, Settings: s.Opts.Settings(),
 		Notes: []string{
 			"Tekton feature flag coschedule=disabled: the pv-warm build binds two PVC workspaces, which the default (workspaces) refuses.",
 			"Wall time is the harness's monotonic clock from PipelineRun creation to completion; Tekton status times have one-second resolution.",
@@ -165,7 +172,7 @@ func (s *Session) start(ctx context.Context, _ *envconf.Config) (context.Context
 	if s.Writer, err = reports.Create(dir, envInfo); err != nil {
 		return ctx, err
 	}
-	if s.Runner, err = NewRunner(e, s.Builder, s.Opts, s.RunID, s.Writer, s.Log); err != nil {
+	if s.Runner, err = NewRunner(e, s.Builder, s.Opts, s.RunID, versions, s.Writer, s.Log); err != nil {
 		return ctx, err
 	}
 	if err := s.Runner.Install(ctx); err != nil {

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -183,7 +182,11 @@ func loadImages(cfg Config, set *images.Set, p support.E2EClusterProvider) env.F
 		}
 		loader, ok := p.(support.E2EClusterProviderWithImageLoader)
 		if !ok {
-			return ctx, fmt.Errorf("load images: an existing cluster cannot be given images (%s); use kind, or make them pullable and run with --images=online", strings.Join(images.SortedRefs(set.Load), ", "))
+			// An existing cluster's nodes must have these images already (a
+			// cluster made by "cachebench cluster up") or be able to pull them;
+			// if not, the deployments that follow say which image is missing.
+			cfg.Log.Warnf("cannot load images into an existing cluster; its nodes must have or pull: %s", strings.Join(images.SortedRefs(set.Load), ", "))
+			return ctx, nil
 		}
 		start := time.Now()
 		for i, a := range set.Load {
@@ -275,6 +278,3 @@ func deployGit(cfg Config, set *images.Set, repos []gitserver.Repo) env.Func {
 		return ctx, err
 	}
 }
-
-// KubeconfigDir is where kind clusters' kubeconfigs are written.
-func KubeconfigDir(cacheDir string) string { return filepath.Join(cacheDir, "kube") }

@@ -31,6 +31,17 @@ if [ ${#missing[@]} -gt 0 ]; then
     || die "apt-get install ${missing[*]} failed"
 fi
 
+# The wrapper is needed only where the capability bounding set lacks a
+# capability the kernel knows (Docker grants them all to privileged containers).
+last_cap=$(cat /proc/sys/kernel/cap_last_cap)
+bnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+if [ "$((16#$bnd))" -eq "$(( (1 << (last_cap + 1)) - 1 ))" ]; then
+  need_wrapper=no
+else
+  need_wrapper=yes
+  say "the capability bounding set ($bnd) lacks capabilities: privileged containers need runc-capfilter"
+fi
+
 # The wrapper is ours: rebuild it so that it always matches this checkout.
 mkdir -p "$(dirname "$wrapper")"
 (cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$wrapper.new" ./cmd/runc-capfilter) \
@@ -45,7 +56,9 @@ want=$(cat <<JSON
 JSON
 )
 restart=no
-if [ ! -s "$daemon_json" ]; then
+if [ "$need_wrapper" = no ]; then
+  :
+elif [ ! -s "$daemon_json" ]; then
   mkdir -p "$(dirname "$daemon_json")"
   printf '%s\n' "$want" >"$daemon_json"
   restart=yes
@@ -73,5 +86,7 @@ if ! running; then
 fi
 
 rt=$(docker info --format '{{.DefaultRuntime}}')
-[ "$rt" = capfilter ] || say "warning: dockerd's default runtime is $rt, not capfilter; privileged containers may fail"
+if [ "$need_wrapper" = yes ] && [ "$rt" != capfilter ]; then
+  say "warning: dockerd's default runtime is $rt, not capfilter; privileged containers may fail"
+fi
 say "docker $(docker version --format '{{.Server.Version}}') is ready (runtime $rt, cgroup v$(docker info --format '{{.CgroupVersion}}'))"

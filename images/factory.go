@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/cachebench/cachebench/log"
 )
@@ -160,6 +161,21 @@ func (f *Factory) run(ctx context.Context, dir string, env []string, name string
 	var out tailBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	f.log.Debugf("run: %s %s", name, strings.Join(args, " "))
+	// Long builds (Kubernetes takes minutes) say that they are alive.
+	done := make(chan struct{})
+	defer close(done)
+	go func(start time.Time) {
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				f.log.Infof("  ... %s %s still running (%s)", name, firstArgs(args), time.Since(start).Round(time.Second))
+			}
+		}
+	}(time.Now())
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -70,7 +70,8 @@ func (f *Factory) NodeImage(ctx context.Context, preload []Archive) (string, err
 	}
 	inputs := []string{"node", versions.Kind, filesHash, f.rootfsKey(nodeRootfs), kubernetesBuild(versions.Kubernetes).key(goVersion), bridgeCNI}
 	for _, a := range preload {
-		inputs = append(inputs, a.Path)
+		// The archive's name carries its key; its folder is only where the cache is.
+		inputs = append(inputs, filepath.Base(a.Path))
 	}
 	key := Key(inputs...)
 	ref := LocalPrefix + "/kind-node:" + versions.Kubernetes + "-" + key

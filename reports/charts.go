@@ -3,6 +3,8 @@ package reports
 import (
 	"fmt"
 	"image/color"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -10,6 +12,9 @@ import (
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
 )
 
 // Chart is a chart written as PNG and SVG.
@@ -19,11 +24,13 @@ type Chart struct {
 	Base string
 }
 
-// palette holds ten colours that stay apart (Tableau 10).
+// palette holds colours that stay apart (Tableau 10, then three more), as
+// many as the longest stack has parts.
 var palette = []color.RGBA{
 	{0x4e, 0x79, 0xa7, 0xff}, {0xf2, 0x8e, 0x2b, 0xff}, {0x59, 0xa1, 0x4f, 0xff}, {0xe1, 0x57, 0x59, 0xff},
 	{0x76, 0xb7, 0xb2, 0xff}, {0xed, 0xc9, 0x48, 0xff}, {0xb0, 0x7a, 0xa1, 0xff}, {0xff, 0x9d, 0xa7, 0xff},
-	{0x9c, 0x75, 0x5f, 0xff}, {0xba, 0xb0, 0xac, 0xff},
+	{0x9c, 0x75, 0x5f, 0xff}, {0xba, 0xb0, 0xac, 0xff}, {0x1f, 0x3b, 0x5c, 0xff}, {0x8c, 0xd1, 0x7d, 0xff},
+	{0x59, 0x59, 0x59, 0xff},
 }
 
 var (
@@ -31,10 +38,55 @@ var (
 	warmColor = palette[1]
 )
 
-// headroom raises the top of the Y axis so that the legend (in the top
-// right corner) and the labels above the bars do not cover any bar.
-func headroom(p *plot.Plot, top float64, legendEntries int) {
-	p.Y.Max = top * (1.12 + 0.075*float64(legendEntries))
+// headroom raises the top of the Y axis so that the labels above the bars
+// stay inside the plot.
+func headroom(p *plot.Plot, top float64) {
+	p.Y.Max = top * 1.12
+}
+
+// Chart size, and the strip on the right that holds the legend (outside
+// the plot, so that it never covers a bar).
+const (
+	chartWidth  = 20 * vg.Centimeter
+	chartHeight = 11 * vg.Centimeter
+	legendWidth = 3.4 * vg.Centimeter
+)
+
+func newLegend() *plot.Legend {
+	l := plot.NewLegend()
+	l.Top = true
+	l.Left = true
+	l.TextStyle.Font.Size = font.Length(9)
+	return &l
+}
+
+// save writes the plot and its legend side by side, as PNG or SVG (by the
+// file's extension).
+func save(p *plot.Plot, leg *plot.Legend, path string) error {
+	var c interface {
+		vg.CanvasSizer
+		io.WriterTo
+	}
+	switch filepath.Ext(path) {
+	case ".png":
+		c = vgimg.PngCanvas{Canvas: vgimg.New(chartWidth, chartHeight)}
+	case ".svg":
+		c = vgsvg.New(chartWidth, chartHeight)
+	default:
+		return fmt.Errorf("unknown chart format %q", filepath.Ext(path))
+	}
+	dc := draw.New(c)
+	p.Draw(draw.Crop(dc, 0, -legendWidth, 0, 0))
+	leg.Draw(draw.Crop(dc, chartWidth-legendWidth+vg.Points(6), 0, 0, -p.Title.TextStyle.Font.Size*2))
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := c.WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // Charts renders every chart of a report into dir.
@@ -42,8 +94,8 @@ func Charts(dir string, stats []Stat) ([]Chart, error) {
 	var charts []Chart
 	for _, w := range workloads(stats) {
 		ws := filterWorkload(stats, w)
-		for _, mk := range []func(string, []Stat) (*plot.Plot, Chart, error){wallChart, taskChart, phaseChart} {
-			p, c, err := mk(w, ws)
+		for _, mk := range []func(string, []Stat) (*plot.Plot, *plot.Legend, Chart, error){wallChart, taskChart, phaseChart} {
+			p, leg, c, err := mk(w, ws)
 			if err != nil {
 				return nil, fmt.Errorf("chart for %s: %w", w, err)
 			}
@@ -51,7 +103,7 @@ func Charts(dir string, stats []Stat) ([]Chart, error) {
 				continue
 			}
 			for _, ext := range []string{".png", ".svg"} {
-				if err := p.Save(18*vg.Centimeter, 11*vg.Centimeter, filepath.Join(dir, c.Base+ext)); err != nil {
+				if err := save(p, leg, filepath.Join(dir, c.Base+ext)); err != nil {
 					return nil, fmt.Errorf("save %s%s: %w", c.Base, ext, err)
 				}
 			}
@@ -110,7 +162,6 @@ func newPlot(title, ylabel string) *plot.Plot {
 	p.Title.TextStyle.Font.Size = font.Length(13)
 	p.Y.Label.Text = ylabel
 	p.Y.Min = 0
-	p.Legend.Top = true
 	p.Y.Tick.Marker = plot.DefaultTicks{}
 	p.Add(plotter.NewGrid())
 	return p
@@ -118,8 +169,9 @@ func newPlot(title, ylabel string) *plot.Plot {
 
 // wallChart: median wall time per strategy, cold and warm side by side,
 // whiskers from min to max, n above each bar.
-func wallChart(w string, stats []Stat) (*plot.Plot, Chart, error) {
+func wallChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) {
 	strats := strategies(stats)
+	leg := newLegend()
 	p := newPlot(fmt.Sprintf("%s: PipelineRun wall time (median, whiskers min-max)", w), "seconds")
 	const shift = 0.2
 	for pi, phase := range []Phase{Cold, Warm} {
@@ -145,7 +197,7 @@ func wallChart(w string, stats []Stat) (*plot.Plot, Chart, error) {
 		}
 		bars, err := plotter.NewBarChart(vals, vg.Points(22))
 		if err != nil {
-			return nil, Chart{}, err
+			return nil, nil, Chart{}, err
 		}
 		bars.XMin = x0
 		bars.Color = map[Phase]color.Color{Cold: coldColor, Warm: warmColor}[phase]
@@ -155,12 +207,12 @@ func wallChart(w string, stats []Stat) (*plot.Plot, Chart, error) {
 			plotter.YErrors
 		}{pts, errs})
 		if err != nil {
-			return nil, Chart{}, err
+			return nil, nil, Chart{}, err
 		}
 		whiskers.CapWidth = vg.Points(8)
 		ns, err := plotter.NewLabels(labels)
 		if err != nil {
-			return nil, Chart{}, err
+			return nil, nil, Chart{}, err
 		}
 		for i := range ns.TextStyle {
 			ns.TextStyle[i].XAlign = -0.5
@@ -168,7 +220,7 @@ func wallChart(w string, stats []Stat) (*plot.Plot, Chart, error) {
 		}
 		ns.Offset = vg.Point{Y: vg.Points(3)}
 		p.Add(bars, whiskers, ns)
-		p.Legend.Add(string(phase), bars)
+		leg.Add(string(phase), bars)
 	}
 	p.NominalX(strats...)
 	p.X.Min, p.X.Max = -0.6, float64(len(strats))-0.4
@@ -176,12 +228,12 @@ func wallChart(w string, stats []Stat) (*plot.Plot, Chart, error) {
 	for _, st := range stats {
 		top = max(top, st.Max)
 	}
-	headroom(p, top, 2)
-	return p, Chart{Title: w + ": wall time per strategy, cold and warm", Base: w + "-wall"}, nil
+	headroom(p, top)
+	return p, leg, Chart{Title: w + ": wall time per strategy, cold and warm", Base: w + "-wall"}, nil
 }
 
 // stackedChart draws one stacked bar per strategy and phase.
-func stackedChart(title string, stats []Stat, parts []string, value func(Stat, string) float64) (*plot.Plot, error) {
+func stackedChart(title string, stats []Stat, parts []string, value func(Stat, string) float64) (*plot.Plot, *plot.Legend, error) {
 	var cols []Stat
 	var names []string
 	for _, s := range strategies(stats) {
@@ -193,11 +245,13 @@ func stackedChart(title string, stats []Stat, parts []string, value func(Stat, s
 		}
 	}
 	if len(cols) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
+	leg := newLegend()
 	p := newPlot(title, "seconds (median of each part)")
 	var below *plotter.BarChart
-	entries := 0
+	var drawn []*plotter.BarChart
+	var names2 []string
 	for i, part := range parts {
 		vals := make(plotter.Values, len(cols))
 		any := false
@@ -210,17 +264,20 @@ func stackedChart(title string, stats []Stat, parts []string, value func(Stat, s
 		}
 		bars, err := plotter.NewBarChart(vals, vg.Points(26))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		bars.Color = palette[i%len(palette)]
-		entries++
 		bars.LineStyle.Width = 0
 		if below != nil {
 			bars.StackOn(below)
 		}
 		below = bars
 		p.Add(bars)
-		p.Legend.Add(part, bars)
+		drawn, names2 = append(drawn, bars), append(names2, part)
+	}
+	// Top of the legend = top of the stack.
+	for i := len(drawn) - 1; i >= 0; i-- {
+		leg.Add(names2[i], drawn[i])
 	}
 	p.NominalX(names...)
 	top := 0.0
@@ -231,26 +288,19 @@ func stackedChart(title string, stats []Stat, parts []string, value func(Stat, s
 		}
 		top = max(top, sum)
 	}
-	headroom(p, top, entries)
-	return p, nil
+	headroom(p, top)
+	return p, leg, nil
 }
 
 // TaskParts are the parts of a run in the task breakdown.
 var TaskParts = []string{"fetch-source", "build-push", "overhead"}
 
-func taskChart(w string, stats []Stat) (*plot.Plot, Chart, error) {
-	p, err := stackedChart(w+": where a run's time goes (Tekton tasks)", stats, TaskParts, func(s Stat, part string) float64 { return s.Tasks[part] })
-	return p, Chart{Title: w + ": time per pipeline task (overhead: wall time outside both tasks)", Base: w + "-tasks"}, err
+func taskChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) {
+	p, leg, err := stackedChart(w+": where a run's time goes (Tekton tasks)", stats, TaskParts, func(s Stat, part string) float64 { return s.Tasks[part] })
+	return p, leg, Chart{Title: w + ": time per pipeline task (overhead: wall time outside both tasks)", Base: w + "-tasks"}, err
 }
 
-func phaseChart(w string, stats []Stat) (*plot.Plot, Chart, error) {
-	has := false
-	for _, s := range stats {
-		has = has || len(s.Phases) > 0
-	}
-	if !has {
-		return nil, Chart{}, nil
-	}
-	p, err := stackedChart(w+": kaniko's phases (from its log)", stats, KanikoPhases, func(s Stat, part string) float64 { return s.Phases[part] })
-	return p, Chart{Title: w + ": kaniko phases (" + strings.Join(KanikoPhases, ", ") + ")", Base: w + "-kaniko"}, err
+func phaseChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) {
+	p, leg, err := stackedChart(w+": phases of a run (kaniko's from its log)", stats, BreakdownParts, func(s Stat, part string) float64 { return s.Breakdown[part] })
+	return p, leg, Chart{Title: w + ": phases of a run: scheduling, clone, kaniko's phases (" + strings.Join(KanikoPhases, ", ") + "), other", Base: w + "-phases"}, err
 }

@@ -2,24 +2,30 @@ package reports
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 )
 
+// Files a report writes into its results folder.
+const (
+	MarkdownFile = "report.md"
+	HTMLFile     = "report.html"
+)
+
 // Report is what Render produced.
 type Report struct {
-	Dir      string
-	Results  *Results
-	Stats    []Stat
-	Charts   []Chart
-	Markdown string // path of report.md
-	Files    []string
+	Dir     string
+	Results *Results
+	Stats   []Stat
+	Charts  []Chart
+	// Files lists what was written, relative to Dir.
+	Files []string
 }
 
-// Render reads a results folder and writes its charts and report.md into it.
+// Render reads a results folder and writes into it: charts (PNG and SVG),
+// report.md, report.html (one file, charts inline) and bench.txt.
 func Render(dir string) (*Report, error) {
 	res, err := Load(dir)
 	if err != nil {
@@ -35,17 +41,30 @@ func Render(dir string) (*Report, error) {
 	for _, c := range rep.Charts {
 		rep.Files = append(rep.Files, c.Base+".png", c.Base+".svg")
 	}
-	rep.Markdown = filepath.Join(dir, "report.md")
-	f, err := os.Create(rep.Markdown)
-	if err != nil {
+	doc := reportDoc(rep)
+	if err := writeFile(filepath.Join(dir, MarkdownFile), func(f *os.File) error { return writeMarkdown(f, doc) }); err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if err := WriteMarkdown(f, rep); err != nil {
-		return nil, fmt.Errorf("write report.md: %w", err)
+	if err := writeFile(filepath.Join(dir, HTMLFile), func(f *os.File) error { return writeHTML(f, doc, dir) }); err != nil {
+		return nil, err
 	}
-	rep.Files = append(rep.Files, "report.md")
-	return rep, f.Close()
+	if err := writeBenchTextFile(dir, res); err != nil {
+		return nil, err
+	}
+	rep.Files = append(rep.Files, MarkdownFile, HTMLFile, BenchTextFile)
+	return rep, nil
+}
+
+func writeFile(path string, write func(*os.File) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", filepath.Base(path), err)
+	}
+	return f.Close()
 }
 
 func secs(v float64) string {
@@ -65,44 +84,45 @@ func (i Interval) format(unit string) string {
 	return fmt.Sprintf("%s–%s%s", secs(i.Lo), secs(i.Hi), unit)
 }
 
-// WriteMarkdown writes report.md.
-func WriteMarkdown(w io.Writer, rep *Report) error {
+// reportDoc lays out the report of one results folder.
+func reportDoc(rep *Report) doc {
 	res := rep.Results
 	e := res.Environment
-	pf := func(format string, args ...any) { fmt.Fprintf(w, format, args...) }
-	pf("# cachebench report %s\n\n", e.RunID)
-	pf("Build-cache strategies measured on one cluster, in one session, with the same build under each.\n")
-	pf("Every figure is over the successful runs of its row (n); failed runs are listed at the end and never counted.\n\n")
+	var d doc
+	d.heading(1, "cachebench report "+e.RunID)
+	d.para("Build-cache strategies measured on one cluster, in one session, with the same build under each. " +
+		"Every figure is over the successful runs of its row (n); failed runs are listed at the end and never counted.")
 
-	pf("## Environment\n\n")
-	pf("| | |\n|---|---|\n")
-	pf("| started | %s |\n", e.Started.Format("2006-01-02 15:04:05 MST"))
-	pf("| host | %s: %d CPUs, %.1f GiB, kernel %s, cgroup %s |\n", e.Host, e.CPUs, e.MemoryGiB, e.Kernel, e.Cgroup)
+	d.heading(2, "Environment")
+	env := table{header: []string{"", ""}}
+	env.add("started", e.Started.Format("2006-01-02 15:04:05 MST"))
+	env.add("host", fmt.Sprintf("%s: %d CPUs, %.1f GiB, kernel %s, cgroup %s", e.Host, e.CPUs, e.MemoryGiB, e.Kernel, e.Cgroup))
 	if e.Docker != "" {
-		pf("| docker | %s |\n", e.Docker)
+		env.add("docker", e.Docker)
 	}
 	for _, k := range sortedKeys(e.Versions) {
-		pf("| %s | %s |\n", k, e.Versions[k])
+		env.add(k, e.Versions[k])
 	}
 	for _, k := range sortedKeys(e.Settings) {
-		pf("| setting %s | %s |\n", k, e.Settings[k])
+		env.add("setting "+k, e.Settings[k])
 	}
-	pf("\n")
-	for _, n := range e.Notes {
-		pf("- %s\n", n)
-	}
-	pf("- Statistics: median with its 95%% order-statistic interval (the one benchstat prints; n>=6 needed), speedup = median(none)/median(row) with a bootstrap 95%% interval (n>=6 on both sides), p = Mann-Whitney U test against none (benchstat's). Rows with CV above %.0f%% are marked noisy.\n", NoisyCV*100)
-	pf("- Cold: the first run of a round, right after the strategy's cache was reset (new layer cache repository, new volume warmed with the base images). Warm: later runs of the same round.\n\n")
+	d.add(env)
+	notes := append([]string{}, e.Notes...)
+	notes = append(notes,
+		fmt.Sprintf("Statistics: median with its 95%% order-statistic interval (the one benchstat prints; n>=6 needed), speedup = median(none)/median(row) with a bootstrap 95%% interval (n>=6 on both sides), p = Mann-Whitney U test against none (benchstat's). Rows with CV above %.0f%% are marked noisy.", NoisyCV*100),
+		"Cold: the first run of a round, right after the strategy's cache was reset (new layer cache repository, new volume warmed with the base images). Warm: later runs of the same round.",
+		"bench.txt holds every run in the Go benchmark format: benchstat old/bench.txt new/bench.txt compares two benchmarks.",
+	)
+	d.add(bullets(notes))
 
 	for _, wl := range workloads(rep.Stats) {
 		stats := filterWorkload(rep.Stats, wl)
-		pf("## Workload %s\n\n", wl)
-		pf("Wall time of a PipelineRun (harness clock, create to completion), seconds.\n\n")
-		pf("| strategy | phase | n | median | 95%% CI | mean | min–max | stddev | CV | speedup vs none | 95%% CI | p | hits / misses / local (mean) | failed |\n")
-		pf("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+		d.heading(2, "Workload "+wl)
+		d.para("Wall time of a PipelineRun (harness clock, create to completion), seconds.")
+		t := table{header: []string{"strategy", "phase", "n", "median", "95% CI", "mean", "min–max", "stddev", "CV", "speedup vs none", "95% CI", "p", "hits / misses / local (mean)", "failed"}, numeric: 2}
 		for _, s := range stats {
 			if s.N == 0 {
-				pf("| %s | %s | 0 | | | | | | | | | | | %d |\n", s.Strategy, s.Phase, s.Failed)
+				t.add(s.Strategy, string(s.Phase), "0", "", "", "", "", "", "", "", "", "", "", fmt.Sprint(s.Failed))
 				continue
 			}
 			cv := fmt.Sprintf("%.1f%%", s.CV*100)
@@ -110,80 +130,78 @@ func WriteMarkdown(w io.Writer, rep *Report) error {
 				cv += " ⚠ noisy"
 			}
 			speed, speedCI, p := "", "", ""
-			if s.Strategy == Baseline {
-				speed, speedCI, p = "baseline", "", ""
-			} else if s.BaselineN > 0 {
-				speed = fmt.Sprintf("%.2f×", s.Speedup)
-				speedCI = s.SpeedupCI.format("×")
+			switch {
+			case s.Strategy == Baseline:
+				speed = "baseline"
+			case s.BaselineN > 0:
+				speed, speedCI = fmt.Sprintf("%.2f×", s.Speedup), s.SpeedupCI.format("×")
 				if s.HasP {
 					p = fmt.Sprintf("%.3f", s.P)
 				}
 			}
-			pf("| %s | %s | %d | %s | %s | %s | %s–%s | %s | %s | %s | %s | %s | %.1f / %.1f / %.1f | %d |\n",
-				s.Strategy, s.Phase, s.N, secs(s.Median), s.MedianCI.format(""), secs(s.Mean), secs(s.Min), secs(s.Max), secs(s.StdDev), cv,
-				speed, speedCI, p, s.CacheHits, s.CacheMisses, s.LocalCacheHits, s.Failed)
+			t.add(s.Strategy, string(s.Phase), fmt.Sprint(s.N), secs(s.Median), s.MedianCI.format(""), secs(s.Mean),
+				secs(s.Min)+"–"+secs(s.Max), secs(s.StdDev), cv, speed, speedCI, p,
+				fmt.Sprintf("%.1f / %.1f / %.1f", s.CacheHits, s.CacheMisses, s.LocalCacheHits), fmt.Sprint(s.Failed))
 		}
-		pf("\n")
+		d.add(t)
 		if why := firstWhy(stats); why != "" {
-			pf("n/a: %s.\n\n", why)
+			d.para("n/a: " + why + ".")
 		}
 		for _, c := range rep.Charts {
 			if strings.HasPrefix(c.Base, wl+"-") {
-				pf("![%s](%s.png)\n\n", c.Title, c.Base)
+				d.add(figure{c})
 			}
 		}
-		pf("Where the time goes (median seconds of each part; parts of different runs, so they need not add up to the median wall time):\n\n")
-		pf("| strategy | phase | n | %s | cache prep (not in wall) |\n|---|---|--:|%s--:|\n", strings.Join(TaskParts, " | "), strings.Repeat("--:|", len(TaskParts)))
+		d.para("Where the time goes (median seconds of each part; the parts come from different runs, so they need not add up to the median wall time):")
+		bt := table{header: append(append([]string{"strategy", "phase", "n"}, BreakdownParts...), "cache prep (not in wall)"), numeric: 2}
 		for _, s := range stats {
 			if s.N == 0 {
 				continue
 			}
-			var cells []string
-			for _, part := range TaskParts {
-				cells = append(cells, secs(s.Tasks[part]))
+			row := []string{s.Strategy, string(s.Phase), fmt.Sprint(s.N)}
+			for _, part := range BreakdownParts {
+				row = append(row, secs(s.Breakdown[part]))
 			}
 			prep := ""
 			if s.Prepare > 0 {
 				prep = secs(s.Prepare)
 			}
-			pf("| %s | %s | %d | %s | %s |\n", s.Strategy, s.Phase, s.N, strings.Join(cells, " | "), prep)
+			bt.add(append(row, prep)...)
 		}
-		pf("\nkaniko's phases, from its log (median seconds):\n\n")
-		pf("| strategy | phase | %s |\n|---|---|%s\n", strings.Join(KanikoPhases, " | "), strings.Repeat("--:|", len(KanikoPhases)))
-		for _, s := range stats {
-			if s.N == 0 {
-				continue
-			}
-			var cells []string
-			for _, ph := range KanikoPhases {
-				cells = append(cells, secs(s.Phases[ph]))
-			}
-			pf("| %s | %s | %s |\n", s.Strategy, s.Phase, strings.Join(cells, " | "))
-		}
-		pf("\n")
+		d.add(bt)
 	}
 
-	var failed []Run
+	d.heading(2, "Failed runs")
+	var failed []string
 	for _, r := range res.Runs {
 		if !r.Success {
-			failed = append(failed, r)
+			line := fmt.Sprintf("#%d %s/%s %s%d (%s): %s", r.Seq, r.Workload, r.Strategy, r.Phase, r.Attempt, r.PipelineRun, r.Reason)
+			failed = append(failed, line)
+			if r.LogTail != "" {
+				d.add(bullets{line})
+				d.add(code(r.LogTail))
+			}
 		}
 	}
-	pf("## Failed runs\n\n")
 	if len(failed) == 0 {
-		pf("None.\n\n")
-	}
-	for _, r := range failed {
-		pf("- #%d %s/%s %s%d (%s): %s\n", r.Seq, r.Workload, r.Strategy, r.Phase, r.Attempt, r.PipelineRun, r.Reason)
-		if r.LogTail != "" {
-			pf("\n  ```\n%s\n  ```\n", indent(r.LogTail, "  "))
-		}
+		d.para("None.")
+	} else if !hasLogTails(res.Runs) {
+		d.add(bullets(failed))
 	}
 	if res.Skipped > 0 {
-		pf("\n%d unreadable line(s) in %s were skipped (a run cut off mid-write).\n", res.Skipped, ResultsFile)
+		d.para(fmt.Sprintf("%d unreadable line(s) in %s were skipped (a run cut off mid-write).", res.Skipped, ResultsFile))
 	}
-	pf("\n---\nRendered by `cachebench report %s` from %d runs.\n", filepath.Base(rep.Dir), len(res.Runs))
-	return nil
+	d.para(fmt.Sprintf("Rendered by cachebench report %s from %d runs.", filepath.Base(rep.Dir), len(res.Runs)))
+	return d
+}
+
+func hasLogTails(runs []Run) bool {
+	for _, r := range runs {
+		if !r.Success && r.LogTail != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func firstWhy(stats []Stat) string {
@@ -193,14 +211,6 @@ func firstWhy(stats []Stat) string {
 		}
 	}
 	return ""
-}
-
-func indent(s, prefix string) string {
-	lines := strings.Split(s, "\n")
-	for i := range lines {
-		lines[i] = prefix + lines[i]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -140,7 +140,7 @@ func TestRenderWritesChartsAndReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	strategies := []string{"none", "registry", "pv-warm"}
-	for _, base := range []string{"small-wall", "small-tasks", "small-kaniko"} {
+	for _, base := range []string{"small-wall", "small-tasks", "small-phases"} {
 		pngData, err := os.ReadFile(filepath.Join(dir, base+".png"))
 		if err != nil {
 			t.Fatal(err)
@@ -165,7 +165,7 @@ func TestRenderWritesChartsAndReport(t *testing.T) {
 			}
 		}
 	}
-	md, err := os.ReadFile(rep.Markdown)
+	md, err := os.ReadFile(filepath.Join(rep.Dir, MarkdownFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,5 +173,11 @@ func TestRenderWritesChartsAndReport(t *testing.T) {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("report.md lacks %q", want)
 		}
+	}
+}
+
+func TestPaletteCoversEveryPart(t *testing.T) {
+	if len(palette) < len(BreakdownParts) {
+		t.Fatalf("%d colours for %d parts: two parts of a stack would look alike", len(palette), len(BreakdownParts))
 	}
 }

@@ -60,9 +60,10 @@ type Stat struct {
 	// BaselineN is the size of the baseline sample compared against.
 	BaselineN int
 
-	// Medians of the parts of a run: pipeline tasks and kaniko phases.
-	Tasks  map[string]float64
-	Phases map[string]float64
+	// Medians of the parts of a run: pipeline tasks (TaskParts) and the
+	// full breakdown (BreakdownParts).
+	Tasks     map[string]float64
+	Breakdown map[string]float64
 	// Means of kaniko's cache counters.
 	CacheHits, CacheMisses, LocalCacheHits float64
 	Prepare                                float64 // median seconds of cache preparation (cold runs)
@@ -121,9 +122,9 @@ func firstSeen(runs []Run) (map[string]int, map[string]int) {
 }
 
 func summarize(k Key, runs []Run, base []float64) Stat {
-	st := Stat{Key: k, Tasks: map[string]float64{}, Phases: map[string]float64{}}
+	st := Stat{Key: k, Tasks: map[string]float64{}, Breakdown: map[string]float64{}}
 	tasks := map[string][]float64{}
-	phases := map[string][]float64{}
+	parts := map[string][]float64{}
 	var prepare []float64
 	for _, r := range runs {
 		if !r.Success {
@@ -137,8 +138,8 @@ func summarize(k Key, runs []Run, base []float64) Stat {
 			inTasks += t.Seconds
 		}
 		tasks["overhead"] = append(tasks["overhead"], math.Max(0, r.WallSeconds()-inTasks))
-		for _, p := range r.Kaniko.Phases {
-			phases[p.Name] = append(phases[p.Name], p.Seconds)
+		for name, v := range Breakdown(r) {
+			parts[name] = append(parts[name], v)
 		}
 		st.CacheHits += float64(r.Kaniko.CacheHits)
 		st.CacheMisses += float64(r.Kaniko.CacheMisses)
@@ -156,8 +157,8 @@ func summarize(k Key, runs []Run, base []float64) Stat {
 	for name, v := range tasks {
 		st.Tasks[name] = median(v)
 	}
-	for name, v := range phases {
-		st.Phases[name] = median(v)
+	for name, v := range parts {
+		st.Breakdown[name] = median(v)
 	}
 	if len(prepare) > 0 {
 		st.Prepare = median(prepare)
@@ -239,4 +240,31 @@ func median(v []float64) float64 {
 // benchstat's test at its default alpha.
 func (s Stat) Significant() bool {
 	return s.HasP && s.P < benchmath.DefaultThresholds.CompareAlpha
+}
+
+// BreakdownParts split a run from start to end: pod scheduling and start
+// (Tekton's init containers included) of both tasks, the clone step,
+// kaniko's phases from its log, and whatever is left of the wall time.
+var BreakdownParts = append(append([]string{"scheduling", "clone"}, KanikoPhases...), "other")
+
+// Breakdown splits one run into BreakdownParts (seconds).
+func Breakdown(r Run) map[string]float64 {
+	b := map[string]float64{}
+	var sum float64
+	for _, t := range r.Tasks {
+		b["scheduling"] += t.PodStartSeconds
+		if t.Name == "fetch-source" {
+			for _, s := range t.Steps {
+				b["clone"] += s.Seconds
+			}
+		}
+	}
+	for _, p := range r.Kaniko.Phases {
+		b[p.Name] += p.Seconds
+	}
+	for _, v := range b {
+		sum += v
+	}
+	b["other"] = math.Max(0, r.WallSeconds()-sum)
+	return b
 }

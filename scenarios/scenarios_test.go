@@ -215,3 +215,24 @@ func TestCacheRepoIsPerRound(t *testing.T) {
 		t.Error("registry and pv-warm must not share a layer cache")
 	}
 }
+
+func TestKanikoMountsTheBuildCABundle(t *testing.T) {
+	k := testKaniko
+	if got := len(k.Task("t").Spec.Volumes); got != 1 {
+		t.Fatalf("without a bundle: %d volumes, want only the docker config", got)
+	}
+	k.CABundle = "build-ca"
+	task := k.Task("t")
+	if err := task.Validate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var mounted bool
+	for _, m := range task.Spec.Steps[0].VolumeMounts {
+		if m.MountPath == "/etc/ssl/certs/ca-certificates.crt" && m.SubPath == CABundleKey && m.ReadOnly {
+			mounted = true
+		}
+	}
+	if !mounted {
+		t.Fatalf("the bundle is not mounted over the system bundle: %+v", task.Spec.Steps[0].VolumeMounts)
+	}
+}

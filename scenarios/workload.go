@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
-	"sort"
 	"strings"
 	"testing/fstest"
 
@@ -104,14 +103,4 @@ func SelectWorkloads(names []string) ([]Workload, error) {
 		return nil, fmt.Errorf("no workload selected: choose from %s", strings.Join(WorkloadNames(), ", "))
 	}
 	return out, nil
-}
-
-// sortedKeys is a helper for deterministic output.
-func sortedKeys[V any](m map[string]V) []string {
-	k := make([]string, 0, len(m))
-	for key := range m {
-		k = append(k, key)
-	}
-	sort.Strings(k)
-	return k
 }

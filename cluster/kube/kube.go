@@ -256,20 +256,25 @@ func (c *Clients) EnsureNamespace(ctx context.Context, ns string) error {
 	return nil
 }
 
-// ApplyObjects applies typed objects of client-go's scheme with server-side apply.
+// ApplyObjects applies typed objects with server-side apply. Their kind
+// comes from their TypeMeta when set, else from client-go's scheme.
 func (c *Clients) ApplyObjects(ctx context.Context, objs ...runtime.Object) error {
 	var us []*unstructured.Unstructured
 	for _, o := range objs {
-		gvks, _, err := scheme.Scheme.ObjectKinds(o)
-		if err != nil || len(gvks) == 0 {
-			return fmt.Errorf("apply %T: unknown kind: %v", o, err)
+		gvk := o.GetObjectKind().GroupVersionKind()
+		if gvk.Empty() {
+			gvks, _, err := scheme.Scheme.ObjectKinds(o)
+			if err != nil || len(gvks) == 0 {
+				return fmt.Errorf("apply %T: unknown kind (set its TypeMeta): %v", o, err)
+			}
+			gvk = gvks[0]
 		}
 		m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(o)
 		if err != nil {
 			return fmt.Errorf("apply %T: %w", o, err)
 		}
 		u := &unstructured.Unstructured{Object: m}
-		u.SetGroupVersionKind(gvks[0])
+		u.SetGroupVersionKind(gvk)
 		unstructured.RemoveNestedField(u.Object, "metadata", "creationTimestamp")
 		unstructured.RemoveNestedField(u.Object, "status")
 		us = append(us, u)

@@ -15,7 +15,11 @@ func newReportCmd() *cobra.Command {
 		Use:   "report [results-folder]",
 		Short: "Render charts and report.md from a results folder",
 		Long: `Render a results folder (default: the newest under --out) into PNG and SVG
-charts and report.md, written into the same folder. Needs no cluster.`,
+charts, report.md, report.html (one self-contained page) and bench.txt (Go
+benchmark format, for benchstat), written into the same folder. When the
+folder's parent holds two or more results folders, also draw their trend into
+<parent>/trend/ and mark the medians that moved beyond the previous
+benchmark's confidence interval. Needs no cluster.`,
 		Example: `  cachebench report
   cachebench report reports/20261126-131647`,
 		Args: cobra.MaximumNArgs(1),
@@ -37,6 +41,21 @@ charts and report.md, written into the same folder. Needs no cluster.`,
 			fmt.Fprintf(out, "%s: %d runs, %d groups\n", dir, len(rep.Results.Runs), len(rep.Stats))
 			for _, f := range rep.Files {
 				fmt.Fprintf(out, "  %s\n", filepath.Join(dir, f))
+			}
+			parent := filepath.Dir(filepath.Clean(dir))
+			if all, err := reports.All(parent); err != nil || len(all) < 2 {
+				return nil
+			}
+			tr, err := reports.RenderTrend(parent)
+			if err != nil {
+				return fmt.Errorf("trend: %w", err)
+			}
+			fmt.Fprintf(out, "trend of %s:\n", parent)
+			for _, f := range tr.Files {
+				fmt.Fprintf(out, "  %s\n", filepath.Join(tr.Dir, f))
+			}
+			for _, r := range tr.Regressions() {
+				fmt.Fprintf(out, "  REGRESSION %s\n", r)
 			}
 			return nil
 		},

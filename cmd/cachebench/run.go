@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -109,7 +110,7 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
-		l.Infof("report: %s", rep.Markdown)
+		l.Infof("report: %s", filepath.Join(rep.Dir, reports.MarkdownFile))
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted after %d runs; results so far: %s: %w", total, s.ResultsDir(), ctx.Err())

@@ -1,0 +1,115 @@
+package reports
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+// BenchTextFile holds the runs in the Go benchmark format, for benchstat.
+const BenchTextFile = "bench.txt"
+
+// Units of bench.txt besides ns/op (the wall time).
+const (
+	UnitPull      = "pull-s/op"       // kaniko retrieving and unpacking base images
+	UnitPush      = "push-s/op"       // kaniko pushing the image
+	UnitCachePush = "cache-push-s/op" // kaniko pushing layers to the layer cache
+	UnitClone     = "clone-s/op"      // the fetch-source task
+	UnitBuild     = "build-s/op"      // the build-push task
+	UnitHits      = "cache-hits/op"
+	UnitMisses    = "cache-misses/op"
+	UnitLocalHits = "local-cache-hits/op"
+)
+
+// WriteBenchText writes every successful run as one benchmark result,
+// BenchmarkCache/<workload>/<strategy>/<cold|warm>, so that "benchstat
+// old/bench.txt new/bench.txt" compares two benchmarks group by group.
+// Configuration lines name the machine and the versions.
+func WriteBenchText(w io.Writer, res *Results) error {
+	bw := benchfmt.NewWriter(w)
+	for _, m := range []struct{ unit, better string }{
+		{UnitHits, "higher"}, {UnitLocalHits, "higher"}, {UnitMisses, "lower"},
+	} {
+		if err := bw.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: m.unit, Key: "better"}, OrigUnit: m.unit, Value: m.better}); err != nil {
+			return err
+		}
+	}
+	cfg := benchConfig(res.Environment)
+	for _, r := range res.Runs {
+		if !r.Success {
+			continue
+		}
+		phase := map[string]float64{}
+		for _, p := range r.Kaniko.Phases {
+			phase[p.Name] = p.Seconds
+		}
+		result := &benchfmt.Result{
+			Config: cfg,
+			Name:   benchfmt.Name(fmt.Sprintf("Cache/%s/%s/%s", r.Workload, r.Strategy, r.Phase)),
+			Iters:  1,
+			Values: []benchfmt.Value{
+				{Value: float64(r.WallMillis) * 1e6, Unit: "ns/op"},
+				{Value: phase["base-image"] + phase["unpack"], Unit: UnitPull},
+				{Value: phase["push"], Unit: UnitPush},
+				{Value: phase["cache-push"], Unit: UnitCachePush},
+				{Value: r.TaskSeconds("fetch-source"), Unit: UnitClone},
+				{Value: r.TaskSeconds("build-push"), Unit: UnitBuild},
+				{Value: float64(r.Kaniko.CacheHits), Unit: UnitHits},
+				{Value: float64(r.Kaniko.CacheMisses), Unit: UnitMisses},
+				{Value: float64(r.Kaniko.LocalCacheHits), Unit: UnitLocalHits},
+			},
+		}
+		if err := bw.Write(result); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchConfig turns the environment into configuration lines. benchstat
+// puts results whose file configuration differs into separate tables, so
+// only what makes two benchmarks comparable goes here (versions, CPU
+// count, cgroup), not what differs from one machine or day to the next
+// (host name, kernel build, run ID).
+func benchConfig(e Environment) []benchfmt.Config {
+	var cfg []benchfmt.Config
+	add := func(k, v string) {
+		if v == "" {
+			return
+		}
+		k = strings.Map(func(r rune) rune {
+			if r == ' ' || r == ':' {
+				return '-'
+			}
+			return r
+		}, strings.ToLower(k))
+		cfg = append(cfg, benchfmt.Config{Key: k, Value: []byte(strings.ReplaceAll(v, "\n", " ")), File: true})
+	}
+	add("goos", "linux")
+	add("goarch", "amd64")
+	add("pkg", "github.com/cachebench/cachebench/bench")
+	if e.CPUs > 0 {
+		add("cpus", fmt.Sprint(e.CPUs))
+	}
+	add("cgroup", e.Cgroup)
+	for _, k := range sortedKeys(e.Versions) {
+		add(k, e.Versions[k])
+	}
+	return cfg
+}
+
+func writeBenchTextFile(dir string, res *Results) error {
+	f, err := os.Create(filepath.Join(dir, BenchTextFile))
+	if err != nil {
+		return err
+	}
+	if err := WriteBenchText(f, res); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", BenchTextFile, err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,251 @@
+package reports
+
+import (
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// TrendDir is the folder, under the results root, of the trend report.
+const TrendDir = "trend"
+
+// Point is one benchmark's figure for one group.
+type Point struct {
+	RunID string
+	Stat
+	// Verdict compares this median with the previous point's interval:
+	// "regression" (above it), "improvement" (below it), "" (within it), or
+	// "n/a" when the previous point has no interval (n < 6).
+	Verdict string
+}
+
+// Series is the history of one group across benchmarks, oldest first.
+type Series struct {
+	Key
+	Points []Point
+}
+
+// Trend loads results folders (oldest first) and follows every group
+// across them.
+func Trend(dirs []string) ([]Series, error) {
+	index := map[Key]int{}
+	var out []Series
+	for _, dir := range dirs {
+		res, err := Load(dir)
+		if err != nil {
+			return nil, err
+		}
+		id := res.Environment.RunID
+		if id == "" {
+			id = filepath.Base(dir)
+		}
+		for _, st := range Summarize(res.Runs) {
+			if st.N == 0 {
+				continue
+			}
+			i, ok := index[st.Key]
+			if !ok {
+				i = len(out)
+				index[st.Key] = i
+				out = append(out, Series{Key: st.Key})
+			}
+			out[i].Points = append(out[i].Points, Point{RunID: id, Stat: st})
+		}
+	}
+	for i := range out {
+		pts := out[i].Points
+		for j := 1; j < len(pts); j++ {
+			prev := pts[j-1].MedianCI
+			switch {
+			case !prev.OK:
+				pts[j].Verdict = "n/a"
+			case pts[j].Median > prev.Hi:
+				pts[j].Verdict = "regression"
+			case pts[j].Median < prev.Lo:
+				pts[j].Verdict = "improvement"
+			}
+		}
+	}
+	return out, nil
+}
+
+// TrendReport is what RenderTrend produced.
+type TrendReport struct {
+	Dir    string
+	Series []Series
+	Files  []string
+}
+
+// RenderTrend writes the trend of the results folders under root into
+// root/trend: a chart per workload, trend.md and trend.html.
+func RenderTrend(root string) (*TrendReport, error) {
+	dirs, err := All(root)
+	if err != nil {
+		return nil, err
+	}
+	if len(dirs) < 2 {
+		return nil, fmt.Errorf("a trend needs at least two results folders under %s, found %d", root, len(dirs))
+	}
+	series, err := Trend(dirs)
+	if err != nil {
+		return nil, err
+	}
+	out := filepath.Join(root, TrendDir)
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	tr := &TrendReport{Dir: out, Series: series}
+	var d doc
+	d.heading(1, "cachebench trend")
+	d.para(fmt.Sprintf("Medians of %d benchmarks under %s, oldest first. A median above the previous benchmark's 95%% interval is marked a regression, below it an improvement; with fewer than 6 runs the previous benchmark has no interval and no verdict is given (n/a).", len(dirs), root))
+	var wls []string
+	seen := map[string]bool{}
+	for _, s := range series {
+		if !seen[s.Workload] {
+			seen[s.Workload] = true
+			wls = append(wls, s.Workload)
+		}
+	}
+	for _, wl := range wls {
+		var ws []Series
+		for _, s := range series {
+			if s.Workload == wl {
+				ws = append(ws, s)
+			}
+		}
+		p, leg, err := trendChart(wl, ws, dirs)
+		if err != nil {
+			return nil, err
+		}
+		c := Chart{Title: wl + ": median wall time per benchmark (whiskers: 95% interval where n>=6)", Base: "trend-" + wl}
+		for _, ext := range []string{".png", ".svg"} {
+			if err := save(p, leg, filepath.Join(out, c.Base+ext)); err != nil {
+				return nil, err
+			}
+			tr.Files = append(tr.Files, c.Base+ext)
+		}
+		d.heading(2, "Workload "+wl)
+		d.add(figure{c})
+		t := table{header: []string{"strategy", "phase", "benchmark", "n", "median", "95% CI", "CV", "verdict"}, numeric: 3}
+		for _, s := range ws {
+			for _, pt := range s.Points {
+				t.add(s.Strategy, string(s.Phase), pt.RunID, fmt.Sprint(pt.N), secs(pt.Median), pt.MedianCI.format(""), fmt.Sprintf("%.1f%%", pt.CV*100), pt.Verdict)
+			}
+		}
+		d.add(t)
+	}
+	if err := writeFile(filepath.Join(out, "trend.md"), func(f *os.File) error { return writeMarkdown(f, d) }); err != nil {
+		return nil, err
+	}
+	if err := writeFile(filepath.Join(out, "trend.html"), func(f *os.File) error { return writeHTML(f, d, out) }); err != nil {
+		return nil, err
+	}
+	tr.Files = append(tr.Files, "trend.md", "trend.html")
+	return tr, nil
+}
+
+// Regressions lists the points marked as regressions, for summaries.
+func (t *TrendReport) Regressions() []string {
+	var out []string
+	for _, s := range t.Series {
+		for _, p := range s.Points {
+			if p.Verdict == "regression" {
+				out = append(out, fmt.Sprintf("%s: %s median %.1fs", s.Key, p.RunID, p.Median))
+			}
+		}
+	}
+	return out
+}
+
+func trendChart(wl string, series []Series, dirs []string) (*plot.Plot, *plot.Legend, error) {
+	p := newPlot(wl+": median wall time per benchmark", "seconds")
+	leg := newLegend()
+	// Only the benchmarks that ran this workload get a place on the X axis.
+	has := map[string]bool{}
+	for _, s := range series {
+		for _, pt := range s.Points {
+			has[pt.RunID] = true
+		}
+	}
+	pos := map[string]float64{}
+	var labels []string
+	for _, d := range dirs {
+		if id := filepath.Base(d); has[id] {
+			pos[id] = float64(len(labels))
+			labels = append(labels, shortID(id))
+		}
+	}
+	top := 0.0
+	var regressions plotter.XYs
+	for i, s := range series {
+		var line plotter.XYs
+		var errs plotter.YErrors
+		var withCI plotter.XYs
+		for _, pt := range s.Points {
+			x, ok := pos[pt.RunID]
+			if !ok {
+				x = float64(len(line))
+			}
+			line = append(line, plotter.XY{X: x, Y: pt.Median})
+			top = max(top, pt.Median)
+			if pt.MedianCI.OK {
+				withCI = append(withCI, plotter.XY{X: x, Y: pt.Median})
+				errs = append(errs, struct{ Low, High float64 }{pt.Median - pt.MedianCI.Lo, pt.MedianCI.Hi - pt.Median})
+				top = max(top, pt.MedianCI.Hi)
+			}
+			if pt.Verdict == "regression" {
+				regressions = append(regressions, plotter.XY{X: x, Y: pt.Median})
+			}
+		}
+		l, pts, err := plotter.NewLinePoints(line)
+		if err != nil {
+			return nil, nil, err
+		}
+		col := palette[i%len(palette)]
+		l.Color, pts.Color = col, col
+		if s.Phase == Cold {
+			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		}
+		p.Add(l, pts)
+		leg.Add(s.Strategy+" "+string(s.Phase), l, pts)
+		if len(withCI) > 0 {
+			eb, err := plotter.NewYErrorBars(struct {
+				plotter.XYs
+				plotter.YErrors
+			}{withCI, errs})
+			if err != nil {
+				return nil, nil, err
+			}
+			eb.Color = col
+			p.Add(eb)
+		}
+	}
+	if len(regressions) > 0 {
+		sc, err := plotter.NewScatter(regressions)
+		if err != nil {
+			return nil, nil, err
+		}
+		sc.GlyphStyle = draw.GlyphStyle{Shape: draw.RingGlyph{}, Radius: vg.Points(7), Color: color.RGBA{R: 0xd0, A: 0xff}}
+		p.Add(sc)
+		leg.Add("regression", sc)
+	}
+	p.NominalX(labels...)
+	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
+	headroom(p, top)
+	return p, leg, nil
+}
+
+// shortID shortens a timestamp run ID (20261126-131647) to 11-26 13:16.
+func shortID(id string) string {
+	if len(id) >= 13 && id[8] == '-' && strings.Trim(id[:8], "0123456789") == "" {
+		return id[4:6] + "-" + id[6:8] + " " + id[9:11] + ":" + id[11:13]
+	}
+	return id
+}

@@ -1,0 +1,134 @@
+package reports
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+func writeResults(t *testing.T, root, id string, runs []Run) string {
+	t.Helper()
+	dir := filepath.Join(root, id)
+	w, err := Create(dir, Environment{RunID: id, Started: time.Now(), CPUs: 2, Versions: map[string]string{"tekton": "v1.15.0", "kubernetes": "v1.34.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range runs {
+		r.Seq = i + 1
+		if err := w.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	return dir
+}
+
+func TestTrendMarksRegressions(t *testing.T) {
+	root := t.TempDir()
+	steady := []float64{10, 10.2, 9.9, 10.1, 10.3, 10.0}
+	slower := []float64{13, 13.2, 12.9, 13.1, 13.3, 13.0}
+	faster := []float64{7, 7.2, 6.9, 7.1, 7.3, 7.0}
+	writeResults(t, root, "20261101-020000", fakeRuns("small", "registry", Warm, steady...))
+	writeResults(t, root, "20261102-020000", fakeRuns("small", "registry", Warm, steady...))
+	writeResults(t, root, "20261103-020000", fakeRuns("small", "registry", Warm, slower...))
+	writeResults(t, root, "20261104-020000", fakeRuns("small", "registry", Warm, faster...))
+	writeResults(t, root, "20261105-020000", fakeRuns("small", "registry", Warm, 7))
+	writeResults(t, root, "20261106-020000", fakeRuns("small", "registry", Warm, 20))
+	tr, err := RenderTrend(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Series) != 1 || len(tr.Series[0].Points) != 6 {
+		t.Fatalf("series = %+v", tr.Series)
+	}
+	var verdicts []string
+	for _, p := range tr.Series[0].Points {
+		verdicts = append(verdicts, p.Verdict)
+	}
+	// The last point follows a benchmark with n=1: no interval, no verdict.
+	want := []string{"", "", "regression", "improvement", "", "n/a"}
+	if strings.Join(verdicts, ",") != strings.Join(want, ",") {
+		t.Fatalf("verdicts %q, want %q", verdicts, want)
+	}
+	if got := tr.Regressions(); len(got) != 1 || !strings.Contains(got[0], "20261103-020000") {
+		t.Fatalf("regressions = %v", got)
+	}
+	for _, f := range []string{"trend-small.png", "trend-small.svg", "trend.md", "trend.html"} {
+		if _, err := os.Stat(filepath.Join(root, TrendDir, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	md, _ := os.ReadFile(filepath.Join(root, TrendDir, "trend.md"))
+	if !strings.Contains(string(md), "| registry | warm | 20261103-020000 | 6 |") || !strings.Contains(string(md), "regression") {
+		t.Errorf("trend.md lacks the regression row:\n%s", md)
+	}
+	html, _ := os.ReadFile(filepath.Join(root, TrendDir, "trend.html"))
+	if !bytes.Contains(html, []byte("<svg")) || bytes.Contains(html, []byte("<?xml")) {
+		t.Error("trend.html should hold its charts inline, without XML prologs")
+	}
+}
+
+func TestTrendNeedsTwoBenchmarks(t *testing.T) {
+	root := t.TempDir()
+	writeResults(t, root, "20261101-020000", fakeRuns("small", "none", Warm, 10))
+	if _, err := RenderTrend(root); err == nil {
+		t.Fatal("want an error with one results folder")
+	}
+}
+
+func TestBenchTextReadsBack(t *testing.T) {
+	root := t.TempDir()
+	runs := sampleRuns()
+	dir := writeResults(t, root, "20261126-120000", runs)
+	res, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := WriteBenchText(&buf, res); err != nil {
+		t.Fatal(err)
+	}
+	r := benchfmt.NewReader(&buf, "bench.txt")
+	n := 0
+	names := map[string]bool{}
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.Result:
+			n++
+			names[rec.Name.String()] = true
+			if v, ok := rec.Value("sec/op"); !ok || v <= 0 {
+				t.Errorf("%s: no time per op", rec.Name)
+			}
+			if _, ok := rec.Value(UnitHits); !ok {
+				t.Errorf("%s: no %s", rec.Name, UnitHits)
+			}
+			if rec.GetConfig("tekton") != "v1.15.0" || rec.GetConfig("goos") != "linux" {
+				t.Errorf("config lines missing: %v", rec.Config)
+			}
+			if rec.GetConfig("host") != "" || rec.GetConfig("run-id") != "" {
+				t.Error("machine- or run-specific configuration splits benchstat's tables")
+			}
+		case *benchfmt.SyntaxError:
+			t.Fatalf("bench.txt does not parse: %v", rec)
+		}
+	}
+	succeeded := 0
+	for _, run := range runs {
+		if run.Success {
+			succeeded++
+		}
+	}
+	if n != succeeded {
+		t.Fatalf("%d results, want one per successful run (%d)", n, succeeded)
+	}
+	for _, want := range []string{"Cache/small/none/cold", "Cache/small/registry/warm", "Cache/small/pv-warm/warm"} {
+		if !names[want] {
+			t.Errorf("no result named %s (have %v)", want, names)
+		}
+	}
+}
