@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
 	"time"
 
@@ -280,6 +281,17 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (reports.Run, e
 	}
 	pr.Name, pr.GenerateName = "", prefix
 
+	// The kubelet notices a container's exit at its next relist (once a
+	// second), so a run started right after the previous one finished is
+	// phase-locked to those ticks and its wall time comes out in whole
+	// seconds. A random wait of up to a second dithers the start, turning
+	// that quantisation into unbiased noise that medians average out.
+	select {
+	case <-time.After(rand.N(time.Second)):
+	case <-ctx.Done():
+		run.Reason = "interrupted"
+		return record(ctx.Err())
+	}
 	start := time.Now()
 	created, err := r.tekton.TektonV1().PipelineRuns(r.env.Namespace).Create(ctx, pr, metav1.CreateOptions{})
 	if err != nil {

@@ -151,6 +151,7 @@ func (s *Session) start(ctx context.Context, _ *envconf.Config) (context.Context
 		Notes: []string{
 			"Tekton feature flag coschedule=disabled: the pv-warm build binds two PVC workspaces, which the default (workspaces) refuses.",
 			"Wall time is the harness's monotonic clock from PipelineRun creation to completion; Tekton status times have one-second resolution.",
+			"Each PipelineRun starts after a random wait of up to 1 s: the kubelet notices container exits at a once-a-second relist, which would otherwise lock back-to-back runs to whole seconds.",
 		},
 	}
 	if s.caFile != "" {
