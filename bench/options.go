@@ -16,6 +16,7 @@ import (
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/scenarios"
+	"github.com/cachebench/cachebench/versions"
 )
 
 // Options are the settings of a benchmark. The same flags serve the CLI
@@ -35,6 +36,7 @@ type Options struct {
 	Keep        bool
 	Images      string
 	NodeImage   string
+	Kubernetes  string
 	Executor    string
 	Warmer      string
 	CacheDir    string
@@ -53,6 +55,7 @@ func Defaults() Options {
 		OutRoot:     reports.DefaultRoot(),
 		ClusterName: "cachebench",
 		Images:      string(images.Auto),
+		Kubernetes:  versions.Kubernetes,
 		CacheDir:    images.DefaultCacheDir(),
 		BuildCA:     "auto",
 	}
@@ -81,7 +84,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Reuse, "reuse", o.Reuse, "use a running kind cluster of the same name instead of refusing")
 	fs.BoolVar(&o.Keep, "keep", o.Keep, "keep the cluster running at the end")
 	fs.StringVar(&o.Images, "images", o.Images, "where images come from: auto, online (official images), offline (built locally)")
-	fs.StringVar(&o.NodeImage, "node-image", o.NodeImage, "kind node image (default: kindest/node online, the locally built one offline)")
+	fs.StringVar(&o.NodeImage, "node-image", o.NodeImage, "kind node image (default: kindest/node:<kubernetes-version> online, the locally built one offline)")
+	fs.StringVar(&o.Kubernetes, "kubernetes-version", o.Kubernetes, "Kubernetes version of the kind node (offline: v1.34 releases only)")
 	fs.StringVar(&o.Executor, "kaniko-executor", o.Executor, "kaniko executor image, e.g. a fork's (default: the image set's)")
 	fs.StringVar(&o.Warmer, "kaniko-warmer", o.Warmer, "kaniko warmer image (default: the image set's)")
 	fs.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "cache of built images and binaries (offline mode)")
@@ -166,6 +170,9 @@ func (o *Options) Validate() error {
 	if _, err := images.ParseMode(o.Images); err != nil {
 		bad("images", "%v", err)
 	}
+	if err := images.WithKubernetesVersion(o.Kubernetes)(&images.Factory{}); err != nil {
+		bad("kubernetes-version", "%v", err)
+	}
 	if _, err := o.BuildCAFile(); err != nil {
 		bad("build-ca", "%v", err)
 	}
@@ -211,14 +218,19 @@ func (o *Options) BuildCAFile() (string, error) {
 
 // Settings renders the options for the results' environment file.
 func (o *Options) Settings() map[string]string {
+	strategies := strings.Join(o.Strategies, ",")
+	if strategies == "" {
+		strategies = "all of the builder's"
+	}
 	return map[string]string{
 		"workloads":   strings.Join(o.Workloads, ","),
-		"strategies":  strings.Join(o.Strategies, ","),
+		"strategies":  strategies,
 		"builder":     o.Builder,
 		"warm-runs":   fmt.Sprint(o.WarmRuns),
 		"rounds":      fmt.Sprint(o.Rounds),
 		"run-timeout": o.RunTimeout.String(),
 		"images":      o.Images,
+		"kubernetes":  o.Kubernetes,
 		"build-ca":    o.BuildCA,
 		"cluster":     map[bool]string{true: "existing kubeconfig", false: "kind " + o.ClusterName}[o.Kubeconfig != ""],
 	}

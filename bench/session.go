@@ -83,7 +83,7 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if s.Workloads, err = scenarios.SelectWorkloads(o.Workloads); err != nil {
 		return nil, err
 	}
-	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l))
+	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes))
 	if err != nil {
 		return nil, err
 	}

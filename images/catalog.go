@@ -277,20 +277,21 @@ type Catalog struct {
 	BaseRefs map[string]string
 }
 
-// NewCatalog lists the images of an offline run at the pinned versions.
-func NewCatalog() *Catalog {
+// NewCatalog lists the images of an offline run at the pinned versions,
+// with Kubernetes at version k8s.
+func NewCatalog(k8sVersion string) *Catalog {
 	c := &Catalog{TektonImages: map[string]string{}, BaseRefs: map[string]string{}}
-	k8s := kubernetesBuild(versions.Kubernetes)
+	k8s := kubernetesBuild(k8sVersion)
 	for _, n := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
 		c.ControlPlane = append(c.ControlPlane, Spec{
-			Name: n, Refs: []string{"registry.k8s.io/" + n + ":" + versions.Kubernetes}, Static: true,
+			Name: n, Refs: []string{"registry.k8s.io/" + n + ":" + k8sVersion}, Static: true,
 			Binaries: []Binary{{Build: k8s, Name: n, Dest: "/usr/local/bin/" + n}},
 			Config:   v1.Config{Entrypoint: []string{"/usr/local/bin/" + n}, Env: []string{"PATH=/usr/local/bin:/usr/bin:/bin"}},
 		})
 	}
 	c.ControlPlane = append(c.ControlPlane,
 		Spec{
-			Name: "kube-proxy", Refs: []string{"registry.k8s.io/kube-proxy:" + versions.Kubernetes}, Rootfs: &kubeProxyRootfs,
+			Name: "kube-proxy", Refs: []string{"registry.k8s.io/kube-proxy:" + k8sVersion}, Rootfs: &kubeProxyRootfs,
 			Binaries: []Binary{{Build: k8s, Name: "kube-proxy", Dest: "/usr/local/bin/kube-proxy"}},
 			Config:   v1.Config{Entrypoint: []string{"/usr/local/bin/kube-proxy"}, Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
 		},
@@ -308,13 +309,13 @@ func NewCatalog() *Catalog {
 			Name: "pause",
 			Refs: []string{"registry.k8s.io/pause:" + versions.Pause, "registry.k8s.io/pause:" + versions.PauseOld},
 			Extra: func(ctx context.Context, f *Factory, tmp string) ([]File, error) {
-				bin, err := f.pauseBinary(ctx, tmp)
+				bin, err := f.pauseBinary(ctx, k8sVersion, tmp)
 				if err != nil {
 					return nil, err
 				}
 				return []File{{Path: "/pause", Src: bin, Mode: 0o755}}, nil
 			},
-			ExtraInput: "pause.c from k8s.io/kubernetes@" + versions.Kubernetes + " gcc -static -Os",
+			ExtraInput: "pause.c from k8s.io/kubernetes@" + k8sVersion + " gcc -static -Os",
 			Config:     v1.Config{Entrypoint: []string{"/pause"}},
 		},
 	)
@@ -435,8 +436,8 @@ func kanikoSpec(b GoBuild, cmd, ref string) Spec {
 }
 
 // pauseBinary compiles Kubernetes' pause.c statically, as its Makefile does.
-func (f *Factory) pauseBinary(ctx context.Context, tmp string) (string, error) {
-	dir, err := gomod.Download(ctx, "k8s.io/kubernetes", versions.Kubernetes)
+func (f *Factory) pauseBinary(ctx context.Context, k8sVersion, tmp string) (string, error) {
+	dir, err := gomod.Download(ctx, "k8s.io/kubernetes", k8sVersion)
 	if err != nil {
 		return "", err
 	}

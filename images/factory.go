@@ -23,11 +23,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/cachebench/cachebench/log"
+	"github.com/cachebench/cachebench/versions"
 )
 
 // recipeRevision changes whenever the way images are assembled changes, so
@@ -36,6 +38,7 @@ const recipeRevision = "3"
 
 // Factory builds and caches images.
 type Factory struct {
+	kubernetes string
 	cacheDir   string
 	mirror     string
 	log        log.Logger
@@ -76,6 +79,25 @@ func WithDebianMirror(url string) Option {
 	}
 }
 
+// WithKubernetesVersion sets the node's Kubernetes version (default
+// versions.Kubernetes). Offline, the control-plane images besides
+// Kubernetes' own (etcd, CoreDNS, pause) are those kubeadm v1.34 lists, so
+// only v1.34 patch releases can be built.
+func WithKubernetesVersion(v string) Option {
+	return func(f *Factory) error {
+		if !kubernetesVersionRe.MatchString(v) {
+			return fmt.Errorf("kubernetes version %q: want v1.<minor>.<patch>, e.g. %s", v, versions.Kubernetes)
+		}
+		f.kubernetes = v
+		return nil
+	}
+}
+
+var kubernetesVersionRe = regexp.MustCompile(`^v1\.[0-9]+\.[0-9]+$`)
+
+// offlineMinor is the Kubernetes minor release the offline images fit.
+const offlineMinor = "v1.34."
+
 // WithMinFreeGiB sets how much free disk a cold build insists on.
 func WithMinFreeGiB(n uint64) Option {
 	return func(f *Factory) error { f.minFreeGiB = n; return nil }
@@ -96,6 +118,7 @@ func DefaultCacheDir() string {
 // NewFactory returns a Factory with its cache folder created.
 func NewFactory(opts ...Option) (*Factory, error) {
 	f := &Factory{
+		kubernetes: versions.Kubernetes,
 		cacheDir:   DefaultCacheDir(),
 		mirror:     "http://deb.debian.org/debian",
 		log:        log.NoOp(),
@@ -113,6 +136,9 @@ func NewFactory(opts ...Option) (*Factory, error) {
 	}
 	return f, nil
 }
+
+// KubernetesVersion returns the node's Kubernetes version.
+func (f *Factory) KubernetesVersion() string { return f.kubernetes }
 
 // CacheDir returns the cache folder.
 func (f *Factory) CacheDir() string { return f.cacheDir }

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"golang.org/x/mod/modfile"
+
+	"github.com/cachebench/cachebench/versions"
 )
 
 func TestKey(t *testing.T) {
@@ -138,7 +140,7 @@ func TestWriteLayerRejectsRelativePaths(t *testing.T) {
 }
 
 func TestCatalogIsComplete(t *testing.T) {
-	c := NewCatalog()
+	c := NewCatalog(versions.Kubernetes)
 	for _, cmd := range tektonCommands {
 		if c.TektonImages[cmd] == "" {
 			t.Errorf("no image for Tekton's %s", cmd)

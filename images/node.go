@@ -68,13 +68,13 @@ func (f *Factory) NodeImage(ctx context.Context, preload []Archive) (string, err
 	if err != nil {
 		return "", err
 	}
-	inputs := []string{"node", versions.Kind, filesHash, f.rootfsKey(nodeRootfs), kubernetesBuild(versions.Kubernetes).key(goVersion), bridgeCNI}
+	inputs := []string{"node", versions.Kind, filesHash, f.rootfsKey(nodeRootfs), kubernetesBuild(f.kubernetes).key(goVersion), bridgeCNI}
 	for _, a := range preload {
 		// The archive's name carries its key; its folder is only where the cache is.
 		inputs = append(inputs, filepath.Base(a.Path))
 	}
 	key := Key(inputs...)
-	ref := LocalPrefix + "/kind-node:" + versions.Kubernetes + "-" + key
+	ref := LocalPrefix + "/kind-node:" + f.kubernetes + "-" + key
 	if dockerHasImage(ctx, ref) {
 		return ref, nil
 	}
@@ -272,7 +272,7 @@ func (f *Factory) writeCRIBaseSpec(ctx context.Context, root string) error {
 }
 
 func (f *Factory) installKubernetes(ctx context.Context, root string) error {
-	dir, err := f.Binaries(ctx, kubernetesBuild(versions.Kubernetes))
+	dir, err := f.Binaries(ctx, kubernetesBuild(f.kubernetes))
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ func (f *Factory) installKubernetes(ctx context.Context, root string) error {
 	if err := os.MkdirAll(filepath.Join(root, "kind"), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(root, "kind/version"), []byte(versions.Kubernetes+"\n"), 0o644)
+	return os.WriteFile(filepath.Join(root, "kind/version"), []byte(f.kubernetes+"\n"), 0o644)
 }
 
 // preload imports image archives into the node's containerd store with a

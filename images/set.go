@@ -102,14 +102,14 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode) (*Set, error) {
 		}
 		f.log.Infof("images: %s (a public registry %s)", mode, map[bool]string{true: "answers", false: "does not answer"}[mode == Online])
 	}
-	cat := NewCatalog()
+	cat := NewCatalog(f.kubernetes)
 	git, err := f.Build(ctx, cat.specByName("git"))
 	if err != nil {
 		return nil, err
 	}
 	if mode == Online {
 		return &Set{
-			Mode: Online, NodeImage: versions.KindNodeImage, DefaultCNI: true,
+			Mode: Online, NodeImage: versions.KindNodeImageRepo + ":" + f.kubernetes, DefaultCNI: true,
 			Load:             []Archive{git},
 			TektonReleaseURL: versions.TektonReleaseURL,
 			KanikoExecutor:   versions.KanikoExecutor, KanikoWarmer: versions.KanikoWarmer,
@@ -119,6 +119,9 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode) (*Set, error) {
 				"golang": {Repo: baseRepos["golang"], Remote: versions.GolangBaseImage},
 			},
 		}, nil
+	}
+	if !strings.HasPrefix(f.kubernetes, offlineMinor) {
+		return nil, fmt.Errorf("offline images are made for Kubernetes %sx (etcd, CoreDNS and pause as kubeadm v1.34 lists them), not %s: use a v1.34 release, or --images=online", offlineMinor, f.kubernetes)
 	}
 	start := time.Now()
 	cp, err := f.BuildAll(ctx, cat.ControlPlane)

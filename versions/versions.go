@@ -30,11 +30,11 @@ const (
 
 // Online images: the official references used when a registry can be reached.
 const (
-	KindNodeImage    = "docker.io/kindest/node:" + Kubernetes
-	KanikoExecutor   = "gcr.io/kaniko-project/executor:" + Kaniko
-	KanikoWarmer     = "gcr.io/kaniko-project/warmer:" + Kaniko
-	RegistryImage    = "docker.io/library/registry:3.0.0"
-	DebianBaseImage  = "docker.io/library/debian:bookworm-slim"
-	GolangBaseImage  = "docker.io/library/golang:1.26-bookworm"
-	TektonReleaseURL = "https://infra.tekton.dev/tekton-releases/pipeline/previous/" + Tekton + "/release.yaml"
+	KindNodeImageRepo = "docker.io/kindest/node"
+	KanikoExecutor    = "gcr.io/kaniko-project/executor:" + Kaniko
+	KanikoWarmer      = "gcr.io/kaniko-project/warmer:" + Kaniko
+	RegistryImage     = "docker.io/library/registry:3.0.0"
+	DebianBaseImage   = "docker.io/library/debian:bookworm-slim"
+	GolangBaseImage   = "docker.io/library/golang:1.26-bookworm"
+	TektonReleaseURL  = "https://infra.tekton.dev/tekton-releases/pipeline/previous/" + Tekton + "/release.yaml"
 )

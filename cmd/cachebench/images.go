@@ -8,12 +8,14 @@ import (
 
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/log"
+	"github.com/cachebench/cachebench/versions"
 )
 
 func newImagesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "images", Short: "Manage the images built for offline runs"}
 	cacheDir := images.DefaultCacheDir()
 	var verbose bool
+	kubernetes := versions.Kubernetes
 	build := &cobra.Command{
 		Use:   "build",
 		Short: "Build every image an offline run needs (what the cache lacks)",
@@ -24,7 +26,7 @@ inputs under --cache-dir, so a second build does nothing. Needs root.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l := log.New(os.Stderr, verbose)
-			f, err := images.NewFactory(images.WithCacheDir(cacheDir), images.WithLogger(l))
+			f, err := images.NewFactory(images.WithCacheDir(cacheDir), images.WithLogger(l), images.WithKubernetesVersion(kubernetes))
 			if err != nil {
 				return err
 			}
@@ -44,6 +46,7 @@ inputs under --cache-dir, so a second build does nothing. Needs root.`,
 		},
 	}
 	build.Flags().StringVar(&cacheDir, "cache-dir", cacheDir, "cache of built images and binaries (CACHEBENCH_CACHE)")
+	build.Flags().StringVar(&kubernetes, "kubernetes-version", kubernetes, "Kubernetes version of the node image (v1.34 releases)")
 	build.Flags().BoolVarP(&verbose, "verbose", "v", false, "show every command run")
 	cmd.AddCommand(build)
 	return cmd
