@@ -93,14 +93,14 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "show debug output")
 }
 
-// ApplyEnv sets every flag whose CACHEBENCH_* variable is set, before the
-// command line is parsed (which then wins). Errors name the variable.
+// ApplyEnv sets every flag whose CACHEBENCH_* variable is set, except
+// flags given on the command line, which win. Errors name the variable.
 func ApplyEnv(fs *pflag.FlagSet) error {
 	var errs []string
 	fs.VisitAll(func(f *pflag.Flag) {
 		name := EnvName(f.Name)
 		v, ok := os.LookupEnv(name)
-		if !ok {
+		if !ok || f.Changed {
 			return
 		}
 		if sv, isSlice := f.Value.(pflag.SliceValue); isSlice {

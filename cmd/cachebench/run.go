@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
@@ -42,21 +41,9 @@ and still cleans up.`,
 	return cmd
 }
 
-// applyEnv sets flags from CACHEBENCH_* variables, then lets the command
-// line win by parsing it again.
-func applyEnv(cmd *cobra.Command) error {
-	changed := map[string]string{}
-	cmd.Flags().Visit(func(f *pflag.Flag) { changed[f.Name] = f.Value.String() })
-	if err := bench.ApplyEnv(cmd.Flags()); err != nil {
-		return err
-	}
-	for name, v := range changed {
-		if err := cmd.Flags().Set(name, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// applyEnv sets the flags not given on the command line from their
+// CACHEBENCH_* variables.
+func applyEnv(cmd *cobra.Command) error { return bench.ApplyEnv(cmd.Flags()) }
 
 func runSteps(ctx context.Context, steps []env.Func, cfg *envconf.Config) (context.Context, error) {
 	var err error
