@@ -188,3 +188,22 @@ func TestRunSelects(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckTimeout(t *testing.T) {
+	saved := flag.Lookup("test.timeout").Value.String()
+	defer flag.Set("test.timeout", saved)
+	o := Defaults() // both workloads, 3 strategies, 1 round, 3 warm runs: 24 runs
+	for _, tt := range []struct {
+		timeout string
+		ok      bool
+	}{{"10m", false}, {"2h", true}, {"0", true}} {
+		flag.Set("test.timeout", tt.timeout)
+		err := checkTimeout(o)
+		if (err == nil) != tt.ok {
+			t.Errorf("-timeout %s: %v", tt.timeout, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "-timeout") {
+			t.Errorf("the error should say which flag to raise: %v", err)
+		}
+	}
+}

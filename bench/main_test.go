@@ -10,12 +10,14 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/cachebench/cachebench/log"
+	"github.com/cachebench/cachebench/scenarios"
 )
 
 // The benchmark is an end-to-end test: TestMain brings the cluster up once
@@ -70,6 +72,10 @@ func runMain(m *testing.M) int {
 	if err := Preflight(ctx, opts); err != nil {
 		return cannot(err)
 	}
+	if err := checkTimeout(opts); err != nil {
+		fmt.Fprintf(os.Stderr, "cachebench: %v\n", err)
+		return 1
+	}
 	l := log.New(os.Stderr, opts.Verbose)
 	var err error
 	session, err = NewSession(ctx, opts, l)
@@ -108,4 +114,35 @@ func runSelects(test string) bool {
 		}
 	}
 	return false
+}
+
+// checkTimeout refuses to start a plan that go test's -timeout (10 minutes
+// unless given) would cut off midway with a panic.
+func checkTimeout(o Options) error {
+	f := flag.Lookup("test.timeout")
+	if f == nil {
+		return nil
+	}
+	timeout, err := time.ParseDuration(f.Value.String())
+	if err != nil || timeout == 0 {
+		return nil
+	}
+	ws, err := scenarios.SelectWorkloads(o.Workloads)
+	if err != nil {
+		return err
+	}
+	b, err := NewBuilder(o.Builder, BuilderImages{})
+	if err != nil {
+		return err
+	}
+	ss, err := scenarios.SelectStrategies(b, o.Strategies)
+	if err != nil {
+		return err
+	}
+	plan := Plan(ws, ss, o.Rounds, o.WarmRuns)
+	if need := Estimate(plan); need > timeout {
+		return fmt.Errorf("the plan has %d runs, about %s on a 2-core machine, and go test's -timeout is %s: pass -timeout %s (or fewer runs)",
+			len(plan), need.Round(time.Minute), timeout, (2*need).Round(10*time.Minute)+10*time.Minute)
+	}
+	return nil
 }

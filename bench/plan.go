@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/scenarios"
@@ -44,4 +45,13 @@ func Plan(workloads []scenarios.Workload, strategies []scenarios.Strategy, round
 		}
 	}
 	return steps
+}
+
+// Estimate is about how long the steps take (each workload's RunTime).
+func Estimate(steps []Step) time.Duration {
+	var d time.Duration
+	for _, s := range steps {
+		d += s.Workload.RunTime
+	}
+	return d
 }

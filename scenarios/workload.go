@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing/fstest"
+	"time"
 
 	"golang.org/x/tools/txtar"
 )
@@ -30,6 +31,9 @@ type Workload struct {
 	// StampArg, when set, is a build argument given a new value on every
 	// run, standing for a code change (see the workload's Dockerfile).
 	StampArg string
+	// RunTime is about how long one run takes on a 2-core machine (measured
+	// there, rounded up), for planning: go test's -timeout must cover the plan.
+	RunTime time.Duration
 }
 
 //go:embed workloads/*.txtar
@@ -43,7 +47,8 @@ var builtin = []Workload{
 		Name:        "small",
 		Description: "Debian base, one apt-get layer (python3), application files: the seed's shape",
 		Dockerfile:  "Dockerfile", Context: ".",
-		Bases: []string{"debian"},
+		Bases:   []string{"debian"},
+		RunTime: 20 * time.Second,
 	},
 	{
 		Name:        "gobuild",
@@ -51,6 +56,7 @@ var builtin = []Workload{
 		Dockerfile:  "Dockerfile", Context: ".",
 		Bases:    []string{"golang", "debian"},
 		StampArg: "BUILD_ID",
+		RunTime:  time.Minute,
 	},
 }
 
