@@ -101,7 +101,15 @@ func (r *Runner) Do(ctx context.Context, s Step) ([]reports.Run, error) {
 	rd, ok := r.rounds[roundKey(s)]
 	if !ok || s.Phase == reports.Cold {
 		if err := r.startRound(ctx, s); err != nil {
-			return nil, err
+			// The round's run cannot happen: it is recorded as failed, with why.
+			// The next step of the round starts it again, cold run first.
+			delete(r.rounds, roundKey(s))
+			run := r.newRun(s, &round{})
+			run.Reason = "prepare the cache: " + err.Error()
+			if werr := r.out.Append(run); werr != nil {
+				err = errors.Join(err, werr)
+			}
+			return []reports.Run{run}, err
 		}
 		rd = r.rounds[roundKey(s)]
 		if s.Phase == reports.Warm {
@@ -239,14 +247,19 @@ func (r *Runner) request(s Step, rd *round, stamp string) scenarios.BuildRequest
 	}
 }
 
-// runOnce runs one PipelineRun and records it, successful or not.
-func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (reports.Run, error) {
+// newRun numbers a run and fills in what is known before it starts.
+func (r *Runner) newRun(s Step, rd *round) reports.Run {
 	r.seq++
-	run := reports.Run{
+	return reports.Run{
 		RunID: r.runID, Seq: r.seq, Workload: s.Workload.Name, Builder: r.builder.Name(),
 		Strategy: s.Strategy.Name, Round: s.Round, Phase: s.Phase, Attempt: s.Attempt,
 		CacheRepo: rd.cacheRepo, Versions: r.versions,
 	}
+}
+
+// runOnce runs one PipelineRun and records it, successful or not.
+func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (reports.Run, error) {
+	run := r.newRun(s, rd)
 	if s.Phase == reports.Cold {
 		run.PrepareSeconds = rd.prepareSec
 	}
