@@ -113,28 +113,26 @@ func Charts(dir string, stats []Stat) ([]Chart, error) {
 	return charts, nil
 }
 
-func workloads(stats []Stat) []string {
+// distinct returns the keys of items in the order they first appear:
+// workloads and strategies are shown in the order the benchmark ran them.
+func distinct[T any](items []T, key func(T) string) []string {
 	var out []string
 	seen := map[string]bool{}
-	for _, s := range stats {
-		if !seen[s.Workload] {
-			seen[s.Workload] = true
-			out = append(out, s.Workload)
+	for _, it := range items {
+		if k := key(it); !seen[k] {
+			seen[k] = true
+			out = append(out, k)
 		}
 	}
 	return out
 }
 
+func workloads(stats []Stat) []string {
+	return distinct(stats, func(s Stat) string { return s.Workload })
+}
+
 func strategies(stats []Stat) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, s := range stats {
-		if !seen[s.Strategy] {
-			seen[s.Strategy] = true
-			out = append(out, s.Strategy)
-		}
-	}
-	return out
+	return distinct(stats, func(s Stat) string { return s.Strategy })
 }
 
 func filterWorkload(stats []Stat, w string) []Stat {

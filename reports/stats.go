@@ -108,17 +108,17 @@ func Summarize(runs []Run) []Stat {
 	return out
 }
 
+// firstSeen ranks workloads and strategies by their first run.
 func firstSeen(runs []Run) (map[string]int, map[string]int) {
-	w, s := map[string]int{}, map[string]int{}
-	for _, r := range runs {
-		if _, ok := w[r.Workload]; !ok {
-			w[r.Workload] = len(w)
+	rank := func(keys []string) map[string]int {
+		m := map[string]int{}
+		for i, k := range keys {
+			m[k] = i
 		}
-		if _, ok := s[r.Strategy]; !ok {
-			s[r.Strategy] = len(s)
-		}
+		return m
 	}
-	return w, s
+	return rank(distinct(runs, func(r Run) string { return r.Workload })),
+		rank(distinct(runs, func(r Run) string { return r.Strategy }))
 }
 
 func summarize(k Key, runs []Run, base []float64) Stat {

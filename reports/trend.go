@@ -105,14 +105,7 @@ func RenderTrend(root string) (*TrendReport, error) {
 	var d doc
 	d.heading(1, "cachebench trend")
 	d.para(fmt.Sprintf("Medians of %d benchmarks under %s, oldest first. A median above the previous benchmark's 95%% interval is marked a regression, below it an improvement; with fewer than 6 runs the previous benchmark has no interval and no verdict is given (n/a).", len(dirs), root))
-	var wls []string
-	seen := map[string]bool{}
-	for _, s := range series {
-		if !seen[s.Workload] {
-			seen[s.Workload] = true
-			wls = append(wls, s.Workload)
-		}
-	}
+	wls := distinct(series, func(s Series) string { return s.Workload })
 	for _, wl := range wls {
 		var ws []Series
 		for _, s := range series {
