@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
 	"github.com/cachebench/cachebench/log"
-	"github.com/cachebench/cachebench/scenarios"
 )
 
 // The benchmark is an end-to-end test: TestMain brings the cluster up once
@@ -127,15 +126,7 @@ func checkTimeout(o Options) error {
 	if err != nil || timeout == 0 {
 		return nil
 	}
-	ws, err := scenarios.SelectWorkloads(o.Workloads)
-	if err != nil {
-		return err
-	}
-	b, err := NewBuilder(o.Builder, BuilderImages{})
-	if err != nil {
-		return err
-	}
-	ss, err := scenarios.SelectStrategies(b, o.Strategies)
+	ws, ss, err := o.selection()
 	if err != nil {
 		return err
 	}

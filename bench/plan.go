@@ -55,3 +55,21 @@ func Estimate(steps []Step) time.Duration {
 	}
 	return d
 }
+
+// selection returns the workloads and strategies the options name. A
+// strategy is the same value whatever images its builder runs.
+func (o *Options) selection() ([]scenarios.Workload, []scenarios.Strategy, error) {
+	ws, err := scenarios.SelectWorkloads(o.Workloads)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := NewBuilder(o.Builder, BuilderImages{})
+	if err != nil {
+		return nil, nil, err
+	}
+	ss, err := scenarios.SelectStrategies(b, o.Strategies)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ws, ss, nil
+}

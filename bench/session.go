@@ -80,7 +80,7 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 		s.RunID = reports.NewRunID(time.Now(), "")
 	}
 	var err error
-	if s.Workloads, err = scenarios.SelectWorkloads(o.Workloads); err != nil {
+	if s.Workloads, s.Strategies, err = o.selection(); err != nil {
 		return nil, err
 	}
 	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes))
@@ -105,9 +105,6 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 		bi.KanikoWarmer = o.Warmer
 	}
 	if s.Builder, err = NewBuilder(o.Builder, bi); err != nil {
-		return nil, err
-	}
-	if s.Strategies, err = scenarios.SelectStrategies(s.Builder, o.Strategies); err != nil {
 		return nil, err
 	}
 	s.Cluster = cluster.Config{
