@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
@@ -42,7 +42,7 @@ func TestPlanInterleavesWarmRuns(t *testing.T) {
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("plan\n%v\nwant\n%v", names, want)
 	}
-	if plan[9].Round != 2 || plan[9].Phase != reports.Cold {
+	if plan[9].Round != 2 || plan[9].Cache != results.Cold {
 		t.Errorf("round 2 must start cold: %+v", plan[9])
 	}
 }
@@ -73,6 +73,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"no rounds", func(o *Options) { o.Rounds = 0 }, []string{"--rounds"}},
 		{"short timeout", func(o *Options) { o.RunTimeout = time.Second }, []string{"--run-timeout", "1m"}},
 		{"bad run id", func(o *Options) { o.RunID = "My Run" }, []string{"--run-id", "lower-case"}},
+		{"reserved run id", func(o *Options) { o.RunID = "trend" }, []string{"--run-id", "reserved"}},
+		{"negative stop after", func(o *Options) { o.StopAfterFailures = -1 }, []string{"--stop-after-failures (CACHEBENCH_STOP_AFTER_FAILURES)"}},
 		{"bad images", func(o *Options) { o.Images = "cloud" }, []string{"--images", "auto, online or offline"}},
 		{"missing kubeconfig", func(o *Options) { o.Kubeconfig = "/nonexistent/kubeconfig" }, []string{"--kubeconfig"}},
 		{"reuse with kubeconfig", func(o *Options) { o.Kubeconfig = kubeconfig; o.Reuse = true }, []string{"--reuse"}},
@@ -129,25 +131,25 @@ func TestCheckCacheUse(t *testing.T) {
 	tests := []struct {
 		name     string
 		strategy scenarios.Strategy
-		phase    reports.Phase
-		k        reports.Builder
+		phase    results.CacheState
+		k        results.BuildLog
 		problems int
 	}{
-		{"none clean", none, reports.Warm, reports.Builder{}, 0},
-		{"none with hits", none, reports.Warm, reports.Builder{CacheHits: 1}, 1},
-		{"registry cold", registry, reports.Cold, reports.Builder{CacheMisses: 1}, 0},
-		{"registry cold with hits", registry, reports.Cold, reports.Builder{CacheHits: 1, CacheMisses: 1}, 1},
-		{"registry cold no lookups", registry, reports.Cold, reports.Builder{}, 1},
-		{"registry warm", registry, reports.Warm, reports.Builder{CacheHits: 1}, 0},
-		{"registry warm no hits", registry, reports.Warm, reports.Builder{CacheMisses: 1}, 1},
-		{"pv-warm cold", pv, reports.Cold, reports.Builder{CacheMisses: 1, LocalCacheHits: 1}, 0},
-		{"pv-warm warm without volume hits", pv, reports.Warm, reports.Builder{CacheHits: 1}, 1},
-		{"pv-warm warm", pv, reports.Warm, reports.Builder{CacheHits: 1, LocalCacheHits: 2}, 0},
+		{"none clean", none, results.Warm, results.BuildLog{Read: true}, 0},
+		{"none with hits", none, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1},
+		{"registry cold", registry, results.Cold, results.BuildLog{Read: true, CacheMisses: 1}, 0},
+		{"registry cold with hits", registry, results.Cold, results.BuildLog{Read: true, CacheHits: 1, CacheMisses: 1}, 1},
+		{"registry cold no lookups", registry, results.Cold, results.BuildLog{Read: true}, 1},
+		{"registry warm", registry, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 0},
+		{"registry warm no hits", registry, results.Warm, results.BuildLog{Read: true, CacheMisses: 1}, 1},
+		{"pv-warm cold", pv, results.Cold, results.BuildLog{Read: true, CacheMisses: 1, LocalCacheHits: 1}, 0},
+		{"pv-warm warm without volume hits", pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1},
+		{"pv-warm warm", pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1, LocalCacheHits: 2}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			step := Step{Workload: small, Strategy: tt.strategy, Phase: tt.phase}
-			got := CheckCacheUse(step, reports.Run{Phase: tt.phase, Success: true, Kaniko: tt.k})
+			step := Step{Workload: small, Strategy: tt.strategy, Cache: tt.phase}
+			got := CheckCacheUse(step, results.Run{Cache: tt.phase, Success: true, BuildLog: tt.k})
 			if len(got) != tt.problems {
 				t.Fatalf("problems = %q, want %d", got, tt.problems)
 			}

@@ -1,32 +1,40 @@
 package bench
 
 import (
+	"context"
+	"errors"
+	"os"
+	"strings"
 	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	"github.com/cachebench/cachebench/measure"
+	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/scenarios"
 )
 
 // TestCache runs the benchmark plan. Each subtest is one run; besides
-// succeeding, each must show in kaniko's own log that its strategy did what
-// it claims (a cache that is never hit measures nothing).
+// succeeding, each must show in its builder's own log that its strategy did
+// what it claims (a cache that is never hit measures nothing): the runner
+// records that verdict on every run, here it fails the subtest.
 func TestCache(t *testing.T) {
-	if skipReason != "" {
-		t.Skip(skipReason)
-	}
-	if session == nil || session.Runner == nil || suiteCtx == nil {
-		t.Fatal("the benchmark setup did not complete")
-	}
+	requireSession(t)
 	for _, step := range session.Plan() {
+		var stopped *StoppedError
 		t.Run(step.Name(), func(t *testing.T) {
 			runs, err := session.Runner.Do(suiteCtx, step)
 			for _, run := range runs {
 				t.Logf("%s r%d %s%d: success=%v wall=%.1fs hits=%d misses=%d local-hits=%d",
-					run.Strategy, run.Round, run.Phase, run.Attempt, run.Success, run.WallSeconds(),
-					run.Kaniko.CacheHits, run.Kaniko.CacheMisses, run.Kaniko.LocalCacheHits)
-				if run.Success {
-					for _, problem := range CheckCacheUse(step, run) {
-						t.Error(problem)
-					}
+					run.Strategy, run.Round, run.Cache, run.Attempt, run.Success, run.WallSeconds(),
+					run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits)
+				if run.Success && (run.Check == nil || run.Check.Verdict != results.Verified) {
+					t.Errorf("cache use not verified: %+v", run.Check)
 				}
 			}
+			errors.As(err, &stopped)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -34,5 +42,156 @@ func TestCache(t *testing.T) {
 		if suiteCtx.Err() != nil {
 			t.Fatal("interrupted: results so far are in", session.ResultsDir())
 		}
+		if stopped != nil {
+			t.Fatalf("%v: results so far are in %s", stopped, session.ResultsDir())
+		}
 	}
+}
+
+// faultRound numbers the rounds of the fault tests, apart from the plan's.
+const faultRound = 90
+
+// TestCacheRegistryFault takes the registry away while a build runs: that
+// run must be recorded as failed with the builder's own error as its
+// reason, and the benchmark goes on; while the registry stays away, the
+// same failure repeated stops the benchmark with that reason; once the
+// registry is back the next run succeeds. It changes the cluster under the benchmark, so it runs
+// only when asked for (CI sets CACHEBENCH_FAULTS=1).
+func TestCacheRegistryFault(t *testing.T) {
+	if os.Getenv("CACHEBENCH_FAULTS") != "1" {
+		t.Skip("fault tests run with CACHEBENCH_FAULTS=1 (CI sets it)")
+	}
+	requireSession(t)
+	none, ok := strategyNamed(session.Builder, "none")
+	if !ok {
+		t.Fatal("the builder has no strategy none")
+	}
+	e := session.Runner.env
+	step := Step{Workload: session.Workloads[0], Strategy: none, Round: faultRound, Cache: results.Cold}
+
+	// The registry goes as soon as the build step starts: the builder then
+	// fails pulling its base image or pushing its result.
+	taken := make(chan error, 1)
+	go func() {
+		taken <- func() error {
+			if err := waitBuildStep(suiteCtx, step); err != nil {
+				return err
+			}
+			return e.Registry.Scale(suiteCtx, 0)
+		}()
+	}()
+	runs, err := session.Runner.Do(suiteCtx, step)
+	if terr := <-taken; terr != nil {
+		t.Fatalf("take the registry away: %v", terr)
+	}
+	if err == nil || len(runs) == 0 {
+		t.Fatalf("the run without a registry succeeded: %+v", runs)
+	}
+	failed := runs[len(runs)-1]
+	t.Logf("failed run #%d: reason %q\nlog tail:\n%s", failed.Seq, failed.Reason, failed.LogTail)
+	if failed.Success || failed.WallMillis != 0 {
+		t.Errorf("a failed run must have no duration: %+v", failed)
+	}
+	if strings.Contains(failed.Reason, "exited with code") || !strings.Contains(failed.Reason, "step-build: ") {
+		t.Errorf("the reason should be the builder's error line, got %q", failed.Reason)
+	}
+	if msg, _, ok := measure.BuildError(failed.LogTail); !ok || !strings.HasSuffix(failed.Reason, msg) {
+		t.Errorf("the log tail should end at the builder's error %q", failed.Reason)
+	}
+	var stopped *StoppedError
+	if errors.As(err, &stopped) {
+		t.Fatalf("one failure must not stop the benchmark: %v", stopped)
+	}
+
+	// With the registry still gone every run fails alike: the benchmark
+	// must stop after --stop-after-failures of them, saying why.
+	limit := session.Opts.StopAfterFailures
+	if limit < 1 {
+		t.Fatalf("the fault test needs --stop-after-failures of 1 or more, not %d", limit)
+	}
+	next := step
+	next.Cache = results.Warm
+	for next.Attempt = 1; next.Attempt <= limit+1 && stopped == nil; next.Attempt++ {
+		runs, err = session.Runner.Do(suiteCtx, next)
+		if !errors.As(err, &stopped) && (len(runs) == 0 || runs[len(runs)-1].Success) {
+			t.Fatalf("a run without a registry did not fail: %v", err)
+		}
+	}
+	if stopped == nil {
+		t.Fatalf("%d failed runs in a row did not stop the benchmark", limit+1)
+	}
+	last := runs[len(runs)-1]
+	t.Logf("stopped: %v", stopped)
+	if stopped.Failures != limit || stopped.Reason != last.Reason || !strings.Contains(stopped.Error(), last.Reason) {
+		t.Errorf("stop = %+v, want %d failures with the last run's reason %q", stopped, limit, last.Reason)
+	}
+
+	if err := e.Registry.Scale(suiteCtx, 1); err != nil {
+		t.Fatal(err)
+	}
+	runs, err = session.Runner.Do(suiteCtx, next)
+	if err != nil {
+		t.Fatalf("the run after the registry came back: %v", err)
+	}
+	if run := runs[len(runs)-1]; !run.Success {
+		t.Fatalf("the run after the registry came back failed: %s", run.Reason)
+	}
+}
+
+// TestCacheLeavesNothing removes what the benchmark created and proves
+// that nothing labelled with its run id remains in the cluster.
+func TestCacheLeavesNothing(t *testing.T) {
+	requireSession(t)
+	if err := session.Runner.Close(suiteCtx); err != nil {
+		t.Fatal(err)
+	}
+	left, err := session.Runner.Leftovers(suiteCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(left) > 0 {
+		t.Fatalf("left behind after the benchmark: %v", left)
+	}
+}
+
+func requireSession(t *testing.T) {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+	if session == nil || session.Runner == nil || suiteCtx == nil {
+		t.Fatal("the benchmark setup did not complete")
+	}
+}
+
+func strategyNamed(b scenarios.Builder, name string) (scenarios.Strategy, bool) {
+	for _, s := range b.Strategies() {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return scenarios.Strategy{}, false
+}
+
+// waitBuildStep waits until the build step of the step's run is running.
+func waitBuildStep(ctx context.Context, s Step) error {
+	r := session.Runner
+	selector := strings.Join([]string{
+		LabelRunID + "=" + r.runID, LabelStrategy + "=" + s.Strategy.Name,
+		LabelCache + "=" + string(s.Cache), "tekton.dev/pipelineTask=" + scenarios.BuildTask,
+	}, ",")
+	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+		trs, err := r.tekton.TektonV1().TaskRuns(r.env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})
+		if err != nil {
+			return false, err
+		}
+		for _, tr := range trs.Items {
+			for _, st := range tr.Status.Steps {
+				if st.Name == r.builder.StepName() && st.Running != nil {
+					return true, nil
+				}
+			}
+		}
+		return false, nil
+	})
 }

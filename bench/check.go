@@ -3,19 +3,19 @@ package bench
 import (
 	"fmt"
 
-	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/results"
 )
 
 // CheckCacheUse lists the ways a successful run contradicts its strategy,
 // judged from kaniko's log: no cache must show no hits; a layer cache must
 // start empty in a cold run and serve layers in warm runs; a cache volume
 // must serve every base image.
-func CheckCacheUse(s Step, run reports.Run) []string {
+func CheckCacheUse(s Step, run results.Run) []string {
 	var problems []string
 	bad := func(format string, args ...any) {
-		problems = append(problems, fmt.Sprintf("%s (%s %s%d): ", s.Strategy.Name, s.Workload.Name, run.Phase, run.Attempt)+fmt.Sprintf(format, args...))
+		problems = append(problems, fmt.Sprintf("%s (%s %s%d): ", s.Strategy.Name, s.Workload.Name, run.Cache, run.Attempt)+fmt.Sprintf(format, args...))
 	}
-	k := run.Kaniko
+	k := run.BuildLog
 	if !s.Strategy.UsesCache() {
 		if k.CacheHits != 0 || k.LocalCacheHits != 0 {
 			bad("no cache, yet %d layer and %d local cache hits", k.CacheHits, k.LocalCacheHits)
@@ -23,15 +23,15 @@ func CheckCacheUse(s Step, run reports.Run) []string {
 		return problems
 	}
 	if s.Strategy.LayerRepo != "" {
-		switch run.Phase {
-		case reports.Cold:
+		switch run.Cache {
+		case results.Cold:
 			if k.CacheHits != 0 {
 				bad("cold run found %d cached layers in a repository that should be empty", k.CacheHits)
 			}
 			if k.CacheMisses == 0 {
 				bad("cold run reported no cache lookups")
 			}
-		case reports.Warm:
+		case results.Warm:
 			if k.CacheHits == 0 {
 				bad("warm run took no layer from the cache (%d misses)", k.CacheMisses)
 			}
@@ -41,4 +41,17 @@ func CheckCacheUse(s Step, run reports.Run) []string {
 		bad("the cache volume served %d base images, want at least %d (%v)", k.LocalCacheHits, len(s.Workload.Bases), s.Workload.Bases)
 	}
 	return problems
+}
+
+// CheckRun is the verdict on a successful run's cache use: unverified when
+// the builder's log could not be read (its counters are then unknown, not
+// zero), else verified or contradicted by CheckCacheUse.
+func CheckRun(s Step, run results.Run) *results.CacheCheck {
+	if !run.BuildLog.Read {
+		return &results.CacheCheck{Verdict: results.Unverified, Problems: []string{"the builder's log could not be read"}}
+	}
+	if problems := CheckCacheUse(s, run); len(problems) > 0 {
+		return &results.CacheCheck{Verdict: results.Contradicted, Problems: problems}
+	}
+	return &results.CacheCheck{Verdict: results.Verified}
 }

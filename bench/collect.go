@@ -12,13 +12,13 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"github.com/cachebench/cachebench/measure"
-	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
 // collect fills a run from the finished PipelineRun: status times, its
 // TaskRuns and pods, kubelet events and the builder's log.
-func (r *Runner) collect(ctx context.Context, pr *pipelinev1.PipelineRun, run *reports.Run) {
+func (r *Runner) collect(ctx context.Context, pr *pipelinev1.PipelineRun, run *results.Run) {
 	ns := r.env.Namespace
 	run.Pipeline = measure.Pipeline(pr)
 	c := pr.Status.GetCondition("Succeeded")
@@ -37,7 +37,7 @@ func (r *Runner) collect(ctx context.Context, pr *pipelinev1.PipelineRun, run *r
 		return
 	}
 	run.Tasks = measure.Tasks(trList.Items)
-	var failedLog string
+	var failure *stepFailure
 	for _, tr := range trList.Items {
 		pod := tr.Status.PodName
 		if pod == "" {
@@ -52,17 +52,31 @@ func (r *Runner) collect(ctx context.Context, pr *pipelinev1.PipelineRun, run *r
 			if err != nil {
 				r.log.Warnf("read build log of %s: %v", pod, err)
 			} else {
-				run.Kaniko = measure.Kaniko(measure.ParseTimestamped(logText))
+				run.BuildLog = measure.Kaniko(measure.ParseTimestamped(logText))
 			}
 		}
-		if failedLog == "" && failed(&tr) {
-			failedLog = r.failedStepLog(ctx, &tr)
+		if failure == nil && failed(&tr) {
+			failure = r.failedStep(ctx, &tr)
 		}
 	}
 	if !run.Success {
 		run.Reason = measure.FailureReason(pr, trList.Items)
-		run.LogTail = failedLog
+		if failure != nil {
+			run.LogTail = failure.tail
+			// The builder's own error line says what failed; the step's
+			// exit code does not.
+			if failure.message != "" {
+				run.Reason = failure.step + ": " + failure.message
+			}
+		}
 	}
+}
+
+// stepFailure is what the log of a failed step says.
+type stepFailure struct {
+	step    string // container name
+	message string // the error line found in its log, "" if none
+	tail    string // the log's last lines, ending at that error line
 }
 
 func failed(tr *pipelinev1.TaskRun) bool {
@@ -70,18 +84,28 @@ func failed(tr *pipelinev1.TaskRun) bool {
 	return c != nil && c.Status == corev1.ConditionFalse
 }
 
-// failedStepLog returns the last lines of the first step that failed.
-func (r *Runner) failedStepLog(ctx context.Context, tr *pipelinev1.TaskRun) string {
+// failedStep reads the log of the first step that failed: the error line
+// its builder printed (or, for other steps, the last error line) and the
+// lines up to it.
+func (r *Runner) failedStep(ctx context.Context, tr *pipelinev1.TaskRun) *stepFailure {
 	for _, s := range tr.Status.Steps {
-		if s.Terminated != nil && s.Terminated.ExitCode != 0 {
-			text, err := r.podLog(ctx, tr.Status.PodName, s.Container, false)
-			if err != nil {
-				return fmt.Sprintf("(log of %s unavailable: %v)", s.Container, err)
-			}
-			return measure.Tail(text, 40)
+		if s.Terminated == nil || s.Terminated.ExitCode == 0 {
+			continue
 		}
+		f := &stepFailure{step: s.Container}
+		text, err := r.podLog(ctx, tr.Status.PodName, s.Container, false)
+		if err != nil {
+			f.tail = fmt.Sprintf("(log of %s unavailable: %v)", s.Container, err)
+			return f
+		}
+		if msg, line, ok := measure.BuildError(text); ok {
+			f.message, f.tail = msg, measure.TailTo(text, line, 40)
+		} else {
+			f.tail = measure.Tail(text, 40)
+		}
+		return f
 	}
-	return ""
+	return nil
 }
 
 func (r *Runner) podLog(ctx context.Context, pod, container string, timestamps bool) (string, error) {

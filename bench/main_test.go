@@ -5,10 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/signal"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -66,7 +64,7 @@ func runMain(m *testing.M) int {
 	if err := ApplyEnv(fs); err != nil {
 		return cannot(err)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := WithInterrupt(context.Background())
 	defer stop()
 	if err := Preflight(ctx, opts); err != nil {
 		return cannot(err)

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cachebench/cachebench/images"
-	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 	"github.com/cachebench/cachebench/versions"
 )
@@ -41,7 +41,10 @@ type Options struct {
 	Warmer      string
 	CacheDir    string
 	BuildCA     string
-	Verbose     bool
+	// StopAfterFailures ends the benchmark after that many failed runs in
+	// a row with the same cause (0: never).
+	StopAfterFailures int
+	Verbose           bool
 }
 
 // Defaults returns the default options.
@@ -52,12 +55,14 @@ func Defaults() Options {
 		WarmRuns:    3,
 		Rounds:      1,
 		RunTimeout:  20 * time.Minute,
-		OutRoot:     reports.DefaultRoot(),
+		OutRoot:     results.DefaultRoot(),
 		ClusterName: "cachebench",
 		Images:      string(images.Auto),
 		Kubernetes:  versions.Kubernetes,
 		CacheDir:    images.DefaultCacheDir(),
 		BuildCA:     "auto",
+
+		StopAfterFailures: 3,
 	}
 }
 
@@ -77,8 +82,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.WarmRuns, "warm-runs", o.WarmRuns, "warm runs per strategy and round, after the round's cold run")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds per strategy; each starts from a reset cache with one cold run")
 	fs.DurationVar(&o.RunTimeout, "run-timeout", o.RunTimeout, "limit for one PipelineRun")
-	fs.StringVar(&o.OutRoot, "out", o.OutRoot, "folder that receives the results folder <out>/<run-id>")
-	fs.StringVar(&o.RunID, "run-id", o.RunID, "name of this benchmark's results folder (default: UTC time)")
+	fs.StringVar(&o.OutRoot, "out", o.OutRoot, "folder that receives the results folder <out>/<run-id> (git-ignored in the checkout)")
+	fs.StringVar(&o.RunID, "run-id", o.RunID, "name of this benchmark's results folder (default: UTC time; not trend or examples)")
 	fs.StringVar(&o.ClusterName, "cluster-name", o.ClusterName, "name of the kind cluster")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "use the existing cluster of this kubeconfig instead of kind")
 	fs.BoolVar(&o.Reuse, "reuse", o.Reuse, "use a running kind cluster of the same name instead of refusing")
@@ -90,6 +95,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Warmer, "kaniko-warmer", o.Warmer, "kaniko warmer image (default: the image set's)")
 	fs.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "cache of built images and binaries (offline mode)")
 	fs.StringVar(&o.BuildCA, "build-ca", o.BuildCA, "CA bundle mounted as the system bundle of build steps, so RUN steps trust what the host trusts: a file, auto (the host's bundle) or none")
+	fs.IntVar(&o.StopAfterFailures, "stop-after-failures", o.StopAfterFailures, "end the benchmark after this many failed runs in a row with the same cause (0: never)")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "show debug output")
 }
 
@@ -130,7 +136,8 @@ func splitList(s string) []string {
 	return out
 }
 
-var runIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,40}$`)
+// clusterNameRe: kind names node containers and kubeconfig contexts after it.
+var clusterNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,40}$`)
 
 // Validate checks the options and says, for each bad one, which setting it
 // is and what to do.
@@ -158,13 +165,18 @@ func (o *Options) Validate() error {
 	if o.RunTimeout < time.Minute {
 		bad("run-timeout", "%s: want at least 1m (a cold build pulls and unpacks base images)", o.RunTimeout)
 	}
-	if o.RunID != "" && !runIDRe.MatchString(o.RunID) {
-		bad("run-id", "%q: use lower-case letters, digits, '.', '_' and '-' (at most 41)", o.RunID)
+	if o.RunID != "" {
+		if err := results.CheckRunID(o.RunID); err != nil {
+			bad("run-id", "%v", err)
+		}
+	}
+	if o.StopAfterFailures < 0 {
+		bad("stop-after-failures", "%d: want 0 (never stop) or more", o.StopAfterFailures)
 	}
 	if o.OutRoot == "" {
 		bad("out", "empty")
 	}
-	if o.ClusterName == "" || !runIDRe.MatchString(o.ClusterName) {
+	if !clusterNameRe.MatchString(o.ClusterName) {
 		bad("cluster-name", "%q: use lower-case letters, digits and '-'", o.ClusterName)
 	}
 	if _, err := images.ParseMode(o.Images); err != nil {
@@ -223,15 +235,16 @@ func (o *Options) Settings() map[string]string {
 		strategies = "all of the builder's"
 	}
 	return map[string]string{
-		"workloads":   strings.Join(o.Workloads, ","),
-		"strategies":  strategies,
-		"builder":     o.Builder,
-		"warm-runs":   fmt.Sprint(o.WarmRuns),
-		"rounds":      fmt.Sprint(o.Rounds),
-		"run-timeout": o.RunTimeout.String(),
-		"images":      o.Images,
-		"kubernetes":  o.Kubernetes,
-		"build-ca":    o.BuildCA,
-		"cluster":     map[bool]string{true: "existing kubeconfig", false: "kind " + o.ClusterName}[o.Kubeconfig != ""],
+		"workloads":           strings.Join(o.Workloads, ","),
+		"strategies":          strategies,
+		"builder":             o.Builder,
+		"warm-runs":           fmt.Sprint(o.WarmRuns),
+		"rounds":              fmt.Sprint(o.Rounds),
+		"run-timeout":         o.RunTimeout.String(),
+		"images":              o.Images,
+		"kubernetes":          o.Kubernetes,
+		"build-ca":            o.BuildCA,
+		"stop-after-failures": fmt.Sprint(o.StopAfterFailures),
+		"cluster":             map[bool]string{true: "existing kubeconfig", false: "kind " + o.ClusterName}[o.Kubeconfig != ""],
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
@@ -13,14 +13,14 @@ type Step struct {
 	Workload scenarios.Workload
 	Strategy scenarios.Strategy
 	Round    int
-	Phase    reports.Phase
+	Cache    results.CacheState
 	Attempt  int // 0 for cold, 1.. for warm
 }
 
 // Name is the step's test name: <strategy>/<workload>/r<round>-<cold|warmN>,
 // so that "go test -run Cache/registry" selects one strategy.
 func (s Step) Name() string {
-	if s.Phase == reports.Cold {
+	if s.Cache == results.Cold {
 		return fmt.Sprintf("%s/%s/r%d-cold", s.Strategy.Name, s.Workload.Name, s.Round)
 	}
 	return fmt.Sprintf("%s/%s/r%d-warm%d", s.Strategy.Name, s.Workload.Name, s.Round, s.Attempt)
@@ -35,11 +35,11 @@ func Plan(workloads []scenarios.Workload, strategies []scenarios.Strategy, round
 	for _, w := range workloads {
 		for r := 1; r <= rounds; r++ {
 			for _, s := range strategies {
-				steps = append(steps, Step{Workload: w, Strategy: s, Round: r, Phase: reports.Cold})
+				steps = append(steps, Step{Workload: w, Strategy: s, Round: r, Cache: results.Cold})
 			}
 			for a := 1; a <= warm; a++ {
 				for _, s := range strategies {
-					steps = append(steps, Step{Workload: w, Strategy: s, Round: r, Phase: reports.Warm, Attempt: a})
+					steps = append(steps, Step{Workload: w, Strategy: s, Round: r, Cache: results.Warm, Attempt: a})
 				}
 			}
 		}

@@ -9,11 +9,10 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
@@ -22,7 +21,7 @@ import (
 	"github.com/cachebench/cachebench/cluster"
 	"github.com/cachebench/cachebench/log"
 	"github.com/cachebench/cachebench/measure"
-	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
@@ -31,7 +30,8 @@ const (
 	LabelRunID    = "cachebench/run-id"
 	LabelWorkload = "cachebench/workload"
 	LabelStrategy = "cachebench/strategy"
-	LabelPhase    = "cachebench/phase"
+	LabelCache    = "cachebench/cache"
+	LabelRound    = "cachebench/round"
 )
 
 // CacheVolumeSize is the size of a cache volume (base images of a workload).
@@ -44,11 +44,13 @@ type Runner struct {
 	builder  scenarios.Builder
 	opts     Options
 	runID    string
-	out      *reports.Writer
+	out      *results.Writer
 	log      log.Logger
+	clean    *cleaner
 	seq      int
 	rounds   map[string]*round
 	versions map[string]string
+	streak   streak
 }
 
 // round is the state of one strategy's round on one workload.
@@ -58,14 +60,27 @@ type round struct {
 	prepareSec float64
 }
 
-// NewRunner returns a Runner writing to out; versions go into every run.
-func NewRunner(env *cluster.Env, b scenarios.Builder, opts Options, runID string, versions map[string]string, out *reports.Writer, l log.Logger) (*Runner, error) {
+// NewRunner returns a Runner; versions go into every run. Runs are
+// written to the results folder given by SetWriter.
+func NewRunner(env *cluster.Env, b scenarios.Builder, opts Options, runID string, versions map[string]string, l log.Logger) (*Runner, error) {
 	tc, err := tektonclient.NewForConfig(env.Clients.Config)
 	if err != nil {
 		return nil, err
 	}
-	return &Runner{env: env, tekton: tc, builder: b, opts: opts, runID: runID, out: out, log: l, rounds: map[string]*round{}, versions: versions}, nil
+	return &Runner{
+		env: env, tekton: tc, builder: b, opts: opts, runID: runID, log: l,
+		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
+		rounds: map[string]*round{}, versions: versions,
+		streak: streak{limit: opts.StopAfterFailures},
+	}, nil
 }
+
+// SetWriter sets where runs are appended.
+func (r *Runner) SetWriter(w *results.Writer) { r.out = w }
+
+// Quiet removes what earlier benchmarks left in the namespace and says
+// what it found.
+func (r *Runner) Quiet(ctx context.Context) (string, error) { return r.clean.quiet(ctx) }
 
 // Install creates (or updates) the Tasks and the Pipeline, after Tekton's
 // own validation.
@@ -95,27 +110,41 @@ func roundKey(s Step) string {
 // Do runs one step and appends its result. A cold step resets the
 // strategy's cache first; a warm step whose round has not started (its
 // cold run was filtered out) runs that cold run first, since a warm number
-// means nothing without it.
-func (r *Runner) Do(ctx context.Context, s Step) ([]reports.Run, error) {
-	var runs []reports.Run
+// means nothing without it. After too many failures in a row with the same
+// cause it returns a *StoppedError: the benchmark should end there.
+func (r *Runner) Do(ctx context.Context, s Step) ([]results.Run, error) {
+	runs, err := r.do(ctx, s)
+	for _, run := range runs {
+		if stop := r.streak.add(run); stop != nil {
+			return runs, errors.Join(err, stop)
+		}
+	}
+	return runs, err
+}
+
+func (r *Runner) do(ctx context.Context, s Step) ([]results.Run, error) {
+	var runs []results.Run
 	rd, ok := r.rounds[roundKey(s)]
-	if !ok || s.Phase == reports.Cold {
+	if !ok || s.Cache == results.Cold {
 		if err := r.startRound(ctx, s); err != nil {
 			// The round's run cannot happen: it is recorded as failed, with why.
 			// The next step of the round starts it again, cold run first.
-			delete(r.rounds, roundKey(s))
+			r.endRound(ctx, s)
 			run := r.newRun(s, &round{})
 			run.Reason = "prepare the cache: " + err.Error()
+			if ctx.Err() != nil {
+				run.Reason = "interrupted"
+			}
 			if werr := r.out.Append(run); werr != nil {
 				err = errors.Join(err, werr)
 			}
-			return []reports.Run{run}, err
+			return []results.Run{run}, err
 		}
 		rd = r.rounds[roundKey(s)]
-		if s.Phase == reports.Warm {
+		if s.Cache == results.Warm {
 			r.log.Infof("%s: its round has no cold run yet; running it first", s.Name())
 			cold := s
-			cold.Phase, cold.Attempt = reports.Cold, 0
+			cold.Cache, cold.Attempt = results.Cold, 0
 			run, err := r.runOnce(ctx, cold, rd)
 			runs = append(runs, run)
 			if err != nil {
@@ -130,9 +159,7 @@ func (r *Runner) Do(ctx context.Context, s Step) ([]reports.Run, error) {
 // startRound resets a strategy's cache: a layer cache repository never
 // used before, and a new volume warmed with the workload's base images.
 func (r *Runner) startRound(ctx context.Context, s Step) error {
-	if old, ok := r.rounds[roundKey(s)]; ok && old.claim != "" {
-		r.deleteClaim(ctx, old.claim)
-	}
+	r.endRound(ctx, s)
 	rd := &round{}
 	r.rounds[roundKey(s)] = rd
 	if s.Strategy.LayerRepo != "" {
@@ -143,7 +170,6 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 	}
 	if s.Strategy.CacheVolume {
 		start := time.Now()
-		rd.claim = dnsName(fmt.Sprintf("cache-%s-%s-%s-r%d", s.Strategy.Name, s.Workload.Name, r.runID, s.Round))
 		if err := r.warmVolume(ctx, s, rd); err != nil {
 			return fmt.Errorf("%s: warm cache volume: %w", s.Name(), err)
 		}
@@ -151,6 +177,22 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 		r.log.Infof("%s: cache volume %s warmed in %.1fs", s.Name(), rd.claim, rd.prepareSec)
 	}
 	return nil
+}
+
+// endRound forgets a round and deletes its cache volume, awaited.
+func (r *Runner) endRound(ctx context.Context, s Step) {
+	old, ok := r.rounds[roundKey(s)]
+	delete(r.rounds, roundKey(s))
+	if ok && old.claim != "" {
+		if err := r.clean.removeClaim(cleanupContext(ctx), old.claim); err != nil {
+			r.log.Warnf("%v", err)
+		}
+	}
+}
+
+// cleanupContext outlives a Ctrl-C: what was created must still go.
+func cleanupContext(ctx context.Context) context.Context {
+	return context.WithoutCancel(ctx)
 }
 
 // checkEmptyRepo proves that a round's cache starts empty.
@@ -171,62 +213,91 @@ func (r *Runner) checkEmptyRepo(ctx context.Context, ref string) error {
 	return nil
 }
 
+// warmVolume creates the round's cache volume and fills it with the
+// builder's warm-up pod. The claim's name is generated, so a retried round
+// never collides with an earlier claim, however long the run id.
 func (r *Runner) warmVolume(ctx context.Context, s Step, rd *round) error {
 	ns := r.env.Namespace
 	kc := r.env.Clients.Kube
+	labels := r.labels(s)
+	labels[LabelRound] = fmt.Sprint(s.Round)
 	pvc := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{Name: rd.claim, Namespace: ns, Labels: r.labels(s)},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("cache-" + s.Strategy.Name + "-" + s.Workload.Name), Namespace: ns, Labels: labels},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: CacheVolumeSize}},
 		},
 	}
-	if _, err := kc.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{}); err != nil {
+	created, err := kc.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{})
+	if err != nil {
 		return fmt.Errorf("create volume claim: %w", err)
 	}
+	// From here on the round owns the claim: endRound deletes it on every path.
+	rd.claim = created.Name
 	spec, err := r.builder.WarmerPod(r.request(s, rd, ""), rd.claim)
-	if err != nil || spec == nil {
-		return fmt.Errorf("warmer pod: %v", err)
-	}
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: "warm-" + s.Workload.Name + "-", Namespace: ns, Labels: r.labels(s)}, Spec: *spec}
-	created, err := kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
-		return fmt.Errorf("create warmer pod: %w", err)
+		return fmt.Errorf("warm-up pod: %w", err)
 	}
-	defer kc.CoreV1().Pods(ns).Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{})
-	var phase corev1.PodPhase
-	err = wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, r.opts.RunTimeout, true, func(ctx context.Context) (bool, error) {
-		p, err := kc.CoreV1().Pods(ns).Get(ctx, created.Name, metav1.GetOptions{})
-		if err != nil {
-			return false, nil
+	if spec == nil {
+		return fmt.Errorf("warm-up pod: builder %s has none", r.builder.Name())
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("warm-" + s.Workload.Name), Namespace: ns, Labels: labels}, Spec: *spec}
+	warm, err := kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("create warm-up pod: %w", err)
+	}
+	// The warm-up pod's teardown must not land inside the cold run's clock.
+	defer func() {
+		if err := r.clean.removePod(cleanupContext(ctx), warm.Name); err != nil {
+			r.log.Warnf("%v", err)
 		}
-		phase = p.Status.Phase
-		return phase == corev1.PodSucceeded || phase == corev1.PodFailed, nil
-	})
+	}()
+	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout)
+	defer cancel()
+	done, err := waitPodDone(wctx, kc, ns, warm.Name)
 	if err != nil {
-		return fmt.Errorf("warmer pod %s did not finish: %w", created.Name, err)
+		return fmt.Errorf("warm-up pod %s: %w", warm.Name, err)
 	}
-	if phase != corev1.PodSucceeded {
-		logs, _ := r.podLog(ctx, created.Name, "warmer", false)
-		return fmt.Errorf("warmer pod %s failed:\n%s", created.Name, measure.Tail(logs, 20))
+	if done.Status.Phase != corev1.PodSucceeded {
+		logs, _ := r.podLog(ctx, warm.Name, "warmer", false)
+		return fmt.Errorf("warm-up pod %s failed:\n%s", warm.Name, measure.Tail(logs, 20))
 	}
 	return nil
 }
 
-func (r *Runner) deleteClaim(ctx context.Context, claim string) {
-	err := r.env.Clients.Kube.CoreV1().PersistentVolumeClaims(r.env.Namespace).Delete(context.WithoutCancel(ctx), claim, metav1.DeleteOptions{})
-	if err != nil && !apierrors.IsNotFound(err) {
-		r.log.Warnf("delete cache volume %s: %v", claim, err)
+// waitPodDone watches a pod until it succeeds or fails. API errors end the
+// wait and are returned.
+func waitPodDone(ctx context.Context, kc kubernetes.Interface, ns, name string) (*corev1.Pod, error) {
+	pods := kc.CoreV1().Pods(ns)
+	ev, err := untilWithSync(ctx, fieldSelectorLW(name, pods.List, pods.Watch), &corev1.Pod{}, func(ev watch.Event) (bool, error) {
+		if ev.Type == watch.Deleted {
+			return false, errors.New("deleted before it finished")
+		}
+		p, ok := ev.Object.(*corev1.Pod)
+		return ok && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed), nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return ev.Object.(*corev1.Pod), nil
 }
 
-// Close deletes the cache volumes of the benchmark.
-func (r *Runner) Close(ctx context.Context) {
-	for _, rd := range r.rounds {
-		if rd.claim != "" {
-			r.deleteClaim(ctx, rd.claim)
-		}
+// Close removes everything the benchmark created (labelled with its run
+// id) and waits until it is gone.
+func (r *Runner) Close(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(cleanupContext(ctx), RemoveTimeout)
+	defer cancel()
+	r.rounds = map[string]*round{}
+	if _, err := r.clean.removeAll(ctx, LabelRunID+"="+r.runID); err != nil {
+		return fmt.Errorf("clean up benchmark %s: %w", r.runID, err)
 	}
+	return nil
+}
+
+// Leftovers names the objects labelled with the benchmark's run id that
+// still exist.
+func (r *Runner) Leftovers(ctx context.Context) ([]string, error) {
+	return r.clean.leftovers(ctx, LabelRunID+"="+r.runID)
 }
 
 func (r *Runner) labels(s Step) map[string]string {
@@ -235,7 +306,7 @@ func (r *Runner) labels(s Step) map[string]string {
 		LabelRunID:                  r.runID,
 		LabelWorkload:               s.Workload.Name,
 		LabelStrategy:               s.Strategy.Name,
-		LabelPhase:                  string(s.Phase),
+		LabelCache:                  string(s.Cache),
 	}
 }
 
@@ -248,22 +319,29 @@ func (r *Runner) request(s Step, rd *round, stamp string) scenarios.BuildRequest
 }
 
 // newRun numbers a run and fills in what is known before it starts.
-func (r *Runner) newRun(s Step, rd *round) reports.Run {
+func (r *Runner) newRun(s Step, rd *round) results.Run {
 	r.seq++
-	return reports.Run{
+	return results.Run{
 		RunID: r.runID, Seq: r.seq, Workload: s.Workload.Name, Builder: r.builder.Name(),
-		Strategy: s.Strategy.Name, Round: s.Round, Phase: s.Phase, Attempt: s.Attempt,
+		Strategy: s.Strategy.Name, Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
 		CacheRepo: rd.cacheRepo, Versions: r.versions,
 	}
 }
 
-// runOnce runs one PipelineRun and records it, successful or not.
-func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (reports.Run, error) {
+// DeadlineGrace is how long after Tekton's own timeout the harness stops
+// waiting for a PipelineRun that never reports completion.
+var DeadlineGrace = 2 * time.Minute
+
+// runOnce runs one PipelineRun and records it, successful or not. Before
+// it returns, the PipelineRun, its pods and its volumes are deleted and
+// their deletion awaited, so that the next run's clock starts on a quiet
+// cluster.
+func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, error) {
 	run := r.newRun(s, rd)
-	if s.Phase == reports.Cold {
+	if s.Cache == results.Cold {
 		run.PrepareSeconds = rd.prepareSec
 	}
-	record := func(err error) (reports.Run, error) {
+	record := func(err error) (results.Run, error) {
 		if werr := r.out.Append(run); werr != nil {
 			return run, errors.Join(err, werr)
 		}
@@ -275,7 +353,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (reports.Run, e
 		run.Reason = err.Error()
 		return record(err)
 	}
-	pr, err := scenarios.PipelineRun(scenarios.Run{
+	pr, err := scenarios.PipelineRun(scenarios.PipelineRunParams{
 		Namespace: r.env.Namespace, Builder: r.builder, Workload: s.Workload,
 		Name:      "pending",
 		RepoURL:   r.env.Git.URL(s.Workload.Name),
@@ -286,7 +364,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (reports.Run, e
 		run.Reason = err.Error()
 		return record(err)
 	}
-	prefix := dnsName(fmt.Sprintf("%s-%s-r%d-%s%d-", s.Workload.Name, s.Strategy.Name, s.Round, s.Phase, s.Attempt))
+	prefix := namePrefix(fmt.Sprintf("%s-%s-r%d-%s%d", s.Workload.Name, s.Strategy.Name, s.Round, s.Cache, s.Attempt))
 	pr.Name = prefix + "x" // Validate wants a name; the API server will make one
 	if err := pr.Validate(ctx); err != nil {
 		run.Reason = "invalid PipelineRun: " + err.Error()
@@ -312,24 +390,43 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (reports.Run, e
 		return record(errors.New(run.Reason))
 	}
 	run.PipelineRun = created.Name
+	defer func() {
+		// Cancelled first if it still runs (Ctrl-C, the harness's deadline).
+		cctx, cancel := context.WithTimeout(cleanupContext(ctx), RemoveTimeout)
+		defer cancel()
+		if err := r.clean.removePipelineRun(cctx, created.Name); err != nil {
+			r.log.Warnf("%v", err)
+		}
+	}()
 	r.log.Infof("%s: PipelineRun %s started", s.Name(), created.Name)
-	done, err := r.waitDone(ctx, created.Name)
+	// The harness's own deadline, beside Tekton's timeout: a PipelineRun
+	// whose controller never reports an end must not hang the benchmark.
+	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout+DeadlineGrace)
+	defer cancel()
+	done, err := r.waitDone(wctx, created.Name)
 	run.WallMillis = time.Since(start).Milliseconds()
 	if err != nil {
-		if ctx.Err() != nil {
-			r.cancel(created.Name)
+		switch {
+		case ctx.Err() != nil:
 			run.Reason = "interrupted"
-		} else {
+		case wctx.Err() != nil:
+			run.Reason = fmt.Sprintf("no completion reported within %s (Tekton's timeout %s plus %s): %v", r.opts.RunTimeout+DeadlineGrace, r.opts.RunTimeout, DeadlineGrace, err)
+		default:
 			run.Reason = "waiting for completion: " + err.Error()
+		}
+		if !isDoneName(cleanupContext(ctx), r.tekton, r.env.Namespace, created.Name) {
+			r.clean.cancel(cleanupContext(ctx), created.Name)
 		}
 		run.WallMillis = 0
 		return record(err)
 	}
 	r.collect(ctx, done, &run)
 	if run.Success {
-		r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d)", s.Name(), run.WallSeconds(), run.Kaniko.CacheHits, run.Kaniko.CacheMisses, run.Kaniko.LocalCacheHits)
-		// A finished run's workspace volume is not needed any more.
-		r.tekton.TektonV1().PipelineRuns(r.env.Namespace).Delete(context.WithoutCancel(ctx), created.Name, metav1.DeleteOptions{})
+		run.Check = CheckRun(s, run)
+		r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict)
+		for _, p := range run.Check.Problems {
+			r.log.Warnf("%s: %s", s.Name(), p)
+		}
 	} else {
 		r.log.Warnf("%s: failed: %s", s.Name(), run.Reason)
 		// A failure is never a duration.
@@ -344,34 +441,21 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (reports.Run, e
 	return run, nil
 }
 
-// waitDone watches a PipelineRun until it succeeds or fails. The watch
-// delivers the change as it happens; the harness clock stops then.
+// waitDone watches a PipelineRun until it succeeds or fails; the watch
+// delivers the change as it happens and the harness clock stops then.
 func (r *Runner) waitDone(ctx context.Context, name string) (*pipelinev1.PipelineRun, error) {
 	prs := r.tekton.TektonV1().PipelineRuns(r.env.Namespace)
-	for {
-		cur, err := prs.Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			return nil, err
+	ev, err := untilWithSync(ctx, fieldSelectorLW(name, prs.List, prs.Watch), &pipelinev1.PipelineRun{}, func(ev watch.Event) (bool, error) {
+		if ev.Type == watch.Deleted {
+			return false, errors.New("the PipelineRun was deleted before it finished")
 		}
-		if isDone(cur) {
-			return cur, nil
-		}
-		w, err := prs.Watch(ctx, metav1.ListOptions{FieldSelector: "metadata.name=" + name, ResourceVersion: cur.ResourceVersion})
-		if err != nil {
-			return nil, err
-		}
-		for ev := range w.ResultChan() {
-			if pr, ok := ev.Object.(*pipelinev1.PipelineRun); ok && isDone(pr) {
-				w.Stop()
-				return pr, nil
-			}
-		}
-		w.Stop()
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		// The watch ended (server timeout): look again and watch anew.
+		pr, ok := ev.Object.(*pipelinev1.PipelineRun)
+		return ok && isDone(pr), nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return ev.Object.(*pipelinev1.PipelineRun), nil
 }
 
 func isDone(pr *pipelinev1.PipelineRun) bool {
@@ -379,17 +463,16 @@ func isDone(pr *pipelinev1.PipelineRun) bool {
 	return c != nil && c.Status != corev1.ConditionUnknown
 }
 
-// cancel stops a running PipelineRun (on Ctrl-C), so that it does not go on
-// building in a cluster that may be kept.
-func (r *Runner) cancel(name string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	patch := []byte(`{"spec":{"status":"` + string(pipelinev1.PipelineRunSpecStatusCancelled) + `"}}`)
-	if _, err := r.tekton.TektonV1().PipelineRuns(r.env.Namespace).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		r.log.Warnf("cancel PipelineRun %s: %v", name, err)
-		return
-	}
-	r.log.Infof("cancelled PipelineRun %s", name)
+func isDoneName(ctx context.Context, tc tektonclient.Interface, ns, name string) bool {
+	pr, err := tc.TektonV1().PipelineRuns(ns).Get(ctx, name, metav1.GetOptions{})
+	return err == nil && isDone(pr)
+}
+
+// namePrefix makes a generateName prefix: a valid name short enough for the
+// five random characters the API server appends.
+func namePrefix(s string) string {
+	p := dnsName(s)
+	return strings.TrimRight(p[:min(len(p), 52)], "-") + "-"
 }
 
 // dnsName makes a valid Kubernetes name (lower case, at most 63 characters).

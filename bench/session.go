@@ -23,7 +23,7 @@ import (
 	"github.com/cachebench/cachebench/cluster/gitserver"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/log"
-	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
@@ -39,7 +39,7 @@ type Session struct {
 	Cluster  cluster.Config
 	Provider support.E2EClusterProvider
 	Builder  scenarios.Builder
-	Writer   *reports.Writer
+	Writer   *results.Writer
 	Runner   *Runner
 	caFile   string
 }
@@ -77,7 +77,7 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	}
 	s := &Session{Opts: o, Log: l, RunID: o.RunID}
 	if s.RunID == "" {
-		s.RunID = reports.NewRunID(time.Now(), "")
+		s.RunID = results.NewRunID(time.Now(), "")
 	}
 	var err error
 	if s.Workloads, s.Strategies, err = o.selection(); err != nil {
@@ -121,21 +121,35 @@ func (s *Session) Plan() []Step {
 }
 
 // Setup returns the env.Funcs that bring everything up, the last of which
-// opens the results folder and installs the pipeline.
+// installs the pipeline, removes what earlier benchmarks left in the
+// namespace and opens the results folder.
 func (s *Session) Setup() []env.Func {
+	return append(s.clusterSteps(), func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+		return ctx, s.start(ctx, true)
+	})
+}
+
+// ClusterSetup is Setup without a benchmark: the cluster with the pipeline
+// installed, and no results folder.
+func (s *Session) ClusterSetup() []env.Func {
+	return append(s.clusterSteps(), func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+		return ctx, s.start(ctx, false)
+	})
+}
+
+func (s *Session) clusterSteps() []env.Func {
 	var repos []gitserver.Repo
 	for _, w := range s.Workloads {
 		repos = append(repos, gitserver.Repo{Name: w.Name, Files: w.Files})
 	}
-	return append(cluster.Setup(s.Cluster, s.Images, s.Provider, repos), s.start)
+	return cluster.Setup(s.Cluster, s.Images, s.Provider, repos)
 }
 
-func (s *Session) start(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+func (s *Session) start(ctx context.Context, benchmark bool) error {
 	e, ok := cluster.EnvFrom(ctx)
 	if !ok {
-		return ctx, errors.New("start benchmark: cluster setup left no environment")
+		return errors.New("start benchmark: cluster setup left no environment")
 	}
-	dir := filepath.Join(s.Opts.OutRoot, s.RunID)
 	versions := map[string]string{"builder": s.Builder.Name()}
 	for k, v := range e.Versions {
 		versions[k] = v
@@ -143,65 +157,88 @@ func (s *Session) start(ctx context.Context, _ *envconf.Config) (context.Context
 	for k, v := range s.Builder.Images() {
 		versions[s.Builder.Name()+"-"+k] = v
 	}
-	envInfo := reports.Environment{
-		RunID: s.RunID, Started: time.Now().UTC(), Versions: versions, Settings: s.Opts.Settings(),
+	cl := describeCluster(ctx, e, s.Cluster)
+	for k, v := range cl.versions {
+		versions[k] = v
+	}
+	envInfo := results.Environment{
+		RunID: s.RunID, Started: time.Now().UTC(), Versions: versions, Settings: s.Opts.Settings(), GoArch: cl.arch,
 		Notes: []string{
 			"Tekton feature flag coschedule=disabled: the pv-warm build binds two PVC workspaces, which the default (workspaces) refuses.",
 			"Wall time is the harness's monotonic clock from PipelineRun creation to completion; Tekton status times have one-second resolution.",
 			"Each PipelineRun starts after a random wait of up to 1 s: the kubelet notices container exits at a once-a-second relist, which would otherwise lock back-to-back runs to whole seconds.",
+			"Between runs the previous run's PipelineRun, pods and volumes are deleted and their deletion awaited before the next run's clock starts.",
 		},
 	}
 	if s.caFile != "" {
 		envInfo.Notes = append(envInfo.Notes, "Build steps trust the CA bundle "+s.caFile+" of the host (mounted over /etc/ssl/certs/ca-certificates.crt during the build, not part of the images).")
 		ca, err := os.ReadFile(s.caFile)
 		if err != nil {
-			return ctx, fmt.Errorf("read build CA bundle: %w", err)
+			return fmt.Errorf("read build CA bundle: %w", err)
 		}
 		cm := &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: BuildCAConfigMap, Namespace: e.Namespace},
 			Data:       map[string]string{scenarios.CABundleKey: string(ca)},
 		}
 		if err := e.Clients.ApplyObjects(ctx, cm); err != nil {
-			return ctx, fmt.Errorf("build CA bundle: %w", err)
+			return fmt.Errorf("build CA bundle: %w", err)
 		}
 	}
 	fillHost(&envInfo)
 	var err error
-	if s.Writer, err = reports.Create(dir, envInfo); err != nil {
-		return ctx, err
-	}
-	if s.Runner, err = NewRunner(e, s.Builder, s.Opts, s.RunID, versions, s.Writer, s.Log); err != nil {
-		return ctx, err
+	if s.Runner, err = NewRunner(e, s.Builder, s.Opts, s.RunID, versions, s.Log); err != nil {
+		return err
 	}
 	if err := s.Runner.Install(ctx); err != nil {
-		return ctx, fmt.Errorf("install pipeline: %w", err)
+		return fmt.Errorf("install pipeline: %w", err)
 	}
-	s.Log.Infof("results: %s", filepath.Join(dir, reports.ResultsFile))
-	return ctx, nil
+	if !benchmark {
+		return nil
+	}
+	// A benchmark killed earlier may have left a PipelineRun building: the
+	// clock must not start until the cluster is quiet.
+	note, err := s.Runner.Quiet(ctx)
+	if err != nil {
+		return err
+	}
+	envInfo.Notes = append(envInfo.Notes, note)
+	if s.Writer, err = results.Create(s.ResultsDir(), envInfo); err != nil {
+		return err
+	}
+	s.Runner.SetWriter(s.Writer)
+	s.Log.Infof("results: %s", filepath.Join(s.ResultsDir(), results.ResultsFile))
+	return nil
 }
 
-// Teardown returns the env.Funcs that clean up.
+// Teardown returns the env.Funcs that clean up: everything labelled with
+// the benchmark's run id is removed (awaited), then the cluster goes
+// unless it is kept or was not created by this benchmark.
 func (s *Session) Teardown() []env.Func {
 	closeRunner := func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
 		if s.Runner != nil {
-			s.Runner.Close(context.WithoutCancel(ctx))
+			if err := s.Runner.Close(ctx); err != nil {
+				s.Log.Warnf("%v", err)
+			}
 		}
 		if s.Writer != nil {
 			s.Writer.Close()
 		}
 		return ctx, nil
 	}
-	return append([]env.Func{closeRunner}, cluster.Teardown(s.Cluster)...)
+	return append([]env.Func{closeRunner}, cluster.Teardown(s.Cluster, s.Provider)...)
 }
 
 // ResultsDir is where this session writes.
 func (s *Session) ResultsDir() string { return filepath.Join(s.Opts.OutRoot, s.RunID) }
 
 // fillHost records the machine the benchmark ran on.
-func fillHost(e *reports.Environment) {
+func fillHost(e *results.Environment) {
 	e.Host, _ = os.Hostname()
 	e.CPUs = runtime.NumCPU()
 	e.GoVersion = runtime.Version()
+	if e.GoArch == "" {
+		e.GoArch = runtime.GOARCH
+	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		e.Kernel = strings.TrimSpace(string(b))
 	}
@@ -222,4 +259,42 @@ func fillHost(e *reports.Environment) {
 	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").Output(); err == nil {
 		e.Docker = strings.TrimSpace(string(out))
 	}
+}
+
+// clusterFacts are what the report says of the cluster itself.
+type clusterFacts struct {
+	arch     string
+	versions map[string]string
+}
+
+// describeCluster reads what actually runs: the node's architecture, the
+// default StorageClass and its provisioner (cache volumes and workspaces
+// live there), and the kind node's image.
+func describeCluster(ctx context.Context, e *cluster.Env, cfg cluster.Config) clusterFacts {
+	f := clusterFacts{versions: map[string]string{}}
+	kc := e.Clients.Kube
+	if nodes, err := kc.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil && len(nodes.Items) > 0 {
+		f.arch = nodes.Items[0].Status.NodeInfo.Architecture
+		f.versions["container-runtime"] = nodes.Items[0].Status.NodeInfo.ContainerRuntimeVersion
+	}
+	f.versions["storage-class"] = "none is the default"
+	if scs, err := kc.StorageV1().StorageClasses().List(ctx, metav1.ListOptions{}); err == nil {
+		for _, sc := range scs.Items {
+			if sc.Annotations["storageclass.kubernetes.io/is-default-class"] == "true" {
+				f.versions["storage-class"] = fmt.Sprintf("%s (provisioner %s)", sc.Name, sc.Provisioner)
+			}
+		}
+	}
+	switch {
+	case cfg.Kubeconfig != "":
+		f.versions["node-image"] = "(existing cluster)"
+	default:
+		// The image the node container runs, which --reuse may make
+		// another than the one this benchmark would have used.
+		out, err := exec.CommandContext(ctx, "docker", "inspect", "--format", "{{.Config.Image}}", cfg.Name+"-control-plane").Output()
+		if img := strings.TrimSpace(string(out)); err == nil && img != "" {
+			f.versions["node-image"] = img
+		}
+	}
+	return f
 }

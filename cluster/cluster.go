@@ -123,20 +123,33 @@ func Setup(cfg Config, set *images.Set, p support.E2EClusterProvider, repos []gi
 	}
 }
 
-// Teardown returns the steps that end a run: the cluster is deleted unless
-// Keep is set (or it was an existing one).
-func Teardown(cfg Config) []env.Func {
-	if cfg.Keep || cfg.Kubeconfig != "" {
-		return []env.Func{func(ctx context.Context, c *envconf.Config) (context.Context, error) {
-			if e, ok := EnvFrom(ctx); ok {
-				cfg.Log.Infof("keeping the cluster; kubeconfig: %s", e.Kubeconfig)
+// Teardown returns the steps that end a run. The kind cluster is deleted
+// when this run created it, unless Keep is set; what a failed or
+// interrupted create left is deleted even then, as kind itself does, since
+// the next run would refuse the name. A cluster taken over (Reuse) or given
+// (Kubeconfig) is never deleted.
+//
+// p is the provider given to Setup: e2e-framework's DestroyCluster finds it
+// in the context only once the cluster is up, too late for a failed create.
+func Teardown(cfg Config, p support.E2EClusterProvider) []env.Func {
+	return []env.Func{func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+		kp, isKind := p.(*kind.Provider)
+		switch {
+		case p == nil:
+		case !isKind || cfg.Kubeconfig != "":
+			cfg.Log.Infof("leaving the cluster of %s as it is: cachebench did not create it", p.GetKubeconfig())
+		case cfg.Keep && !kp.Failed():
+			if kp.Created() || kp.Reused() {
+				cfg.Log.Infof("keeping kind cluster %q (keep); kubeconfig: %s", cfg.Name, kp.GetKubeconfig())
 			}
-			return ctx, nil
-		}}
-	}
-	return []env.Func{func(ctx context.Context, c *envconf.Config) (context.Context, error) {
-		// Ctrl-C cancelled ctx, and deleting must still happen.
-		return envfuncs.DestroyCluster(cfg.Name)(context.WithoutCancel(ctx), c)
+		default:
+			// Cleanup leaves what this run did not create.
+			// Ctrl-C cancelled ctx, and deleting must still happen.
+			if err := kp.Cleanup(context.WithoutCancel(ctx)); err != nil {
+				return ctx, fmt.Errorf("teardown: %w", err)
+			}
+		}
+		return ctx, nil
 	}}
 }
 
@@ -147,7 +160,8 @@ func connect(cfg Config, set *images.Set, p support.E2EClusterProvider) env.Func
 		if err != nil {
 			return ctx, err
 		}
-		if err := clients.Ping(ctx); err != nil {
+		v, err := clients.Ping(ctx, kube.PingTimeout)
+		if err != nil {
 			return ctx, err
 		}
 		if err := clients.EnsureNamespace(ctx, Namespace); err != nil {
@@ -159,9 +173,7 @@ func connect(cfg Config, set *images.Set, p support.E2EClusterProvider) env.Func
 			"tekton": versions.Tekton, "kind": versions.Kind,
 			"images": string(set.Mode), "node-image": set.NodeImage,
 			"kaniko-executor": set.KanikoExecutor, "registry-image": set.Registry,
-		}
-		if v, err := clients.Kube.Discovery().ServerVersion(); err == nil {
-			e.Versions["kubernetes"] = v.GitVersion
+			"kubernetes": v.GitVersion,
 		}
 		return context.WithValue(ctx, envKey{}, e), nil
 	}

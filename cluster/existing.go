@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"k8s.io/client-go/rest"
@@ -32,7 +33,7 @@ func (e *Existing) SetDefaults() support.E2EClusterProvider                    {
 func (e *Existing) Create(ctx context.Context, args ...string) (string, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", e.Path)
 	if err != nil {
-		return "", errors.New("kubeconfig " + e.Path + ": " + err.Error())
+		return "", fmt.Errorf("load kubeconfig %s: %w", e.Path, err)
 	}
 	e.cfg = cfg
 	return e.Path, nil

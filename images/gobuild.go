@@ -161,25 +161,39 @@ func wrapperGoMod(ctx context.Context, b GoBuild) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read %s@%s go.mod: %w", b.Module, b.Version, err)
 	}
+	return wrapperGoModFor(mf, b)
+}
+
+// wrapperGoModFor writes the wrapper's go.mod from the upstream's.
+func wrapperGoModFor(mf *modfile.File, b GoBuild) (string, error) {
 	goLine := "1.24"
 	if mf.Go != nil {
 		goLine = mf.Go.Version
 	}
-	var sb strings.Builder
-	fmt.Fprintf(&sb, "module cachebench.local/build/%s\n\ngo %s\n\nrequire %s %s\n", path.Base(b.Module), goLine, b.Module, b.Version)
-	if b.Wrap.StagingFrom == "" {
-		return sb.String(), nil
+	out := &modfile.File{Syntax: &modfile.FileSyntax{}}
+	if err := out.AddModuleStmt("cachebench.local/build/" + path.Base(b.Module)); err != nil {
+		return "", err
 	}
-	staged := stagingModules(mf)
-	if len(staged) == 0 {
-		return "", fmt.Errorf("%s@%s go.mod replaces no ./staging modules", b.Module, b.Version)
+	if err := out.AddGoStmt(goLine); err != nil {
+		return "", err
 	}
-	sb.WriteString("\nreplace (\n")
-	for _, m := range staged {
-		fmt.Fprintf(&sb, "\t%s => %s %s\n", m, m, b.Wrap.StagingFrom)
+	out.AddNewRequire(b.Module, b.Version, false)
+	if b.Wrap.StagingFrom != "" {
+		staged := stagingModules(mf)
+		if len(staged) == 0 {
+			return "", fmt.Errorf("%s@%s go.mod replaces no ./staging modules", b.Module, b.Version)
+		}
+		for _, m := range staged {
+			if err := out.AddReplace(m, "", m, b.Wrap.StagingFrom); err != nil {
+				return "", err
+			}
+		}
 	}
-	sb.WriteString(")\n")
-	return sb.String(), nil
+	data, err := out.Format()
+	if err != nil {
+		return "", fmt.Errorf("write go.mod for %s@%s: %w", b.Module, b.Version, err)
+	}
+	return string(data), nil
 }
 
 // stagingModules lists the modules a go.mod replaces with ./staging folders.

@@ -206,3 +206,33 @@ func TestHashTree(t *testing.T) {
 		t.Fatalf("hashTree did not see the change: %s %s", h1, h2)
 	}
 }
+
+func TestWrapperGoMod(t *testing.T) {
+	upstream, err := modfile.Parse("go.mod", []byte("module k8s.io/kubernetes\n\ngo 1.24.0\n\nrequire k8s.io/api v0.0.0\n\nreplace (\n\tk8s.io/api => ./staging/src/k8s.io/api\n\tk8s.io/apimachinery => ./staging/src/k8s.io/apimachinery\n\tgithub.com/x/y => github.com/x/y v1.0.0\n)\n"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := wrapperGoModFor(upstream, GoBuild{Module: "k8s.io/kubernetes", Version: "v1.34.1", Wrap: Wrapper{StagingFrom: "v0.34.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mf, err := modfile.Parse("go.mod", []byte(got), nil)
+	if err != nil {
+		t.Fatalf("the wrapper's go.mod does not parse: %v\n%s", err, got)
+	}
+	if mf.Module.Mod.Path != "cachebench.local/build/kubernetes" || mf.Go.Version != "1.24.0" ||
+		len(mf.Require) != 1 || mf.Require[0].Mod.String() != "k8s.io/kubernetes@v1.34.1" {
+		t.Errorf("wrapper go.mod:\n%s", got)
+	}
+	var replaced []string
+	for _, r := range mf.Replace {
+		replaced = append(replaced, r.Old.Path+"=>"+r.New.String())
+	}
+	if strings.Join(replaced, " ") != "k8s.io/api=>k8s.io/api@v0.34.1 k8s.io/apimachinery=>k8s.io/apimachinery@v0.34.1" {
+		t.Errorf("replaces: %v", replaced)
+	}
+	plain, err := wrapperGoModFor(upstream, GoBuild{Module: "github.com/tektoncd/pipeline", Version: "v1.15.0"})
+	if err != nil || strings.Contains(plain, "replace") {
+		t.Errorf("a wrapper without staging has no replaces: %v\n%s", err, plain)
+	}
+}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/results"
 )
 
 // LogLine is one line of a container log, with the kubelet's timestamp.
@@ -70,8 +70,8 @@ var localHit = regexp.MustCompile(`^Found \S+ in local cache`)
 // Kaniko counts cache hits and splits the build into phases from kaniko's
 // log. A phase lasts from its marker line to the next marker line; lines
 // that are not kaniko's (a RUN command's output) stay in the current phase.
-func Kaniko(lines []LogLine) reports.Builder {
-	var b reports.Builder
+func Kaniko(lines []LogLine) results.BuildLog {
+	b := results.BuildLog{Read: true}
 	totals := map[string]float64{}
 	phase, since := "", time.Time{}
 	switchTo := func(p string, at time.Time) {
@@ -120,9 +120,9 @@ func Kaniko(lines []LogLine) reports.Builder {
 		}
 	}
 	switchTo("", lastTime)
-	for _, p := range reports.KanikoPhases {
+	for _, p := range results.BuildPhases {
 		if s, ok := totals[p]; ok {
-			b.Phases = append(b.Phases, reports.KanikoPhase{Name: p, Seconds: s})
+			b.Phases = append(b.Phases, results.BuildPhase{Name: p, Seconds: s})
 		}
 	}
 	return b

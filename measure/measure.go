@@ -15,7 +15,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
-	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/results"
 )
 
 // PipelineTaskLabel names the pipeline task a TaskRun runs.
@@ -23,7 +23,7 @@ const PipelineTaskLabel = "tekton.dev/pipelineTask"
 
 // Pipeline returns the PipelineRun's own start and completion (Tekton
 // status times: one-second resolution).
-func Pipeline(pr *pipelinev1.PipelineRun) reports.Span {
+func Pipeline(pr *pipelinev1.PipelineRun) results.Span {
 	var start, end time.Time
 	if pr.Status.StartTime != nil {
 		start = pr.Status.StartTime.Time
@@ -31,16 +31,16 @@ func Pipeline(pr *pipelinev1.PipelineRun) reports.Span {
 	if pr.Status.CompletionTime != nil {
 		end = pr.Status.CompletionTime.Time
 	}
-	return reports.NewSpan(start, end)
+	return results.NewSpan(start, end)
 }
 
 // Tasks returns per-task timings, ordered by start. PodStartSeconds runs from
 // the TaskRun's start to its first step's start: pod creation, scheduling,
 // volume binding and Tekton's init containers.
-func Tasks(trs []pipelinev1.TaskRun) []reports.Task {
-	var out []reports.Task
+func Tasks(trs []pipelinev1.TaskRun) []results.Task {
+	var out []results.Task
 	for _, tr := range trs {
-		t := reports.Task{Name: tr.Labels[PipelineTaskLabel], TaskRun: tr.Name}
+		t := results.Task{Name: tr.Labels[PipelineTaskLabel], TaskRun: tr.Name}
 		if t.Name == "" {
 			t.Name = tr.Name
 		}
@@ -51,12 +51,12 @@ func Tasks(trs []pipelinev1.TaskRun) []reports.Task {
 		if tr.Status.CompletionTime != nil {
 			end = tr.Status.CompletionTime.Time
 		}
-		t.Span = reports.NewSpan(start, end)
+		t.Span = results.NewSpan(start, end)
 		var first time.Time
 		for _, s := range tr.Status.Steps {
-			st := reports.Step{Name: s.Name}
+			st := results.Step{Name: s.Name}
 			if term := s.Terminated; term != nil {
-				st.Span = reports.NewSpan(term.StartedAt.Time, term.FinishedAt.Time)
+				st.Span = results.NewSpan(term.StartedAt.Time, term.FinishedAt.Time)
 				st.ExitCode = term.ExitCode
 				if first.IsZero() || (!term.StartedAt.IsZero() && term.StartedAt.Time.Before(first)) {
 					first = term.StartedAt.Time
@@ -80,8 +80,8 @@ var pulledRe = regexp.MustCompile(`^Successfully pulled image "([^"]+)" in ([0-9
 // Pulls returns the image pulls the kubelet reported for a pod. Images
 // already on the node ("already present on machine") cost nothing and are
 // not listed.
-func Pulls(pod string, events []corev1.Event) []reports.Pull {
-	var out []reports.Pull
+func Pulls(pod string, events []corev1.Event) []results.Pull {
+	var out []results.Pull
 	for _, e := range events {
 		if e.Reason != "Pulled" {
 			continue
@@ -94,7 +94,7 @@ func Pulls(pod string, events []corev1.Event) []reports.Pull {
 		if err != nil {
 			continue
 		}
-		p := reports.Pull{Image: m[1], Pod: pod, Seconds: d.Seconds()}
+		p := results.Pull{Image: m[1], Pod: pod, Seconds: d.Seconds()}
 		if m[3] != "" {
 			p.Bytes, _ = strconv.ParseInt(m[3], 10, 64)
 		}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/cachebench/cachebench/results"
 )
 
 // BenchTextFile holds the runs in the Go benchmark format, for benchstat.
@@ -26,7 +28,7 @@ const (
 // BenchmarkCache/<workload>/<strategy>/<cold|warm>, so that "benchstat
 // old/bench.txt new/bench.txt" compares two benchmarks group by group.
 // Configuration lines name the machine and the versions.
-func WriteBenchText(w io.Writer, res *Results) error {
+func WriteBenchText(w io.Writer, res *results.Results) error {
 	bw := benchfmt.NewWriter(w)
 	for _, m := range []struct{ key, value string }{{"better", "higher"}, {"assume", "exact"}} {
 		if err := bw.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: UnitHits, Key: m.key}, OrigUnit: UnitHits, Value: m.value}); err != nil {
@@ -39,18 +41,18 @@ func WriteBenchText(w io.Writer, res *Results) error {
 			continue
 		}
 		phase := map[string]float64{}
-		for _, p := range r.Kaniko.Phases {
+		for _, p := range r.BuildLog.Phases {
 			phase[p.Name] = p.Seconds
 		}
 		result := &benchfmt.Result{
 			Config: cfg,
-			Name:   benchfmt.Name(fmt.Sprintf("Cache/%s/%s/%s", r.Workload, r.Strategy, r.Phase)),
+			Name:   benchfmt.Name(fmt.Sprintf("Cache/%s/%s/%s", r.Workload, r.Strategy, r.Cache)),
 			Iters:  1,
 			Values: []benchfmt.Value{
 				{Value: float64(r.WallMillis) * 1e6, Unit: "ns/op"},
 				{Value: phase["base-image"] + phase["unpack"], Unit: UnitPull},
 				{Value: phase["push"], Unit: UnitPush},
-				{Value: float64(r.Kaniko.CacheHits), Unit: UnitHits},
+				{Value: float64(r.BuildLog.CacheHits), Unit: UnitHits},
 			},
 		}
 		if err := bw.Write(result); err != nil {
@@ -65,7 +67,7 @@ func WriteBenchText(w io.Writer, res *Results) error {
 // only what makes two benchmarks comparable goes here (versions, CPU
 // count, cgroup), not what differs from one machine or day to the next
 // (host name, kernel build, run ID).
-func benchConfig(e Environment) []benchfmt.Config {
+func benchConfig(e results.Environment) []benchfmt.Config {
 	var cfg []benchfmt.Config
 	add := func(k, v string) {
 		if v == "" {
@@ -92,7 +94,7 @@ func benchConfig(e Environment) []benchfmt.Config {
 	return cfg
 }
 
-func writeBenchTextFile(dir string, res *Results) error {
+func writeBenchTextFile(dir string, res *results.Results) error {
 	f, err := os.Create(filepath.Join(dir, BenchTextFile))
 	if err != nil {
 		return err

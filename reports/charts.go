@@ -15,6 +15,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/cachebench/cachebench/results"
 )
 
 // Chart is a chart written as PNG and SVG.
@@ -145,9 +147,9 @@ func filterWorkload(stats []Stat, w string) []Stat {
 	return out
 }
 
-func find(stats []Stat, strategy string, phase Phase) (Stat, bool) {
+func find(stats []Stat, strategy string, cache results.CacheState) (Stat, bool) {
 	for _, s := range stats {
-		if s.Strategy == strategy && s.Phase == phase && s.N > 0 {
+		if s.Strategy == strategy && s.Cache == cache && s.N > 0 {
 			return s, true
 		}
 	}
@@ -172,14 +174,14 @@ func wallChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) 
 	leg := newLegend()
 	p := newPlot(fmt.Sprintf("%s: PipelineRun wall time (median, whiskers min-max)", w), "seconds")
 	const shift = 0.2
-	for pi, phase := range []Phase{Cold, Warm} {
+	for pi, cache := range []results.CacheState{results.Cold, results.Warm} {
 		vals := make(plotter.Values, len(strats))
 		var pts plotter.XYs
 		var errs plotter.YErrors
 		var labels plotter.XYLabels
 		x0 := -shift + 2*shift*float64(pi)
 		for i, s := range strats {
-			st, ok := find(stats, s, phase)
+			st, ok := find(stats, s, cache)
 			if !ok {
 				continue
 			}
@@ -198,7 +200,7 @@ func wallChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) 
 			return nil, nil, Chart{}, err
 		}
 		bars.XMin = x0
-		bars.Color = map[Phase]color.Color{Cold: coldColor, Warm: warmColor}[phase]
+		bars.Color = map[results.CacheState]color.Color{results.Cold: coldColor, results.Warm: warmColor}[cache]
 		bars.LineStyle.Width = 0
 		whiskers, err := plotter.NewYErrorBars(struct {
 			plotter.XYs
@@ -218,7 +220,7 @@ func wallChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) 
 		}
 		ns.Offset = vg.Point{Y: vg.Points(3)}
 		p.Add(bars, whiskers, ns)
-		leg.Add(string(phase), bars)
+		leg.Add(string(cache), bars)
 	}
 	p.NominalX(strats...)
 	p.X.Min, p.X.Max = -0.6, float64(len(strats))-0.4
@@ -230,12 +232,12 @@ func wallChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) 
 	return p, leg, Chart{Title: w + ": wall time per strategy, cold and warm", Base: w + "-wall"}, nil
 }
 
-// stackedChart draws one stacked bar per strategy and phase.
+// stackedChart draws one stacked bar per strategy and cache state.
 func stackedChart(title string, stats []Stat, parts []string, value func(Stat, string) float64) (*plot.Plot, *plot.Legend, error) {
 	var cols []Stat
 	var names []string
 	for _, s := range strategies(stats) {
-		for _, ph := range []Phase{Cold, Warm} {
+		for _, ph := range []results.CacheState{results.Cold, results.Warm} {
 			if st, ok := find(stats, s, ph); ok {
 				cols = append(cols, st)
 				names = append(names, s+"\n"+string(ph))
@@ -300,5 +302,5 @@ func taskChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) 
 
 func phaseChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) {
 	p, leg, err := stackedChart(w+": phases of a run (kaniko's from its log)", stats, BreakdownParts, func(s Stat, part string) float64 { return s.Breakdown[part] })
-	return p, leg, Chart{Title: w + ": phases of a run: scheduling, clone, kaniko's phases (" + strings.Join(KanikoPhases, ", ") + "), other", Base: w + "-phases"}, err
+	return p, leg, Chart{Title: w + ": phases of a run: scheduling, clone, kaniko's phases (" + strings.Join(results.BuildPhases, ", ") + "), other", Base: w + "-phases"}, err
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/cachebench/cachebench/results"
 )
 
 // Files a report writes into its results folder.
@@ -17,7 +19,7 @@ const (
 // Report is what Render produced.
 type Report struct {
 	Dir     string
-	Results *Results
+	Results *results.Results
 	Stats   []Stat
 	Charts  []Chart
 	// Files lists what was written, relative to Dir.
@@ -27,12 +29,12 @@ type Report struct {
 // Render reads a results folder and writes into it: charts (PNG and SVG),
 // report.md, report.html (one file, charts inline) and bench.txt.
 func Render(dir string) (*Report, error) {
-	res, err := Load(dir)
+	res, err := results.Load(dir)
 	if err != nil {
 		return nil, err
 	}
 	if len(res.Runs) == 0 {
-		return nil, fmt.Errorf("%s holds no runs yet", filepath.Join(dir, ResultsFile))
+		return nil, fmt.Errorf("%s holds no runs yet", filepath.Join(dir, results.ResultsFile))
 	}
 	rep := &Report{Dir: dir, Results: res, Stats: Summarize(res.Runs)}
 	if rep.Charts, err = Charts(dir, rep.Stats); err != nil {
@@ -97,6 +99,9 @@ func reportDoc(rep *Report) doc {
 	env := table{header: []string{"", ""}}
 	env.add("started", e.Started.Format("2006-01-02 15:04:05 MST"))
 	env.add("host", fmt.Sprintf("%s: %d CPUs, %.1f GiB, kernel %s, cgroup %s", e.Host, e.CPUs, e.MemoryGiB, e.Kernel, e.Cgroup))
+	if e.GoArch != "" {
+		env.add("goarch", e.GoArch)
+	}
 	if e.Docker != "" {
 		env.add("docker", e.Docker)
 	}
@@ -119,10 +124,10 @@ func reportDoc(rep *Report) doc {
 		stats := filterWorkload(rep.Stats, wl)
 		d.heading(2, "Workload "+wl)
 		d.para("Wall time of a PipelineRun (harness clock, create to completion), seconds.")
-		t := table{header: []string{"strategy", "phase", "n", "median", "95% CI", "mean", "min–max", "stddev", "CV", "speedup vs none", "95% CI", "p", "hits / misses / local (mean)", "failed"}, numeric: 2}
+		t := table{header: []string{"strategy", "cache", "n", "median", "95% CI", "mean", "min–max", "stddev", "CV", "speedup vs none", "95% CI", "p", "hits / misses / local (mean)", "cache check", "failed"}, numeric: 2}
 		for _, s := range stats {
 			if s.N == 0 {
-				t.add(s.Strategy, string(s.Phase), "0", "", "", "", "", "", "", "", "", "", "", fmt.Sprint(s.Failed))
+				t.add(s.Strategy, string(s.Cache), "0", "", "", "", "", "", "", "", "", "", "", "", fmt.Sprint(s.Failed))
 				continue
 			}
 			cv := fmt.Sprintf("%.1f%%", s.CV*100)
@@ -139,9 +144,9 @@ func reportDoc(rep *Report) doc {
 					p = fmt.Sprintf("%.3f", s.P)
 				}
 			}
-			t.add(s.Strategy, string(s.Phase), fmt.Sprint(s.N), secs(s.Median), s.MedianCI.format(""), secs(s.Mean),
+			t.add(s.Strategy, string(s.Cache), fmt.Sprint(s.N), secs(s.Median), s.MedianCI.format(""), secs(s.Mean),
 				secs(s.Min)+"–"+secs(s.Max), secs(s.StdDev), cv, speed, speedCI, p,
-				fmt.Sprintf("%.1f / %.1f / %.1f", s.CacheHits, s.CacheMisses, s.LocalCacheHits), fmt.Sprint(s.Failed))
+				fmt.Sprintf("%.1f / %.1f / %.1f", s.CacheHits, s.CacheMisses, s.LocalCacheHits), checks(s.Checks), fmt.Sprint(s.Failed))
 		}
 		d.add(t)
 		if why := firstWhy(stats); why != "" {
@@ -153,12 +158,12 @@ func reportDoc(rep *Report) doc {
 			}
 		}
 		d.para("Where the time goes (median seconds of each part; the parts come from different runs, so they need not add up to the median wall time):")
-		bt := table{header: append(append([]string{"strategy", "phase", "n"}, BreakdownParts...), "cache prep (not in wall)"), numeric: 2}
+		bt := table{header: append(append([]string{"strategy", "cache", "n"}, BreakdownParts...), "cache prep (not in wall)"), numeric: 2}
 		for _, s := range stats {
 			if s.N == 0 {
 				continue
 			}
-			row := []string{s.Strategy, string(s.Phase), fmt.Sprint(s.N)}
+			row := []string{s.Strategy, string(s.Cache), fmt.Sprint(s.N)}
 			for _, part := range BreakdownParts {
 				row = append(row, secs(s.Breakdown[part]))
 			}
@@ -171,37 +176,75 @@ func reportDoc(rep *Report) doc {
 		d.add(bt)
 	}
 
-	d.heading(2, "Failed runs")
-	var failed []string
+	d.heading(2, "Cache use")
+	d.para("Each successful run's builder log is checked against its strategy: no cache shows no hits, a cold run finds an empty layer cache, a warm run takes layers from it, a cache volume serves the base images. A run whose log could not be read is unverified, never counted as zero hits.")
+	var contradicted []string
+	checked := 0
 	for _, r := range res.Runs {
-		if !r.Success {
-			line := fmt.Sprintf("#%d %s/%s %s%d (%s): %s", r.Seq, r.Workload, r.Strategy, r.Phase, r.Attempt, r.PipelineRun, r.Reason)
-			failed = append(failed, line)
-			if r.LogTail != "" {
-				d.add(bullets{line})
-				d.add(code(r.LogTail))
-			}
+		if r.Check == nil {
+			continue
+		}
+		checked++
+		if r.Check.Verdict != results.Verified {
+			contradicted = append(contradicted, fmt.Sprintf("#%d %s/%s %s%d: %s: %s", r.Seq, r.Workload, r.Strategy, r.Cache, r.Attempt, r.Check.Verdict, strings.Join(r.Check.Problems, "; ")))
 		}
 	}
-	if len(failed) == 0 {
+	switch {
+	case checked == 0:
+		d.para("No run was checked (results recorded before cachebench checked cache use, or no successful run).")
+	case len(contradicted) == 0:
+		d.para(fmt.Sprintf("All %d checked runs agree with their strategy.", checked))
+	default:
+		d.add(bullets(contradicted))
+	}
+
+	d.heading(2, "Failed runs")
+	nfailed := 0
+	for _, r := range res.Runs {
+		if r.Success {
+			continue
+		}
+		// Every failed run is listed, with its log tail where there is one.
+		nfailed++
+		d.add(bullets{fmt.Sprintf("#%d %s/%s %s%d (%s): %s", r.Seq, r.Workload, r.Strategy, r.Cache, r.Attempt, orDash(r.PipelineRun), r.Reason)})
+		if r.LogTail != "" {
+			d.add(code(r.LogTail))
+		}
+	}
+	if nfailed == 0 {
 		d.para("None.")
-	} else if !hasLogTails(res.Runs) {
-		d.add(bullets(failed))
 	}
 	if res.Skipped > 0 {
-		d.para(fmt.Sprintf("%d unreadable line(s) in %s were skipped (a run cut off mid-write).", res.Skipped, ResultsFile))
+		d.para(fmt.Sprintf("%d unreadable line(s) in %s were skipped (a run cut off mid-write).", res.Skipped, results.ResultsFile))
 	}
 	d.para(fmt.Sprintf("Rendered by cachebench report %s from %d runs.", filepath.Base(rep.Dir), len(res.Runs)))
 	return d
 }
 
-func hasLogTails(runs []Run) bool {
-	for _, r := range runs {
-		if !r.Success && r.LogTail != "" {
-			return true
+// checks sums up a row's cache-use verdicts: "6 verified", "5 verified, 1
+// contradicted ✗".
+func checks(c map[results.Verdict]int) string {
+	var parts []string
+	for _, v := range []results.Verdict{results.Verified, results.Contradicted, results.Unverified} {
+		if c[v] > 0 {
+			part := fmt.Sprintf("%d %s", c[v], v)
+			if v == results.Contradicted {
+				part += " ✗"
+			}
+			parts = append(parts, part)
 		}
 	}
-	return false
+	if len(parts) == 0 {
+		return "not checked"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "no PipelineRun"
+	}
+	return s
 }
 
 func firstWhy(stats []Stat) string {

@@ -10,72 +10,38 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cachebench/cachebench/results"
 )
 
 // fakeRuns makes successful runs with the given wall times.
-func fakeRuns(workload, strategy string, phase Phase, walls ...float64) []Run {
-	var out []Run
+func fakeRuns(workload, strategy string, phase results.CacheState, walls ...float64) []results.Run {
+	var out []results.Run
 	for i, w := range walls {
-		out = append(out, Run{
-			Workload: workload, Strategy: strategy, Phase: phase, Attempt: i, Success: true,
+		out = append(out, results.Run{
+			Workload: workload, Strategy: strategy, Cache: phase, Attempt: i, Success: true,
 			WallMillis: int64(w * 1000),
-			Tasks:      []Task{{Name: "fetch-source", Span: Span{Seconds: 5}}, {Name: "build-push", Span: Span{Seconds: w - 6}}},
-			Kaniko: Builder{CacheHits: map[bool]int{true: 1}[strategy != "none" && phase == Warm],
-				Phases: []KanikoPhase{{Name: "base-image", Seconds: 0.5}, {Name: "commands", Seconds: w / 3}}},
+			Tasks:      []results.Task{{Name: "fetch-source", Span: results.Span{Seconds: 5}}, {Name: "build-push", Span: results.Span{Seconds: w - 6}}},
+			BuildLog: results.BuildLog{Read: true, CacheHits: map[bool]int{true: 1}[strategy != "none" && phase == results.Warm],
+				Phases: []results.BuildPhase{{Name: "base-image", Seconds: 0.5}, {Name: "commands", Seconds: w / 3}}},
 		})
 	}
 	return out
 }
 
-func sampleRuns() []Run {
-	var runs []Run
-	runs = append(runs, fakeRuns("small", "none", Cold, 17)...)
-	runs = append(runs, fakeRuns("small", "registry", Cold, 18)...)
-	runs = append(runs, fakeRuns("small", "pv-warm", Cold, 18.5)...)
-	runs = append(runs, fakeRuns("small", "none", Warm, 16, 16.5, 15.8, 16.2, 16.1, 16.4)...)
-	runs = append(runs, fakeRuns("small", "registry", Warm, 10, 10.4, 9.8, 10.1, 10.2, 10.3)...)
-	runs = append(runs, fakeRuns("small", "pv-warm", Warm, 10.1, 12.5, 9.0, 10, 13, 10.2)...)
-	runs = append(runs, Run{Workload: "small", Strategy: "registry", Phase: Warm, Success: false, Reason: "boom", LogTail: "error building image"})
+func sampleRuns() []results.Run {
+	var runs []results.Run
+	runs = append(runs, fakeRuns("small", "none", results.Cold, 17)...)
+	runs = append(runs, fakeRuns("small", "registry", results.Cold, 18)...)
+	runs = append(runs, fakeRuns("small", "pv-warm", results.Cold, 18.5)...)
+	runs = append(runs, fakeRuns("small", "none", results.Warm, 16, 16.5, 15.8, 16.2, 16.1, 16.4)...)
+	runs = append(runs, fakeRuns("small", "registry", results.Warm, 10, 10.4, 9.8, 10.1, 10.2, 10.3)...)
+	runs = append(runs, fakeRuns("small", "pv-warm", results.Warm, 10.1, 12.5, 9.0, 10, 13, 10.2)...)
+	runs = append(runs, results.Run{Workload: "small", Strategy: "registry", Cache: results.Warm, Success: false, Reason: "boom", LogTail: "error building image"})
 	for i := range runs {
 		runs[i].Seq = i + 1
 	}
 	return runs
-}
-
-func TestWriterAndLoad(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "20261126-120000")
-	w, err := Create(dir, Environment{RunID: "20261126-120000", CPUs: 2, Versions: map[string]string{"tekton": "v1.15.0"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs := sampleRuns()
-	for _, r := range runs {
-		if err := w.Append(r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	w.Close()
-	// A crash while writing leaves a truncated last line.
-	f, _ := os.OpenFile(filepath.Join(dir, ResultsFile), os.O_APPEND|os.O_WRONLY, 0)
-	f.WriteString(`{"runId":"x","seq":99,"workl`)
-	f.Close()
-	res, err := Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(res.Runs) != len(runs) || res.Skipped != 1 {
-		t.Fatalf("loaded %d runs, skipped %d; want %d, 1", len(res.Runs), res.Skipped, len(runs))
-	}
-	if res.Environment.Versions["tekton"] != "v1.15.0" || res.Runs[3].WallSeconds() != 16 {
-		t.Errorf("round trip lost data: %+v %+v", res.Environment, res.Runs[3])
-	}
-	newest, err := Newest(filepath.Dir(dir))
-	if err != nil || newest != dir {
-		t.Errorf("Newest = %q, %v", newest, err)
-	}
-	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), ResultsFile) {
-		t.Errorf("loading a folder without results: %v", err)
-	}
 }
 
 func TestSummarize(t *testing.T) {
@@ -127,7 +93,7 @@ func TestSummarize(t *testing.T) {
 
 func TestRenderWritesChartsAndReport(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "20261126-120000")
-	w, err := Create(dir, Environment{RunID: "20261126-120000", Started: time.Now(), CPUs: 2})
+	w, err := results.Create(dir, results.Environment{RunID: "20261126-120000", Started: time.Now(), CPUs: 2})
 	if err != nil {
 		t.Fatal(err)
 	}

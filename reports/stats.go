@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/perf/benchmath"
 	"gonum.org/v1/gonum/stat"
+
+	"github.com/cachebench/cachebench/results"
 )
 
 // Confidence is the level of every interval in the report.
@@ -24,10 +26,10 @@ const Baseline = "none"
 type Key struct {
 	Workload string
 	Strategy string
-	Phase    Phase
+	Cache    results.CacheState
 }
 
-func (k Key) String() string { return fmt.Sprintf("%s/%s/%s", k.Workload, k.Strategy, k.Phase) }
+func (k Key) String() string { return fmt.Sprintf("%s/%s/%s", k.Workload, k.Strategy, k.Cache) }
 
 // Interval is a confidence interval; OK is false when the sample is too
 // small to give one (then Why says so).
@@ -66,19 +68,22 @@ type Stat struct {
 	Breakdown map[string]float64
 	// Means of kaniko's cache counters.
 	CacheHits, CacheMisses, LocalCacheHits float64
-	Prepare                                float64 // median seconds of cache preparation (cold runs)
+	// Checks counts the verdicts of the cache-use check over the
+	// successful runs (runs recorded before the check existed have none).
+	Checks  map[results.Verdict]int
+	Prepare float64 // median seconds of cache preparation (cold runs)
 }
 
-// Summarize groups runs by workload, strategy and phase and computes the
+// Summarize groups runs by workload, strategy and cache state (cold or warm) and computes the
 // statistics of each group, ordered by workload, strategy (as first seen),
 // cold before warm. Speedups compare against every successful baseline run
 // of the same workload: the baseline keeps no cache, so its cold and warm
 // runs measure the same thing.
-func Summarize(runs []Run) []Stat {
-	groups := map[Key][]Run{}
+func Summarize(runs []results.Run) []Stat {
+	groups := map[Key][]results.Run{}
 	var order []Key
 	for _, r := range runs {
-		k := Key{r.Workload, r.Strategy, r.Phase}
+		k := Key{r.Workload, r.Strategy, r.Cache}
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
@@ -93,7 +98,7 @@ func Summarize(runs []Run) []Stat {
 		if a.Strategy != b.Strategy {
 			return sOrder[a.Strategy] < sOrder[b.Strategy]
 		}
-		return a.Phase == Cold && b.Phase == Warm
+		return a.Cache == results.Cold && b.Cache == results.Warm
 	})
 	baseline := map[string][]float64{}
 	for _, r := range runs {
@@ -109,7 +114,7 @@ func Summarize(runs []Run) []Stat {
 }
 
 // firstSeen ranks workloads and strategies by their first run.
-func firstSeen(runs []Run) (map[string]int, map[string]int) {
+func firstSeen(runs []results.Run) (map[string]int, map[string]int) {
 	rank := func(keys []string) map[string]int {
 		m := map[string]int{}
 		for i, k := range keys {
@@ -117,12 +122,12 @@ func firstSeen(runs []Run) (map[string]int, map[string]int) {
 		}
 		return m
 	}
-	return rank(distinct(runs, func(r Run) string { return r.Workload })),
-		rank(distinct(runs, func(r Run) string { return r.Strategy }))
+	return rank(distinct(runs, func(r results.Run) string { return r.Workload })),
+		rank(distinct(runs, func(r results.Run) string { return r.Strategy }))
 }
 
-func summarize(k Key, runs []Run, base []float64) Stat {
-	st := Stat{Key: k, Tasks: map[string]float64{}, Breakdown: map[string]float64{}}
+func summarize(k Key, runs []results.Run, base []float64) Stat {
+	st := Stat{Key: k, Tasks: map[string]float64{}, Breakdown: map[string]float64{}, Checks: map[results.Verdict]int{}}
 	tasks := map[string][]float64{}
 	parts := map[string][]float64{}
 	var prepare []float64
@@ -141,9 +146,12 @@ func summarize(k Key, runs []Run, base []float64) Stat {
 		for name, v := range Breakdown(r) {
 			parts[name] = append(parts[name], v)
 		}
-		st.CacheHits += float64(r.Kaniko.CacheHits)
-		st.CacheMisses += float64(r.Kaniko.CacheMisses)
-		st.LocalCacheHits += float64(r.Kaniko.LocalCacheHits)
+		if r.Check != nil {
+			st.Checks[r.Check.Verdict]++
+		}
+		st.CacheHits += float64(r.BuildLog.CacheHits)
+		st.CacheMisses += float64(r.BuildLog.CacheMisses)
+		st.LocalCacheHits += float64(r.BuildLog.LocalCacheHits)
 		if r.PrepareSeconds > 0 {
 			prepare = append(prepare, r.PrepareSeconds)
 		}
@@ -245,10 +253,10 @@ func (s Stat) Significant() bool {
 // BreakdownParts split a run from start to end: pod scheduling and start
 // (Tekton's init containers included) of both tasks, the clone step,
 // kaniko's phases from its log, and whatever is left of the wall time.
-var BreakdownParts = append(append([]string{"scheduling", "clone"}, KanikoPhases...), "other")
+var BreakdownParts = append(append([]string{"scheduling", "clone"}, results.BuildPhases...), "other")
 
 // Breakdown splits one run into BreakdownParts (seconds).
-func Breakdown(r Run) map[string]float64 {
+func Breakdown(r results.Run) map[string]float64 {
 	b := map[string]float64{}
 	var sum float64
 	for _, t := range r.Tasks {
@@ -259,7 +267,7 @@ func Breakdown(r Run) map[string]float64 {
 			}
 		}
 	}
-	for _, p := range r.Kaniko.Phases {
+	for _, p := range r.BuildLog.Phases {
 		b[p.Name] += p.Seconds
 	}
 	for _, v := range b {

@@ -11,6 +11,8 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/cachebench/cachebench/results"
 )
 
 // TrendDir is the folder, under the results root, of the trend report.
@@ -38,7 +40,7 @@ func Trend(dirs []string) ([]Series, error) {
 	index := map[Key]int{}
 	var out []Series
 	for _, dir := range dirs {
-		res, err := Load(dir)
+		res, err := results.Load(dir)
 		if err != nil {
 			return nil, err
 		}
@@ -86,7 +88,7 @@ type TrendReport struct {
 // RenderTrend writes the trend of the results folders under root into
 // root/trend: a chart per workload, trend.md and trend.html.
 func RenderTrend(root string) (*TrendReport, error) {
-	dirs, err := All(root)
+	dirs, err := results.All(root)
 	if err != nil {
 		return nil, err
 	}
@@ -126,10 +128,10 @@ func RenderTrend(root string) (*TrendReport, error) {
 		}
 		d.heading(2, "Workload "+wl)
 		d.add(figure{c})
-		t := table{header: []string{"strategy", "phase", "benchmark", "n", "median", "95% CI", "CV", "verdict"}, numeric: 3}
+		t := table{header: []string{"strategy", "cache", "benchmark", "n", "median", "95% CI", "CV", "verdict"}, numeric: 3}
 		for _, s := range ws {
 			for _, pt := range s.Points {
-				t.add(s.Strategy, string(s.Phase), pt.RunID, fmt.Sprint(pt.N), secs(pt.Median), pt.MedianCI.format(""), fmt.Sprintf("%.1f%%", pt.CV*100), pt.Verdict)
+				t.add(s.Strategy, string(s.Cache), pt.RunID, fmt.Sprint(pt.N), secs(pt.Median), pt.MedianCI.format(""), fmt.Sprintf("%.1f%%", pt.CV*100), pt.Verdict)
 			}
 		}
 		d.add(t)
@@ -203,11 +205,11 @@ func trendChart(wl string, series []Series, dirs []string) (*plot.Plot, *plot.Le
 		}
 		col := palette[i%len(palette)]
 		l.Color, pts.Color = col, col
-		if s.Phase == Cold {
+		if s.Cache == results.Cold {
 			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		}
 		p.Add(l, pts)
-		leg.Add(s.Strategy+" "+string(s.Phase), l, pts)
+		leg.Add(s.Strategy+" "+string(s.Cache), l, pts)
 		if len(withCI) > 0 {
 			eb, err := plotter.NewYErrorBars(struct {
 				plotter.XYs

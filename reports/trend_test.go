@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"golang.org/x/perf/benchfmt"
+
+	"github.com/cachebench/cachebench/results"
 )
 
-func writeResults(t *testing.T, root, id string, runs []Run) string {
+func writeResults(t *testing.T, root, id string, runs []results.Run) string {
 	t.Helper()
 	dir := filepath.Join(root, id)
-	w, err := Create(dir, Environment{RunID: id, Started: time.Now(), CPUs: 2, Versions: map[string]string{"tekton": "v1.15.0", "kubernetes": "v1.34.1"}})
+	w, err := results.Create(dir, results.Environment{RunID: id, Started: time.Now(), CPUs: 2, Versions: map[string]string{"tekton": "v1.15.0", "kubernetes": "v1.34.1"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,12 +35,12 @@ func TestTrendMarksRegressions(t *testing.T) {
 	steady := []float64{10, 10.2, 9.9, 10.1, 10.3, 10.0}
 	slower := []float64{13, 13.2, 12.9, 13.1, 13.3, 13.0}
 	faster := []float64{7, 7.2, 6.9, 7.1, 7.3, 7.0}
-	writeResults(t, root, "20261101-020000", fakeRuns("small", "registry", Warm, steady...))
-	writeResults(t, root, "20261102-020000", fakeRuns("small", "registry", Warm, steady...))
-	writeResults(t, root, "20261103-020000", fakeRuns("small", "registry", Warm, slower...))
-	writeResults(t, root, "20261104-020000", fakeRuns("small", "registry", Warm, faster...))
-	writeResults(t, root, "20261105-020000", fakeRuns("small", "registry", Warm, 7))
-	writeResults(t, root, "20261106-020000", fakeRuns("small", "registry", Warm, 20))
+	writeResults(t, root, "20261101-020000", fakeRuns("small", "registry", results.Warm, steady...))
+	writeResults(t, root, "20261102-020000", fakeRuns("small", "registry", results.Warm, steady...))
+	writeResults(t, root, "20261103-020000", fakeRuns("small", "registry", results.Warm, slower...))
+	writeResults(t, root, "20261104-020000", fakeRuns("small", "registry", results.Warm, faster...))
+	writeResults(t, root, "20261105-020000", fakeRuns("small", "registry", results.Warm, 7))
+	writeResults(t, root, "20261106-020000", fakeRuns("small", "registry", results.Warm, 20))
 	tr, err := RenderTrend(root)
 	if err != nil {
 		t.Fatal(err)
@@ -75,7 +77,7 @@ func TestTrendMarksRegressions(t *testing.T) {
 
 func TestTrendNeedsTwoBenchmarks(t *testing.T) {
 	root := t.TempDir()
-	writeResults(t, root, "20261101-020000", fakeRuns("small", "none", Warm, 10))
+	writeResults(t, root, "20261101-020000", fakeRuns("small", "none", results.Warm, 10))
 	if _, err := RenderTrend(root); err == nil {
 		t.Fatal("want an error with one results folder")
 	}
@@ -85,7 +87,7 @@ func TestBenchTextReadsBack(t *testing.T) {
 	root := t.TempDir()
 	runs := sampleRuns()
 	dir := writeResults(t, root, "20261126-120000", runs)
-	res, err := Load(dir)
+	res, err := results.Load(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

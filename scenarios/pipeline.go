@@ -116,8 +116,8 @@ func Pipeline(b Builder) *pipelinev1.Pipeline {
 	}
 }
 
-// Run describes one PipelineRun.
-type Run struct {
+// PipelineRunParams describe one PipelineRun to create.
+type PipelineRunParams struct {
 	Name      string
 	Namespace string
 	Builder   Builder
@@ -135,7 +135,7 @@ type Run struct {
 var WorkspaceSize = resource.MustParse("1Gi")
 
 // PipelineRun renders one run of the builder's pipeline.
-func PipelineRun(r Run) (*pipelinev1.PipelineRun, error) {
+func PipelineRun(r PipelineRunParams) (*pipelinev1.PipelineRun, error) {
 	if r.Name == "" || r.RepoURL == "" || r.Image == "" {
 		return nil, fmt.Errorf("pipeline run: name, repository URL and image are required")
 	}

@@ -173,7 +173,7 @@ func TestWarmerPod(t *testing.T) {
 func TestPipelineRunValidates(t *testing.T) {
 	ws, _ := SelectWorkloads([]string{"small"})
 	for _, claim := range []string{"", "cache-claim"} {
-		pr, err := PipelineRun(Run{
+		pr, err := PipelineRun(PipelineRunParams{
 			Name: "small-run", Namespace: "cachebench", Builder: testKaniko, Workload: ws[0],
 			RepoURL: "git://git.cachebench.svc.cluster.local/small.git", Image: reg + "/bench/small:x",
 			ExtraArgs: []string{"--cache=false"}, CacheClaim: claim, Timeout: 10 * time.Minute,
@@ -188,7 +188,7 @@ func TestPipelineRunValidates(t *testing.T) {
 			t.Errorf("claim %q: %d workspaces", claim, got)
 		}
 	}
-	if _, err := PipelineRun(Run{Name: "x"}); err == nil {
+	if _, err := PipelineRun(PipelineRunParams{Name: "x"}); err == nil {
 		t.Error("want an error for a run without repository and image")
 	}
 }

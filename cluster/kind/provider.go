@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,6 +23,7 @@ import (
 	"sigs.k8s.io/e2e-framework/support"
 	kindv1alpha4 "sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
 	"sigs.k8s.io/kind/pkg/cluster/nodeutils"
 
 	"github.com/cachebench/cachebench/log"
@@ -38,14 +40,33 @@ type Provider struct {
 	waitForReady   time.Duration
 	log            log.Logger
 
-	kind       *kindcluster.Provider
+	kind       Backend
 	restConfig *rest.Config
 	reused     bool
+	// created: kind's Create was called, so a node may exist and is this
+	// provider's to delete, whatever Create returned.
+	created bool
+	// createErr is why creating failed (Create, or the control plane wait
+	// after it), nil once the cluster is up.
+	createErr error
+}
+
+// Backend is the part of kind's cluster.Provider that Provider uses. It is
+// kind's Docker provider unless WithBackend gives another (kind's podman
+// provider, or a fake in tests).
+type Backend interface {
+	Create(name string, opts ...kindcluster.CreateOption) error
+	Delete(name, kubeconfigPath string) error
+	List() ([]string, error)
+	ExportKubeConfig(name, kubeconfigPath string, internal bool) error
+	ListInternalNodes(name string) ([]nodes.Node, error)
+	CollectLogs(name, dir string) error
 }
 
 var (
 	_ support.E2EClusterProvider                = (*Provider)(nil)
 	_ support.E2EClusterProviderWithImageLoader = (*Provider)(nil)
+	_ Backend                                   = (*kindcluster.Provider)(nil)
 )
 
 // Option configures a Provider.
@@ -70,6 +91,10 @@ func WithDefaultCNI(on bool) Option { return func(p *Provider) { p.defaultCNI = 
 
 // WithLogger sets where progress goes.
 func WithLogger(l log.Logger) Option { return func(p *Provider) { p.log = l } }
+
+// WithBackend sets what creates and deletes the nodes (default: kind's
+// Docker provider).
+func WithBackend(b Backend) Option { return func(p *Provider) { p.kind = b } }
 
 // New returns a Provider.
 func New(opts ...Option) *Provider {
@@ -132,19 +157,30 @@ func (p *Provider) Exists() (bool, error) {
 	return slices.Contains(names, p.name), nil
 }
 
+// kubeconfigFile is where the cluster's kubeconfig goes: the path given, or
+// cachebench's own file named after the cluster.
+func (p *Provider) kubeconfigFile() string {
+	if p.kubeconfigPath != "" {
+		return p.kubeconfigPath
+	}
+	return p.ownKubeconfig()
+}
+
+func (p *Provider) ownKubeconfig() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "cachebench", "kube", p.name+".kubeconfig")
+}
+
 // Create creates the cluster (or takes over a running one when reuse is on)
 // and returns the path of its kubeconfig.
 func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 	p.SetDefaults()
-	if p.kubeconfigPath == "" {
-		dir, err := os.UserCacheDir()
-		if err != nil {
-			dir = os.TempDir()
-		}
-		p.kubeconfigPath = filepath.Join(dir, "cachebench", "kube", p.name+".kubeconfig")
-	}
+	p.kubeconfigPath = p.kubeconfigFile()
 	if err := os.MkdirAll(filepath.Dir(p.kubeconfigPath), 0o755); err != nil {
-		return "", err
+		return "", fmt.Errorf("kubeconfig of %q: %w", p.name, err)
 	}
 	exists, err := p.Exists()
 	if err != nil {
@@ -177,6 +213,8 @@ func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 	}
 	start := time.Now()
 	p.log.Infof("creating kind cluster %q (node image %s)", p.name, orDefault(p.image(), "kind's default"))
+	// From here on a node may exist, whatever kind returns.
+	p.created, p.createErr = true, nil
 	// kind's Create takes no context: on Ctrl-C let it finish, so that the
 	// teardown that follows deletes a whole cluster rather than half of one.
 	done := make(chan error, 1)
@@ -191,14 +229,39 @@ func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 		}
 	}
 	if err != nil {
+		if takenMeanwhile(err) {
+			// Another run created the name after Exists looked: kind made
+			// nothing, and that cluster is not ours to delete.
+			p.created = false
+		}
+		p.createErr = err
 		return "", fmt.Errorf("create kind cluster %q: %w", p.name, err)
 	}
 	p.log.Infof("kind cluster %q is up in %s", p.name, time.Since(start).Round(100*time.Millisecond))
-	return p.kubeconfigPath, p.loadRestConfig()
+	if err := p.loadRestConfig(); err != nil {
+		p.createErr = err
+		return "", err
+	}
+	return p.kubeconfigPath, nil
+}
+
+// takenMeanwhile reports kind's refusal to create a cluster whose name has
+// nodes already (kind has no typed error for it), made before any node.
+func takenMeanwhile(err error) bool {
+	return strings.Contains(err.Error(), "already exist for a cluster with the name")
 }
 
 // Reused reports whether Create took over an existing cluster.
 func (p *Provider) Reused() bool { return p.reused }
+
+// Created reports whether Create asked kind for the cluster, successfully or
+// not: the cluster, or what is left of it, is then this provider's to delete.
+func (p *Provider) Created() bool { return p.created }
+
+// Failed reports whether creating the cluster failed or was interrupted
+// after kind was asked for it (the control plane wait included): what is
+// left is not a cluster to keep.
+func (p *Provider) Failed() bool { return p.created && p.createErr != nil }
 
 func orDefault(s, def string) string {
 	if s == "" {
@@ -245,12 +308,62 @@ func (p *Provider) ExportLogs(ctx context.Context, dest string) error {
 	return nil
 }
 
-// Destroy deletes the cluster.
+// Destroy deletes the cluster, whoever created it (cachebench cluster down).
 func (p *Provider) Destroy(ctx context.Context) error {
 	p.SetDefaults()
 	p.log.Infof("deleting kind cluster %q", p.name)
-	if err := p.kind.Delete(p.name, p.kubeconfigPath); err != nil {
+	return p.delete()
+}
+
+// Cleanup deletes what Create made: the cluster it created, or what a failed
+// or interrupted Create left behind, which would make the next run refuse
+// the name. It leaves alone a cluster Create took over (reuse), refused to
+// touch, or never asked kind for. Pass a context that outlives Ctrl-C.
+func (p *Provider) Cleanup(ctx context.Context) error {
+	p.SetDefaults()
+	switch {
+	case p.reused:
+		p.log.Infof("leaving kind cluster %q running: it was there before this run (reuse), so it is not this run's to delete", p.name)
+		return nil
+	case !p.created:
+		p.log.Debugf("kind cluster %q: not created by this run, nothing to delete", p.name)
+		return nil
+	case p.createErr == nil:
+		p.log.Infof("deleting kind cluster %q", p.name)
+		return p.delete()
+	}
+	how := "a failed"
+	if errors.Is(p.createErr, context.Canceled) {
+		how = "an interrupted"
+	}
+	// kind deletes the nodes of a failed Create itself, mostly: ask rather
+	// than assume.
+	exists, err := p.Exists()
+	switch {
+	case err != nil:
+		// Deleting nothing is harmless; not deleting would leave a node.
+		p.log.Warnf("%v; deleting kind cluster %q left by %s create anyway", err, p.name, how)
+	case !exists:
+		p.log.Infof("kind cluster %q: %s create left nothing behind", p.name, how)
+		p.created = false
+		return nil
+	default:
+		p.log.Infof("deleting kind cluster %q left by %s create", p.name, how)
+	}
+	return p.delete()
+}
+
+func (p *Provider) delete() error {
+	path := p.kubeconfigFile()
+	if err := p.kind.Delete(p.name, path); err != nil {
 		return fmt.Errorf("delete kind cluster %q: %w", p.name, err)
+	}
+	p.created, p.createErr, p.restConfig = false, nil, nil
+	if path == p.ownKubeconfig() {
+		// kind only removes the cluster's entries: the emptied file is ours.
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			p.log.Warnf("remove kubeconfig of deleted cluster %q: %v", p.name, err)
+		}
 	}
 	return nil
 }
@@ -260,7 +373,12 @@ func (p *Provider) WaitForControlPlane(ctx context.Context, _ klient.Client) err
 	if p.restConfig == nil {
 		return errors.New("wait for control plane: cluster not created")
 	}
-	return WaitForControlPlane(ctx, p.restConfig, 3*time.Minute)
+	err := WaitForControlPlane(ctx, p.restConfig, 3*time.Minute)
+	if err != nil && p.created {
+		// The cluster is there but not usable: as good as a failed create.
+		p.createErr = err
+	}
+	return err
 }
 
 // WaitForControlPlane waits until every node is Ready and every kube-system

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"k8s.io/apimachinery/pkg/version"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -73,14 +75,43 @@ func FromConfig(cfg *rest.Config) (*Clients, error) {
 	return &Clients{Config: cfg, Kube: kc, Dynamic: dc, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))}, nil
 }
 
-// Ping checks that the API server answers, with a message that says what to do.
-func (c *Clients) Ping(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if _, err := c.Kube.Discovery().ServerVersion(); err != nil {
-		return fmt.Errorf("the cluster at %s does not answer (%v): check the kubeconfig and that the cluster runs", c.Config.Host, err)
+// PingTimeout is how long connecting waits for the API server to answer.
+const PingTimeout = 15 * time.Second
+
+// Ping checks that the API server answers within timeout and returns its
+// version. The error names the server and says what to do.
+func (c *Clients) Ping(ctx context.Context, timeout time.Duration) (*version.Info, error) {
+	// discovery's ServerVersion ignores contexts, and the config has no
+	// timeout: a server that accepts but never answers would hang it. Ask
+	// with a context, and a client timeout should anything not honour it.
+	cfg := rest.CopyConfig(c.Config)
+	cfg.Timeout = timeout
+	dc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("ping API server at %s: %w", c.Config.Host, err)
 	}
-	return ctx.Err()
+	tctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	raw, err := dc.RESTClient().Get().AbsPath("/version").Do(tctx).Raw()
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("ping API server at %s: %w", c.Config.Host, ctx.Err())
+		}
+		if tctx.Err() != nil || isTimeout(err) {
+			return nil, fmt.Errorf("the API server at %s did not answer within %s (%w): check the kubeconfig and that the cluster runs", c.Config.Host, timeout, err)
+		}
+		return nil, fmt.Errorf("the API server at %s does not answer (%w): check the kubeconfig and that the cluster runs", c.Config.Host, err)
+	}
+	var v version.Info
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return nil, fmt.Errorf("API server at %s: version: %w", c.Config.Host, err)
+	}
+	return &v, nil
+}
+
+func isTimeout(err error) bool {
+	var t interface{ Timeout() bool }
+	return errors.As(err, &t) && t.Timeout()
 }
 
 // Decode splits a multi-document YAML stream into objects, skipping empty ones.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -52,6 +53,9 @@ func (c *Clients) PortForward(ctx context.Context, ns, selector string, port int
 	case <-ready:
 	case err := <-errc:
 		return 0, nil, fmt.Errorf("port-forward to %s/%s: %w", ns, pod, err)
+	case <-ctx.Done():
+		close(stop)
+		return 0, nil, fmt.Errorf("port-forward to %s/%s: %w", ns, pod, ctx.Err())
 	case <-time.After(30 * time.Second):
 		close(stop)
 		return 0, nil, fmt.Errorf("port-forward to %s/%s: not ready within 30 s", ns, pod)
@@ -61,11 +65,6 @@ func (c *Clients) PortForward(ctx context.Context, ns, selector string, port int
 		close(stop)
 		return 0, nil, fmt.Errorf("port-forward to %s/%s: no local port: %v", ns, pod, err)
 	}
-	var once bool
-	return int(ports[0].Local), func() {
-		if !once {
-			once = true
-			close(stop)
-		}
-	}, nil
+	var once sync.Once
+	return int(ports[0].Local), func() { once.Do(func() { close(stop) }) }, nil
 }

@@ -9,20 +9,24 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/crypto/bcrypt"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/cachebench/cachebench/cluster/kube"
@@ -35,9 +39,14 @@ const (
 	user         = "cachebench"
 	credsSecret  = "registry-credentials" // username and password, so a reused cluster keeps working
 	htpasswdName = "registry-htpasswd"
+	dataClaim    = "registry-data"
 	// AuthSecret is the docker config Secret kaniko mounts (key config.json).
 	AuthSecret = "registry-auth"
 )
+
+// DataSize is the size of the registry's volume (base images, cache
+// repositories, pushed images of a benchmark).
+var DataSize = resource.MustParse("20Gi")
 
 // Registry is a deployed in-cluster registry.
 type Registry struct {
@@ -49,8 +58,9 @@ type Registry struct {
 	clients  *kube.Clients
 }
 
-// config is the registry's configuration: filesystem storage on an
-// emptyDir, deletes allowed, basic auth from the htpasswd Secret.
+// config is the registry's configuration: filesystem storage on a volume
+// of its own (so that a restarted registry pod keeps its images), deletes
+// allowed, basic auth from the htpasswd Secret.
 const config = `version: 0.1
 log:
   level: info
@@ -88,6 +98,13 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, l log.Logger
 		&corev1.Secret{ObjectMeta: meta(htpasswdName, ns), StringData: map[string]string{"htpasswd": user + ":" + string(hash) + "\n"}},
 		&corev1.Secret{ObjectMeta: meta(AuthSecret, ns), Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: dockerConfig}},
 		&corev1.ConfigMap{ObjectMeta: meta(name_+"-config", ns), Data: map[string]string{"config.yml": config}},
+		&corev1.PersistentVolumeClaim{
+			ObjectMeta: meta(dataClaim, ns),
+			Spec: corev1.PersistentVolumeClaimSpec{
+				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: DataSize}},
+			},
+		},
 	}
 	labels := map[string]string{"app.kubernetes.io/name": name_, "app.kubernetes.io/part-of": "cachebench"}
 	one := int32(1)
@@ -119,7 +136,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, l log.Logger
 					Volumes: []corev1.Volume{
 						{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name_ + "-config"}}}},
 						{Name: "auth", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: htpasswdName}}},
-						{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+						{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: dataClaim}}},
 					},
 				},
 			},
@@ -140,6 +157,22 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, l log.Logger
 	}
 	l.Infof("registry ready at %s in %s", r.Host, time.Since(start).Round(100*time.Millisecond))
 	return r, nil
+}
+
+// Scale sets the registry's replicas and, when above zero, waits until it
+// serves again (fault tests take it away in the middle of a build).
+func (r *Registry) Scale(ctx context.Context, replicas int32) error {
+	patch := []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, replicas))
+	if _, err := r.clients.Kube.AppsV1().Deployments(r.Namespace).Patch(ctx, name_, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("scale registry to %d: %w", replicas, err)
+	}
+	if replicas == 0 {
+		return nil
+	}
+	if err := r.clients.WaitDeployments(ctx, r.Namespace, []string{name_}, 3*time.Minute); err != nil {
+		return fmt.Errorf("scale registry to %d: %w", replicas, err)
+	}
+	return nil
 }
 
 // ensureCredentials keeps the password of an earlier deploy, or makes one.
@@ -215,7 +248,8 @@ func (s *Session) Tags(ctx context.Context, repo string) ([]string, error) {
 	}
 	tags, err := remote.List(r, remote.WithAuth(s.auth), remote.WithContext(ctx))
 	if err != nil {
-		if strings.Contains(err.Error(), "NAME_UNKNOWN") {
+		var terr *transport.Error
+		if errors.As(err, &terr) && slices.ContainsFunc(terr.Errors, func(d transport.Diagnostic) bool { return d.Code == transport.NameUnknownErrorCode }) {
 			return nil, nil
 		}
 		return nil, err

@@ -34,11 +34,15 @@ inspection or for later runs with --reuse.`,
 			if err != nil {
 				return err
 			}
-			ctx, err := runSteps(cmd.Context(), s.Setup(), envconf.New())
+			ctx, err := runSteps(cmd.Context(), s.ClusterSetup(), envconf.New())
+			// The teardown keeps a cluster that came up, and deletes one
+			// whose creation failed or was interrupted.
+			if _, terr := runSteps(ctx, s.Teardown(), envconf.New()); terr != nil {
+				l.Warnf("teardown: %v", terr)
+			}
 			if err != nil {
 				return fmt.Errorf("setup: %w", err)
 			}
-			runSteps(ctx, s.Teardown(), envconf.New())
 			if e, ok := cluster.EnvFrom(ctx); ok {
 				fmt.Fprintf(cmd.OutOrStdout(), "cluster ready; export KUBECONFIG=%s\n", e.Kubeconfig)
 			}

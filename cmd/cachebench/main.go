@@ -9,14 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/cachebench/cachebench/bench"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := bench.WithInterrupt(context.Background())
 	defer stop()
 	cmd := newRoot()
 	if err := cmd.ExecuteContext(ctx); err != nil {

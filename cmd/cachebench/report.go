@@ -7,21 +7,24 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/results"
 )
 
 func newReportCmd() *cobra.Command {
-	root := reports.DefaultRoot()
+	root := results.DefaultRoot()
 	cmd := &cobra.Command{
 		Use:   "report [results-folder]",
 		Short: "Render charts and report.md from a results folder",
-		Long: `Render a results folder (default: the newest under --out) into PNG and SVG
-charts, report.md, report.html (one self-contained page) and bench.txt (Go
-benchmark format, for benchstat), written into the same folder. When the
+		Long: `Render a results folder (default: the one under --out whose benchmark
+started last) into PNG and SVG charts, report.md, report.html (one
+self-contained page) and bench.txt (Go benchmark format, for benchstat),
+written into the same folder. When the
 folder's parent holds two or more results folders, also draw their trend into
 <parent>/trend/ and mark the medians that moved beyond the previous
 benchmark's confidence interval. Needs no cluster.`,
 		Example: `  cachebench report
-  cachebench report reports/20261126-131647`,
+  cachebench report benchmarks/20261126-131647
+  cachebench report benchmarks/examples/20261126-143712`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := ""
@@ -29,7 +32,7 @@ benchmark's confidence interval. Needs no cluster.`,
 				dir = args[0]
 			} else {
 				var err error
-				if dir, err = reports.Newest(root); err != nil {
+				if dir, err = results.Newest(root); err != nil {
 					return err
 				}
 			}
@@ -43,7 +46,7 @@ benchmark's confidence interval. Needs no cluster.`,
 				fmt.Fprintf(out, "  %s\n", filepath.Join(dir, f))
 			}
 			parent := filepath.Dir(filepath.Clean(dir))
-			if all, err := reports.All(parent); err != nil || len(all) < 2 {
+			if all, err := results.All(parent); err != nil || len(all) < 2 {
 				return nil
 			}
 			tr, err := reports.RenderTrend(parent)
@@ -60,6 +63,7 @@ benchmark's confidence interval. Needs no cluster.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&root, "out", root, "folder holding results folders")
+	cmd.Flags().StringVar(&root, "out", root, "folder holding results folders (CACHEBENCH_OUT)")
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error { return applyEnv(cmd) }
 	return cmd
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/cachebench/cachebench/bench"
 	"github.com/cachebench/cachebench/log"
 	"github.com/cachebench/cachebench/reports"
+	"github.com/cachebench/cachebench/results"
 )
 
 func newRunCmd() *cobra.Command {
@@ -63,7 +65,8 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 	}
 	cfg := envconf.New()
 	ctx, setupErr := runSteps(ctx, s.Setup(), cfg)
-	failed, total := 0, 0
+	failed, total, unchecked := 0, 0, 0
+	var stopErr *bench.StoppedError
 	if setupErr == nil {
 		plan := s.Plan()
 		l.Infof("plan: %d runs (%d workloads x %d strategies x %d rounds x (1 cold + %d warm))",
@@ -80,8 +83,19 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 					failed++
 				}
 			}
+			var stopped *bench.StoppedError
+			if errors.As(err, &stopped) {
+				stopErr = stopped
+				l.Warnf("%v", stopped)
+				break
+			}
 			if err != nil && ctx.Err() == nil {
 				l.Warnf("%v", err)
+			}
+			for _, r := range runs {
+				if r.Check != nil && r.Check.Verdict != results.Verified {
+					unchecked++
+				}
 			}
 		}
 	}
@@ -101,6 +115,13 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 	}
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted after %d runs; results so far: %s: %w", total, s.ResultsDir(), ctx.Err())
+	}
+	if stopErr != nil {
+		return fmt.Errorf("%w (%d runs; results: %s)", stopErr, total, s.ResultsDir())
+	}
+	if unchecked > 0 {
+		failed += unchecked
+		l.Warnf("%d successful runs whose builder log contradicts their strategy or could not be read (listed in the report)", unchecked)
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d runs failed (reasons in %s)", failed, total, s.ResultsDir())

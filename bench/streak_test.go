@@ -1,0 +1,74 @@
+package bench
+
+import (
+	"testing"
+
+	"github.com/cachebench/cachebench/results"
+)
+
+func TestStreakStopsOnRepeatedCause(t *testing.T) {
+	refused := func(seq string) results.Run {
+		return results.Run{Reason: "step-build: error pushing image: failed to push to destination registry:5000/bench/small:run-none-" + seq + `: Patch "http://10.96.0.5:5000/v2/": connect: connection refused`}
+	}
+	ok := results.Run{Success: true}
+	other := results.Run{Reason: "create PipelineRun: admission webhook denied"}
+	interrupted := results.Run{Reason: "interrupted"}
+	tests := []struct {
+		name   string
+		limit  int
+		runs   []results.Run
+		stopAt int // index of the run that stops the benchmark, -1 for none
+	}{
+		{"three alike", 3, []results.Run{refused("1"), refused("2"), refused("3")}, 2},
+		{"a success resets", 3, []results.Run{refused("1"), refused("2"), ok, refused("4"), refused("5")}, -1},
+		{"another cause resets", 3, []results.Run{refused("1"), refused("2"), other, refused("4")}, -1},
+		{"interruptions do not count", 2, []results.Run{refused("1"), interrupted, refused("3")}, 2},
+		{"never", 0, []results.Run{refused("1"), refused("2"), refused("3"), refused("4")}, -1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := streak{limit: tt.limit}
+			got := -1
+			for i, r := range tt.runs {
+				if stop := s.add(r); stop != nil && got < 0 {
+					got = i
+					if stop.Failures != tt.limit || stop.Reason != r.Reason {
+						t.Errorf("stop = %+v", stop)
+					}
+				}
+			}
+			if got != tt.stopAt {
+				t.Errorf("stopped at run %d, want %d", got, tt.stopAt)
+			}
+		})
+	}
+}
+
+func TestNamePrefix(t *testing.T) {
+	long := "cache-pv-warm-" + "averyveryveryverylongworkloadnamethatgoesonandon"
+	for in, want := range map[string]string{
+		"cache-pv-warm-small":     "cache-pv-warm-small-",
+		"small-registry-r1-warm2": "small-registry-r1-warm2-",
+		long:                      long[:52] + "-",
+		"cache-x-" + "a234567890123456789012345678901234567890123-": "cache-x-a234567890123456789012345678901234567890123-",
+	} {
+		got := namePrefix(in)
+		if got != want || len(got) > 63-5 {
+			t.Errorf("namePrefix(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestCheckRunUnverifiedWhenLogUnread(t *testing.T) {
+	ws, ss := testPlanInputs(t)
+	step := Step{Workload: ws[0], Strategy: ss[1], Cache: results.Warm, Attempt: 1}
+	if c := CheckRun(step, results.Run{Success: true, Cache: results.Warm}); c.Verdict != results.Unverified {
+		t.Errorf("unread log: %+v", c)
+	}
+	if c := CheckRun(step, results.Run{Success: true, Cache: results.Warm, BuildLog: results.BuildLog{Read: true}}); c.Verdict != results.Contradicted {
+		t.Errorf("a warm run with no hits: %+v", c)
+	}
+	if c := CheckRun(step, results.Run{Success: true, Cache: results.Warm, BuildLog: results.BuildLog{Read: true, CacheHits: 1}}); c.Verdict != results.Verified {
+		t.Errorf("a warm run with a hit: %+v", c)
+	}
+}

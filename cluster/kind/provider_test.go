@@ -1,0 +1,67 @@
+package kind
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	kindcluster "sigs.k8s.io/kind/pkg/cluster"
+	"sigs.k8s.io/kind/pkg/cluster/nodes"
+)
+
+// oneCluster is a Backend holding at most the one cluster it creates.
+type oneCluster struct{ up, deleted bool }
+
+func (c *oneCluster) Create(string, ...kindcluster.CreateOption) error { c.up = true; return nil }
+func (c *oneCluster) Delete(string, string) error                      { c.up, c.deleted = false, true; return nil }
+func (c *oneCluster) ExportKubeConfig(string, string, bool) error      { return nil }
+func (c *oneCluster) ListInternalNodes(string) ([]nodes.Node, error)   { return nil, nil }
+func (c *oneCluster) CollectLogs(string, string) error                 { return nil }
+func (c *oneCluster) List() ([]string, error) {
+	if c.up {
+		return []string{"t"}, nil
+	}
+	return nil, nil
+}
+
+// Deleting the cluster removes cachebench's own kubeconfig file, which kind
+// only empties, and leaves one it was given.
+func TestDeleteRemovesOwnKubeconfig(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	given := filepath.Join(t.TempDir(), "given")
+	for _, tc := range []struct {
+		name     string
+		opts     []Option
+		wantKept bool
+	}{
+		{name: "own", opts: nil},
+		{name: "given", opts: []Option{WithKubeconfigPath(given)}, wantKept: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &oneCluster{}
+			p := New(append([]Option{WithName("t"), WithBackend(b)}, tc.opts...)...)
+			path := p.kubeconfigFile()
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			// What kind's Create would write, for loadRestConfig.
+			if err := os.WriteFile(path, []byte("apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: \"https://127.0.0.1:1\"}}]\ncontexts: [{name: c, context: {cluster: c}}]\ncurrent-context: c\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Create(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if err := p.Cleanup(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if !b.deleted {
+				t.Fatal("cluster not deleted")
+			}
+			_, err := os.Stat(path)
+			if kept := err == nil; kept != tc.wantKept {
+				t.Errorf("kubeconfig %s kept: %v, want %v", path, kept, tc.wantKept)
+			}
+		})
+	}
+}

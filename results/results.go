@@ -1,0 +1,197 @@
+// Package results is the record of a benchmark: one JSON line per run in
+// results.jsonl, the environment it ran in, and the folder that holds them.
+// Everything that writes or reads runs depends on it; it depends on nothing
+// else of cachebench's, so that reading results never pulls in cluster or
+// plotting code.
+package results
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// CacheState tells a run that starts from a freshly reset cache (cold) from
+// one that follows it in the same round (warm).
+type CacheState string
+
+const (
+	Cold CacheState = "cold"
+	Warm CacheState = "warm"
+)
+
+// Span is a measured interval.
+type Span struct {
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+	Seconds float64   `json:"seconds"`
+}
+
+// NewSpan makes a Span; an unset end leaves Seconds at zero.
+func NewSpan(start, end time.Time) Span {
+	s := Span{Start: start, End: end}
+	if !start.IsZero() && !end.IsZero() {
+		s.Seconds = end.Sub(start).Seconds()
+	}
+	return s
+}
+
+// Step is one step container of a task.
+type Step struct {
+	Name string `json:"name"`
+	Span
+	ExitCode int32 `json:"exitCode"`
+}
+
+// Task is one TaskRun of the PipelineRun.
+type Task struct {
+	Name    string `json:"name"` // pipeline task name (fetch-source, build-push)
+	TaskRun string `json:"taskRun"`
+	Span
+	// PodScheduled..first step start: scheduling, volume and init containers.
+	PodStartSeconds float64 `json:"podStartSeconds"`
+	Steps           []Step  `json:"steps"`
+}
+
+// Pull is one image pull reported by the kubelet.
+type Pull struct {
+	Image   string  `json:"image"`
+	Pod     string  `json:"pod"`
+	Seconds float64 `json:"seconds"`
+	Bytes   int64   `json:"bytes,omitempty"`
+}
+
+// BuildPhase is time spent in one kind of the builder's work, from its log.
+type BuildPhase struct {
+	Name    string  `json:"name"`
+	Seconds float64 `json:"seconds"`
+}
+
+// BuildPhases are the kinds of work the phase breakdown reports, in the
+// order kaniko usually does them (see measure.Kaniko for the markers).
+var BuildPhases = []string{"base-image", "cache-lookup", "unpack", "cache-extract", "commands", "snapshot", "cache-push", "stage-switch", "push"}
+
+// BuildLog holds what the builder's own log says about a run.
+type BuildLog struct {
+	// Read is false when the log could not be read: the counters below are
+	// then unknown, not zero.
+	Read bool `json:"read"`
+	// CacheHits: layers taken from the layer cache ("Using caching version of cmd").
+	CacheHits int `json:"cacheHits"`
+	// CacheMisses: commands the layer cache could not serve ("No cached layer found").
+	CacheMisses int `json:"cacheMisses"`
+	// LocalCacheHits: base images served from a cache volume ("Found sha256:... in local cache").
+	LocalCacheHits int `json:"localCacheHits"`
+	// CachePushes: layers written to the layer cache.
+	CachePushes int          `json:"cachePushes"`
+	Phases      []BuildPhase `json:"phases,omitempty"`
+}
+
+// Verdict is what the cache-use check concluded from the builder's log.
+type Verdict string
+
+const (
+	// Verified: the log shows the strategy doing what it claims.
+	Verified Verdict = "verified"
+	// Contradicted: the log contradicts the strategy (see Problems).
+	Contradicted Verdict = "contradicted"
+	// Unverified: the log could not be read, so nothing was checked.
+	Unverified Verdict = "unverified"
+)
+
+// CacheCheck is the verdict on a successful run's cache use.
+type CacheCheck struct {
+	Verdict  Verdict  `json:"verdict"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// Run is one PipelineRun of the benchmark: one JSON line of results.jsonl.
+type Run struct {
+	RunID    string     `json:"runId"`
+	Seq      int        `json:"seq"`
+	Workload string     `json:"workload"`
+	Builder  string     `json:"builder"`
+	Strategy string     `json:"strategy"`
+	Round    int        `json:"round"`
+	Cache    CacheState `json:"cache"`
+	Attempt  int        `json:"attempt"` // 0 for the cold run, 1.. for warm runs
+
+	PipelineRun string `json:"pipelineRun"`
+	Success     bool   `json:"success"`
+	// Reason and LogTail explain a failure; a failed run has no durations
+	// worth reading and is never counted in statistics.
+	Reason  string `json:"reason,omitempty"`
+	LogTail string `json:"logTail,omitempty"`
+
+	// WallMillis is the harness's monotonic clock from create to completion.
+	WallMillis int64  `json:"wallMillis"`
+	Pipeline   Span   `json:"pipeline"`
+	Tasks      []Task `json:"tasks,omitempty"`
+	Pulls      []Pull `json:"pulls,omitempty"`
+	// BuildLog is what the builder's log says (cache hits, phases).
+	BuildLog BuildLog `json:"buildLog"`
+	// Check is the verdict on the run's cache use (successful runs only).
+	Check *CacheCheck `json:"check,omitempty"`
+	// Prepare is the time spent resetting and warming the cache before a
+	// cold run (the warm-up pod, for pv-warm): not part of the build's time.
+	PrepareSeconds float64 `json:"prepareSeconds,omitempty"`
+	Commit         string  `json:"commit,omitempty"`
+	ImageDigest    string  `json:"imageDigest,omitempty"`
+	CacheRepo      string  `json:"cacheRepo,omitempty"`
+
+	Versions map[string]string `json:"versions"`
+}
+
+// UnmarshalJSON also reads the lines written before the cold/warm state was
+// called "cache" and the builder's log "buildLog" ("phase" and "kaniko").
+func (r *Run) UnmarshalJSON(data []byte) error {
+	type plain Run
+	var v struct {
+		plain
+		Phase  CacheState `json:"phase"`
+		Kaniko *BuildLog  `json:"kaniko"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	*r = Run(v.plain)
+	if r.Cache == "" {
+		r.Cache = v.Phase
+	}
+	if v.Kaniko != nil && !r.BuildLog.Read {
+		r.BuildLog = *v.Kaniko
+		// Old runs recorded a log whenever the run succeeded.
+		r.BuildLog.Read = r.Success
+	}
+	return nil
+}
+
+// WallSeconds is the headline duration of a run.
+func (r Run) WallSeconds() float64 { return float64(r.WallMillis) / 1000 }
+
+// TaskSeconds returns the duration of a pipeline task, 0 if absent.
+func (r Run) TaskSeconds(name string) float64 {
+	for _, t := range r.Tasks {
+		if t.Name == name {
+			return t.Seconds
+		}
+	}
+	return 0
+}
+
+// Environment is written once at the start of a benchmark.
+type Environment struct {
+	RunID     string            `json:"runId"`
+	Started   time.Time         `json:"started"`
+	Host      string            `json:"host"`
+	CPUs      int               `json:"cpus"`
+	MemoryGiB float64           `json:"memoryGiB"`
+	Kernel    string            `json:"kernel"`
+	Cgroup    string            `json:"cgroup"`
+	GoArch    string            `json:"goarch,omitempty"`
+	Docker    string            `json:"docker,omitempty"`
+	GoVersion string            `json:"goVersion"`
+	Versions  map[string]string `json:"versions"`
+	// Settings are the options the benchmark ran with.
+	Settings map[string]string `json:"settings"`
+	Notes    []string          `json:"notes,omitempty"`
+}
