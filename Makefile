@@ -2,10 +2,11 @@
 GO      ?= go
 # The report to render: a results folder, or empty for the newest.
 REPORT  ?=
-# Smoke settings of the end-to-end test (CI).
-SMOKE_ENV ?= CACHEBENCH_WORKLOADS=small CACHEBENCH_WARM_RUNS=2
+# Smoke settings of the end-to-end test (CI): one workload, two warm runs,
+# and the registry taken away in the middle of a build.
+SMOKE_ENV ?= CACHEBENCH_WORKLOADS=small CACHEBENCH_WARM_RUNS=2 CACHEBENCH_FAULTS=1
 
-.PHONY: help test e2e bench report docker images cluster-up cluster-down build vet clean-cluster
+.PHONY: help test e2e faults bench report docker images cluster-up cluster-down build vet clean-cluster
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -25,14 +26,17 @@ docker: ## install and start Docker for kind (Debian; needs root)
 images: docker ## build every image an offline run needs (cached)
 	$(GO) run ./cmd/cachebench images build
 
-e2e: docker ## end-to-end smoke: all strategies, one workload, 2 warm runs, then the report
+e2e: docker ## end-to-end smoke: all strategies, one workload, 2 warm runs, the registry fault, then the report
 	CACHEBENCH_E2E=1 $(SMOKE_ENV) $(GO) test ./bench -run Cache -count=1 -v -timeout 80m
 	$(GO) run ./cmd/cachebench report
+
+faults: docker ## fault tests of the harness: SIGINT during cluster creation, SIGKILL mid-run then --reuse
+	bash .ci/faults
 
 bench: docker ## the full benchmark (defaults: every workload, 3 warm runs) and its report
 	$(GO) run ./cmd/cachebench run
 
-report: ## render charts and report.md (REPORT=folder, default the newest)
+report: ## render charts and report.md (REPORT=folder, default the newest under benchmarks/)
 	$(GO) run ./cmd/cachebench report $(REPORT)
 
 cluster-up: docker ## bring the cluster up and keep it
