@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cachebench/cachebench/internal/gomod"
 	"github.com/cachebench/cachebench/versions"
@@ -93,46 +94,79 @@ func rootfsOf(s Spec) Rootfs {
 	return debianRootfs
 }
 
-// Build returns the archive of s, building it when the cache lacks it.
-func (f *Factory) Build(ctx context.Context, s Spec) (Archive, error) {
+// archivePath is where the archive of s is cached.
+func (f *Factory) archivePath(ctx context.Context, s Spec) (string, error) {
 	key, err := f.specKey(ctx, s)
 	if err != nil {
-		return Archive{}, err
+		return "", err
 	}
-	a := Archive{Name: s.Name, Refs: s.Refs, Path: filepath.Join(f.cacheDir, "images", s.Name+"-"+key+".tar")}
-	if exists(a.Path) {
-		return a, nil
-	}
-	if err := f.checkDisk(); err != nil {
-		return Archive{}, err
-	}
-	start := time.Now()
-	tmp, err := f.tempDir("image-" + s.Name)
+	return filepath.Join(f.cacheDir, "images", s.Name+"-"+key+".tar"), nil
+}
+
+// Build returns the archive of s, building it when the cache lacks it.
+func (f *Factory) Build(ctx context.Context, s Spec) (Archive, error) {
+	path, err := f.archivePath(ctx, s)
 	if err != nil {
 		return Archive{}, err
+	}
+	a := Archive{Name: s.Name, Refs: s.Refs, Path: path}
+	_, err = f.sched.once(ctx, path, func() (string, error) { return path, f.build(ctx, s, path) })
+	return a, err
+}
+
+func (f *Factory) build(ctx context.Context, s Spec, path string) error {
+	t := Timing{Step: "image " + s.Name, Kind: "image"}
+	if exists(path) {
+		t.Cached, t.Bytes = true, treeSize(path)
+		f.sched.record(t)
+		return nil
+	}
+	if err := f.checkDisk(); err != nil {
+		return err
+	}
+	// The inputs other images share (root filesystems, Go builds) come
+	// first: the time spent waiting for them is not this image's.
+	start := time.Now()
+	if s.Rootfs != nil || s.Static {
+		if _, err := f.RootfsTar(ctx, rootfsOf(s)); err != nil {
+			return fmt.Errorf("image %s: %w", s.Name, err)
+		}
+	}
+	for _, b := range s.Binaries {
+		if _, err := f.Binaries(ctx, b.Build); err != nil {
+			return fmt.Errorf("image %s: %w", s.Name, err)
+		}
+	}
+	t.WaitSeconds = time.Since(start).Seconds()
+	start = time.Now()
+	tmp, err := f.tempDir("image-" + s.Name)
+	if err != nil {
+		return err
 	}
 	defer os.RemoveAll(tmp)
 	img, err := f.assemble(ctx, s, tmp)
 	if err != nil {
-		return Archive{}, fmt.Errorf("image %s: %w", s.Name, err)
+		return fmt.Errorf("image %s: %w", s.Name, err)
 	}
 	refs := map[name.Reference]v1.Image{}
 	for _, r := range s.Refs {
 		tag, err := name.NewTag(r)
 		if err != nil {
-			return Archive{}, fmt.Errorf("image %s: reference %q: %w", s.Name, r, err)
+			return fmt.Errorf("image %s: reference %q: %w", s.Name, r, err)
 		}
 		refs[tag] = img
 	}
 	out := filepath.Join(tmp, "image.tar")
 	if err := tarball.MultiRefWriteToFile(out, refs); err != nil {
-		return Archive{}, fmt.Errorf("image %s: write archive: %w", s.Name, err)
+		return fmt.Errorf("image %s: write archive: %w", s.Name, err)
 	}
-	if err := os.Rename(out, a.Path); err != nil {
-		return Archive{}, err
+	if err := os.Rename(out, path); err != nil {
+		return err
 	}
-	f.log.Infof("image %s ready in %s", s.Name, time.Since(start).Round(time.Second))
-	return a, nil
+	t.BuildSeconds, t.Bytes = time.Since(start).Seconds(), treeSize(path)
+	f.sched.record(t)
+	f.log.Infof("image %s ready in %s", s.Name, dur(t.BuildSeconds))
+	return nil
 }
 
 func (f *Factory) assemble(ctx context.Context, s Spec, tmp string) (v1.Image, error) {
@@ -449,15 +483,19 @@ func (f *Factory) pauseBinary(ctx context.Context, k8sVersion, tmp string) (stri
 	return out, nil
 }
 
-// BuildAll builds the specs in order and returns their archives.
+// BuildAll builds the specs side by side (each step waiting for a slot of
+// the resource it uses) and returns their archives in the specs' order.
 func (f *Factory) BuildAll(ctx context.Context, specs []Spec) ([]Archive, error) {
-	var out []Archive
-	for _, s := range specs {
-		a, err := f.Build(ctx, s)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, a)
+	out := make([]Archive, len(specs))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, s := range specs {
+		g.Go(func() (err error) {
+			out[i], err = f.Build(gctx, s)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

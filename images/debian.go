@@ -41,30 +41,59 @@ func (f *Factory) rootfsKey(r Rootfs) string {
 	return Key(append([]string{"mmdebstrap", versions.Debian, f.mirror, strings.Join(mmdebstrapArgs, " ")}, r.packages()...)...)
 }
 
-// RootfsTar returns a gzip tarball of the root filesystem, made when missing.
+// RootfsTar returns a gzip tarball of the root filesystem, made when missing
+// (once, however many images ask for it at the same time).
 func (f *Factory) RootfsTar(ctx context.Context, r Rootfs) (string, error) {
 	dst := filepath.Join(f.cacheDir, "rootfs", r.Name+"-"+f.rootfsKey(r)+".tar.gz")
-	if exists(dst) {
+	step := "rootfs " + r.Name
+	return f.sched.once(ctx, dst, func() (string, error) {
+		if exists(dst) {
+			f.sched.record(Timing{Step: step, Kind: "rootfs", Cached: true, Bytes: treeSize(dst)})
+			return dst, nil
+		}
+		tmp, err := f.tempDir("rootfs")
+		if err != nil {
+			return "", err
+		}
+		defer os.RemoveAll(tmp)
+		out := filepath.Join(tmp, "rootfs.tar.gz")
+		t, err := f.mmdebstrapSlot(ctx, r, out)
+		if err != nil {
+			return "", err
+		}
+		if err := os.Rename(out, dst); err != nil {
+			return "", err
+		}
+		t.Bytes = treeSize(dst)
+		f.sched.record(t)
 		return dst, nil
-	}
-	tmp, err := f.tempDir("rootfs")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	out := filepath.Join(tmp, "rootfs.tar.gz")
-	if err := f.mmdebstrap(ctx, r, out); err != nil {
-		return "", err
-	}
-	if err := os.Rename(out, dst); err != nil {
-		return "", err
-	}
-	return dst, nil
+	})
 }
 
 // RootfsDir makes the root filesystem in dir (which must not exist yet).
 func (f *Factory) RootfsDir(ctx context.Context, r Rootfs, dir string) error {
-	return f.mmdebstrap(ctx, r, dir)
+	t, err := f.mmdebstrapSlot(ctx, r, dir)
+	if err == nil {
+		t.Bytes = treeSize(dir)
+		f.sched.record(t)
+	}
+	return err
+}
+
+// mmdebstrapSlot runs mmdebstrap holding a network slot: it mostly waits
+// for packages to download.
+func (f *Factory) mmdebstrapSlot(ctx context.Context, r Rootfs, target string) (Timing, error) {
+	t := Timing{Step: "rootfs " + r.Name, Kind: "rootfs"}
+	var took time.Duration
+	waited, err := f.sched.with(ctx, Network, t.Step, func() error {
+		start := time.Now()
+		err := f.mmdebstrap(ctx, r, target)
+		took = time.Since(start)
+		return err
+	})
+	// mmdebstrap downloads and unpacks in one go: all of it counts as download.
+	t.WaitSeconds, t.DownloadSeconds = waited.Seconds(), took.Seconds()
+	return t, err
 }
 
 func (f *Factory) mmdebstrap(ctx context.Context, r Rootfs, target string) error {

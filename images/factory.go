@@ -43,6 +43,8 @@ type Factory struct {
 	mirror     string
 	log        log.Logger
 	minFreeGiB uint64
+	slots      map[Slot]int
+	sched      *scheduler
 }
 
 // Option configures a Factory.
@@ -98,6 +100,20 @@ var kubernetesVersionRe = regexp.MustCompile(`^v1\.[0-9]+\.[0-9]+$`)
 // offlineMinor is the Kubernetes minor release the offline images fit.
 const offlineMinor = "v1.34."
 
+// WithSlots sets how many steps of a kind run at once (default: 4
+// downloads, one compile per two cores).
+func WithSlots(slots map[Slot]int) Option {
+	return func(f *Factory) error {
+		for k, n := range slots {
+			if n < 1 {
+				return fmt.Errorf("slots for %s: %d, want at least 1", k, n)
+			}
+			f.slots[k] = n
+		}
+		return nil
+	}
+}
+
 // WithMinFreeGiB sets how much free disk a cold build insists on.
 func WithMinFreeGiB(n uint64) Option {
 	return func(f *Factory) error { f.minFreeGiB = n; return nil }
@@ -123,12 +139,14 @@ func NewFactory(opts ...Option) (*Factory, error) {
 		mirror:     "http://deb.debian.org/debian",
 		log:        log.NoOp(),
 		minFreeGiB: 25,
+		slots:      defaultSlots(),
 	}
 	for _, o := range opts {
 		if err := o(f); err != nil {
 			return nil, fmt.Errorf("image factory: %w", err)
 		}
 	}
+	f.sched = newScheduler(f.slots, f.log)
 	for _, sub := range []string{"bin", "rootfs", "images", "node", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(f.cacheDir, sub), 0o755); err != nil {
 			return nil, fmt.Errorf("image factory: create cache folder: %w", err)
@@ -136,6 +154,9 @@ func NewFactory(opts ...Option) (*Factory, error) {
 	}
 	return f, nil
 }
+
+// Timings returns how long each step of this factory's builds took.
+func (f *Factory) Timings() []Timing { return f.sched.Timings() }
 
 // KubernetesVersion returns the node's Kubernetes version.
 func (f *Factory) KubernetesVersion() string { return f.kubernetes }
@@ -187,7 +208,8 @@ func (f *Factory) run(ctx context.Context, dir string, env []string, name string
 	var out tailBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	f.log.Debugf("run: %s %s", name, strings.Join(args, " "))
-	// Long builds (Kubernetes takes minutes) say that they are alive.
+	// Long builds (Kubernetes takes minutes) say that they are alive (the
+	// scheduler's status line says so too, for every step at once).
 	done := make(chan struct{})
 	defer close(done)
 	go func(start time.Time) {
@@ -198,7 +220,7 @@ func (f *Factory) run(ctx context.Context, dir string, env []string, name string
 			case <-done:
 				return
 			case <-t.C:
-				f.log.Infof("  ... %s %s still running (%s)", name, firstArgs(args), time.Since(start).Round(time.Second))
+				f.log.Debugf("  ... %s %s still running (%s)", name, firstArgs(args), time.Since(start).Round(time.Second))
 			}
 		}
 	}(time.Now())

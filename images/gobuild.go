@@ -49,47 +49,75 @@ func (b GoBuild) key(goVersion string) string {
 }
 
 // Binaries builds (or finds in the cache) the binaries of b and returns the
-// folder that holds them.
+// folder that holds them: once, however many images ask at the same time.
+// The module download holds a network slot, the compile a CPU slot.
 func (f *Factory) Binaries(ctx context.Context, b GoBuild) (string, error) {
 	goVersion, err := gomod.GoVersion(ctx)
 	if err != nil {
 		return "", err
 	}
 	dir := filepath.Join(f.cacheDir, "bin", strings.ReplaceAll(b.Module, "/", "_")+"@"+b.Version+"-"+b.key(goVersion))
-	if exists(filepath.Join(dir, ".done")) {
-		return dir, nil
-	}
-	if err := f.checkDisk(); err != nil {
-		return "", err
-	}
-	start := time.Now()
-	f.log.Infof("building %s@%s (%s) with %s", b.Module, b.Version, strings.Join(b.names(), ", "), goVersion)
-	tmp, err := f.tempDir("gobuild")
-	if err != nil {
-		return "", err
-	}
-	defer os.RemoveAll(tmp)
-	out := filepath.Join(tmp, "out")
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return "", err
-	}
-	if err := f.goBuildWrapped(ctx, b, tmp, out); err != nil {
-		return "", fmt.Errorf("build %s@%s: %w", b.Module, b.Version, err)
-	}
-	for _, n := range b.names() {
-		if !exists(filepath.Join(out, n)) {
-			return "", fmt.Errorf("build %s@%s: binary %s was not produced", b.Module, b.Version, n)
+	step := "go " + b.Module + "@" + b.Version
+	return f.sched.once(ctx, dir, func() (string, error) {
+		if exists(filepath.Join(dir, ".done")) {
+			f.sched.record(Timing{Step: step, Kind: "go", Cached: true, Bytes: treeSize(dir)})
+			return dir, nil
 		}
-	}
-	if err := os.WriteFile(filepath.Join(out, ".done"), nil, 0o644); err != nil {
-		return "", err
-	}
-	os.RemoveAll(dir)
-	if err := os.Rename(out, dir); err != nil {
-		return "", err
-	}
-	f.log.Infof("built %s@%s in %s", b.Module, b.Version, time.Since(start).Round(time.Second))
-	return dir, nil
+		if err := f.checkDisk(); err != nil {
+			return "", err
+		}
+		tmp, err := f.tempDir("gobuild")
+		if err != nil {
+			return "", err
+		}
+		defer os.RemoveAll(tmp)
+		out := filepath.Join(tmp, "out")
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return "", err
+		}
+		t := Timing{Step: step, Kind: "go"}
+		wdir := filepath.Join(tmp, "wrapper")
+		var took time.Duration
+		waited, err := f.sched.with(ctx, Network, step+" (download)", func() error {
+			start := time.Now()
+			f.log.Infof("downloading the modules of %s@%s", b.Module, b.Version)
+			err := f.goDownload(ctx, b, wdir)
+			took = time.Since(start)
+			return err
+		})
+		t.WaitSeconds, t.DownloadSeconds = waited.Seconds(), took.Seconds()
+		if err != nil {
+			return "", fmt.Errorf("build %s@%s: %w", b.Module, b.Version, err)
+		}
+		waited, err = f.sched.with(ctx, CPU, step+" (compile)", func() error {
+			start := time.Now()
+			f.log.Infof("compiling %s@%s (%s) with %s", b.Module, b.Version, strings.Join(b.names(), ", "), goVersion)
+			err := f.goCompile(ctx, b, wdir, out)
+			took = time.Since(start)
+			return err
+		})
+		t.WaitSeconds += waited.Seconds()
+		t.BuildSeconds = took.Seconds()
+		if err != nil {
+			return "", fmt.Errorf("build %s@%s: %w", b.Module, b.Version, err)
+		}
+		for _, n := range b.names() {
+			if !exists(filepath.Join(out, n)) {
+				return "", fmt.Errorf("build %s@%s: binary %s was not produced", b.Module, b.Version, n)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(out, ".done"), nil, 0o644); err != nil {
+			return "", err
+		}
+		os.RemoveAll(dir)
+		if err := os.Rename(out, dir); err != nil {
+			return "", err
+		}
+		t.Bytes = treeSize(dir)
+		f.sched.record(t)
+		f.log.Infof("built %s@%s: modules in %s, compile in %s", b.Module, b.Version, dur(t.DownloadSeconds), dur(t.BuildSeconds))
+		return dir, nil
+	})
 }
 
 func (b GoBuild) names() []string {
@@ -110,8 +138,9 @@ func (b GoBuild) flags() []string {
 // staticEnv gives static binaries that run on scratch images.
 var staticEnv = []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=-buildvcs=false"}
 
-func (f *Factory) goBuildWrapped(ctx context.Context, b GoBuild, tmp, out string) error {
-	wdir := filepath.Join(tmp, "wrapper")
+// goDownload writes the wrapper module and fetches every module its build
+// needs (recording their checksums), so that the compile needs no network.
+func (f *Factory) goDownload(ctx context.Context, b GoBuild, wdir string) error {
 	if err := os.MkdirAll(wdir, 0o755); err != nil {
 		return err
 	}
@@ -130,13 +159,27 @@ func (f *Factory) goBuildWrapped(ctx context.Context, b GoBuild, tmp, out string
 		if err := f.run(ctx, wdir, staticEnv, "go", "mod", "tidy"); err != nil {
 			return err
 		}
+	}
+	if len(b.Packages) > 0 {
+		// Loading the packages' imports downloads exactly the modules the
+		// build needs; -mod=mod records their go.sum lines.
+		args := append([]string{"list", "-mod=mod", "-deps", "-f", "{{.ImportPath}}"}, b.Packages...)
+		if err := f.run(ctx, wdir, staticEnv, "go", args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// goCompile builds the binaries of the wrapper module goDownload prepared.
+func (f *Factory) goCompile(ctx context.Context, b GoBuild, wdir, out string) error {
+	if b.Wrap.MainSource != "" {
 		args := append(append([]string{"build"}, b.flags()...), "-o", filepath.Join(out, b.Wrap.MainName), ".")
 		if err := f.run(ctx, wdir, staticEnv, "go", args...); err != nil {
 			return err
 		}
 	}
 	if len(b.Packages) > 0 {
-		// -mod=mod records the go.sum lines of the upstream's graph as it loads.
 		args := append(append([]string{"build", "-mod=mod"}, b.flags()...), "-o", out+"/")
 		args = append(args, b.Packages...)
 		if err := f.run(ctx, wdir, staticEnv, "go", args...); err != nil {

@@ -54,7 +54,11 @@ const bridgeCNI = `{
 // NodeImage returns the reference of the kind node image, building it (or
 // importing its cached root filesystem) when Docker lacks it. The images in
 // preload are put into the node's containerd, as kubeadm finds no registry.
-func (f *Factory) NodeImage(ctx context.Context, preload []Archive) (string, error) {
+//
+// The archives to preload are named up front (their paths follow from their
+// specs' keys) and awaited only when the node's root filesystem is ready
+// for them, so that it is made while they build.
+func (f *Factory) NodeImage(ctx context.Context, preload []Spec, built func() ([]Archive, error)) (string, error) {
 	kindDir, err := gomod.Download(ctx, "sigs.k8s.io/kind", versions.Kind)
 	if err != nil {
 		return "", err
@@ -69,13 +73,18 @@ func (f *Factory) NodeImage(ctx context.Context, preload []Archive) (string, err
 		return "", err
 	}
 	inputs := []string{"node", versions.Kind, filesHash, f.rootfsKey(nodeRootfs), kubernetesBuild(f.kubernetes).key(goVersion), bridgeCNI}
-	for _, a := range preload {
+	for _, spec := range preload {
+		path, err := f.archivePath(ctx, spec)
+		if err != nil {
+			return "", err
+		}
 		// The archive's name carries its key; its folder is only where the cache is.
-		inputs = append(inputs, filepath.Base(a.Path))
+		inputs = append(inputs, filepath.Base(path))
 	}
 	key := Key(inputs...)
 	ref := LocalPrefix + "/kind-node:" + f.kubernetes + "-" + key
 	if dockerHasImage(ctx, ref) {
+		f.sched.record(Timing{Step: "node image", Kind: "node", Cached: true})
 		return ref, nil
 	}
 	tarPath := filepath.Join(f.cacheDir, "node", key+".tar")
@@ -83,7 +92,7 @@ func (f *Factory) NodeImage(ctx context.Context, preload []Archive) (string, err
 		if err := f.checkDisk(); err != nil {
 			return "", err
 		}
-		if err := f.buildNodeTar(ctx, filesDir, preload, tarPath); err != nil {
+		if err := f.buildNodeTar(ctx, filesDir, built, tarPath); err != nil {
 			return "", fmt.Errorf("node image: %w", err)
 		}
 	}
@@ -99,6 +108,7 @@ func (f *Factory) NodeImage(ctx context.Context, preload []Archive) (string, err
 		return "", fmt.Errorf("node image: %w", err)
 	}
 	f.log.Infof("node image imported in %s", time.Since(start).Round(time.Second))
+	f.sched.record(Timing{Step: "node image: docker import", Kind: "node", BuildSeconds: time.Since(start).Seconds(), Bytes: treeSize(tarPath)})
 	return ref, nil
 }
 
@@ -106,7 +116,7 @@ func dockerHasImage(ctx context.Context, ref string) bool {
 	return exec.CommandContext(ctx, "docker", "image", "inspect", "--format", "{{.Id}}", ref).Run() == nil
 }
 
-func (f *Factory) buildNodeTar(ctx context.Context, filesDir string, preload []Archive, dst string) error {
+func (f *Factory) buildNodeTar(ctx context.Context, filesDir string, built func() ([]Archive, error), dst string) error {
 	start := time.Now()
 	tmp, err := f.tempDir("node")
 	if err != nil {
@@ -126,7 +136,13 @@ func (f *Factory) buildNodeTar(ctx context.Context, filesDir string, preload []A
 		{"configure systemd", func() error { return f.configureSystemd(ctx, root) }},
 		{"write the CRI base spec", func() error { return f.writeCRIBaseSpec(ctx, root) }},
 		{"install Kubernetes", func() error { return f.installKubernetes(ctx, root) }},
-		{"preload images", func() error { return f.preload(ctx, root, tmp, preload) }},
+		{"preload images", func() error {
+			preload, err := built()
+			if err != nil {
+				return err
+			}
+			return f.preload(ctx, root, tmp, preload)
+		}},
 	}
 	for _, s := range steps {
 		if err := s.do(); err != nil {
@@ -142,6 +158,7 @@ func (f *Factory) buildNodeTar(ctx context.Context, filesDir string, preload []A
 		return err
 	}
 	f.log.Infof("node root filesystem ready in %s", time.Since(start).Round(time.Second))
+	f.sched.record(Timing{Step: "node root filesystem", Kind: "node", BuildSeconds: time.Since(start).Seconds(), Bytes: treeSize(dst)})
 	return nil
 }
 

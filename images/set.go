@@ -2,8 +2,10 @@ package images
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cachebench/cachebench/versions"
 )
@@ -124,16 +127,41 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode) (*Set, error) {
 		return nil, fmt.Errorf("offline images are made for Kubernetes %sx (etcd, CoreDNS and pause as kubeadm v1.34 lists them), not %s: use a v1.34 release, or --images=online", offlineMinor, f.kubernetes)
 	}
 	start := time.Now()
-	cp, err := f.BuildAll(ctx, cat.ControlPlane)
-	if err != nil {
-		return nil, err
-	}
-	node, err := f.NodeImage(ctx, cp)
-	if err != nil {
-		return nil, err
-	}
-	load, err := f.BuildAll(ctx, cat.Cluster)
-	if err != nil {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go f.sched.report(ctx, 30*time.Second)
+	// Every recipe at once; each step waits for a slot of what it uses (the
+	// network, the CPU), and steps shared by several images run once. The
+	// node image waits for the control-plane images it preloads.
+	g, gctx := errgroup.WithContext(ctx)
+	var cp, load []Archive
+	var node string
+	cpBuilt := make(chan struct{})
+	g.Go(func() (err error) {
+		defer close(cpBuilt)
+		cp, err = f.BuildAll(gctx, cat.ControlPlane)
+		return err
+	})
+	g.Go(func() (err error) {
+		node, err = f.NodeImage(gctx, cat.ControlPlane, func() ([]Archive, error) {
+			<-cpBuilt
+			if cp == nil {
+				return nil, errors.New("the control-plane images were not built")
+			}
+			return cp, nil
+		})
+		return err
+	})
+	g.Go(func() (err error) {
+		load, err = f.BuildAll(gctx, cat.Cluster)
+		return err
+	})
+	var bases []Archive
+	g.Go(func() (err error) {
+		bases, err = f.BuildAll(gctx, cat.Bases)
+		return err
+	})
+	if err := g.Wait(); err != nil {
 		return nil, err
 	}
 	set := &Set{
@@ -143,13 +171,12 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode) (*Set, error) {
 		Registry: cat.Registry, Git: cat.Git,
 		Bases: map[string]Base{},
 	}
-	for _, s := range cat.Bases {
-		a, err := f.Build(ctx, s)
-		if err != nil {
-			return nil, err
-		}
+	for i, s := range cat.Bases {
 		logical := strings.TrimPrefix(s.Name, "base-")
-		set.Bases[logical] = Base{Repo: baseRepos[logical], Archive: a.Path}
+		set.Bases[logical] = Base{Repo: baseRepos[logical], Archive: bases[i].Path}
+	}
+	if err := WriteTimings(filepath.Join(f.cacheDir, TimingsFile), f.Timings()); err != nil {
+		f.log.Warnf("write the timing table: %v", err)
 	}
 	f.log.Infof("offline images ready in %s (cache %s)", time.Since(start).Round(time.Second), f.cacheDir)
 	return set, nil

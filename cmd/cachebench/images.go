@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -22,7 +23,12 @@ func newImagesCmd() *cobra.Command {
 		Long: `Build the kind node image (with the control-plane images preloaded), Tekton
 Pipelines, kaniko, the registry, the git image and the workloads' base images
 from pinned Go modules and Debian packages. Results are cached by their
-inputs under --cache-dir, so a second build does nothing. Needs root.`,
+inputs under --cache-dir, so a second build does nothing. Needs root.
+
+Recipes run side by side: root filesystems and module downloads (network)
+beside Go compiles (one per two cores); a status line every 30 s says what
+runs and what waits. At the end a table gives each step's download and
+build time, its size and whether it came from the cache.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l := log.New(os.Stderr, verbose)
@@ -42,6 +48,8 @@ inputs under --cache-dir, so a second build does nothing. Needs root.`,
 			for name, b := range set.Bases {
 				fmt.Fprintf(out, "base %s: %s  %s\n", name, b.Repo, b.Archive)
 			}
+			fmt.Fprintf(out, "\ntime per step (also in %s):\n", filepath.Join(f.CacheDir(), images.TimingsFile))
+			images.PrintTimings(out, f.Timings())
 			return nil
 		},
 	}
