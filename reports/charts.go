@@ -17,6 +17,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/stats"
 )
 
 // Chart is a chart written as PNG and SVG.
@@ -92,11 +93,11 @@ func save(p *plot.Plot, leg *plot.Legend, path string) error {
 }
 
 // Charts renders every chart of a report into dir.
-func Charts(dir string, stats []Stat) ([]Chart, error) {
+func Charts(dir string, rows []stats.Stat) ([]Chart, error) {
 	var charts []Chart
-	for _, w := range workloads(stats) {
-		ws := filterWorkload(stats, w)
-		for _, mk := range []func(string, []Stat) (*plot.Plot, *plot.Legend, Chart, error){wallChart, taskChart, phaseChart} {
+	for _, w := range workloads(rows) {
+		ws := filterWorkload(rows, w)
+		for _, mk := range []func(string, []stats.Stat) (*plot.Plot, *plot.Legend, Chart, error){wallChart, taskChart, phaseChart} {
 			p, leg, c, err := mk(w, ws)
 			if err != nil {
 				return nil, fmt.Errorf("chart for %s: %w", w, err)
@@ -115,31 +116,17 @@ func Charts(dir string, stats []Stat) ([]Chart, error) {
 	return charts, nil
 }
 
-// distinct returns the keys of items in the order they first appear:
-// workloads and strategies are shown in the order the benchmark ran them.
-func distinct[T any](items []T, key func(T) string) []string {
-	var out []string
-	seen := map[string]bool{}
-	for _, it := range items {
-		if k := key(it); !seen[k] {
-			seen[k] = true
-			out = append(out, k)
-		}
-	}
-	return out
+func workloads(rows []stats.Stat) []string {
+	return stats.Distinct(rows, func(s stats.Stat) string { return s.Workload })
 }
 
-func workloads(stats []Stat) []string {
-	return distinct(stats, func(s Stat) string { return s.Workload })
+func strategies(rows []stats.Stat) []string {
+	return stats.Distinct(rows, func(s stats.Stat) string { return s.Strategy })
 }
 
-func strategies(stats []Stat) []string {
-	return distinct(stats, func(s Stat) string { return s.Strategy })
-}
-
-func filterWorkload(stats []Stat, w string) []Stat {
-	var out []Stat
-	for _, s := range stats {
+func filterWorkload(rows []stats.Stat, w string) []stats.Stat {
+	var out []stats.Stat
+	for _, s := range rows {
 		if s.Workload == w {
 			out = append(out, s)
 		}
@@ -147,13 +134,13 @@ func filterWorkload(stats []Stat, w string) []Stat {
 	return out
 }
 
-func find(stats []Stat, strategy string, cache results.CacheState) (Stat, bool) {
-	for _, s := range stats {
+func find(rows []stats.Stat, strategy string, cache results.CacheState) (stats.Stat, bool) {
+	for _, s := range rows {
 		if s.Strategy == strategy && s.Cache == cache && s.N > 0 {
 			return s, true
 		}
 	}
-	return Stat{}, false
+	return stats.Stat{}, false
 }
 
 func newPlot(title, ylabel string) *plot.Plot {
@@ -169,8 +156,8 @@ func newPlot(title, ylabel string) *plot.Plot {
 
 // wallChart: median wall time per strategy, cold and warm side by side,
 // whiskers from min to max, n above each bar.
-func wallChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) {
-	strats := strategies(stats)
+func wallChart(w string, rows []stats.Stat) (*plot.Plot, *plot.Legend, Chart, error) {
+	strats := strategies(rows)
 	leg := newLegend()
 	p := newPlot(fmt.Sprintf("%s: PipelineRun wall time (median, whiskers min-max)", w), "seconds")
 	const shift = 0.2
@@ -181,7 +168,7 @@ func wallChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) 
 		var labels plotter.XYLabels
 		x0 := -shift + 2*shift*float64(pi)
 		for i, s := range strats {
-			st, ok := find(stats, s, cache)
+			st, ok := find(rows, s, cache)
 			if !ok {
 				continue
 			}
@@ -225,7 +212,7 @@ func wallChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) 
 	p.NominalX(strats...)
 	p.X.Min, p.X.Max = -0.6, float64(len(strats))-0.4
 	top := 0.0
-	for _, st := range stats {
+	for _, st := range rows {
 		top = max(top, st.Max)
 	}
 	headroom(p, top)
@@ -233,12 +220,12 @@ func wallChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) 
 }
 
 // stackedChart draws one stacked bar per strategy and cache state.
-func stackedChart(title string, stats []Stat, parts []string, value func(Stat, string) float64) (*plot.Plot, *plot.Legend, error) {
-	var cols []Stat
+func stackedChart(title string, rows []stats.Stat, parts []string, value func(stats.Stat, string) float64) (*plot.Plot, *plot.Legend, error) {
+	var cols []stats.Stat
 	var names []string
-	for _, s := range strategies(stats) {
+	for _, s := range strategies(rows) {
 		for _, ph := range []results.CacheState{results.Cold, results.Warm} {
-			if st, ok := find(stats, s, ph); ok {
+			if st, ok := find(rows, s, ph); ok {
 				cols = append(cols, st)
 				names = append(names, s+"\n"+string(ph))
 			}
@@ -295,12 +282,12 @@ func stackedChart(title string, stats []Stat, parts []string, value func(Stat, s
 // TaskParts are the parts of a run in the task breakdown.
 var TaskParts = []string{"fetch-source", "build-push", "overhead"}
 
-func taskChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) {
-	p, leg, err := stackedChart(w+": where a run's time goes (Tekton tasks)", stats, TaskParts, func(s Stat, part string) float64 { return s.Tasks[part] })
+func taskChart(w string, rows []stats.Stat) (*plot.Plot, *plot.Legend, Chart, error) {
+	p, leg, err := stackedChart(w+": where a run's time goes (Tekton tasks)", rows, TaskParts, func(s stats.Stat, part string) float64 { return s.Tasks[part] })
 	return p, leg, Chart{Title: w + ": time per pipeline task (overhead: wall time outside both tasks)", Base: w + "-tasks"}, err
 }
 
-func phaseChart(w string, stats []Stat) (*plot.Plot, *plot.Legend, Chart, error) {
-	p, leg, err := stackedChart(w+": phases of a run (kaniko's from its log)", stats, BreakdownParts, func(s Stat, part string) float64 { return s.Breakdown[part] })
+func phaseChart(w string, rows []stats.Stat) (*plot.Plot, *plot.Legend, Chart, error) {
+	p, leg, err := stackedChart(w+": phases of a run (kaniko's from its log)", rows, stats.BreakdownParts, func(s stats.Stat, part string) float64 { return s.Breakdown[part] })
 	return p, leg, Chart{Title: w + ": phases of a run: scheduling, clone, kaniko's phases (" + strings.Join(results.BuildPhases, ", ") + "), other", Base: w + "-phases"}, err
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/stats"
 )
 
 // Files a report writes into its results folder.
@@ -20,7 +21,7 @@ const (
 type Report struct {
 	Dir     string
 	Results *results.Results
-	Stats   []Stat
+	Stats   []stats.Stat
 	Charts  []Chart
 	// Files lists what was written, relative to Dir.
 	Files []string
@@ -36,7 +37,7 @@ func Render(dir string) (*Report, error) {
 	if len(res.Runs) == 0 {
 		return nil, fmt.Errorf("%s holds no runs yet", filepath.Join(dir, results.ResultsFile))
 	}
-	rep := &Report{Dir: dir, Results: res, Stats: Summarize(res.Runs)}
+	rep := &Report{Dir: dir, Results: res, Stats: stats.Summarize(res.Runs)}
 	if rep.Charts, err = Charts(dir, rep.Stats); err != nil {
 		return nil, err
 	}
@@ -79,7 +80,7 @@ func secs(v float64) string {
 	return fmt.Sprintf("%.1f", v)
 }
 
-func (i Interval) format(unit string) string {
+func formatInterval(i stats.Interval, unit string) string {
 	if !i.OK {
 		return "n/a"
 	}
@@ -114,18 +115,18 @@ func reportDoc(rep *Report) doc {
 	d.add(env)
 	notes := append([]string{}, e.Notes...)
 	notes = append(notes,
-		fmt.Sprintf("Statistics: median with its 95%% order-statistic interval (the one benchstat prints; n>=6 needed), speedup = median(none)/median(row) with a bootstrap 95%% interval (n>=6 on both sides), p = Mann-Whitney U test against none (benchstat's). Rows with CV above %.0f%% are marked noisy.", NoisyCV*100),
+		fmt.Sprintf("Statistics: median with its 95%% order-statistic interval (the one benchstat prints; n>=6 needed), speedup = median(none)/median(row) with a bootstrap 95%% interval (n>=6 on both sides), p = Mann-Whitney U test against none (benchstat's). Rows with CV above %.0f%% are marked noisy.", stats.NoisyCV*100),
 		"Cold: the first run of a round, right after the strategy's cache was reset (new layer cache repository, new volume warmed with the base images). Warm: later runs of the same round.",
 		"bench.txt holds every run in the Go benchmark format: benchstat old/bench.txt new/bench.txt compares two benchmarks.",
 	)
 	d.add(bullets(notes))
 
 	for _, wl := range workloads(rep.Stats) {
-		stats := filterWorkload(rep.Stats, wl)
+		rows := filterWorkload(rep.Stats, wl)
 		d.heading(2, "Workload "+wl)
 		d.para("Wall time of a PipelineRun (harness clock, create to completion), seconds.")
 		t := table{header: []string{"strategy", "cache", "n", "median", "95% CI", "mean", "min–max", "stddev", "CV", "speedup vs none", "95% CI", "p", "hits / misses / local (mean)", "cache check", "failed"}, numeric: 2}
-		for _, s := range stats {
+		for _, s := range rows {
 			if s.N == 0 {
 				t.add(s.Strategy, string(s.Cache), "0", "", "", "", "", "", "", "", "", "", "", "", fmt.Sprint(s.Failed))
 				continue
@@ -136,20 +137,20 @@ func reportDoc(rep *Report) doc {
 			}
 			speed, speedCI, p := "", "", ""
 			switch {
-			case s.Strategy == Baseline:
+			case s.Strategy == stats.Baseline:
 				speed = "baseline"
 			case s.BaselineN > 0:
-				speed, speedCI = fmt.Sprintf("%.2f×", s.Speedup), s.SpeedupCI.format("×")
+				speed, speedCI = fmt.Sprintf("%.2f×", s.Speedup), formatInterval(s.SpeedupCI, "×")
 				if s.HasP {
 					p = fmt.Sprintf("%.3f", s.P)
 				}
 			}
-			t.add(s.Strategy, string(s.Cache), fmt.Sprint(s.N), secs(s.Median), s.MedianCI.format(""), secs(s.Mean),
+			t.add(s.Strategy, string(s.Cache), fmt.Sprint(s.N), secs(s.Median), formatInterval(s.MedianCI, ""), secs(s.Mean),
 				secs(s.Min)+"–"+secs(s.Max), secs(s.StdDev), cv, speed, speedCI, p,
 				fmt.Sprintf("%.1f / %.1f / %.1f", s.CacheHits, s.CacheMisses, s.LocalCacheHits), checks(s.Checks), fmt.Sprint(s.Failed))
 		}
 		d.add(t)
-		if why := firstWhy(stats); why != "" {
+		if why := firstWhy(rows); why != "" {
 			d.para("n/a: " + why + ".")
 		}
 		for _, c := range rep.Charts {
@@ -158,13 +159,13 @@ func reportDoc(rep *Report) doc {
 			}
 		}
 		d.para("Where the time goes (median seconds of each part; the parts come from different runs, so they need not add up to the median wall time):")
-		bt := table{header: append(append([]string{"strategy", "cache", "n"}, BreakdownParts...), "cache prep (not in wall)"), numeric: 2}
-		for _, s := range stats {
+		bt := table{header: append(append([]string{"strategy", "cache", "n"}, stats.BreakdownParts...), "cache prep (not in wall)"), numeric: 2}
+		for _, s := range rows {
 			if s.N == 0 {
 				continue
 			}
 			row := []string{s.Strategy, string(s.Cache), fmt.Sprint(s.N)}
-			for _, part := range BreakdownParts {
+			for _, part := range stats.BreakdownParts {
 				row = append(row, secs(s.Breakdown[part]))
 			}
 			prep := ""
@@ -247,8 +248,8 @@ func orDash(s string) string {
 	return s
 }
 
-func firstWhy(stats []Stat) string {
-	for _, s := range stats {
+func firstWhy(rows []stats.Stat) string {
+	for _, s := range rows {
 		if s.N > 0 && !s.MedianCI.OK {
 			return "intervals need at least 6 successful runs per row (" + s.MedianCI.Why + "); add --warm-runs or --rounds"
 		}

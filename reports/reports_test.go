@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/xml"
 	"image/png"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/stats"
 )
 
 // fakeRuns makes successful runs with the given wall times.
@@ -42,53 +42,6 @@ func sampleRuns() []results.Run {
 		runs[i].Seq = i + 1
 	}
 	return runs
-}
-
-func TestSummarize(t *testing.T) {
-	stats := Summarize(sampleRuns())
-	if len(stats) != 6 {
-		t.Fatalf("%d groups, want 6", len(stats))
-	}
-	// Order: strategy as first seen, cold before warm.
-	wantOrder := []string{"small/none/cold", "small/none/warm", "small/registry/cold", "small/registry/warm", "small/pv-warm/cold", "small/pv-warm/warm"}
-	for i, s := range stats {
-		if s.Key.String() != wantOrder[i] {
-			t.Fatalf("group %d = %s, want %s", i, s.Key, wantOrder[i])
-		}
-	}
-	reg := stats[3]
-	if reg.N != 6 || reg.Failed != 1 {
-		t.Errorf("registry warm: n=%d failed=%d", reg.N, reg.Failed)
-	}
-	if math.Abs(reg.Median-10.15) > 1e-9 || reg.Min != 9.8 || reg.Max != 10.4 {
-		t.Errorf("registry warm median %v min %v max %v", reg.Median, reg.Min, reg.Max)
-	}
-	if !reg.MedianCI.OK || reg.MedianCI.Lo > reg.Median || reg.MedianCI.Hi < reg.Median {
-		t.Errorf("registry warm CI %+v around %v", reg.MedianCI, reg.Median)
-	}
-	// Baseline: all 7 none runs, median 16.2.
-	if reg.BaselineN != 7 || math.Abs(reg.Speedup-16.2/10.15) > 1e-9 {
-		t.Errorf("speedup %v over n=%d", reg.Speedup, reg.BaselineN)
-	}
-	if !reg.SpeedupCI.OK || reg.SpeedupCI.Lo > reg.Speedup || reg.SpeedupCI.Hi < reg.Speedup || reg.SpeedupCI.Lo < 1 {
-		t.Errorf("speedup CI %+v around %v", reg.SpeedupCI, reg.Speedup)
-	}
-	if !reg.Significant() || reg.Noisy {
-		t.Errorf("registry warm: significant %v (p=%v), noisy %v", reg.Significant(), reg.P, reg.Noisy)
-	}
-	if pv := stats[5]; !pv.Noisy || pv.CV <= NoisyCV {
-		t.Errorf("pv-warm warm should be noisy: CV %v", pv.CV)
-	}
-	cold := stats[2]
-	if cold.N != 1 || cold.MedianCI.OK || cold.MedianCI.Why == "" || cold.SpeedupCI.OK {
-		t.Errorf("n=1 must give no intervals: %+v %+v", cold.MedianCI, cold.SpeedupCI)
-	}
-	if reg.Tasks["fetch-source"] != 5 || reg.Tasks["overhead"] != 1 || reg.CacheHits != 1 {
-		t.Errorf("breakdown: %v, hits %v", reg.Tasks, reg.CacheHits)
-	}
-	if stats[1].HasP {
-		t.Error("the baseline is not compared with itself")
-	}
 }
 
 func TestRenderWritesChartsAndReport(t *testing.T) {
@@ -143,7 +96,7 @@ func TestRenderWritesChartsAndReport(t *testing.T) {
 }
 
 func TestPaletteCoversEveryPart(t *testing.T) {
-	if len(palette) < len(BreakdownParts) {
-		t.Fatalf("%d colours for %d parts: two parts of a stack would look alike", len(palette), len(BreakdownParts))
+	if len(palette) < len(stats.BreakdownParts) {
+		t.Fatalf("%d colours for %d parts: two parts of a stack would look alike", len(palette), len(stats.BreakdownParts))
 	}
 }

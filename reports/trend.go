@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/stats"
 )
 
 // TrendDir is the folder, under the results root, of the trend report.
@@ -21,7 +22,7 @@ const TrendDir = "trend"
 // Point is one benchmark's figure for one group.
 type Point struct {
 	RunID string
-	Stat
+	stats.Stat
 	// Verdict compares this median with the previous point's interval:
 	// "regression" (above it), "improvement" (below it), "" (within it), or
 	// "n/a" when the previous point has no interval (n < 6).
@@ -30,14 +31,14 @@ type Point struct {
 
 // Series is the history of one group across benchmarks, oldest first.
 type Series struct {
-	Key
+	stats.Key
 	Points []Point
 }
 
 // Trend loads results folders (oldest first) and follows every group
 // across them.
 func Trend(dirs []string) ([]Series, error) {
-	index := map[Key]int{}
+	index := map[stats.Key]int{}
 	var out []Series
 	for _, dir := range dirs {
 		res, err := results.Load(dir)
@@ -48,7 +49,7 @@ func Trend(dirs []string) ([]Series, error) {
 		if id == "" {
 			id = filepath.Base(dir)
 		}
-		for _, st := range Summarize(res.Runs) {
+		for _, st := range stats.Summarize(res.Runs) {
 			if st.N == 0 {
 				continue
 			}
@@ -107,7 +108,7 @@ func RenderTrend(root string) (*TrendReport, error) {
 	var d doc
 	d.heading(1, "cachebench trend")
 	d.para(fmt.Sprintf("Medians of %d benchmarks under %s, oldest first. A median above the previous benchmark's 95%% interval is marked a regression, below it an improvement; with fewer than 6 runs the previous benchmark has no interval and no verdict is given (n/a).", len(dirs), root))
-	wls := distinct(series, func(s Series) string { return s.Workload })
+	wls := stats.Distinct(series, func(s Series) string { return s.Workload })
 	for _, wl := range wls {
 		var ws []Series
 		for _, s := range series {
@@ -131,7 +132,7 @@ func RenderTrend(root string) (*TrendReport, error) {
 		t := table{header: []string{"strategy", "cache", "benchmark", "n", "median", "95% CI", "CV", "verdict"}, numeric: 3}
 		for _, s := range ws {
 			for _, pt := range s.Points {
-				t.add(s.Strategy, string(s.Cache), pt.RunID, fmt.Sprint(pt.N), secs(pt.Median), pt.MedianCI.format(""), fmt.Sprintf("%.1f%%", pt.CV*100), pt.Verdict)
+				t.add(s.Strategy, string(s.Cache), pt.RunID, fmt.Sprint(pt.N), secs(pt.Median), formatInterval(pt.MedianCI, ""), fmt.Sprintf("%.1f%%", pt.CV*100), pt.Verdict)
 			}
 		}
 		d.add(t)

@@ -1,4 +1,8 @@
-package reports
+// Package stats computes what the report and the benchmark's stopping rule
+// say of a group of runs: median and its interval (benchstat's), spread,
+// speedup against the baseline with a bootstrap interval, the Mann-Whitney
+// test, and where the time went. It reads results and draws nothing.
+package stats
 
 import (
 	"fmt"
@@ -122,8 +126,8 @@ func firstSeen(runs []results.Run) (map[string]int, map[string]int) {
 		}
 		return m
 	}
-	return rank(distinct(runs, func(r results.Run) string { return r.Workload })),
-		rank(distinct(runs, func(r results.Run) string { return r.Strategy }))
+	return rank(Distinct(runs, func(r results.Run) string { return r.Workload })),
+		rank(Distinct(runs, func(r results.Run) string { return r.Strategy }))
 }
 
 func summarize(k Key, runs []results.Run, base []float64) Stat {
@@ -275,4 +279,18 @@ func Breakdown(r results.Run) map[string]float64 {
 	}
 	b["other"] = math.Max(0, r.WallSeconds()-sum)
 	return b
+}
+
+// Distinct returns the keys of items in the order they first appear:
+// workloads and strategies are shown in the order the benchmark ran them.
+func Distinct[T any](items []T, key func(T) string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, it := range items {
+		if k := key(it); !seen[k] {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
 }
