@@ -4,7 +4,7 @@ GO      ?= go
 REPORT  ?=
 # Smoke settings of the end-to-end test (CI): one workload, two warm runs,
 # and the registry taken away in the middle of a build.
-SMOKE_ENV ?= CACHEBENCH_WORKLOADS=small CACHEBENCH_WARM_RUNS=2 CACHEBENCH_FAULTS=1
+SMOKE_ENV ?= CACHEBENCH_WORKLOADS=small CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=2 CACHEBENCH_FAULTS=1
 
 .PHONY: help test e2e faults bench report docker images cluster-up cluster-down build vet clean-cluster
 

@@ -70,7 +70,10 @@ func TestOptionsValidate(t *testing.T) {
 		{"bad strategy", func(o *Options) { o.Strategies = []string{"s3"} }, []string{"--strategies", `"s3"`, "pv-warm"}},
 		{"bad builder", func(o *Options) { o.Builder = "docker" }, []string{"--builder", "kaniko"}},
 		{"negative warm runs", func(o *Options) { o.WarmRuns = -1 }, []string{"--warm-runs (CACHEBENCH_WARM_RUNS): -1"}},
-		{"no rounds", func(o *Options) { o.Rounds = 0 }, []string{"--rounds"}},
+		{"negative rounds", func(o *Options) { o.Rounds = -1 }, []string{"--rounds"}},
+		{"precision out of range", func(o *Options) { o.Precision = 1.5 }, []string{"--precision (CACHEBENCH_PRECISION)", "150.0%"}},
+		{"budget too small", func(o *Options) { o.Budget = time.Minute }, []string{"--budget", "5m"}},
+		{"fixed rounds ignore the precision", func(o *Options) { o.Rounds, o.Precision = 2, 0 }, nil},
 		{"short timeout", func(o *Options) { o.RunTimeout = time.Second }, []string{"--run-timeout", "1m"}},
 		{"bad run id", func(o *Options) { o.RunID = "My Run" }, []string{"--run-id", "lower-case"}},
 		{"reserved run id", func(o *Options) { o.RunID = "trend" }, []string{"--run-id", "reserved"}},
@@ -79,7 +82,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"missing kubeconfig", func(o *Options) { o.Kubeconfig = "/nonexistent/kubeconfig" }, []string{"--kubeconfig"}},
 		{"reuse with kubeconfig", func(o *Options) { o.Kubeconfig = kubeconfig; o.Reuse = true }, []string{"--reuse"}},
 		{"bad build ca", func(o *Options) { o.BuildCA = kubeconfig }, []string{"--build-ca", "no PEM"}},
-		{"two errors at once", func(o *Options) { o.WarmRuns, o.Rounds = -2, 0 }, []string{"--warm-runs", "--rounds"}},
+		{"two errors at once", func(o *Options) { o.WarmRuns, o.Rounds = -2, -1 }, []string{"--warm-runs", "--rounds"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,11 +197,15 @@ func TestRunSelects(t *testing.T) {
 func TestCheckTimeout(t *testing.T) {
 	saved := flag.Lookup("test.timeout").Value.String()
 	defer flag.Set("test.timeout", saved)
-	o := Defaults() // both workloads, 3 strategies, 1 round, 3 warm runs: 24 runs
+	o := Defaults() // precision-driven within a budget of 1h
+	fixed := Defaults()
+	fixed.Rounds, fixed.WarmRuns = 1, 3 // both workloads, 3 strategies: 24 runs
 	for _, tt := range []struct {
+		o       Options
 		timeout string
 		ok      bool
-	}{{"10m", false}, {"2h", true}, {"0", true}} {
+	}{{o, "10m", false}, {o, "2h", true}, {o, "0", true}, {fixed, "10m", false}, {fixed, "2h", true}} {
+		o := tt.o
 		flag.Set("test.timeout", tt.timeout)
 		err := checkTimeout(o)
 		if (err == nil) != tt.ok {

@@ -22,30 +22,56 @@ import (
 // records that verdict on every run, here it fails the subtest.
 func TestCache(t *testing.T) {
 	requireSession(t)
-	for _, step := range session.Plan() {
-		var stopped *StoppedError
-		t.Run(step.Name(), func(t *testing.T) {
-			runs, err := session.Runner.Do(suiteCtx, step)
-			for _, run := range runs {
-				t.Logf("%s r%d %s%d: success=%v wall=%.1fs hits=%d misses=%d local-hits=%d",
-					run.Strategy, run.Round, run.Cache, run.Attempt, run.Success, run.WallSeconds(),
-					run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits)
-				if run.Success && (run.Check == nil || run.Check.Verdict != results.Verified) {
-					t.Errorf("cache use not verified: %+v", run.Check)
-				}
-			}
-			errors.As(err, &stopped)
-			if err != nil {
-				t.Fatal(err)
-			}
-		})
-		if suiteCtx.Err() != nil {
-			t.Fatal("interrupted: results so far are in", session.ResultsDir())
+	planner := session.Planner(benchStart)
+	for {
+		steps, why := planner.Next(session.Runner.Runs())
+		if steps == nil {
+			t.Logf("the benchmark ends: %s", why)
+			break
 		}
-		if stopped != nil {
-			t.Fatalf("%v: results so far are in %s", stopped, session.ResultsDir())
+		for _, step := range steps {
+			ran, stopped := runStep(t, step)
+			if !ran && session.Opts.Rounds == 0 {
+				t.Fatalf("-run selects part of the plan (not %s): a precision-driven benchmark needs every row, the baseline's too; set CACHEBENCH_ROUNDS for a fixed number of rounds", step.Name())
+			}
+			if stopped != nil {
+				t.Fatalf("%v: results so far are in %s", stopped, session.ResultsDir())
+			}
+			if suiteCtx.Err() != nil {
+				t.Fatal("interrupted: results so far are in", session.ResultsDir())
+			}
+		}
+		t.Log(planner.Progress(session.Runner.Runs()))
+	}
+	if note := planner.Summary(session.Runner.Runs()); note != "" {
+		t.Log(note)
+		if err := session.Writer.AddNote(note); err != nil {
+			t.Error(err)
 		}
 	}
+}
+
+// runStep runs one step as a subtest unless -run filters it out; it
+// returns whether it ran and why the benchmark must stop, if it must.
+func runStep(t *testing.T, step Step) (ran bool, stopped *StoppedError) {
+	// t.Run says whether the subtest passed, not whether -run selected it.
+	t.Run(step.Name(), func(t *testing.T) {
+		ran = true
+		runs, err := session.Runner.Do(suiteCtx, step)
+		for _, run := range runs {
+			t.Logf("%s r%d %s%d: success=%v wall=%.1fs hits=%d misses=%d local-hits=%d",
+				run.Strategy, run.Round, run.Cache, run.Attempt, run.Success, run.WallSeconds(),
+				run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits)
+			if run.Success && (run.Check == nil || run.Check.Verdict != results.Verified) {
+				t.Errorf("cache use not verified: %+v", run.Check)
+			}
+		}
+		errors.As(err, &stopped)
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+	return ran, stopped
 }
 
 // faultRound numbers the rounds of the fault tests, apart from the plan's.

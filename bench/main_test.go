@@ -29,6 +29,8 @@ var (
 	suiteCtx context.Context
 	// skipReason, when set, is why TestCache does not run.
 	skipReason string
+	// benchStart is when the benchmark began: its budget counts from there.
+	benchStart time.Time
 )
 
 func TestMain(m *testing.M) {
@@ -75,6 +77,7 @@ func runMain(m *testing.M) int {
 	}
 	l := log.New(os.Stderr, opts.Verbose)
 	var err error
+	benchStart = time.Now()
 	session, err = NewSession(ctx, opts, l)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cachebench: %v\n", err)
@@ -127,6 +130,14 @@ func checkTimeout(o Options) error {
 	ws, ss, err := o.selection()
 	if err != nil {
 		return err
+	}
+	if o.Rounds == 0 {
+		// The budget bounds a precision-driven benchmark; setup comes on top.
+		if need := o.Budget + 15*time.Minute; need > timeout {
+			return fmt.Errorf("the benchmark may take its whole budget of %s plus the setup, and go test's -timeout is %s: pass -timeout %s (or a smaller CACHEBENCH_BUDGET, or fixed CACHEBENCH_ROUNDS)",
+				o.Budget, timeout, need.Round(10*time.Minute)+10*time.Minute)
+		}
+		return nil
 	}
 	plan := Plan(ws, ss, o.Rounds, o.WarmRuns)
 	if need := Estimate(plan); need > timeout {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -22,11 +23,16 @@ import (
 // Options are the settings of a benchmark. The same flags serve the CLI
 // (--warm-runs) and go test (CACHEBENCH_WARM_RUNS).
 type Options struct {
-	Workloads   []string
-	Strategies  []string
-	Builder     string
-	WarmRuns    int
-	Rounds      int
+	Workloads  []string
+	Strategies []string
+	Builder    string
+	WarmRuns   int
+	// Rounds fixes the number of rounds; 0 lets Precision and Budget decide.
+	Rounds int
+	// Precision is the relative half-width of the 95% interval every row
+	// should reach (0.1 for ±10%); Budget bounds the whole benchmark.
+	Precision   float64
+	Budget      time.Duration
 	RunTimeout  time.Duration
 	OutRoot     string
 	RunID       string
@@ -52,8 +58,9 @@ func Defaults() Options {
 	return Options{
 		Workloads:   scenarios.WorkloadNames(),
 		Builder:     "kaniko",
-		WarmRuns:    3,
-		Rounds:      1,
+		WarmRuns:    1,
+		Precision:   0.10,
+		Budget:      60 * time.Minute,
 		RunTimeout:  20 * time.Minute,
 		OutRoot:     results.DefaultRoot(),
 		ClusterName: "cachebench",
@@ -80,7 +87,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure (default: all of the builder's: none, registry, pv-warm)")
 	fs.StringVar(&o.Builder, "builder", o.Builder, "image builder (kaniko)")
 	fs.IntVar(&o.WarmRuns, "warm-runs", o.WarmRuns, "warm runs per strategy and round, after the round's cold run")
-	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds per strategy; each starts from a reset cache with one cold run")
+	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds per strategy, each starting from a reset cache with one cold run (default: as many as --precision needs within --budget)")
+	fs.Var((*percent)(&o.Precision), "precision", "run rounds until every row's 95% interval (of its speedup vs none; of the median for none) is this tight, e.g. 10% (ignored with --rounds)")
+	fs.DurationVar(&o.Budget, "budget", o.Budget, "time for the whole benchmark: no round starts that would overrun it (ignored with --rounds)")
 	fs.DurationVar(&o.RunTimeout, "run-timeout", o.RunTimeout, "limit for one PipelineRun")
 	fs.StringVar(&o.OutRoot, "out", o.OutRoot, "folder that receives the results folder <out>/<run-id> (git-ignored in the checkout)")
 	fs.StringVar(&o.RunID, "run-id", o.RunID, "name of this benchmark's results folder (default: UTC time; not trend or examples)")
@@ -159,8 +168,16 @@ func (o *Options) Validate() error {
 	if o.WarmRuns < 0 || o.WarmRuns > 1000 {
 		bad("warm-runs", "%d: want 0 to 1000", o.WarmRuns)
 	}
-	if o.Rounds < 1 || o.Rounds > 1000 {
-		bad("rounds", "%d: want 1 to 1000", o.Rounds)
+	if o.Rounds < 0 || o.Rounds > 1000 {
+		bad("rounds", "%d: want 1 to 1000, or 0 to let --precision and --budget decide", o.Rounds)
+	}
+	if o.Rounds == 0 {
+		if o.Precision <= 0 || o.Precision >= 1 {
+			bad("precision", "%s: want a relative half-width above 0%% and below 100%%, e.g. 10%%", pct(o.Precision))
+		}
+		if o.Budget < 5*time.Minute {
+			bad("budget", "%s: want at least 5m (a cluster and one round of runs)", o.Budget)
+		}
 	}
 	if o.RunTimeout < time.Minute {
 		bad("run-timeout", "%s: want at least 1m (a cold build pulls and unpacks base images)", o.RunTimeout)
@@ -248,3 +265,24 @@ func (o *Options) Settings() map[string]string {
 		"cluster":             map[bool]string{true: "existing kubeconfig", false: "kind " + o.ClusterName}[o.Kubeconfig != ""],
 	}
 }
+
+// percent is a flag value given as "10%" or "0.1".
+type percent float64
+
+func (p *percent) String() string { return pct(float64(*p)) }
+
+func (p *percent) Set(s string) error {
+	s = strings.TrimSpace(s)
+	scale := 1.0
+	if strings.HasSuffix(s, "%") {
+		s, scale = strings.TrimSuffix(s, "%"), 100
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("%q: want a percentage such as 10%% (or a fraction such as 0.1)", s)
+	}
+	*p = percent(v / scale)
+	return nil
+}
+
+func (p *percent) Type() string { return "percent" }

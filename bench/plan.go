@@ -26,23 +26,12 @@ func (s Step) Name() string {
 	return fmt.Sprintf("%s/%s/r%d-warm%d", s.Strategy.Name, s.Workload.Name, s.Round, s.Attempt)
 }
 
-// Plan orders the runs. For each workload and round: every strategy's cold
-// run (each after its cache reset), then the warm runs, interleaved across
-// strategies (none, registry, pv-warm, none, ...), so that a slow drift of
-// a shared machine does not favour one strategy.
+// Plan lists the runs of a fixed number of rounds, in the order the
+// Planner hands them out.
 func Plan(workloads []scenarios.Workload, strategies []scenarios.Strategy, rounds, warm int) []Step {
 	var steps []Step
-	for _, w := range workloads {
-		for r := 1; r <= rounds; r++ {
-			for _, s := range strategies {
-				steps = append(steps, Step{Workload: w, Strategy: s, Round: r, Cache: results.Cold})
-			}
-			for a := 1; a <= warm; a++ {
-				for _, s := range strategies {
-					steps = append(steps, Step{Workload: w, Strategy: s, Round: r, Cache: results.Warm, Attempt: a})
-				}
-			}
-		}
+	for r := 1; r <= rounds; r++ {
+		steps = append(steps, roundSteps(workloads, strategies, r, warm)...)
 	}
 	return steps
 }

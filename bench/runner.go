@@ -51,6 +51,7 @@ type Runner struct {
 	rounds   map[string]*round
 	versions map[string]string
 	streak   streak
+	runs     []results.Run
 }
 
 // round is the state of one strategy's round on one workload.
@@ -74,6 +75,15 @@ func NewRunner(env *cluster.Env, b scenarios.Builder, opts Options, runID string
 		streak: streak{limit: opts.StopAfterFailures},
 	}, nil
 }
+
+// append records a finished run, in results.jsonl and in memory.
+func (r *Runner) append(run results.Run) error {
+	r.runs = append(r.runs, run)
+	return r.out.Append(run)
+}
+
+// Runs returns the runs recorded so far.
+func (r *Runner) Runs() []results.Run { return r.runs }
 
 // SetWriter sets where runs are appended.
 func (r *Runner) SetWriter(w *results.Writer) { r.out = w }
@@ -135,7 +145,7 @@ func (r *Runner) do(ctx context.Context, s Step) ([]results.Run, error) {
 			if ctx.Err() != nil {
 				run.Reason = "interrupted"
 			}
-			if werr := r.out.Append(run); werr != nil {
+			if werr := r.append(run); werr != nil {
 				err = errors.Join(err, werr)
 			}
 			return []results.Run{run}, err
@@ -342,7 +352,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 		run.PrepareSeconds = rd.prepareSec
 	}
 	record := func(err error) (results.Run, error) {
-		if werr := r.out.Append(run); werr != nil {
+		if werr := r.append(run); werr != nil {
 			return run, errors.Join(err, werr)
 		}
 		return run, err

@@ -115,11 +115,6 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	return s, nil
 }
 
-// Plan returns the session's steps.
-func (s *Session) Plan() []Step {
-	return Plan(s.Workloads, s.Strategies, s.Opts.Rounds, s.Opts.WarmRuns)
-}
-
 // Setup returns the env.Funcs that bring everything up, the last of which
 // installs the pipeline, removes what earlier benchmarks left in the
 // namespace and opens the results folder.

@@ -294,3 +294,19 @@ func Distinct[T any](items []T, key func(T) string) []string {
 	}
 	return out
 }
+
+// Precision is the relative half-width of a row's 95% interval: of its
+// speedup against the baseline, or of the median for the baseline itself.
+// It is NaN while the row has no interval (n < 6).
+func (s Stat) Precision() float64 {
+	if s.Strategy == Baseline {
+		if !s.MedianCI.OK || s.Median == 0 {
+			return math.NaN()
+		}
+		return (s.MedianCI.Hi - s.MedianCI.Lo) / 2 / s.Median
+	}
+	if !s.SpeedupCI.OK || s.Speedup == 0 {
+		return math.NaN()
+	}
+	return (s.SpeedupCI.Hi - s.SpeedupCI.Lo) / 2 / s.Speedup
+}

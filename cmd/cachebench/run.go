@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/e2e-framework/pkg/env"
@@ -24,13 +25,19 @@ func newRunCmd() *cobra.Command {
 		Use:   "run",
 		Short: "Run the benchmark and render its report",
 		Long: `Run the benchmark: bring up the cluster (creating the kind cluster and,
-offline, building the images the cache lacks), run the plan, delete the
+offline, building the images the cache lacks), run rounds, delete the
 cluster unless --keep, and render the report.
+
+By default rounds go on until every row (workload, strategy, cold or warm)
+has a 95% interval within --precision (of its speedup against none; of the
+median for none itself), or until the next round would overrun --budget;
+each row says what it reached. --rounds fixes the number of rounds instead.
 
 Ctrl-C cancels the running PipelineRun, keeps every result written so far
 and still cleans up.`,
 		Example: `  cachebench run
-  cachebench run --workloads small --strategies none,registry --warm-runs 10
+  cachebench run --workloads small --precision 10% --budget 40m
+  cachebench run --workloads small --strategies none,registry --rounds 1 --warm-runs 10
   cachebench run --kubeconfig ~/.kube/config --images online`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,6 +65,7 @@ func runSteps(ctx context.Context, steps []env.Func, cfg *envconf.Config) (conte
 }
 
 func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
+	start := time.Now()
 	l := log.New(os.Stderr, opts.Verbose)
 	s, err := bench.NewSession(ctx, opts, l)
 	if err != nil {
@@ -68,34 +76,49 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 	failed, total, unchecked := 0, 0, 0
 	var stopErr *bench.StoppedError
 	if setupErr == nil {
-		plan := s.Plan()
-		l.Infof("plan: %d runs (%d workloads x %d strategies x %d rounds x (1 cold + %d warm))",
-			len(plan), len(s.Workloads), len(s.Strategies), opts.Rounds, opts.WarmRuns)
-		for i, step := range plan {
-			if ctx.Err() != nil {
+		if opts.Rounds > 0 {
+			l.Infof("plan: %d rounds of %d workloads x %d strategies x (1 cold + %d warm)", opts.Rounds, len(s.Workloads), len(s.Strategies), opts.WarmRuns)
+		} else {
+			l.Infof("plan: rounds of %d workloads x %d strategies x (1 cold + %d warm), until every row's 95%% interval is within ±%.0f%%, within %s",
+				len(s.Workloads), len(s.Strategies), opts.WarmRuns, opts.Precision*100, opts.Budget)
+		}
+		planner := s.Planner(start)
+	rounds:
+		for {
+			steps, why := planner.Next(s.Runner.Runs())
+			if steps == nil {
+				l.Infof("the benchmark ends: %s", why)
 				break
 			}
-			l.Infof("run %d/%d: %s", i+1, len(plan), step.Name())
-			runs, err := s.Runner.Do(ctx, step)
-			total += len(runs)
-			for _, r := range runs {
-				if !r.Success {
-					failed++
+			for i, step := range steps {
+				if ctx.Err() != nil {
+					break rounds
+				}
+				l.Infof("run %d/%d of round %d: %s", i+1, len(steps), step.Round, step.Name())
+				runs, err := s.Runner.Do(ctx, step)
+				total += len(runs)
+				for _, r := range runs {
+					if !r.Success {
+						failed++
+					}
+					if r.Check != nil && r.Check.Verdict != results.Verified {
+						unchecked++
+					}
+				}
+				if errors.As(err, &stopErr) {
+					l.Warnf("%v", stopErr)
+					break rounds
+				}
+				if err != nil && ctx.Err() == nil {
+					l.Warnf("%v", err)
 				}
 			}
-			var stopped *bench.StoppedError
-			if errors.As(err, &stopped) {
-				stopErr = stopped
-				l.Warnf("%v", stopped)
-				break
-			}
-			if err != nil && ctx.Err() == nil {
+			l.Infof("%s", planner.Progress(s.Runner.Runs()))
+		}
+		if note := planner.Summary(s.Runner.Runs()); note != "" && s.Writer != nil {
+			l.Infof("%s", note)
+			if err := s.Writer.AddNote(note); err != nil {
 				l.Warnf("%v", err)
-			}
-			for _, r := range runs {
-				if r.Check != nil && r.Check.Verdict != results.Verified {
-					unchecked++
-				}
 			}
 		}
 	}

@@ -1,0 +1,198 @@
+package bench
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/scenarios"
+	"github.com/cachebench/cachebench/stats"
+)
+
+// Planner hands out the benchmark one round at a time. With a fixed number
+// of rounds it stops after them; otherwise it goes on until every row (a
+// workload, strategy and cache state) has reached the precision asked for,
+// or until the next round would overrun the time budget. It plans from
+// what it measured: the rounds so far tell how long the next one takes. It
+// stops on the width of the intervals only, never on significance or on
+// the estimate itself.
+type Planner struct {
+	workloads  []scenarios.Workload
+	strategies []scenarios.Strategy
+	warm       int
+	fixed      int       // rounds, 0 when the precision decides
+	precision  float64   // relative half-width wanted, e.g. 0.1
+	deadline   time.Time // no round starts that would end after it
+	now        func() time.Time
+	started    []time.Time   // when each round started
+	took       time.Duration // the rounds so far
+	round      int
+	stopped    string
+}
+
+// MaxRounds bounds a precision-driven benchmark whatever its budget.
+const MaxRounds = 100
+
+// Planner returns the session's planner; the budget counts from start.
+func (s *Session) Planner(start time.Time) *Planner {
+	return &Planner{
+		workloads: s.Workloads, strategies: s.Strategies, warm: s.Opts.WarmRuns,
+		fixed: s.Opts.Rounds, precision: s.Opts.Precision,
+		// Teardown (removing what the benchmark made, deleting the cluster)
+		// comes out of the budget too.
+		deadline: start.Add(s.Opts.Budget - teardownReserve),
+		now:      time.Now,
+	}
+}
+
+// teardownReserve is kept from the budget for the cleanup at the end.
+const teardownReserve = time.Minute
+
+// Next returns the steps of the next round, given every run so far, or nil
+// and why the benchmark ends.
+func (p *Planner) Next(runs []results.Run) ([]Step, string) {
+	now := p.now()
+	if n := len(p.started); n > 0 {
+		p.took = now.Sub(p.started[0])
+	}
+	switch {
+	case p.stopped != "":
+		return nil, p.stopped
+	case p.fixed > 0 && p.round >= p.fixed:
+		p.stopped = fmt.Sprintf("all %d rounds run", p.fixed)
+	case p.fixed == 0 && p.round >= minRounds && p.reached(runs):
+		p.stopped = fmt.Sprintf("every row reached ±%s after %d rounds", pct(p.precision), p.round)
+	case p.fixed == 0 && p.round >= MaxRounds:
+		p.stopped = fmt.Sprintf("%d rounds, the most a benchmark runs", MaxRounds)
+	case p.fixed == 0 && p.round > 0 && now.Add(p.nextRound()).After(p.deadline):
+		p.stopped = fmt.Sprintf("the budget would be overrun by round %d (about %s more)", p.round+1, p.nextRound().Round(time.Second))
+	}
+	if p.stopped != "" {
+		return nil, p.stopped
+	}
+	p.round++
+	p.started = append(p.started, now)
+	return roundSteps(p.workloads, p.strategies, p.round, p.warm), ""
+}
+
+// minRounds: a median's 95% interval needs n >= 6.
+const minRounds = 6
+
+// nextRound estimates the next round from the slowest round so far: a
+// shared machine's worst round is the safe guess for a budget.
+func (p *Planner) nextRound() time.Duration {
+	var slowest time.Duration
+	for i := 1; i < len(p.started); i++ {
+		slowest = max(slowest, p.started[i].Sub(p.started[i-1]))
+	}
+	if last := p.now().Sub(p.started[len(p.started)-1]); last > slowest {
+		slowest = last
+	}
+	return slowest
+}
+
+// Left estimates the time the benchmark still needs: the rounds still
+// planned (fixed), or until the deadline at the most.
+func (p *Planner) Left() time.Duration {
+	if p.round == 0 {
+		return 0
+	}
+	per := p.took / time.Duration(p.round)
+	if p.fixed > 0 {
+		return per * time.Duration(p.fixed-p.round)
+	}
+	return max(0, p.deadline.Sub(p.now()))
+}
+
+// Row is how far one row has come.
+type Row struct {
+	stats.Key
+	N int
+	// Width is the relative half-width of the row's 95% interval: of the
+	// speedup against the baseline, or of the median for the baseline
+	// itself; NaN while the row has none (n < 6).
+	Width float64
+}
+
+// Reached reports whether the row's interval is as tight as wanted.
+func (r Row) Reached(precision float64) bool { return !math.IsNaN(r.Width) && r.Width <= precision }
+
+// Rows says how far every row has come.
+func Rows(runs []results.Run) []Row {
+	var rows []Row
+	for _, s := range stats.Summarize(runs) {
+		rows = append(rows, Row{Key: s.Key, N: s.N, Width: s.Precision()})
+	}
+	return rows
+}
+
+func (p *Planner) reached(runs []results.Run) bool {
+	rows := Rows(runs)
+	// Every planned row must be there: a row whose runs all failed has no interval.
+	if len(rows) < len(p.workloads)*len(p.strategies)*2 {
+		return false
+	}
+	return !slices.ContainsFunc(rows, func(r Row) bool { return !r.Reached(p.precision) })
+}
+
+// Progress is one line: each row's interval so far and the time left.
+func (p *Planner) Progress(runs []results.Run) string {
+	var parts []string
+	for _, r := range Rows(runs) {
+		w := "n/a"
+		if !math.IsNaN(r.Width) {
+			w = "±" + pct(r.Width)
+		}
+		parts = append(parts, fmt.Sprintf("%s %s (n=%d)", r.Key, w, r.N))
+	}
+	left := "about " + p.Left().Round(time.Minute).String() + " left"
+	if p.fixed == 0 {
+		left = fmt.Sprintf("target ±%s; at most %s left", pct(p.precision), p.Left().Round(time.Minute))
+	}
+	return fmt.Sprintf("after round %d: %s; %s", p.round, strings.Join(parts, ", "), left)
+}
+
+// Summary says, once the benchmark ended, what each row reached: "±6%
+// after 7 rounds" or "budget spent at ±14% (n=5)".
+func (p *Planner) Summary(runs []results.Run) string {
+	if p.fixed > 0 {
+		return ""
+	}
+	var parts []string
+	for _, r := range Rows(runs) {
+		switch {
+		case r.Reached(p.precision):
+			parts = append(parts, fmt.Sprintf("%s ±%s after %d rounds", r.Key, pct(r.Width), p.round))
+		case math.IsNaN(r.Width):
+			parts = append(parts, fmt.Sprintf("%s stopped without an interval (n=%d)", r.Key, r.N))
+		default:
+			parts = append(parts, fmt.Sprintf("%s stopped at ±%s (n=%d)", r.Key, pct(r.Width), r.N))
+		}
+	}
+	return fmt.Sprintf("Precision-driven: target ±%s (95%% interval of each speedup, of the median for %s), ended because %s, after %s. %s.",
+		pct(p.precision), stats.Baseline, p.stopped, p.took.Round(time.Second), strings.Join(parts, "; "))
+}
+
+func pct(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
+
+// roundSteps are the runs of one round: for each workload, every
+// strategy's cold run (each after its cache reset), then the warm runs,
+// interleaved across strategies (none, registry, pv-warm, none, ...), so
+// that a slow drift of a shared machine does not favour one strategy.
+func roundSteps(workloads []scenarios.Workload, strategies []scenarios.Strategy, round, warm int) []Step {
+	var steps []Step
+	for _, w := range workloads {
+		for _, s := range strategies {
+			steps = append(steps, Step{Workload: w, Strategy: s, Round: round, Cache: results.Cold})
+		}
+		for a := 1; a <= warm; a++ {
+			for _, s := range strategies {
+				steps = append(steps, Step{Workload: w, Strategy: s, Round: round, Cache: results.Warm, Attempt: a})
+			}
+		}
+	}
+	return steps
+}

@@ -1,0 +1,132 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachebench/cachebench/results"
+)
+
+// fakeClock advances by step every time it is read.
+type fakeClock struct {
+	t    time.Time
+	step time.Duration
+}
+
+func (c *fakeClock) now() time.Time { c.t = c.t.Add(c.step); return c.t }
+
+// runRound makes the runs of a round's steps: none takes base seconds,
+// cached warm runs fast seconds, with a little spread per round.
+func runRound(steps []Step, round int, base, fast float64) []results.Run {
+	var runs []results.Run
+	jitter := []float64{0, 0.3, -0.2, 0.1, -0.3, 0.2, 0.05, -0.1}[round%8]
+	for _, s := range steps {
+		wall := base
+		if s.Strategy.Name != "none" && s.Cache == results.Warm {
+			wall = fast
+		}
+		runs = append(runs, results.Run{Workload: s.Workload.Name, Strategy: s.Strategy.Name, Round: round, Cache: s.Cache, Attempt: s.Attempt, Success: true, WallMillis: int64((wall + jitter) * 1000)})
+	}
+	return runs
+}
+
+func newTestPlanner(t *testing.T, fixed int, precision float64, budget time.Duration, clock *fakeClock) *Planner {
+	ws, ss := testPlanInputs(t)
+	return &Planner{workloads: ws, strategies: ss, warm: 1, fixed: fixed, precision: precision,
+		deadline: clock.t.Add(budget - teardownReserve), now: clock.now}
+}
+
+func TestPlannerFixedRounds(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(0, 0), step: time.Minute}
+	p := newTestPlanner(t, 2, 0.1, time.Hour, clock)
+	var runs []results.Run
+	for round := 1; ; round++ {
+		steps, why := p.Next(runs)
+		if steps == nil {
+			if round != 3 || !strings.Contains(why, "all 2 rounds") {
+				t.Fatalf("stopped before round %d: %s", round, why)
+			}
+			break
+		}
+		if len(steps) != 3*2 || steps[0].Round != round || steps[0].Cache != results.Cold {
+			t.Fatalf("round %d: %d steps, first %+v", round, len(steps), steps[0])
+		}
+		runs = append(runs, runRound(steps, round, 16, 11)...)
+	}
+	if p.Summary(runs) != "" {
+		t.Error("a fixed benchmark has no precision summary")
+	}
+}
+
+func TestPlannerStopsWhenEveryRowIsPrecise(t *testing.T) {
+	clock := &fakeClock{t: time.Unix(0, 0), step: time.Second}
+	p := newTestPlanner(t, 0, 0.10, 10*time.Hour, clock)
+	var runs []results.Run
+	rounds := 0
+	for {
+		steps, why := p.Next(runs)
+		if steps == nil {
+			if !strings.Contains(why, "every row reached ±10.0%") {
+				t.Fatalf("ended because %s", why)
+			}
+			break
+		}
+		rounds++
+		runs = append(runs, runRound(steps, rounds, 16, 11)...)
+	}
+	// An interval needs n >= 6: never fewer rounds, however tight the runs.
+	if rounds != minRounds {
+		t.Errorf("%d rounds, want %d", rounds, minRounds)
+	}
+	for _, r := range Rows(runs) {
+		if !r.Reached(0.10) {
+			t.Errorf("row %s at %v", r.Key, r.Width)
+		}
+	}
+	sum := p.Summary(runs)
+	for _, want := range []string{"target ±10.0%", "small/registry/warm ±", "after 6 rounds"} {
+		if !strings.Contains(sum, want) {
+			t.Errorf("summary %q lacks %q", sum, want)
+		}
+	}
+	if line := p.Progress(runs); !strings.Contains(line, "after round 6") || !strings.Contains(line, "small/none/cold ±") {
+		t.Errorf("progress: %s", line)
+	}
+}
+
+func TestPlannerStopsBeforeOverrunningTheBudget(t *testing.T) {
+	// Each reading of the clock takes 4 minutes: a round lasts about that.
+	clock := &fakeClock{t: time.Unix(0, 0), step: 4 * time.Minute}
+	p := newTestPlanner(t, 0, 0.01, 20*time.Minute, clock)
+	var runs []results.Run
+	rounds := 0
+	var why string
+	for {
+		var steps []Step
+		if steps, why = p.Next(runs); steps == nil {
+			break
+		}
+		rounds++
+		runs = append(runs, runRound(steps, rounds, 16, 11)...)
+	}
+	if !strings.Contains(why, "budget would be overrun") || rounds == 0 || rounds >= 5 {
+		t.Fatalf("%d rounds, ended because %s", rounds, why)
+	}
+	if sum := p.Summary(runs); !strings.Contains(sum, "stopped without an interval") {
+		t.Errorf("rows that never got an interval must say so: %s", sum)
+	}
+}
+
+func TestPercentFlag(t *testing.T) {
+	for in, want := range map[string]float64{"10%": 0.10, "2.5%": 0.025, "0.1": 0.1} {
+		var p percent
+		if err := p.Set(in); err != nil || float64(p) != want {
+			t.Errorf("Set(%q) = %v, %v", in, float64(p), err)
+		}
+	}
+	var p percent
+	if err := p.Set("tight"); err == nil {
+		t.Error("a word is not a percentage")
+	}
+}
