@@ -253,8 +253,13 @@ func (c *cleaner) claimsAndVolumesGone(ctx context.Context, claims, volumes []st
 		if err != nil {
 			return false, err
 		}
-		// A volume whose reclaim policy keeps it is released, not deleted.
-		if pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimDelete && pv.Status.Phase == corev1.VolumeReleased {
+		switch {
+		case pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimDelete && pv.Status.Phase == corev1.VolumeReleased:
+			// A volume whose reclaim policy keeps it is released, not deleted.
+			continue
+		case pv.Status.Phase == corev1.VolumeFailed:
+			// Its provisioner could not delete it: waiting will not help.
+			c.log.Warnf("volume %s could not be deleted: %s", pv.Name, pv.Status.Message)
 			continue
 		}
 		return false, nil
