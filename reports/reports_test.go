@@ -11,38 +11,9 @@ import (
 	"time"
 
 	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/results/resultstest"
 	"github.com/cachebench/cachebench/stats"
 )
-
-// fakeRuns makes successful runs with the given wall times.
-func fakeRuns(workload, strategy string, phase results.CacheState, walls ...float64) []results.Run {
-	var out []results.Run
-	for i, w := range walls {
-		out = append(out, results.Run{
-			Workload: workload, Strategy: strategy, Cache: phase, Attempt: i, Success: true,
-			WallMillis: int64(w * 1000),
-			Tasks:      []results.Task{{Name: "fetch-source", Span: results.Span{Seconds: 5}}, {Name: "build-push", Span: results.Span{Seconds: w - 6}}},
-			BuildLog: results.BuildLog{Read: true, CacheHits: map[bool]int{true: 1}[strategy != "none" && phase == results.Warm],
-				Phases: []results.BuildPhase{{Name: "base-image", Seconds: 0.5}, {Name: "commands", Seconds: w / 3}}},
-		})
-	}
-	return out
-}
-
-func sampleRuns() []results.Run {
-	var runs []results.Run
-	runs = append(runs, fakeRuns("small", "none", results.Cold, 17)...)
-	runs = append(runs, fakeRuns("small", "registry", results.Cold, 18)...)
-	runs = append(runs, fakeRuns("small", "pv-warm", results.Cold, 18.5)...)
-	runs = append(runs, fakeRuns("small", "none", results.Warm, 16, 16.5, 15.8, 16.2, 16.1, 16.4)...)
-	runs = append(runs, fakeRuns("small", "registry", results.Warm, 10, 10.4, 9.8, 10.1, 10.2, 10.3)...)
-	runs = append(runs, fakeRuns("small", "pv-warm", results.Warm, 10.1, 12.5, 9.0, 10, 13, 10.2)...)
-	runs = append(runs, results.Run{Workload: "small", Strategy: "registry", Cache: results.Warm, Success: false, Reason: "boom", LogTail: "error building image"})
-	for i := range runs {
-		runs[i].Seq = i + 1
-	}
-	return runs
-}
 
 func TestRenderWritesChartsAndReport(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "20261126-120000")
@@ -50,7 +21,7 @@ func TestRenderWritesChartsAndReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, r := range sampleRuns() {
+	for _, r := range resultstest.Sample() {
 		w.Append(r)
 	}
 	w.Close()

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/results/resultstest"
 )
 
 func writeResults(t *testing.T, root, id string, runs []results.Run) string {
@@ -35,12 +36,12 @@ func TestTrendMarksRegressions(t *testing.T) {
 	steady := []float64{10, 10.2, 9.9, 10.1, 10.3, 10.0}
 	slower := []float64{13, 13.2, 12.9, 13.1, 13.3, 13.0}
 	faster := []float64{7, 7.2, 6.9, 7.1, 7.3, 7.0}
-	writeResults(t, root, "20261101-020000", fakeRuns("small", "registry", results.Warm, steady...))
-	writeResults(t, root, "20261102-020000", fakeRuns("small", "registry", results.Warm, steady...))
-	writeResults(t, root, "20261103-020000", fakeRuns("small", "registry", results.Warm, slower...))
-	writeResults(t, root, "20261104-020000", fakeRuns("small", "registry", results.Warm, faster...))
-	writeResults(t, root, "20261105-020000", fakeRuns("small", "registry", results.Warm, 7))
-	writeResults(t, root, "20261106-020000", fakeRuns("small", "registry", results.Warm, 20))
+	writeResults(t, root, "20261101-020000", resultstest.Runs("small", "registry", results.Warm, steady...))
+	writeResults(t, root, "20261102-020000", resultstest.Runs("small", "registry", results.Warm, steady...))
+	writeResults(t, root, "20261103-020000", resultstest.Runs("small", "registry", results.Warm, slower...))
+	writeResults(t, root, "20261104-020000", resultstest.Runs("small", "registry", results.Warm, faster...))
+	writeResults(t, root, "20261105-020000", resultstest.Runs("small", "registry", results.Warm, 7))
+	writeResults(t, root, "20261106-020000", resultstest.Runs("small", "registry", results.Warm, 20))
 	tr, err := RenderTrend(root)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +78,7 @@ func TestTrendMarksRegressions(t *testing.T) {
 
 func TestTrendNeedsTwoBenchmarks(t *testing.T) {
 	root := t.TempDir()
-	writeResults(t, root, "20261101-020000", fakeRuns("small", "none", results.Warm, 10))
+	writeResults(t, root, "20261101-020000", resultstest.Runs("small", "none", results.Warm, 10))
 	if _, err := RenderTrend(root); err == nil {
 		t.Fatal("want an error with one results folder")
 	}
@@ -85,7 +86,7 @@ func TestTrendNeedsTwoBenchmarks(t *testing.T) {
 
 func TestBenchTextReadsBack(t *testing.T) {
 	root := t.TempDir()
-	runs := sampleRuns()
+	runs := resultstest.Sample()
 	dir := writeResults(t, root, "20261126-120000", runs)
 	res, err := results.Load(dir)
 	if err != nil {
