@@ -63,8 +63,15 @@ func runMain(m *testing.M) int {
 	opts := Defaults()
 	fs := pflag.NewFlagSet("cachebench", pflag.ContinueOnError)
 	opts.AddFlags(fs)
+	// A bad setting is the caller's mistake, not "cannot run here": it
+	// fails whenever the benchmark was asked for.
 	if err := ApplyEnv(fs); err != nil {
-		return cannot(err)
+		fmt.Fprintf(os.Stderr, "cachebench: %v\n", err)
+		return 1
+	}
+	if err := opts.Validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "cachebench: %v\n", err)
+		return 1
 	}
 	ctx, stop := WithInterrupt(context.Background())
 	defer stop()
