@@ -40,7 +40,8 @@ var (
 
 // BuildError returns the builder's own error message in a build step's log:
 // the last line that states why the build failed, cleaned for a one-line
-// reason (JSON decoded, timestamps stripped, at most 300 characters), and
+// reason (JSON decoded, timestamps stripped, at most 300 characters: its
+// start and its end, where the root cause is), and
 // the index of the line it came from (0-based over strings.Split(log, "\n")).
 // ok is false when the log holds no recognisable error line.
 //
@@ -197,5 +198,10 @@ func oneLineReason(msg string) string {
 	if utf8.RuneCountInString(msg) <= maxErrorLen {
 		return msg
 	}
-	return string([]rune(msg)[:maxErrorLen-1]) + "…"
+	// Builders wrap errors outermost first: the root cause ("connect:
+	// connection refused") is at the end, what failed at the start. Keep both.
+	r := []rune(msg)
+	head := maxErrorLen / 3
+	tail := maxErrorLen - head - 3
+	return string(r[:head]) + " … " + string(r[len(r)-tail:])
 }

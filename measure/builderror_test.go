@@ -150,13 +150,15 @@ func TestBuildErrorRecordedSuccess(t *testing.T) {
 	}
 }
 
-// Wrapped error chains get long; the reason stays within 300 characters
-// and is not cut inside a multi-byte character.
+// Wrapped error chains get long; the reason stays within 300 characters,
+// keeps what failed (the start) and the root cause (the end), and is not cut
+// inside a multi-byte character.
 func TestBuildErrorTruncates(t *testing.T) {
-	long := "error building image: " + strings.Repeat("ünreachable ", 60)
+	long := "error building image: " + strings.Repeat("ünreachable ", 60) + "dial tcp 10.96.0.5:5000: connect: connection refused"
 	msg, _, ok := BuildError(long)
-	if !ok || utf8.RuneCountInString(msg) != 300 || !utf8.ValidString(msg) || !strings.HasSuffix(msg, "…") {
-		t.Errorf("BuildError = %q (%d characters), want 300 ending in …", msg, utf8.RuneCountInString(msg))
+	if !ok || utf8.RuneCountInString(msg) != 300 || !utf8.ValidString(msg) || !strings.Contains(msg, " … ") ||
+		!strings.HasPrefix(msg, "error building image: ") || !strings.HasSuffix(msg, "connect: connection refused") {
+		t.Errorf("BuildError = %q (%d characters), want 300 with its start and its root cause", msg, utf8.RuneCountInString(msg))
 	}
 }
 
