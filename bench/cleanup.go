@@ -41,7 +41,18 @@ type found struct {
 func (f found) empty() bool { return f.PipelineRuns+f.Pods+f.Claims == 0 }
 
 func (f found) String() string {
-	return fmt.Sprintf("%d PipelineRuns (%d still running, cancelled), %d pods, %d volume claims", f.PipelineRuns, f.Running, f.Pods, f.Claims)
+	prs := count(f.PipelineRuns, "PipelineRun")
+	if f.Running > 0 {
+		prs += fmt.Sprintf(" (%d still running: cancelled)", f.Running)
+	}
+	return fmt.Sprintf("%s, %s, %s", prs, count(f.Pods, "pod"), count(f.Claims, "volume claim"))
+}
+
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // removeAll cancels the running PipelineRuns that match selector, deletes
