@@ -63,17 +63,14 @@ type round struct {
 
 // NewRunner returns a Runner; versions go into every run. Runs are
 // written to the results folder given by SetWriter.
-func NewRunner(env *cluster.Env, b scenarios.Builder, opts Options, runID string, versions map[string]string, l log.Logger) (*Runner, error) {
-	tc, err := tektonclient.NewForConfig(env.Clients.Config)
-	if err != nil {
-		return nil, err
-	}
+func NewRunner(env *cluster.Env, b scenarios.Builder, opts Options, runID string, versions map[string]string, l log.Logger) *Runner {
+	tc := env.Clients.Tekton
 	return &Runner{
 		env: env, tekton: tc, builder: b, opts: opts, runID: runID, log: l,
 		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
 		rounds: map[string]*round{}, versions: versions,
 		streak: streak{limit: opts.StopAfterFailures},
-	}, nil
+	}
 }
 
 // append records a finished run, in results.jsonl and in memory.

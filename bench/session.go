@@ -180,10 +180,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		}
 	}
 	fillHost(&envInfo)
-	var err error
-	if s.Runner, err = NewRunner(e, s.Builder, s.Opts, s.RunID, versions, s.Log); err != nil {
-		return err
-	}
+	s.Runner = NewRunner(e, s.Builder, s.Opts, s.RunID, versions, s.Log)
 	if err := s.Runner.Install(ctx); err != nil {
 		return fmt.Errorf("install pipeline: %w", err)
 	}

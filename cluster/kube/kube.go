@@ -32,16 +32,20 @@ import (
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
+
+	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 )
 
 // FieldManager names cachebench in server-side apply.
 const FieldManager = "cachebench"
 
-// Clients bundles the clients the setup needs.
+// Clients bundles the clients of one cluster, made once from one config:
+// Kubernetes' typed and dynamic clients and Tekton's.
 type Clients struct {
 	Config  *rest.Config
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
+	Tekton  tektonclient.Interface
 	mapper  *restmapper.DeferredDiscoveryRESTMapper
 }
 
@@ -68,11 +72,15 @@ func FromConfig(cfg *rest.Config) (*Clients, error) {
 	if err != nil {
 		return nil, err
 	}
+	tc, err := tektonclient.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
 	disco, err := discovery.NewDiscoveryClientForConfig(cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &Clients{Config: cfg, Kube: kc, Dynamic: dc, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))}, nil
+	return &Clients{Config: cfg, Kube: kc, Dynamic: dc, Tekton: tc, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disco))}, nil
 }
 
 // PingTimeout is how long connecting waits for the API server to answer.

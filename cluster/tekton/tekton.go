@@ -19,7 +19,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
-	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 
 	"github.com/cachebench/cachebench/cluster/kube"
 	"github.com/cachebench/cachebench/internal/gomod"
@@ -176,16 +175,13 @@ func WaitReady(ctx context.Context, c *kube.Clients, timeout time.Duration) erro
 	if err := c.WaitDeployments(ctx, resolversNamespace, []string{"tekton-pipelines-remote-resolvers"}, timeout); err != nil {
 		return err
 	}
-	tc, err := tektonclient.NewForConfig(c.Config)
-	if err != nil {
-		return err
-	}
+	tc := c.Tekton
 	probe := &pipelinev1.Task{
 		ObjectMeta: metav1.ObjectMeta{Name: "cachebench-readiness-probe", Namespace: "default"},
 		Spec:       pipelinev1.TaskSpec{Steps: []pipelinev1.Step{{Name: "noop", Image: "cachebench.local/none:probe", Command: []string{"true"}}}},
 	}
 	var last error
-	err = wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
+	err := wait.PollUntilContextTimeout(ctx, time.Second, timeout, true, func(ctx context.Context) (bool, error) {
 		_, last = tc.TektonV1().Tasks("default").Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
 		return last == nil, nil
 	})
