@@ -97,7 +97,7 @@ func summaryLines(rows []stats.Stat) []string {
 	var base []string
 	for _, s := range rows {
 		if s.Strategy == stats.Baseline && s.N > 0 {
-			base = append(base, fmt.Sprintf("%s runs %ss (%s, n=%d)", s.Cache, secs(s.Median), intervalOrWhy(s.MedianCI, ""), s.N))
+			base = append(base, fmt.Sprintf("%s runs %ss (%s)", s.Cache, secs(s.Median), withN(s.MedianCI, "s", s.N)))
 		}
 	}
 	if len(base) > 0 {
@@ -112,7 +112,7 @@ func summaryLines(rows []stats.Stat) []string {
 			if cache == results.Cold {
 				subject = fmt.Sprintf("cold runs with a %s cache", s.Strategy)
 			}
-			lines = append(lines, fmt.Sprintf("%s: %s than no cache (%s, n=%d)", subject, relative(s.Speedup), relativeInterval(s.SpeedupCI), s.N))
+			lines = append(lines, fmt.Sprintf("%s: %s than no cache (%s)", subject, relative(s.Speedup), relativeInterval(s.SpeedupCI, s.N)))
 		}
 	}
 	return lines
@@ -138,24 +138,24 @@ func relative(speedup float64) string {
 	return "as fast"
 }
 
-func relativeInterval(i stats.Interval) string {
+func relativeInterval(i stats.Interval, n int) string {
 	switch {
 	case !i.OK:
-		return "no interval: " + i.Why
+		return fmt.Sprintf("n=%d; an interval needs n≥6 here and in the baseline", n)
 	case i.Lo >= 1:
-		return fmt.Sprintf("%.2f–%.2f×", i.Lo, i.Hi)
+		return fmt.Sprintf("%.2f–%.2f×, n=%d", i.Lo, i.Hi, n)
 	case i.Hi <= 1:
 		// Slower: the interval of the extra time, from the least to the most.
-		return fmt.Sprintf("%.0f–%.0f%% slower", (1/i.Hi-1)*100, (1/i.Lo-1)*100)
+		return fmt.Sprintf("%.0f–%.0f%% slower, n=%d", (1/i.Hi-1)*100, (1/i.Lo-1)*100, n)
 	}
-	return fmt.Sprintf("%.2f–%.2f×, either way", i.Lo, i.Hi)
+	return fmt.Sprintf("%.2f–%.2f×, either way, n=%d", i.Lo, i.Hi, n)
 }
 
-func intervalOrWhy(i stats.Interval, unit string) string {
+func withN(i stats.Interval, unit string, n int) string {
 	if !i.OK {
-		return "no interval: " + i.Why
+		return fmt.Sprintf("n=%d; an interval needs n≥6", n)
 	}
-	return formatInterval(i, unit) + "s"
+	return fmt.Sprintf("%s%s, n=%d", formatInterval(i, ""), unit, n)
 }
 
 // reportDoc lays out the report of one results folder.
