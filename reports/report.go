@@ -112,6 +112,11 @@ func summaryLines(rows []stats.Stat) []string {
 			if cache == results.Cold {
 				subject = fmt.Sprintf("cold runs with a %s cache", s.Strategy)
 			}
+			if ci := s.SpeedupCI; ci.OK && ci.Lo < 1 && ci.Hi > 1 {
+				// The interval holds both faster and slower: no difference shown.
+				lines = append(lines, fmt.Sprintf("%s: no clear difference from no cache (%.2f×, interval %.2f–%.2f×, n=%d)", subject, s.Speedup, ci.Lo, ci.Hi, s.N))
+				continue
+			}
 			lines = append(lines, fmt.Sprintf("%s: %s than no cache (%s)", subject, relative(s.Speedup), relativeInterval(s.SpeedupCI, s.N)))
 		}
 	}
@@ -148,7 +153,7 @@ func relativeInterval(i stats.Interval, n int) string {
 		// Slower: the interval of the extra time, from the least to the most.
 		return fmt.Sprintf("%.0f–%.0f%% slower, n=%d", (1/i.Hi-1)*100, (1/i.Lo-1)*100, n)
 	}
-	return fmt.Sprintf("%.2f–%.2f×, either way, n=%d", i.Lo, i.Hi, n)
+	return fmt.Sprintf("%.2f–%.2f×, n=%d", i.Lo, i.Hi, n)
 }
 
 func withN(i stats.Interval, unit string, n int) string {
