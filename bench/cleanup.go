@@ -96,11 +96,9 @@ func (c *cleaner) removeAll(ctx context.Context, selector string) (found, error)
 	if err != nil {
 		return f, err
 	}
-	// Foreground: the PipelineRun goes only after its TaskRuns and pods.
-	fg := metav1.DeletePropagationForeground
 	for _, pr := range prs.Items {
-		if err := c.tekton.TektonV1().PipelineRuns(c.ns).Delete(ctx, pr.Name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil && !apierrors.IsNotFound(err) {
-			return f, fmt.Errorf("delete PipelineRun %s: %w", pr.Name, err)
+		if err := c.deletePipelineRun(ctx, pr.Name); err != nil {
+			return f, err
 		}
 	}
 	for _, p := range pods.Items {
@@ -134,10 +132,8 @@ func (c *cleaner) removePipelineRun(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	// Foreground: the PipelineRun goes only after its TaskRuns and pods.
-	fg := metav1.DeletePropagationForeground
-	if err := c.tekton.TektonV1().PipelineRuns(c.ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("delete PipelineRun %s: %w", name, err)
+	if err := c.deletePipelineRun(ctx, name); err != nil {
+		return err
 	}
 	// Tekton labels the TaskRuns and pods of a PipelineRun with its name.
 	selector := "tekton.dev/pipelineRun=" + name
@@ -150,6 +146,16 @@ func (c *cleaner) removePipelineRun(ctx context.Context, name string) error {
 		}
 		return c.claimsAndVolumesGone(ctx, claims, volumes)
 	})
+}
+
+// deletePipelineRun deletes a PipelineRun in the foreground: it goes only
+// after its TaskRuns and pods.
+func (c *cleaner) deletePipelineRun(ctx context.Context, name string) error {
+	fg := metav1.DeletePropagationForeground
+	if err := c.tekton.TektonV1().PipelineRuns(c.ns).Delete(ctx, name, metav1.DeleteOptions{PropagationPolicy: &fg}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete PipelineRun %s: %w", name, err)
+	}
+	return nil
 }
 
 // removeClaim deletes a volume claim and waits until it and its volume are gone.

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
+	watchtools "k8s.io/client-go/tools/watch"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
@@ -276,7 +277,7 @@ func (r *Runner) warmVolume(ctx context.Context, s Step, rd *round) error {
 // wait and are returned.
 func waitPodDone(ctx context.Context, kc kubernetes.Interface, ns, name string) (*corev1.Pod, error) {
 	pods := kc.CoreV1().Pods(ns)
-	ev, err := untilWithSync(ctx, fieldSelectorLW(name, pods.List, pods.Watch), &corev1.Pod{}, func(ev watch.Event) (bool, error) {
+	ev, err := watchtools.UntilWithSync(ctx, fieldSelectorLW(name, pods.List, pods.Watch), &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
 		if ev.Type == watch.Deleted {
 			return false, errors.New("deleted before it finished")
 		}
@@ -452,7 +453,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 // delivers the change as it happens and the harness clock stops then.
 func (r *Runner) waitDone(ctx context.Context, name string) (*pipelinev1.PipelineRun, error) {
 	prs := r.tekton.TektonV1().PipelineRuns(r.env.Namespace)
-	ev, err := untilWithSync(ctx, fieldSelectorLW(name, prs.List, prs.Watch), &pipelinev1.PipelineRun{}, func(ev watch.Event) (bool, error) {
+	ev, err := watchtools.UntilWithSync(ctx, fieldSelectorLW(name, prs.List, prs.Watch), &pipelinev1.PipelineRun{}, nil, func(ev watch.Event) (bool, error) {
 		if ev.Type == watch.Deleted {
 			return false, errors.New("the PipelineRun was deleted before it finished")
 		}

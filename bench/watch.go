@@ -8,7 +8,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
-	watchtools "k8s.io/client-go/tools/watch"
 )
 
 // fieldSelectorLW lists and watches the one object called name, with a
@@ -25,11 +24,4 @@ func fieldSelectorLW[L runtime.Object](name string, list func(context.Context, m
 			return watchFn(ctx, o)
 		},
 	}
-}
-
-// untilWithSync waits, with client-go's watch tools (list, then watch,
-// re-listing when the watch ends), until cond holds for an event on the
-// object. ctx bounds the wait.
-func untilWithSync(ctx context.Context, lw cache.ListerWatcher, obj runtime.Object, cond watchtools.ConditionFunc) (*watch.Event, error) {
-	return watchtools.UntilWithSync(ctx, lw, obj, nil, cond)
 }
