@@ -14,19 +14,25 @@ import (
 	"github.com/cachebench/cachebench/scenarios"
 )
 
-func testPlanInputs(t *testing.T) ([]scenarios.Workload, []scenarios.Strategy) {
+func testPlanInputs(t *testing.T, builders ...string) ([]scenarios.Workload, []scenarios.Builder, []string) {
 	t.Helper()
 	ws, err := scenarios.SelectWorkloads([]string{"small"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := NewBuilder("kaniko", BuilderImages{})
-	return ws, b.Strategies()
+	if len(builders) == 0 {
+		builders = []string{"kaniko"}
+	}
+	bs, err := NewBuilders(builders, BuilderImages{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ws, bs, scenarios.StrategyNames(bs[0])
 }
 
 func TestPlanInterleavesWarmRuns(t *testing.T) {
-	ws, ss := testPlanInputs(t)
-	plan := Plan(ws, ss, 2, 2)
+	ws, bs, ss := testPlanInputs(t)
+	plan := Plan(ws, bs, ss, 2, 2)
 	if len(plan) != 2*3*(1+2) {
 		t.Fatalf("%d steps, want 18", len(plan))
 	}
@@ -35,9 +41,9 @@ func TestPlanInterleavesWarmRuns(t *testing.T) {
 		names = append(names, s.Name())
 	}
 	want := []string{
-		"none/small/r1-cold", "registry/small/r1-cold", "pv-warm/small/r1-cold",
-		"none/small/r1-warm1", "registry/small/r1-warm1", "pv-warm/small/r1-warm1",
-		"none/small/r1-warm2", "registry/small/r1-warm2", "pv-warm/small/r1-warm2",
+		"none/kaniko/small/r1-cold", "registry/kaniko/small/r1-cold", "pv-warm/kaniko/small/r1-cold",
+		"none/kaniko/small/r1-warm1", "registry/kaniko/small/r1-warm1", "pv-warm/kaniko/small/r1-warm1",
+		"none/kaniko/small/r1-warm2", "registry/kaniko/small/r1-warm2", "pv-warm/kaniko/small/r1-warm2",
 	}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("plan\n%v\nwant\n%v", names, want)
@@ -47,10 +53,37 @@ func TestPlanInterleavesWarmRuns(t *testing.T) {
 	}
 }
 
+// Builders interleave within each strategy, and their order turns every
+// round; each step carries its builder's own strategy.
+func TestPlanInterleavesBuilders(t *testing.T) {
+	ws, bs, ss := testPlanInputs(t, "kaniko", "buildkit", "buildah")
+	plan := Plan(ws, bs, ss, 2, 1)
+	if len(plan) != 2*3*3*2 {
+		t.Fatalf("%d steps, want 36", len(plan))
+	}
+	var r1, r2 []string
+	for _, s := range plan[:3] {
+		r1 = append(r1, s.Name())
+	}
+	for _, s := range plan[18:21] {
+		r2 = append(r2, s.Name())
+	}
+	want1 := "none/kaniko/small/r1-cold none/buildkit/small/r1-cold none/buildah/small/r1-cold"
+	want2 := "none/buildkit/small/r2-cold none/buildah/small/r2-cold none/kaniko/small/r2-cold"
+	if strings.Join(r1, " ") != want1 || strings.Join(r2, " ") != want2 {
+		t.Errorf("round 1 %v, round 2 %v; want %s and %s", r1, r2, want1, want2)
+	}
+	for _, s := range plan {
+		if s.Strategy.Name == "pv-warm" && s.Builder.Name() != "kaniko" && !s.Strategy.VolumeLayers {
+			t.Errorf("%s: %s's own pv-warm keeps layers on its volume", s.Name(), s.Builder.Name())
+		}
+	}
+}
+
 func TestStepNamesSelectByStrategy(t *testing.T) {
 	// go test -run Cache/registry matches the first element of the subtest name.
-	ws, ss := testPlanInputs(t)
-	for _, s := range Plan(ws, ss, 1, 1) {
+	ws, bs, ss := testPlanInputs(t)
+	for _, s := range Plan(ws, bs, ss, 1, 1) {
 		if first, _, _ := strings.Cut(s.Name(), "/"); first != s.Strategy.Name {
 			t.Errorf("%s does not start with its strategy", s.Name())
 		}
@@ -68,7 +101,9 @@ func TestOptionsValidate(t *testing.T) {
 		{"defaults", func(*Options) {}, nil},
 		{"bad workload", func(o *Options) { o.Workloads = []string{"huge"} }, []string{"--workloads (CACHEBENCH_WORKLOADS)", `"huge"`, "small"}},
 		{"bad strategy", func(o *Options) { o.Strategies = []string{"s3"} }, []string{"--strategies", `"s3"`, "pv-warm"}},
-		{"bad builder", func(o *Options) { o.Builder = "docker" }, []string{"--builder", "kaniko"}},
+		{"bad builder", func(o *Options) { o.Builders = []string{"kaniko", "docker"} }, []string{"--builders (CACHEBENCH_BUILDERS)", `"docker"`, "buildkit"}},
+		{"no builder", func(o *Options) { o.Builders = nil }, []string{"--builders", "empty"}},
+		{"builder twice", func(o *Options) { o.Builders = []string{"buildah", "buildah"} }, []string{"--builders", "twice"}},
 		{"negative warm runs", func(o *Options) { o.WarmRuns = -1 }, []string{"--warm-runs (CACHEBENCH_WARM_RUNS): -1"}},
 		{"negative rounds", func(o *Options) { o.Rounds = -1 }, []string{"--rounds"}},
 		{"precision out of range", func(o *Options) { o.Precision = 1.5 }, []string{"--precision (CACHEBENCH_PRECISION)", "150.0%"}},
@@ -128,30 +163,42 @@ func TestApplyEnv(t *testing.T) {
 }
 
 func TestCheckCacheUse(t *testing.T) {
-	ws, ss := testPlanInputs(t)
+	ws, bs, _ := testPlanInputs(t, "kaniko", "buildkit")
 	small := ws[0]
+	kaniko, buildkit := bs[0], bs[1]
+	ss := kaniko.Strategies()
 	none, registry, pv := ss[0], ss[1], ss[2]
+	bkPV := buildkit.Strategies()[2]
 	tests := []struct {
 		name     string
+		builder  scenarios.Builder
 		strategy scenarios.Strategy
 		phase    results.CacheState
 		k        results.BuildLog
 		problems int
 	}{
-		{"none clean", none, results.Warm, results.BuildLog{Read: true}, 0},
-		{"none with hits", none, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1},
-		{"registry cold", registry, results.Cold, results.BuildLog{Read: true, CacheMisses: 1}, 0},
-		{"registry cold with hits", registry, results.Cold, results.BuildLog{Read: true, CacheHits: 1, CacheMisses: 1}, 1},
-		{"registry cold no lookups", registry, results.Cold, results.BuildLog{Read: true}, 1},
-		{"registry warm", registry, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 0},
-		{"registry warm no hits", registry, results.Warm, results.BuildLog{Read: true, CacheMisses: 1}, 1},
-		{"pv-warm cold", pv, results.Cold, results.BuildLog{Read: true, CacheMisses: 1, LocalCacheHits: 1}, 0},
-		{"pv-warm warm without volume hits", pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1},
-		{"pv-warm warm", pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1, LocalCacheHits: 2}, 0},
+		{"none clean", kaniko, none, results.Warm, results.BuildLog{Read: true}, 0},
+		{"none with hits", kaniko, none, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1},
+		{"registry cold", kaniko, registry, results.Cold, results.BuildLog{Read: true, CacheMisses: 1}, 0},
+		{"registry cold with hits", kaniko, registry, results.Cold, results.BuildLog{Read: true, CacheHits: 1, CacheMisses: 1}, 1},
+		{"registry cold no lookups", kaniko, registry, results.Cold, results.BuildLog{Read: true}, 1},
+		{"registry warm", kaniko, registry, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 0},
+		{"registry warm no hits", kaniko, registry, results.Warm, results.BuildLog{Read: true, CacheMisses: 1}, 1},
+		{"pv-warm cold", kaniko, pv, results.Cold, results.BuildLog{Read: true, CacheMisses: 1, LocalCacheHits: 1}, 0},
+		{"pv-warm warm without volume hits", kaniko, pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1},
+		{"pv-warm warm", kaniko, pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1, LocalCacheHits: 2}, 0},
+		// BuildKit's volume is its state directory: layers stay there.
+		{"volume layers cold", buildkit, bkPV, results.Cold, results.BuildLog{Read: true, CacheMisses: 3, LocalCacheHits: 1}, 0},
+		{"volume layers cold with hits", buildkit, bkPV, results.Cold, results.BuildLog{Read: true, CacheHits: 2, CacheMisses: 1, LocalCacheHits: 1}, 1},
+		{"volume layers warm", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheHits: 2, CacheMisses: 1, LocalCacheHits: 1}, 0},
+		{"volume layers warm no hits", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheMisses: 3, LocalCacheHits: 1}, 1},
+		{"volume layers cold without the base", buildkit, bkPV, results.Cold, results.BuildLog{Read: true, CacheMisses: 3}, 1},
+		// Every step cached: BuildKit never loads the base image.
+		{"volume layers warm, all cached", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheHits: 2}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			step := Step{Workload: small, Strategy: tt.strategy, Cache: tt.phase}
+			step := Step{Workload: small, Builder: tt.builder, Strategy: tt.strategy, Cache: tt.phase}
 			got := CheckCacheUse(step, results.Run{Cache: tt.phase, Success: true, BuildLog: tt.k})
 			if len(got) != tt.problems {
 				t.Fatalf("problems = %q, want %d", got, tt.problems)

@@ -2,27 +2,55 @@ package bench
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/cachebench/cachebench/cluster/registry"
+	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
-// BuilderImages are the images a builder runs.
+// BuilderImages are the images builders run, by role (images.RoleBuildKit,
+// ...: the keys of images.Set.Builders).
 type BuilderImages struct {
-	KanikoExecutor string
-	KanikoWarmer   string
+	Images map[string]string
 	// CABundle names the ConfigMap holding the build CA bundle ("" for none).
 	CABundle string
 }
 
-// Builders lists the builders cachebench knows.
-var Builders = []string{"kaniko"}
+// Builders lists the builders cachebench knows, the reference builder
+// (upstream kaniko) first.
+var Builders = images.AllBuilders
 
-// NewBuilder returns a builder by name. BuildKit and Buildah come here.
+// NewBuilder returns a builder by name.
 func NewBuilder(name string, img BuilderImages) (scenarios.Builder, error) {
+	i := img.Images
 	switch name {
-	case "kaniko":
-		return scenarios.Kaniko{Executor: img.KanikoExecutor, Warmer: img.KanikoWarmer, AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
+	case images.BuilderKaniko:
+		return scenarios.Kaniko{Executor: i[images.RoleKanikoExecutor], Warmer: i[images.RoleKanikoWarmer], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
+	case images.BuilderKanikoChainguard:
+		return scenarios.Kaniko{Label: name, Executor: i[images.RoleKanikoChainguardExecutor], Warmer: i[images.RoleKanikoChainguardWarmer], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
+	case images.BuilderBuildKit:
+		return scenarios.BuildKit{Image: i[images.RoleBuildKit], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
+	case images.BuilderBuildah:
+		return scenarios.Buildah{Image: i[images.RoleBuildah], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
 	}
-	return nil, fmt.Errorf("unknown builder %q: choose from %v", name, Builders)
+	return nil, fmt.Errorf("unknown builder %q: choose from %s", name, strings.Join(Builders, ", "))
+}
+
+// NewBuilders returns the named builders, in the order given.
+func NewBuilders(names []string, img BuilderImages) ([]scenarios.Builder, error) {
+	var out []scenarios.Builder
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			return nil, fmt.Errorf("builder %q named twice", n)
+		}
+		seen[n] = true
+		b, err := NewBuilder(n, img)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }

@@ -42,6 +42,9 @@ func TestCache(t *testing.T) {
 			}
 		}
 		t.Log(planner.Progress(session.Runner.Runs()))
+		if w := planner.Shortfall(); w != "" {
+			t.Log("WARNING: " + w)
+		}
 	}
 	if note := planner.Summary(session.Runner.Runs()); note != "" {
 		t.Log(note)
@@ -59,8 +62,8 @@ func runStep(t *testing.T, step Step) (ran bool, stopped *StoppedError) {
 		ran = true
 		runs, err := session.Runner.Do(suiteCtx, step)
 		for _, run := range runs {
-			t.Logf("%s r%d %s%d: success=%v wall=%.1fs hits=%d misses=%d local-hits=%d",
-				run.Strategy, run.Round, run.Cache, run.Attempt, run.Success, run.WallSeconds(),
+			t.Logf("%s %s r%d %s%d: success=%v wall=%.1fs hits=%d misses=%d local-hits=%d",
+				run.Builder, run.Strategy, run.Round, run.Cache, run.Attempt, run.Success, run.WallSeconds(),
 				run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits)
 			if run.Success && (run.Check == nil || run.Check.Verdict != results.Verified) {
 				t.Errorf("cache use not verified: %+v", run.Check)
@@ -88,12 +91,13 @@ func TestCacheRegistryFault(t *testing.T) {
 		t.Skip("fault tests run with CACHEBENCH_FAULTS=1 (CI sets it)")
 	}
 	requireSession(t)
-	none, ok := strategyNamed(session.Builder, "none")
+	builder := session.Builders[0]
+	none, ok := strategyNamed(builder, "none")
 	if !ok {
-		t.Fatal("the builder has no strategy none")
+		t.Fatalf("builder %s has no strategy none", builder.Name())
 	}
 	e := session.Runner.env
-	step := Step{Workload: session.Workloads[0], Strategy: none, Round: faultRound, Cache: results.Cold}
+	step := Step{Workload: session.Workloads[0], Builder: builder, Strategy: none, Round: faultRound, Cache: results.Cold}
 
 	// The registry goes as soon as the build step starts: the builder then
 	// fails pulling its base image or pushing its result.
@@ -203,7 +207,7 @@ func strategyNamed(b scenarios.Builder, name string) (scenarios.Strategy, bool) 
 func waitBuildStep(ctx context.Context, s Step) error {
 	r := session.Runner
 	selector := strings.Join([]string{
-		LabelRunID + "=" + r.runID, LabelStrategy + "=" + s.Strategy.Name,
+		LabelRunID + "=" + r.runID, LabelBuilder + "=" + s.Builder.Name(), LabelStrategy + "=" + s.Strategy.Name,
 		LabelCache + "=" + string(s.Cache), "tekton.dev/pipelineTask=" + scenarios.BuildTask,
 	}, ",")
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -213,7 +217,7 @@ func waitBuildStep(ctx context.Context, s Step) error {
 		}
 		for _, tr := range trs.Items {
 			for _, st := range tr.Status.Steps {
-				if st.Name == r.builder.StepName() && st.Running != nil {
+				if st.Name == s.Builder.StepName() && st.Running != nil {
 					return true, nil
 				}
 			}

@@ -17,8 +17,9 @@ import (
 )
 
 // collect fills a run from the finished PipelineRun: status times, its
-// TaskRuns and pods, kubelet events and the builder's log.
-func (r *Runner) collect(ctx context.Context, pr *pipelinev1.PipelineRun, run *results.Run) {
+// TaskRuns and pods, kubelet events and the builder's log, which it
+// returns ("" when it could not be read).
+func (r *Runner) collect(ctx context.Context, b scenarios.Builder, pr *pipelinev1.PipelineRun, run *results.Run) (buildLog string) {
 	ns := r.env.Namespace
 	run.Pipeline = measure.Pipeline(pr)
 	c := pr.Status.GetCondition("Succeeded")
@@ -48,11 +49,12 @@ func (r *Runner) collect(ctx context.Context, pr *pipelinev1.PipelineRun, run *r
 			run.Pulls = append(run.Pulls, measure.Pulls(pod, events.Items)...)
 		}
 		if tr.Labels[measure.PipelineTaskLabel] == scenarios.BuildTask {
-			logText, err := r.podLog(ctx, pod, "step-"+r.builder.StepName(), true)
+			logText, err := r.podLog(ctx, pod, "step-"+b.StepName(), true)
 			if err != nil {
 				r.log.Warnf("read build log of %s: %v", pod, err)
 			} else {
-				run.BuildLog = measure.Kaniko(measure.ParseTimestamped(logText))
+				run.BuildLog = b.ReadLog(measure.ParseTimestamped(logText))
+				buildLog = logText
 			}
 		}
 		if failure == nil && failed(&tr) {
@@ -70,6 +72,7 @@ func (r *Runner) collect(ctx context.Context, pr *pipelinev1.PipelineRun, run *r
 			}
 		}
 	}
+	return buildLog
 }
 
 // stepFailure is what the log of a failed step says.

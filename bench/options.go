@@ -25,7 +25,7 @@ import (
 type Options struct {
 	Workloads  []string
 	Strategies []string
-	Builder    string
+	Builders   []string
 	WarmRuns   int
 	// Rounds fixes the number of rounds; 0 lets Precision and Budget decide.
 	Rounds int
@@ -57,7 +57,7 @@ type Options struct {
 func Defaults() Options {
 	return Options{
 		Workloads:   scenarios.WorkloadNames(),
-		Builder:     "kaniko",
+		Builders:    append([]string(nil), Builders...),
 		WarmRuns:    1,
 		Precision:   0.10,
 		Budget:      60 * time.Minute,
@@ -84,8 +84,11 @@ func EnvName(flag string) string {
 // AddFlags registers the options on fs, with o's values as defaults.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.Workloads, "workloads", o.Workloads, "workloads to build ("+strings.Join(scenarios.WorkloadNames(), ", ")+")")
-	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure (default: all of the builder's: none, registry, pv-warm)")
-	fs.StringVar(&o.Builder, "builder", o.Builder, "image builder (kaniko)")
+	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure, each under every builder (default: all: none, registry, pv-warm)")
+	fs.StringSliceVar(&o.Builders, "builders", o.Builders, "image builders to compare ("+strings.Join(Builders, ", ")+")")
+	// --builder was the flag while kaniko was the only builder.
+	fs.StringSliceVar(&o.Builders, "builder", o.Builders, "same as --builders")
+	_ = fs.MarkDeprecated("builder", "use --builders")
 	fs.IntVar(&o.WarmRuns, "warm-runs", o.WarmRuns, "warm runs per strategy and round, after the round's cold run")
 	fs.IntVar(&o.Rounds, "rounds", o.Rounds, "rounds per strategy, each starting from a reset cache with one cold run (default: as many as --precision needs within --budget)")
 	fs.Var((*percent)(&o.Precision), "precision", "run rounds until every row's 95% interval (of its speedup vs none; of the median for none) is this tight, e.g. 10% (ignored with --rounds)")
@@ -160,10 +163,17 @@ func (o *Options) Validate() error {
 	} else if _, err := scenarios.SelectWorkloads(o.Workloads); err != nil {
 		bad("workloads", "%v", err)
 	}
-	if b, err := NewBuilder(o.Builder, BuilderImages{}); err != nil {
-		bad("builder", "%v", err)
-	} else if _, err := scenarios.SelectStrategies(b, o.Strategies); err != nil {
-		bad("strategies", "%v", err)
+	if len(o.Builders) == 0 {
+		bad("builders", "empty: choose from %s", strings.Join(Builders, ", "))
+	} else if bs, err := NewBuilders(o.Builders, BuilderImages{}); err != nil {
+		bad("builders", "%v", err)
+	} else {
+		for _, b := range bs {
+			if _, err := scenarios.SelectStrategies(b, o.Strategies); err != nil {
+				bad("strategies", "%v", err)
+				break
+			}
+		}
 	}
 	if o.WarmRuns < 0 || o.WarmRuns > 1000 {
 		bad("warm-runs", "%d: want 0 to 1000", o.WarmRuns)
@@ -249,12 +259,12 @@ func (o *Options) BuildCAFile() (string, error) {
 func (o *Options) Settings() map[string]string {
 	strategies := strings.Join(o.Strategies, ",")
 	if strategies == "" {
-		strategies = "all of the builder's"
+		strategies = "all"
 	}
 	return map[string]string{
 		"workloads":           strings.Join(o.Workloads, ","),
 		"strategies":          strategies,
-		"builder":             o.Builder,
+		"builders":            strings.Join(o.Builders, ","),
 		"warm-runs":           fmt.Sprint(o.WarmRuns),
 		"rounds":              fmt.Sprint(o.Rounds),
 		"run-timeout":         o.RunTimeout.String(),

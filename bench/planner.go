@@ -21,7 +21,8 @@ import (
 // the estimate itself.
 type Planner struct {
 	workloads  []scenarios.Workload
-	strategies []scenarios.Strategy
+	builders   []scenarios.Builder
+	strategies []string
 	warm       int
 	fixed      int       // rounds, 0 when the precision decides
 	precision  float64   // relative half-width wanted, e.g. 0.1
@@ -39,7 +40,7 @@ const MaxRounds = 100
 // Planner returns the session's planner; the budget counts from start.
 func (s *Session) Planner(start time.Time) *Planner {
 	return &Planner{
-		workloads: s.Workloads, strategies: s.Strategies, warm: s.Opts.WarmRuns,
+		workloads: s.Workloads, builders: s.Builders, strategies: s.Strategies, warm: s.Opts.WarmRuns,
 		fixed: s.Opts.Rounds, precision: s.Opts.Precision,
 		// Teardown (removing what the benchmark made, deleting the cluster)
 		// comes out of the budget too.
@@ -75,7 +76,7 @@ func (p *Planner) Next(runs []results.Run) ([]Step, string) {
 	}
 	p.round++
 	p.started = append(p.started, now)
-	return roundSteps(p.workloads, p.strategies, p.round, p.warm), ""
+	return roundSteps(p.workloads, p.builders, p.strategies, p.round, p.warm), ""
 }
 
 // minRounds: a median's 95% interval needs n >= 6.
@@ -92,6 +93,22 @@ func (p *Planner) nextRound() time.Duration {
 		slowest = last
 	}
 	return slowest
+}
+
+// Shortfall says, once a precision-driven benchmark has run its first
+// round, when the budget cannot hold the rounds an interval needs at that
+// pace, and what to change; "" when it can.
+func (p *Planner) Shortfall() string {
+	if p.fixed > 0 || p.round != 1 {
+		return ""
+	}
+	per := p.nextRound()
+	need := time.Duration(minRounds) * per
+	if !p.now().Add(need - per).After(p.deadline) {
+		return ""
+	}
+	return fmt.Sprintf("a round took %s, so the %d rounds an interval needs take about %s, more than the budget leaves: rows will end without intervals. Give --budget %s, or fewer --builders, --workloads or --strategies",
+		per.Round(time.Second), minRounds, need.Round(time.Minute), (need + teardownReserve + 10*time.Minute).Round(10*time.Minute))
 }
 
 // Left estimates the time the benchmark still needs: the rounds still
@@ -132,7 +149,7 @@ func Rows(runs []results.Run) []Row {
 func (p *Planner) reached(runs []results.Run) bool {
 	rows := Rows(runs)
 	// Every planned row must be there: a row whose runs all failed has no interval.
-	if len(rows) < len(p.workloads)*len(p.strategies)*2 {
+	if len(rows) < len(p.workloads)*len(p.builders)*len(p.strategies)*2 {
 		return false
 	}
 	return !slices.ContainsFunc(rows, func(r Row) bool { return !r.Reached(p.precision) })
@@ -179,19 +196,29 @@ func (p *Planner) Summary(runs []results.Run) string {
 func pct(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
 
 // roundSteps are the runs of one round: for each workload, every
-// strategy's cold run (each after its cache reset), then the warm runs,
-// interleaved across strategies (none, registry, pv-warm, none, ...), so
-// that a slow drift of a shared machine does not favour one strategy.
-func roundSteps(workloads []scenarios.Workload, strategies []scenarios.Strategy, round, warm int) []Step {
+// strategy's cold run under every builder (each after its cache reset),
+// then the warm runs, interleaved across strategies and builders (none
+// under each builder, registry under each, ...), so that a slow drift of a
+// shared machine favours no strategy. The builders' order turns by one
+// each round, so that none always runs first or last.
+func roundSteps(workloads []scenarios.Workload, builders []scenarios.Builder, strategies []string, round, warm int) []Step {
+	n := len(builders)
+	turned := make([]scenarios.Builder, 0, n)
+	for i := range builders {
+		turned = append(turned, builders[(i+round-1)%n])
+	}
 	var steps []Step
-	for _, w := range workloads {
-		for _, s := range strategies {
-			steps = append(steps, Step{Workload: w, Strategy: s, Round: round, Cache: results.Cold})
-		}
-		for a := 1; a <= warm; a++ {
-			for _, s := range strategies {
-				steps = append(steps, Step{Workload: w, Strategy: s, Round: round, Cache: results.Warm, Attempt: a})
+	each := func(w scenarios.Workload, cache results.CacheState, attempt int) {
+		for _, name := range strategies {
+			for _, b := range turned {
+				steps = append(steps, Step{Workload: w, Builder: b, Strategy: strategyOf(b, name), Round: round, Cache: cache, Attempt: attempt})
 			}
+		}
+	}
+	for _, w := range workloads {
+		each(w, results.Cold, 0)
+		for a := 1; a <= warm; a++ {
+			each(w, results.Warm, a)
 		}
 	}
 	return steps

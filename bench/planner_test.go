@@ -26,14 +26,14 @@ func runRound(steps []Step, round int, base, fast float64) []results.Run {
 		if s.Strategy.Name != "none" && s.Cache == results.Warm {
 			wall = fast
 		}
-		runs = append(runs, results.Run{Workload: s.Workload.Name, Strategy: s.Strategy.Name, Round: round, Cache: s.Cache, Attempt: s.Attempt, Success: true, WallMillis: int64((wall + jitter) * 1000)})
+		runs = append(runs, results.Run{Workload: s.Workload.Name, Builder: s.Builder.Name(), Strategy: s.Strategy.Name, Round: round, Cache: s.Cache, Attempt: s.Attempt, Success: true, WallMillis: int64((wall + jitter) * 1000)})
 	}
 	return runs
 }
 
 func newTestPlanner(t *testing.T, fixed int, precision float64, budget time.Duration, clock *fakeClock) *Planner {
-	ws, ss := testPlanInputs(t)
-	return &Planner{workloads: ws, strategies: ss, warm: 1, fixed: fixed, precision: precision,
+	ws, bs, ss := testPlanInputs(t)
+	return &Planner{workloads: ws, builders: bs, strategies: ss, warm: 1, fixed: fixed, precision: precision,
 		deadline: clock.t.Add(budget - teardownReserve), now: clock.now}
 }
 
@@ -85,12 +85,12 @@ func TestPlannerStopsWhenEveryRowIsPrecise(t *testing.T) {
 		}
 	}
 	sum := p.Summary(runs)
-	for _, want := range []string{"target ±10.0%", "small/registry/warm ±", "after 6 rounds"} {
+	for _, want := range []string{"target ±10.0%", "small/kaniko/registry/warm ±", "after 6 rounds"} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("summary %q lacks %q", sum, want)
 		}
 	}
-	if line := p.Progress(runs); !strings.Contains(line, "after round 6") || !strings.Contains(line, "small/none/cold ±") {
+	if line := p.Progress(runs); !strings.Contains(line, "after round 6") || !strings.Contains(line, "small/kaniko/none/cold ±") {
 		t.Errorf("progress: %s", line)
 	}
 }
@@ -128,5 +128,35 @@ func TestPercentFlag(t *testing.T) {
 	var p percent
 	if err := p.Set("tight"); err == nil {
 		t.Error("a word is not a percentage")
+	}
+}
+
+// After its first round a precision-driven benchmark says when the budget
+// cannot hold the six rounds an interval needs.
+func TestPlannerShortfall(t *testing.T) {
+	tests := []struct {
+		budget time.Duration
+		warn   bool
+	}{{time.Hour, true}, {3 * time.Hour, false}}
+	for _, tt := range tests {
+		clock := &fakeClock{t: time.Unix(0, 0), step: time.Second}
+		p := newTestPlanner(t, 0, 0.1, tt.budget, clock)
+		if w := p.Shortfall(); w != "" {
+			t.Fatalf("before the first round: %q", w)
+		}
+		steps, _ := p.Next(nil)
+		clock.t = clock.t.Add(15 * time.Minute) // the first round took 15 minutes
+		runs := runRound(steps, 1, 16, 11)
+		w := p.Shortfall()
+		if (w != "") != tt.warn {
+			t.Errorf("budget %s: shortfall %q, want a warning %v", tt.budget, w, tt.warn)
+		}
+		if tt.warn && (!strings.Contains(w, "--budget 1h40m0s") || !strings.Contains(w, "--builders")) {
+			t.Errorf("the warning should name a budget that fits and what else to change: %q", w)
+		}
+		p.Next(runs)
+		if w := p.Shortfall(); w != "" {
+			t.Errorf("the warning comes once, after round 1: %q", w)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	watchtools "k8s.io/client-go/tools/watch"
@@ -30,6 +31,7 @@ import (
 const (
 	LabelRunID    = "cachebench/run-id"
 	LabelWorkload = "cachebench/workload"
+	LabelBuilder  = "cachebench/builder"
 	LabelStrategy = "cachebench/strategy"
 	LabelCache    = "cachebench/cache"
 	LabelRound    = "cachebench/round"
@@ -42,7 +44,7 @@ var CacheVolumeSize = resource.MustParse("4Gi")
 type Runner struct {
 	env      *cluster.Env
 	tekton   tektonclient.Interface
-	builder  scenarios.Builder
+	builders []scenarios.Builder
 	opts     Options
 	runID    string
 	out      *results.Writer
@@ -55,7 +57,7 @@ type Runner struct {
 	runs     []results.Run
 }
 
-// round is the state of one strategy's round on one workload.
+// round is the state of one builder's strategy's round on one workload.
 type round struct {
 	cacheRepo  string
 	claim      string
@@ -64,10 +66,10 @@ type round struct {
 
 // NewRunner returns a Runner; versions go into every run. Runs are
 // written to the results folder given by SetWriter.
-func NewRunner(env *cluster.Env, b scenarios.Builder, opts Options, runID string, versions map[string]string, l log.Logger) *Runner {
+func NewRunner(env *cluster.Env, builders []scenarios.Builder, opts Options, runID string, versions map[string]string, l log.Logger) *Runner {
 	tc := env.Clients.Tekton
 	return &Runner{
-		env: env, tekton: tc, builder: b, opts: opts, runID: runID, log: l,
+		env: env, tekton: tc, builders: builders, opts: opts, runID: runID, log: l,
 		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
 		rounds: map[string]*round{}, versions: versions,
 		streak: streak{limit: opts.StopAfterFailures},
@@ -90,29 +92,36 @@ func (r *Runner) SetWriter(w *results.Writer) { r.out = w }
 // what it found.
 func (r *Runner) Quiet(ctx context.Context) (string, error) { return r.clean.quiet(ctx) }
 
-// Install creates (or updates) the Tasks and the Pipeline, after Tekton's
-// own validation.
+// Install creates (or updates) the clone Task and each builder's build
+// Task and Pipeline, after Tekton's own validation.
 func (r *Runner) Install(ctx context.Context) error {
 	ns := r.env.Namespace
-	clone, build := scenarios.CloneTask(r.env.Images.Git), r.builder.Task(scenarios.BuildTaskName(r.builder))
-	pipeline := scenarios.Pipeline(r.builder)
-	for _, v := range []interface {
+	clone := scenarios.CloneTask(r.env.Images.Git)
+	clone.Namespace = ns
+	objs := []runtime.Object{clone}
+	checks := []interface {
 		Validate(context.Context) *apis.FieldError
-	}{clone, build, pipeline} {
+	}{clone}
+	for _, b := range r.builders {
+		build, pipeline := b.Task(scenarios.BuildTaskName(b)), scenarios.Pipeline(b)
+		build.Namespace, pipeline.Namespace = ns, ns
+		objs = append(objs, build, pipeline)
+		checks = append(checks, build, pipeline)
+	}
+	for _, v := range checks {
 		// Validate returns a typed nil: compare it as such, not as an error.
 		if ferr := v.Validate(ctx); ferr != nil {
 			return fmt.Errorf("invalid pipeline object: %w", ferr)
 		}
 	}
-	clone.Namespace, build.Namespace, pipeline.Namespace = ns, ns, ns
-	if err := r.env.Clients.ApplyObjects(ctx, clone, build, pipeline); err != nil {
+	if err := r.env.Clients.ApplyObjects(ctx, objs...); err != nil {
 		return fmt.Errorf("install pipeline: %w", err)
 	}
 	return nil
 }
 
 func roundKey(s Step) string {
-	return fmt.Sprintf("%s/%s/%d", s.Strategy.Name, s.Workload.Name, s.Round)
+	return fmt.Sprintf("%s/%s/%s/%d", s.Builder.Name(), s.Strategy.Name, s.Workload.Name, s.Round)
 }
 
 // Do runs one step and appends its result. A cold step resets the
@@ -171,7 +180,7 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 	rd := &round{}
 	r.rounds[roundKey(s)] = rd
 	if s.Strategy.LayerRepo != "" {
-		rd.cacheRepo = scenarios.CacheRepo(r.env.Registry.Host, s.Strategy, s.Workload.Name+"/"+r.runID, s.Round)
+		rd.cacheRepo = scenarios.CacheRepo(r.env.Registry.Host, s.Strategy, s.Builder.Name()+"/"+s.Workload.Name+"/"+r.runID, s.Round)
 		if err := r.checkEmptyRepo(ctx, rd.cacheRepo); err != nil {
 			return err
 		}
@@ -230,7 +239,7 @@ func (r *Runner) warmVolume(ctx context.Context, s Step, rd *round) error {
 	labels := r.labels(s)
 	labels[LabelRound] = fmt.Sprint(s.Round)
 	pvc := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("cache-" + s.Strategy.Name + "-" + s.Workload.Name), Namespace: ns, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("cache-" + s.Builder.Name() + "-" + s.Strategy.Name + "-" + s.Workload.Name), Namespace: ns, Labels: labels},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: CacheVolumeSize}},
@@ -242,14 +251,14 @@ func (r *Runner) warmVolume(ctx context.Context, s Step, rd *round) error {
 	}
 	// From here on the round owns the claim: endRound deletes it on every path.
 	rd.claim = created.Name
-	spec, err := r.builder.WarmerPod(r.request(s, rd, ""), rd.claim)
+	spec, err := s.Builder.WarmerPod(r.request(s, rd, ""), rd.claim)
 	if err != nil {
 		return fmt.Errorf("warm-up pod: %w", err)
 	}
 	if spec == nil {
-		return fmt.Errorf("warm-up pod: builder %s has none", r.builder.Name())
+		return fmt.Errorf("warm-up pod: builder %s has none", s.Builder.Name())
 	}
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("warm-" + s.Workload.Name), Namespace: ns, Labels: labels}, Spec: *spec}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("warm-" + s.Builder.Name() + "-" + s.Workload.Name), Namespace: ns, Labels: labels}, Spec: *spec}
 	warm, err := kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		return fmt.Errorf("create warm-up pod: %w", err)
@@ -313,6 +322,7 @@ func (r *Runner) labels(s Step) map[string]string {
 		"app.kubernetes.io/part-of": "cachebench",
 		LabelRunID:                  r.runID,
 		LabelWorkload:               s.Workload.Name,
+		LabelBuilder:                s.Builder.Name(),
 		LabelStrategy:               s.Strategy.Name,
 		LabelCache:                  string(s.Cache),
 	}
@@ -330,7 +340,7 @@ func (r *Runner) request(s Step, rd *round, stamp string) scenarios.BuildRequest
 func (r *Runner) newRun(s Step, rd *round) results.Run {
 	r.seq++
 	return results.Run{
-		RunID: r.runID, Seq: r.seq, Workload: s.Workload.Name, Builder: r.builder.Name(),
+		RunID: r.runID, Seq: r.seq, Workload: s.Workload.Name, Builder: s.Builder.Name(),
 		Strategy: s.Strategy.Name, Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
 		CacheRepo: rd.cacheRepo, Versions: r.versions,
 	}
@@ -356,23 +366,23 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 		return run, err
 	}
 	stamp := fmt.Sprintf("%s-%d", r.runID, r.seq)
-	args, err := r.builder.Args(r.request(s, rd, stamp))
+	args, err := s.Builder.Args(r.request(s, rd, stamp))
 	if err != nil {
 		run.Reason = err.Error()
 		return record(err)
 	}
 	pr, err := scenarios.PipelineRun(scenarios.PipelineRunParams{
-		Namespace: r.env.Namespace, Builder: r.builder, Workload: s.Workload,
+		Namespace: r.env.Namespace, Builder: s.Builder, Workload: s.Workload,
 		Name:      "pending",
 		RepoURL:   r.env.Git.URL(s.Workload.Name),
-		Image:     fmt.Sprintf("%s/bench/%s:%s-%s-%d", r.env.Registry.Host, s.Workload.Name, r.runID, s.Strategy.Name, r.seq),
+		Image:     fmt.Sprintf("%s/bench/%s:%s-%s-%s-%d", r.env.Registry.Host, s.Workload.Name, r.runID, s.Builder.Name(), s.Strategy.Name, r.seq),
 		ExtraArgs: args, CacheClaim: rd.claim, Timeout: r.opts.RunTimeout, Labels: r.labels(s),
 	})
 	if err != nil {
 		run.Reason = err.Error()
 		return record(err)
 	}
-	prefix := namePrefix(fmt.Sprintf("%s-%s-r%d-%s%d", s.Workload.Name, s.Strategy.Name, s.Round, s.Cache, s.Attempt))
+	prefix := namePrefix(fmt.Sprintf("%s-%s-%s-r%d-%s%d", s.Workload.Name, s.Builder.Name(), s.Strategy.Name, s.Round, s.Cache, s.Attempt))
 	pr.Name = prefix + "x" // Validate wants a name; the API server will make one
 	if err := pr.Validate(ctx); err != nil {
 		run.Reason = "invalid PipelineRun: " + err.Error()
@@ -428,7 +438,11 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 		run.WallMillis = 0
 		return record(err)
 	}
-	r.collect(ctx, done, &run)
+	if text := r.collect(ctx, s.Builder, done, &run); text != "" && r.out != nil {
+		if run.BuildLogFile, err = r.out.WriteLog(run.Seq, text); err != nil {
+			r.log.Warnf("%v", err)
+		}
+	}
 	if run.Success {
 		run.Check = CheckRun(s, run)
 		r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict)

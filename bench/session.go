@@ -29,16 +29,17 @@ import (
 
 // Session is one benchmark: options, images, cluster, results.
 type Session struct {
-	Opts       Options
-	Log        log.Logger
-	RunID      string
-	Workloads  []scenarios.Workload
-	Strategies []scenarios.Strategy
+	Opts      Options
+	Log       log.Logger
+	RunID     string
+	Workloads []scenarios.Workload
+	Builders  []scenarios.Builder
+	// Strategies are the strategy names measured under every builder.
+	Strategies []string
 
 	Images   *images.Set
 	Cluster  cluster.Config
 	Provider support.E2EClusterProvider
-	Builder  scenarios.Builder
 	Writer   *results.Writer
 	Runner   *Runner
 	caFile   string
@@ -79,8 +80,8 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if s.RunID == "" {
 		s.RunID = results.NewRunID(time.Now(), "")
 	}
-	var err error
-	if s.Workloads, s.Strategies, err = o.selection(); err != nil {
+	// The selection is checked before images are built.
+	if _, _, _, err := o.selection(BuilderImages{}); err != nil {
 		return nil, err
 	}
 	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes))
@@ -88,10 +89,13 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 		return nil, err
 	}
 	mode, _ := images.ParseMode(o.Images)
-	if s.Images, err = factory.Resolve(ctx, mode); err != nil {
+	if s.Images, err = factory.Resolve(ctx, mode, o.Builders...); err != nil {
 		return nil, fmt.Errorf("prepare images: %w", err)
 	}
-	bi := BuilderImages{KanikoExecutor: s.Images.KanikoExecutor, KanikoWarmer: s.Images.KanikoWarmer}
+	bi := BuilderImages{Images: map[string]string{}}
+	for k, v := range s.Images.Builders {
+		bi.Images[k] = v
+	}
 	if s.caFile, err = o.BuildCAFile(); err != nil {
 		return nil, err
 	}
@@ -99,12 +103,12 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 		bi.CABundle = BuildCAConfigMap
 	}
 	if o.Executor != "" {
-		bi.KanikoExecutor = o.Executor
+		bi.Images[images.RoleKanikoExecutor] = o.Executor
 	}
 	if o.Warmer != "" {
-		bi.KanikoWarmer = o.Warmer
+		bi.Images[images.RoleKanikoWarmer] = o.Warmer
 	}
-	if s.Builder, err = NewBuilder(o.Builder, bi); err != nil {
+	if s.Workloads, s.Builders, s.Strategies, err = o.selection(bi); err != nil {
 		return nil, err
 	}
 	s.Cluster = cluster.Config{
@@ -145,12 +149,20 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	if !ok {
 		return errors.New("start benchmark: cluster setup left no environment")
 	}
-	versions := map[string]string{"builder": s.Builder.Name()}
+	versions := map[string]string{}
 	for k, v := range e.Versions {
 		versions[k] = v
 	}
-	for k, v := range s.Builder.Images() {
-		versions[s.Builder.Name()+"-"+k] = v
+	var builders []results.BuilderInfo
+	for _, b := range s.Builders {
+		for role, ref := range b.Images() {
+			key := b.Name() + "-" + role // kaniko-executor
+			if role == "image" {
+				key = b.Name() // the builder's one image
+			}
+			versions[key] = ref
+		}
+		builders = append(builders, scenarios.Info(b))
 	}
 	cl := describeCluster(ctx, e, s.Cluster)
 	for k, v := range cl.versions {
@@ -158,6 +170,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	}
 	envInfo := results.Environment{
 		RunID: s.RunID, Started: time.Now().UTC(), Versions: versions, Settings: s.Opts.Settings(), GoArch: cl.arch,
+		Builders: builders,
 		Notes: []string{
 			"Tekton feature flag coschedule=disabled: the pv-warm build binds two PVC workspaces, which the default (workspaces) refuses.",
 			"Wall time is the harness's monotonic clock from PipelineRun creation to completion; Tekton status times have one-second resolution.",
@@ -180,7 +193,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		}
 	}
 	fillHost(&envInfo)
-	s.Runner = NewRunner(e, s.Builder, s.Opts, s.RunID, versions, s.Log)
+	s.Runner = NewRunner(e, s.Builders, s.Opts, s.RunID, versions, s.Log)
 	if err := s.Runner.Install(ctx); err != nil {
 		return fmt.Errorf("install pipeline: %w", err)
 	}

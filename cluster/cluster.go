@@ -172,9 +172,10 @@ func connect(cfg Config, set *images.Set, p support.E2EClusterProvider) env.Func
 		e.Versions = map[string]string{
 			"tekton": versions.Tekton, "kind": versions.Kind,
 			"images": string(set.Mode), "node-image": set.NodeImage,
-			"kaniko-executor": set.KanikoExecutor, "registry-image": set.Registry,
-			"kubernetes": v.GitVersion,
+			"registry-image": set.Registry, "kubernetes": v.GitVersion,
 		}
+		// The builders' images are the benchmark's to list: options may
+		// replace those of the image set.
 		return context.WithValue(ctx, envKey{}, e), nil
 	}
 }

@@ -34,6 +34,14 @@ var (
 	debianRootfs    = Rootfs{Name: "debian", Packages: []string{"ca-certificates"}}
 	gitRootfs       = Rootfs{Name: "git", Packages: []string{"ca-certificates", "git", "tini"}}
 	kubeProxyRootfs = Rootfs{Name: "kube-proxy", Packages: []string{"iptables", "nftables", "conntrack", "kmod", "ipset"}}
+	// BuildKit's OCI worker runs buildkit-runc, else runc, from PATH;
+	// Debian's runc brings libseccomp2. pigz: containerd (in buildkitd)
+	// decompresses layers with unpigz when it finds one, as it does in
+	// BuildKit's official image.
+	buildkitRootfs = Rootfs{Name: "buildkit", Packages: []string{"ca-certificates", "runc", "pigz"}}
+	// minbase leaves Recommends out: without runc named here, every RUN of
+	// buildah fails ("exec: no command").
+	buildahRootfs = Rootfs{Name: "buildah", Packages: []string{"buildah", "runc", "fuse-overlayfs", "uidmap", "ca-certificates"}}
 )
 
 // Binary places one binary of an upstream build into an image.
@@ -125,17 +133,24 @@ func (f *Factory) build(ctx context.Context, s Spec, path string) error {
 		return err
 	}
 	// The inputs other images share (root filesystems, Go builds) come
-	// first: the time spent waiting for them is not this image's.
+	// first, side by side (a rootfs download beside a compile): the time
+	// spent waiting for them is not this image's.
 	start := time.Now()
+	g, gctx := errgroup.WithContext(ctx)
 	if s.Rootfs != nil || s.Static {
-		if _, err := f.RootfsTar(ctx, rootfsOf(s)); err != nil {
-			return fmt.Errorf("image %s: %w", s.Name, err)
-		}
+		g.Go(func() error {
+			_, err := f.RootfsTar(gctx, rootfsOf(s))
+			return err
+		})
 	}
 	for _, b := range s.Binaries {
-		if _, err := f.Binaries(ctx, b.Build); err != nil {
-			return fmt.Errorf("image %s: %w", s.Name, err)
-		}
+		g.Go(func() error {
+			_, err := f.Binaries(gctx, b.Build)
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("image %s: %w", s.Name, err)
 	}
 	t.WaitSeconds = time.Since(start).Seconds()
 	start = time.Now()
@@ -301,12 +316,16 @@ type Catalog struct {
 	Cluster      []Spec // loaded into the cluster once it runs
 	Bases        []Spec // pushed into the in-cluster registry for the workloads
 
-	TektonImages   map[string]string // Tekton command -> reference
-	TektonShell    string
-	KanikoExecutor string
-	KanikoWarmer   string
-	Registry       string
-	Git            string
+	// BuilderSpecs are the builders' images, by builder name (BuilderKaniko,
+	// ...): loaded into the cluster with Cluster when the builder is selected.
+	BuilderSpecs map[string][]Spec
+
+	TektonImages map[string]string // Tekton command -> reference
+	TektonShell  string
+	// Builders maps a role (RoleKanikoExecutor, ...) to its local reference.
+	Builders map[string]string
+	Registry string
+	Git      string
 	// BaseRefs maps a base image's logical name to its local reference.
 	BaseRefs map[string]string
 }
@@ -314,7 +333,7 @@ type Catalog struct {
 // NewCatalog lists the images of an offline run at the pinned versions,
 // with Kubernetes at version k8s.
 func NewCatalog(k8sVersion string) *Catalog {
-	c := &Catalog{TektonImages: map[string]string{}, BaseRefs: map[string]string{}}
+	c := &Catalog{TektonImages: map[string]string{}, BaseRefs: map[string]string{}, BuilderSpecs: map[string][]Spec{}, Builders: map[string]string{}}
 	k8s := kubernetesBuild(k8sVersion)
 	for _, n := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
 		c.ControlPlane = append(c.ControlPlane, Spec{
@@ -382,16 +401,28 @@ func NewCatalog(k8sVersion string) *Catalog {
 		Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
 	})
 
-	kaniko := kanikoBuild(versions.Kaniko)
-	for _, cmd := range []string{"executor", "warmer"} {
-		ref := Ref("kaniko/"+cmd, versions.Kaniko)
-		if cmd == "executor" {
-			c.KanikoExecutor = ref
-		} else {
-			c.KanikoWarmer = ref
-		}
-		c.Cluster = append(c.Cluster, kanikoSpec(kaniko, cmd, ref))
-	}
+	c.addKaniko(BuilderKaniko, kanikoBuild(versions.Kaniko), RoleKanikoExecutor, RoleKanikoWarmer)
+	c.addKaniko(BuilderKanikoChainguard, kanikoChainguardBuild(versions.KanikoChainguard), RoleKanikoChainguardExecutor, RoleKanikoChainguardWarmer)
+
+	c.Builders[RoleBuildKit] = Ref("buildkit", versions.BuildKit)
+	buildkit := buildkitBuild(versions.BuildKit)
+	c.BuilderSpecs[BuilderBuildKit] = []Spec{{
+		// No entrypoint and no buildkitd.toml: the Tekton step starts
+		// buildkitd with the configuration it writes.
+		Name: "buildkit", Refs: []string{c.Builders[RoleBuildKit]}, Rootfs: &buildkitRootfs,
+		Binaries: []Binary{
+			{Build: buildkit, Name: "buildkitd", Dest: "/usr/bin/buildkitd"},
+			{Build: buildkit, Name: "buildctl", Dest: "/usr/bin/buildctl"},
+		},
+		Files:  []File{{Path: "/var/lib/buildkit", Dir: true}, {Path: "/etc/buildkit", Dir: true}},
+		Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+	}}
+
+	c.Builders[RoleBuildah] = Ref("buildah", versions.Debian)
+	c.BuilderSpecs[BuilderBuildah] = []Spec{{
+		Name: "buildah", Refs: []string{c.Builders[RoleBuildah]}, Rootfs: &buildahRootfs,
+		Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
+	}}
 
 	c.Registry = Ref("registry", versions.Distribution)
 	c.Cluster = append(c.Cluster, Spec{
@@ -437,12 +468,22 @@ var goToolchainExec = []string{"bin/*", "pkg/tool/*/*"}
 // goToolchainVersion is the golang.org/toolchain module version of a Go release.
 func goToolchainVersion() string { return "v0.0.1-go" + versions.Go + ".linux-amd64" }
 
+// addKaniko adds the executor and warmer images of a kaniko build, under
+// cachebench.local/<builder>/<cmd>:<version>.
+func (c *Catalog) addKaniko(builder string, b GoBuild, executorRole, warmerRole string) {
+	for _, x := range []struct{ cmd, role string }{{"executor", executorRole}, {"warmer", warmerRole}} {
+		ref := Ref(builder+"/"+x.cmd, b.Version)
+		c.Builders[x.role] = ref
+		c.BuilderSpecs[builder] = append(c.BuilderSpecs[builder], kanikoSpec(b, builder+"-"+x.cmd, x.cmd, ref))
+	}
+}
+
 // kanikoSpec follows the layout of kaniko's own images: everything under
 // /kaniko (which kaniko leaves out of its snapshots), nothing else but
 // nsswitch.conf, so that the build's root file system stays clean.
-func kanikoSpec(b GoBuild, cmd, ref string) Spec {
+func kanikoSpec(b GoBuild, name, cmd, ref string) Spec {
 	return Spec{
-		Name: "kaniko-" + cmd, Refs: []string{ref},
+		Name: name, Refs: []string{ref},
 		Binaries: []Binary{{Build: b, Name: cmd, Dest: "/kaniko/" + cmd}},
 		Files: []File{
 			{Path: "/kaniko", Dir: true, Mode: 0o777},

@@ -3,6 +3,8 @@ package images
 import (
 	"context"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
@@ -26,7 +28,14 @@ type GoBuild struct {
 	Version  string
 	Packages []string // main packages (import paths); binaries are named after the last element
 	LDFlags  []string
+	Tags     []string // build tags
 	Wrap     Wrapper
+	// InModule builds inside a writable copy of the module's own directory,
+	// the module itself being the main module, instead of as a dependency of
+	// a wrapper: its go.mod's exclude and replace directives then apply (Go
+	// ignores them in dependencies), so the build list is upstream's own.
+	// BuildKit's go.mod excludes versions a wrapper would select.
+	InModule bool
 }
 
 // Wrapper describes what the tiny main module adds, when anything.
@@ -45,6 +54,14 @@ type Wrapper struct {
 func (b GoBuild) key(goVersion string) string {
 	inputs := []string{"go", goVersion, b.Module, b.Version, strings.Join(b.Packages, ","), strings.Join(b.LDFlags, " ")}
 	inputs = append(inputs, "wrap", b.Wrap.StagingFrom, b.Wrap.MainName, b.Wrap.MainSource)
+	// Appended only when set, so that the keys of the builds that existed
+	// before these fields (and their cached binaries) stay as they were.
+	if len(b.Tags) > 0 {
+		inputs = append(inputs, "tags", strings.Join(b.Tags, ","))
+	}
+	if b.InModule {
+		inputs = append(inputs, "in-module")
+	}
 	return Key(inputs...)
 }
 
@@ -52,6 +69,9 @@ func (b GoBuild) key(goVersion string) string {
 // folder that holds them: once, however many images ask at the same time.
 // The module download holds a network slot, the compile a CPU slot.
 func (f *Factory) Binaries(ctx context.Context, b GoBuild) (string, error) {
+	if err := b.check(); err != nil {
+		return "", err
+	}
 	goVersion, err := gomod.GoVersion(ctx)
 	if err != nil {
 		return "", err
@@ -77,6 +97,9 @@ func (f *Factory) Binaries(ctx context.Context, b GoBuild) (string, error) {
 		}
 		t := Timing{Step: step, Kind: "go"}
 		wdir := filepath.Join(tmp, "wrapper")
+		if b.InModule {
+			wdir = filepath.Join(tmp, "module")
+		}
 		var took time.Duration
 		waited, err := f.sched.with(ctx, Network, step+" (download)", func() error {
 			start := time.Now()
@@ -132,15 +155,34 @@ func (b GoBuild) names() []string {
 }
 
 func (b GoBuild) flags() []string {
-	return []string{"-trimpath", "-ldflags=-s -w " + strings.Join(b.LDFlags, " ")}
+	fl := []string{"-trimpath", "-ldflags=-s -w " + strings.Join(b.LDFlags, " ")}
+	if len(b.Tags) > 0 {
+		fl = append(fl, "-tags="+strings.Join(b.Tags, ","))
+	}
+	return fl
 }
 
-// staticEnv gives static binaries that run on scratch images.
-var staticEnv = []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=-buildvcs=false"}
+// check refuses combinations that mean nothing.
+func (b GoBuild) check() error {
+	if b.InModule && (b.Wrap != Wrapper{}) {
+		return fmt.Errorf("build %s@%s: a build inside the module has no wrapper module", b.Module, b.Version)
+	}
+	if b.InModule && len(b.Packages) == 0 {
+		return fmt.Errorf("build %s@%s: a build inside the module needs packages", b.Module, b.Version)
+	}
+	return nil
+}
+
+// staticEnv gives static binaries that run on scratch images. GOWORK=off:
+// a go.work above the cache folder must not pull in other modules.
+var staticEnv = []string{"CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64", "GOFLAGS=-buildvcs=false", "GOWORK=off"}
 
 // goDownload writes the wrapper module and fetches every module its build
 // needs (recording their checksums), so that the compile needs no network.
 func (f *Factory) goDownload(ctx context.Context, b GoBuild, wdir string) error {
+	if b.InModule {
+		return f.goDownloadInModule(ctx, b, wdir)
+	}
 	if err := os.MkdirAll(wdir, 0o755); err != nil {
 		return err
 	}
@@ -163,7 +205,7 @@ func (f *Factory) goDownload(ctx context.Context, b GoBuild, wdir string) error 
 	if len(b.Packages) > 0 {
 		// Loading the packages' imports downloads exactly the modules the
 		// build needs; -mod=mod records their go.sum lines.
-		args := append([]string{"list", "-mod=mod", "-deps", "-f", "{{.ImportPath}}"}, b.Packages...)
+		args := append(append([]string{"list", "-mod=mod", "-deps", "-f", "{{.ImportPath}}"}, b.tagArgs()...), b.Packages...)
 		if err := f.run(ctx, wdir, staticEnv, "go", args...); err != nil {
 			return err
 		}
@@ -171,7 +213,80 @@ func (f *Factory) goDownload(ctx context.Context, b GoBuild, wdir string) error 
 	return nil
 }
 
-// goCompile builds the binaries of the wrapper module goDownload prepared.
+// goDownloadInModule copies the module's directory out of the (read-only)
+// module cache into wdir, writable, and fetches what its packages need.
+func (f *Factory) goDownloadInModule(ctx context.Context, b GoBuild, wdir string) error {
+	src, err := gomod.Download(ctx, b.Module, b.Version)
+	if err != nil {
+		return err
+	}
+	if err := copyTreeWritable(src, wdir); err != nil {
+		return fmt.Errorf("copy %s@%s out of the module cache: %w", b.Module, b.Version, err)
+	}
+	args := append([]string{"list", "-mod=mod", "-deps", "-f", "{{.ImportPath}}"}, b.tagArgs()...)
+	return f.run(ctx, wdir, staticEnv, "go", append(args, b.Packages...)...)
+}
+
+// tagArgs are the build tags for go list, which must see the files the
+// build compiles.
+func (b GoBuild) tagArgs() []string {
+	if len(b.Tags) == 0 {
+		return nil
+	}
+	return []string{"-tags=" + strings.Join(b.Tags, ",")}
+}
+
+// copyTreeWritable copies the regular files and folders under src to dst
+// (which must not exist), with owner write permission added and executable
+// bits kept. The module cache holds no symbolic links; any is refused.
+func copyTreeWritable(src, dst string) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, p)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case info.Mode().IsRegular():
+			mode := os.FileMode(0o644)
+			if info.Mode()&0o111 != 0 {
+				mode = 0o755
+			}
+			return copyRegular(p, target, mode)
+		default:
+			return fmt.Errorf("%s: not a regular file or folder", p)
+		}
+	})
+}
+
+func copyRegular(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// goCompile builds the binaries of the wrapper module (or the module copy)
+// goDownload prepared.
 func (f *Factory) goCompile(ctx context.Context, b GoBuild, wdir, out string) error {
 	if b.Wrap.MainSource != "" {
 		args := append(append([]string{"build"}, b.flags()...), "-o", filepath.Join(out, b.Wrap.MainName), ".")

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"sort"
 	"strings"
 	"testing"
 
@@ -164,7 +165,7 @@ func TestCatalogIsComplete(t *testing.T) {
 		}
 	}
 	names := map[string]bool{}
-	for _, group := range [][]Spec{c.ControlPlane, c.Cluster, c.Bases} {
+	for _, group := range c.groups() {
 		for _, s := range group {
 			if names[s.Name] {
 				t.Errorf("two specs named %s: their archives would collide", s.Name)
@@ -234,5 +235,249 @@ func TestWrapperGoMod(t *testing.T) {
 	plain, err := wrapperGoModFor(upstream, GoBuild{Module: "github.com/tektoncd/pipeline", Version: "v1.15.0"})
 	if err != nil || strings.Contains(plain, "replace") {
 		t.Errorf("a wrapper without staging has no replaces: %v\n%s", err, plain)
+	}
+}
+
+func TestGoBuildKey(t *testing.T) {
+	base := GoBuild{Module: "example.com/m", Version: "v1.0.0", Packages: []string{"example.com/m/cmd/a"}}
+	withTags := base
+	withTags.Tags = []string{"netgo"}
+	inModule := base
+	inModule.InModule = true
+	both := inModule
+	both.Tags = []string{"netgo"}
+	keys := map[string]string{}
+	for name, b := range map[string]GoBuild{"base": base, "tags": withTags, "in-module": inModule, "both": both} {
+		k := b.key("go1.26.8")
+		if other, ok := keys[k]; ok {
+			t.Errorf("%s and %s share key %s", name, other, k)
+		}
+		keys[k] = name
+	}
+	// Builds without the newer fields keep the key they had before them, so
+	// that their cached binaries are still found.
+	old := Key("go", "go1.26.8", base.Module, base.Version, "example.com/m/cmd/a", "", "wrap", "", "", "")
+	if got := base.key("go1.26.8"); got != old {
+		t.Errorf("key of a plain build changed: %s, was %s", got, old)
+	}
+}
+
+func TestGoBuildCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    GoBuild
+		ok   bool
+	}{
+		{"wrapper", GoBuild{Module: "m", Packages: []string{"m/cmd/a"}}, true},
+		{"in module", GoBuild{Module: "m", Packages: []string{"m/cmd/a"}, InModule: true}, true},
+		{"in module with a wrapper main", GoBuild{Module: "m", InModule: true, Wrap: Wrapper{MainName: "a", MainSource: "package main"}}, false},
+		{"in module with staging", GoBuild{Module: "m", Packages: []string{"m/cmd/a"}, InModule: true, Wrap: Wrapper{StagingFrom: "v0.1.0"}}, false},
+		{"in module without packages", GoBuild{Module: "m", InModule: true}, false},
+	} {
+		if err := tc.b.check(); (err == nil) != tc.ok {
+			t.Errorf("%s: check() = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+func TestUpstreamBuilds(t *testing.T) {
+	for _, tc := range []struct {
+		b        GoBuild
+		inModule bool
+		ldflag   string
+		names    []string
+	}{
+		{buildkitBuild("v0.34.2"), true, "-X github.com/moby/buildkit/version.Version=v0.34.2", []string{"buildkitd", "buildctl"}},
+		{kanikoChainguardBuild("v1.25.5"), true, "-X github.com/chainguard-dev/kaniko/pkg/version.version=v1.25.5", []string{"executor", "warmer"}},
+		{kanikoBuild("v1.24.0"), false, "-X github.com/GoogleContainerTools/kaniko/pkg/version.version=v1.24.0", []string{"executor", "warmer"}},
+	} {
+		if tc.b.InModule != tc.inModule {
+			t.Errorf("%s: InModule %v, want %v", tc.b.Module, tc.b.InModule, tc.inModule)
+		}
+		if err := tc.b.check(); err != nil {
+			t.Errorf("%s: %v", tc.b.Module, err)
+		}
+		if !strings.Contains(strings.Join(tc.b.flags(), " "), tc.ldflag) {
+			t.Errorf("%s: flags %q lack %s", tc.b.Module, tc.b.flags(), tc.ldflag)
+		}
+		if !reflect.DeepEqual(tc.b.names(), tc.names) {
+			t.Errorf("%s: binaries %v, want %v", tc.b.Module, tc.b.names(), tc.names)
+		}
+	}
+	if fl := strings.Join(buildkitBuild("v0.34.2").flags(), " "); !strings.Contains(fl, "-tags=osusergo,netgo,static_build") {
+		t.Errorf("BuildKit flags %q: want upstream's static tags", fl)
+	}
+}
+
+func TestCopyTreeWritable(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "mod")
+	os.MkdirAll(filepath.Join(src, "cmd", "a"), 0o755)
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module m\n"), 0o444)
+	os.WriteFile(filepath.Join(src, "cmd", "a", "run.sh"), []byte("#!/bin/sh\n"), 0o555)
+	os.Chmod(filepath.Join(src, "cmd", "a"), 0o555)
+	os.Chmod(filepath.Join(src, "cmd"), 0o555)
+	t.Cleanup(func() { filepath.Walk(src, func(p string, _ os.FileInfo, _ error) error { return os.Chmod(p, 0o755) }) })
+	dst := filepath.Join(t.TempDir(), "copy")
+	if err := copyTreeWritable(src, dst); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]os.FileMode{"go.mod": 0o644, "cmd/a/run.sh": 0o755, "cmd/a": 0o755 | os.ModeDir} {
+		fi, err := os.Stat(filepath.Join(dst, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode() != want {
+			t.Errorf("%s: mode %v, want %v", p, fi.Mode(), want)
+		}
+	}
+	// The go command rewrites go.mod and go.sum in the copy.
+	if err := os.WriteFile(filepath.Join(dst, "go.sum"), []byte("x"), 0o644); err != nil {
+		t.Errorf("copy is not writable: %v", err)
+	}
+	os.Symlink("go.mod", filepath.Join(src, "link"))
+	if err := copyTreeWritable(src, filepath.Join(t.TempDir(), "again")); err == nil {
+		t.Error("want an error for a symbolic link")
+	}
+}
+
+func TestSelectBuilders(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want []string
+		err  bool
+	}{
+		{nil, AllBuilders, false},
+		{[]string{"buildah", "kaniko", "kaniko"}, []string{"kaniko", "buildah"}, false},
+		{[]string{" BuildKit "}, []string{"buildkit"}, false},
+		{[]string{"docker"}, nil, true},
+	} {
+		got, err := SelectBuilders(tc.in)
+		if (err != nil) != tc.err || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("SelectBuilders(%q) = %v, %v; want %v (error %v)", tc.in, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestCatalogBuilderImages(t *testing.T) {
+	c := NewCatalog(versions.Kubernetes)
+	wantRefs := map[string]string{
+		RoleKanikoExecutor:           "cachebench.local/kaniko/executor:" + versions.Kaniko,
+		RoleKanikoWarmer:             "cachebench.local/kaniko/warmer:" + versions.Kaniko,
+		RoleKanikoChainguardExecutor: "cachebench.local/kaniko-chainguard/executor:v1.25.5",
+		RoleKanikoChainguardWarmer:   "cachebench.local/kaniko-chainguard/warmer:v1.25.5",
+		RoleBuildKit:                 "cachebench.local/buildkit:v0.34.2",
+		RoleBuildah:                  "cachebench.local/buildah:" + versions.Debian,
+	}
+	if !reflect.DeepEqual(c.Builders, wantRefs) {
+		t.Errorf("catalog builders:\n%v\nwant\n%v", c.Builders, wantRefs)
+	}
+	for _, tc := range []struct {
+		builders []string
+		images   []string // spec names
+		roles    []string
+	}{
+		{[]string{BuilderKaniko}, []string{"kaniko-executor", "kaniko-warmer"}, []string{RoleKanikoExecutor, RoleKanikoWarmer}},
+		{[]string{BuilderKanikoChainguard}, []string{"kaniko-chainguard-executor", "kaniko-chainguard-warmer"}, []string{RoleKanikoChainguardExecutor, RoleKanikoChainguardWarmer}},
+		{[]string{BuilderBuildKit}, []string{"buildkit"}, []string{RoleBuildKit}},
+		{[]string{BuilderBuildah}, []string{"buildah"}, []string{RoleBuildah}},
+		{AllBuilders, []string{"kaniko-executor", "kaniko-warmer", "kaniko-chainguard-executor", "kaniko-chainguard-warmer", "buildkit", "buildah"},
+			[]string{RoleBuildKit, RoleBuildah, RoleKanikoChainguardExecutor, RoleKanikoChainguardWarmer, RoleKanikoExecutor, RoleKanikoWarmer}},
+	} {
+		specs, refs := c.builderImages(tc.builders)
+		var names []string
+		for _, s := range specs {
+			names = append(names, s.Name)
+		}
+		if !reflect.DeepEqual(names, tc.images) {
+			t.Errorf("%v: images %v, want %v", tc.builders, names, tc.images)
+		}
+		var roles []string
+		for r := range refs {
+			roles = append(roles, r)
+		}
+		sort.Strings(roles)
+		want := append([]string(nil), tc.roles...)
+		sort.Strings(want)
+		if !reflect.DeepEqual(roles, want) {
+			t.Errorf("%v: roles %v, want %v", tc.builders, roles, want)
+		}
+	}
+	// The builder images are not part of what every run loads.
+	for _, s := range c.Cluster {
+		if strings.HasPrefix(s.Name, "kaniko") || s.Name == "buildkit" || s.Name == "buildah" {
+			t.Errorf("%s is in Cluster: it would be built for every builder", s.Name)
+		}
+	}
+}
+
+func TestBuilderImageLayouts(t *testing.T) {
+	c := NewCatalog(versions.Kubernetes)
+	bk := c.specByName("buildkit")
+	if bk.Rootfs == nil || !contains(bk.Rootfs.Packages, "runc") || len(bk.Config.Entrypoint) != 0 {
+		t.Errorf("buildkit: want a Debian rootfs with runc and no entrypoint: %+v", bk)
+	}
+	var dests []string
+	for _, b := range bk.Binaries {
+		dests = append(dests, b.Dest)
+		if !b.Build.InModule {
+			t.Errorf("buildkit's %s is not built inside its module", b.Name)
+		}
+	}
+	if !reflect.DeepEqual(dests, []string{"/usr/bin/buildkitd", "/usr/bin/buildctl"}) {
+		t.Errorf("buildkit binaries at %v", dests)
+	}
+	bh := c.specByName("buildah")
+	for _, p := range []string{"buildah", "runc", "fuse-overlayfs", "uidmap", "ca-certificates"} {
+		if bh.Rootfs == nil || !contains(bh.Rootfs.Packages, p) {
+			t.Errorf("buildah rootfs lacks %s", p)
+		}
+	}
+	for _, s := range []Spec{c.specByName("kaniko-chainguard-executor"), c.specByName("kaniko-chainguard-warmer")} {
+		cmd := strings.TrimPrefix(s.Name, "kaniko-chainguard-")
+		if !reflect.DeepEqual(s.Config.Entrypoint, []string{"/kaniko/" + cmd}) || s.Binaries[0].Build.Module != "github.com/chainguard-dev/kaniko" {
+			t.Errorf("%s: entrypoint %v, module %s", s.Name, s.Config.Entrypoint, s.Binaries[0].Build.Module)
+		}
+	}
+	// The two kaniko flavours share a layout, not an archive.
+	up, cg := c.specByName("kaniko-executor"), c.specByName("kaniko-chainguard-executor")
+	if !reflect.DeepEqual(up.Config, cg.Config) || !reflect.DeepEqual(up.Files, cg.Files) {
+		t.Error("kaniko-chainguard's layout differs from kaniko's")
+	}
+	if up.Refs[0] == cg.Refs[0] {
+		t.Error("kaniko and kaniko-chainguard share a reference")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func TestOnlinePlan(t *testing.T) {
+	c := NewCatalog(versions.Kubernetes)
+	for _, tc := range []struct {
+		builders []string
+		local    []string
+		refs     map[string]string
+	}{
+		{[]string{BuilderKaniko}, []string{"git"}, map[string]string{RoleKanikoExecutor: versions.KanikoExecutor, RoleKanikoWarmer: versions.KanikoWarmer}},
+		{[]string{BuilderBuildKit, BuilderBuildah}, []string{"git"}, map[string]string{RoleBuildKit: "docker.io/moby/buildkit:v0.34.2", RoleBuildah: versions.BuildahImage}},
+		{[]string{BuilderKanikoChainguard}, []string{"git", "kaniko-chainguard-executor", "kaniko-chainguard-warmer"}, map[string]string{
+			RoleKanikoChainguardExecutor: "cachebench.local/kaniko-chainguard/executor:v1.25.5",
+			RoleKanikoChainguardWarmer:   "cachebench.local/kaniko-chainguard/warmer:v1.25.5",
+		}},
+	} {
+		specs, refs := c.onlinePlan(tc.builders)
+		var names []string
+		for _, s := range specs {
+			names = append(names, s.Name)
+		}
+		if !reflect.DeepEqual(names, tc.local) || !reflect.DeepEqual(refs, tc.refs) {
+			t.Errorf("%v: builds %v, refs %v; want %v, %v", tc.builders, names, refs, tc.local, tc.refs)
+		}
 	}
 }

@@ -58,11 +58,14 @@ type Set struct {
 	TektonShell      string
 	TektonReleaseURL string // online: the published release manifest
 
-	KanikoExecutor string
-	KanikoWarmer   string
-	Registry       string
-	Git            string
-	Bases          map[string]Base // by logical name ("debian", "golang")
+	// Builders maps the role of each image of the selected builders
+	// (RoleKanikoExecutor, RoleBuildKit, ...) to its reference; roles of
+	// builders not selected are absent.
+	Builders map[string]string
+
+	Registry string
+	Git      string
+	Bases    map[string]Base // by logical name ("debian", "golang")
 }
 
 // baseRepos are the in-cluster names of the base images; workloads'
@@ -96,8 +99,16 @@ func CanPull(ctx context.Context) bool {
 }
 
 // Resolve decides the mode (for Auto) and prepares the images of a run:
-// offline, it builds whatever the cache lacks.
-func (f *Factory) Resolve(ctx context.Context, mode Mode) (*Set, error) {
+// offline, it builds whatever the cache lacks. builders names the builders
+// to benchmark (BuilderKaniko, BuilderKanikoChainguard, BuilderBuildKit,
+// BuilderBuildah); none means all. Only their images are built and loaded.
+// Online, kaniko, BuildKit and Buildah are the official images, and
+// kaniko-chainguard, which has none, is built and loaded like git.
+func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*Set, error) {
+	builders, err := SelectBuilders(builders)
+	if err != nil {
+		return nil, err
+	}
 	if mode == Auto || mode == "" {
 		mode = Offline
 		if CanPull(ctx) {
@@ -106,22 +117,8 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode) (*Set, error) {
 		f.log.Infof("images: %s (a public registry %s)", mode, map[bool]string{true: "answers", false: "does not answer"}[mode == Online])
 	}
 	cat := NewCatalog(f.kubernetes)
-	git, err := f.Build(ctx, cat.specByName("git"))
-	if err != nil {
-		return nil, err
-	}
 	if mode == Online {
-		return &Set{
-			Mode: Online, NodeImage: versions.KindNodeImageRepo + ":" + f.kubernetes, DefaultCNI: true,
-			Load:             []Archive{git},
-			TektonReleaseURL: versions.TektonReleaseURL,
-			KanikoExecutor:   versions.KanikoExecutor, KanikoWarmer: versions.KanikoWarmer,
-			Registry: versions.RegistryImage, Git: cat.Git,
-			Bases: map[string]Base{
-				"debian": {Repo: baseRepos["debian"], Remote: versions.DebianBaseImage},
-				"golang": {Repo: baseRepos["golang"], Remote: versions.GolangBaseImage},
-			},
-		}, nil
+		return f.resolveOnline(ctx, cat, builders)
 	}
 	if !strings.HasPrefix(f.kubernetes, offlineMinor) {
 		return nil, fmt.Errorf("offline images are made for Kubernetes %sx (etcd, CoreDNS and pause as kubeadm v1.34 lists them), not %s: use a v1.34 release, or --images=online", offlineMinor, f.kubernetes)
@@ -152,8 +149,9 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode) (*Set, error) {
 		})
 		return err
 	})
+	builderSpecs, builderRefs := cat.builderImages(builders)
 	g.Go(func() (err error) {
-		load, err = f.BuildAll(gctx, cat.Cluster)
+		load, err = f.BuildAll(gctx, append(append([]Spec(nil), cat.Cluster...), builderSpecs...))
 		return err
 	})
 	var bases []Archive
@@ -167,10 +165,10 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode) (*Set, error) {
 	set := &Set{
 		Mode: Offline, NodeImage: node, Load: load,
 		TektonImages: cat.TektonImages, TektonShell: cat.TektonShell,
-		KanikoExecutor: cat.KanikoExecutor, KanikoWarmer: cat.KanikoWarmer,
 		Registry: cat.Registry, Git: cat.Git,
 		Bases: map[string]Base{},
 	}
+	set.Builders = builderRefs
 	for i, s := range cat.Bases {
 		logical := strings.TrimPrefix(s.Name, "base-")
 		set.Bases[logical] = Base{Repo: baseRepos[logical], Archive: bases[i].Path}
@@ -182,8 +180,71 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode) (*Set, error) {
 	return set, nil
 }
 
+// resolveOnline: official images where there are any; git and the builders
+// without public images are built here and loaded into the cluster.
+func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []string) (*Set, error) {
+	local, refs := cat.onlinePlan(builders)
+	load, err := f.BuildAll(ctx, local)
+	if err != nil {
+		return nil, err
+	}
+	set := &Set{
+		Mode: Online, NodeImage: versions.KindNodeImageRepo + ":" + f.kubernetes, DefaultCNI: true,
+		Load:             load,
+		TektonReleaseURL: versions.TektonReleaseURL,
+		Registry:         versions.RegistryImage, Git: cat.Git,
+		Bases: map[string]Base{
+			"debian": {Repo: baseRepos["debian"], Remote: versions.DebianBaseImage},
+			"golang": {Repo: baseRepos["golang"], Remote: versions.GolangBaseImage},
+		},
+	}
+	set.Builders = refs
+	return set, nil
+}
+
+// onlinePlan returns the images an online run builds locally (git, and the
+// builders' images that have no official ones) and the builders' references.
+func (c *Catalog) onlinePlan(builders []string) ([]Spec, map[string]string) {
+	local := []Spec{c.specByName("git")}
+	refs := map[string]string{}
+	for _, b := range builders {
+		for _, role := range builderRoles[b] {
+			if ref, ok := onlineBuilders[role]; ok {
+				refs[role] = ref
+				continue
+			}
+			refs[role] = c.Builders[role]
+			local = append(local, c.specByRef(c.Builders[role]))
+		}
+	}
+	return local, refs
+}
+
+// groups lists every spec of the catalog, builder images included.
+func (c *Catalog) groups() [][]Spec {
+	g := [][]Spec{c.ControlPlane, c.Cluster, c.Bases}
+	for _, b := range AllBuilders {
+		g = append(g, c.BuilderSpecs[b])
+	}
+	return g
+}
+
+// specByRef finds the spec that makes an image reference.
+func (c *Catalog) specByRef(ref string) Spec {
+	for _, group := range c.groups() {
+		for _, s := range group {
+			for _, r := range s.Refs {
+				if r == ref {
+					return s
+				}
+			}
+		}
+	}
+	panic("images: no spec makes " + ref)
+}
+
 func (c *Catalog) specByName(name string) Spec {
-	for _, group := range [][]Spec{c.ControlPlane, c.Cluster, c.Bases} {
+	for _, group := range c.groups() {
 		for _, s := range group {
 			if s.Name == name {
 				return s

@@ -79,6 +79,33 @@ func kanikoBuild(v string) GoBuild {
 	}
 }
 
+// kanikoChainguardBuild builds the maintained fork of kaniko from its own
+// module (its go.mod is the main module's, as in its release builds).
+func kanikoChainguardBuild(v string) GoBuild {
+	const m = "github.com/chainguard-dev/kaniko"
+	return GoBuild{
+		Module: m, Version: v, InModule: true,
+		Packages: []string{m + "/cmd/executor", m + "/cmd/warmer"},
+		LDFlags:  []string{"-X " + m + "/pkg/version.version=" + v},
+	}
+}
+
+// buildkitBuild builds buildkitd and buildctl from BuildKit's own module:
+// its go.mod excludes versions that a wrapper module would select. Static
+// (cgo off, as in upstream's Dockerfile), with its tags less "seccomp",
+// which selects no other file when cgo is off, and the version stamps
+// "buildctl --version" prints. (Upstream also stamps version.Revision, a
+// git commit the module proxy does not tell.)
+func buildkitBuild(v string) GoBuild {
+	const m = "github.com/moby/buildkit"
+	return GoBuild{
+		Module: m, Version: v, InModule: true,
+		Packages: []string{m + "/cmd/buildkitd", m + "/cmd/buildctl"},
+		Tags:     []string{"osusergo", "netgo", "static_build"},
+		LDFlags:  []string{"-X " + m + "/version.Version=" + v, "-X " + m + "/version.Package=" + m},
+	}
+}
+
 func distributionBuild(v string) GoBuild {
 	return GoBuild{
 		Module: "github.com/distribution/distribution/v3", Version: v,
@@ -92,6 +119,7 @@ func allBuilds() []GoBuild {
 	return []GoBuild{
 		kubernetesBuild(versions.Kubernetes), etcdBuild(versions.Etcd), coreDNSBuild(versions.CoreDNS),
 		tektonBuild(versions.Tekton), kanikoBuild(versions.Kaniko), distributionBuild(versions.Distribution),
+		kanikoChainguardBuild(versions.KanikoChainguard), buildkitBuild(versions.BuildKit),
 	}
 }
 

@@ -6,10 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"unicode"
 
 	"golang.org/x/perf/benchfmt"
 
 	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/stats"
 )
 
 // BenchTextFile holds the runs in the Go benchmark format, for benchstat.
@@ -17,16 +19,36 @@ const BenchTextFile = "bench.txt"
 
 // Units of bench.txt besides ns/op (the wall time). Only what has a finer
 // resolution than Tekton's one-second status times goes here (those are in
-// the report), and kaniko's layer cache hits, a count (exact).
+// the report), and the builder's layer cache hits, a count (exact). The
+// phases come from the builder's own log (results.BuildPhases).
 const (
-	UnitPull = "pull-s/op" // kaniko retrieving and unpacking base images
-	UnitPush = "push-s/op" // kaniko pushing the image
+	UnitPull = "pull-s/op" // the builder retrieving and unpacking base images
+	UnitPush = "push-s/op" // the builder pushing the image
 	UnitHits = "cache-hits/op"
 )
 
+// BenchName is the benchmark name of a run, without the "Benchmark"
+// prefix, its parts in benchstat's key=value form:
+// Cache/workload=small/builder=kaniko/strategy=none/cache=cold.
+func BenchName(r results.Run) string {
+	return fmt.Sprintf("Cache/workload=%s/builder=%s/strategy=%s/cache=%s",
+		namePart(r.Workload), namePart(stats.BuilderOf(r)), namePart(r.Strategy), namePart(string(r.Cache)))
+}
+
+// namePart keeps a value from splitting a name: no slash, no space.
+func namePart(v string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '=' || unicode.IsSpace(r) {
+			return '-'
+		}
+		return r
+	}, v)
+}
+
 // WriteBenchText writes every successful run as one benchmark result,
-// BenchmarkCache/<workload>/<strategy>/<cold|warm>, so that "benchstat
-// old/bench.txt new/bench.txt" compares two benchmarks group by group.
+// named by BenchName, so that "benchstat old/bench.txt new/bench.txt"
+// compares two benchmarks group by group and "benchstat -col /builder
+// bench.txt" compares the builders of one (-col /strategy its strategies).
 // Configuration lines name the machine and the versions.
 func WriteBenchText(w io.Writer, res *results.Results) error {
 	bw := benchfmt.NewWriter(w)
@@ -46,7 +68,7 @@ func WriteBenchText(w io.Writer, res *results.Results) error {
 		}
 		result := &benchfmt.Result{
 			Config: cfg,
-			Name:   benchfmt.Name(fmt.Sprintf("Cache/%s/%s/%s", r.Workload, r.Strategy, r.Cache)),
+			Name:   benchfmt.Name(BenchName(r)),
 			Iters:  1,
 			Values: []benchfmt.Value{
 				{Value: float64(r.WallMillis) * 1e6, Unit: "ns/op"},

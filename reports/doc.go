@@ -89,7 +89,7 @@ const htmlStyle = `body{font-family:system-ui,sans-serif;max-width:1200px;margin
 table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:3px 7px}
 th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:1.5em 0}figcaption{font-size:13px;color:#555}pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}
-svg{max-width:100%;height:auto}`
+svg{max-width:100%;height:auto}figure.wide{overflow-x:auto}figure.wide svg{max-width:none}`
 
 // writeHTML writes a page that needs nothing else: the SVG charts are
 // read from dir and put inline.
@@ -124,7 +124,12 @@ func writeHTML(w io.Writer, d doc, dir string) error {
 			if i := bytes.Index(svg, []byte("<svg")); i > 0 {
 				svg = svg[i:] // drop the XML prolog: not allowed inside HTML
 			}
-			fmt.Fprintf(&b, "<figure>%s<figcaption>%s</figcaption></figure>\n", svg, html.EscapeString(v.chart.Title))
+			class := ""
+			if v.chart.Wide {
+				// Shrunk to the page, its text would be too small to read.
+				class = ` class="wide"`
+			}
+			fmt.Fprintf(&b, "<figure%s>%s<figcaption>%s</figcaption></figure>\n", class, svg, html.EscapeString(v.chart.Title))
 		case table:
 			b.WriteString("<table><tr>")
 			for _, h := range v.header {

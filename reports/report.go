@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -88,11 +89,28 @@ func formatInterval(i stats.Interval, unit string) string {
 	return fmt.Sprintf("%s–%s%s", secs(i.Lo), secs(i.Hi), unit)
 }
 
-// summaryLines say what each strategy saves against no cache, in words, the
-// warm runs first: "warm registry cache: 1.42× faster than no cache
-// (1.32–1.61×, n=6)"; "cold runs with a registry cache: 8% slower than no
-// cache (2–14%, n=6)".
+// summaryLines say, per builder, what each strategy saves against that
+// builder without cache, in words, the warm runs first: "warm registry
+// cache: 1.42× faster than no cache (1.32–1.61×, n=6)"; "cold runs with a
+// registry cache: 8% slower than no cache (2–14%, n=6)". With more than one
+// builder each line starts with the builder's name, and a lead line names
+// the fastest builder and strategy of the warm runs.
 func summaryLines(rows []stats.Stat) []string {
+	builders := builderNames(rows)
+	if len(builders) < 2 {
+		return builderSummary(rows)
+	}
+	lines := fastestLines(rows)
+	for _, b := range builders {
+		for _, l := range builderSummary(filterBuilder(rows, b)) {
+			lines = append(lines, b+": "+l)
+		}
+	}
+	return lines
+}
+
+// builderSummary is summaryLines for the rows of one builder.
+func builderSummary(rows []stats.Stat) []string {
 	var lines []string
 	var base []string
 	for _, s := range rows {
@@ -112,12 +130,69 @@ func summaryLines(rows []stats.Stat) []string {
 			if cache == results.Cold {
 				subject = fmt.Sprintf("cold runs with a %s cache", s.Strategy)
 			}
-			if ci := s.SpeedupCI; ci.OK && ci.Lo < 1 && ci.Hi > 1 {
-				// The interval holds both faster and slower: no difference shown.
-				lines = append(lines, fmt.Sprintf("%s: no clear difference from no cache (%.2f×, interval %.2f–%.2f×, n=%d)", subject, s.Speedup, ci.Lo, ci.Hi, s.N))
-				continue
-			}
-			lines = append(lines, fmt.Sprintf("%s: %s than no cache (%s)", subject, relative(s.Speedup), relativeInterval(s.SpeedupCI, s.N)))
+			lines = append(lines, subject+": "+compared(s.Speedup, s.SpeedupCI, s.N, "no cache"))
+		}
+	}
+	return lines
+}
+
+// compared puts a speedup against what in words, with its interval: "1.42×
+// faster than no cache (1.32–1.61×, n=6)"; an interval that holds both
+// faster and slower shows no difference.
+func compared(speedup float64, ci stats.Interval, n int, what string) string {
+	if ci.OK && ci.Lo < 1 && ci.Hi > 1 {
+		return fmt.Sprintf("no clear difference from %s (%.2f×, interval %.2f–%.2f×, n=%d)", what, speedup, ci.Lo, ci.Hi, n)
+	}
+	rel := relative(speedup)
+	if rel == "as fast" {
+		rel += " as"
+	} else {
+		rel += " than"
+	}
+	return fmt.Sprintf("%s %s (%s)", rel, what, relativeInterval(ci, n))
+}
+
+// subject names a builder and strategy: "buildkit with a registry cache",
+// "kaniko without cache".
+func subject(s stats.Stat) string {
+	if s.Strategy == stats.Baseline {
+		return s.Builder + " without cache"
+	}
+	return fmt.Sprintf("%s with a %s cache", s.Builder, s.Strategy)
+}
+
+// fastestLines name the builder and strategy whose warm runs have the
+// lowest median, against the reference builder without cache when it ran:
+// "fastest warm: buildkit with a registry cache (6.2s), 2.40× faster than
+// kaniko without cache (2.10–2.70×, n=8)". When the next fastest median
+// lies inside the fastest's interval, a second line says so.
+func fastestLines(rows []stats.Stat) []string {
+	var warm []stats.Stat
+	for _, s := range rows {
+		if s.Cache == results.Warm && s.N > 0 {
+			warm = append(warm, s)
+		}
+	}
+	if len(warm) == 0 {
+		return nil
+	}
+	sort.SliceStable(warm, func(i, j int) bool { return warm[i].Median < warm[j].Median })
+	best := warm[0]
+	line := fmt.Sprintf("fastest warm: %s", subject(best))
+	ref := stats.ReferenceBuilder + " without cache"
+	switch {
+	case best.Builder == stats.ReferenceBuilder && best.Strategy == stats.Baseline:
+		line += fmt.Sprintf(", %ss (%s): no builder or cache beat it", secs(best.Median), withN(best.MedianCI, "s", best.N))
+	case best.ReferenceN > 0:
+		line += fmt.Sprintf(" (%ss), %s", secs(best.Median), compared(best.VsReference, best.VsReferenceCI, best.N, ref))
+	default:
+		line += fmt.Sprintf(", %ss (%s; %s did not run)", secs(best.Median), withN(best.MedianCI, "s", best.N), stats.ReferenceBuilder)
+	}
+	lines := []string{line}
+	if len(warm) > 1 {
+		next := warm[1]
+		if ci := best.MedianCI; ci.OK && next.Median <= ci.Hi {
+			lines = append(lines, fmt.Sprintf("close behind: %s (%ss) lies within the fastest's interval (%s): not clearly slower", subject(next), secs(next.Median), formatInterval(ci, "s")))
 		}
 	}
 	return lines
@@ -167,10 +242,18 @@ func withN(i stats.Interval, unit string, n int) string {
 func reportDoc(rep *Report) doc {
 	res := rep.Results
 	e := res.Environment
+	builders := builderNames(rep.Stats)
+	multi := len(builders) > 1
+	withRef := multi && slices.Contains(builders, stats.ReferenceBuilder)
 	var d doc
 	d.heading(1, "cachebench report "+e.RunID)
-	d.para("Build-cache strategies measured on one cluster, in one session, with the same build under each. " +
-		"Every figure is over the successful runs of its row (n); failed runs are listed at the end and never counted.")
+	if multi {
+		d.para(fmt.Sprintf("Builders (%s) and their build-cache strategies measured on one cluster, in one session, with the same build under each. ", strings.Join(builders, ", ")) +
+			"Every figure is over the successful runs of its row (n); failed runs are listed at the end and never counted.")
+	} else {
+		d.para("Build-cache strategies measured on one cluster, in one session, with the same build under each. " +
+			"Every figure is over the successful runs of its row (n); failed runs are listed at the end and never counted.")
+	}
 
 	d.heading(2, "Summary")
 	for _, wl := range workloads(rep.Stats) {
@@ -195,68 +278,69 @@ func reportDoc(rep *Report) doc {
 		env.add("setting "+k, e.Settings[k])
 	}
 	d.add(env)
+	if len(e.Builders) > 0 {
+		d.heading(3, "Builders and strategies")
+		d.para("What each builder's pod needs of the cluster, and how the builder implements each strategy.")
+		d.add(buildersTable(e.Builders))
+	}
 	notes := append([]string{}, e.Notes...)
+	speedupNote := "speedup = median(none)/median(row)"
+	if multi {
+		speedupNote = "speedup = median(the same builder's none)/median(row)"
+		if withRef {
+			speedupNote += fmt.Sprintf(", vs %s none = median(%s's none)/median(row), each", stats.ReferenceBuilder, stats.ReferenceBuilder)
+		}
+	}
 	notes = append(notes,
-		fmt.Sprintf("Statistics: median with its 95%% order-statistic interval (the one benchstat prints; n>=6 needed), speedup = median(none)/median(row) with a bootstrap 95%% interval (n>=6 on both sides), p = Mann-Whitney U test against none (benchstat's). Rows with CV above %.0f%% are marked noisy.", stats.NoisyCV*100),
+		fmt.Sprintf("Statistics: median with its 95%% order-statistic interval (the one benchstat prints; n>=6 needed), %s with a bootstrap 95%% interval (n>=6 on both sides), p = Mann-Whitney U test against none (benchstat's). Rows with CV above %.0f%% are marked noisy.", speedupNote, stats.NoisyCV*100),
 		"Cold: the first run of a round, right after the strategy's cache was reset (new layer cache repository, new volume warmed with the base images). Warm: later runs of the same round.",
-		"bench.txt holds every run in the Go benchmark format: benchstat old/bench.txt new/bench.txt compares two benchmarks.",
 	)
+	if multi {
+		notes = append(notes, "bench.txt holds every run in the Go benchmark format: benchstat old/bench.txt new/bench.txt compares two benchmarks, benchstat -col /builder bench.txt the builders of this one.")
+	} else {
+		notes = append(notes, "bench.txt holds every run in the Go benchmark format: benchstat old/bench.txt new/bench.txt compares two benchmarks.")
+	}
 	d.add(bullets(notes))
 
 	for _, wl := range workloads(rep.Stats) {
 		rows := filterWorkload(rep.Stats, wl)
+		wb := builderNames(rows)
+		wMulti := len(wb) > 1
+		wRef := wMulti && slices.Contains(wb, stats.ReferenceBuilder)
+		var charts []Chart
+		for _, c := range rep.Charts {
+			if c.Workload == wl {
+				charts = append(charts, c)
+			}
+		}
 		d.heading(2, "Workload "+wl)
-		d.para("Wall time of a PipelineRun (harness clock, create to completion), seconds.")
-		t := table{header: []string{"strategy", "cache", "n", "median", "95% CI", "mean", "min–max", "stddev", "CV", "speedup vs none", "95% CI", "±", "p", "hits / misses / local (mean)", "cache check", "failed"}, numeric: 2}
-		for _, s := range rows {
-			if s.N == 0 {
-				t.add(s.Strategy, string(s.Cache), "0", "", "", "", "", "", "", "", "", "", "", "", "", fmt.Sprint(s.Failed))
-				continue
+		if wMulti {
+			d.para("Which builder with which cache: median wall time of the warm and of the cold runs, seconds; in brackets the warm runs' speedup against the same builder without cache.")
+			d.add(builderStrategyTable(rows))
+			if wRef {
+				d.para(fmt.Sprintf("Warm runs against %s without cache: median(%s's none)/median(row), 95%% interval.", stats.ReferenceBuilder, stats.ReferenceBuilder))
+				d.add(referenceTable(rows))
 			}
-			cv := fmt.Sprintf("%.1f%%", s.CV*100)
-			if s.Noisy {
-				cv += " ⚠ noisy"
-			}
-			speed, speedCI, p := "", "", ""
-			switch {
-			case s.Strategy == stats.Baseline:
-				speed = "baseline"
-			case s.BaselineN > 0:
-				speed, speedCI = fmt.Sprintf("%.2f×", s.Speedup), formatInterval(s.SpeedupCI, "×")
-				if s.HasP {
-					p = fmt.Sprintf("%.3f", s.P)
+			for _, c := range charts {
+				if c.Base == wl+"-builders" {
+					d.add(figure{c})
 				}
 			}
-			t.add(s.Strategy, string(s.Cache), fmt.Sprint(s.N), secs(s.Median), formatInterval(s.MedianCI, ""), secs(s.Mean),
-				secs(s.Min)+"–"+secs(s.Max), secs(s.StdDev), cv, speed, speedCI, precision(s), p,
-				fmt.Sprintf("%.1f / %.1f / %.1f", s.CacheHits, s.CacheMisses, s.LocalCacheHits), checks(s.Checks), fmt.Sprint(s.Failed))
+		} else if len(wb) == 1 {
+			d.para("Builder: " + wb[0] + ".")
 		}
-		d.add(t)
+		d.para("Wall time of a PipelineRun (harness clock, create to completion), seconds.")
+		d.add(detailTable(rows, wMulti, wRef))
 		if why := firstWhy(rows); why != "" {
 			d.para("n/a: " + why + ".")
 		}
-		for _, c := range rep.Charts {
-			if strings.HasPrefix(c.Base, wl+"-") {
+		for _, c := range charts {
+			if c.Base != wl+"-builders" {
 				d.add(figure{c})
 			}
 		}
 		d.para("Where the time goes (median seconds of each part; the parts come from different runs, so they need not add up to the median wall time):")
-		bt := table{header: append(append([]string{"strategy", "cache", "n"}, stats.BreakdownParts...), "cache prep (not in wall)"), numeric: 2}
-		for _, s := range rows {
-			if s.N == 0 {
-				continue
-			}
-			row := []string{s.Strategy, string(s.Cache), fmt.Sprint(s.N)}
-			for _, part := range stats.BreakdownParts {
-				row = append(row, secs(s.Breakdown[part]))
-			}
-			prep := ""
-			if s.Prepare > 0 {
-				prep = secs(s.Prepare)
-			}
-			bt.add(append(row, prep)...)
-		}
-		d.add(bt)
+		d.add(breakdownTable(rows, wMulti))
 	}
 
 	d.heading(2, "Cache use")
@@ -269,7 +353,7 @@ func reportDoc(rep *Report) doc {
 		}
 		checked++
 		if r.Check.Verdict != results.Verified {
-			contradicted = append(contradicted, fmt.Sprintf("#%d %s/%s %s%d: %s: %s", r.Seq, r.Workload, r.Strategy, r.Cache, r.Attempt, r.Check.Verdict, strings.Join(r.Check.Problems, "; ")))
+			contradicted = append(contradicted, fmt.Sprintf("%s: %s: %s", runName(r), r.Check.Verdict, strings.Join(r.Check.Problems, "; ")))
 		}
 	}
 	switch {
@@ -289,7 +373,7 @@ func reportDoc(rep *Report) doc {
 		}
 		// Every failed run is listed, with its log tail where there is one.
 		nfailed++
-		d.add(bullets{fmt.Sprintf("#%d %s/%s %s%d (%s): %s", r.Seq, r.Workload, r.Strategy, r.Cache, r.Attempt, orDash(r.PipelineRun), r.Reason)})
+		d.add(bullets{fmt.Sprintf("%s (%s): %s", runName(r), orDash(r.PipelineRun), r.Reason)})
 		if r.LogTail != "" {
 			d.add(code(r.LogTail))
 		}
@@ -302,6 +386,197 @@ func reportDoc(rep *Report) doc {
 	}
 	d.para(fmt.Sprintf("Rendered by cachebench report %s from %d runs.", filepath.Base(rep.Dir), len(res.Runs)))
 	return d
+}
+
+// runName names one run: "#12 small/buildkit/registry warm2".
+func runName(r results.Run) string {
+	return fmt.Sprintf("#%d %s/%s/%s %s%d", r.Seq, r.Workload, stats.BuilderOf(r), r.Strategy, r.Cache, r.Attempt)
+}
+
+// buildersTable describes the builders of a benchmark: what the pod needs,
+// and a column per strategy saying how the builder implements it.
+func buildersTable(infos []results.BuilderInfo) table {
+	var strats []string
+	seen := map[string]bool{}
+	for _, b := range infos {
+		for _, s := range b.Strategies {
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				strats = append(strats, s.Name)
+			}
+		}
+	}
+	t := table{header: append([]string{"builder", "pod needs"}, strats...)}
+	for _, b := range infos {
+		row := []string{b.Name, orNone(b.Pod)}
+		for _, name := range strats {
+			cell := "—"
+			for _, s := range b.Strategies {
+				if s.Name == name {
+					cell = orNone(s.Summary)
+				}
+			}
+			row = append(row, cell)
+		}
+		t.add(row...)
+	}
+	return t
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+// builderStrategyTable has a row per builder and a column per strategy,
+// each cell the warm and the cold median: "warm 9.8s (1.90×) · cold 21.0s",
+// the speedup against the same builder's none.
+func builderStrategyTable(rows []stats.Stat) table {
+	strats := strategies(rows)
+	t := table{header: append([]string{"builder"}, strats...), numeric: 1}
+	for _, b := range builderNames(rows) {
+		row := []string{b}
+		for _, s := range strats {
+			var parts []string
+			if st, ok := find(rows, b, s, results.Warm); ok {
+				part := "warm " + secs(st.Median) + "s"
+				if s != stats.Baseline && st.BaselineN > 0 {
+					part += fmt.Sprintf(" (%.2f×)", st.Speedup)
+				}
+				parts = append(parts, part)
+			}
+			if st, ok := find(rows, b, s, results.Cold); ok {
+				parts = append(parts, "cold "+secs(st.Median)+"s")
+			}
+			if len(parts) == 0 {
+				parts = []string{"—"}
+			}
+			row = append(row, strings.Join(parts, " · "))
+		}
+		t.add(row...)
+	}
+	return t
+}
+
+// referenceTable has a row per builder and a column per strategy, each
+// cell the warm runs' speedup against the reference builder without cache.
+func referenceTable(rows []stats.Stat) table {
+	strats := strategies(rows)
+	t := table{header: append([]string{"builder"}, strats...), numeric: 1}
+	for _, b := range builderNames(rows) {
+		row := []string{b}
+		for _, s := range strats {
+			st, ok := find(rows, b, s, results.Warm)
+			switch {
+			case !ok || st.ReferenceN == 0:
+				row = append(row, "—")
+			case b == stats.ReferenceBuilder && s == stats.Baseline:
+				row = append(row, "reference")
+			default:
+				row = append(row, vsReference(st))
+			}
+		}
+		t.add(row...)
+	}
+	return t
+}
+
+// vsReference is a row's speedup against the reference builder without
+// cache, with its interval: "2.40× (2.10–2.70×)", "2.40× (n=3)".
+func vsReference(s stats.Stat) string {
+	if !s.VsReferenceCI.OK {
+		return fmt.Sprintf("%.2f× (n=%d)", s.VsReference, s.N)
+	}
+	return fmt.Sprintf("%.2f× (%s)", s.VsReference, formatInterval(s.VsReferenceCI, "×"))
+}
+
+// detailTable has every figure of every row; the builder column only when
+// more than one builder ran, the speedup against the reference builder
+// only when it is one of them.
+func detailTable(rows []stats.Stat, multi, withRef bool) table {
+	header := []string{"strategy", "cache", "n", "median", "95% CI", "mean", "min–max", "stddev", "CV", "speedup vs none", "95% CI", "±", "p"}
+	if withRef {
+		header = append(header, "vs "+stats.ReferenceBuilder+" none", "95% CI")
+	}
+	header = append(header, "hits / misses / local (mean)", "cache check", "failed")
+	numeric := 2
+	if multi {
+		header, numeric = append([]string{"builder"}, header...), 3
+	}
+	t := table{header: header, numeric: numeric}
+	for _, s := range rows {
+		var row []string
+		if s.N == 0 {
+			row = []string{s.Strategy, string(s.Cache), "0", "", "", "", "", "", "", "", "", "", ""}
+			if withRef {
+				row = append(row, "", "")
+			}
+			row = append(row, "", "", fmt.Sprint(s.Failed))
+		} else {
+			cv := fmt.Sprintf("%.1f%%", s.CV*100)
+			if s.Noisy {
+				cv += " ⚠ noisy"
+			}
+			speed, speedCI, p := "", "", ""
+			switch {
+			case s.Strategy == stats.Baseline:
+				speed = "baseline"
+			case s.BaselineN > 0:
+				speed, speedCI = fmt.Sprintf("%.2f×", s.Speedup), formatInterval(s.SpeedupCI, "×")
+				if s.HasP {
+					p = fmt.Sprintf("%.3f", s.P)
+				}
+			}
+			row = []string{s.Strategy, string(s.Cache), fmt.Sprint(s.N), secs(s.Median), formatInterval(s.MedianCI, ""), secs(s.Mean),
+				secs(s.Min) + "–" + secs(s.Max), secs(s.StdDev), cv, speed, speedCI, precision(s), p}
+			if withRef {
+				switch {
+				case s.ReferenceN == 0:
+					row = append(row, "", "")
+				case s.Builder == stats.ReferenceBuilder && s.Strategy == stats.Baseline:
+					row = append(row, "reference", "")
+				default:
+					row = append(row, fmt.Sprintf("%.2f×", s.VsReference), formatInterval(s.VsReferenceCI, "×"))
+				}
+			}
+			row = append(row, fmt.Sprintf("%.1f / %.1f / %.1f", s.CacheHits, s.CacheMisses, s.LocalCacheHits), checks(s.Checks), fmt.Sprint(s.Failed))
+		}
+		if multi {
+			row = append([]string{s.Builder}, row...)
+		}
+		t.add(row...)
+	}
+	return t
+}
+
+// breakdownTable splits each row's time into stats.BreakdownParts.
+func breakdownTable(rows []stats.Stat, multi bool) table {
+	header := append(append([]string{"strategy", "cache", "n"}, stats.BreakdownParts...), "cache prep (not in wall)")
+	numeric := 2
+	if multi {
+		header, numeric = append([]string{"builder"}, header...), 3
+	}
+	t := table{header: header, numeric: numeric}
+	for _, s := range rows {
+		if s.N == 0 {
+			continue
+		}
+		row := []string{s.Strategy, string(s.Cache), fmt.Sprint(s.N)}
+		if multi {
+			row = append([]string{s.Builder}, row...)
+		}
+		for _, part := range stats.BreakdownParts {
+			row = append(row, secs(s.Breakdown[part]))
+		}
+		prep := ""
+		if s.Prepare > 0 {
+			prep = secs(s.Prepare)
+		}
+		t.add(append(row, prep)...)
+	}
+	return t
 }
 
 // checks sums up a row's cache-use verdicts: "6 verified", "5 verified, 1

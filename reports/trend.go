@@ -5,9 +5,9 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -108,6 +108,8 @@ func RenderTrend(root string) (*TrendReport, error) {
 	var d doc
 	d.heading(1, "cachebench trend")
 	d.para(fmt.Sprintf("Medians of %d benchmarks under %s, oldest first. A median above the previous benchmark's 95%% interval is marked a regression, below it an improvement; with fewer than 6 runs the previous benchmark has no interval and no verdict is given (n/a).", len(dirs), root))
+	// Builders are named only when the trend holds more than one.
+	multi := len(stats.Distinct(series, func(s Series) string { return s.Builder })) > 1
 	wls := stats.Distinct(series, func(s Series) string { return s.Workload })
 	for _, wl := range wls {
 		var ws []Series
@@ -116,23 +118,30 @@ func RenderTrend(root string) (*TrendReport, error) {
 				ws = append(ws, s)
 			}
 		}
-		p, leg, err := trendChart(wl, ws, dirs)
+		dr, err := trendChart(wl, ws, dirs, multi)
 		if err != nil {
 			return nil, err
 		}
 		c := Chart{Title: wl + ": median wall time per benchmark (whiskers: 95% interval where n>=6)", Base: "trend-" + wl}
-		for _, ext := range []string{".png", ".svg"} {
-			if err := save(p, leg, filepath.Join(out, c.Base+ext)); err != nil {
-				return nil, err
-			}
-			tr.Files = append(tr.Files, c.Base+ext)
+		if err := saveBoth(dr, out, &c); err != nil {
+			return nil, err
 		}
+		tr.Files = append(tr.Files, c.Base+".png", c.Base+".svg")
 		d.heading(2, "Workload "+wl)
 		d.add(figure{c})
-		t := table{header: []string{"strategy", "cache", "benchmark", "n", "median", "95% CI", "CV", "verdict"}, numeric: 3}
+		header := []string{"strategy", "cache", "benchmark", "n", "median", "95% CI", "CV", "verdict"}
+		numeric := 3
+		if multi {
+			header, numeric = append([]string{"builder"}, header...), numeric+1
+		}
+		t := table{header: header, numeric: numeric}
 		for _, s := range ws {
 			for _, pt := range s.Points {
-				t.add(s.Strategy, string(s.Cache), pt.RunID, fmt.Sprint(pt.N), secs(pt.Median), formatInterval(pt.MedianCI, ""), fmt.Sprintf("%.1f%%", pt.CV*100), pt.Verdict)
+				row := []string{s.Strategy, string(s.Cache), pt.RunID, fmt.Sprint(pt.N), secs(pt.Median), formatInterval(pt.MedianCI, ""), fmt.Sprintf("%.1f%%", pt.CV*100), pt.Verdict}
+				if multi {
+					row = append([]string{s.Builder}, row...)
+				}
+				t.add(row...)
 			}
 		}
 		d.add(t)
@@ -160,8 +169,10 @@ func (t *TrendReport) Regressions() []string {
 	return out
 }
 
-func trendChart(wl string, series []Series, dirs []string) (*plot.Plot, *plot.Legend, error) {
-	p := newPlot(wl+": median wall time per benchmark", "seconds")
+// trendChart draws a line per series: a colour per builder and strategy,
+// dashed for cold runs; the legend names the builder when multi is set.
+func trendChart(wl string, series []Series, dirs []string, multi bool) (*drawing, error) {
+	p := newPlot(wl+": median wall time per benchmark", "seconds", true)
 	leg := newLegend()
 	// Only the benchmarks that ran this workload get a place on the X axis.
 	has := map[string]bool{}
@@ -180,7 +191,11 @@ func trendChart(wl string, series []Series, dirs []string) (*plot.Plot, *plot.Le
 	}
 	top := 0.0
 	var regressions plotter.XYs
-	for i, s := range series {
+	colours := map[string]int{}
+	// With more than one builder, each builder's points have their own shape.
+	shapes := []draw.GlyphDrawer{draw.RingGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}, draw.CrossGlyph{}, draw.PyramidGlyph{}, draw.PlusGlyph{}}
+	builders := stats.Distinct(series, func(s Series) string { return s.Builder })
+	for _, s := range series {
 		var line plotter.XYs
 		var errs plotter.YErrors
 		var withCI plotter.XYs
@@ -202,22 +217,33 @@ func trendChart(wl string, series []Series, dirs []string) (*plot.Plot, *plot.Le
 		}
 		l, pts, err := plotter.NewLinePoints(line)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		col := palette[i%len(palette)]
+		bs := s.Builder + "/" + s.Strategy
+		if _, ok := colours[bs]; !ok {
+			colours[bs] = len(colours)
+		}
+		col := palette[colours[bs]%len(palette)]
 		l.Color, pts.Color = col, col
+		if multi {
+			pts.Shape = shapes[slices.Index(builders, s.Builder)%len(shapes)]
+		}
 		if s.Cache == results.Cold {
 			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		}
 		p.Add(l, pts)
-		leg.Add(s.Strategy+" "+string(s.Cache), l, pts)
+		name := s.Strategy + " " + string(s.Cache)
+		if multi {
+			name = s.Builder + " " + name
+		}
+		leg.Add(name, l, pts)
 		if len(withCI) > 0 {
 			eb, err := plotter.NewYErrorBars(struct {
 				plotter.XYs
 				plotter.YErrors
 			}{withCI, errs})
 			if err != nil {
-				return nil, nil, err
+				return nil, err
 			}
 			eb.Color = col
 			p.Add(eb)
@@ -226,7 +252,7 @@ func trendChart(wl string, series []Series, dirs []string) (*plot.Plot, *plot.Le
 	if len(regressions) > 0 {
 		sc, err := plotter.NewScatter(regressions)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		sc.GlyphStyle = draw.GlyphStyle{Shape: draw.RingGlyph{}, Radius: vg.Points(7), Color: color.RGBA{R: 0xd0, A: 0xff}}
 		p.Add(sc)
@@ -235,7 +261,7 @@ func trendChart(wl string, series []Series, dirs []string) (*plot.Plot, *plot.Le
 	p.NominalX(labels...)
 	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
 	headroom(p, top)
-	return p, leg, nil
+	return single(p, leg, 0), nil
 }
 
 // shortID shortens a timestamp run ID (20261126-131647) to 11-26 13:16.

@@ -129,7 +129,7 @@ func TestBenchTextReadsBack(t *testing.T) {
 	if n != succeeded {
 		t.Fatalf("%d results, want one per successful run (%d)", n, succeeded)
 	}
-	for _, want := range []string{"Cache/small/none/cold", "Cache/small/registry/warm", "Cache/small/pv-warm/warm"} {
+	for _, want := range []string{"Cache/workload=small/builder=kaniko/strategy=none/cache=cold", "Cache/workload=small/builder=kaniko/strategy=registry/cache=warm", "Cache/workload=small/builder=kaniko/strategy=pv-warm/cache=warm"} {
 		if !names[want] {
 			t.Errorf("no result named %s (have %v)", want, names)
 		}

@@ -67,6 +67,23 @@ func Create(dir string, env Environment) (*Writer, error) {
 	return &Writer{f: f, dir: dir}, nil
 }
 
+// LogsDir holds the builder's log of every run, named by its sequence
+// number, so that each cache verdict can be checked by hand.
+const LogsDir = "logs"
+
+// WriteLog keeps the builder's log of run seq and returns its path
+// relative to the results folder.
+func (w *Writer) WriteLog(seq int, text string) (string, error) {
+	rel := filepath.Join(LogsDir, fmt.Sprintf("%04d-build.log", seq))
+	if err := os.MkdirAll(filepath.Join(w.dir, LogsDir), 0o755); err != nil {
+		return "", fmt.Errorf("keep build log: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(w.dir, rel), []byte(text), 0o644); err != nil {
+		return "", fmt.Errorf("keep build log: %w", err)
+	}
+	return rel, nil
+}
+
 // Dir returns the results folder.
 func (w *Writer) Dir() string { return w.dir }
 

@@ -67,7 +67,12 @@ type BuildPhase struct {
 }
 
 // BuildPhases are the kinds of work the phase breakdown reports, in the
-// order kaniko usually does them (see measure.Kaniko for the markers).
+// order a build usually does them. Every builder's log is mapped onto
+// these (see package measure): base-image is pulling and unpacking base
+// images, cache-lookup asking the layer cache (BuildKit: importing the
+// cache manifest), snapshot making a layer from a finished step (BuildKit:
+// exporting layers), cache-push writing to the layer cache, push sending
+// the image.
 var BuildPhases = []string{"base-image", "cache-lookup", "unpack", "cache-extract", "commands", "snapshot", "cache-push", "stage-switch", "push"}
 
 // BuildLog holds what the builder's own log says about a run.
@@ -129,6 +134,9 @@ type Run struct {
 	Pulls      []Pull `json:"pulls,omitempty"`
 	// BuildLog is what the builder's log says (cache hits, phases).
 	BuildLog BuildLog `json:"buildLog"`
+	// BuildLogFile is the builder's log itself, relative to the results
+	// folder (see LogsDir).
+	BuildLogFile string `json:"buildLogFile,omitempty"`
 	// Check is the verdict on the run's cache use (successful runs only).
 	Check *CacheCheck `json:"check,omitempty"`
 	// Prepare is the time spent resetting and warming the cache before a
@@ -193,5 +201,23 @@ type Environment struct {
 	Versions  map[string]string `json:"versions"`
 	// Settings are the options the benchmark ran with.
 	Settings map[string]string `json:"settings"`
-	Notes    []string          `json:"notes,omitempty"`
+	// Builders are the builders measured, each with its strategies as it
+	// implements them and what its build pod needed.
+	Builders []BuilderInfo `json:"builders,omitempty"`
+	Notes    []string      `json:"notes,omitempty"`
+}
+
+// BuilderInfo describes one builder of a benchmark.
+type BuilderInfo struct {
+	Name string `json:"name"`
+	// Pod says what the builder's pod needs of the cluster (privileged,
+	// seccomp or AppArmor profiles), in words.
+	Pod        string         `json:"pod"`
+	Strategies []StrategyInfo `json:"strategies"`
+}
+
+// StrategyInfo is how one builder implements a strategy.
+type StrategyInfo struct {
+	Name    string `json:"name"`
+	Summary string `json:"summary"`
 }

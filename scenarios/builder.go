@@ -7,6 +7,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/cachebench/cachebench/measure"
+	"github.com/cachebench/cachebench/results"
 )
 
 // Builder builds and pushes an image inside a Tekton task. kaniko is the
@@ -30,6 +33,11 @@ type Builder interface {
 	WarmerPod(req BuildRequest, claim string) (*corev1.PodSpec, error)
 	// StepName is the step whose log holds the builder's own timings.
 	StepName() string
+	// ReadLog reads that step's log (kubelet timestamps on every line):
+	// cache hits and misses, and the phases of the build.
+	ReadLog(lines []measure.LogLine) results.BuildLog
+	// Pod says what its pods need of the cluster, for the report.
+	Pod() string
 }
 
 // CacheMountPath is where a cache volume is mounted in build and warmer pods.
@@ -50,6 +58,19 @@ type BuildRequest struct {
 	Stamp string
 }
 
+// buildArgs are the build arguments of a run, as KEY=VALUE: where base
+// images come from and, for stamped workloads, this run's stamp.
+func (r BuildRequest) buildArgs() ([]string, error) {
+	args := []string{"BASE_REGISTRY=" + r.Registry}
+	if r.Workload.StampArg != "" {
+		if r.Stamp == "" {
+			return nil, fmt.Errorf("workload %s: a stamp is needed for %s", r.Workload.Name, r.Workload.StampArg)
+		}
+		args = append(args, r.Workload.StampArg+"="+r.Stamp)
+	}
+	return args, nil
+}
+
 func (r BuildRequest) baseRefs() ([]string, error) {
 	var refs []string
 	for _, b := range r.Workload.Bases {
@@ -60,6 +81,67 @@ func (r BuildRequest) baseRefs() ([]string, error) {
 		refs = append(refs, ref)
 	}
 	return refs, nil
+}
+
+// Info describes a builder for the results' environment.
+func Info(b Builder) results.BuilderInfo {
+	info := results.BuilderInfo{Name: b.Name(), Pod: b.Pod()}
+	for _, s := range b.Strategies() {
+		info.Strategies = append(info.Strategies, results.StrategyInfo{Name: s.Name, Summary: s.Summary})
+	}
+	return info
+}
+
+// dockerConfigVolume mounts a kubernetes.io/dockerconfigjson Secret as a
+// folder holding config.json.
+func dockerConfigVolume(secret string) corev1.Volume {
+	return corev1.Volume{
+		Name: "docker-config",
+		VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
+			SecretName: secret,
+			Items:      []corev1.KeyToPath{{Key: corev1.DockerConfigJsonKey, Path: "config.json"}},
+		}},
+	}
+}
+
+// caBundleVolume mounts the build CA bundle over the system bundle of a
+// step, when one is given.
+func caBundleVolume(t *pipelinev1.Task, configMap string) {
+	if configMap == "" {
+		return
+	}
+	t.Spec.Volumes = append(t.Spec.Volumes, corev1.Volume{Name: "build-ca", VolumeSource: corev1.VolumeSource{
+		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: configMap}},
+	}})
+	step := &t.Spec.Steps[0]
+	step.VolumeMounts = append(step.VolumeMounts, corev1.VolumeMount{
+		Name: "build-ca", MountPath: "/etc/ssl/certs/ca-certificates.crt", SubPath: CABundleKey, ReadOnly: true,
+	})
+}
+
+// buildParams are the params every build Task takes.
+func buildParams() pipelinev1.ParamSpecs {
+	return pipelinev1.ParamSpecs{
+		{Name: "IMAGE", Type: pipelinev1.ParamTypeString, Description: "reference to push the image to"},
+		{Name: "DOCKERFILE", Type: pipelinev1.ParamTypeString, Default: pipelinev1.NewStructuredValues("Dockerfile")},
+		{Name: "CONTEXT", Type: pipelinev1.ParamTypeString, Default: pipelinev1.NewStructuredValues(".")},
+		{Name: "EXTRA_ARGS", Type: pipelinev1.ParamTypeArray, Default: &pipelinev1.ParamValue{Type: pipelinev1.ParamTypeArray, ArrayVal: []string{}}},
+	}
+}
+
+// buildWorkspaces are the workspaces every build Task declares.
+func buildWorkspaces(cache string) []pipelinev1.WorkspaceDeclaration {
+	return []pipelinev1.WorkspaceDeclaration{
+		{Name: "source", Description: "holds the cloned repository under src/"},
+		{Name: "cache", Optional: true, MountPath: CacheMountPath, Description: cache},
+	}
+}
+
+// privileged is the security context of builders that run containers
+// themselves (BuildKit's and Buildah's RUN steps go through runc).
+func privileged() *corev1.SecurityContext {
+	t := true
+	return &corev1.SecurityContext{Privileged: &t}
 }
 
 // CacheRepo returns the layer cache repository of a round.

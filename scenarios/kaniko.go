@@ -6,12 +6,18 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/cachebench/cachebench/measure"
+	"github.com/cachebench/cachebench/results"
 )
 
 // Kaniko builds with kaniko's executor. Images are settings, so that a
 // kaniko fork can be measured against upstream (upstream was archived in
 // June 2025).
 type Kaniko struct {
+	// Label names this kaniko ("kaniko-chainguard" for the fork); empty
+	// means upstream, "kaniko".
+	Label    string
 	Executor string // executor image
 	Warmer   string // warmer image
 	// AuthSecret is a kubernetes.io/dockerconfigjson Secret with push and
@@ -30,7 +36,20 @@ const CABundleKey = "ca-certificates.crt"
 var _ Builder = Kaniko{}
 
 // Name implements Builder.
-func (Kaniko) Name() string { return "kaniko" }
+func (k Kaniko) Name() string {
+	if k.Label != "" {
+		return k.Label
+	}
+	return "kaniko"
+}
+
+// Pod implements Builder.
+func (Kaniko) Pod() string {
+	return "unprivileged container running as root; no seccomp or AppArmor change"
+}
+
+// ReadLog implements Builder.
+func (Kaniko) ReadLog(lines []measure.LogLine) results.BuildLog { return measure.Kaniko(lines) }
 
 // Images implements Builder.
 func (k Kaniko) Images() map[string]string {
@@ -62,17 +81,9 @@ func (k Kaniko) Task(name string) *pipelinev1.Task {
 		ObjectMeta: objectMeta(name),
 		Spec: pipelinev1.TaskSpec{
 			Description: "Build an image from a Dockerfile with kaniko and push it.",
-			Params: pipelinev1.ParamSpecs{
-				{Name: "IMAGE", Type: pipelinev1.ParamTypeString, Description: "reference to push the image to"},
-				{Name: "DOCKERFILE", Type: pipelinev1.ParamTypeString, Default: pipelinev1.NewStructuredValues("Dockerfile")},
-				{Name: "CONTEXT", Type: pipelinev1.ParamTypeString, Default: pipelinev1.NewStructuredValues(".")},
-				{Name: "EXTRA_ARGS", Type: pipelinev1.ParamTypeArray, Default: &pipelinev1.ParamValue{Type: pipelinev1.ParamTypeArray, ArrayVal: []string{}}},
-			},
-			Workspaces: []pipelinev1.WorkspaceDeclaration{
-				{Name: "source", Description: "holds the cloned repository under src/"},
-				{Name: "cache", Optional: true, MountPath: CacheMountPath, Description: "kaniko --cache-dir, for strategies with a cache volume"},
-			},
-			Results: []pipelinev1.TaskResult{{Name: "IMAGE_DIGEST", Description: "digest of the pushed image"}},
+			Params:      buildParams(),
+			Workspaces:  buildWorkspaces("kaniko --cache-dir, for strategies with a cache volume"),
+			Results:     []pipelinev1.TaskResult{{Name: "IMAGE_DIGEST", Description: "digest of the pushed image"}},
 			Steps: []pipelinev1.Step{{
 				Name:  k.StepName(),
 				Image: k.Executor,
@@ -91,30 +102,22 @@ func (k Kaniko) Task(name string) *pipelinev1.Task {
 				}, "$(params.EXTRA_ARGS[*])"),
 				VolumeMounts: []corev1.VolumeMount{{Name: "docker-config", MountPath: "/kaniko/.docker"}},
 			}},
-			Volumes: []corev1.Volume{k.dockerConfigVolume()},
+			Volumes: []corev1.Volume{dockerConfigVolume(k.AuthSecret)},
 		},
 	}
-	if k.CABundle != "" {
-		t.Spec.Volumes = append(t.Spec.Volumes, corev1.Volume{Name: "build-ca", VolumeSource: corev1.VolumeSource{
-			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: k.CABundle}},
-		}})
-		step := &t.Spec.Steps[0]
-		step.VolumeMounts = append(step.VolumeMounts, corev1.VolumeMount{
-			Name: "build-ca", MountPath: "/etc/ssl/certs/ca-certificates.crt", SubPath: CABundleKey, ReadOnly: true,
-		})
-	}
+	caBundleVolume(t, k.CABundle)
 	return t
 }
 
 // Args implements Builder.
 func (k Kaniko) Args(req BuildRequest) ([]string, error) {
+	buildArgs, err := req.buildArgs()
+	if err != nil {
+		return nil, err
+	}
 	args := append([]string{}, registryFlags...)
-	args = append(args, "--build-arg=BASE_REGISTRY="+req.Registry)
-	if req.Workload.StampArg != "" {
-		if req.Stamp == "" {
-			return nil, fmt.Errorf("workload %s: a stamp is needed for %s", req.Workload.Name, req.Workload.StampArg)
-		}
-		args = append(args, "--build-arg="+req.Workload.StampArg+"="+req.Stamp)
+	for _, a := range buildArgs {
+		args = append(args, "--build-arg="+a)
 	}
 	s := req.Strategy
 	if !s.UsesCache() {
@@ -155,17 +158,7 @@ func (k Kaniko) WarmerPod(req BuildRequest, claim string) (*corev1.PodSpec, erro
 		}},
 		Volumes: []corev1.Volume{
 			{Name: "cache", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}},
-			k.dockerConfigVolume(),
+			dockerConfigVolume(k.AuthSecret),
 		},
 	}, nil
-}
-
-func (k Kaniko) dockerConfigVolume() corev1.Volume {
-	return corev1.Volume{
-		Name: "docker-config",
-		VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
-			SecretName: k.AuthSecret,
-			Items:      []corev1.KeyToPath{{Key: corev1.DockerConfigJsonKey, Path: "config.json"}},
-		}},
-	}
 }

@@ -11,6 +11,12 @@ import (
 
 var testKaniko = Kaniko{Executor: "cachebench.local/kaniko/executor:v1.24.0", Warmer: "cachebench.local/kaniko/warmer:v1.24.0", AuthSecret: "registry-auth"}
 
+var (
+	testBuildKit = BuildKit{Image: "cachebench.local/buildkit:v0.34.2", AuthSecret: "registry-auth"}
+	testBuildah  = Buildah{Image: "cachebench.local/buildah:bookworm", AuthSecret: "registry-auth"}
+	testBuilders = []Builder{testKaniko, Kaniko{Label: "kaniko-chainguard", Executor: "e", Warmer: "w", AuthSecret: "a"}, testBuildKit, testBuildah}
+)
+
 const reg = "registry.cachebench.svc.cluster.local:5000"
 
 var bases = map[string]string{"debian": reg + "/base/debian:bookworm", "golang": reg + "/base/golang:1.26.8-bookworm"}
@@ -59,27 +65,142 @@ func TestTasksAndPipelineValidate(t *testing.T) {
 	if err := CloneTask("cachebench.local/git:bookworm").Validate(ctx); err != nil {
 		t.Errorf("clone task: %v", err)
 	}
-	if err := testKaniko.Task(BuildTaskName(testKaniko)).Validate(ctx); err != nil {
-		t.Errorf("kaniko task: %v", err)
-	}
-	if err := Pipeline(testKaniko).Validate(ctx); err != nil {
-		t.Errorf("pipeline: %v", err)
+	names := map[string]bool{}
+	for _, b := range testBuilders {
+		if names[b.Name()] {
+			t.Errorf("two builders named %s", b.Name())
+		}
+		names[b.Name()] = true
+		if err := b.Task(BuildTaskName(b)).Validate(ctx); err != nil {
+			t.Errorf("%s task: %v", b.Name(), err)
+		}
+		if err := Pipeline(b).Validate(ctx); err != nil {
+			t.Errorf("%s pipeline: %v", b.Name(), err)
+		}
 	}
 }
 
 func TestEveryStepHasACommandOrScript(t *testing.T) {
 	// Offline, Tekton cannot ask a registry for an image's entrypoint.
-	for _, task := range []struct {
-		name  string
-		steps int
-	}{{"clone", len(CloneTask("x").Spec.Steps)}, {"kaniko", len(testKaniko.Task("k").Spec.Steps)}} {
-		if task.steps == 0 {
-			t.Fatalf("%s task has no steps", task.name)
+	steps := CloneTask("x").Spec.Steps
+	for _, b := range testBuilders {
+		task := b.Task("t")
+		if len(task.Spec.Steps) == 0 {
+			t.Fatalf("%s task has no steps", b.Name())
+		}
+		if task.Spec.Steps[0].Name != b.StepName() {
+			t.Errorf("%s: the log is read from step %s, the task's first step is %s", b.Name(), b.StepName(), task.Spec.Steps[0].Name)
+		}
+		steps = append(steps, task.Spec.Steps...)
+		ws, _ := SelectWorkloads([]string{"gobuild"})
+		for _, s := range b.Strategies() {
+			pod, err := b.WarmerPod(BuildRequest{Workload: ws[0], Strategy: s, Registry: reg, Bases: bases}, "claim")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pod != nil && len(pod.Containers[0].Command) == 0 {
+				t.Errorf("%s: warm-up pod without a command", b.Name())
+			}
 		}
 	}
-	for _, s := range append(CloneTask("x").Spec.Steps, testKaniko.Task("k").Spec.Steps...) {
+	for _, s := range steps {
 		if len(s.Command) == 0 && s.Script == "" {
 			t.Errorf("step %s has neither command nor script", s.Name)
+		}
+	}
+}
+
+// Every builder has the same strategy names, "none" first, and keeps
+// nothing between runs with none.
+func TestBuildersShareStrategyNames(t *testing.T) {
+	want := strings.Join(StrategyNames(testKaniko), ",")
+	for _, b := range testBuilders {
+		if got := strings.Join(StrategyNames(b), ","); got != want {
+			t.Errorf("%s strategies %s, want %s", b.Name(), got, want)
+		}
+		if b.Strategies()[0].UsesCache() {
+			t.Errorf("%s: none keeps a cache", b.Name())
+		}
+	}
+}
+
+func TestBuildKitAndBuildahArgsPerStrategy(t *testing.T) {
+	ws, _ := SelectWorkloads([]string{"gobuild"})
+	gobuild := ws[0]
+	repo := func(b Builder) string { return CacheRepo(reg, b.Strategies()[1], b.Name()+"/gobuild", 1) }
+	tests := []struct {
+		builder  Builder
+		strategy int
+		want     []string
+		absent   []string
+	}{
+		{testBuildKit, 0, []string{"build-arg:BASE_REGISTRY=" + reg, "build-arg:BUILD_ID=run-1"}, []string{"--export-cache", "--import-cache"}},
+		{testBuildKit, 1, []string{"--export-cache", "type=registry,ref=" + repo(testBuildKit) + ":buildcache,mode=max,registry.insecure=true", "--import-cache", "type=registry,ref=" + repo(testBuildKit) + ":buildcache,registry.insecure=true"}, nil},
+		{testBuildKit, 2, []string{"build-arg:BASE_REGISTRY=" + reg}, []string{"--export-cache", "--import-cache"}},
+		{testBuildah, 0, []string{"--build-arg=BASE_REGISTRY=" + reg, "--build-arg=BUILD_ID=run-1", "--layers=false"}, []string{"--cache-from", "--cache-to", "--layers "}},
+		{testBuildah, 1, []string{"--layers", "--cache-from=" + repo(testBuildah), "--cache-to=" + repo(testBuildah)}, []string{"--layers=false"}},
+		{testBuildah, 2, []string{"--layers"}, []string{"--cache-from", "--cache-to", "--layers=false"}},
+	}
+	for _, tt := range tests {
+		s := tt.builder.Strategies()[tt.strategy]
+		t.Run(tt.builder.Name()+"/"+s.Name, func(t *testing.T) {
+			req := BuildRequest{Workload: gobuild, Strategy: s, Registry: reg, Bases: bases, Stamp: "run-1"}
+			if s.LayerRepo != "" {
+				req.CacheRepo = repo(tt.builder)
+			}
+			args, err := tt.builder.Args(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			joined := strings.Join(args, " ") + " "
+			for _, w := range tt.want {
+				if !slices.Contains(args, w) {
+					t.Errorf("args %q lack %q", joined, w)
+				}
+			}
+			for _, a := range tt.absent {
+				if strings.Contains(joined, a) {
+					t.Errorf("args %q should not contain %q", joined, a)
+				}
+			}
+			if s.LayerRepo != "" {
+				req.CacheRepo = ""
+				if _, err := tt.builder.Args(req); err == nil {
+					t.Error("want an error without a cache repository")
+				}
+			}
+		})
+	}
+}
+
+// BuildKit's and Buildah's warm-up pods fill the volume with every base
+// image of the workload, privileged like their builds.
+func TestVolumeWarmUpOfDaemonlessBuilders(t *testing.T) {
+	ws, _ := SelectWorkloads([]string{"gobuild"})
+	for _, b := range []Builder{testBuildKit, testBuildah} {
+		pv := b.Strategies()[2]
+		if !pv.CacheVolume || !pv.VolumeLayers || pv.LayerRepo != "" {
+			t.Errorf("%s pv-warm: %+v", b.Name(), pv)
+		}
+		pod, err := b.WarmerPod(BuildRequest{Workload: ws[0], Strategy: pv, Registry: reg, Bases: bases}, "claim")
+		if err != nil || pod == nil {
+			t.Fatalf("%s: %v %v", b.Name(), pod, err)
+		}
+		c := pod.Containers[0]
+		cmd := strings.Join(c.Command, " ")
+		for _, ref := range []string{bases["golang"], bases["debian"]} {
+			if !slices.Contains(c.Command, ref) {
+				t.Errorf("%s warm-up does not pull %s: %s", b.Name(), ref, cmd)
+			}
+		}
+		if c.SecurityContext == nil || c.SecurityContext.Privileged == nil || !*c.SecurityContext.Privileged {
+			t.Errorf("%s warm-up pod is not privileged", b.Name())
+		}
+		if !strings.Contains(cmd, CacheMountPath+"/") {
+			t.Errorf("%s warm-up does not write to the volume: %s", b.Name(), cmd)
+		}
+		if _, err := b.WarmerPod(BuildRequest{Workload: ws[0], Strategy: pv, Registry: reg}, "c"); err == nil {
+			t.Errorf("%s: want an error when a base image has no in-cluster reference", b.Name())
 		}
 	}
 }
@@ -129,10 +250,12 @@ func TestKanikoArgsPerStrategy(t *testing.T) {
 
 func TestStampedWorkloadNeedsAStamp(t *testing.T) {
 	ws, _ := SelectWorkloads([]string{"gobuild"})
-	none := testKaniko.Strategies()[0]
-	if _, err := testKaniko.Args(BuildRequest{Workload: ws[0], Strategy: none, Registry: reg}); err == nil {
-		t.Fatal("want an error without a stamp")
+	for _, b := range testBuilders {
+		if _, err := b.Args(BuildRequest{Workload: ws[0], Strategy: b.Strategies()[0], Registry: reg}); err == nil || !strings.Contains(err.Error(), "BUILD_ID") {
+			t.Errorf("%s: want an error naming the stamp argument, got %v", b.Name(), err)
+		}
 	}
+	none := testKaniko.Strategies()[0]
 	args, err := testKaniko.Args(BuildRequest{Workload: ws[0], Strategy: none, Registry: reg, Stamp: "run-7"})
 	if err != nil || !slices.Contains(args, "--build-arg=BUILD_ID=run-7") {
 		t.Fatalf("args = %v, %v", args, err)

@@ -19,10 +19,17 @@ type Strategy struct {
 	// ("" for none). Each round uses a fresh repository under it, so that
 	// every round starts from an empty cache.
 	LayerRepo string
+	// VolumeLayers: the cache volume keeps the layers the builds make, not
+	// only base images (BuildKit's state directory, Buildah's containers
+	// storage), so warm runs take layers from it.
+	VolumeLayers bool
 }
 
 // UsesCache reports whether the strategy keeps anything between runs.
 func (s Strategy) UsesCache() bool { return s.CacheVolume || s.LayerRepo != "" }
+
+// LayerCache reports whether warm runs should find layers in a cache.
+func (s Strategy) LayerCache() bool { return s.LayerRepo != "" || s.VolumeLayers }
 
 // SelectStrategies returns the named strategies of a builder, in the order
 // given; no names means all of them.

@@ -23,17 +23,24 @@ const Confidence = 0.95
 // NoisyCV is the coefficient of variation above which a result is flagged.
 const NoisyCV = 0.10
 
-// Baseline is the strategy speedups are measured against.
+// Baseline is the strategy speedups are measured against, builder by builder.
 const Baseline = "none"
+
+// ReferenceBuilder is the builder every other is also compared with: the
+// one most Tekton pipelines run today (upstream kaniko).
+const ReferenceBuilder = "kaniko"
 
 // Key identifies a group of runs.
 type Key struct {
 	Workload string
+	Builder  string
 	Strategy string
 	Cache    results.CacheState
 }
 
-func (k Key) String() string { return fmt.Sprintf("%s/%s/%s", k.Workload, k.Strategy, k.Cache) }
+func (k Key) String() string {
+	return fmt.Sprintf("%s/%s/%s/%s", k.Workload, k.Builder, k.Strategy, k.Cache)
+}
 
 // Interval is a confidence interval; OK is false when the sample is too
 // small to give one (then Why says so).
@@ -56,15 +63,23 @@ type Stat struct {
 	MedianCI Interval
 	Noisy    bool
 
-	// Speedup is median(baseline)/median(this); its interval comes from
-	// a bootstrap of both samples. P is the Mann-Whitney U test's p-value
-	// against the baseline (benchstat's test).
+	// Speedup is median(baseline)/median(this), the baseline being the
+	// same builder's none; its interval comes from a bootstrap of both
+	// samples. P is the Mann-Whitney U test's p-value against the baseline
+	// (benchstat's test).
 	Speedup   float64
 	SpeedupCI Interval
 	P         float64
 	HasP      bool
 	// BaselineN is the size of the baseline sample compared against.
 	BaselineN int
+	// VsReference is median(reference builder's none)/median(this), with
+	// its bootstrap interval: how this builder and strategy compare with
+	// what most pipelines run today. Zero when the benchmark ran no
+	// reference builder.
+	VsReference   float64
+	VsReferenceCI Interval
+	ReferenceN    int
 
 	// Medians of the parts of a run: pipeline tasks (TaskParts) and the
 	// full breakdown (BreakdownParts).
@@ -78,56 +93,76 @@ type Stat struct {
 	Prepare float64 // median seconds of cache preparation (cold runs)
 }
 
-// Summarize groups runs by workload, strategy and cache state (cold or warm) and computes the
-// statistics of each group, ordered by workload, strategy (as first seen),
-// cold before warm. Speedups compare against every successful baseline run
-// of the same workload: the baseline keeps no cache, so its cold and warm
+// Summarize groups runs by workload, builder, strategy and cache state
+// (cold or warm) and computes the statistics of each group, ordered by
+// workload, builder, strategy (each as first seen), cold before warm.
+// Speedups compare against every successful baseline run of the same
+// workload and builder: the baseline keeps no cache, so its cold and warm
 // runs measure the same thing.
 func Summarize(runs []results.Run) []Stat {
 	groups := map[Key][]results.Run{}
 	var order []Key
 	for _, r := range runs {
-		k := Key{r.Workload, r.Strategy, r.Cache}
+		k := KeyOf(r)
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
 		}
 		groups[k] = append(groups[k], r)
 	}
-	wOrder, sOrder := firstSeen(runs)
+	wOrder := rank(Distinct(runs, func(r results.Run) string { return r.Workload }))
+	bOrder := rank(Distinct(runs, func(r results.Run) string { return BuilderOf(r) }))
+	sOrder := rank(Distinct(runs, func(r results.Run) string { return r.Strategy }))
 	sort.SliceStable(order, func(i, j int) bool {
 		a, b := order[i], order[j]
 		if a.Workload != b.Workload {
 			return wOrder[a.Workload] < wOrder[b.Workload]
+		}
+		if a.Builder != b.Builder {
+			return bOrder[a.Builder] < bOrder[b.Builder]
 		}
 		if a.Strategy != b.Strategy {
 			return sOrder[a.Strategy] < sOrder[b.Strategy]
 		}
 		return a.Cache == results.Cold && b.Cache == results.Warm
 	})
-	baseline := map[string][]float64{}
+	type wb struct{ workload, builder string }
+	baseline := map[wb][]float64{}
 	for _, r := range runs {
 		if r.Strategy == Baseline && r.Success {
-			baseline[r.Workload] = append(baseline[r.Workload], r.WallSeconds())
+			k := wb{r.Workload, BuilderOf(r)}
+			baseline[k] = append(baseline[k], r.WallSeconds())
 		}
 	}
 	var out []Stat
 	for _, k := range order {
-		out = append(out, summarize(k, groups[k], baseline[k.Workload]))
+		st := summarize(k, groups[k], baseline[wb{k.Workload, k.Builder}])
+		if ref := baseline[wb{k.Workload, ReferenceBuilder}]; len(ref) > 0 && st.N > 0 {
+			st.VsReference, st.VsReferenceCI = ratio(ref, st.Values)
+			st.ReferenceN = len(ref)
+		}
+		out = append(out, st)
 	}
 	return out
 }
 
-// firstSeen ranks workloads and strategies by their first run.
-func firstSeen(runs []results.Run) (map[string]int, map[string]int) {
-	rank := func(keys []string) map[string]int {
-		m := map[string]int{}
-		for i, k := range keys {
-			m[k] = i
-		}
-		return m
+// KeyOf is the group a run belongs to.
+func KeyOf(r results.Run) Key { return Key{r.Workload, BuilderOf(r), r.Strategy, r.Cache} }
+
+// BuilderOf names a run's builder; runs recorded before cachebench had a
+// choice of builders were kaniko's.
+func BuilderOf(r results.Run) string {
+	if r.Builder == "" {
+		return ReferenceBuilder
 	}
-	return rank(Distinct(runs, func(r results.Run) string { return r.Workload })),
-		rank(Distinct(runs, func(r results.Run) string { return r.Strategy }))
+	return r.Builder
+}
+
+func rank(keys []string) map[string]int {
+	m := map[string]int{}
+	for i, k := range keys {
+		m[k] = i
+	}
+	return m
 }
 
 func summarize(k Key, runs []results.Run, base []float64) Stat {
@@ -197,8 +232,7 @@ func summarize(k Key, runs []results.Run, base []float64) Stat {
 	if len(base) > 0 && st.Median > 0 {
 		bs := slices.Clone(base)
 		sort.Float64s(bs)
-		st.Speedup = median(bs) / st.Median
-		st.SpeedupCI = speedupCI(bs, sorted)
+		st.Speedup, st.SpeedupCI = ratio(bs, sorted)
 		if k.Strategy != Baseline {
 			cmp := benchmath.AssumeNothing.Compare(benchmath.NewSample(bs, &benchmath.DefaultThresholds), sample)
 			st.P, st.HasP = cmp.P, true
@@ -209,6 +243,14 @@ func summarize(k Key, runs []results.Run, base []float64) Stat {
 
 // minForInterval is the smallest sample a median's 95% interval needs.
 const minForInterval = 6
+
+// ratio is median(base)/median(s) with its bootstrap interval.
+func ratio(base, s []float64) (float64, Interval) {
+	if len(base) == 0 || len(s) == 0 || median(s) == 0 {
+		return 0, Interval{Why: "no runs"}
+	}
+	return median(base) / median(s), speedupCI(base, s)
+}
 
 // speedupCI bootstraps the ratio of medians (percentile interval, fixed
 // seed so that a report is reproducible).

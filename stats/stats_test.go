@@ -4,6 +4,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/results/resultstest"
 )
 
@@ -13,7 +14,7 @@ func TestSummarize(t *testing.T) {
 		t.Fatalf("%d groups, want 6", len(rows))
 	}
 	// Order: strategy as first seen, cold before warm.
-	wantOrder := []string{"small/none/cold", "small/none/warm", "small/registry/cold", "small/registry/warm", "small/pv-warm/cold", "small/pv-warm/warm"}
+	wantOrder := []string{"small/kaniko/none/cold", "small/kaniko/none/warm", "small/kaniko/registry/cold", "small/kaniko/registry/warm", "small/kaniko/pv-warm/cold", "small/kaniko/pv-warm/warm"}
 	for i, s := range rows {
 		if s.Key.String() != wantOrder[i] {
 			t.Fatalf("group %d = %s, want %s", i, s.Key, wantOrder[i])
@@ -51,5 +52,49 @@ func TestSummarize(t *testing.T) {
 	}
 	if rows[1].HasP {
 		t.Error("the baseline is not compared with itself")
+	}
+}
+
+// Each builder is compared with its own none, and every row with the
+// reference builder's none.
+func TestSummarizeBuilders(t *testing.T) {
+	withBuilder := func(b string, runs []results.Run) []results.Run {
+		for i := range runs {
+			runs[i].Builder = b
+		}
+		return runs
+	}
+	var runs []results.Run
+	runs = append(runs, withBuilder("kaniko", resultstest.Runs("small", "none", results.Warm, 20, 20, 20, 20, 20, 20))...)
+	runs = append(runs, withBuilder("buildkit", resultstest.Runs("small", "none", results.Warm, 10, 10, 10, 10, 10, 10))...)
+	runs = append(runs, withBuilder("buildkit", resultstest.Runs("small", "registry", results.Warm, 5, 5, 5, 5, 5, 5))...)
+	rows := Summarize(runs)
+	if len(rows) != 3 {
+		t.Fatalf("%d groups, want 3", len(rows))
+	}
+	tests := []struct {
+		key                  string
+		speedup, vsReference float64
+	}{
+		{"small/kaniko/none/warm", 1, 1},
+		{"small/buildkit/none/warm", 1, 2},
+		{"small/buildkit/registry/warm", 2, 4},
+	}
+	for i, tt := range tests {
+		s := rows[i]
+		if s.Key.String() != tt.key || s.Speedup != tt.speedup || s.VsReference != tt.vsReference || s.ReferenceN != 6 {
+			t.Errorf("row %d: %s speedup %v vs reference %v (n=%d), want %s %v %v", i, s.Key, s.Speedup, s.VsReference, s.ReferenceN, tt.key, tt.speedup, tt.vsReference)
+		}
+		if !s.VsReferenceCI.OK {
+			t.Errorf("%s: no interval against the reference: %+v", s.Key, s.VsReferenceCI)
+		}
+	}
+	// Without the reference builder there is nothing to compare with.
+	if rows := Summarize(runs[6:]); rows[0].VsReference != 0 || rows[0].ReferenceN != 0 {
+		t.Errorf("no kaniko runs, yet vs reference %v", rows[0].VsReference)
+	}
+	// Runs recorded before builders were a choice are kaniko's.
+	if k := KeyOf(results.Run{Workload: "small", Strategy: "none", Cache: results.Cold}); k.Builder != "kaniko" {
+		t.Errorf("legacy run's builder %q", k.Builder)
 	}
 }

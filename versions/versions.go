@@ -18,10 +18,20 @@ const (
 	Kaniko       = "v1.24.0"
 	Distribution = "v3.1.2"
 
+	// BuildKit is github.com/moby/buildkit (buildkitd and buildctl).
+	BuildKit = "v0.34.2"
+	// KanikoChainguard is github.com/chainguard-dev/kaniko, the maintained
+	// fork of kaniko (upstream was archived in 2025). It publishes no images:
+	// online or offline, cachebench builds them from this module.
+	KanikoChainguard = "v1.25.5"
+
 	// Kind is the sigs.k8s.io/kind module this project is built with.
 	Kind = "v0.33.0"
 
-	// Debian is the suite every Debian-based image is made from.
+	// Debian is the suite every Debian-based image is made from. Offline,
+	// Buildah and the runc BuildKit uses are this suite's packages (bookworm:
+	// buildah 1.28.2, runc 1.1.5); the mirror decides their exact versions,
+	// so their images are tagged with the suite, not a package version.
 	Debian = "bookworm"
 	// Go is the toolchain put into the golang base image of the Go workload,
 	// taken from the Go module proxy (golang.org/toolchain).
@@ -33,8 +43,14 @@ const (
 	KindNodeImageRepo = "docker.io/kindest/node"
 	KanikoExecutor    = "gcr.io/kaniko-project/executor:" + Kaniko
 	KanikoWarmer      = "gcr.io/kaniko-project/warmer:" + Kaniko
+	BuildKitImage     = "docker.io/moby/buildkit:" + BuildKit
 	RegistryImage     = "docker.io/library/registry:3.0.0"
 	DebianBaseImage   = "docker.io/library/debian:bookworm-slim"
 	GolangBaseImage   = "docker.io/library/golang:1.26-bookworm"
 	TektonReleaseURL  = "https://infra.tekton.dev/tekton-releases/pipeline/previous/" + Tekton + "/release.yaml"
+
+	// BuildahImage is Buildah's official image (built and published by the
+	// Buildah project), pinned at a release tag; it holds a newer Buildah
+	// than the offline image's Debian package.
+	BuildahImage = "quay.io/buildah/stable:v1.39.3"
 )

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,13 +18,15 @@ func newImagesCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "images", Short: "Manage the images built for offline runs"}
 	cacheDir := images.DefaultCacheDir()
 	var verbose bool
+	var builders []string
 	kubernetes := versions.Kubernetes
 	build := &cobra.Command{
 		Use:   "build",
 		Short: "Build every image an offline run needs (what the cache lacks)",
 		Long: `Build the kind node image (with the control-plane images preloaded), Tekton
-Pipelines, kaniko, the registry, the git image and the workloads' base images
-from pinned Go modules and Debian packages. Results are cached by their
+Pipelines, the builders' images (kaniko, kaniko-chainguard, BuildKit, Buildah;
+all of them unless --builders names some), the registry, the git image and the
+workloads' base images from pinned Go modules and Debian packages. Results are cached by their
 inputs under --cache-dir, so a second build does nothing. Needs root.
 
 Recipes run side by side: root filesystems and module downloads (network)
@@ -36,7 +40,7 @@ build time, its size and whether it came from the cache.`,
 			if err != nil {
 				return err
 			}
-			set, err := f.Resolve(cmd.Context(), images.Offline)
+			set, err := f.Resolve(cmd.Context(), images.Offline, builders...)
 			if err != nil {
 				return err
 			}
@@ -44,6 +48,9 @@ build time, its size and whether it came from the cache.`,
 			fmt.Fprintf(out, "node image: %s\n", set.NodeImage)
 			for _, a := range set.Load {
 				fmt.Fprintf(out, "image: %v  %s\n", a.Refs, a.Path)
+			}
+			for _, role := range sortedRoles(set.Builders) {
+				fmt.Fprintf(out, "builder %s: %s\n", role, set.Builders[role])
 			}
 			for name, b := range set.Bases {
 				fmt.Fprintf(out, "base %s: %s  %s\n", name, b.Repo, b.Archive)
@@ -55,7 +62,17 @@ build time, its size and whether it came from the cache.`,
 	}
 	build.Flags().StringVar(&cacheDir, "cache-dir", cacheDir, "cache of built images and binaries (CACHEBENCH_CACHE)")
 	build.Flags().StringVar(&kubernetes, "kubernetes-version", kubernetes, "Kubernetes version of the node image (v1.34 releases)")
+	build.Flags().StringSliceVar(&builders, "builders", nil, "builders whose images to build: "+strings.Join(images.AllBuilders, ", ")+" (default all)")
 	build.Flags().BoolVarP(&verbose, "verbose", "v", false, "show every command run")
 	cmd.AddCommand(build)
 	return cmd
+}
+
+func sortedRoles(m map[string]string) []string {
+	var r []string
+	for k := range m {
+		r = append(r, k)
+	}
+	sort.Strings(r)
+	return r
 }

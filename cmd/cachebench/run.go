@@ -28,15 +28,18 @@ func newRunCmd() *cobra.Command {
 offline, building the images the cache lacks), run rounds, delete the
 cluster unless --keep, and render the report.
 
-By default rounds go on until every row (workload, strategy, cold or warm)
-has a 95% interval within --precision (of its speedup against none; of the
-median for none itself), or until the next round would overrun --budget;
-each row says what it reached. --rounds fixes the number of rounds instead.
+Every strategy runs under every builder (kaniko, its maintained fork
+kaniko-chainguard, BuildKit, Buildah), runs interleaved across builders and
+strategies. By default rounds go on until every row (workload, builder,
+strategy, cold or warm) has a 95% interval within --precision (of its
+speedup against the same builder without a cache; of the median for none
+itself), or until the next round would overrun --budget; each row says what
+it reached. --rounds fixes the number of rounds instead.
 
 Ctrl-C cancels the running PipelineRun, keeps every result written so far
 and still cleans up.`,
 		Example: `  cachebench run
-  cachebench run --workloads small --precision 10% --budget 40m
+  cachebench run --builders kaniko,buildkit --workloads small --precision 10% --budget 40m
   cachebench run --workloads small --strategies none,registry --rounds 1 --warm-runs 10
   cachebench run --kubeconfig ~/.kube/config --images online`,
 		Args: cobra.NoArgs,
@@ -77,10 +80,10 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 	var stopErr *bench.StoppedError
 	if setupErr == nil {
 		if opts.Rounds > 0 {
-			l.Infof("plan: %d rounds of %d workloads x %d strategies x (1 cold + %d warm)", opts.Rounds, len(s.Workloads), len(s.Strategies), opts.WarmRuns)
+			l.Infof("plan: %d rounds of %d workloads x %d builders x %d strategies x (1 cold + %d warm)", opts.Rounds, len(s.Workloads), len(s.Builders), len(s.Strategies), opts.WarmRuns)
 		} else {
-			l.Infof("plan: rounds of %d workloads x %d strategies x (1 cold + %d warm), until every row's 95%% interval is within ±%.0f%%, within %s",
-				len(s.Workloads), len(s.Strategies), opts.WarmRuns, opts.Precision*100, opts.Budget)
+			l.Infof("plan: rounds of %d workloads x %d builders x %d strategies x (1 cold + %d warm), until every row's 95%% interval is within ±%.0f%%, within %s",
+				len(s.Workloads), len(s.Builders), len(s.Strategies), opts.WarmRuns, opts.Precision*100, opts.Budget)
 		}
 		planner := s.Planner(start)
 	rounds:
@@ -114,6 +117,9 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 				}
 			}
 			l.Infof("%s", planner.Progress(s.Runner.Runs()))
+			if w := planner.Shortfall(); w != "" {
+				l.Warnf("%s", w)
+			}
 		}
 		if note := planner.Summary(s.Runner.Runs()); note != "" && s.Writer != nil {
 			l.Infof("%s", note)
@@ -147,7 +153,7 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 		l.Warnf("%d successful runs whose builder log contradicts their strategy or could not be read (listed in the report)", unchecked)
 	}
 	if failed > 0 {
-		return fmt.Errorf("%d of %d runs failed (reasons in %s)", failed, total, s.ResultsDir())
+		return fmt.Errorf("%d of %d runs failed or contradicted their strategy (reasons in %s)", failed, total, s.ResultsDir())
 	}
 	return nil
 }

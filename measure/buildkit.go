@@ -1,0 +1,107 @@
+package measure
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/cachebench/cachebench/results"
+)
+
+// BuildKit's plain progress (buildctl --progress=plain) prints each vertex
+// of the build as "#<n> <name>", its status lines as "#<n> <text>", and
+// ends it with "#<n> DONE <seconds>s", "#<n> CACHED" or "#<n> ERROR ...".
+var (
+	bkLine = regexp.MustCompile(`^#(\d+) (.*)$`)
+	bkDone = regexp.MustCompile(`^DONE ([0-9.]+)s$`)
+	// A Dockerfile step: "[2/3] RUN ...", "[build 1/4] FROM ...".
+	bkStep = regexp.MustCompile(`^\[[^\]]*\d+/\d+\] (\S+)`)
+	// A status line with its own duration: "pushing layers 0.3s done".
+	bkTimed = regexp.MustCompile(`^(\S+(?: \S+)?) .*?([0-9.]+)s done$`)
+)
+
+// bkVertex is one vertex of the build, as its lines told it.
+type bkVertex struct {
+	name    string
+	cached  bool
+	done    bool
+	seconds float64
+	pushing float64 // of "exporting to image": seconds spent pushing
+}
+
+// BuildKit counts cache hits and splits the build into phases from
+// BuildKit's plain progress. Phases are the vertices' own durations
+// (BuildKit times each vertex itself), by kind: base images (resolving
+// and pulling FROM), cache-lookup (importing the cache manifest), the
+// Dockerfile's commands, snapshot (exporting layers), push and cache-push
+// (exporting the cache). Vertices may run in parallel in a multi-stage
+// build, so the phases may add up to more than the build took.
+func BuildKit(lines []LogLine) results.BuildLog {
+	b := results.BuildLog{Read: true}
+	vertices := map[int]*bkVertex{}
+	var order []int
+	for _, l := range lines {
+		m := bkLine.FindStringSubmatch(strings.TrimSpace(l.Text))
+		if m == nil {
+			continue
+		}
+		id, _ := strconv.Atoi(m[1])
+		text := m[2]
+		v, ok := vertices[id]
+		if !ok {
+			vertices[id] = &bkVertex{name: text}
+			order = append(order, id)
+			continue
+		}
+		switch {
+		case text == "CACHED":
+			v.cached = true
+		case bkDone.MatchString(text):
+			v.done = true
+			v.seconds, _ = strconv.ParseFloat(bkDone.FindStringSubmatch(text)[1], 64)
+		default:
+			if t := bkTimed.FindStringSubmatch(text); t != nil && strings.HasPrefix(t[1], "pushing") {
+				s, _ := strconv.ParseFloat(t[2], 64)
+				v.pushing += s
+			}
+		}
+	}
+	totals := map[string]float64{}
+	for _, id := range order {
+		v := vertices[id]
+		name := v.name
+		if step := bkStep.FindStringSubmatch(name); step != nil {
+			from := strings.EqualFold(step[1], "FROM")
+			switch {
+			case from && v.cached:
+				b.LocalCacheHits++
+			case from:
+				totals["base-image"] += v.seconds
+			case v.cached:
+				b.CacheHits++
+			case v.done:
+				b.CacheMisses++
+				totals["commands"] += v.seconds
+			}
+			continue
+		}
+		switch {
+		case strings.HasPrefix(name, "[internal] load metadata for"):
+			totals["base-image"] += v.seconds
+		case strings.HasPrefix(name, "importing cache manifest"):
+			totals["cache-lookup"] += v.seconds
+		case strings.HasPrefix(name, "exporting to image"):
+			totals["push"] += v.pushing
+			totals["snapshot"] += max(0, v.seconds-v.pushing)
+		case strings.HasPrefix(name, "exporting cache"):
+			b.CachePushes++
+			totals["cache-push"] += v.seconds
+		}
+	}
+	for _, p := range results.BuildPhases {
+		if s, ok := totals[p]; ok {
+			b.Phases = append(b.Phases, results.BuildPhase{Name: p, Seconds: s})
+		}
+	}
+	return b
+}

@@ -1,0 +1,140 @@
+package scenarios
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/cachebench/cachebench/measure"
+	"github.com/cachebench/cachebench/results"
+)
+
+// Buildah builds with `buildah bud` and pushes with `buildah push`. Its
+// containers storage is an emptyDir, or the cache volume for pv-warm (the
+// container's own overlayfs cannot hold overlay storage).
+type Buildah struct {
+	Image      string
+	AuthSecret string // dockerconfigjson Secret, mounted as /root/.docker/config.json
+	CABundle   string // ConfigMap of the build CA bundle ("" for none)
+}
+
+var _ Builder = Buildah{}
+
+// Name implements Builder.
+func (Buildah) Name() string { return "buildah" }
+
+// Images implements Builder.
+func (b Buildah) Images() map[string]string { return map[string]string{"image": b.Image} }
+
+// Pod implements Builder.
+func (Buildah) Pod() string {
+	return "privileged container (RUN steps run with runc); overlay containers storage on an emptyDir, or on the cache volume for pv-warm"
+}
+
+// StepName implements Builder.
+func (Buildah) StepName() string { return "build" }
+
+// ReadLog implements Builder.
+func (Buildah) ReadLog(lines []measure.LogLine) results.BuildLog { return measure.Buildah(lines) }
+
+// Strategies implements Builder. Buildah caches layers only with --layers.
+func (Buildah) Strategies() []Strategy {
+	return []Strategy{
+		{Name: "none", Summary: "no cache: --layers=false, fresh containers storage every run"},
+		{Name: "registry", Summary: "layer cache in a registry repository: --layers --cache-from and --cache-to the same repository", LayerRepo: "cache"},
+		{Name: "pv-warm", Summary: "containers storage (/var/lib/containers) on the round's volume, base images pulled into it by a warm-up pod, --layers; the layers it builds stay there too", CacheVolume: true, VolumeLayers: true},
+	}
+}
+
+const buildahAuth = "/root/.docker/config.json"
+
+// buildahScript builds and pushes; EXTRA_ARGS come as the script's
+// arguments and go to `buildah bud`.
+const buildahScript = `#!/bin/sh
+set -eu
+image="$(params.IMAGE)"
+root=/var/lib/containers/storage
+if [ "$(workspaces.cache.bound)" = "true" ]; then root="$(workspaces.cache.path)/containers"; fi
+src="$(workspaces.source.path)/src"
+buildah --root "$root" --storage-driver=overlay bud --tls-verify=false --authfile ` + buildahAuth + ` \
+  -f "$src/$(params.DOCKERFILE)" -t "$image" "$@" "$src/$(params.CONTEXT)"
+buildah --root "$root" --storage-driver=overlay push --tls-verify=false --authfile ` + buildahAuth + ` \
+  --digestfile "$(results.IMAGE_DIGEST.path)" "$image" "docker://$image"
+`
+
+// Task implements Builder.
+func (b Buildah) Task(name string) *pipelinev1.Task {
+	t := &pipelinev1.Task{
+		TypeMeta:   typeMeta("Task"),
+		ObjectMeta: objectMeta(name),
+		Spec: pipelinev1.TaskSpec{
+			Description: "Build an image from a Dockerfile with Buildah and push it.",
+			Params:      buildParams(),
+			Workspaces:  buildWorkspaces("containers storage, for strategies with a cache volume"),
+			Results:     []pipelinev1.TaskResult{{Name: "IMAGE_DIGEST", Description: "digest of the pushed image"}},
+			Steps: []pipelinev1.Step{{
+				Name:            b.StepName(),
+				Image:           b.Image,
+				Script:          buildahScript,
+				Args:            []string{"$(params.EXTRA_ARGS[*])"},
+				SecurityContext: privileged(),
+				VolumeMounts: []corev1.VolumeMount{
+					{Name: "docker-config", MountPath: "/root/.docker"},
+					{Name: "containers-storage", MountPath: "/var/lib/containers"},
+				},
+			}},
+			Volumes: []corev1.Volume{
+				dockerConfigVolume(b.AuthSecret),
+				{Name: "containers-storage", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+			},
+		},
+	}
+	caBundleVolume(t, b.CABundle)
+	return t
+}
+
+// Args implements Builder.
+func (b Buildah) Args(req BuildRequest) ([]string, error) {
+	buildArgs, err := req.buildArgs()
+	if err != nil {
+		return nil, err
+	}
+	var args []string
+	for _, a := range buildArgs {
+		args = append(args, "--build-arg="+a)
+	}
+	s := req.Strategy
+	switch {
+	case !s.UsesCache():
+		return append(args, "--layers=false"), nil
+	case s.LayerRepo != "":
+		if req.CacheRepo == "" {
+			return nil, fmt.Errorf("strategy %s: no layer cache repository given", s.Name)
+		}
+		return append(args, "--layers", "--cache-from="+req.CacheRepo, "--cache-to="+req.CacheRepo), nil
+	}
+	return append(args, "--layers"), nil
+}
+
+// buildahWarmScript pulls each base image into the containers storage on
+// the volume.
+const buildahWarmScript = `#!/bin/sh
+set -eu
+for base in "$@"; do
+  buildah --root ` + CacheMountPath + `/containers --storage-driver=overlay pull --tls-verify=false --authfile ` + buildahAuth + ` "$base"
+done
+`
+
+// WarmerPod implements Builder.
+func (b Buildah) WarmerPod(req BuildRequest, claim string) (*corev1.PodSpec, error) {
+	if !req.Strategy.CacheVolume {
+		return nil, nil
+	}
+	refs, err := req.baseRefs()
+	if err != nil {
+		return nil, err
+	}
+	return warmerPod(b.Image, b.AuthSecret, claim, "/root/.docker", buildahWarmScript, refs), nil
+}
