@@ -80,10 +80,6 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if s.RunID == "" {
 		s.RunID = results.NewRunID(time.Now(), "")
 	}
-	// The selection is checked before images are built.
-	if _, _, _, err := o.selection(BuilderImages{}); err != nil {
-		return nil, err
-	}
 	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes))
 	if err != nil {
 		return nil, err

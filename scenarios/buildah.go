@@ -66,33 +66,23 @@ buildah --root "$root" --storage-driver=overlay push --tls-verify=false --authfi
 
 // Task implements Builder.
 func (b Buildah) Task(name string) *pipelinev1.Task {
-	t := &pipelinev1.Task{
-		TypeMeta:   typeMeta("Task"),
-		ObjectMeta: objectMeta(name),
-		Spec: pipelinev1.TaskSpec{
-			Description: "Build an image from a Dockerfile with Buildah and push it.",
-			Params:      buildParams(),
-			Workspaces:  buildWorkspaces("containers storage, for strategies with a cache volume"),
-			Results:     []pipelinev1.TaskResult{{Name: "IMAGE_DIGEST", Description: "digest of the pushed image"}},
-			Steps: []pipelinev1.Step{{
-				Name:            b.StepName(),
-				Image:           b.Image,
-				Script:          buildahScript,
-				Args:            []string{"$(params.EXTRA_ARGS[*])"},
-				SecurityContext: privileged(),
-				VolumeMounts: []corev1.VolumeMount{
-					{Name: "docker-config", MountPath: "/root/.docker"},
-					{Name: "containers-storage", MountPath: "/var/lib/containers"},
-				},
-			}},
-			Volumes: []corev1.Volume{
-				dockerConfigVolume(b.AuthSecret),
-				{Name: "containers-storage", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	return buildTask(name, "Build an image from a Dockerfile with Buildah and push it.",
+		"containers storage, for strategies with a cache volume",
+		pipelinev1.Step{
+			Name:            b.StepName(),
+			Image:           b.Image,
+			Script:          buildahScript,
+			Args:            []string{"$(params.EXTRA_ARGS[*])"},
+			SecurityContext: privileged(),
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "docker-config", MountPath: "/root/.docker"},
+				{Name: "containers-storage", MountPath: "/var/lib/containers"},
 			},
 		},
-	}
-	caBundleVolume(t, b.CABundle)
-	return t
+		[]corev1.Volume{
+			dockerConfigVolume(b.AuthSecret),
+			{Name: "containers-storage", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		}, b.CABundle)
 }
 
 // Args implements Builder.

@@ -104,37 +104,41 @@ func dockerConfigVolume(secret string) corev1.Volume {
 	}
 }
 
-// caBundleVolume mounts the build CA bundle over the system bundle of a
-// step, when one is given.
-func caBundleVolume(t *pipelinev1.Task, configMap string) {
-	if configMap == "" {
-		return
+// buildTask is a build Task: the params, workspaces and result every
+// builder's Task has, its one step with the registry credentials and its
+// volumes, and the build CA bundle mounted over the step's system bundle
+// when one is given. cacheUse says what the cache workspace holds.
+func buildTask(name, description, cacheUse string, step pipelinev1.Step, volumes []corev1.Volume, caBundle string) *pipelinev1.Task {
+	t := &pipelinev1.Task{
+		TypeMeta:   typeMeta("Task"),
+		ObjectMeta: objectMeta(name),
+		Spec: pipelinev1.TaskSpec{
+			Description: description,
+			Params: pipelinev1.ParamSpecs{
+				{Name: "IMAGE", Type: pipelinev1.ParamTypeString, Description: "reference to push the image to"},
+				{Name: "DOCKERFILE", Type: pipelinev1.ParamTypeString, Default: pipelinev1.NewStructuredValues("Dockerfile")},
+				{Name: "CONTEXT", Type: pipelinev1.ParamTypeString, Default: pipelinev1.NewStructuredValues(".")},
+				{Name: "EXTRA_ARGS", Type: pipelinev1.ParamTypeArray, Default: &pipelinev1.ParamValue{Type: pipelinev1.ParamTypeArray, ArrayVal: []string{}}},
+			},
+			Workspaces: []pipelinev1.WorkspaceDeclaration{
+				{Name: "source", Description: "holds the cloned repository under src/"},
+				{Name: "cache", Optional: true, MountPath: CacheMountPath, Description: cacheUse},
+			},
+			Results: []pipelinev1.TaskResult{{Name: "IMAGE_DIGEST", Description: "digest of the pushed image"}},
+			Steps:   []pipelinev1.Step{step},
+			Volumes: volumes,
+		},
 	}
-	t.Spec.Volumes = append(t.Spec.Volumes, corev1.Volume{Name: "build-ca", VolumeSource: corev1.VolumeSource{
-		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: configMap}},
-	}})
-	step := &t.Spec.Steps[0]
-	step.VolumeMounts = append(step.VolumeMounts, corev1.VolumeMount{
-		Name: "build-ca", MountPath: "/etc/ssl/certs/ca-certificates.crt", SubPath: CABundleKey, ReadOnly: true,
-	})
-}
-
-// buildParams are the params every build Task takes.
-func buildParams() pipelinev1.ParamSpecs {
-	return pipelinev1.ParamSpecs{
-		{Name: "IMAGE", Type: pipelinev1.ParamTypeString, Description: "reference to push the image to"},
-		{Name: "DOCKERFILE", Type: pipelinev1.ParamTypeString, Default: pipelinev1.NewStructuredValues("Dockerfile")},
-		{Name: "CONTEXT", Type: pipelinev1.ParamTypeString, Default: pipelinev1.NewStructuredValues(".")},
-		{Name: "EXTRA_ARGS", Type: pipelinev1.ParamTypeArray, Default: &pipelinev1.ParamValue{Type: pipelinev1.ParamTypeArray, ArrayVal: []string{}}},
+	if caBundle != "" {
+		t.Spec.Volumes = append(t.Spec.Volumes, corev1.Volume{Name: "build-ca", VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: caBundle}},
+		}})
+		st := &t.Spec.Steps[0]
+		st.VolumeMounts = append(st.VolumeMounts, corev1.VolumeMount{
+			Name: "build-ca", MountPath: "/etc/ssl/certs/ca-certificates.crt", SubPath: CABundleKey, ReadOnly: true,
+		})
 	}
-}
-
-// buildWorkspaces are the workspaces every build Task declares.
-func buildWorkspaces(cache string) []pipelinev1.WorkspaceDeclaration {
-	return []pipelinev1.WorkspaceDeclaration{
-		{Name: "source", Description: "holds the cloned repository under src/"},
-		{Name: "cache", Optional: true, MountPath: CacheMountPath, Description: cache},
-	}
+	return t
 }
 
 // privileged is the security context of builders that run containers

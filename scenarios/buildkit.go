@@ -93,34 +93,24 @@ sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' /tmp/metadata.json | t
 
 // Task implements Builder.
 func (b BuildKit) Task(name string) *pipelinev1.Task {
-	t := &pipelinev1.Task{
-		TypeMeta:   typeMeta("Task"),
-		ObjectMeta: objectMeta(name),
-		Spec: pipelinev1.TaskSpec{
-			Description: "Build an image from a Dockerfile with BuildKit (daemonless: buildkitd runs inside the step) and push it.",
-			Params:      buildParams(),
-			Workspaces:  buildWorkspaces("buildkitd's state directory, for strategies with a cache volume"),
-			Results:     []pipelinev1.TaskResult{{Name: "IMAGE_DIGEST", Description: "digest of the pushed image"}},
-			Steps: []pipelinev1.Step{{
-				Name:            b.StepName(),
-				Image:           b.Image,
-				Script:          buildKitScript,
-				Args:            []string{"$(params.EXTRA_ARGS[*])"},
-				Env:             []corev1.EnvVar{{Name: "DOCKER_CONFIG", Value: "/root/.docker"}},
-				SecurityContext: privileged(),
-				VolumeMounts: []corev1.VolumeMount{
-					{Name: "docker-config", MountPath: "/root/.docker"},
-					{Name: "buildkit-state", MountPath: "/var/lib/buildkit"},
-				},
-			}},
-			Volumes: []corev1.Volume{
-				dockerConfigVolume(b.AuthSecret),
-				{Name: "buildkit-state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+	return buildTask(name, "Build an image from a Dockerfile with BuildKit (daemonless: buildkitd runs inside the step) and push it.",
+		"buildkitd's state directory, for strategies with a cache volume",
+		pipelinev1.Step{
+			Name:            b.StepName(),
+			Image:           b.Image,
+			Script:          buildKitScript,
+			Args:            []string{"$(params.EXTRA_ARGS[*])"},
+			Env:             []corev1.EnvVar{{Name: "DOCKER_CONFIG", Value: "/root/.docker"}},
+			SecurityContext: privileged(),
+			VolumeMounts: []corev1.VolumeMount{
+				{Name: "docker-config", MountPath: "/root/.docker"},
+				{Name: "buildkit-state", MountPath: "/var/lib/buildkit"},
 			},
 		},
-	}
-	caBundleVolume(t, b.CABundle)
-	return t
+		[]corev1.Volume{
+			dockerConfigVolume(b.AuthSecret),
+			{Name: "buildkit-state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+		}, b.CABundle)
 }
 
 // Args implements Builder.

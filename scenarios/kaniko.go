@@ -76,37 +76,27 @@ var registryFlags = []string{"--insecure", "--insecure-pull", "--skip-tls-verify
 
 // Task implements Builder.
 func (k Kaniko) Task(name string) *pipelinev1.Task {
-	t := &pipelinev1.Task{
-		TypeMeta:   typeMeta("Task"),
-		ObjectMeta: objectMeta(name),
-		Spec: pipelinev1.TaskSpec{
-			Description: "Build an image from a Dockerfile with kaniko and push it.",
-			Params:      buildParams(),
-			Workspaces:  buildWorkspaces("kaniko --cache-dir, for strategies with a cache volume"),
-			Results:     []pipelinev1.TaskResult{{Name: "IMAGE_DIGEST", Description: "digest of the pushed image"}},
-			Steps: []pipelinev1.Step{{
-				Name:  k.StepName(),
-				Image: k.Executor,
-				// An explicit command: with none, Tekton asks a registry for the
-				// image's entrypoint, and offline there is no registry to ask.
-				Command: []string{"/kaniko/executor"},
-				Args: append([]string{
-					"--dockerfile=$(params.DOCKERFILE)",
-					"--context=dir://$(workspaces.source.path)/src/$(params.CONTEXT)",
-					"--destination=$(params.IMAGE)",
-					"--digest-file=$(results.IMAGE_DIGEST.path)",
-					// JSON lines with kaniko's own timestamps; the harness also asks
-					// the kubelet for a timestamp on every line.
-					"--log-format=json",
-					"--log-timestamp=true",
-				}, "$(params.EXTRA_ARGS[*])"),
-				VolumeMounts: []corev1.VolumeMount{{Name: "docker-config", MountPath: "/kaniko/.docker"}},
-			}},
-			Volumes: []corev1.Volume{dockerConfigVolume(k.AuthSecret)},
+	return buildTask(name, "Build an image from a Dockerfile with kaniko and push it.",
+		"kaniko --cache-dir, for strategies with a cache volume",
+		pipelinev1.Step{
+			Name:  k.StepName(),
+			Image: k.Executor,
+			// An explicit command: with none, Tekton asks a registry for the
+			// image's entrypoint, and offline there is no registry to ask.
+			Command: []string{"/kaniko/executor"},
+			Args: append([]string{
+				"--dockerfile=$(params.DOCKERFILE)",
+				"--context=dir://$(workspaces.source.path)/src/$(params.CONTEXT)",
+				"--destination=$(params.IMAGE)",
+				"--digest-file=$(results.IMAGE_DIGEST.path)",
+				// JSON lines with kaniko's own timestamps; the harness also asks
+				// the kubelet for a timestamp on every line.
+				"--log-format=json",
+				"--log-timestamp=true",
+			}, "$(params.EXTRA_ARGS[*])"),
+			VolumeMounts: []corev1.VolumeMount{{Name: "docker-config", MountPath: "/kaniko/.docker"}},
 		},
-	}
-	caBundleVolume(t, k.CABundle)
-	return t
+		[]corev1.Volume{dockerConfigVolume(k.AuthSecret)}, k.CABundle)
 }
 
 // Args implements Builder.
