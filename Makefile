@@ -34,7 +34,7 @@ e2e: docker ## end-to-end smoke: every builder and strategy, one workload, 1 war
 faults: docker ## fault tests of the harness: SIGINT during cluster creation, SIGKILL mid-run then --reuse
 	bash .ci/faults
 
-bench: docker ## the full benchmark (defaults: every workload and builder, until ±10% or 60 min) and its report
+bench: docker ## the full benchmark (defaults: every builder on small, until ±10% or 90 min) and its report
 	$(GO) run ./cmd/cachebench run
 
 report: ## render charts and report.md (REPORT=folder, default the newest under benchmarks/)

@@ -244,9 +244,9 @@ func TestRunSelects(t *testing.T) {
 func TestCheckTimeout(t *testing.T) {
 	saved := flag.Lookup("test.timeout").Value.String()
 	defer flag.Set("test.timeout", saved)
-	o := Defaults() // precision-driven within a budget of 1h
+	o := Defaults() // precision-driven within a budget of 90m
 	fixed := Defaults()
-	fixed.Rounds, fixed.WarmRuns = 1, 3 // both workloads, 3 strategies: 24 runs
+	fixed.Rounds, fixed.WarmRuns = 1, 3 // small, 4 builders, 3 strategies: 48 runs
 	for _, tt := range []struct {
 		o       Options
 		timeout string
