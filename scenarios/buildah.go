@@ -58,7 +58,7 @@ image="$(params.IMAGE)"
 root=/var/lib/containers/storage
 if [ "$(workspaces.cache.bound)" = "true" ]; then root="$(workspaces.cache.path)/containers"; fi
 src="$(workspaces.source.path)/src"
-buildah --root "$root" --storage-driver=overlay bud --tls-verify=false --authfile ` + buildahAuth + ` \
+` + prepareRuncWithCA + `buildah --root "$root" --storage-driver=overlay bud --tls-verify=false --authfile ` + buildahAuth + ` ${runtime:+--runtime="$runtime"} \
   -f "$src/$(params.DOCKERFILE)" -t "$image" "$@" "$src/$(params.CONTEXT)"
 buildah --root "$root" --storage-driver=overlay push --tls-verify=false --authfile ` + buildahAuth + ` \
   --digestfile "$(results.IMAGE_DIGEST.path)" "$image" "docker://$image"

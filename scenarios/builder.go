@@ -135,11 +135,54 @@ func buildTask(name, description, cacheUse string, step pipelinev1.Step, volumes
 		}})
 		st := &t.Spec.Steps[0]
 		st.VolumeMounts = append(st.VolumeMounts, corev1.VolumeMount{
-			Name: "build-ca", MountPath: "/etc/ssl/certs/ca-certificates.crt", SubPath: CABundleKey, ReadOnly: true,
+			Name: "build-ca", MountPath: systemCABundle, SubPath: CABundleKey, ReadOnly: true,
 		})
+		st.Env = append(st.Env, corev1.EnvVar{Name: buildCAEnv, Value: systemCABundle})
 	}
 	return t
 }
+
+// systemCABundle is where Debian-based images keep their CA bundle.
+const systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
+
+// buildCAEnv is set in a build step that has the build CA bundle mounted.
+const buildCAEnv = "CACHEBENCH_BUILD_CA"
+
+// runcWithCA is a shell script that builders whose RUN steps run in
+// containers of their own (BuildKit, Buildah) use as their OCI runtime
+// when the step has the build CA bundle: it binds the bundle, read-only,
+// over the system bundle of each RUN step's container, then runs runc. So
+// RUN steps trust what the host trusts, as kaniko's (which run in the
+// step's own container) do. Only where the image has a system bundle
+// already: a mount point made in the root filesystem would end up in the
+// layer. prepareRuncWithCA writes it to $runtime and leaves $runtime empty
+// when the step has no build CA.
+const prepareRuncWithCA = `runtime=""
+if [ -n "${` + buildCAEnv + `:-}" ]; then
+  runtime="${TMPDIR:-/tmp}/runc-with-ca"
+  cat >"$runtime" <<'RUNC'
+#!/bin/sh
+ca=` + systemCABundle + `
+bundle=""
+prev=""
+for a in "$@"; do
+  case "$prev" in --bundle|-b) bundle="$a" ;; esac
+  case "$a" in --bundle=*) bundle="${a#--bundle=}" ;; esac
+  prev="$a"
+done
+spec="$bundle/config.json"
+if [ -n "$bundle" ] && [ -f "$spec" ] && ! grep -q "\"source\":\"$ca\"" "$spec"; then
+  root=$(sed -n 's/.*"root":{"path":"\([^"]*\)".*/\1/p' "$spec")
+  case "$root" in /*) ;; *) root="$bundle/$root" ;; esac
+  if [ -f "$root$ca" ]; then
+    sed -i "s#\"mounts\":\[#\"mounts\":[{\"destination\":\"$ca\",\"type\":\"bind\",\"source\":\"$ca\",\"options\":[\"rbind\",\"ro\"]},#" "$spec"
+  fi
+fi
+exec runc "$@"
+RUNC
+  chmod +x "$runtime"
+fi
+`
 
 // privileged is the security context of builders that run containers
 // themselves (BuildKit's and Buildah's RUN steps go through runc).

@@ -58,7 +58,8 @@ func (BuildKit) Strategies() []Strategy {
 // until it answers. $registry and $root must be set.
 const buildKitStart = `mkdir -p /etc/buildkit "$root"
 printf '[registry."%s"]\n  http = true\n  insecure = true\n' "$registry" >/etc/buildkit/buildkitd.toml
-buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" >/tmp/buildkitd.log 2>&1 &
+` + prepareRuncWithCA + `
+buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" ${runtime:+--oci-worker-binary="$runtime"} >/tmp/buildkitd.log 2>&1 &
 daemon=$!
 trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true' EXIT
 tries=0
