@@ -2,10 +2,11 @@
 GO      ?= go
 # The report to render: a results folder, or empty for the newest.
 REPORT  ?=
-# Smoke settings of the end-to-end test (CI): every builder and strategy on
-# one workload, a cold and a warm run each, and the registry taken away in
-# the middle of a build.
-SMOKE_ENV ?= CACHEBENCH_WORKLOADS=small CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1
+# Smoke settings of the end-to-end test (CI): every builder and strategy
+# (the mirror too) on one workload, a cold and a warm run each, a network
+# profile checked on the upstream registry's route, and the registry taken
+# away in the middle of a build.
+SMOKE_ENV ?= CACHEBENCH_WORKLOADS=small CACHEBENCH_STRATEGIES=none,registry,pv-warm,mirror CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1
 
 .PHONY: help test e2e faults bench report docker images cluster-up cluster-down build vet clean-cluster
 
@@ -27,7 +28,7 @@ docker: ## install and start Docker for kind (Debian; needs root)
 images: docker ## build every image an offline run needs (cached)
 	$(GO) run ./cmd/cachebench images build
 
-e2e: docker ## end-to-end smoke: every builder and strategy, one workload, 1 warm run, the registry fault, then the report
+e2e: docker ## end-to-end smoke: every builder and strategy, one workload, 1 warm run, a network profile, the registry fault, then the report
 	CACHEBENCH_E2E=1 $(SMOKE_ENV) $(GO) test ./bench -run Cache -count=1 -v -timeout 80m
 	$(GO) run ./cmd/cachebench report
 

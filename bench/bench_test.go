@@ -10,11 +10,12 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
-func testPlanInputs(t *testing.T, builders ...string) ([]scenarios.Workload, []scenarios.Builder, []string) {
+func testMatrix(t *testing.T, builders ...string) Matrix {
 	t.Helper()
 	ws, err := scenarios.SelectWorkloads([]string{"small"})
 	if err != nil {
@@ -27,12 +28,11 @@ func testPlanInputs(t *testing.T, builders ...string) ([]scenarios.Workload, []s
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ws, bs, scenarios.StrategyNames(bs[0])
+	return Matrix{Workloads: ws, Networks: []network.Profile{{Name: network.Local}}, Builders: bs, Strategies: scenarios.DefaultStrategyNames(bs[0])}
 }
 
 func TestPlanInterleavesWarmRuns(t *testing.T) {
-	ws, bs, ss := testPlanInputs(t)
-	plan := Plan(ws, bs, ss, 2, 2)
+	plan := Plan(testMatrix(t), 2, 2)
 	if len(plan) != 2*3*(1+2) {
 		t.Fatalf("%d steps, want 18", len(plan))
 	}
@@ -41,9 +41,9 @@ func TestPlanInterleavesWarmRuns(t *testing.T) {
 		names = append(names, s.Name())
 	}
 	want := []string{
-		"none/kaniko/small/r1-cold", "registry/kaniko/small/r1-cold", "pv-warm/kaniko/small/r1-cold",
-		"none/kaniko/small/r1-warm1", "registry/kaniko/small/r1-warm1", "pv-warm/kaniko/small/r1-warm1",
-		"none/kaniko/small/r1-warm2", "registry/kaniko/small/r1-warm2", "pv-warm/kaniko/small/r1-warm2",
+		"none/kaniko/small/local/r1-cold", "registry/kaniko/small/local/r1-cold", "pv-warm/kaniko/small/local/r1-cold",
+		"none/kaniko/small/local/r1-warm1", "registry/kaniko/small/local/r1-warm1", "pv-warm/kaniko/small/local/r1-warm1",
+		"none/kaniko/small/local/r1-warm2", "registry/kaniko/small/local/r1-warm2", "pv-warm/kaniko/small/local/r1-warm2",
 	}
 	if strings.Join(names, " ") != strings.Join(want, " ") {
 		t.Fatalf("plan\n%v\nwant\n%v", names, want)
@@ -53,11 +53,36 @@ func TestPlanInterleavesWarmRuns(t *testing.T) {
 	}
 }
 
+// Network profiles are a dimension of the plan: each strategy's runs under
+// local, then under wan, cold runs before warm ones.
+func TestPlanCrossesNetworks(t *testing.T) {
+	m := testMatrix(t, "kaniko")
+	m.Strategies = []string{"none", "registry"}
+	wan, _ := network.Parse("30ms/100mbit")
+	m.Networks = append(m.Networks, wan)
+	plan := Plan(m, 1, 1)
+	var names []string
+	for _, s := range plan {
+		names = append(names, s.Name())
+	}
+	want := []string{
+		"none/kaniko/small/local/r1-cold", "registry/kaniko/small/local/r1-cold",
+		"none/kaniko/small/30ms-100mbit/r1-cold", "registry/kaniko/small/30ms-100mbit/r1-cold",
+		"none/kaniko/small/local/r1-warm1", "registry/kaniko/small/local/r1-warm1",
+		"none/kaniko/small/30ms-100mbit/r1-warm1", "registry/kaniko/small/30ms-100mbit/r1-warm1",
+	}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("plan\n%v\nwant\n%v", names, want)
+	}
+	if m.Rows() != 8 {
+		t.Errorf("%d rows, want 8 (2 networks x 2 strategies x cold, warm)", m.Rows())
+	}
+}
+
 // Builders interleave within each strategy, and their order turns every
 // round; each step carries its builder's own strategy.
 func TestPlanInterleavesBuilders(t *testing.T) {
-	ws, bs, ss := testPlanInputs(t, "kaniko", "buildkit", "buildah")
-	plan := Plan(ws, bs, ss, 2, 1)
+	plan := Plan(testMatrix(t, "kaniko", "buildkit", "buildah"), 2, 1)
 	if len(plan) != 2*3*3*2 {
 		t.Fatalf("%d steps, want 36", len(plan))
 	}
@@ -68,8 +93,8 @@ func TestPlanInterleavesBuilders(t *testing.T) {
 	for _, s := range plan[18:21] {
 		r2 = append(r2, s.Name())
 	}
-	want1 := "none/kaniko/small/r1-cold none/buildkit/small/r1-cold none/buildah/small/r1-cold"
-	want2 := "none/buildkit/small/r2-cold none/buildah/small/r2-cold none/kaniko/small/r2-cold"
+	want1 := "none/kaniko/small/local/r1-cold none/buildkit/small/local/r1-cold none/buildah/small/local/r1-cold"
+	want2 := "none/buildkit/small/local/r2-cold none/buildah/small/local/r2-cold none/kaniko/small/local/r2-cold"
 	if strings.Join(r1, " ") != want1 || strings.Join(r2, " ") != want2 {
 		t.Errorf("round 1 %v, round 2 %v; want %s and %s", r1, r2, want1, want2)
 	}
@@ -82,8 +107,7 @@ func TestPlanInterleavesBuilders(t *testing.T) {
 
 func TestStepNamesSelectByStrategy(t *testing.T) {
 	// go test -run Cache/registry matches the first element of the subtest name.
-	ws, bs, ss := testPlanInputs(t)
-	for _, s := range Plan(ws, bs, ss, 1, 1) {
+	for _, s := range Plan(testMatrix(t), 1, 1) {
 		if first, _, _ := strings.Cut(s.Name(), "/"); first != s.Strategy.Name {
 			t.Errorf("%s does not start with its strategy", s.Name())
 		}
@@ -101,6 +125,10 @@ func TestOptionsValidate(t *testing.T) {
 		{"defaults", func(*Options) {}, nil},
 		{"bad workload", func(o *Options) { o.Workloads = []string{"huge"} }, []string{"--workloads (CACHEBENCH_WORKLOADS)", `"huge"`, "small"}},
 		{"bad strategy", func(o *Options) { o.Strategies = []string{"s3"} }, []string{"--strategies", `"s3"`, "pv-warm"}},
+		{"bad network", func(o *Options) { o.Networks = []string{"local", "moon"} }, []string{"--network (CACHEBENCH_NETWORK)", `"moon"`, "local, lan, wan", "30ms/100mbit"}},
+		{"network twice", func(o *Options) { o.Networks = []string{"wan", "wan"} }, []string{"--network", "twice"}},
+		{"bad cache network", func(o *Options) { o.CacheNetwork = "30ms" }, []string{"--cache-network (CACHEBENCH_CACHE_NETWORK)", `"30ms"`}},
+		{"custom networks", func(o *Options) { o.Networks, o.CacheNetwork = []string{"local", "80ms+-10ms/20mbit"}, "lan" }, nil},
 		{"bad builder", func(o *Options) { o.Builders = []string{"kaniko", "docker"} }, []string{"--builders (CACHEBENCH_BUILDERS)", `"docker"`, "buildkit"}},
 		{"no builder", func(o *Options) { o.Builders = nil }, []string{"--builders", "empty"}},
 		{"builder twice", func(o *Options) { o.Builders = []string{"buildah", "buildah"} }, []string{"--builders", "twice"}},
@@ -163,9 +191,9 @@ func TestApplyEnv(t *testing.T) {
 }
 
 func TestCheckCacheUse(t *testing.T) {
-	ws, bs, _ := testPlanInputs(t, "kaniko", "buildkit")
-	small := ws[0]
-	kaniko, buildkit := bs[0], bs[1]
+	m := testMatrix(t, "kaniko", "buildkit")
+	small := m.Workloads[0]
+	kaniko, buildkit := m.Builders[0], m.Builders[1]
 	ss := kaniko.Strategies()
 	none, registry, pv := ss[0], ss[1], ss[2]
 	bkPV := buildkit.Strategies()[2]
@@ -204,6 +232,43 @@ func TestCheckCacheUse(t *testing.T) {
 				t.Fatalf("problems = %q, want %d", got, tt.problems)
 			}
 		})
+	}
+}
+
+// The mirror is judged from the registries' traffic: pulled through, it
+// fills itself from upstream when cold and spares upstream when warm.
+func TestCheckMirror(t *testing.T) {
+	m := testMatrix(t, "kaniko")
+	mirror, err := scenarios.SelectStrategies(m.Builders[0], []string{scenarios.MirrorName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	traffic := func(upBlobs, mirrorBlobs int) map[string]results.RegistryTraffic {
+		return map[string]results.RegistryTraffic{
+			"upstream": {Pulls: 1, BlobGets: upBlobs, PulledBytes: int64(upBlobs) * 10e6},
+			"mirror":   {Pulls: 1, BlobGets: mirrorBlobs},
+			"cache":    {PushedBlobs: 2},
+		}
+	}
+	log := results.BuildLog{Read: true, CacheMisses: 2}
+	for _, tt := range []struct {
+		name    string
+		cache   results.CacheState
+		traffic map[string]results.RegistryTraffic
+		want    results.Verdict
+	}{
+		{"cold, filled from upstream", results.Cold, traffic(2, 2), results.Verified},
+		{"warm, served by the mirror", results.Warm, traffic(0, 2), results.Verified},
+		{"cold, nothing from upstream", results.Cold, traffic(0, 2), results.Contradicted},
+		{"warm, upstream still pulled", results.Warm, traffic(2, 2), results.Contradicted},
+		{"the builder went around the mirror", results.Warm, map[string]results.RegistryTraffic{"upstream": {Pulls: 1, BlobGets: 2}}, results.Contradicted},
+		{"no access logs", results.Warm, nil, results.Unverified},
+	} {
+		step := Step{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: mirror[0], Cache: tt.cache}
+		c := CheckRun(step, results.Run{Cache: tt.cache, Success: true, BuildLog: log, Traffic: tt.traffic})
+		if c.Verdict != tt.want {
+			t.Errorf("%s: %s %q, want %s", tt.name, c.Verdict, c.Problems, tt.want)
+		}
 	}
 }
 

@@ -3,14 +3,22 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/cachebench/cachebench/cluster/network"
+	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
@@ -97,10 +105,10 @@ func TestCacheRegistryFault(t *testing.T) {
 		t.Fatalf("builder %s has no strategy none", builder.Name())
 	}
 	e := session.Runner.env
-	step := Step{Workload: session.Workloads[0], Builder: builder, Strategy: none, Round: faultRound, Cache: results.Cold}
+	step := Step{Workload: session.Workloads[0], Network: session.Networks[0], Builder: builder, Strategy: none, Round: faultRound, Cache: results.Cold}
 
-	// The registry goes as soon as the build step starts: the builder then
-	// fails pulling its base image or pushing its result.
+	// The cache registry goes as soon as the build step starts: the builder
+	// then fails pushing its result (its base images come from upstream).
 	taken := make(chan error, 1)
 	go func() {
 		taken <- func() error {
@@ -165,6 +173,86 @@ func TestCacheRegistryFault(t *testing.T) {
 	}
 	if run := runs[len(runs)-1]; !run.Success {
 		t.Fatalf("the run after the registry came back failed: %s", run.Reason)
+	}
+}
+
+// TestCacheNetworkProfiles proves that a network profile does to the
+// upstream registry's connections what it says: each request waits one
+// round trip more, and a base image's largest layer comes no faster than
+// the bandwidth allows. It goes through the same proxy route as the
+// builders' pulls.
+func TestCacheNetworkProfiles(t *testing.T) {
+	requireSession(t)
+	e := session.Runner.env
+	upstream := registry.Upstream.Name()
+	defer func() {
+		if err := e.Network.Set(suiteCtx, map[string]network.Profile{upstream: session.Networks[0]}); err != nil {
+			t.Errorf("restore the upstream profile: %v", err)
+		}
+	}()
+	port, stop, err := e.Network.Forward(suiteCtx, upstream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	ref, err := name.ParseReference(fmt.Sprintf("127.0.0.1:%d/%s", port, strings.TrimPrefix(e.Bases[session.Workloads[0].Bases[0]], e.Upstream.Host+"/")), name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// measure sets a profile and times a manifest request (the median of
+	// five) and the download of the image's largest layer.
+	measure := func(spec string) (rtt, layer time.Duration, size int64) {
+		t.Helper()
+		p, err := network.Parse(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Network.Set(suiteCtx, map[string]network.Profile{upstream: p}); err != nil {
+			t.Fatal(err)
+		}
+		var times []time.Duration
+		var img v1.Image
+		for range 5 {
+			start := time.Now()
+			if img, err = remote.Image(ref, remote.WithContext(suiteCtx)); err != nil {
+				t.Fatalf("%s: %v", spec, err)
+			}
+			times = append(times, time.Since(start))
+		}
+		slices.Sort(times)
+		layers, err := img.Layers()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var largest v1.Layer
+		for _, l := range layers {
+			if n, _ := l.Size(); n > size {
+				largest, size = l, n
+			}
+		}
+		start := time.Now()
+		rc, err := largest.Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			t.Fatalf("%s: download a layer: %v", spec, err)
+		}
+		return times[2], time.Since(start), size
+	}
+	localRTT, localLayer, size := measure("local")
+	slowRTT, slowLayer, _ := measure("60ms/40mbit")
+	floor := time.Duration(float64(size) * 8 / 40e6 * float64(time.Second))
+	t.Logf("manifest request %s local, %s at 60ms/40mbit; layer of %.1f MB %s local, %s at 60ms/40mbit (bandwidth alone: %s)",
+		localRTT.Round(time.Millisecond), slowRTT.Round(time.Millisecond), float64(size)/1e6, localLayer.Round(time.Millisecond), slowLayer.Round(time.Millisecond), floor.Round(time.Millisecond))
+	// A manifest request is at least one exchange; remote.Image makes a
+	// few (ping, token, manifest), so the difference is at least 60 ms.
+	if slowRTT-localRTT < 55*time.Millisecond {
+		t.Errorf("60ms round trip added %s to a manifest request, want at least 60ms", slowRTT-localRTT)
+	}
+	if slowLayer < floor*9/10 {
+		t.Errorf("a %d-byte layer took %s at 40 Mbit/s, faster than the bandwidth allows (%s)", size, slowLayer, floor)
 	}
 }
 

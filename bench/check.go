@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 
+	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/results"
 )
 
@@ -10,13 +11,28 @@ import (
 // judged from the builder's log: no cache must show no hits; a layer cache
 // (in a registry, or on a volume that keeps layers) must start empty in a
 // cold run and serve layers in warm runs; a cache volume must serve every
-// base image.
+// base image. A mirror, judged from the registries' traffic, must be
+// pulled through, fill itself from upstream in a cold run and spare
+// upstream every blob in warm runs.
 func CheckCacheUse(s Step, run results.Run) []string {
 	var problems []string
 	bad := func(format string, args ...any) {
 		problems = append(problems, fmt.Sprintf("%s %s (%s %s%d): ", s.Builder.Name(), s.Strategy.Name, s.Workload.Name, run.Cache, run.Attempt)+fmt.Sprintf(format, args...))
 	}
 	k := run.BuildLog
+	if s.Strategy.Mirror {
+		// The builder's log cannot tell a mirror from upstream; the
+		// registries' access logs can.
+		m, up := run.Traffic[string(registry.Mirror)], run.Traffic[string(registry.Upstream)]
+		switch {
+		case m.BlobGets == 0 && m.Pulls == 0:
+			bad("nothing was pulled through the mirror (upstream served %d blobs)", up.BlobGets)
+		case run.Cache == results.Cold && up.BlobGets == 0:
+			bad("cold run: the emptied mirror fetched no blob from upstream")
+		case run.Cache == results.Warm && up.BlobGets > 0:
+			bad("warm run: %d blobs (%.1f MB) came from upstream, which the mirror should have served", up.BlobGets, float64(up.PulledBytes)/1e6)
+		}
+	}
 	if !s.Strategy.UsesCache() {
 		if k.CacheHits != 0 || k.LocalCacheHits != 0 {
 			bad("no cache, yet %d layer and %d local cache hits", k.CacheHits, k.LocalCacheHits)
@@ -54,6 +70,9 @@ func CheckCacheUse(s Step, run results.Run) []string {
 func CheckRun(s Step, run results.Run) *results.CacheCheck {
 	if !run.BuildLog.Read {
 		return &results.CacheCheck{Verdict: results.Unverified, Problems: []string{"the builder's log could not be read"}}
+	}
+	if s.Strategy.Mirror && run.Traffic == nil {
+		return &results.CacheCheck{Verdict: results.Unverified, Problems: []string{"the registries' access logs could not be read"}}
 	}
 	if problems := CheckCacheUse(s, run); len(problems) > 0 {
 		return &results.CacheCheck{Verdict: results.Contradicted, Problems: problems}

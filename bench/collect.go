@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -121,4 +122,56 @@ func (r *Runner) podLog(ctx context.Context, pod, container string, timestamps b
 	var sb strings.Builder
 	_, err = io.Copy(&sb, rc)
 	return sb.String(), err
+}
+
+// traffic reads what the run asked of each registry, between its start
+// and its end, from the registries' access logs: requests are attributed
+// by the kubelet's timestamp of their log line (runs are sequential, and
+// warm-ups and cache checks happen before a run starts). The bytes pushed
+// are looked up blob by blob, since the access log holds response sizes
+// only.
+func (r *Runner) traffic(ctx context.Context, from, to time.Time) (map[string]results.RegistryTraffic, error) {
+	out := map[string]results.RegistryTraffic{}
+	for _, reg := range r.env.Registries() {
+		pods, err := r.env.Clients.Kube.CoreV1().Pods(r.env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: reg.PodSelector()})
+		if err != nil {
+			return nil, fmt.Errorf("%s registry: %w", reg.Role, err)
+		}
+		var reqs []measure.Request
+		since := metav1.NewTime(from.Add(-time.Second))
+		for _, p := range pods.Items {
+			rc, err := r.env.Clients.Kube.CoreV1().Pods(r.env.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "registry", Timestamps: true, SinceTime: &since}).Stream(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("%s registry: log of %s: %w", reg.Role, p.Name, err)
+			}
+			b, err := io.ReadAll(rc)
+			rc.Close()
+			if err != nil {
+				return nil, fmt.Errorf("%s registry: log of %s: %w", reg.Role, p.Name, err)
+			}
+			reqs = append(reqs, measure.AccessLog(measure.ParseTimestamped(string(b)))...)
+		}
+		t := measure.Tally(reqs, from, to)
+		rt := results.RegistryTraffic{
+			Requests: t.Requests, Pulls: t.Pulls, BlobGets: t.BlobGets, PulledBytes: t.PulledBytes,
+			PushedBlobs: len(t.Pushed), ManifestPuts: t.ManifestPuts,
+		}
+		if len(t.Pushed) > 0 {
+			sess, err := reg.Connect(ctx)
+			if err != nil {
+				return nil, err
+			}
+			for _, b := range t.Pushed {
+				n, err := sess.BlobSize(ctx, b.Repository, b.Digest)
+				if err != nil {
+					sess.Close()
+					return nil, fmt.Errorf("%s registry: %w", reg.Role, err)
+				}
+				rt.PushedBytes += n
+			}
+			sess.Close()
+		}
+		out[string(reg.Role)] = rt
+	}
+	return out, nil
 }

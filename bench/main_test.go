@@ -134,7 +134,7 @@ func checkTimeout(o Options) error {
 	if err != nil || timeout == 0 {
 		return nil
 	}
-	ws, bs, ss, err := o.selection(BuilderImages{})
+	m, err := o.selection(BuilderImages{})
 	if err != nil {
 		return err
 	}
@@ -146,7 +146,7 @@ func checkTimeout(o Options) error {
 		}
 		return nil
 	}
-	plan := Plan(ws, bs, ss, o.Rounds, o.WarmRuns)
+	plan := Plan(m, o.Rounds, o.WarmRuns)
 	if need := Estimate(plan); need > timeout {
 		return fmt.Errorf("the plan has %d runs, about %s on a 2-core machine, and go test's -timeout is %s: pass -timeout %s (or fewer runs)",
 			len(plan), need.Round(time.Minute), timeout, (2*need).Round(10*time.Minute)+10*time.Minute)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
@@ -23,10 +24,14 @@ import (
 // Options are the settings of a benchmark. The same flags serve the CLI
 // (--warm-runs) and go test (CACHEBENCH_WARM_RUNS).
 type Options struct {
-	Workloads  []string
-	Strategies []string
-	Builders   []string
-	WarmRuns   int
+	Workloads []string
+	// Networks are the upstream registry's network profiles, each a
+	// dimension of the matrix; CacheNetwork is the cache registry's one.
+	Networks     []string
+	CacheNetwork string
+	Strategies   []string
+	Builders     []string
+	WarmRuns     int
 	// Rounds fixes the number of rounds; 0 lets Precision and Budget decide.
 	Rounds int
 	// Precision is the relative half-width of the 95% interval every row
@@ -58,18 +63,20 @@ func Defaults() Options {
 	return Options{
 		// One workload, every builder: six rounds (the least an interval
 		// needs) fit into the budget on a 2-core machine; gobuild doubles it.
-		Workloads:   []string{"small"},
-		Builders:    append([]string(nil), Builders...),
-		WarmRuns:    1,
-		Precision:   0.10,
-		Budget:      90 * time.Minute,
-		RunTimeout:  20 * time.Minute,
-		OutRoot:     results.DefaultRoot(),
-		ClusterName: "cachebench",
-		Images:      string(images.Auto),
-		Kubernetes:  versions.Kubernetes,
-		CacheDir:    images.DefaultCacheDir(),
-		BuildCA:     "auto",
+		Workloads:    []string{"small"},
+		Builders:     append([]string(nil), Builders...),
+		Networks:     []string{network.Local},
+		CacheNetwork: network.Local,
+		WarmRuns:     1,
+		Precision:    0.10,
+		Budget:       90 * time.Minute,
+		RunTimeout:   20 * time.Minute,
+		OutRoot:      results.DefaultRoot(),
+		ClusterName:  "cachebench",
+		Images:       string(images.Auto),
+		Kubernetes:   versions.Kubernetes,
+		CacheDir:     images.DefaultCacheDir(),
+		BuildCA:      "auto",
 
 		StopAfterFailures: 3,
 	}
@@ -86,6 +93,8 @@ func EnvName(flag string) string {
 // AddFlags registers the options on fs, with o's values as defaults.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.Workloads, "workloads", o.Workloads, "workloads to build ("+strings.Join(scenarios.WorkloadNames(), ", ")+")")
+	fs.StringSliceVar(&o.Networks, "network", o.Networks, "network profiles between the builders and the upstream registry (base images), each measured: "+strings.Join(network.PresetNames(), ", ")+" or <rtt>[+-<jitter>]/<bandwidth>, e.g. 30ms/100mbit")
+	fs.StringVar(&o.CacheNetwork, "cache-network", o.CacheNetwork, "network profile between the builders and the cache registry (layer caches, pushed images)")
 	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure, each under every builder (default: all: none, registry, pv-warm)")
 	fs.StringSliceVar(&o.Builders, "builders", o.Builders, "image builders to compare ("+strings.Join(Builders, ", ")+")")
 	// --builder was the flag while kaniko was the only builder.
@@ -177,6 +186,12 @@ func (o *Options) Validate() error {
 			}
 		}
 	}
+	if _, err := network.ParseList(o.Networks); err != nil {
+		bad("network", "%v", err)
+	}
+	if _, err := network.Parse(o.CacheNetwork); err != nil {
+		bad("cache-network", "%v", err)
+	}
 	if o.WarmRuns < 0 || o.WarmRuns > 1000 {
 		bad("warm-runs", "%d: want 0 to 1000", o.WarmRuns)
 	}
@@ -267,6 +282,8 @@ func (o *Options) Settings() map[string]string {
 		"workloads":           strings.Join(o.Workloads, ","),
 		"strategies":          strategies,
 		"builders":            strings.Join(o.Builders, ","),
+		"network":             strings.Join(o.Networks, ","),
+		"cache-network":       o.CacheNetwork,
 		"warm-runs":           fmt.Sprint(o.WarmRuns),
 		"rounds":              fmt.Sprint(o.Rounds),
 		"run-timeout":         o.RunTimeout.String(),

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
@@ -12,6 +13,8 @@ import (
 // Step is one planned run.
 type Step struct {
 	Workload scenarios.Workload
+	// Network is the profile between the builders and the upstream registry.
+	Network  network.Profile
 	Builder  scenarios.Builder
 	Strategy scenarios.Strategy // as Builder implements it
 	Round    int
@@ -20,22 +23,44 @@ type Step struct {
 }
 
 // Name is the step's test name:
-// <strategy>/<builder>/<workload>/r<round>-<cold|warmN>, so that
+// <strategy>/<builder>/<workload>/<network>/r<round>-<cold|warmN>, so that
 // "go test -run Cache/registry" selects one strategy and
-// "-run Cache//buildkit" one builder.
+// "-run Cache//buildkit" one builder; a custom network profile's slash
+// becomes a dash ("30ms-100mbit").
 func (s Step) Name() string {
-	if s.Cache == results.Cold {
-		return fmt.Sprintf("%s/%s/%s/r%d-cold", s.Strategy.Name, s.Builder.Name(), s.Workload.Name, s.Round)
+	run := fmt.Sprintf("r%d-cold", s.Round)
+	if s.Cache == results.Warm {
+		run = fmt.Sprintf("r%d-warm%d", s.Round, s.Attempt)
 	}
-	return fmt.Sprintf("%s/%s/%s/r%d-warm%d", s.Strategy.Name, s.Builder.Name(), s.Workload.Name, s.Round, s.Attempt)
+	return fmt.Sprintf("%s/%s/%s/%s/%s", s.Strategy.Name, s.Builder.Name(), s.Workload.Name, s.Network.Slug(), run)
+}
+
+// Matrix is what a benchmark crosses: every workload under every network
+// profile, builder and strategy.
+type Matrix struct {
+	Workloads []scenarios.Workload
+	// Networks are the upstream registry's network profiles.
+	Networks []network.Profile
+	Builders []scenarios.Builder
+	// Strategies are the strategy names measured under every builder.
+	Strategies []string
+	// CacheNetwork is the cache registry's network profile, the same for
+	// every run.
+	CacheNetwork network.Profile
+}
+
+// Rows is the number of rows a benchmark reports: one per workload,
+// network, builder and strategy, cold and warm.
+func (m Matrix) Rows() int {
+	return len(m.Workloads) * len(m.Networks) * len(m.Builders) * len(m.Strategies) * 2
 }
 
 // Plan lists the runs of a fixed number of rounds, in the order the
 // Planner hands them out.
-func Plan(workloads []scenarios.Workload, builders []scenarios.Builder, strategies []string, rounds, warm int) []Step {
+func Plan(m Matrix, rounds, warm int) []Step {
 	var steps []Step
 	for r := 1; r <= rounds; r++ {
-		steps = append(steps, roundSteps(workloads, builders, strategies, r, warm)...)
+		steps = append(steps, roundSteps(m, r, warm)...)
 	}
 	return steps
 }
@@ -49,31 +74,40 @@ func Estimate(steps []Step) time.Duration {
 	return d
 }
 
-// selection returns the workloads, builders (with img's images) and
-// strategy names the options name; every builder must have every
-// strategy. No strategies named means the first builder's.
-func (o *Options) selection(img BuilderImages) ([]scenarios.Workload, []scenarios.Builder, []string, error) {
+// selection returns the matrix the options name: workloads, network
+// profiles, builders (with img's images) and strategy names; every builder
+// must have every strategy. No strategies named means the first builder's
+// default ones.
+func (o *Options) selection(img BuilderImages) (Matrix, error) {
 	ws, err := scenarios.SelectWorkloads(o.Workloads)
 	if err != nil {
-		return nil, nil, nil, err
+		return Matrix{}, err
+	}
+	ns, err := network.ParseList(o.Networks)
+	if err != nil {
+		return Matrix{}, err
+	}
+	cacheNet, err := network.Parse(o.CacheNetwork)
+	if err != nil {
+		return Matrix{}, err
 	}
 	bs, err := NewBuilders(o.Builders, img)
 	if err != nil {
-		return nil, nil, nil, err
+		return Matrix{}, err
 	}
 	if len(bs) == 0 {
-		return nil, nil, nil, fmt.Errorf("no builder: choose from %s", strings.Join(Builders, ", "))
+		return Matrix{}, fmt.Errorf("no builder: choose from %s", strings.Join(Builders, ", "))
 	}
 	names := o.Strategies
 	if len(names) == 0 {
-		names = scenarios.StrategyNames(bs[0])
+		names = scenarios.DefaultStrategyNames(bs[0])
 	}
 	for _, b := range bs {
 		if _, err := scenarios.SelectStrategies(b, names); err != nil {
-			return nil, nil, nil, err
+			return Matrix{}, err
 		}
 	}
-	return ws, bs, names, nil
+	return Matrix{Workloads: ws, Networks: ns, Builders: bs, Strategies: names, CacheNetwork: cacheNet}, nil
 }
 
 // strategyOf is a builder's own strategy of that name (selection checked

@@ -20,18 +20,16 @@ import (
 // stops on the width of the intervals only, never on significance or on
 // the estimate itself.
 type Planner struct {
-	workloads  []scenarios.Workload
-	builders   []scenarios.Builder
-	strategies []string
-	warm       int
-	fixed      int       // rounds, 0 when the precision decides
-	precision  float64   // relative half-width wanted, e.g. 0.1
-	deadline   time.Time // no round starts that would end after it
-	now        func() time.Time
-	started    []time.Time   // when each round started
-	took       time.Duration // the rounds so far
-	round      int
-	stopped    string
+	matrix    Matrix
+	warm      int
+	fixed     int       // rounds, 0 when the precision decides
+	precision float64   // relative half-width wanted, e.g. 0.1
+	deadline  time.Time // no round starts that would end after it
+	now       func() time.Time
+	started   []time.Time   // when each round started
+	took      time.Duration // the rounds so far
+	round     int
+	stopped   string
 }
 
 // MaxRounds bounds a precision-driven benchmark whatever its budget.
@@ -40,7 +38,7 @@ const MaxRounds = 100
 // Planner returns the session's planner; the budget counts from start.
 func (s *Session) Planner(start time.Time) *Planner {
 	return &Planner{
-		workloads: s.Workloads, builders: s.Builders, strategies: s.Strategies, warm: s.Opts.WarmRuns,
+		matrix: s.Matrix, warm: s.Opts.WarmRuns,
 		fixed: s.Opts.Rounds, precision: s.Opts.Precision,
 		// Teardown (removing what the benchmark made, deleting the cluster)
 		// comes out of the budget too.
@@ -76,7 +74,7 @@ func (p *Planner) Next(runs []results.Run) ([]Step, string) {
 	}
 	p.round++
 	p.started = append(p.started, now)
-	return roundSteps(p.workloads, p.builders, p.strategies, p.round, p.warm), ""
+	return roundSteps(p.matrix, p.round, p.warm), ""
 }
 
 // minRounds: a median's 95% interval needs n >= 6.
@@ -149,7 +147,7 @@ func Rows(runs []results.Run) []Row {
 func (p *Planner) reached(runs []results.Run) bool {
 	rows := Rows(runs)
 	// Every planned row must be there: a row whose runs all failed has no interval.
-	if len(rows) < len(p.workloads)*len(p.builders)*len(p.strategies)*2 {
+	if len(rows) < p.matrix.Rows() {
 		return false
 	}
 	return !slices.ContainsFunc(rows, func(r Row) bool { return !r.Reached(p.precision) })
@@ -195,27 +193,30 @@ func (p *Planner) Summary(runs []results.Run) string {
 
 func pct(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
 
-// roundSteps are the runs of one round: for each workload, every
-// strategy's cold run under every builder (each after its cache reset),
-// then the warm runs, interleaved across strategies and builders (none
-// under each builder, registry under each, ...), so that a slow drift of a
-// shared machine favours no strategy. The builders' order turns by one
-// each round, so that none always runs first or last.
-func roundSteps(workloads []scenarios.Workload, builders []scenarios.Builder, strategies []string, round, warm int) []Step {
-	n := len(builders)
+// roundSteps are the runs of one round: for each workload, every network
+// profile's, strategy's and builder's cold run (each after its cache
+// reset), then the warm runs, interleaved across them (none under each
+// builder, registry under each, ..., then the same under the next
+// profile), so that a slow drift of a shared machine favours no strategy,
+// builder or profile. The builders' order turns by one each round, so
+// that none always runs first or last.
+func roundSteps(m Matrix, round, warm int) []Step {
+	n := len(m.Builders)
 	turned := make([]scenarios.Builder, 0, n)
-	for i := range builders {
-		turned = append(turned, builders[(i+round-1)%n])
+	for i := range m.Builders {
+		turned = append(turned, m.Builders[(i+round-1)%n])
 	}
 	var steps []Step
 	each := func(w scenarios.Workload, cache results.CacheState, attempt int) {
-		for _, name := range strategies {
-			for _, b := range turned {
-				steps = append(steps, Step{Workload: w, Builder: b, Strategy: strategyOf(b, name), Round: round, Cache: cache, Attempt: attempt})
+		for _, net := range m.Networks {
+			for _, name := range m.Strategies {
+				for _, b := range turned {
+					steps = append(steps, Step{Workload: w, Network: net, Builder: b, Strategy: strategyOf(b, name), Round: round, Cache: cache, Attempt: attempt})
+				}
 			}
 		}
 	}
-	for _, w := range workloads {
+	for _, w := range m.Workloads {
 		each(w, results.Cold, 0)
 		for a := 1; a <= warm; a++ {
 			each(w, results.Warm, a)

@@ -32,8 +32,7 @@ func runRound(steps []Step, round int, base, fast float64) []results.Run {
 }
 
 func newTestPlanner(t *testing.T, fixed int, precision float64, budget time.Duration, clock *fakeClock) *Planner {
-	ws, bs, ss := testPlanInputs(t)
-	return &Planner{workloads: ws, builders: bs, strategies: ss, warm: 1, fixed: fixed, precision: precision,
+	return &Planner{matrix: testMatrix(t), warm: 1, fixed: fixed, precision: precision,
 		deadline: clock.t.Add(budget - teardownReserve), now: clock.now}
 }
 

@@ -21,6 +21,8 @@ import (
 	"knative.dev/pkg/apis"
 
 	"github.com/cachebench/cachebench/cluster"
+	"github.com/cachebench/cachebench/cluster/network"
+	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/log"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
@@ -32,6 +34,7 @@ const (
 	LabelRunID    = "cachebench/run-id"
 	LabelWorkload = "cachebench/workload"
 	LabelBuilder  = "cachebench/builder"
+	LabelNetwork  = "cachebench/network"
 	LabelStrategy = "cachebench/strategy"
 	LabelCache    = "cachebench/cache"
 	LabelRound    = "cachebench/round"
@@ -44,7 +47,7 @@ var CacheVolumeSize = resource.MustParse("4Gi")
 type Runner struct {
 	env      *cluster.Env
 	tekton   tektonclient.Interface
-	builders []scenarios.Builder
+	matrix   Matrix
 	opts     Options
 	runID    string
 	out      *results.Writer
@@ -66,10 +69,10 @@ type round struct {
 
 // NewRunner returns a Runner; versions go into every run. Runs are
 // written to the results folder given by SetWriter.
-func NewRunner(env *cluster.Env, builders []scenarios.Builder, opts Options, runID string, versions map[string]string, l log.Logger) *Runner {
+func NewRunner(env *cluster.Env, m Matrix, opts Options, runID string, versions map[string]string, l log.Logger) *Runner {
 	tc := env.Clients.Tekton
 	return &Runner{
-		env: env, tekton: tc, builders: builders, opts: opts, runID: runID, log: l,
+		env: env, tekton: tc, matrix: m, opts: opts, runID: runID, log: l,
 		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
 		rounds: map[string]*round{}, versions: versions,
 		streak: streak{limit: opts.StopAfterFailures},
@@ -102,7 +105,7 @@ func (r *Runner) Install(ctx context.Context) error {
 	checks := []interface {
 		Validate(context.Context) *apis.FieldError
 	}{clone}
-	for _, b := range r.builders {
+	for _, b := range r.matrix.Builders {
 		build, pipeline := b.Task(scenarios.BuildTaskName(b)), scenarios.Pipeline(b)
 		build.Namespace, pipeline.Namespace = ns, ns
 		objs = append(objs, build, pipeline)
@@ -121,7 +124,26 @@ func (r *Runner) Install(ctx context.Context) error {
 }
 
 func roundKey(s Step) string {
-	return fmt.Sprintf("%s/%s/%s/%d", s.Builder.Name(), s.Strategy.Name, s.Workload.Name, s.Round)
+	return fmt.Sprintf("%s/%s/%s/%s/%d", s.Builder.Name(), s.Strategy.Name, s.Workload.Name, s.Network.Slug(), s.Round)
+}
+
+// setNetwork gives the registries the step's network profiles: the
+// step's own in front of upstream, the benchmark's in front of the cache
+// registry and the mirror. Toxiproxy is asked only; nothing changes when they are set.
+func (r *Runner) setNetwork(ctx context.Context, s Step) error {
+	if r.env.Network == nil {
+		return errors.New("no network proxy in the cluster")
+	}
+	// The mirror is near the cluster, as the cache registry is.
+	err := r.env.Network.Set(ctx, map[string]network.Profile{
+		registry.Upstream.Name(): s.Network,
+		registry.Cache.Name():    r.matrix.CacheNetwork,
+		registry.Mirror.Name():   r.matrix.CacheNetwork,
+	})
+	if err != nil {
+		return fmt.Errorf("set network profile: %w", err)
+	}
+	return nil
 }
 
 // Do runs one step and appends its result. A cold step resets the
@@ -141,6 +163,15 @@ func (r *Runner) Do(ctx context.Context, s Step) ([]results.Run, error) {
 
 func (r *Runner) do(ctx context.Context, s Step) ([]results.Run, error) {
 	var runs []results.Run
+	// The warm-up of a cold run's cache pulls under the step's profile too.
+	if err := r.setNetwork(ctx, s); err != nil {
+		run := r.newRun(s, &round{})
+		run.Reason = err.Error()
+		if werr := r.append(run); werr != nil {
+			err = errors.Join(err, werr)
+		}
+		return []results.Run{run}, err
+	}
 	rd, ok := r.rounds[roundKey(s)]
 	if !ok || s.Cache == results.Cold {
 		if err := r.startRound(ctx, s); err != nil {
@@ -180,10 +211,18 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 	rd := &round{}
 	r.rounds[roundKey(s)] = rd
 	if s.Strategy.LayerRepo != "" {
-		rd.cacheRepo = scenarios.CacheRepo(r.env.Registry.Host, s.Strategy, s.Builder.Name()+"/"+s.Workload.Name+"/"+r.runID, s.Round)
+		rd.cacheRepo = scenarios.CacheRepo(r.env.Registry.Host, s.Strategy, s.Builder.Name()+"/"+s.Workload.Name+"/"+r.runID+"/"+s.Network.Slug(), s.Round)
 		if err := r.checkEmptyRepo(ctx, rd.cacheRepo); err != nil {
 			return err
 		}
+	}
+	if s.Strategy.Mirror {
+		start := time.Now()
+		if err := r.env.Mirror.Restart(ctx); err != nil {
+			return fmt.Errorf("%s: empty the mirror: %w", s.Name(), err)
+		}
+		rd.prepareSec = time.Since(start).Seconds()
+		r.log.Infof("%s: mirror emptied (restarted) in %.1fs", s.Name(), rd.prepareSec)
 	}
 	if s.Strategy.CacheVolume {
 		start := time.Now()
@@ -239,7 +278,7 @@ func (r *Runner) warmVolume(ctx context.Context, s Step, rd *round) error {
 	labels := r.labels(s)
 	labels[LabelRound] = fmt.Sprint(s.Round)
 	pvc := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("cache-" + s.Builder.Name() + "-" + s.Strategy.Name + "-" + s.Workload.Name), Namespace: ns, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("cache-" + s.Builder.Name() + "-" + s.Strategy.Name + "-" + s.Workload.Name + "-" + s.Network.Slug()), Namespace: ns, Labels: labels},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: CacheVolumeSize}},
@@ -323,6 +362,7 @@ func (r *Runner) labels(s Step) map[string]string {
 		LabelRunID:                  r.runID,
 		LabelWorkload:               s.Workload.Name,
 		LabelBuilder:                s.Builder.Name(),
+		LabelNetwork:                s.Network.Slug(),
 		LabelStrategy:               s.Strategy.Name,
 		LabelCache:                  string(s.Cache),
 	}
@@ -331,7 +371,7 @@ func (r *Runner) labels(s Step) map[string]string {
 func (r *Runner) request(s Step, rd *round, stamp string) scenarios.BuildRequest {
 	return scenarios.BuildRequest{
 		Workload: s.Workload, Strategy: s.Strategy,
-		Registry: r.env.Registry.Host, Bases: r.env.Bases,
+		BaseRegistry: r.env.Upstream.Host, Mirror: r.env.Mirror.Host, Bases: r.env.Bases,
 		CacheRepo: rd.cacheRepo, Stamp: stamp,
 	}
 }
@@ -340,7 +380,7 @@ func (r *Runner) request(s Step, rd *round, stamp string) scenarios.BuildRequest
 func (r *Runner) newRun(s Step, rd *round) results.Run {
 	r.seq++
 	return results.Run{
-		RunID: r.runID, Seq: r.seq, Workload: s.Workload.Name, Builder: s.Builder.Name(),
+		RunID: r.runID, Seq: r.seq, Workload: s.Workload.Name, Network: s.Network.Name, Builder: s.Builder.Name(),
 		Strategy: s.Strategy.Name, Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
 		CacheRepo: rd.cacheRepo, Versions: r.versions,
 	}
@@ -382,7 +422,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 		run.Reason = err.Error()
 		return record(err)
 	}
-	prefix := namePrefix(fmt.Sprintf("%s-%s-%s-r%d-%s%d", s.Workload.Name, s.Builder.Name(), s.Strategy.Name, s.Round, s.Cache, s.Attempt))
+	prefix := namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-%s%d", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round, s.Cache, s.Attempt))
 	pr.Name = prefix + "x" // Validate wants a name; the API server will make one
 	if err := pr.Validate(ctx); err != nil {
 		run.Reason = "invalid PipelineRun: " + err.Error()
@@ -422,7 +462,8 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout+DeadlineGrace)
 	defer cancel()
 	done, err := r.waitDone(wctx, created.Name)
-	run.WallMillis = time.Since(start).Milliseconds()
+	end := time.Now()
+	run.WallMillis = end.Sub(start).Milliseconds()
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:
@@ -443,9 +484,12 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 			r.log.Warnf("%v", err)
 		}
 	}
+	if run.Traffic, err = r.traffic(ctx, start, end); err != nil {
+		r.log.Warnf("%s: registry traffic: %v", s.Name(), err)
+	}
 	if run.Success {
 		run.Check = CheckRun(s, run)
-		r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict)
+		r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, trafficNote(run.Traffic))
 		for _, p := range run.Check.Problems {
 			r.log.Warnf("%s: %s", s.Name(), p)
 		}
@@ -513,4 +557,17 @@ func dnsName(s string) string {
 		out = out[:63]
 	}
 	return out
+}
+
+// trafficNote is the run's registry traffic for the progress line.
+func trafficNote(t map[string]results.RegistryTraffic) string {
+	if t == nil {
+		return ""
+	}
+	up, cache, mirror := t[string(registry.Upstream)], t[string(registry.Cache)], t[string(registry.Mirror)]
+	note := fmt.Sprintf("; upstream %.1f MB in %d pulls; cache registry %.1f MB pulled, %.1f MB pushed", float64(up.PulledBytes)/1e6, up.Pulls, float64(cache.PulledBytes)/1e6, float64(cache.PushedBytes)/1e6)
+	if mirror.Requests > 0 {
+		note += fmt.Sprintf("; mirror %.1f MB", float64(mirror.PulledBytes)/1e6)
+	}
+	return note
 }

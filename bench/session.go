@@ -21,6 +21,7 @@ import (
 
 	"github.com/cachebench/cachebench/cluster"
 	"github.com/cachebench/cachebench/cluster/gitserver"
+	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/log"
 	"github.com/cachebench/cachebench/results"
@@ -29,13 +30,11 @@ import (
 
 // Session is one benchmark: options, images, cluster, results.
 type Session struct {
-	Opts      Options
-	Log       log.Logger
-	RunID     string
-	Workloads []scenarios.Workload
-	Builders  []scenarios.Builder
-	// Strategies are the strategy names measured under every builder.
-	Strategies []string
+	Opts  Options
+	Log   log.Logger
+	RunID string
+	// Matrix is what the benchmark crosses.
+	Matrix
 
 	Images   *images.Set
 	Cluster  cluster.Config
@@ -104,7 +103,7 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if o.Warmer != "" {
 		bi.Images[images.RoleKanikoWarmer] = o.Warmer
 	}
-	if s.Workloads, s.Builders, s.Strategies, err = o.selection(bi); err != nil {
+	if s.Matrix, err = o.selection(bi); err != nil {
 		return nil, err
 	}
 	s.Cluster = cluster.Config{
@@ -140,6 +139,16 @@ func (s *Session) clusterSteps() []env.Func {
 	return cluster.Setup(s.Cluster, s.Images, s.Provider, repos)
 }
 
+// networkInfo describes the network profiles for the environment: each of
+// the upstream registry's, and the cache registry's.
+func (s *Session) networkInfo() []results.NetworkInfo {
+	var out []results.NetworkInfo
+	for _, p := range s.Networks {
+		out = append(out, results.NetworkInfo{Role: string(registry.Upstream), Name: p.Name, Profile: p.Describe()})
+	}
+	return append(out, results.NetworkInfo{Role: string(registry.Cache), Name: s.CacheNetwork.Name, Profile: s.CacheNetwork.Describe()})
+}
+
 func (s *Session) start(ctx context.Context, benchmark bool) error {
 	e, ok := cluster.EnvFrom(ctx)
 	if !ok {
@@ -167,11 +176,13 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	envInfo := results.Environment{
 		RunID: s.RunID, Started: time.Now().UTC(), Versions: versions, Settings: s.Opts.Settings(), GoArch: cl.arch,
 		Builders: builders,
+		Networks: s.networkInfo(),
 		Notes: []string{
 			"Tekton feature flag coschedule=disabled: the pv-warm build binds two PVC workspaces, which the default (workspaces) refuses.",
 			"Wall time is the harness's monotonic clock from PipelineRun creation to completion; Tekton status times have one-second resolution.",
 			"Each PipelineRun starts after a random wait of up to 1 s: the kubelet notices container exits at a once-a-second relist, which would otherwise lock back-to-back runs to whole seconds.",
 			"Between runs the previous run's PipelineRun, pods and volumes are deleted and their deletion awaited before the next run's clock starts.",
+			"Builds reach each registry through Toxiproxy in the cluster, which adds the network profile's delay and bandwidth limit in user space (our hosts' kernels have no netem); local adds nothing but the proxy itself. The bandwidth is per connection and direction; the proxy does not model TCP's window.",
 		},
 	}
 	if s.caFile != "" {
@@ -189,7 +200,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		}
 	}
 	fillHost(&envInfo)
-	s.Runner = NewRunner(e, s.Builders, s.Opts, s.RunID, versions, s.Log)
+	s.Runner = NewRunner(e, s.Matrix, s.Opts, s.RunID, versions, s.Log)
 	if err := s.Runner.Install(ctx); err != nil {
 		return fmt.Errorf("install pipeline: %w", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/cachebench/cachebench/cluster/gitserver"
 	"github.com/cachebench/cachebench/cluster/kind"
 	"github.com/cachebench/cachebench/cluster/kube"
+	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/cluster/tekton"
 	"github.com/cachebench/cachebench/images"
@@ -59,14 +60,26 @@ type Env struct {
 	Clients    *kube.Clients
 	Namespace  string
 	Images     *images.Set
-	Registry   *registry.Registry
-	Git        *gitserver.Server
+	// Upstream holds the base images; Registry is the cache registry,
+	// where builds push images and layer caches; Mirror is the pull-through
+	// mirror of upstream (the mirror strategy).
+	Upstream *registry.Registry
+	Registry *registry.Registry
+	Mirror   *registry.Registry
+	// Network puts a network profile in front of each registry.
+	Network *network.Proxy
+	Git     *gitserver.Server
 	// Bases maps a base image's logical name to its in-cluster reference.
 	Bases map[string]string
 	// Versions names what runs, for the results.
 	Versions map[string]string
 	// Kind is the kind provider, nil for an existing cluster.
 	Kind *kind.Provider
+}
+
+// Registries lists the registries: upstream, cache, mirror.
+func (e *Env) Registries() []*registry.Registry {
+	return []*registry.Registry{e.Upstream, e.Registry, e.Mirror}
 }
 
 type envKey struct{}
@@ -110,14 +123,17 @@ func Provider(cfg Config, set *images.Set) support.E2EClusterProvider {
 }
 
 // Setup returns the steps that bring the cluster up: create (or connect),
-// load images, install Tekton, deploy the registry and the git server.
+// load images, install Tekton, deploy the registries, the network proxy in
+// front of them and the git server.
 func Setup(cfg Config, set *images.Set, p support.E2EClusterProvider, repos []gitserver.Repo) []env.Func {
 	return []env.Func{
 		envfuncs.CreateClusterWithOpts(p, cfg.Name),
 		connect(cfg, set, p),
 		loadImages(cfg, set, p),
 		installTekton(cfg, set),
-		deployRegistry(cfg, set),
+		deployRegistries(cfg, set),
+		deployNetwork(cfg, set),
+		deployMirror(cfg, set),
 		pushBases(cfg, set),
 		deployGit(cfg, set, repos),
 	}
@@ -239,18 +255,52 @@ func installTekton(cfg Config, set *images.Set) env.Func {
 	}
 }
 
-func deployRegistry(cfg Config, set *images.Set) env.Func {
+func deployRegistries(cfg Config, set *images.Set) env.Func {
 	return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
 		e, err := mustEnv(ctx)
 		if err != nil {
 			return ctx, err
 		}
-		e.Registry, err = registry.Deploy(ctx, e.Clients, e.Namespace, set.Registry, cfg.Log)
+		if e.Upstream, err = registry.Deploy(ctx, e.Clients, e.Namespace, set.Registry, registry.Upstream, cfg.Log); err != nil {
+			return ctx, err
+		}
+		e.Registry, err = registry.Deploy(ctx, e.Clients, e.Namespace, set.Registry, registry.Cache, cfg.Log)
 		return ctx, err
 	}
 }
 
-// pushBases puts the workloads' base images into the in-cluster registry
+// deployMirror deploys the pull-through mirror of upstream, once the
+// network proxy (through which it reaches upstream) is there.
+func deployMirror(cfg Config, set *images.Set) env.Func {
+	return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+		e, err := mustEnv(ctx)
+		if err != nil {
+			return ctx, err
+		}
+		e.Mirror, err = registry.DeployMirror(ctx, e.Clients, e.Namespace, set.Registry, e.Upstream, cfg.Log)
+		return ctx, err
+	}
+}
+
+// deployNetwork puts the network proxy in front of every registry: pods
+// reach each by its role's name through it, under the local profile until
+// the benchmark sets another.
+func deployNetwork(cfg Config, set *images.Set) env.Func {
+	return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+		e, err := mustEnv(ctx)
+		if err != nil {
+			return ctx, err
+		}
+		var routes []network.Route
+		for _, role := range []registry.Role{registry.Upstream, registry.Cache, registry.Mirror} {
+			routes = append(routes, network.Route{Name: role.Name(), Port: registry.Port, Origin: registry.OriginHost(role, e.Namespace)})
+		}
+		e.Network, err = network.Deploy(ctx, e.Clients, e.Namespace, set.Toxiproxy, routes, cfg.Log)
+		return ctx, err
+	}
+}
+
+// pushBases puts the workloads' base images into the upstream registry
 // (copied from their official source online, from archives offline), so
 // that every strategy pulls them from the same place.
 func pushBases(cfg Config, set *images.Set) env.Func {
@@ -260,7 +310,7 @@ func pushBases(cfg Config, set *images.Set) env.Func {
 			return ctx, err
 		}
 		start := time.Now()
-		sess, err := e.Registry.Connect(ctx)
+		sess, err := e.Upstream.Connect(ctx)
 		if err != nil {
 			return ctx, err
 		}
@@ -270,11 +320,11 @@ func pushBases(cfg Config, set *images.Set) env.Func {
 			if err != nil {
 				return ctx, fmt.Errorf("base image %s: %w", logical, err)
 			}
-			cfg.Log.Infof("pushing base image %s to the registry as %s", logical, b.Repo)
+			cfg.Log.Infof("pushing base image %s to the upstream registry as %s", logical, b.Repo)
 			if err := sess.Push(ctx, b.Repo, img); err != nil {
 				return ctx, fmt.Errorf("base image %s: %w", logical, err)
 			}
-			e.Bases[logical] = e.Registry.Ref(b.Repo)
+			e.Bases[logical] = e.Upstream.Ref(b.Repo)
 		}
 		cfg.Log.Infof("base images pushed in %s", time.Since(start).Round(100*time.Millisecond))
 		return ctx, nil

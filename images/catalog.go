@@ -323,9 +323,10 @@ type Catalog struct {
 	TektonImages map[string]string // Tekton command -> reference
 	TektonShell  string
 	// Builders maps a role (RoleKanikoExecutor, ...) to its local reference.
-	Builders map[string]string
-	Registry string
-	Git      string
+	Builders  map[string]string
+	Registry  string
+	Toxiproxy string
+	Git       string
 	// BaseRefs maps a base image's logical name to its local reference.
 	BaseRefs map[string]string
 }
@@ -430,6 +431,13 @@ func NewCatalog(k8sVersion string) *Catalog {
 		Binaries: []Binary{{Build: distributionBuild(versions.Distribution), Name: "registry", Dest: "/bin/registry"}},
 		Files:    []File{{Path: "/var/lib/registry", Dir: true}},
 		Config:   v1.Config{Entrypoint: []string{"/bin/registry"}, Cmd: []string{"serve", "/etc/distribution/config.yml"}},
+	})
+
+	c.Toxiproxy = Ref("toxiproxy", versions.Toxiproxy)
+	c.Cluster = append(c.Cluster, Spec{
+		Name: "toxiproxy", Refs: []string{c.Toxiproxy}, Static: true,
+		Binaries: []Binary{{Build: toxiproxyBuild(versions.Toxiproxy), Name: "server", Dest: "/toxiproxy"}},
+		Config:   v1.Config{Entrypoint: []string{"/toxiproxy"}, Cmd: []string{"-host=0.0.0.0", "-config=/etc/toxiproxy/proxies.json"}},
 	})
 
 	c.BaseRefs["debian"] = Ref("base/debian", versions.Debian)

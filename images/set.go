@@ -63,9 +63,10 @@ type Set struct {
 	// builders not selected are absent.
 	Builders map[string]string
 
-	Registry string
-	Git      string
-	Bases    map[string]Base // by logical name ("debian", "golang")
+	Registry  string
+	Toxiproxy string
+	Git       string
+	Bases     map[string]Base // by logical name ("debian", "golang")
 }
 
 // baseRepos are the in-cluster names of the base images; workloads'
@@ -165,7 +166,7 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 	set := &Set{
 		Mode: Offline, NodeImage: node, Load: load,
 		TektonImages: cat.TektonImages, TektonShell: cat.TektonShell,
-		Registry: cat.Registry, Git: cat.Git,
+		Registry: cat.Registry, Toxiproxy: cat.Toxiproxy, Git: cat.Git,
 		Bases: map[string]Base{},
 	}
 	set.Builders = builderRefs
@@ -192,7 +193,7 @@ func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []st
 		Mode: Online, NodeImage: versions.KindNodeImageRepo + ":" + f.kubernetes, DefaultCNI: true,
 		Load:             load,
 		TektonReleaseURL: versions.TektonReleaseURL,
-		Registry:         versions.RegistryImage, Git: cat.Git,
+		Registry:         versions.RegistryImage, Toxiproxy: versions.ToxiproxyImage, Git: cat.Git,
 		Bases: map[string]Base{
 			"debian": {Repo: baseRepos["debian"], Remote: versions.DebianBaseImage},
 			"golang": {Repo: baseRepos["golang"], Remote: versions.GolangBaseImage},

@@ -114,12 +114,21 @@ func distributionBuild(v string) GoBuild {
 	}
 }
 
+func toxiproxyBuild(v string) GoBuild {
+	return GoBuild{
+		Module: "github.com/Shopify/toxiproxy/v2", Version: v,
+		Packages: []string{"github.com/Shopify/toxiproxy/v2/cmd/server"},
+		LDFlags:  []string{"-X github.com/Shopify/toxiproxy/v2.Version=" + v},
+	}
+}
+
 // allBuilds lists every upstream build, for prefetching.
 func allBuilds() []GoBuild {
 	return []GoBuild{
 		kubernetesBuild(versions.Kubernetes), etcdBuild(versions.Etcd), coreDNSBuild(versions.CoreDNS),
 		tektonBuild(versions.Tekton), kanikoBuild(versions.Kaniko), distributionBuild(versions.Distribution),
 		kanikoChainguardBuild(versions.KanikoChainguard), buildkitBuild(versions.BuildKit),
+		toxiproxyBuild(versions.Toxiproxy),
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -25,6 +26,10 @@ const (
 	UnitPull = "pull-s/op" // the builder retrieving and unpacking base images
 	UnitPush = "push-s/op" // the builder pushing the image
 	UnitHits = "cache-hits/op"
+	// From the registries' access logs: megabytes from the upstream
+	// registry, and pulls there as Docker Hub counts them.
+	UnitUpstreamMB = "upstream-MB/op"
+	UnitPulls      = "pulls/op"
 )
 
 // BenchName is the benchmark name of a run, without the "Benchmark"
@@ -52,8 +57,8 @@ func namePart(v string) string {
 // Configuration lines name the machine and the versions.
 func WriteBenchText(w io.Writer, res *results.Results) error {
 	bw := benchfmt.NewWriter(w)
-	for _, m := range []struct{ key, value string }{{"better", "higher"}, {"assume", "exact"}} {
-		if err := bw.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: UnitHits, Key: m.key}, OrigUnit: UnitHits, Value: m.value}); err != nil {
+	for _, m := range []struct{ unit, key, value string }{{UnitHits, "better", "higher"}, {UnitHits, "assume", "exact"}, {UnitPulls, "assume", "exact"}} {
+		if err := bw.Write(&benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: m.unit, Key: m.key}, OrigUnit: m.unit, Value: m.value}); err != nil {
 			return err
 		}
 	}
@@ -66,8 +71,12 @@ func WriteBenchText(w io.Writer, res *results.Results) error {
 		for _, p := range r.BuildLog.Phases {
 			phase[p.Name] = p.Seconds
 		}
+		// The network profile is a configuration of the run, not part of its
+		// name: benchstat then puts each profile in a table of its own and
+		// never compares across profiles by accident.
+		runCfg := append(slices.Clip(cfg), benchfmt.Config{Key: "network", Value: []byte(stats.NetworkOf(r)), File: true})
 		result := &benchfmt.Result{
-			Config: cfg,
+			Config: runCfg,
 			Name:   benchfmt.Name(BenchName(r)),
 			Iters:  1,
 			Values: []benchfmt.Value{
@@ -77,6 +86,11 @@ func WriteBenchText(w io.Writer, res *results.Results) error {
 				{Value: float64(r.BuildLog.CacheHits), Unit: UnitHits},
 			},
 		}
+		if up, ok := r.Traffic["upstream"]; ok {
+			result.Values = append(result.Values,
+				benchfmt.Value{Value: float64(up.PulledBytes) / 1e6, Unit: UnitUpstreamMB},
+				benchfmt.Value{Value: float64(up.Pulls), Unit: UnitPulls})
+		}
 		if err := bw.Write(result); err != nil {
 			return err
 		}
@@ -84,7 +98,8 @@ func WriteBenchText(w io.Writer, res *results.Results) error {
 	return nil
 }
 
-// benchConfig turns the environment into configuration lines. benchstat
+// benchConfig turns the environment into configuration lines: versions,
+// machine class and the cache registry's network profile. benchstat
 // puts results whose file configuration differs into separate tables, so
 // only what makes two benchmarks comparable goes here (versions, CPU
 // count, cgroup), not what differs from one machine or day to the next
@@ -110,6 +125,7 @@ func benchConfig(e results.Environment) []benchfmt.Config {
 		add("cpus", fmt.Sprint(e.CPUs))
 	}
 	add("cgroup", e.Cgroup)
+	add("cache-network", e.Settings["cache-network"])
 	for _, k := range sortedKeys(e.Versions) {
 		add(k, e.Versions[k])
 	}

@@ -25,8 +25,9 @@ type Chart struct {
 	Title string
 	// Base is the file name without extension; Base+".png" and Base+".svg" exist.
 	Base string
-	// Workload is the workload the chart shows ("" for a trend).
-	Workload string
+	// Section is the workload, with its network profile unless local, the
+	// chart shows (stats.Key.Where; "" for a trend).
+	Section string
 	// Wide is set when the chart is too wide to be shrunk to a page's
 	// width and stay legible: the HTML page lets it scroll instead.
 	Wide bool
@@ -162,13 +163,13 @@ func saveBoth(d *drawing, dir string, c *Chart) error {
 	return nil
 }
 
-// Charts renders every chart of a report into dir: per workload the
-// builders side by side (when more than one ran), wall time, pipeline
-// tasks and phases.
+// Charts renders every chart of a report into dir: per section (a
+// workload under a network profile) the builders side by side (when more
+// than one ran), wall time, pipeline tasks and phases.
 func Charts(dir string, rows []stats.Stat) ([]Chart, error) {
 	var charts []Chart
-	for _, w := range workloads(rows) {
-		ws := filterWorkload(rows, w)
+	for _, w := range sections(rows) {
+		ws := filterSection(rows, w)
 		for _, mk := range []func(string, []stats.Stat) (*drawing, Chart, error){buildersChart, wallChart, taskChart, phaseChart} {
 			d, c, err := mk(w, ws)
 			if err != nil {
@@ -177,18 +178,40 @@ func Charts(dir string, rows []stats.Stat) ([]Chart, error) {
 			if d == nil {
 				continue
 			}
-			c.Workload = w
+			c.Section = w
 			if err := saveBoth(d, dir, &c); err != nil {
 				return nil, err
 			}
 			charts = append(charts, c)
 		}
 	}
+	// Across network profiles, per workload: no section of its own.
+	for _, w := range stats.Distinct(rows, func(s stats.Stat) string { return s.Workload }) {
+		var ws []stats.Stat
+		for _, s := range rows {
+			if s.Workload == w {
+				ws = append(ws, s)
+			}
+		}
+		d, c, err := networkChart(w, ws)
+		if err != nil {
+			return nil, fmt.Errorf("network chart for %s: %w", w, err)
+		}
+		if d == nil {
+			continue
+		}
+		if err := saveBoth(d, dir, &c); err != nil {
+			return nil, err
+		}
+		charts = append(charts, c)
+	}
 	return charts, nil
 }
 
-func workloads(rows []stats.Stat) []string {
-	return stats.Distinct(rows, func(s stats.Stat) string { return s.Workload })
+// sections lists the workloads of rows, each under each network profile
+// it ran under ("small", "small@wan"), in the order they ran.
+func sections(rows []stats.Stat) []string {
+	return stats.Distinct(rows, func(s stats.Stat) string { return s.Where() })
 }
 
 func strategies(rows []stats.Stat) []string {
@@ -200,10 +223,10 @@ func builderNames(rows []stats.Stat) []string {
 	return stats.Distinct(rows, func(s stats.Stat) string { return s.Builder })
 }
 
-func filterWorkload(rows []stats.Stat, w string) []stats.Stat {
+func filterSection(rows []stats.Stat, where string) []stats.Stat {
 	var out []stats.Stat
 	for _, s := range rows {
-		if s.Workload == w {
+		if s.Where() == where {
 			out = append(out, s)
 		}
 	}
@@ -415,7 +438,7 @@ func wallChart(w string, rows []stats.Stat) (*drawing, Chart, error) {
 		top = max(top, st.Max)
 	}
 	headroom(p, top)
-	c := Chart{Title: w + ": wall time per strategy, cold and warm", Base: w + "-wall"}
+	c := Chart{Title: w + ": wall time per strategy, cold and warm", Base: results.Slug(w) + "-wall"}
 	if len(builders) > 1 {
 		c.Title = w + ": wall time per builder and strategy, cold and warm"
 	}
@@ -476,7 +499,7 @@ func buildersChart(w string, rows []stats.Stat) (*drawing, Chart, error) {
 		headroom(p, top)
 		d.panels = append(d.panels, p)
 	}
-	return d, Chart{Title: w + ": builders side by side, per strategy: warm runs (top) and cold runs (bottom)", Base: w + "-builders"}, nil
+	return d, Chart{Title: w + ": builders side by side, per strategy: warm runs (top) and cold runs (bottom)", Base: results.Slug(w) + "-builders"}, nil
 }
 
 // stackedChart draws one stacked bar per builder, strategy and cache state.
@@ -546,10 +569,111 @@ var TaskParts = []string{"fetch-source", "build-push", "overhead"}
 
 func taskChart(w string, rows []stats.Stat) (*drawing, Chart, error) {
 	d, err := stackedChart(w+": where a run's time goes (Tekton tasks)", rows, TaskParts, func(s stats.Stat, part string) float64 { return s.Tasks[part] })
-	return d, Chart{Title: w + ": time per pipeline task (overhead: wall time outside both tasks)", Base: w + "-tasks"}, err
+	return d, Chart{Title: w + ": time per pipeline task (overhead: wall time outside both tasks)", Base: results.Slug(w) + "-tasks"}, err
 }
 
 func phaseChart(w string, rows []stats.Stat) (*drawing, Chart, error) {
 	d, err := stackedChart(w+": phases of a run (the builder's phases from its log)", rows, stats.BreakdownParts, func(s stats.Stat, part string) float64 { return s.Breakdown[part] })
-	return d, Chart{Title: w + ": phases of a run: scheduling, clone, the builder's phases from its log (" + strings.Join(results.BuildPhases, ", ") + "), other", Base: w + "-phases"}, err
+	return d, Chart{Title: w + ": phases of a run: scheduling, clone, the builder's phases from its log (" + strings.Join(results.BuildPhases, ", ") + "), other", Base: results.Slug(w) + "-phases"}, err
+}
+
+// networkColors tell network profiles apart in the network chart.
+var networkColors = []color.RGBA{palette[4], palette[0], palette[3], palette[8], palette[6], palette[2]}
+
+// networkNames lists the network profiles of rows in the order they ran.
+func networkNames(rows []stats.Stat) []string {
+	return stats.Distinct(rows, func(s stats.Stat) string { return s.Network })
+}
+
+// NetworkChart draws, for one workload run under two or more network
+// profiles, each cache strategy's warm speedup (against the same builder
+// without cache, under the same profile) with a bar per profile and its
+// 95% interval as whiskers: how much a cache saves as the upstream
+// registry gets farther away. nil when fewer than two profiles ran.
+func networkChart(workload string, rows []stats.Stat) (*drawing, Chart, error) {
+	nets := networkNames(rows)
+	if len(nets) < 2 {
+		return nil, Chart{}, nil
+	}
+	type place struct{ builder, strategy string }
+	var places []place
+	var cols []xColumn
+	for _, b := range builderNames(rows) {
+		for _, s := range strategies(filterBuilder(rows, b)) {
+			if s == stats.Baseline {
+				continue
+			}
+			places = append(places, place{b, s})
+			cols = append(cols, xColumn{builder: b, label: s})
+		}
+	}
+	if len(places) == 0 {
+		return nil, Chart{}, nil
+	}
+	nn := float64(len(nets))
+	slot := 0.8 / nn
+	leg := newLegend()
+	p := newPlot(workload+": warm runs against the same builder without cache, per upstream network", "× faster (whiskers: 95% interval)", false)
+	width := layoutX(p, cols, vg.Points((24+8)*nn/0.8))
+	per := (max(chartWidth, width+legendWidth) - legendWidth - yAxisWidth) / vg.Length(len(places))
+	barW := min(per*vg.Length(slot)*0.8, vg.Points(40))
+	top := 1.0
+	for j, net := range nets {
+		col := networkColors[j%len(networkColors)]
+		var first *plotter.BarChart
+		var pts plotter.XYs
+		var errs plotter.YErrors
+		for i, pl := range places {
+			var st stats.Stat
+			ok := false
+			for _, s := range rows {
+				if s.Network == net && s.Builder == pl.builder && s.Strategy == pl.strategy && s.Cache == results.Warm && s.N > 0 && s.Speedup > 0 {
+					st, ok = s, true
+				}
+			}
+			if !ok {
+				continue
+			}
+			x := float64(i) + (float64(j)-(nn-1)/2)*slot
+			bars, err := plotter.NewBarChart(plotter.Values{st.Speedup}, barW)
+			if err != nil {
+				return nil, Chart{}, err
+			}
+			bars.XMin, bars.Color, bars.LineStyle.Width = x, col, 0
+			p.Add(bars)
+			if first == nil {
+				first = bars
+			}
+			top = max(top, st.Speedup)
+			if st.SpeedupCI.OK {
+				pts = append(pts, plotter.XY{X: x, Y: st.Speedup})
+				errs = append(errs, struct{ Low, High float64 }{st.Speedup - st.SpeedupCI.Lo, st.SpeedupCI.Hi - st.Speedup})
+				top = max(top, st.SpeedupCI.Hi)
+			}
+		}
+		if len(pts) > 0 {
+			whiskers, err := plotter.NewYErrorBars(struct {
+				plotter.XYs
+				plotter.YErrors
+			}{pts, errs})
+			if err != nil {
+				return nil, Chart{}, err
+			}
+			whiskers.CapWidth = min(vg.Points(8), barW*0.6)
+			p.Add(whiskers)
+		}
+		if first != nil {
+			leg.Add(net, first)
+		}
+	}
+	// The line at 1×: a cache that saves nothing.
+	one, err := plotter.NewLine(plotter.XYs{{X: -0.5, Y: 1}, {X: float64(len(places)) - 0.5, Y: 1}})
+	if err != nil {
+		return nil, Chart{}, err
+	}
+	one.LineStyle = draw.LineStyle{Color: separatorColor, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}
+	p.Add(one)
+	leg.Add("1× (no saving)", one)
+	headroom(p, top)
+	return single(p, leg, width), Chart{Title: workload + ": warm speedup of each cache per upstream network profile", Base: results.Slug(workload) + "-networks"}, nil
 }

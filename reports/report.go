@@ -256,9 +256,9 @@ func reportDoc(rep *Report) doc {
 	}
 
 	d.heading(2, "Summary")
-	for _, wl := range workloads(rep.Stats) {
+	for _, wl := range sections(rep.Stats) {
 		d.para("**" + wl + "** (median wall time of a run, 95% interval):")
-		d.add(bullets(summaryLines(filterWorkload(rep.Stats, wl))))
+		d.add(bullets(summaryLines(filterSection(rep.Stats, wl))))
 	}
 
 	d.heading(2, "Environment")
@@ -278,6 +278,15 @@ func reportDoc(rep *Report) doc {
 		env.add("setting "+k, e.Settings[k])
 	}
 	d.add(env)
+	if len(e.Networks) > 0 {
+		d.heading(3, "Network profiles")
+		d.para("Between the builders and each registry: upstream holds the base images (standing for Docker Hub or a vendor's registry), the cache registry is near the cluster and takes layer caches and pushed images.")
+		t := table{header: []string{"registry", "profile", "adds"}}
+		for _, n := range e.Networks {
+			t.add(n.Role, n.Name, n.Profile)
+		}
+		d.add(t)
+	}
 	if len(e.Builders) > 0 {
 		d.heading(3, "Builders and strategies")
 		d.para("What each builder's pod needs of the cluster, and how the builder implements each strategy.")
@@ -302,18 +311,20 @@ func reportDoc(rep *Report) doc {
 	}
 	d.add(bullets(notes))
 
-	for _, wl := range workloads(rep.Stats) {
-		rows := filterWorkload(rep.Stats, wl)
+	networkSection(&d, rep)
+
+	for _, wl := range sections(rep.Stats) {
+		rows := filterSection(rep.Stats, wl)
 		wb := builderNames(rows)
 		wMulti := len(wb) > 1
 		wRef := wMulti && slices.Contains(wb, stats.ReferenceBuilder)
 		var charts []Chart
 		for _, c := range rep.Charts {
-			if c.Workload == wl {
+			if c.Section == wl {
 				charts = append(charts, c)
 			}
 		}
-		d.heading(2, "Workload "+wl)
+		d.heading(2, sectionTitle(wl))
 		if wMulti {
 			d.para("Which builder with which cache: median wall time of the warm and of the cold runs, seconds; in brackets the warm runs' speedup against the same builder without cache.")
 			d.add(builderStrategyTable(rows))
@@ -322,7 +333,7 @@ func reportDoc(rep *Report) doc {
 				d.add(referenceTable(rows))
 			}
 			for _, c := range charts {
-				if c.Base == wl+"-builders" {
+				if c.Base == results.Slug(wl)+"-builders" {
 					d.add(figure{c})
 				}
 			}
@@ -335,12 +346,16 @@ func reportDoc(rep *Report) doc {
 			d.para("n/a: " + why + ".")
 		}
 		for _, c := range charts {
-			if c.Base != wl+"-builders" {
+			if c.Base != results.Slug(wl)+"-builders" {
 				d.add(figure{c})
 			}
 		}
 		d.para("Where the time goes (median seconds of each part; the parts come from different runs, so they need not add up to the median wall time):")
 		d.add(breakdownTable(rows, wMulti))
+		if t, ok := trafficTable(res.Runs, rows, wMulti); ok {
+			d.para("Registry traffic of a run (medians, from the registries' access logs): megabytes from upstream (base images; under the mirror strategy, what the mirror fetched) and pulls there (manifest GETs, as Docker Hub counts them), megabytes pulled from and pushed to the cache registry (layer caches, the image), and, where runs pulled through the mirror, megabytes it served.")
+			d.add(t)
+		}
 	}
 
 	d.heading(2, "Cache use")
@@ -621,4 +636,111 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(k)
 	return k
+}
+
+// sectionTitle is the heading of a section: "Workload small", or "Workload
+// small, upstream network wan" under a profile other than local.
+func sectionTitle(where string) string {
+	wl, net, ok := strings.Cut(where, "@")
+	if !ok {
+		return "Workload " + wl
+	}
+	return "Workload " + wl + ", upstream network " + net
+}
+
+// networkSection compares, for each workload measured under two or more
+// network profiles, each cache's warm speedup under each profile.
+func networkSection(d *doc, rep *Report) {
+	started := false
+	for _, wl := range stats.Distinct(rep.Stats, func(s stats.Stat) string { return s.Workload }) {
+		var rows []stats.Stat
+		for _, s := range rep.Stats {
+			if s.Workload == wl {
+				rows = append(rows, s)
+			}
+		}
+		nets := networkNames(rows)
+		if len(nets) < 2 {
+			continue
+		}
+		if !started {
+			d.heading(2, "Network profiles")
+			d.para("What each cache saves as the upstream registry gets farther away: warm runs' speedup against the same builder without cache under the same profile, 95% interval, and the warm median.")
+			started = true
+		}
+		d.heading(3, "Workload "+wl)
+		t := table{header: append([]string{"builder", "strategy"}, nets...), numeric: 2}
+		for _, b := range builderNames(rows) {
+			for _, st := range strategies(filterBuilder(rows, b)) {
+				row := []string{b, st}
+				for _, net := range nets {
+					cell := "—"
+					for _, s := range rows {
+						if s.Network != net || s.Builder != b || s.Strategy != st || s.Cache != results.Warm || s.N == 0 {
+							continue
+						}
+						if st == stats.Baseline {
+							cell = secs(s.Median) + "s"
+						} else {
+							cell = fmt.Sprintf("%.2f× (%s) · %ss", s.Speedup, formatInterval(s.SpeedupCI, "×"), secs(s.Median))
+						}
+					}
+					row = append(row, cell)
+				}
+				t.add(row...)
+			}
+		}
+		d.add(t)
+		for _, c := range rep.Charts {
+			if c.Base == results.Slug(wl)+"-networks" {
+				d.add(figure{c})
+			}
+		}
+	}
+}
+
+// trafficTable gives each row's median registry traffic, with the
+// mirror's column when any run pulled through it; false when no run of the
+// rows recorded any (results from before it was measured).
+func trafficTable(runs []results.Run, rows []stats.Stat, multi bool) (table, bool) {
+	withMirror := slices.ContainsFunc(runs, func(r results.Run) bool { return r.Traffic["mirror"].Requests > 0 })
+	header := []string{"strategy", "cache", "n", "upstream MB", "upstream pulls", "cache MB pulled", "cache MB pushed"}
+	if withMirror {
+		header = append(header, "mirror MB")
+	}
+	numeric := 2
+	if multi {
+		header, numeric = append([]string{"builder"}, header...), 3
+	}
+	t := table{header: header, numeric: numeric}
+	any := false
+	for _, st := range rows {
+		var upMB, pulls, cachePulled, cachePushed, mirrorMB []float64
+		for _, r := range runs {
+			if !r.Success || r.Traffic == nil || stats.KeyOf(r) != st.Key {
+				continue
+			}
+			up, cache := r.Traffic["upstream"], r.Traffic["cache"]
+			upMB = append(upMB, float64(up.PulledBytes)/1e6)
+			pulls = append(pulls, float64(up.Pulls))
+			cachePulled = append(cachePulled, float64(cache.PulledBytes)/1e6)
+			cachePushed = append(cachePushed, float64(cache.PushedBytes)/1e6)
+			mirrorMB = append(mirrorMB, float64(r.Traffic["mirror"].PulledBytes)/1e6)
+		}
+		if len(upMB) == 0 {
+			continue
+		}
+		any = true
+		row := []string{st.Strategy, string(st.Cache), fmt.Sprint(len(upMB)),
+			fmt.Sprintf("%.1f", stats.MedianOf(upMB)), fmt.Sprintf("%.0f", stats.MedianOf(pulls)),
+			fmt.Sprintf("%.1f", stats.MedianOf(cachePulled)), fmt.Sprintf("%.1f", stats.MedianOf(cachePushed))}
+		if withMirror {
+			row = append(row, fmt.Sprintf("%.1f", stats.MedianOf(mirrorMB)))
+		}
+		if multi {
+			row = append([]string{st.Builder}, row...)
+		}
+		t.add(row...)
+	}
+	return t, any
 }

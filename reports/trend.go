@@ -87,7 +87,8 @@ type TrendReport struct {
 }
 
 // RenderTrend writes the trend of the results folders under root into
-// root/trend: a chart per workload, trend.md and trend.html.
+// root/trend: a chart per workload and network profile, trend.md and
+// trend.html.
 func RenderTrend(root string) (*TrendReport, error) {
 	dirs, err := results.All(root)
 	if err != nil {
@@ -110,11 +111,12 @@ func RenderTrend(root string) (*TrendReport, error) {
 	d.para(fmt.Sprintf("Medians of %d benchmarks under %s, oldest first. A median above the previous benchmark's 95%% interval is marked a regression, below it an improvement; with fewer than 6 runs the previous benchmark has no interval and no verdict is given (n/a).", len(dirs), root))
 	// Builders are named only when the trend holds more than one.
 	multi := len(stats.Distinct(series, func(s Series) string { return s.Builder })) > 1
-	wls := stats.Distinct(series, func(s Series) string { return s.Workload })
+	// A section per workload and network profile: no chart mixes profiles.
+	wls := stats.Distinct(series, func(s Series) string { return s.Where() })
 	for _, wl := range wls {
 		var ws []Series
 		for _, s := range series {
-			if s.Workload == wl {
+			if s.Where() == wl {
 				ws = append(ws, s)
 			}
 		}
@@ -122,12 +124,12 @@ func RenderTrend(root string) (*TrendReport, error) {
 		if err != nil {
 			return nil, err
 		}
-		c := Chart{Title: wl + ": median wall time per benchmark (whiskers: 95% interval where n>=6)", Base: "trend-" + wl}
+		c := Chart{Title: wl + ": median wall time per benchmark (whiskers: 95% interval where n>=6)", Base: "trend-" + results.Slug(wl)}
 		if err := saveBoth(dr, out, &c); err != nil {
 			return nil, err
 		}
 		tr.Files = append(tr.Files, c.Base+".png", c.Base+".svg")
-		d.heading(2, "Workload "+wl)
+		d.heading(2, sectionTitle(wl))
 		d.add(figure{c})
 		header := []string{"strategy", "cache", "benchmark", "n", "median", "95% CI", "CV", "verdict"}
 		numeric := 3

@@ -7,6 +7,7 @@ package results
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 )
 
@@ -119,6 +120,10 @@ type Run struct {
 	Round    int        `json:"round"`
 	Cache    CacheState `json:"cache"`
 	Attempt  int        `json:"attempt"` // 0 for the cold run, 1.. for warm runs
+	// Network is the network profile between the builders and the upstream
+	// registry ("local", "wan", "30ms/100mbit"); runs recorded before there
+	// were profiles read as local.
+	Network string `json:"network"`
 
 	PipelineRun string `json:"pipelineRun"`
 	Success     bool   `json:"success"`
@@ -137,6 +142,9 @@ type Run struct {
 	// BuildLogFile is the builder's log itself, relative to the results
 	// folder (see LogsDir).
 	BuildLogFile string `json:"buildLogFile,omitempty"`
+	// Traffic is what the run asked of each registry, by role ("upstream",
+	// "cache"), from the registries' own access logs.
+	Traffic map[string]RegistryTraffic `json:"traffic,omitempty"`
 	// Check is the verdict on the run's cache use (successful runs only).
 	Check *CacheCheck `json:"check,omitempty"`
 	// Prepare is the time spent resetting and warming the cache before a
@@ -165,12 +173,40 @@ func (r *Run) UnmarshalJSON(data []byte) error {
 	if r.Cache == "" {
 		r.Cache = v.Phase
 	}
+	if r.Network == "" {
+		r.Network = LocalNetwork
+	}
 	if v.Kaniko != nil && !r.BuildLog.Read {
 		r.BuildLog = *v.Kaniko
 		// Old runs recorded a log whenever the run succeeded.
 		r.BuildLog.Read = r.Success
 	}
 	return nil
+}
+
+// RegistryTraffic is what one run asked of one registry.
+type RegistryTraffic struct {
+	Requests int `json:"requests"`
+	// Pulls are successful manifest GETs, as Docker Hub counts pulls.
+	Pulls    int `json:"pulls"`
+	BlobGets int `json:"blobGets"`
+	// PulledBytes are the response bodies' bytes; PushedBytes the sizes of
+	// the blobs uploaded (PushedBlobs of them) and ManifestPuts the
+	// manifests written.
+	PulledBytes  int64 `json:"pulledBytes"`
+	PushedBytes  int64 `json:"pushedBytes"`
+	PushedBlobs  int   `json:"pushedBlobs"`
+	ManifestPuts int   `json:"manifestPuts"`
+}
+
+// LocalNetwork is the profile that adds nothing: pod to pod on the node.
+const LocalNetwork = "local"
+
+// Slug makes a name fit for file names, repositories, labels and test
+// names: "30ms/100mbit" becomes "30ms-100mbit", "80ms+-10ms/2.5mbit"
+// "80ms-pm10ms-2p5mbit", "small@wan" "small-wan".
+func Slug(name string) string {
+	return strings.NewReplacer("/", "-", "@", "-", "+-", "-pm", ".", "p").Replace(name)
 }
 
 // WallSeconds is the headline duration of a run.
@@ -204,7 +240,17 @@ type Environment struct {
 	// Builders are the builders measured, each with its strategies as it
 	// implements them and what its build pod needed.
 	Builders []BuilderInfo `json:"builders,omitempty"`
+	// Networks are the network profiles in front of each registry role.
+	Networks []NetworkInfo `json:"networks,omitempty"`
 	Notes    []string      `json:"notes,omitempty"`
+}
+
+// NetworkInfo is one network profile of a benchmark, in front of one
+// registry role (upstream, cache).
+type NetworkInfo struct {
+	Role    string `json:"role"`
+	Name    string `json:"name"`
+	Profile string `json:"profile"` // what it adds, in words
 }
 
 // BuilderInfo describes one builder of a benchmark.

@@ -45,16 +45,23 @@ func (Buildah) Strategies() []Strategy {
 		{Name: "none", Summary: "no cache: --layers=false, fresh containers storage every run"},
 		{Name: "registry", Summary: "layer cache in a registry repository: --layers --cache-from and --cache-to the same repository", LayerRepo: "cache"},
 		{Name: "pv-warm", Summary: "containers storage (/var/lib/containers) on the round's volume, base images pulled into it by a warm-up pod, --layers; the layers it builds stay there too", CacheVolume: true, VolumeLayers: true},
+		mirrorStrategy("base images through a pull-through mirror near the cluster: registries.conf [[registry.mirror]] for the upstream registry, --layers=false"),
 	}
 }
 
 const buildahAuth = "/root/.docker/config.json"
 
 // buildahScript builds and pushes; EXTRA_ARGS come as the script's
-// arguments and go to `buildah bud`.
+// arguments and go to `buildah bud`, but for a first
+// --registry-map=<registry>=<mirror> (the mirror strategy), which becomes
+// a registries.conf.
 const buildahScript = `#!/bin/sh
 set -eu
 image="$(params.IMAGE)"
+` + registryMapArg + `if [ -n "$mirror_from" ]; then
+  printf '[[registry]]\nlocation = "%s"\ninsecure = true\n[[registry.mirror]]\nlocation = "%s"\ninsecure = true\n' "$mirror_from" "$mirror_to" >/tmp/registries.conf
+  export CONTAINERS_REGISTRIES_CONF=/tmp/registries.conf
+fi
 root=/var/lib/containers/storage
 if [ "$(workspaces.cache.bound)" = "true" ]; then root="$(workspaces.cache.path)/containers"; fi
 src="$(workspaces.source.path)/src"
@@ -94,6 +101,13 @@ func (b Buildah) Args(req BuildRequest) ([]string, error) {
 	var args []string
 	for _, a := range buildArgs {
 		args = append(args, "--build-arg="+a)
+	}
+	m, err := req.registryMap()
+	if err != nil {
+		return nil, err
+	}
+	if m != "" {
+		args = append([]string{"--registry-map=" + m}, args...) // for the script, first
 	}
 	s := req.Strategy
 	switch {

@@ -47,10 +47,14 @@ const CacheMountPath = "/cache"
 type BuildRequest struct {
 	Workload Workload
 	Strategy Strategy
-	// Registry is the in-cluster registry host (host:port).
-	Registry string
+	// BaseRegistry is the host (host:port) the base images come from: the
+	// upstream registry, through its network profile.
+	BaseRegistry string
 	// Bases maps the workload's logical base names to in-cluster references.
 	Bases map[string]string
+	// Mirror is the pull-through mirror's host (host:port) that the mirror
+	// strategy pulls BaseRegistry's images through.
+	Mirror string
 	// CacheRepo is the layer cache repository of this round (when the
 	// strategy keeps one), e.g. <registry>/cache/small/r1.
 	CacheRepo string
@@ -61,7 +65,7 @@ type BuildRequest struct {
 // buildArgs are the build arguments of a run, as KEY=VALUE: where base
 // images come from and, for stamped workloads, this run's stamp.
 func (r BuildRequest) buildArgs() ([]string, error) {
-	args := []string{"BASE_REGISTRY=" + r.Registry}
+	args := []string{"BASE_REGISTRY=" + r.BaseRegistry}
 	if r.Workload.StampArg != "" {
 		if r.Stamp == "" {
 			return nil, fmt.Errorf("workload %s: a stamp is needed for %s", r.Workload.Name, r.Workload.StampArg)
@@ -69,6 +73,18 @@ func (r BuildRequest) buildArgs() ([]string, error) {
 		args = append(args, r.Workload.StampArg+"="+r.Stamp)
 	}
 	return args, nil
+}
+
+// registryMap is the mirror strategy's mapping "<base registry>=<mirror>",
+// "" for other strategies.
+func (r BuildRequest) registryMap() (string, error) {
+	if !r.Strategy.Mirror {
+		return "", nil
+	}
+	if r.Mirror == "" || r.BaseRegistry == "" {
+		return "", fmt.Errorf("strategy %s: no mirror or base registry given", r.Strategy.Name)
+	}
+	return r.BaseRegistry + "=" + r.Mirror, nil
 }
 
 func (r BuildRequest) baseRefs() ([]string, error) {

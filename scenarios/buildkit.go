@@ -50,14 +50,16 @@ func (BuildKit) Strategies() []Strategy {
 		{Name: "none", Summary: "no cache: a fresh state directory every run, no cache import or export"},
 		{Name: "registry", Summary: "layer cache in a registry repository: --export-cache type=registry,mode=max and --import-cache of the same ref", LayerRepo: "cache"},
 		{Name: "pv-warm", Summary: "buildkitd's state directory on the round's volume, warmed with the base images; the layers it builds stay there too", CacheVolume: true, VolumeLayers: true},
+		mirrorStrategy(`base images through a pull-through mirror near the cluster: buildkitd.toml [registry."<upstream>"] mirrors = ["<mirror>"]; no cache import or export`),
 	}
 }
 
-// buildKitStart writes buildkitd's registry settings (plain HTTP to the
-// in-cluster registry), starts the daemon on a state directory and waits
-// until it answers. $registry and $root must be set.
+// buildKitStart writes buildkitd's registry settings (plain HTTP to each
+// in-cluster registry, and the mirror of $mirror_from when set), starts
+// the daemon on a state directory and waits until it answers. $registries
+// (hosts, space-separated), $mirror_from, $mirror_to and $root must be set.
 const buildKitStart = `mkdir -p /etc/buildkit "$root"
-printf '[registry."%s"]\n  http = true\n  insecure = true\n' "$registry" >/etc/buildkit/buildkitd.toml
+` + buildKitConfig + ` >/etc/buildkit/buildkitd.toml
 ` + prepareRuncWithCA + `
 buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" ${runtime:+--oci-worker-binary="$runtime"} >/tmp/buildkitd.log 2>&1 &
 daemon=$!
@@ -74,12 +76,26 @@ until buildctl debug workers >/dev/null 2>&1; do
 done
 `
 
+// buildKitConfig prints buildkitd.toml: plain HTTP to each of
+// $registries and $mirror_to, and $mirror_to as the mirror of
+// $mirror_from.
+const buildKitConfig = `for r in $(printf '%s\n' $registries $mirror_to | sort -u); do
+  printf '[registry."%s"]\n  http = true\n  insecure = true\n' "$r"
+  if [ "$r" = "$mirror_from" ]; then printf '  mirrors = ["%s"]\n' "$mirror_to"; fi
+done`
+
 // buildKitScript builds the workload's Dockerfile and pushes the image;
-// EXTRA_ARGS come as the script's arguments.
+// EXTRA_ARGS come as the script's arguments, the first of which may be
+// --registry-map=<registry>=<mirror> (the mirror strategy). The registries
+// it talks to are the image's and the base images' (the BASE_REGISTRY
+// build argument).
 const buildKitScript = `#!/bin/sh
 set -eu
 image="$(params.IMAGE)"
-registry="${image%%/*}"
+` + registryMapArg + `registries="${image%%/*}"
+for a in "$@"; do
+  case "$a" in build-arg:BASE_REGISTRY=*) registries="$registries ${a#build-arg:BASE_REGISTRY=}" ;; esac
+done
 root=/var/lib/buildkit
 if [ "$(workspaces.cache.bound)" = "true" ]; then root="$(workspaces.cache.path)/buildkit"; fi
 ` + buildKitStart + `src="$(workspaces.source.path)/src"
@@ -121,6 +137,13 @@ func (b BuildKit) Args(req BuildRequest) ([]string, error) {
 		return nil, err
 	}
 	var args []string
+	m, err := req.registryMap()
+	if err != nil {
+		return nil, err
+	}
+	if m != "" {
+		args = append(args, "--registry-map="+m) // for the script, first
+	}
 	for _, a := range buildArgs {
 		args = append(args, "--opt", "build-arg:"+a)
 	}
@@ -143,8 +166,10 @@ func (b BuildKit) Args(req BuildRequest) ([]string, error) {
 // holds each base pulled and unpacked.
 const buildKitWarmScript = `#!/bin/sh
 set -eu
-registry="$1"
-shift
+mirror_from=""
+mirror_to=""
+registries=""
+for base in "$@"; do registries="$registries ${base%%/*}"; done
 root=` + CacheMountPath + `/buildkit
 ` + buildKitStart + `for base in "$@"; do
   dir=$(mktemp -d)
@@ -162,7 +187,7 @@ func (b BuildKit) WarmerPod(req BuildRequest, claim string) (*corev1.PodSpec, er
 	if err != nil {
 		return nil, err
 	}
-	return warmerPod(b.Image, b.AuthSecret, claim, "/root/.docker", buildKitWarmScript, append([]string{req.Registry}, refs...)), nil
+	return warmerPod(b.Image, b.AuthSecret, claim, "/root/.docker", buildKitWarmScript, refs), nil
 }
 
 // warmerPod runs a shell script, privileged, with the cache volume and the

@@ -65,6 +65,7 @@ func (Kaniko) Strategies() []Strategy {
 		{Name: "none", Summary: "no cache: --cache=false, base images pulled from the registry every run"},
 		{Name: "registry", Summary: "layer cache in a registry repository: --cache=true --cache-repo", LayerRepo: "cache"},
 		{Name: "pv-warm", Summary: "base images warmed into a volume (--cache-dir) plus a layer cache repository", CacheVolume: true, LayerRepo: "cache-pv"},
+		mirrorStrategy("base images through a pull-through mirror near the cluster: --registry-map=<upstream>=<mirror> --skip-default-registry-fallback, --cache=false"),
 	}
 }
 
@@ -110,6 +111,14 @@ func (k Kaniko) Args(req BuildRequest) ([]string, error) {
 		args = append(args, "--build-arg="+a)
 	}
 	s := req.Strategy
+	m, err := req.registryMap()
+	if err != nil {
+		return nil, err
+	}
+	if m != "" {
+		// No falling back to upstream: a mirror that fails must fail the run.
+		args = append(args, "--registry-map="+m, "--skip-default-registry-fallback")
+	}
 	if !s.UsesCache() {
 		return append(args, "--cache=false"), nil
 	}

@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"io/fs"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -94,7 +95,7 @@ func TestEveryStepHasACommandOrScript(t *testing.T) {
 		steps = append(steps, task.Spec.Steps...)
 		ws, _ := SelectWorkloads([]string{"gobuild"})
 		for _, s := range b.Strategies() {
-			pod, err := b.WarmerPod(BuildRequest{Workload: ws[0], Strategy: s, Registry: reg, Bases: bases}, "claim")
+			pod, err := b.WarmerPod(BuildRequest{Workload: ws[0], Strategy: s, BaseRegistry: reg, Bases: bases}, "claim")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -144,7 +145,7 @@ func TestBuildKitAndBuildahArgsPerStrategy(t *testing.T) {
 	for _, tt := range tests {
 		s := tt.builder.Strategies()[tt.strategy]
 		t.Run(tt.builder.Name()+"/"+s.Name, func(t *testing.T) {
-			req := BuildRequest{Workload: gobuild, Strategy: s, Registry: reg, Bases: bases, Stamp: "run-1"}
+			req := BuildRequest{Workload: gobuild, Strategy: s, BaseRegistry: reg, Bases: bases, Stamp: "run-1"}
 			if s.LayerRepo != "" {
 				req.CacheRepo = repo(tt.builder)
 			}
@@ -182,7 +183,7 @@ func TestVolumeWarmUpOfDaemonlessBuilders(t *testing.T) {
 		if !pv.CacheVolume || !pv.VolumeLayers || pv.LayerRepo != "" {
 			t.Errorf("%s pv-warm: %+v", b.Name(), pv)
 		}
-		pod, err := b.WarmerPod(BuildRequest{Workload: ws[0], Strategy: pv, Registry: reg, Bases: bases}, "claim")
+		pod, err := b.WarmerPod(BuildRequest{Workload: ws[0], Strategy: pv, BaseRegistry: reg, Bases: bases}, "claim")
 		if err != nil || pod == nil {
 			t.Fatalf("%s: %v %v", b.Name(), pod, err)
 		}
@@ -199,7 +200,7 @@ func TestVolumeWarmUpOfDaemonlessBuilders(t *testing.T) {
 		if !strings.Contains(cmd, CacheMountPath+"/") {
 			t.Errorf("%s warm-up does not write to the volume: %s", b.Name(), cmd)
 		}
-		if _, err := b.WarmerPod(BuildRequest{Workload: ws[0], Strategy: pv, Registry: reg}, "c"); err == nil {
+		if _, err := b.WarmerPod(BuildRequest{Workload: ws[0], Strategy: pv, BaseRegistry: reg}, "c"); err == nil {
 			t.Errorf("%s: want an error when a base image has no in-cluster reference", b.Name())
 		}
 	}
@@ -228,7 +229,7 @@ func TestKanikoArgsPerStrategy(t *testing.T) {
 			if !ok {
 				t.Fatalf("kaniko has no strategy %s", tt.strategy)
 			}
-			req := BuildRequest{Workload: small, Strategy: s, Registry: reg, Bases: bases, CacheRepo: CacheRepo(reg, s, "small", 1)}
+			req := BuildRequest{Workload: small, Strategy: s, BaseRegistry: reg, Bases: bases, CacheRepo: CacheRepo(reg, s, "small", 1)}
 			args, err := testKaniko.Args(req)
 			if err != nil {
 				t.Fatal(err)
@@ -251,12 +252,12 @@ func TestKanikoArgsPerStrategy(t *testing.T) {
 func TestStampedWorkloadNeedsAStamp(t *testing.T) {
 	ws, _ := SelectWorkloads([]string{"gobuild"})
 	for _, b := range testBuilders {
-		if _, err := b.Args(BuildRequest{Workload: ws[0], Strategy: b.Strategies()[0], Registry: reg}); err == nil || !strings.Contains(err.Error(), "BUILD_ID") {
+		if _, err := b.Args(BuildRequest{Workload: ws[0], Strategy: b.Strategies()[0], BaseRegistry: reg}); err == nil || !strings.Contains(err.Error(), "BUILD_ID") {
 			t.Errorf("%s: want an error naming the stamp argument, got %v", b.Name(), err)
 		}
 	}
 	none := testKaniko.Strategies()[0]
-	args, err := testKaniko.Args(BuildRequest{Workload: ws[0], Strategy: none, Registry: reg, Stamp: "run-7"})
+	args, err := testKaniko.Args(BuildRequest{Workload: ws[0], Strategy: none, BaseRegistry: reg, Stamp: "run-7"})
 	if err != nil || !slices.Contains(args, "--build-arg=BUILD_ID=run-7") {
 		t.Fatalf("args = %v, %v", args, err)
 	}
@@ -265,7 +266,7 @@ func TestStampedWorkloadNeedsAStamp(t *testing.T) {
 func TestWarmerPod(t *testing.T) {
 	ws, _ := SelectWorkloads([]string{"gobuild"})
 	for _, s := range testKaniko.Strategies() {
-		pod, err := testKaniko.WarmerPod(BuildRequest{Workload: ws[0], Strategy: s, Registry: reg, Bases: bases}, "claim")
+		pod, err := testKaniko.WarmerPod(BuildRequest{Workload: ws[0], Strategy: s, BaseRegistry: reg, Bases: bases}, "claim")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -288,7 +289,7 @@ func TestWarmerPod(t *testing.T) {
 			t.Errorf("cache volume not bound to the claim: %+v", pod.Volumes[0])
 		}
 	}
-	if _, err := testKaniko.WarmerPod(BuildRequest{Workload: ws[0], Strategy: testKaniko.Strategies()[2], Registry: reg}, "c"); err == nil {
+	if _, err := testKaniko.WarmerPod(BuildRequest{Workload: ws[0], Strategy: testKaniko.Strategies()[2], BaseRegistry: reg}, "c"); err == nil {
 		t.Error("want an error when a base image has no in-cluster reference")
 	}
 }
@@ -319,7 +320,12 @@ func TestPipelineRunValidates(t *testing.T) {
 func TestSelectStrategies(t *testing.T) {
 	all, err := SelectStrategies(testKaniko, nil)
 	if err != nil || len(all) != 3 || all[0].Name != "none" {
-		t.Fatalf("all strategies = %v, %v", all, err)
+		t.Fatalf("default strategies = %v, %v", all, err)
+	}
+	// The mirror is measured when asked for.
+	m, err := SelectStrategies(testKaniko, []string{"mirror", "none"})
+	if err != nil || len(m) != 2 || !m[0].Mirror || m[0].UsesCache() {
+		t.Fatalf("mirror, none = %v, %v", m, err)
 	}
 	if _, err := SelectStrategies(testKaniko, []string{"pv"}); err == nil || !strings.Contains(err.Error(), "pv-warm") {
 		t.Fatalf("want an error listing the choices, got %v", err)
@@ -357,5 +363,78 @@ func TestKanikoMountsTheBuildCABundle(t *testing.T) {
 	}
 	if !mounted {
 		t.Fatalf("the bundle is not mounted over the system bundle: %+v", task.Spec.Steps[0].VolumeMounts)
+	}
+}
+
+// The mirror strategy hands each builder the mapping its own way: kaniko
+// as flags, BuildKit's and Buildah's scripts as a first argument.
+func TestMirrorArgs(t *testing.T) {
+	ws, _ := Workloads()
+	for _, b := range []Builder{testKaniko, BuildKit{}, Buildah{}} {
+		m, err := SelectStrategies(b, []string{MirrorName})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := BuildRequest{Workload: ws[0], Strategy: m[0], BaseRegistry: "up:5000", Mirror: "mirror:5000"}
+		args, err := b.Args(req)
+		if err != nil {
+			t.Fatalf("%s: %v", b.Name(), err)
+		}
+		joined := strings.Join(args, " ")
+		switch b.(type) {
+		case Kaniko:
+			for _, want := range []string{"--registry-map=up:5000=mirror:5000", "--skip-default-registry-fallback", "--cache=false"} {
+				if !strings.Contains(joined, want) {
+					t.Errorf("kaniko args %q lack %s", joined, want)
+				}
+			}
+		default:
+			if args[0] != "--registry-map=up:5000=mirror:5000" {
+				t.Errorf("%s: the mapping must come first for the script: %q", b.Name(), args)
+			}
+			if strings.Contains(joined, "cache") && b.Name() == "buildkit" {
+				t.Errorf("buildkit mirror runs import and export no cache: %q", joined)
+			}
+			if b.Name() == "buildah" && !strings.Contains(joined, "--layers=false") {
+				t.Errorf("buildah mirror runs keep no layers: %q", joined)
+			}
+		}
+		req.Mirror = ""
+		if _, err := b.Args(req); err == nil {
+			t.Errorf("%s: a mirror run without a mirror host must be refused", b.Name())
+		}
+	}
+}
+
+// The scripts' shell turns the mapping into buildkitd.toml.
+func TestBuildKitConfigMirror(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	script := registryMapArg + `registries="cache:5000 up:5000"
+` + buildKitConfig + `
+printf 'rest:%s\n' "$*"`
+	out, err := exec.Command("sh", "-c", script, "sh", "--registry-map=up:5000=mirror:5000", "--opt", "x").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	want := `[registry."cache:5000"]
+  http = true
+  insecure = true
+[registry."mirror:5000"]
+  http = true
+  insecure = true
+[registry."up:5000"]
+  http = true
+  insecure = true
+  mirrors = ["mirror:5000"]
+rest:--opt x
+`
+	if string(out) != want {
+		t.Errorf("got\n%s\nwant\n%s", out, want)
+	}
+	out, _ = exec.Command("sh", "-c", script, "sh", "--opt", "x").CombinedOutput()
+	if strings.Contains(string(out), "mirror") || !strings.HasSuffix(string(out), "rest:--opt x\n") {
+		t.Errorf("without a mapping: %s", out)
 	}
 }

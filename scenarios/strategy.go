@@ -23,20 +23,34 @@ type Strategy struct {
 	// only base images (BuildKit's state directory, Buildah's containers
 	// storage), so warm runs take layers from it.
 	VolumeLayers bool
+	// Mirror: base images come through the pull-through mirror near the
+	// cluster, emptied at the start of each round; no layer cache.
+	Mirror bool
+	// OptIn: measured only when named (--strategies), not by default.
+	OptIn bool
 }
 
-// UsesCache reports whether the strategy keeps anything between runs.
+// MirrorName is the name of every builder's mirror strategy.
+const MirrorName = "mirror"
+
+// mirrorStrategy is a builder's mirror strategy, with its summary.
+func mirrorStrategy(summary string) Strategy {
+	return Strategy{Name: MirrorName, Summary: summary, Mirror: true, OptIn: true}
+}
+
+// UsesCache reports whether the builder keeps anything between runs (a
+// mirror is the registry's doing: the builder sees no cache).
 func (s Strategy) UsesCache() bool { return s.CacheVolume || s.LayerRepo != "" }
 
 // LayerCache reports whether warm runs should find layers in a cache.
 func (s Strategy) LayerCache() bool { return s.LayerRepo != "" || s.VolumeLayers }
 
 // SelectStrategies returns the named strategies of a builder, in the order
-// given; no names means all of them.
+// given; no names means the default ones (all but the opt-in ones).
 func SelectStrategies(b Builder, names []string) ([]Strategy, error) {
 	all := b.Strategies()
 	if len(names) == 0 {
-		return all, nil
+		names = DefaultStrategyNames(b)
 	}
 	var out []Strategy
 	for _, n := range names {
@@ -57,3 +71,30 @@ func StrategyNames(b Builder) []string {
 	}
 	return n
 }
+
+// DefaultStrategyNames lists the strategies measured when none are named:
+// all but the opt-in ones.
+func DefaultStrategyNames(b Builder) []string {
+	var n []string
+	for _, s := range b.Strategies() {
+		if !s.OptIn {
+			n = append(n, s.Name)
+		}
+	}
+	return n
+}
+
+// registryMapArg is the shell that takes a first argument
+// --registry-map=<registry>=<mirror> off the script's arguments into
+// $mirror_from and $mirror_to (both empty without one).
+const registryMapArg = `mirror_from=""
+mirror_to=""
+case "${1:-}" in
+--registry-map=*)
+  m="${1#--registry-map=}"
+  mirror_from="${m%%=*}"
+  mirror_to="${m#*=}"
+  shift
+  ;;
+esac
+`

@@ -33,13 +33,26 @@ const ReferenceBuilder = "kaniko"
 // Key identifies a group of runs.
 type Key struct {
 	Workload string
+	// Network is the upstream registry's network profile.
+	Network  string
 	Builder  string
 	Strategy string
 	Cache    results.CacheState
 }
 
+// String is workload/builder/strategy/cache, the workload followed by
+// @<network> under any profile but local.
 func (k Key) String() string {
-	return fmt.Sprintf("%s/%s/%s/%s", k.Workload, k.Builder, k.Strategy, k.Cache)
+	return fmt.Sprintf("%s/%s/%s/%s", k.Where(), k.Builder, k.Strategy, k.Cache)
+}
+
+// Where is the workload with its network profile unless local: "small",
+// "small@wan".
+func (k Key) Where() string {
+	if k.Network == "" || k.Network == results.LocalNetwork {
+		return k.Workload
+	}
+	return k.Workload + "@" + k.Network
 }
 
 // Interval is a confidence interval; OK is false when the sample is too
@@ -93,12 +106,12 @@ type Stat struct {
 	Prepare float64 // median seconds of cache preparation (cold runs)
 }
 
-// Summarize groups runs by workload, builder, strategy and cache state
-// (cold or warm) and computes the statistics of each group, ordered by
-// workload, builder, strategy (each as first seen), cold before warm.
-// Speedups compare against every successful baseline run of the same
-// workload and builder: the baseline keeps no cache, so its cold and warm
-// runs measure the same thing.
+// Summarize groups runs by workload, network profile, builder, strategy
+// and cache state (cold or warm) and computes the statistics of each group,
+// ordered by workload, network, builder, strategy (each as first seen),
+// cold before warm. Speedups compare against every successful baseline run
+// of the same workload, network and builder: the baseline keeps no cache,
+// so its cold and warm runs measure the same thing.
 func Summarize(runs []results.Run) []Stat {
 	groups := map[Key][]results.Run{}
 	var order []Key
@@ -110,12 +123,16 @@ func Summarize(runs []results.Run) []Stat {
 		groups[k] = append(groups[k], r)
 	}
 	wOrder := rank(Distinct(runs, func(r results.Run) string { return r.Workload }))
+	nOrder := rank(Distinct(runs, func(r results.Run) string { return NetworkOf(r) }))
 	bOrder := rank(Distinct(runs, func(r results.Run) string { return BuilderOf(r) }))
 	sOrder := rank(Distinct(runs, func(r results.Run) string { return r.Strategy }))
 	sort.SliceStable(order, func(i, j int) bool {
 		a, b := order[i], order[j]
 		if a.Workload != b.Workload {
 			return wOrder[a.Workload] < wOrder[b.Workload]
+		}
+		if a.Network != b.Network {
+			return nOrder[a.Network] < nOrder[b.Network]
 		}
 		if a.Builder != b.Builder {
 			return bOrder[a.Builder] < bOrder[b.Builder]
@@ -125,18 +142,18 @@ func Summarize(runs []results.Run) []Stat {
 		}
 		return a.Cache == results.Cold && b.Cache == results.Warm
 	})
-	type wb struct{ workload, builder string }
-	baseline := map[wb][]float64{}
+	type wnb struct{ workload, network, builder string }
+	baseline := map[wnb][]float64{}
 	for _, r := range runs {
 		if r.Strategy == Baseline && r.Success {
-			k := wb{r.Workload, BuilderOf(r)}
+			k := wnb{r.Workload, NetworkOf(r), BuilderOf(r)}
 			baseline[k] = append(baseline[k], r.WallSeconds())
 		}
 	}
 	var out []Stat
 	for _, k := range order {
-		st := summarize(k, groups[k], baseline[wb{k.Workload, k.Builder}])
-		if ref := baseline[wb{k.Workload, ReferenceBuilder}]; len(ref) > 0 && st.N > 0 {
+		st := summarize(k, groups[k], baseline[wnb{k.Workload, k.Network, k.Builder}])
+		if ref := baseline[wnb{k.Workload, k.Network, ReferenceBuilder}]; len(ref) > 0 && st.N > 0 {
 			st.VsReference, st.VsReferenceCI = ratio(ref, st.Values)
 			st.ReferenceN = len(ref)
 		}
@@ -146,7 +163,18 @@ func Summarize(runs []results.Run) []Stat {
 }
 
 // KeyOf is the group a run belongs to.
-func KeyOf(r results.Run) Key { return Key{r.Workload, BuilderOf(r), r.Strategy, r.Cache} }
+func KeyOf(r results.Run) Key {
+	return Key{Workload: r.Workload, Network: NetworkOf(r), Builder: BuilderOf(r), Strategy: r.Strategy, Cache: r.Cache}
+}
+
+// NetworkOf names a run's network profile; a run made without one (built
+// in Go rather than read from results.jsonl) was local.
+func NetworkOf(r results.Run) string {
+	if r.Network == "" {
+		return results.LocalNetwork
+	}
+	return r.Network
+}
 
 // BuilderOf names a run's builder; runs recorded before cachebench had a
 // choice of builders were kaniko's.
@@ -276,6 +304,9 @@ func speedupCI(base, s []float64) Interval {
 	hi := ratios[int(math.Ceil((1+Confidence)/2*rounds))-1]
 	return Interval{Lo: lo, Hi: hi, OK: true}
 }
+
+// MedianOf is the median of v, 0 for none.
+func MedianOf(v []float64) float64 { return median(v) }
 
 func median(v []float64) float64 {
 	if len(v) == 0 {

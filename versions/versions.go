@@ -17,6 +17,9 @@ const (
 	Tekton       = "v1.15.0"
 	Kaniko       = "v1.24.0"
 	Distribution = "v3.1.2"
+	// Toxiproxy (github.com/Shopify/toxiproxy/v2) puts the network
+	// profiles in front of the registries.
+	Toxiproxy = "v2.12.0"
 
 	// BuildKit is github.com/moby/buildkit (buildkitd and buildctl).
 	BuildKit = "v0.34.2"
@@ -45,6 +48,7 @@ const (
 	KanikoWarmer      = "gcr.io/kaniko-project/warmer:" + Kaniko
 	BuildKitImage     = "docker.io/moby/buildkit:" + BuildKit
 	RegistryImage     = "docker.io/library/registry:3.0.0"
+	ToxiproxyImage    = "ghcr.io/shopify/toxiproxy:2.12.0"
 	DebianBaseImage   = "docker.io/library/debian:bookworm-slim"
 	GolangBaseImage   = "docker.io/library/golang:1.26-bookworm"
 	TektonReleaseURL  = "https://infra.tekton.dev/tekton-releases/pipeline/previous/" + Tekton + "/release.yaml"

@@ -1,6 +1,12 @@
-// Package registry deploys the in-cluster image registry the builds pull
-// base images from and push results and layer caches to, with basic auth,
-// and hands kaniko its credentials through a docker config.json Secret.
+// Package registry deploys the in-cluster image registries, one per role:
+// upstream, where base images live (standing for Docker Hub or a vendor's
+// registry: anyone may pull), and cache, near the cluster, where builds push
+// their images and layer caches (basic auth; the builders get its
+// credentials through a docker config.json Secret).
+//
+// Pods reach a registry by its role's name, which is the Service of the
+// network profile in front of it (package network); the registry's own
+// Service is <name>-origin, which only that proxy uses.
 package registry
 
 import (
@@ -11,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -28,44 +35,89 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cachebench/cachebench/cluster/kube"
 	"github.com/cachebench/cachebench/log"
 )
 
+// Role is what a registry stands for in the benchmark.
+type Role string
+
 const (
-	name_        = "registry"
-	port         = 5000
-	user         = "cachebench"
-	credsSecret  = "registry-credentials" // username and password, so a reused cluster keeps working
-	htpasswdName = "registry-htpasswd"
-	dataClaim    = "registry-data"
-	// AuthSecret is the docker config Secret kaniko mounts (key config.json).
-	AuthSecret = "registry-auth"
+	// Upstream holds the base images, far from the cluster: Docker Hub or a
+	// vendor's registry. Anyone may pull.
+	Upstream Role = "upstream"
+	// Cache is near the cluster: builds push their images and layer caches
+	// there, with credentials.
+	Cache Role = "cache"
+	// Mirror is a pull-through cache of upstream near the cluster (a
+	// registry mirror, a Harbor proxy cache): the mirror strategy's. Its
+	// storage is an emptyDir, so a restart empties it.
+	Mirror Role = "mirror"
 )
 
-// DataSize is the size of the registry's volume (base images, cache
+// Host is how pods reach the registry of role in ns: its role's name,
+// the Service of the network proxy in front of it.
+func Host(role Role, ns string) string {
+	return fmt.Sprintf("%s.%s.svc.cluster.local:%d", role.Name(), ns, Port)
+}
+
+// OriginHost is the registry's own Service (host:port): what the network
+// proxy forwards to.
+func OriginHost(role Role, ns string) string {
+	return fmt.Sprintf("%s-origin.%s.svc.cluster.local:%d", role.Name(), ns, Port)
+}
+
+// Name is the role's Service name, the name pods reach it by.
+func (r Role) Name() string {
+	if r == Cache {
+		return "registry"
+	}
+	return string(r)
+}
+
+const (
+	// Port is the port every registry serves on, behind its proxy too.
+	Port = 5000
+	user = "cachebench"
+	// AuthSecret is the docker config Secret the builders mount (key
+	// config.json), with the cache registry's credentials.
+	AuthSecret   = "registry-auth"
+	credsSecret  = "registry-credentials" // username and password, so a reused cluster keeps working
+	htpasswdName = "registry-htpasswd"
+)
+
+// DataSize is the size of a registry's volume (base images, cache
 // repositories, pushed images of a benchmark).
 var DataSize = resource.MustParse("20Gi")
 
 // Registry is a deployed in-cluster registry.
 type Registry struct {
+	Role      Role
 	Namespace string
-	// Host is how pods reach it: <service>.<namespace>.svc.cluster.local:5000.
-	Host     string
+	// Host is how pods reach it, through its network profile:
+	// <role name>.<namespace>.svc.cluster.local:5000.
+	Host string
+	// Origin is the registry's own Service (host:port), for the proxy.
+	Origin string
+	// User and Password are the credentials; empty for upstream.
 	User     string
 	Password string
 	clients  *kube.Clients
 }
 
-// config is the registry's configuration: filesystem storage on a volume
-// of its own (so that a restarted registry pod keeps its images), deletes
-// allowed, basic auth from the htpasswd Secret.
-const config = `version: 0.1
+// config is a registry's configuration: filesystem storage on a volume of
+// its own (so that a restarted registry pod keeps its images), deletes
+// allowed, an access log line per request (the traffic of a run is read
+// from it), basic auth from the htpasswd Secret for the cache, and for the
+// mirror the registry it pulls through from (remote, a URL).
+func config(role Role, remote string) string {
+	c := `version: 0.1
 log:
   level: info
   accesslog:
-    disabled: true
+    disabled: false
 storage:
   filesystem:
     rootdirectory: /var/lib/registry
@@ -73,16 +125,32 @@ storage:
     enabled: true
 http:
   addr: :5000
-auth:
+`
+	if role == Cache {
+		c += `auth:
   htpasswd:
     realm: cachebench
     path: /auth/htpasswd
 `
+	}
+	if role == Mirror {
+		c += "proxy:\n  remoteurl: " + remote + "\n"
+	}
+	return c
+}
 
-// Deploy deploys (or updates) the registry in ns with image and waits for it.
-func Deploy(ctx context.Context, c *kube.Clients, ns, image string, l log.Logger) (*Registry, error) {
+// Deploy deploys (or updates) the registry of role in ns with image and
+// waits for it.
+func Deploy(ctx context.Context, c *kube.Clients, ns, image string, role Role, l log.Logger) (*Registry, error) {
 	start := time.Now()
-	r := &Registry{Namespace: ns, Host: fmt.Sprintf("%s.%s.svc.cluster.local:%d", name_, ns, port), User: user, clients: c}
+	r := &Registry{Role: role, Namespace: ns, clients: c, Host: Host(role, ns), Origin: OriginHost(role, ns)}
+	if role == Mirror {
+		return nil, errors.New("deploy registry: a mirror is deployed with DeployMirror")
+	}
+	if role != Cache {
+		return r, r.deploy(ctx, image, "", nil, start, l)
+	}
+	r.User = user
 	if err := r.ensureCredentials(ctx); err != nil {
 		return nil, fmt.Errorf("deploy registry: %w", err)
 	}
@@ -94,85 +162,162 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, l log.Logger
 	if err != nil {
 		return nil, err
 	}
-	objs := []runtime.Object{
+	secrets := []runtime.Object{
 		&corev1.Secret{ObjectMeta: meta(htpasswdName, ns), StringData: map[string]string{"htpasswd": user + ":" + string(hash) + "\n"}},
 		&corev1.Secret{ObjectMeta: meta(AuthSecret, ns), Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: dockerConfig}},
-		&corev1.ConfigMap{ObjectMeta: meta(name_+"-config", ns), Data: map[string]string{"config.yml": config}},
-		&corev1.PersistentVolumeClaim{
-			ObjectMeta: meta(dataClaim, ns),
+	}
+	return r, r.deploy(ctx, image, "", secrets, start, l)
+}
+
+// DeployMirror deploys (or updates) the pull-through mirror of upstream in
+// ns with image and waits for it. It pulls from upstream by upstream's
+// Host, so through upstream's network profile: the proxy must be there
+// first (distribution asks its remote at start and gives up without one).
+func DeployMirror(ctx context.Context, c *kube.Clients, ns, image string, upstream *Registry, l log.Logger) (*Registry, error) {
+	r := &Registry{Role: Mirror, Namespace: ns, clients: c, Host: Host(Mirror, ns), Origin: OriginHost(Mirror, ns)}
+	return r, r.deploy(ctx, image, "http://"+upstream.Host, nil, time.Now(), l)
+}
+
+// deploy applies the registry's objects (with extra ones) and waits for it.
+func (r *Registry) deploy(ctx context.Context, image, remote string, extra []runtime.Object, start time.Time, l log.Logger) error {
+	name_, ns := r.Role.Name(), r.Namespace
+	objs := append(extra, &corev1.ConfigMap{ObjectMeta: meta(name_+"-config", ns), Data: map[string]string{"config.yml": config(r.Role, remote)}})
+	data := corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
+	if r.Role != Mirror {
+		objs = append(objs, &corev1.PersistentVolumeClaim{
+			ObjectMeta: meta(name_+"-data", ns),
 			Spec: corev1.PersistentVolumeClaimSpec{
 				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: DataSize}},
 			},
-		},
+		})
+		data = corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: name_ + "-data"}}
 	}
-	labels := map[string]string{"app.kubernetes.io/name": name_, "app.kubernetes.io/part-of": "cachebench"}
+	mounts := []corev1.VolumeMount{
+		{Name: "config", MountPath: "/etc/cachebench-registry"},
+		{Name: "data", MountPath: "/var/lib/registry"},
+	}
+	volumes := []corev1.Volume{
+		{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name_ + "-config"}}}},
+		{Name: "data", VolumeSource: data},
+	}
+	if r.Role == Cache {
+		mounts = append(mounts, corev1.VolumeMount{Name: "auth", MountPath: "/auth"})
+		volumes = append(volumes, corev1.Volume{Name: "auth", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: htpasswdName}}})
+	}
+	// The selector is what it was before there were roles (a Deployment's
+	// selector cannot change, and --reuse may meet an older one); the pods
+	// carry the component label on top.
+	selector := map[string]string{"app.kubernetes.io/name": name_, "app.kubernetes.io/part-of": "cachebench"}
+	labels := map[string]string{"app.kubernetes.io/component": "registry"}
+	maps.Copy(labels, selector)
 	one := int32(1)
 	dep := &appsv1.Deployment{
 		ObjectMeta: meta(name_, ns),
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &one,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Selector: &metav1.LabelSelector{MatchLabels: selector},
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
 					Containers: []corev1.Container{{
-						Name:            name_,
+						Name:            "registry",
 						Image:           image,
 						ImagePullPolicy: corev1.PullIfNotPresent,
 						Command:         []string{"/bin/registry", "serve", "/etc/cachebench-registry/config.yml"},
-						Ports:           []corev1.ContainerPort{{Name: "registry", ContainerPort: port}},
+						Ports:           []corev1.ContainerPort{{Name: "registry", ContainerPort: Port}},
 						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(port)}},
+							ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(Port)}},
 							PeriodSeconds: 1,
 						},
-						VolumeMounts: []corev1.VolumeMount{
-							{Name: "config", MountPath: "/etc/cachebench-registry"},
-							{Name: "auth", MountPath: "/auth"},
-							{Name: "data", MountPath: "/var/lib/registry"},
-						},
+						VolumeMounts: mounts,
 					}},
-					Volumes: []corev1.Volume{
-						{Name: "config", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name_ + "-config"}}}},
-						{Name: "auth", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: htpasswdName}}},
-						{Name: "data", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: dataClaim}}},
-					},
+					Volumes: volumes,
 				},
 			},
 		},
 	}
 	svc := &corev1.Service{
-		ObjectMeta: meta(name_, ns),
+		ObjectMeta: meta(name_+"-origin", ns),
 		Spec: corev1.ServiceSpec{
-			Selector: labels,
-			Ports:    []corev1.ServicePort{{Name: "registry", Port: port, TargetPort: intstr.FromInt32(port)}},
+			Selector: selector,
+			Ports:    []corev1.ServicePort{{Name: "registry", Port: Port, TargetPort: intstr.FromInt32(Port)}},
 		},
 	}
-	if err := c.ApplyObjects(ctx, append(objs, dep, svc)...); err != nil {
-		return nil, fmt.Errorf("deploy registry: %w", err)
+	if err := r.clients.ApplyObjects(ctx, append(objs, dep, svc)...); err != nil {
+		return fmt.Errorf("deploy %s registry: %w", r.Role, err)
 	}
-	if err := c.WaitDeployments(ctx, ns, []string{name_}, 3*time.Minute); err != nil {
-		return nil, fmt.Errorf("deploy registry: %w", err)
+	if err := r.clients.WaitDeployments(ctx, ns, []string{name_}, 3*time.Minute); err != nil {
+		return fmt.Errorf("deploy %s registry: %w", r.Role, err)
 	}
-	l.Infof("registry ready at %s in %s", r.Host, time.Since(start).Round(100*time.Millisecond))
-	return r, nil
+	l.Infof("%s registry ready at %s in %s", r.Role, r.Host, time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// PodSelector selects the registry's pods.
+func (r *Registry) PodSelector() string {
+	return "app.kubernetes.io/name=" + r.Role.Name() + ",app.kubernetes.io/component=registry"
 }
 
 // Scale sets the registry's replicas and, when above zero, waits until it
 // serves again (fault tests take it away in the middle of a build).
 func (r *Registry) Scale(ctx context.Context, replicas int32) error {
 	patch := []byte(fmt.Sprintf(`{"spec":{"replicas":%d}}`, replicas))
-	if _, err := r.clients.Kube.AppsV1().Deployments(r.Namespace).Patch(ctx, name_, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return fmt.Errorf("scale registry to %d: %w", replicas, err)
+	if _, err := r.clients.Kube.AppsV1().Deployments(r.Namespace).Patch(ctx, r.Role.Name(), types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fmt.Errorf("scale %s registry to %d: %w", r.Role, replicas, err)
 	}
 	if replicas == 0 {
 		return nil
 	}
-	if err := r.clients.WaitDeployments(ctx, r.Namespace, []string{name_}, 3*time.Minute); err != nil {
-		return fmt.Errorf("scale registry to %d: %w", replicas, err)
+	if err := r.clients.WaitDeployments(ctx, r.Namespace, []string{r.Role.Name()}, 3*time.Minute); err != nil {
+		return fmt.Errorf("scale %s registry to %d: %w", r.Role, replicas, err)
 	}
 	return nil
+}
+
+// Restart replaces the registry's pod and waits for the new one: for the
+// mirror, whose storage is an emptyDir, a restart empties it.
+func (r *Registry) Restart(ctx context.Context) error {
+	pods := r.clients.Kube.CoreV1().Pods(r.Namespace)
+	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: r.PodSelector()})
+	if err != nil {
+		return fmt.Errorf("restart %s registry: %w", r.Role, err)
+	}
+	for _, p := range list.Items {
+		if err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("restart %s registry: %w", r.Role, err)
+		}
+	}
+	// Wait until the old pods are gone and a new one serves: with the
+	// Recreate strategy the Deployment makes one once the old is deleted.
+	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		now, err := pods.List(ctx, metav1.ListOptions{LabelSelector: r.PodSelector()})
+		if err != nil {
+			return false, err
+		}
+		for _, p := range now.Items {
+			for _, old := range list.Items {
+				if p.UID == old.UID {
+					return false, nil
+				}
+			}
+		}
+		return len(now.Items) == 1 && podReady(&now.Items[0]), nil
+	})
+	if err != nil {
+		return fmt.Errorf("restart %s registry: %w", r.Role, err)
+	}
+	return nil
+}
+
+func podReady(p *corev1.Pod) bool {
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
 }
 
 // ensureCredentials keeps the password of an earlier deploy, or makes one.
@@ -205,7 +350,8 @@ func (r *Registry) DockerConfigJSON() ([]byte, error) {
 func (r *Registry) Ref(repoTag string) string { return r.Host + "/" + repoTag }
 
 // Session is a connection from this host to the registry through a port
-// forward, for pushing base images and resetting cache repositories.
+// forward to its pod (past its network profile), for pushing base images
+// and resetting cache repositories.
 type Session struct {
 	host string
 	auth authn.Authenticator
@@ -214,11 +360,15 @@ type Session struct {
 
 // Connect opens a Session.
 func (r *Registry) Connect(ctx context.Context) (*Session, error) {
-	local, stop, err := r.clients.PortForward(ctx, r.Namespace, "app.kubernetes.io/name="+name_, port)
+	local, stop, err := r.clients.PortForward(ctx, r.Namespace, r.PodSelector(), Port)
 	if err != nil {
-		return nil, fmt.Errorf("connect to registry: %w", err)
+		return nil, fmt.Errorf("connect to %s registry: %w", r.Role, err)
 	}
-	return &Session{host: fmt.Sprintf("localhost:%d", local), auth: &authn.Basic{Username: r.User, Password: r.Password}, stop: stop}, nil
+	var auth authn.Authenticator = authn.Anonymous
+	if r.User != "" {
+		auth = &authn.Basic{Username: r.User, Password: r.Password}
+	}
+	return &Session{host: fmt.Sprintf("localhost:%d", local), auth: auth, stop: stop}, nil
 }
 
 // Close ends the port forward.
@@ -238,6 +388,23 @@ func (s *Session) Push(ctx context.Context, repoTag string, img v1.Image) error 
 		return fmt.Errorf("push %s: %w", repoTag, err)
 	}
 	return nil
+}
+
+// BlobSize is the size of a blob of repo.
+func (s *Session) BlobSize(ctx context.Context, repo, digest string) (int64, error) {
+	d, err := name.NewDigest(s.host+"/"+repo+"@"+digest, name.Insecure)
+	if err != nil {
+		return 0, err
+	}
+	l, err := remote.Layer(d, remote.WithAuth(s.auth), remote.WithContext(ctx))
+	if err != nil {
+		return 0, err
+	}
+	n, err := l.Size()
+	if err != nil {
+		return 0, fmt.Errorf("size of %s@%s: %w", repo, digest, err)
+	}
+	return n, nil
 }
 
 // Tags lists the tags of repo (none when the repository does not exist).

@@ -1,0 +1,226 @@
+package network
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/cachebench/cachebench/cluster/kube"
+	"github.com/cachebench/cachebench/log"
+)
+
+// Route is one way through the proxy: pods reach Origin by the Service
+// Name on Port, and the profile set for Name applies on the way.
+type Route struct {
+	Name   string // the Service pods use, e.g. "upstream"
+	Port   int32  // its port
+	Origin string // host:port of what it stands in front of
+}
+
+const (
+	name_     = "toxiproxy"
+	apiPort   = 8474
+	firstPort = 15000 // listen port of the first route; the next ones follow
+)
+
+// Proxy is Toxiproxy deployed in the cluster, with one proxy per route.
+type Proxy struct {
+	routes  []Route
+	clients *kube.Clients
+	ns      string
+}
+
+// Deploy deploys Toxiproxy in ns with image, the routes' proxies from a
+// config file (so that a restarted pod has them again) and a Service per
+// route, and waits for it. Every route starts with no toxics: the local
+// profile.
+func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Route, l log.Logger) (*Proxy, error) {
+	start := time.Now()
+	type proxyConfig struct {
+		Name     string `json:"name"`
+		Listen   string `json:"listen"`
+		Upstream string `json:"upstream"`
+		Enabled  bool   `json:"enabled"`
+	}
+	var cfg []proxyConfig
+	labels := map[string]string{"app.kubernetes.io/name": name_, "app.kubernetes.io/part-of": "cachebench"}
+	var objs []runtime.Object
+	ports := []corev1.ContainerPort{{Name: "api", ContainerPort: apiPort}}
+	for i, r := range routes {
+		listen := int32(firstPort + i)
+		cfg = append(cfg, proxyConfig{Name: r.Name, Listen: fmt.Sprintf("0.0.0.0:%d", listen), Upstream: r.Origin, Enabled: true})
+		ports = append(ports, corev1.ContainerPort{Name: fmt.Sprintf("route-%d", i), ContainerPort: listen})
+		objs = append(objs, &corev1.Service{
+			ObjectMeta: meta(r.Name, ns),
+			Spec: corev1.ServiceSpec{
+				Selector: labels,
+				Ports:    []corev1.ServicePort{{Name: "tcp", Port: r.Port, TargetPort: intstr.FromInt32(listen)}},
+			},
+		})
+	}
+	config, err := json.MarshalIndent(cfg, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	one := int32(1)
+	objs = append(objs,
+		&corev1.ConfigMap{ObjectMeta: meta(name_+"-config", ns), Data: map[string]string{"proxies.json": string(config)}},
+		&appsv1.Deployment{
+			ObjectMeta: meta(name_, ns),
+			Spec: appsv1.DeploymentSpec{
+				Replicas: &one,
+				Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					Spec: corev1.PodSpec{
+						Containers: []corev1.Container{{
+							Name:            name_,
+							Image:           image,
+							ImagePullPolicy: corev1.PullIfNotPresent,
+							Command:         []string{"/toxiproxy", "-host=0.0.0.0", fmt.Sprintf("-port=%d", apiPort), "-config=/etc/toxiproxy/proxies.json"},
+							Ports:           ports,
+							ReadinessProbe: &corev1.Probe{
+								ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/version", Port: intstr.FromInt32(apiPort)}},
+								PeriodSeconds: 1,
+							},
+							VolumeMounts: []corev1.VolumeMount{{Name: "config", MountPath: "/etc/toxiproxy"}},
+						}},
+						Volumes: []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{
+							ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name_ + "-config"}},
+						}}},
+					},
+				},
+			},
+		})
+	if err := c.ApplyObjects(ctx, objs...); err != nil {
+		return nil, fmt.Errorf("deploy toxiproxy: %w", err)
+	}
+	if err := c.WaitDeployments(ctx, ns, []string{name_}, 3*time.Minute); err != nil {
+		return nil, fmt.Errorf("deploy toxiproxy: %w", err)
+	}
+	p := &Proxy{routes: routes, clients: c, ns: ns}
+	// A reused cluster's proxy may still hold an earlier benchmark's toxics.
+	set := map[string]Profile{}
+	for _, r := range routes {
+		set[r.Name] = Profile{Name: Local}
+	}
+	if err := p.Set(ctx, set); err != nil {
+		return nil, err
+	}
+	l.Infof("network proxy ready in %s (%d routes, no toxics yet)", time.Since(start).Round(100*time.Millisecond), len(routes))
+	return p, nil
+}
+
+// Set gives each route its profile, unless it has it already: the toxics
+// a route holds are compared with the profile's, so that a restarted
+// proxy, which has lost them, gets them again. It talks to Toxiproxy's API
+// through a port forward of its own, so that nothing stays open between
+// runs.
+func (p *Proxy) Set(ctx context.Context, profiles map[string]Profile) error {
+	local, stop, err := p.clients.PortForward(ctx, p.ns, "app.kubernetes.io/name="+name_, apiPort)
+	if err != nil {
+		return fmt.Errorf("connect to toxiproxy: %w", err)
+	}
+	defer stop()
+	for name := range profiles {
+		if !slices.Contains(p.Routes(), name) {
+			return fmt.Errorf("network profile for %q: no such route (%s)", name, strings.Join(p.Routes(), ", "))
+		}
+	}
+	client := toxiproxy.NewClient(fmt.Sprintf("127.0.0.1:%d", local))
+	for _, r := range p.routes {
+		prof, ok := profiles[r.Name]
+		if !ok {
+			continue
+		}
+		if err := set(client, r.Name, prof); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Forward opens a port on this host that goes through route, with its
+// profile, as the builders' connections do: for checking what a profile
+// does. It returns the local port and a stop function.
+func (p *Proxy) Forward(ctx context.Context, route string) (int, func(), error) {
+	i := slices.Index(p.Routes(), route)
+	if i < 0 {
+		return 0, nil, fmt.Errorf("forward %q: no such route (%s)", route, strings.Join(p.Routes(), ", "))
+	}
+	return p.clients.PortForward(ctx, p.ns, "app.kubernetes.io/name="+name_, firstPort+i)
+}
+
+// Routes names the routes, in the order given to Deploy.
+func (p *Proxy) Routes() []string {
+	var names []string
+	for _, r := range p.routes {
+		names = append(names, r.Name)
+	}
+	return names
+}
+
+func set(client *toxiproxy.Client, route string, prof Profile) error {
+	px, err := client.Proxy(route)
+	if err != nil {
+		return fmt.Errorf("network profile %s for %s: %w", prof, route, err)
+	}
+	want := prof.Toxics()
+	if sameToxics(px.ActiveToxics, want) {
+		return nil
+	}
+	for _, t := range px.ActiveToxics {
+		if err := px.RemoveToxic(t.Name); err != nil {
+			return fmt.Errorf("network profile %s for %s: remove toxic %s: %w", prof, route, t.Name, err)
+		}
+	}
+	for _, t := range want {
+		if _, err := px.AddToxic(t.Name, t.Type, t.Stream, t.Toxicity, t.Attributes); err != nil {
+			return fmt.Errorf("network profile %s for %s: add toxic %s: %w", prof, route, t.Name, err)
+		}
+	}
+	return nil
+}
+
+// sameToxics compares toxics as Toxiproxy returns them (attributes decoded
+// from JSON) with the wanted ones.
+func sameToxics(have, want []toxiproxy.Toxic) bool {
+	norm := func(ts []toxiproxy.Toxic) []string {
+		var out []string
+		for _, t := range ts {
+			attrs := map[string]float64{}
+			for k, v := range t.Attributes {
+				switch n := v.(type) {
+				case float64:
+					attrs[k] = n
+				case int64:
+					attrs[k] = float64(n)
+				case int:
+					attrs[k] = float64(n)
+				}
+			}
+			b, _ := json.Marshal(attrs)
+			out = append(out, fmt.Sprintf("%s/%s/%s/%g/%s", t.Name, t.Type, t.Stream, t.Toxicity, b))
+		}
+		sort.Strings(out)
+		return out
+	}
+	return reflect.DeepEqual(norm(have), norm(want))
+}
+
+func meta(n, ns string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: n, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/part-of": "cachebench"}}
+}
