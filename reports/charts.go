@@ -186,14 +186,8 @@ func Charts(dir string, rows []stats.Stat) ([]Chart, error) {
 		}
 	}
 	// Across network profiles, per workload: no section of its own.
-	for _, w := range stats.Distinct(rows, func(s stats.Stat) string { return s.Workload }) {
-		var ws []stats.Stat
-		for _, s := range rows {
-			if s.Workload == w {
-				ws = append(ws, s)
-			}
-		}
-		d, c, err := networkChart(w, ws)
+	for _, w := range workloadNames(rows) {
+		d, c, err := networkChart(w, filterWorkload(rows, w))
 		if err != nil {
 			return nil, fmt.Errorf("network chart for %s: %w", w, err)
 		}
@@ -221,6 +215,23 @@ func strategies(rows []stats.Stat) []string {
 // builderNames lists the builders of rows in the order the benchmark ran them.
 func builderNames(rows []stats.Stat) []string {
 	return stats.Distinct(rows, func(s stats.Stat) string { return s.Builder })
+}
+
+// workloadNames lists the workloads of rows, whatever their network
+// profile, in the order they ran.
+func workloadNames(rows []stats.Stat) []string {
+	return stats.Distinct(rows, func(s stats.Stat) string { return s.Workload })
+}
+
+// filterWorkload keeps the rows of one workload, under every profile.
+func filterWorkload(rows []stats.Stat, w string) []stats.Stat {
+	var out []stats.Stat
+	for _, s := range rows {
+		if s.Workload == w {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func filterSection(rows []stats.Stat, where string) []stats.Stat {

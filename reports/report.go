@@ -652,13 +652,8 @@ func sectionTitle(where string) string {
 // network profiles, each cache's warm speedup under each profile.
 func networkSection(d *doc, rep *Report) {
 	started := false
-	for _, wl := range stats.Distinct(rep.Stats, func(s stats.Stat) string { return s.Workload }) {
-		var rows []stats.Stat
-		for _, s := range rep.Stats {
-			if s.Workload == wl {
-				rows = append(rows, s)
-			}
-		}
+	for _, wl := range workloadNames(rep.Stats) {
+		rows := filterWorkload(rep.Stats, wl)
 		nets := networkNames(rows)
 		if len(nets) < 2 {
 			continue
