@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"context"
 	"flag"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cachebench/cachebench/cluster/network"
+	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
@@ -117,6 +119,9 @@ func TestStepNamesSelectByStrategy(t *testing.T) {
 func TestOptionsValidate(t *testing.T) {
 	kubeconfig := filepath.Join(t.TempDir(), "kubeconfig")
 	os.WriteFile(kubeconfig, []byte("apiVersion: v1\n"), 0o600)
+	app := filepath.Join(t.TempDir(), "app")
+	os.MkdirAll(app, 0o755)
+	os.WriteFile(filepath.Join(app, "Dockerfile"), []byte("ARG BASE=debian:bookworm\nFROM $BASE\n"), 0o644)
 	tests := []struct {
 		name   string
 		change func(*Options)
@@ -124,6 +129,11 @@ func TestOptionsValidate(t *testing.T) {
 	}{
 		{"defaults", func(*Options) {}, nil},
 		{"bad workload", func(o *Options) { o.Workloads = []string{"huge"} }, []string{"--workloads (CACHEBENCH_WORKLOADS)", `"huge"`, "small"}},
+		{"a workload directory", func(o *Options) { o.WorkloadDirs = []string{app}; o.BuildArgs = []string{"BASE=debian:12"} }, nil},
+		{"no such workload directory", func(o *Options) { o.WorkloadDirs = []string{app + "x"} }, []string{"--workload-dir (CACHEBENCH_WORKLOAD_DIR)", app + "x"}},
+		{"the same name twice", func(o *Options) { o.WorkloadDirs = []string{app, "app=" + app} }, []string{"--workload-dir", `both named "app"`}},
+		{"a Dockerfile without a workload directory", func(o *Options) { o.Dockerfile = "x/Dockerfile" }, []string{"--dockerfile (CACHEBENCH_DOCKERFILE)", "give a --workload-dir"}},
+		{"a bad build argument", func(o *Options) { o.WorkloadDirs = []string{app}; o.BuildArgs = []string{"BASE"} }, []string{"--workload-dir", "KEY=VALUE"}},
 		{"bad strategy", func(o *Options) { o.Strategies = []string{"s3"} }, []string{"--strategies", `"s3"`, "pv-warm"}},
 		{"bad network", func(o *Options) { o.Networks = []string{"local", "moon"} }, []string{"--network (CACHEBENCH_NETWORK)", `"moon"`, "local, lan, wan", "30ms/100mbit"}},
 		{"network twice", func(o *Options) { o.Networks = []string{"wan", "wan"} }, []string{"--network", "twice"}},
@@ -326,5 +336,26 @@ func TestCheckTimeout(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "-timeout") {
 			t.Errorf("the error should say which flag to raise: %v", err)
 		}
+	}
+}
+
+func TestCheckBasesOffline(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "py")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM debian:bookworm-slim AS tools\nFROM python:3.12-slim\n"), 0o644)
+	o := Defaults()
+	o.WorkloadDirs = []string{dir}
+	err := checkBases(context.Background(), o, images.Offline)
+	for _, want := range []string{"--workload-dir " + dir, "python:3.12-slim is not available offline", "debian:bookworm-slim", "golang:1.26-bookworm", "--images online"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to contain %q", err, want)
+		}
+	}
+	if err := checkBases(context.Background(), o, images.Online); err != nil {
+		t.Errorf("online, any base may be copied: %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM golang:1.26-bookworm AS build\nFROM debian:12-slim\n"), 0o644)
+	if err := checkBases(context.Background(), o, images.Offline); err != nil {
+		t.Errorf("offline bases: %v", err)
 	}
 }

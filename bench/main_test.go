@@ -134,7 +134,7 @@ func checkTimeout(o Options) error {
 	if err != nil || timeout == 0 {
 		return nil
 	}
-	m, err := o.selection(BuilderImages{})
+	m, err := o.selection(BuilderImages{}, nil)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@
 package bench
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"regexp"
@@ -24,7 +25,15 @@ import (
 // Options are the settings of a benchmark. The same flags serve the CLI
 // (--warm-runs) and go test (CACHEBENCH_WARM_RUNS).
 type Options struct {
+	// Workloads are built-in workloads by name; none given means small,
+	// or only the WorkloadDirs when there are some.
 	Workloads []string
+	// WorkloadDirs are users' own builds (DIR or NAME=DIR), each with a
+	// Dockerfile; Dockerfile, Context and BuildArgs apply to every one.
+	WorkloadDirs []string
+	Dockerfile   string
+	Context      string
+	BuildArgs    []string
 	// Networks are the upstream registry's network profiles, each a
 	// dimension of the matrix; CacheNetwork is the cache registry's one.
 	Networks     []string
@@ -63,7 +72,6 @@ func Defaults() Options {
 	return Options{
 		// One workload, every builder: six rounds (the least an interval
 		// needs) fit into the budget on a 2-core machine; gobuild doubles it.
-		Workloads:    []string{"small"},
 		Builders:     append([]string(nil), Builders...),
 		Networks:     []string{network.Local},
 		CacheNetwork: network.Local,
@@ -92,7 +100,11 @@ func EnvName(flag string) string {
 
 // AddFlags registers the options on fs, with o's values as defaults.
 func (o *Options) AddFlags(fs *pflag.FlagSet) {
-	fs.StringSliceVar(&o.Workloads, "workloads", o.Workloads, "workloads to build ("+strings.Join(scenarios.WorkloadNames(), ", ")+")")
+	fs.StringSliceVar(&o.Workloads, "workloads", o.Workloads, "built-in workloads to build: "+strings.Join(scenarios.WorkloadNames(), ", ")+" (default small, or none when --workload-dir is given)")
+	fs.StringSliceVar(&o.WorkloadDirs, "workload-dir", o.WorkloadDirs, "your own build: a directory with a Dockerfile, as DIR or NAME=DIR; repeat it or give a list")
+	fs.StringVar(&o.Dockerfile, "dockerfile", o.Dockerfile, "the Dockerfile's path inside each --workload-dir (default Dockerfile)")
+	fs.StringVar(&o.Context, "context", o.Context, "the build context's path inside each --workload-dir (default the directory itself)")
+	fs.StringArrayVar(&o.BuildArgs, "build-arg", o.BuildArgs, "a build argument KEY=VALUE of every --workload-dir build; repeat it for more")
 	fs.StringSliceVar(&o.Networks, "network", o.Networks, "network profiles between the builders and the upstream registry (base images), each measured: "+strings.Join(network.PresetNames(), ", ")+" or <rtt>[+-<jitter>]/<bandwidth>, e.g. 30ms/100mbit")
 	fs.StringVar(&o.CacheNetwork, "cache-network", o.CacheNetwork, "network profile between the builders and the cache registry (layer caches, pushed images)")
 	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure, each under every builder (default: all: none, registry, pv-warm)")
@@ -169,10 +181,18 @@ func (o *Options) Validate() error {
 	bad := func(flag, format string, args ...any) {
 		errs = append(errs, fmt.Sprintf("--%s (%s): %s", flag, EnvName(flag), fmt.Sprintf(format, args...)))
 	}
-	if len(o.Workloads) == 0 {
-		bad("workloads", "empty: choose from %s", strings.Join(scenarios.WorkloadNames(), ", "))
-	} else if _, err := scenarios.SelectWorkloads(o.Workloads); err != nil {
+	if _, err := scenarios.SelectWorkloads(o.workloadNames()); err != nil {
 		bad("workloads", "%v", err)
+	}
+	if _, err := o.workloadDirs(); err != nil {
+		bad("workload-dir", "%v", err)
+	}
+	if len(o.WorkloadDirs) == 0 {
+		for flag, set := range map[string]bool{"dockerfile": o.Dockerfile != "", "context": o.Context != "", "build-arg": len(o.BuildArgs) > 0} {
+			if set {
+				bad(flag, "applies to --workload-dir builds only: give a --workload-dir, or drop it")
+			}
+		}
 	}
 	if len(o.Builders) == 0 {
 		bad("builders", "empty: choose from %s", strings.Join(Builders, ", "))
@@ -278,8 +298,8 @@ func (o *Options) Settings() map[string]string {
 	if strategies == "" {
 		strategies = "all"
 	}
-	return map[string]string{
-		"workloads":           strings.Join(o.Workloads, ","),
+	settings := map[string]string{
+		"workloads":           strings.Join(o.workloadNames(), ","),
 		"strategies":          strategies,
 		"builders":            strings.Join(o.Builders, ","),
 		"network":             strings.Join(o.Networks, ","),
@@ -293,6 +313,43 @@ func (o *Options) Settings() map[string]string {
 		"stop-after-failures": fmt.Sprint(o.StopAfterFailures),
 		"cluster":             map[bool]string{true: "existing kubeconfig", false: "kind " + o.ClusterName}[o.Kubeconfig != ""],
 	}
+	if len(o.WorkloadDirs) > 0 {
+		settings["workload-dir"] = strings.Join(o.WorkloadDirs, ",")
+		settings["dockerfile"] = cmp.Or(o.Dockerfile, "Dockerfile")
+		settings["context"] = cmp.Or(o.Context, ".")
+		settings["build-arg"] = strings.Join(o.BuildArgs, " ")
+	}
+	return settings
+}
+
+// DefaultWorkload is built when no workload is named.
+const DefaultWorkload = "small"
+
+// workloadNames are the built-in workloads to build.
+func (o *Options) workloadNames() []string {
+	if len(o.Workloads) == 0 && len(o.WorkloadDirs) == 0 {
+		return []string{DefaultWorkload}
+	}
+	return o.Workloads
+}
+
+// workloadDirs reads every --workload-dir; their names must differ from
+// each other's (the built-in ones are checked when each is read).
+func (o *Options) workloadDirs() ([]*scenarios.WorkloadDir, error) {
+	var out []*scenarios.WorkloadDir
+	seen := map[string]string{}
+	for _, spec := range o.WorkloadDirs {
+		w, err := scenarios.LoadWorkloadDir(spec, scenarios.DirOptions{Dockerfile: o.Dockerfile, Context: o.Context, BuildArgs: o.BuildArgs})
+		if err != nil {
+			return nil, err
+		}
+		if other, dup := seen[w.Name]; dup {
+			return nil, fmt.Errorf("%s and %s are both named %q: name one with NAME=DIR", other, w.Dir, w.Name)
+		}
+		seen[w.Name] = w.Dir
+		out = append(out, w)
+	}
+	return out, nil
 }
 
 // percent is a flag value given as "10%" or "0.1".

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/cachebench/cachebench/cluster/network"
+	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
@@ -78,10 +79,38 @@ func Estimate(steps []Step) time.Duration {
 // profiles, builders (with img's images) and strategy names; every builder
 // must have every strategy. No strategies named means the first builder's
 // default ones.
-func (o *Options) selection(img BuilderImages) (Matrix, error) {
-	ws, err := scenarios.SelectWorkloads(o.Workloads)
+//
+// Users' workloads take their base images from set (nil when only the
+// plan's size matters).
+func (o *Options) selection(img BuilderImages, set *images.Set) (Matrix, error) {
+	ws, err := scenarios.SelectWorkloads(o.workloadNames())
 	if err != nil {
 		return Matrix{}, err
+	}
+	dirs, err := o.workloadDirs()
+	if err != nil {
+		return Matrix{}, err
+	}
+	for _, d := range dirs {
+		bases := map[string]scenarios.BaseSource{}
+		for _, image := range d.Images {
+			var logical string
+			var b images.Base
+			if set != nil {
+				logical, b, err = set.AddBase(image)
+			} else {
+				logical, b, err = images.RemoteBase(image)
+			}
+			if err != nil {
+				return Matrix{}, fmt.Errorf("workload %s: %w", d.Name, err)
+			}
+			bases[image] = scenarios.BaseSource{Logical: logical, Repo: b.Repo}
+		}
+		w, err := d.Workload(bases)
+		if err != nil {
+			return Matrix{}, err
+		}
+		ws = append(ws, w)
 	}
 	ns, err := network.ParseList(o.Networks)
 	if err != nil {

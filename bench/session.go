@@ -52,18 +52,41 @@ func Preflight(ctx context.Context, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
+	mode, _ := images.ParseMode(o.Images)
+	if err := checkBases(ctx, o, mode); err != nil {
+		return err
+	}
 	if o.Kubeconfig == "" {
 		if err := cluster.CheckDocker(ctx); err != nil {
 			return err
 		}
 	}
-	mode, _ := images.ParseMode(o.Images)
 	if mode != images.Online && os.Geteuid() != 0 {
 		return errors.New("building images offline needs root (mmdebstrap, chroot): run as root, or with --images=online where a registry can be reached")
 	}
 	if mode != images.Online {
 		if _, err := exec.LookPath("mmdebstrap"); err != nil {
 			return errors.New("mmdebstrap not found: run `sudo make docker` (host/install-docker.sh installs it)")
+		}
+	}
+	return nil
+}
+
+// checkBases refuses, before any image is built, a user's workload whose
+// base image an offline run cannot have.
+func checkBases(ctx context.Context, o Options, mode images.Mode) error {
+	dirs, err := o.workloadDirs()
+	if err != nil || len(dirs) == 0 {
+		return err
+	}
+	if mode == images.Online || (mode == images.Auto && images.CanPull(ctx)) {
+		return nil
+	}
+	for _, d := range dirs {
+		for _, image := range d.Images {
+			if _, ok := images.OfflineBase(image); !ok {
+				return fmt.Errorf("--workload-dir %s: %w", d.Dir, images.UnavailableBaseError(image))
+			}
 		}
 	}
 	return nil
@@ -103,7 +126,7 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if o.Warmer != "" {
 		bi.Images[images.RoleKanikoWarmer] = o.Warmer
 	}
-	if s.Matrix, err = o.selection(bi); err != nil {
+	if s.Matrix, err = o.selection(bi, s.Images); err != nil {
 		return nil, err
 	}
 	s.Cluster = cluster.Config{

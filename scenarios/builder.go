@@ -65,7 +65,7 @@ type BuildRequest struct {
 // buildArgs are the build arguments of a run, as KEY=VALUE: where base
 // images come from and, for stamped workloads, this run's stamp.
 func (r BuildRequest) buildArgs() ([]string, error) {
-	args := []string{"BASE_REGISTRY=" + r.BaseRegistry}
+	args := append([]string{BaseRegistryArg + "=" + r.BaseRegistry}, r.Workload.BuildArgs...)
 	if r.Workload.StampArg != "" {
 		if r.Stamp == "" {
 			return nil, fmt.Errorf("workload %s: a stamp is needed for %s", r.Workload.Name, r.Workload.StampArg)

@@ -86,7 +86,9 @@ func (k Kaniko) Task(name string) *pipelinev1.Task {
 			// image's entrypoint, and offline there is no registry to ask.
 			Command: []string{"/kaniko/executor"},
 			Args: append([]string{
-				"--dockerfile=$(params.DOCKERFILE)",
+				// Inside the repository, as BuildKit and Buildah take it (kaniko
+				// would look for a relative path in the context).
+				"--dockerfile=$(workspaces.source.path)/src/$(params.DOCKERFILE)",
 				"--context=dir://$(workspaces.source.path)/src/$(params.CONTEXT)",
 				"--destination=$(params.IMAGE)",
 				"--digest-file=$(results.IMAGE_DIGEST.path)",

@@ -44,11 +44,54 @@ func TestWorkloadsHaveTheirFiles(t *testing.T) {
 					t.Errorf("unknown base image %q", b)
 				}
 			}
+			// BuildKit's parser finds exactly the declared bases in its FROM lines.
+			froms, err := BaseImages(df, []string{"BASE_REGISTRY=" + reg})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range froms {
+				if !slices.Contains(got, f.Image) {
+					got = append(got, f.Image)
+				}
+			}
+			var want []string
+			for _, b := range w.Bases {
+				want = append(want, bases[b])
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("FROM lines name %v, want the declared bases %v", got, want)
+			}
 			if w.StampArg != "" && !strings.Contains(string(df), "ARG "+w.StampArg) {
 				t.Errorf("Dockerfile does not declare its stamp argument %s", w.StampArg)
 			}
 		})
 	}
+}
+
+func TestManyFiles(t *testing.T) {
+	ws, err := SelectWorkloads([]string{"manyfiles", "manyfiles"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := func(w Workload) (n int, size int) {
+		fs.WalkDir(w.Files, "src", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				data, _ := fs.ReadFile(w.Files, p)
+				n, size = n+1, size+len(data)
+			}
+			return err
+		})
+		return n, size
+	}
+	n, size := count(ws[0])
+	if n != manyFileCount {
+		t.Errorf("%d files under src/, want %d", n, manyFileCount)
+	}
+	if n2, size2 := count(ws[1]); n2 != n || size2 != size {
+		t.Errorf("generated twice: %d files, %d bytes, then %d, %d: the commit would change", n, size, n2, size2)
+	}
+	t.Logf("%d files, %.1f MB", n, float64(size)/1e6)
 }
 
 func TestSelectWorkloads(t *testing.T) {

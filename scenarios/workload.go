@@ -31,9 +31,14 @@ type Workload struct {
 	// StampArg, when set, is a build argument given a new value on every
 	// run, standing for a code change (see the workload's Dockerfile).
 	StampArg string
+	// BuildArgs are more build arguments (KEY=VALUE) of every run.
+	BuildArgs []string
 	// RunTime is about how long one run takes on a 2-core machine (measured
 	// there, rounded up), for planning: go test's -timeout must cover the plan.
 	RunTime time.Duration
+
+	// generate adds generated files to the archive's (built-in workloads).
+	generate func(fstest.MapFS)
 }
 
 //go:embed workloads/*.txtar
@@ -58,23 +63,64 @@ var builtin = []Workload{
 		StampArg: "BUILD_ID",
 		RunTime:  time.Minute,
 	},
+	{
+		Name:        "manyfiles",
+		Description: "Debian base, a COPY of 20,000 small files and a RUN that reads them all: snapshot-dominated",
+		Dockerfile:  "Dockerfile", Context: ".",
+		Bases:    []string{"debian"},
+		RunTime:  2 * time.Minute,
+		generate: manyFiles,
+	},
+}
+
+// manyFileCount is how many files manyfiles copies.
+const manyFileCount = 20000
+
+// manyFiles writes manyfiles' sources: 200 folders of 100 small text files
+// each, of 64 to 575 bytes, the same every time (so the same commit).
+func manyFiles(m fstest.MapFS) {
+	for i := range manyFileCount {
+		var b strings.Builder
+		fmt.Fprintf(&b, "// file %05d of the manyfiles workload\n", i)
+		for line := range i % 9 {
+			fmt.Fprintf(&b, "export const v%d_%d = %d;\n", i, line, (i*31+line*7)%1000)
+		}
+		for b.Len() < 64+(i*37)%512 {
+			b.WriteString("//\n")
+		}
+		m[fmt.Sprintf("src/m%03d/f%05d.js", i/100, i)] = &fstest.MapFile{Data: []byte(b.String()), Mode: 0o644}
+	}
 }
 
 // Workloads returns the built-in workloads.
 func Workloads() ([]Workload, error) {
 	var out []Workload
 	for _, w := range builtin {
-		data, err := workloadFiles.ReadFile("workloads/" + w.Name + ".txtar")
+		w, err := load(w)
 		if err != nil {
-			return nil, fmt.Errorf("workload %s: %w", w.Name, err)
+			return nil, err
 		}
-		w.Files = txtarFS(txtar.Parse(data))
 		out = append(out, w)
 	}
 	return out, nil
 }
 
-func txtarFS(a *txtar.Archive) fs.FS {
+// load reads a built-in workload's files from its archive and adds the
+// generated ones.
+func load(w Workload) (Workload, error) {
+	data, err := workloadFiles.ReadFile("workloads/" + w.Name + ".txtar")
+	if err != nil {
+		return Workload{}, fmt.Errorf("workload %s: %w", w.Name, err)
+	}
+	files := txtarFS(txtar.Parse(data))
+	if w.generate != nil {
+		w.generate(files)
+	}
+	w.Files = files
+	return w, nil
+}
+
+func txtarFS(a *txtar.Archive) fstest.MapFS {
 	m := fstest.MapFS{}
 	for _, f := range a.Files {
 		m[f.Name] = &fstest.MapFile{Data: f.Data, Mode: 0o644}
@@ -91,22 +137,19 @@ func WorkloadNames() []string {
 	return n
 }
 
-// SelectWorkloads returns the named workloads, in the order given.
+// SelectWorkloads returns the named built-in workloads, in the order given.
 func SelectWorkloads(names []string) ([]Workload, error) {
-	all, err := Workloads()
-	if err != nil {
-		return nil, err
-	}
 	var out []Workload
 	for _, n := range names {
-		i := slices.IndexFunc(all, func(w Workload) bool { return w.Name == n })
+		i := slices.IndexFunc(builtin, func(w Workload) bool { return w.Name == n })
 		if i < 0 {
 			return nil, fmt.Errorf("unknown workload %q: choose from %s", n, strings.Join(WorkloadNames(), ", "))
 		}
-		out = append(out, all[i])
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no workload selected: choose from %s", strings.Join(WorkloadNames(), ", "))
+		w, err := load(builtin[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, w)
 	}
 	return out, nil
 }

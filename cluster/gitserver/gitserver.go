@@ -7,8 +7,6 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -26,8 +24,9 @@ import (
 )
 
 const (
-	name_ = "git"
-	port  = 9418
+	name_     = "git"
+	container = "daemon"
+	port      = 9418
 )
 
 // Repo is one repository: a name and the files of its only commit.
@@ -45,56 +44,38 @@ type Server struct {
 // URL is the clone URL of a repository, as pods see it.
 func (s *Server) URL(repo string) string { return "git://" + s.Host + "/" + repo + ".git" }
 
-// initScript turns each source tarball into a bare repository with one
-// commit. Dates and names are fixed, so a source gives the same commit
-// every time.
-const initScript = `set -eu
+// commitScript turns the source tarball on stdin into the bare repository
+// $1 with one commit, replacing one left by an earlier benchmark. Dates and
+// names are fixed, so a source gives the same commit every time.
+const commitScript = `set -eu
+repo=$1
 export GIT_AUTHOR_NAME=cachebench GIT_AUTHOR_EMAIL=cachebench@localhost
 export GIT_COMMITTER_NAME=cachebench GIT_COMMITTER_EMAIL=cachebench@localhost
 export GIT_AUTHOR_DATE=2025-01-01T00:00:00Z GIT_COMMITTER_DATE=2025-01-01T00:00:00Z
-for src in /src/*/source.tar; do
-  repo=$(basename "$(dirname "$src")")
-  work=/tmp/work/$repo
-  mkdir -p "$work"
-  tar -xf "$src" -C "$work"
-  git -C "$work" init -q -b main
-  git -C "$work" add -A
-  git -C "$work" commit -q -m "$repo workload"
-  rm -rf "/srv/git/$repo.git"
-  git clone -q --bare "$work" "/srv/git/$repo.git"
-  echo "$repo $(git -C "/srv/git/$repo.git" rev-parse HEAD)"
-done
+work=/tmp/work/$repo
+rm -rf "$work" "/srv/git/$repo.git"
+mkdir -p "$work"
+tar -xf - -C "$work"
+git -C "$work" init -q -b main
+git -C "$work" add -A
+git -C "$work" commit -q -m "$repo workload"
+git clone -q --bare "$work" "/srv/git/$repo.git"
+rm -rf "$work"
+git -C "/srv/git/$repo.git" rev-parse HEAD
 `
 
-// Deploy deploys the git daemon with repos in ns, using image (which needs
-// git and a shell), and waits until it serves.
+// Deploy deploys the git daemon in ns, using image (which needs git, tar
+// and a shell), waits until it serves, then commits each of repos into it:
+// the sources go through the API server's exec stream, so their size is
+// not bound by any object's.
 func Deploy(ctx context.Context, c *kube.Clients, ns, image string, repos []Repo, l log.Logger) (*Server, error) {
 	start := time.Now()
 	if len(repos) == 0 {
 		return nil, fmt.Errorf("deploy git server: no repositories")
 	}
 	labels := map[string]string{"app.kubernetes.io/name": name_, "app.kubernetes.io/part-of": "cachebench"}
-	var objs []runtime.Object
-	var volumes []corev1.Volume
-	var mounts []corev1.VolumeMount
-	sum := sha256.New()
-	for _, r := range repos {
-		data, err := tarFS(r.Files)
-		if err != nil {
-			return nil, fmt.Errorf("deploy git server: pack %s: %w", r.Name, err)
-		}
-		sum.Write(data)
-		cm := "git-source-" + r.Name
-		objs = append(objs, &corev1.ConfigMap{
-			ObjectMeta: metav1.ObjectMeta{Name: cm, Namespace: ns, Labels: labels},
-			BinaryData: map[string][]byte{"source.tar": data},
-		})
-		volumes = append(volumes, corev1.Volume{Name: "src-" + r.Name, VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: cm}}}})
-		mounts = append(mounts, corev1.VolumeMount{Name: "src-" + r.Name, MountPath: "/src/" + r.Name})
-	}
-	volumes = append(volumes, corev1.Volume{Name: "repos", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
 	one := int32(1)
-	objs = append(objs,
+	objs := []runtime.Object{
 		&appsv1.Deployment{
 			ObjectMeta: metav1.ObjectMeta{Name: name_, Namespace: ns, Labels: labels},
 			Spec: appsv1.DeploymentSpec{
@@ -102,16 +83,10 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, repos []Repo
 				Selector: &metav1.LabelSelector{MatchLabels: labels},
 				Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 				Template: corev1.PodTemplateSpec{
-					// The sources' hash rolls the pod when a workload changes.
-					ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{"cachebench/sources": hex.EncodeToString(sum.Sum(nil))[:16]}},
+					ObjectMeta: metav1.ObjectMeta{Labels: labels},
 					Spec: corev1.PodSpec{
-						InitContainers: []corev1.Container{{
-							Name: "commit", Image: image, ImagePullPolicy: corev1.PullIfNotPresent,
-							Command:      []string{"/bin/sh", "-c", initScript},
-							VolumeMounts: append([]corev1.VolumeMount{{Name: "repos", MountPath: "/srv/git"}}, mounts...),
-						}},
 						Containers: []corev1.Container{{
-							Name: "daemon", Image: image, ImagePullPolicy: corev1.PullIfNotPresent,
+							Name: container, Image: image, ImagePullPolicy: corev1.PullIfNotPresent,
 							Command: []string{"git", "daemon", "--reuseaddr", "--export-all", "--base-path=/srv/git", "--port=9418", "/srv/git"},
 							Ports:   []corev1.ContainerPort{{Name: "git", ContainerPort: port}},
 							ReadinessProbe: &corev1.Probe{
@@ -120,7 +95,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, repos []Repo
 							},
 							VolumeMounts: []corev1.VolumeMount{{Name: "repos", MountPath: "/srv/git"}},
 						}},
-						Volumes: volumes,
+						Volumes: []corev1.Volume{{Name: "repos", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 					},
 				},
 			},
@@ -132,19 +107,30 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, repos []Repo
 				Ports:    []corev1.ServicePort{{Name: "git", Port: port, TargetPort: intstr.FromInt32(port)}},
 			},
 		},
-	)
+	}
 	if err := c.ApplyObjects(ctx, objs...); err != nil {
 		return nil, fmt.Errorf("deploy git server: %w", err)
 	}
 	if err := c.WaitDeployments(ctx, ns, []string{name_}, 3*time.Minute); err != nil {
 		return nil, fmt.Errorf("deploy git server: %w", err)
 	}
+	pod, err := c.RunningPod(ctx, ns, metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: labels}))
+	if err != nil {
+		return nil, fmt.Errorf("deploy git server: %w", err)
+	}
 	s := &Server{Namespace: ns, Host: fmt.Sprintf("%s.%s.svc.cluster.local", name_, ns)}
 	var names []string
 	for _, r := range repos {
-		names = append(names, r.Name)
+		data, err := tarFS(r.Files)
+		if err != nil {
+			return nil, fmt.Errorf("deploy git server: pack %s: %w", r.Name, err)
+		}
+		if _, err := c.Exec(ctx, ns, pod, container, []string{"sh", "-c", commitScript, "commit", r.Name}, bytes.NewReader(data)); err != nil {
+			return nil, fmt.Errorf("deploy git server: commit %s: %w", r.Name, err)
+		}
+		names = append(names, fmt.Sprintf("%s (%d KiB)", r.Name, len(data)>>10))
 	}
-	l.Infof("git server ready at git://%s (%s) in %s", s.Host, strings.Join(names, ", "), time.Since(start).Round(100*time.Millisecond))
+	l.Infof("git server ready at git://%s with %s in %s", s.Host, strings.Join(names, ", "), time.Since(start).Round(100*time.Millisecond))
 	return s, nil
 }
 
@@ -171,7 +157,12 @@ func tarFS(fsys fs.FS) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := tw.WriteHeader(&tar.Header{Name: p, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {
+		// git keeps a file's executable bit, and only that.
+		mode := int64(0o644)
+		if info, err := fs.Stat(fsys, p); err == nil && info.Mode()&0o111 != 0 {
+			mode = 0o755
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: p, Mode: mode, Size: int64(len(data)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}); err != nil {
 			return nil, err
 		}
 		if _, err := tw.Write(data); err != nil {
@@ -180,9 +171,6 @@ func tarFS(fsys fs.FS) ([]byte, error) {
 	}
 	if err := tw.Close(); err != nil {
 		return nil, err
-	}
-	if buf.Len() > 900<<10 {
-		return nil, fmt.Errorf("sources are %d KiB packed; a ConfigMap holds at most 1 MiB", buf.Len()>>10)
 	}
 	return buf.Bytes(), nil
 }

@@ -32,9 +32,22 @@ func TestTarFSIsReproducible(t *testing.T) {
 	}
 }
 
-func TestTarFSRefusesWhatAConfigMapCannotHold(t *testing.T) {
-	if _, err := tarFS(fstest.MapFS{"big": {Data: make([]byte, 2<<20)}}); err == nil {
-		t.Fatal("want an error for sources over the ConfigMap limit")
+func TestTarFSKeepsTheExecutableBit(t *testing.T) {
+	data, err := tarFS(fstest.MapFS{"run.sh": {Data: []byte("#!/bin/sh\n"), Mode: 0o755}, "README": {Data: []byte("x"), Mode: 0o600}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(bytes.NewReader(data))
+	modes := map[string]int64{}
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		modes[h.Name] = h.Mode
+	}
+	if modes["run.sh"] != 0o755 || modes["README"] != 0o644 {
+		t.Fatalf("modes %v, want run.sh 0755 and README 0644", modes)
 	}
 }
 

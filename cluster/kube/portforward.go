@@ -9,8 +9,6 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/portforward"
 	"k8s.io/client-go/transport/spdy"
 )
@@ -18,19 +16,9 @@ import (
 // PortForward forwards a free local port to port of the first ready pod
 // matching selector in ns. It returns the local port and a stop function.
 func (c *Clients) PortForward(ctx context.Context, ns, selector string, port int) (int, func(), error) {
-	pods, err := c.Kube.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	pod, err := c.RunningPod(ctx, ns, selector)
 	if err != nil {
-		return 0, nil, fmt.Errorf("port-forward: list pods %s in %s: %w", selector, ns, err)
-	}
-	var pod string
-	for _, p := range pods.Items {
-		if p.Status.Phase == corev1.PodRunning && p.DeletionTimestamp == nil {
-			pod = p.Name
-			break
-		}
-	}
-	if pod == "" {
-		return 0, nil, fmt.Errorf("port-forward: no running pod matches %s in %s", selector, ns)
+		return 0, nil, fmt.Errorf("port-forward: %w", err)
 	}
 	transport, upgrader, err := spdy.RoundTripperFor(c.Config)
 	if err != nil {

@@ -41,6 +41,7 @@ and still cleans up.`,
 		Example: `  cachebench run
   cachebench run --builders kaniko,buildkit --workloads small --precision 10% --budget 40m
   cachebench run --workloads small --strategies none,registry --rounds 1 --warm-runs 10
+  cachebench run --workload-dir ~/src/myservice --builders kaniko,buildkit --rounds 3
   cachebench run --kubeconfig ~/.kube/config --images online`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
