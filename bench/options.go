@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -331,6 +332,39 @@ func (o *Options) workloadNames() []string {
 		return []string{DefaultWorkload}
 	}
 	return o.Workloads
+}
+
+// baseNames are the base images (by logical name) that the workloads
+// build FROM: built and pushed before the runs. Users' bases that only an
+// online run has are added once the images are known (images.Set.AddBase).
+func (o *Options) baseNames() ([]string, error) {
+	ws, err := scenarios.SelectWorkloads(o.workloadNames())
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	add := func(n string) {
+		if !slices.Contains(names, n) {
+			names = append(names, n)
+		}
+	}
+	for _, w := range ws {
+		for _, b := range w.Bases {
+			add(b)
+		}
+	}
+	dirs, err := o.workloadDirs()
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range dirs {
+		for _, image := range d.Images {
+			if n, ok := images.OfflineBase(image); ok {
+				add(n)
+			}
+		}
+	}
+	return names, nil
 }
 
 // workloadDirs reads every --workload-dir; their names must differ from

@@ -102,7 +102,11 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if s.RunID == "" {
 		s.RunID = results.NewRunID(time.Now(), "")
 	}
-	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes))
+	bases, err := o.baseNames()
+	if err != nil {
+		return nil, err
+	}
+	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes), images.WithBases(bases...))
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +211,11 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 			"Between runs the previous run's PipelineRun, pods and volumes are deleted and their deletion awaited before the next run's clock starts.",
 			"Builds reach each registry through Toxiproxy in the cluster, which adds the network profile's delay and bandwidth limit in user space (our hosts' kernels have no netem); local adds nothing but the proxy itself. The bandwidth is per connection and direction; the proxy does not model TCP's window.",
 		},
+	}
+	for _, w := range s.Workloads {
+		if w.Custom {
+			envInfo.Notes = append(envInfo.Notes, fmt.Sprintf("Workload %s is %s; its FROM lines were rewritten to take each base from the upstream registry (as %s), nothing else in it changed.", w.Name, w.Description, strings.Join(w.Bases, ", ")))
+		}
 	}
 	if s.caFile != "" {
 		envInfo.Notes = append(envInfo.Notes, "Build steps trust the CA bundle "+s.caFile+" of the host (mounted over /etc/ssl/certs/ca-certificates.crt during the build, not part of the images).")

@@ -16,6 +16,7 @@ import (
 var standsFor = map[string][]string{
 	"debian": {"debian:" + versions.Debian, "debian:" + versions.Debian + "-slim", "debian:12", "debian:12-slim"},
 	"golang": {"golang:" + versions.Go + "-" + versions.Debian, "golang:" + goMinor(versions.Go) + "-" + versions.Debian},
+	"node":   {"node:18-" + versions.Debian, "node:18-" + versions.Debian + "-slim"},
 }
 
 func goMinor(v string) string {

@@ -31,7 +31,9 @@ const LocalPrefix = "cachebench.local"
 
 // Root filesystems, one per set of Debian packages.
 var (
-	debianRootfs    = Rootfs{Name: "debian", Packages: []string{"ca-certificates"}}
+	debianRootfs = Rootfs{Name: "debian", Packages: []string{"ca-certificates"}}
+	// Debian bookworm's Node.js (18) and npm, for the node workload.
+	nodejsRootfs    = Rootfs{Name: "nodejs", Packages: []string{"ca-certificates", "nodejs", "npm"}}
 	gitRootfs       = Rootfs{Name: "git", Packages: []string{"ca-certificates", "git", "tini"}}
 	kubeProxyRootfs = Rootfs{Name: "kube-proxy", Packages: []string{"iptables", "nftables", "conntrack", "kmod", "ipset"}}
 	// BuildKit's OCI worker runs buildkit-runc, else runc, from PATH;
@@ -442,6 +444,7 @@ func NewCatalog(k8sVersion string) *Catalog {
 
 	c.BaseRefs["debian"] = Ref("base/debian", versions.Debian)
 	c.BaseRefs["golang"] = Ref("base/golang", versions.Go+"-"+versions.Debian)
+	c.BaseRefs["node"] = Ref("base/node", "18-"+versions.Debian)
 	c.Bases = append(c.Bases,
 		Spec{
 			Name: "base-debian", Refs: []string{c.BaseRefs["debian"]}, Rootfs: &debianRootfs,
@@ -463,6 +466,18 @@ func NewCatalog(k8sVersion string) *Catalog {
 				Env: []string{
 					"PATH=/go/bin:/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 					"GOPATH=/go", "GOTOOLCHAIN=local", "GOLANG_VERSION=" + versions.Go,
+				},
+			},
+		},
+		Spec{
+			Name: "base-node", Refs: []string{c.BaseRefs["node"]}, Rootfs: &nodejsRootfs,
+			Config: v1.Config{
+				Cmd: []string{"node"},
+				Env: []string{
+					"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+					// Node.js keeps its own roots; this adds the system bundle, over
+					// which --build-ca mounts the host's (a TLS-inspecting egress).
+					"NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt",
 				},
 			},
 		},

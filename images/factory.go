@@ -38,6 +38,9 @@ const recipeRevision = "3"
 
 // Factory builds and caches images.
 type Factory struct {
+	// bases are the base images to build and push, by logical name; nil
+	// means all.
+	bases      []string
 	kubernetes string
 	cacheDir   string
 	mirror     string
@@ -61,6 +64,21 @@ func WithCacheDir(dir string) Option {
 			return fmt.Errorf("cache dir %q: %w", dir, err)
 		}
 		f.cacheDir = abs
+		return nil
+	}
+}
+
+// WithBases limits the workloads' base images to those named ("debian",
+// "golang", "node"): a benchmark builds and pushes only what its workloads
+// use.
+func WithBases(names ...string) Option {
+	return func(f *Factory) error {
+		for _, n := range names {
+			if _, ok := baseRepos[n]; !ok {
+				return fmt.Errorf("unknown base image %q", n)
+			}
+		}
+		f.bases = append([]string{}, names...)
 		return nil
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -75,6 +76,7 @@ type Set struct {
 var baseRepos = map[string]string{
 	"debian": "base/debian:" + versions.Debian,
 	"golang": "base/golang:" + versions.Go + "-" + versions.Debian,
+	"node":   "base/node:18-" + versions.Debian,
 }
 
 // BaseRepo returns the in-cluster repo:tag of a base image.
@@ -157,8 +159,9 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 		return err
 	})
 	var bases []Archive
+	baseSpecs := f.selectBases(cat.Bases)
 	g.Go(func() (err error) {
-		bases, err = f.BuildAll(gctx, cat.Bases)
+		bases, err = f.BuildAll(gctx, baseSpecs)
 		return err
 	})
 	if err := g.Wait(); err != nil {
@@ -171,7 +174,7 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 		Bases: map[string]Base{},
 	}
 	set.Builders = builderRefs
-	for i, s := range cat.Bases {
+	for i, s := range baseSpecs {
 		logical := strings.TrimPrefix(s.Name, "base-")
 		set.Bases[logical] = Base{Repo: baseRepos[logical], Archive: bases[i].Path}
 	}
@@ -198,10 +201,30 @@ func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []st
 		Bases: map[string]Base{
 			"debian": {Repo: baseRepos["debian"], Remote: versions.DebianBaseImage},
 			"golang": {Repo: baseRepos["golang"], Remote: versions.GolangBaseImage},
+			"node":   {Repo: baseRepos["node"], Remote: versions.NodeBaseImage},
 		},
+	}
+	for logical := range set.Bases {
+		if f.bases != nil && !slices.Contains(f.bases, logical) {
+			delete(set.Bases, logical)
+		}
 	}
 	set.Builders = refs
 	return set, nil
+}
+
+// selectBases keeps the base images WithBases names (all without it).
+func (f *Factory) selectBases(specs []Spec) []Spec {
+	if f.bases == nil {
+		return specs
+	}
+	var out []Spec
+	for _, s := range specs {
+		if slices.Contains(f.bases, strings.TrimPrefix(s.Name, "base-")) {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // onlinePlan returns the images an online run builds locally (git, and the

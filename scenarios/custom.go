@@ -142,11 +142,12 @@ func (w *WorkloadDir) Workload(bases map[string]BaseSource) (Workload, error) {
 	files[w.Dockerfile] = &fstest.MapFile{Data: df, Mode: w.files[w.Dockerfile].Mode}
 	return Workload{
 		Name:        w.Name,
-		Description: fmt.Sprintf("your build: %s (%s, FROM %s)", w.Dir, w.Dockerfile, strings.Join(w.Images, ", ")),
+		Description: fmt.Sprintf("the build of %s in %s (FROM %s)", w.Dockerfile, w.Dir, strings.Join(w.Images, ", ")),
 		Files:       files,
 		Dockerfile:  w.Dockerfile, Context: w.Context,
 		Bases:     logical,
 		BuildArgs: slices.Clone(w.BuildArgs),
+		Custom:    true,
 		// Unknown until measured; planning takes the first round's times.
 		RunTime: time.Minute,
 	}, nil

@@ -20,7 +20,7 @@ var (
 
 const reg = "registry.cachebench.svc.cluster.local:5000"
 
-var bases = map[string]string{"debian": reg + "/base/debian:bookworm", "golang": reg + "/base/golang:1.26.8-bookworm"}
+var bases = map[string]string{"debian": reg + "/base/debian:bookworm", "golang": reg + "/base/golang:1.26.8-bookworm", "node": reg + "/base/node:18-bookworm"}
 
 func TestWorkloadsHaveTheirFiles(t *testing.T) {
 	ws, err := Workloads()

@@ -33,6 +33,8 @@ type Workload struct {
 	StampArg string
 	// BuildArgs are more build arguments (KEY=VALUE) of every run.
 	BuildArgs []string
+	// Custom is set for a user's build (--workload-dir).
+	Custom bool
 	// RunTime is about how long one run takes on a 2-core machine (measured
 	// there, rounded up), for planning: go test's -timeout must cover the plan.
 	RunTime time.Duration
@@ -60,6 +62,14 @@ var builtin = []Workload{
 		Description: "multi-stage Go build: module download layer, compile (stamped each run), runtime image",
 		Dockerfile:  "Dockerfile", Context: ".",
 		Bases:    []string{"golang", "debian"},
+		StampArg: "BUILD_ID",
+		RunTime:  time.Minute,
+	},
+	{
+		Name:        "node",
+		Description: "Node.js service: npm ci from a lock file (express, TypeScript), then a TypeScript build (stamped each run)",
+		Dockerfile:  "Dockerfile", Context: ".",
+		Bases:    []string{"node"},
 		StampArg: "BUILD_ID",
 		RunTime:  time.Minute,
 	},

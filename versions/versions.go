@@ -51,7 +51,10 @@ const (
 	ToxiproxyImage    = "ghcr.io/shopify/toxiproxy:2.12.0"
 	DebianBaseImage   = "docker.io/library/debian:bookworm-slim"
 	GolangBaseImage   = "docker.io/library/golang:1.26-bookworm"
-	TektonReleaseURL  = "https://infra.tekton.dev/tekton-releases/pipeline/previous/" + Tekton + "/release.yaml"
+	// NodeBaseImage matches the offline node base: Debian bookworm's
+	// nodejs is Node.js 18.
+	NodeBaseImage    = "docker.io/library/node:18-bookworm-slim"
+	TektonReleaseURL = "https://infra.tekton.dev/tekton-releases/pipeline/previous/" + Tekton + "/release.yaml"
 
 	// BuildahImage is Buildah's official image (built and published by the
 	// Buildah project), pinned at a release tag; it holds a newer Buildah
