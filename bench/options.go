@@ -189,9 +189,12 @@ func (o *Options) Validate() error {
 		bad("workload-dir", "%v", err)
 	}
 	if len(o.WorkloadDirs) == 0 {
-		for flag, set := range map[string]bool{"dockerfile": o.Dockerfile != "", "context": o.Context != "", "build-arg": len(o.BuildArgs) > 0} {
-			if set {
-				bad(flag, "applies to --workload-dir builds only: give a --workload-dir, or drop it")
+		for _, f := range []struct {
+			flag string
+			set  bool
+		}{{"dockerfile", o.Dockerfile != ""}, {"context", o.Context != ""}, {"build-arg", len(o.BuildArgs) > 0}} {
+			if f.set {
+				bad(f.flag, "applies to --workload-dir builds only: give a --workload-dir, or drop it")
 			}
 		}
 	}
