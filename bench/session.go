@@ -214,7 +214,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	}
 	for _, w := range s.Workloads {
 		if w.Custom {
-			envInfo.Notes = append(envInfo.Notes, fmt.Sprintf("Workload %s is %s; its FROM lines were rewritten to take each base from the upstream registry (as %s), nothing else in it changed.", w.Name, w.Description, strings.Join(w.Bases, ", ")))
+			envInfo.Notes = append(envInfo.Notes, fmt.Sprintf("Workload %s is %s; its FROM lines were rewritten to take each base from the upstream registry (as %s), a \"# syntax=\" line, if any, was blanked, and nothing else in it changed.", w.Name, w.Description, strings.Join(w.Bases, ", ")))
 		}
 	}
 	if s.caFile != "" {

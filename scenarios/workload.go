@@ -78,7 +78,7 @@ var builtin = []Workload{
 		Description: "Debian base, a COPY of 20,000 small files and a RUN that reads them all: snapshot-dominated",
 		Dockerfile:  "Dockerfile", Context: ".",
 		Bases:    []string{"debian"},
-		RunTime:  2 * time.Minute,
+		RunTime:  80 * time.Second,
 		generate: manyFiles,
 	},
 }
