@@ -223,35 +223,29 @@ func workloadNames(rows []stats.Stat) []string {
 	return stats.Distinct(rows, func(s stats.Stat) string { return s.Workload })
 }
 
-// filterWorkload keeps the rows of one workload, under every profile.
-func filterWorkload(rows []stats.Stat, w string) []stats.Stat {
+// filterRows keeps the rows for which keep is true, in order.
+func filterRows(rows []stats.Stat, keep func(stats.Stat) bool) []stats.Stat {
 	var out []stats.Stat
 	for _, s := range rows {
-		if s.Workload == w {
+		if keep(s) {
 			out = append(out, s)
 		}
 	}
 	return out
 }
 
+// filterWorkload keeps the rows of one workload, under every profile.
+func filterWorkload(rows []stats.Stat, w string) []stats.Stat {
+	return filterRows(rows, func(s stats.Stat) bool { return s.Workload == w })
+}
+
+// filterSection keeps the rows of one report section (workload@profile).
 func filterSection(rows []stats.Stat, where string) []stats.Stat {
-	var out []stats.Stat
-	for _, s := range rows {
-		if s.Where() == where {
-			out = append(out, s)
-		}
-	}
-	return out
+	return filterRows(rows, func(s stats.Stat) bool { return s.Where() == where })
 }
 
 func filterBuilder(rows []stats.Stat, b string) []stats.Stat {
-	var out []stats.Stat
-	for _, s := range rows {
-		if s.Builder == b {
-			out = append(out, s)
-		}
-	}
-	return out
+	return filterRows(rows, func(s stats.Stat) bool { return s.Builder == b })
 }
 
 // find returns the row of a builder, strategy and cache state that has
