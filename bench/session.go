@@ -84,8 +84,8 @@ func checkBases(ctx context.Context, o Options, mode images.Mode) error {
 	}
 	for _, d := range dirs {
 		for _, image := range d.Images {
-			if _, ok := images.OfflineBase(image); !ok {
-				return fmt.Errorf("--workload-dir %s: %w", d.Dir, images.UnavailableBaseError(image))
+			if _, err := images.RequireOfflineBase(image); err != nil {
+				return fmt.Errorf("--workload-dir %s: %w", d.Dir, err)
 			}
 		}
 	}

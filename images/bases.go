@@ -54,6 +54,16 @@ func OfflineBase(image string) (string, bool) {
 	return "", false
 }
 
+// RequireOfflineBase is OfflineBase for a FROM reference that must build
+// offline: an image no offline base stands for is an UnavailableBaseError.
+func RequireOfflineBase(image string) (string, error) {
+	logical, ok := OfflineBase(image)
+	if !ok {
+		return "", UnavailableBaseError(image)
+	}
+	return logical, nil
+}
+
 // OfflineBaseImages lists the FROM references that build offline.
 func OfflineBaseImages() []string {
 	var out []string
@@ -87,9 +97,9 @@ func RemoteBase(image string) (string, Base, error) {
 // online, the image itself, copied at setup.
 func (s *Set) AddBase(image string) (logical string, b Base, err error) {
 	if s.Mode != Online {
-		logical, ok := OfflineBase(image)
-		if !ok {
-			return "", Base{}, UnavailableBaseError(image)
+		logical, err := RequireOfflineBase(image)
+		if err != nil {
+			return "", Base{}, err
 		}
 		return logical, s.Bases[logical], nil
 	}
