@@ -35,6 +35,11 @@ type Options struct {
 	Dockerfile   string
 	Context      string
 	BuildArgs    []string
+	SourceFile   string
+	DepsFile     string
+	// Changes are the change patterns between a round's runs, each a
+	// dimension of the matrix; none given means each workload's default.
+	Changes []string
 	// Networks are the upstream registry's network profiles, each a
 	// dimension of the matrix; CacheNetwork is the cache registry's one.
 	Networks     []string
@@ -106,6 +111,9 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Dockerfile, "dockerfile", o.Dockerfile, "the Dockerfile's path inside each --workload-dir (default Dockerfile)")
 	fs.StringVar(&o.Context, "context", o.Context, "the build context's path inside each --workload-dir (default the directory itself)")
 	fs.StringArrayVar(&o.BuildArgs, "build-arg", o.BuildArgs, "a build argument KEY=VALUE of every --workload-dir build; repeat it for more")
+	fs.StringVar(&o.SourceFile, "source-file", o.SourceFile, "the application source file that --change source edits, inside each --workload-dir")
+	fs.StringVar(&o.DepsFile, "deps-file", o.DepsFile, "the dependency manifest that --change deps edits, inside each --workload-dir (e.g. go.mod, package.json)")
+	fs.StringSliceVar(&o.Changes, "change", o.Changes, "what each warm run's commit changes, each measured: none (the same commit), stamp (a new build argument value), source (a source file edited), deps (the dependency manifest edited), base (base images with a new digest); default: stamp for workloads with a stamp argument, else none")
 	fs.StringSliceVar(&o.Networks, "network", o.Networks, "network profiles between the builders and the upstream registry (base images), each measured: "+strings.Join(network.PresetNames(), ", ")+" or <rtt>[+-<jitter>]/<bandwidth>, e.g. 30ms/100mbit")
 	fs.StringVar(&o.CacheNetwork, "cache-network", o.CacheNetwork, "network profile between the builders and the cache registry (layer caches, pushed images)")
 	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure, each under every builder (default: all: none, registry, pv-warm)")
@@ -192,11 +200,14 @@ func (o *Options) Validate() error {
 		for _, f := range []struct {
 			flag string
 			set  bool
-		}{{"dockerfile", o.Dockerfile != ""}, {"context", o.Context != ""}, {"build-arg", len(o.BuildArgs) > 0}} {
+		}{{"dockerfile", o.Dockerfile != ""}, {"context", o.Context != ""}, {"build-arg", len(o.BuildArgs) > 0}, {"source-file", o.SourceFile != ""}, {"deps-file", o.DepsFile != ""}} {
 			if f.set {
 				bad(f.flag, "applies to --workload-dir builds only: give a --workload-dir, or drop it")
 			}
 		}
+	}
+	if _, err := scenarios.ParseChanges(o.Changes); err != nil {
+		bad("change", "%v", err)
 	}
 	if len(o.Builders) == 0 {
 		bad("builders", "empty: choose from %s", strings.Join(Builders, ", "))
@@ -322,6 +333,11 @@ func (o *Options) Settings() map[string]string {
 		settings["dockerfile"] = cmp.Or(o.Dockerfile, "Dockerfile")
 		settings["context"] = cmp.Or(o.Context, ".")
 		settings["build-arg"] = strings.Join(o.BuildArgs, " ")
+		settings["source-file"] = o.SourceFile
+		settings["deps-file"] = o.DepsFile
+	}
+	if len(o.Changes) > 0 {
+		settings["change"] = strings.Join(o.Changes, ",")
 	}
 	return settings
 }
@@ -376,7 +392,7 @@ func (o *Options) workloadDirs() ([]*scenarios.WorkloadDir, error) {
 	var out []*scenarios.WorkloadDir
 	seen := map[string]string{}
 	for _, spec := range o.WorkloadDirs {
-		w, err := scenarios.LoadWorkloadDir(spec, scenarios.DirOptions{Dockerfile: o.Dockerfile, Context: o.Context, BuildArgs: o.BuildArgs})
+		w, err := scenarios.LoadWorkloadDir(spec, scenarios.DirOptions{Dockerfile: o.Dockerfile, Context: o.Context, BuildArgs: o.BuildArgs, SourceFile: o.SourceFile, DepsFile: o.DepsFile})
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,8 @@ import (
 // Step is one planned run.
 type Step struct {
 	Workload scenarios.Workload
+	// Change is what each warm run's commit changes.
+	Change scenarios.Change
 	// Network is the profile between the builders and the upstream registry.
 	Network  network.Profile
 	Builder  scenarios.Builder
@@ -24,22 +26,34 @@ type Step struct {
 }
 
 // Name is the step's test name:
-// <strategy>/<builder>/<workload>/<network>/r<round>-<cold|warmN>, so that
-// "go test -run Cache/registry" selects one strategy and
-// "-run Cache//buildkit" one builder; a custom network profile's slash
-// becomes a dash ("30ms-100mbit").
+// <strategy>/<builder>/<workload>[+<change>]/<network>/r<round>-<cold|warmN>,
+// so that "go test -run Cache/registry" selects one strategy and
+// "-run Cache//buildkit" one builder; the change is named unless it is the
+// workload's default, and a custom network profile's slash becomes a dash
+// ("30ms-100mbit").
 func (s Step) Name() string {
 	run := fmt.Sprintf("r%d-cold", s.Round)
 	if s.Cache == results.Warm {
 		run = fmt.Sprintf("r%d-warm%d", s.Round, s.Attempt)
 	}
-	return fmt.Sprintf("%s/%s/%s/%s/%s", s.Strategy.Name, s.Builder.Name(), s.Workload.Name, s.Network.Slug(), run)
+	return fmt.Sprintf("%s/%s/%s/%s/%s", s.Strategy.Name, s.Builder.Name(), s.workload(), s.Network.Slug(), run)
 }
 
-// Matrix is what a benchmark crosses: every workload under every network
-// profile, builder and strategy.
+// workload is the workload's name, with the change unless it is the default.
+func (s Step) workload() string {
+	if s.Change == "" || s.Change == s.Workload.DefaultChange() {
+		return s.Workload.Name
+	}
+	return s.Workload.Name + "+" + string(s.Change)
+}
+
+// Matrix is what a benchmark crosses: every workload under each of its
+// change patterns, every network profile, builder and strategy.
 type Matrix struct {
 	Workloads []scenarios.Workload
+	// Changes are the change patterns named; each workload is measured
+	// under those it can take (ChangesOf), or its default when none are.
+	Changes []scenarios.Change
 	// Networks are the upstream registry's network profiles.
 	Networks []network.Profile
 	Builders []scenarios.Builder
@@ -50,10 +64,43 @@ type Matrix struct {
 	CacheNetwork network.Profile
 }
 
-// Rows is the number of rows a benchmark reports: one per workload,
-// network, builder and strategy, cold and warm.
+// Rows is the number of rows a benchmark reports: one per workload and
+// change, network, builder and strategy, cold and warm.
 func (m Matrix) Rows() int {
-	return len(m.Workloads) * len(m.Networks) * len(m.Builders) * len(m.Strategies) * 2
+	n := 0
+	for _, w := range m.Workloads {
+		n += len(m.ChangesOf(w))
+	}
+	return n * len(m.Networks) * len(m.Builders) * len(m.Strategies) * 2
+}
+
+// ChangesOf are the change patterns w is measured under: those named that
+// it can take, or its default when none are named.
+func (m Matrix) ChangesOf(w scenarios.Workload) []scenarios.Change {
+	if len(m.Changes) == 0 {
+		return []scenarios.Change{w.DefaultChange()}
+	}
+	var out []scenarios.Change
+	for _, c := range m.Changes {
+		if w.CheckChange(c) == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Skipped says which named change patterns a workload cannot take, and
+// why: they are left out of the benchmark, not refused.
+func (m Matrix) Skipped() []string {
+	var out []string
+	for _, w := range m.Workloads {
+		for _, c := range m.Changes {
+			if err := w.CheckChange(c); err != nil {
+				out = append(out, fmt.Sprintf("--change %s is not measured for %s: %v", c, w.Name, err))
+			}
+		}
+	}
+	return out
 }
 
 // Plan lists the runs of a fixed number of rounds, in the order the
@@ -112,6 +159,19 @@ func (o *Options) selection(img BuilderImages, set *images.Set) (Matrix, error) 
 		}
 		ws = append(ws, w)
 	}
+	changes, err := scenarios.ParseChanges(o.Changes)
+	if err != nil {
+		return Matrix{}, err
+	}
+	for _, w := range ws {
+		if (Matrix{Changes: changes}).ChangesOf(w) == nil {
+			var why []string
+			for _, c := range changes {
+				why = append(why, w.CheckChange(c).Error())
+			}
+			return Matrix{}, fmt.Errorf("--change %s: workload %s can take none of them (%s): add a change it can take, or leave the workload out", strings.Join(o.Changes, ","), w.Name, strings.Join(why, "; "))
+		}
+	}
 	ns, err := network.ParseList(o.Networks)
 	if err != nil {
 		return Matrix{}, err
@@ -136,7 +196,7 @@ func (o *Options) selection(img BuilderImages, set *images.Set) (Matrix, error) 
 			return Matrix{}, err
 		}
 	}
-	return Matrix{Workloads: ws, Networks: ns, Builders: bs, Strategies: names, CacheNetwork: cacheNet}, nil
+	return Matrix{Workloads: ws, Changes: changes, Networks: ns, Builders: bs, Strategies: names, CacheNetwork: cacheNet}, nil
 }
 
 // strategyOf is a builder's own strategy of that name (selection checked

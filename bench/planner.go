@@ -193,7 +193,7 @@ func (p *Planner) Summary(runs []results.Run) string {
 
 func pct(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
 
-// roundSteps are the runs of one round: for each workload, every network
+// roundSteps are the runs of one round: for each workload and change, every network
 // profile's, strategy's and builder's cold run (each after its cache
 // reset), then the warm runs, interleaved across them (none under each
 // builder, registry under each, ..., then the same under the next
@@ -207,19 +207,21 @@ func roundSteps(m Matrix, round, warm int) []Step {
 		turned = append(turned, m.Builders[(i+round-1)%n])
 	}
 	var steps []Step
-	each := func(w scenarios.Workload, cache results.CacheState, attempt int) {
+	each := func(w scenarios.Workload, c scenarios.Change, cache results.CacheState, attempt int) {
 		for _, net := range m.Networks {
 			for _, name := range m.Strategies {
 				for _, b := range turned {
-					steps = append(steps, Step{Workload: w, Network: net, Builder: b, Strategy: strategyOf(b, name), Round: round, Cache: cache, Attempt: attempt})
+					steps = append(steps, Step{Workload: w, Change: c, Network: net, Builder: b, Strategy: strategyOf(b, name), Round: round, Cache: cache, Attempt: attempt})
 				}
 			}
 		}
 	}
 	for _, w := range m.Workloads {
-		each(w, results.Cold, 0)
-		for a := 1; a <= warm; a++ {
-			each(w, results.Warm, a)
+		for _, c := range m.ChangesOf(w) {
+			each(w, c, results.Cold, 0)
+			for a := 1; a <= warm; a++ {
+				each(w, c, results.Warm, a)
+			}
 		}
 	}
 	return steps

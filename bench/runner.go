@@ -35,6 +35,7 @@ const (
 	LabelWorkload = "cachebench/workload"
 	LabelBuilder  = "cachebench/builder"
 	LabelNetwork  = "cachebench/network"
+	LabelChange   = "cachebench/change"
 	LabelStrategy = "cachebench/strategy"
 	LabelCache    = "cachebench/cache"
 	LabelRound    = "cachebench/round"
@@ -58,6 +59,8 @@ type Runner struct {
 	versions map[string]string
 	streak   streak
 	runs     []results.Run
+	// expected caches the expected cache use per workload and change.
+	expected map[string][]scenarios.ExpectedInstruction
 }
 
 // round is the state of one builder's strategy's round on one workload.
@@ -65,6 +68,13 @@ type round struct {
 	cacheRepo  string
 	claim      string
 	prepareSec float64
+	// branch is the git branch a source or deps change commits on;
+	// basePath the repository path of the round's own base images for a
+	// base change (see scenarios.BuildRequest).
+	branch   string
+	basePath string
+	// commit is the last change's commit, which the next run must build.
+	commit string
 }
 
 // NewRunner returns a Runner; versions go into every run. Runs are
@@ -74,7 +84,7 @@ func NewRunner(env *cluster.Env, m Matrix, opts Options, runID string, versions 
 	return &Runner{
 		env: env, tekton: tc, matrix: m, opts: opts, runID: runID, log: l,
 		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
-		rounds: map[string]*round{}, versions: versions,
+		rounds: map[string]*round{}, versions: versions, expected: map[string][]scenarios.ExpectedInstruction{},
 		streak: streak{limit: opts.StopAfterFailures},
 	}
 }
@@ -124,7 +134,13 @@ func (r *Runner) Install(ctx context.Context) error {
 }
 
 func roundKey(s Step) string {
-	return fmt.Sprintf("%s/%s/%s/%s/%d", s.Builder.Name(), s.Strategy.Name, s.Workload.Name, s.Network.Slug(), s.Round)
+	return fmt.Sprintf("%s/%s/%s/%s/%s/%d", s.Builder.Name(), s.Strategy.Name, s.Workload.Name, s.Change, s.Network.Slug(), s.Round)
+}
+
+// roundPath names a round in git branches and registry repositories:
+// lower case, unique within the cluster.
+func (r *Runner) roundPath(s Step) string {
+	return "rounds/" + strings.Trim(dnsName(fmt.Sprintf("%s-%s-%s-%s-%s-r%d", r.runID, s.Builder.Name(), s.Strategy.Name, s.Change, s.Network.Slug(), s.Round)), "-")
 }
 
 // setNetwork gives the registries the step's network profiles: the
@@ -215,6 +231,9 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 		if err := r.checkEmptyRepo(ctx, rd.cacheRepo); err != nil {
 			return err
 		}
+	}
+	if err := r.startChanges(ctx, s, rd); err != nil {
+		return fmt.Errorf("%s: %w", s.Name(), err)
 	}
 	if s.Strategy.Mirror {
 		start := time.Now()
@@ -363,24 +382,33 @@ func (r *Runner) labels(s Step) map[string]string {
 		LabelWorkload:               s.Workload.Name,
 		LabelBuilder:                s.Builder.Name(),
 		LabelNetwork:                s.Network.Slug(),
+		LabelChange:                 string(s.Change),
 		LabelStrategy:               s.Strategy.Name,
 		LabelCache:                  string(s.Cache),
 	}
 }
 
 func (r *Runner) request(s Step, rd *round, stamp string) scenarios.BuildRequest {
-	return scenarios.BuildRequest{
+	req := scenarios.BuildRequest{
 		Workload: s.Workload, Strategy: s.Strategy,
 		BaseRegistry: r.env.Upstream.Host, Mirror: r.env.Mirror.Host, Bases: r.env.Bases,
 		CacheRepo: rd.cacheRepo, Stamp: stamp,
 	}
+	if rd.basePath != "" {
+		req.BasePath = rd.basePath
+		req.Bases = map[string]string{}
+		for logical, ref := range r.env.Bases {
+			req.Bases[logical] = r.env.Upstream.Ref(rd.basePath + "/" + strings.TrimPrefix(ref, r.env.Upstream.Host+"/"))
+		}
+	}
+	return req
 }
 
 // newRun numbers a run and fills in what is known before it starts.
 func (r *Runner) newRun(s Step, rd *round) results.Run {
 	r.seq++
 	return results.Run{
-		RunID: r.runID, Seq: r.seq, Workload: s.Workload.Name, Network: s.Network.Name, Builder: s.Builder.Name(),
+		RunID: r.runID, Seq: r.seq, Workload: s.Workload.Name, Change: string(s.Change), Network: s.Network.Name, Builder: s.Builder.Name(),
 		Strategy: s.Strategy.Name, Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
 		CacheRepo: rd.cacheRepo, Versions: r.versions,
 	}
@@ -405,7 +433,14 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 		}
 		return run, err
 	}
-	stamp := fmt.Sprintf("%s-%d", r.runID, r.seq)
+	stamp, err := r.makeChange(ctx, s, rd, fmt.Sprintf("%s-%d", r.runID, r.seq))
+	if err != nil {
+		run.Reason = err.Error()
+		if ctx.Err() != nil {
+			run.Reason = "interrupted"
+		}
+		return record(err)
+	}
 	args, err := s.Builder.Args(r.request(s, rd, stamp))
 	if err != nil {
 		run.Reason = err.Error()
@@ -414,7 +449,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 	pr, err := scenarios.PipelineRun(scenarios.PipelineRunParams{
 		Namespace: r.env.Namespace, Builder: s.Builder, Workload: s.Workload,
 		Name:      "pending",
-		RepoURL:   r.env.Git.URL(s.Workload.Name),
+		RepoURL:   r.env.Git.URL(s.Workload.Name), Revision: rd.branch,
 		Image:     fmt.Sprintf("%s/bench/%s:%s-%s-%s-%d", r.env.Registry.Host, s.Workload.Name, r.runID, s.Builder.Name(), s.Strategy.Name, r.seq),
 		ExtraArgs: args, CacheClaim: rd.claim, Timeout: r.opts.RunTimeout, Labels: r.labels(s),
 	})
@@ -489,9 +524,17 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 	}
 	if run.Success {
 		run.Check = CheckRun(s, run)
+		if rd.commit != "" && run.Commit != rd.commit {
+			run.Check.Verdict = results.Contradicted
+			run.Check.Problems = append(run.Check.Problems, fmt.Sprintf("the run built commit %s, not the change's %s", run.Commit, rd.commit))
+		}
+		run.Findings = r.findings(s, run)
 		r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, trafficNote(run.Traffic))
 		for _, p := range run.Check.Problems {
 			r.log.Warnf("%s: %s", s.Name(), p)
+		}
+		for _, f := range run.Findings {
+			r.log.Infof("%s: finding: %s", s.Name(), f)
 		}
 	} else {
 		r.log.Warnf("%s: failed: %s", s.Name(), run.Reason)

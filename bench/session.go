@@ -217,6 +217,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 			envInfo.Notes = append(envInfo.Notes, fmt.Sprintf("Workload %s is %s; its FROM lines were rewritten to take each base from the upstream registry (as %s), a \"# syntax=\" line, if any, was blanked, and nothing else in it changed.", w.Name, w.Description, strings.Join(w.Bases, ", ")))
 		}
 	}
+	envInfo.Notes = append(envInfo.Notes, s.changeNotes()...)
 	if s.caFile != "" {
 		envInfo.Notes = append(envInfo.Notes, "Build steps trust the CA bundle "+s.caFile+" of the host (mounted over /etc/ssl/certs/ca-certificates.crt during the build, not part of the images).")
 		ca, err := os.ReadFile(s.caFile)
@@ -232,6 +233,9 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		}
 	}
 	fillHost(&envInfo)
+	for _, n := range s.Matrix.Skipped() {
+		s.Log.Infof("%s", n)
+	}
 	s.Runner = NewRunner(e, s.Matrix, s.Opts, s.RunID, versions, s.Log)
 	if err := s.Runner.Install(ctx); err != nil {
 		return fmt.Errorf("install pipeline: %w", err)

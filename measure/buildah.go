@@ -10,7 +10,8 @@ import (
 
 // buildahStep matches the line Buildah prints as it starts a Dockerfile
 // instruction: "STEP 2/4: RUN ...", "[1/2] STEP 1/3: FROM golang AS build".
-var buildahStep = regexp.MustCompile(`^(?:\[\d+/\d+\] )?STEP \d+/\d+: (\S+)`)
+// The groups are the instruction and its keyword.
+var buildahStep = regexp.MustCompile(`^(?:\[\d+/\d+\] )?STEP \d+/\d+: ((\S+).*)$`)
 
 // buildahPull is printed when an image is fetched from a registry.
 var buildahPull = []string{"Trying to pull ", "Copying blob "}
@@ -21,12 +22,14 @@ var buildahPull = []string{"Trying to pull ", "Copying blob "}
 // FROM steps are base-image, steps served from the cache cache-lookup
 // (asking the cache, pulling a cached layer), other steps commands, up to
 // "--> Pushing cache", which opens cache-push; COMMIT is snapshot, and
-// what `buildah push` prints after it is push.
+// what `buildah push` prints after it is push. Instructions are the steps
+// other than FROM, cached when "--> Using cache" followed their STEP line.
 func Buildah(lines []LogLine) results.BuildLog {
 	b := results.BuildLog{Read: true}
 	totals := map[string]float64{}
 	type step struct {
 		kind        string // FROM, RUN, ...
+		instruction string // as logged: "RUN apt-get update"
 		start       time.Time
 		hit, pulled bool
 		cachePush   time.Time
@@ -45,9 +48,11 @@ func Buildah(lines []LogLine) results.BuildLog {
 			add(totals, "base-image", cur.start, at)
 		case cur.hit:
 			b.CacheHits++
+			b.Instructions = append(b.Instructions, results.InstructionCache{Instruction: cur.instruction, Cached: true})
 			add(totals, "cache-lookup", cur.start, at)
 		default:
 			b.CacheMisses++
+			b.Instructions = append(b.Instructions, results.InstructionCache{Instruction: cur.instruction})
 			if !cur.cachePush.IsZero() {
 				add(totals, "commands", cur.start, cur.cachePush)
 				add(totals, "cache-push", cur.cachePush, at)
@@ -70,7 +75,7 @@ func Buildah(lines []LogLine) results.BuildLog {
 		text := strings.TrimSpace(l.Text)
 		if m := buildahStep.FindStringSubmatch(text); m != nil && !committed {
 			closeStep(l.Time)
-			cur = &step{kind: strings.ToUpper(m[1]), start: l.Time}
+			cur = &step{kind: strings.ToUpper(m[2]), instruction: results.NormalizeInstruction(m[1]), start: l.Time}
 			continue
 		}
 		switch {

@@ -14,8 +14,9 @@ import (
 var (
 	bkLine = regexp.MustCompile(`^#(\d+) (.*)$`)
 	bkDone = regexp.MustCompile(`^DONE ([0-9.]+)s$`)
-	// A Dockerfile step: "[2/3] RUN ...", "[build 1/4] FROM ...".
-	bkStep = regexp.MustCompile(`^\[[^\]]*\d+/\d+\] (\S+)`)
+	// A Dockerfile step: "[2/3] RUN ...", "[build 1/4] FROM ...". The
+	// groups are the instruction and its keyword.
+	bkStep = regexp.MustCompile(`^\[[^\]]*\d+/\d+\] ((\S+).*)$`)
 	// A status line with its own duration: "pushing layers 0.3s done".
 	bkTimed = regexp.MustCompile(`^(\S+(?: \S+)?) .*?([0-9.]+)s done$`)
 )
@@ -36,6 +37,9 @@ type bkVertex struct {
 // Dockerfile's commands, snapshot (exporting layers), push and cache-push
 // (exporting the cache). Vertices may run in parallel in a multi-stage
 // build, so the phases may add up to more than the build took.
+// Instructions are the steps other than FROM that ended CACHED or DONE,
+// in the order their vertices first appeared; a step that did neither
+// (it failed, or the log stops) is not counted either.
 func BuildKit(lines []LogLine) results.BuildLog {
 	b := results.BuildLog{Read: true}
 	vertices := map[int]*bkVertex{}
@@ -71,16 +75,22 @@ func BuildKit(lines []LogLine) results.BuildLog {
 		v := vertices[id]
 		name := v.name
 		if step := bkStep.FindStringSubmatch(name); step != nil {
-			from := strings.EqualFold(step[1], "FROM")
+			from := strings.EqualFold(step[2], "FROM")
+			instr := results.NormalizeInstruction(step[1])
 			switch {
 			case from && v.cached:
 				b.LocalCacheHits++
 			case from:
 				totals["base-image"] += v.seconds
 			case v.cached:
+				// A layer of a remote cache can be CACHED and later DONE,
+				// pulled for a step that missed: it still came from the
+				// cache.
 				b.CacheHits++
+				b.Instructions = append(b.Instructions, results.InstructionCache{Instruction: instr, Cached: true})
 			case v.done:
 				b.CacheMisses++
+				b.Instructions = append(b.Instructions, results.InstructionCache{Instruction: instr})
 				totals["commands"] += v.seconds
 			}
 			continue

@@ -70,6 +70,7 @@ var localHit = regexp.MustCompile(`^Found \S+ in local cache`)
 // Kaniko counts cache hits and splits the build into phases from kaniko's
 // log. A phase lasts from its marker line to the next marker line; lines
 // that are not kaniko's (a RUN command's output) stay in the current phase.
+// Instructions are the commands its cache lookup messages name.
 func Kaniko(lines []LogLine) results.BuildLog {
 	b := results.BuildLog{Read: true}
 	totals := map[string]float64{}
@@ -91,8 +92,10 @@ func Kaniko(lines []LogLine) results.BuildLog {
 		switch {
 		case strings.HasPrefix(msg, "Using caching version of cmd"):
 			b.CacheHits++
+			b.Instructions = appendKanikoLookup(b.Instructions, msg, "Using caching version of cmd: ", true)
 		case strings.HasPrefix(msg, "No cached layer found"):
 			b.CacheMisses++
+			b.Instructions = appendKanikoLookup(b.Instructions, msg, "No cached layer found for cmd ", false)
 		case localHit.MatchString(msg):
 			b.LocalCacheHits++
 		case strings.HasPrefix(msg, "Pushing layer") && strings.HasSuffix(msg, "to cache now"):
@@ -126,6 +129,18 @@ func Kaniko(lines []LogLine) results.BuildLog {
 		}
 	}
 	return b
+}
+
+// appendKanikoLookup records the instruction a cache lookup message names
+// after prefix. Kaniko names it in both messages ("Using caching version of
+// cmd: RUN ...", "No cached layer found for cmd RUN ..."); a message of
+// another shape names none, and adds nothing.
+func appendKanikoLookup(list []results.InstructionCache, msg, prefix string, cached bool) []results.InstructionCache {
+	instr, ok := strings.CutPrefix(msg, prefix)
+	if !ok {
+		return list
+	}
+	return append(list, results.InstructionCache{Instruction: results.NormalizeInstruction(instr), Cached: cached})
 }
 
 // Tail returns the last n lines of a log, for failure records.

@@ -74,7 +74,10 @@ func WriteBenchText(w io.Writer, res *results.Results) error {
 		// The network profile is a configuration of the run, not part of its
 		// name: benchstat then puts each profile in a table of its own and
 		// never compares across profiles by accident.
-		runCfg := append(slices.Clip(cfg), benchfmt.Config{Key: "network", Value: []byte(stats.NetworkOf(r)), File: true})
+		// So is the change pattern.
+		runCfg := append(slices.Clip(cfg),
+			benchfmt.Config{Key: "change", Value: []byte(stats.ChangeOf(r)), File: true},
+			benchfmt.Config{Key: "network", Value: []byte(stats.NetworkOf(r)), File: true})
 		result := &benchfmt.Result{
 			Config: runCfg,
 			Name:   benchfmt.Name(BenchName(r)),

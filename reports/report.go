@@ -380,6 +380,8 @@ func reportDoc(rep *Report) doc {
 		d.add(bullets(contradicted))
 	}
 
+	findingsSection(&d, res.Runs)
+
 	d.heading(2, "Failed runs")
 	nfailed := 0
 	for _, r := range res.Runs {
@@ -405,7 +407,65 @@ func reportDoc(rep *Report) doc {
 
 // runName names one run: "#12 small/buildkit/registry warm2".
 func runName(r results.Run) string {
-	return fmt.Sprintf("#%d %s/%s/%s %s%d", r.Seq, r.Workload, stats.BuilderOf(r), r.Strategy, r.Cache, r.Attempt)
+	return fmt.Sprintf("#%d %s/%s/%s %s%d", r.Seq, stats.KeyOf(r).Where(), stats.BuilderOf(r), r.Strategy, r.Cache, r.Attempt)
+}
+
+// findingsSection compares, for the warm runs with a layer cache, what
+// each instruction's cache lookup gave with what the run's change predicts
+// (see bench.CacheFindings), row by row; the differences are findings
+// about the builder's cache, not failures.
+func findingsSection(d *doc, runs []results.Run) {
+	type row struct {
+		key    stats.Key
+		judged int
+		with   int
+		counts map[string]int
+		order  []string
+	}
+	var rows []*row
+	byKey := map[stats.Key]*row{}
+	for _, r := range runs {
+		// Runs recorded before the comparison existed carry no
+		// instructions: they were not judged.
+		if !r.Success || r.Cache != results.Warm || len(r.BuildLog.Instructions) == 0 || r.Strategy == stats.Baseline || r.Strategy == "mirror" {
+			continue
+		}
+		k := stats.KeyOf(r)
+		rw, ok := byKey[k]
+		if !ok {
+			rw = &row{key: k, counts: map[string]int{}}
+			byKey[k] = rw
+			rows = append(rows, rw)
+		}
+		rw.judged++
+		if len(r.Findings) > 0 {
+			rw.with++
+		}
+		for _, f := range r.Findings {
+			if rw.counts[f] == 0 {
+				rw.order = append(rw.order, f)
+			}
+			rw.counts[f]++
+		}
+	}
+	if len(rows) == 0 {
+		return
+	}
+	d.heading(3, "Expected against observed")
+	d.para("Each warm run with a layer cache is judged instruction by instruction: what its change should leave cached (predicted from the Dockerfile: an instruction misses when it copies a changed file, follows a miss, builds on a changed base or stage, or is the first RUN after the stamp argument) against what the builder's log says it took from the cache. Instructions the builder does not look up (kaniko: COPY, and the rest of a stage after a miss) are not judged. A difference is a finding about the builder's cache, not a failure.")
+	t := table{header: []string{"workload", "builder", "strategy", "warm runs judged", "with findings", "findings (runs)"}, numeric: 3}
+	for _, rw := range rows {
+		var fs []string
+		for _, f := range rw.order {
+			fs = append(fs, fmt.Sprintf("%s (%d)", f, rw.counts[f]))
+		}
+		found := "as expected"
+		if len(fs) > 0 {
+			found = "⚑ " + strings.Join(fs, "; ")
+		}
+		t.add(rw.key.Where(), rw.key.Builder, rw.key.Strategy, fmt.Sprint(rw.judged), fmt.Sprint(rw.with), found)
+	}
+	d.add(t)
 }
 
 // buildersTable describes the builders of a benchmark: what the pod needs,
@@ -641,11 +701,16 @@ func sortedKeys[V any](m map[string]V) []string {
 // sectionTitle is the heading of a section: "Workload small", or "Workload
 // small, upstream network wan" under a profile other than local.
 func sectionTitle(where string) string {
-	wl, net, ok := strings.Cut(where, "@")
-	if !ok {
-		return "Workload " + wl
+	wl, net, hasNet := strings.Cut(where, "@")
+	wl, change, hasChange := strings.Cut(wl, "+")
+	title := "Workload " + wl
+	if hasChange {
+		title += ", change " + change
 	}
-	return "Workload " + wl + ", upstream network " + net
+	if hasNet {
+		title += ", upstream network " + net
+	}
+	return title
 }
 
 // networkSection compares, for each workload measured under two or more

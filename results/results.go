@@ -90,6 +90,26 @@ type BuildLog struct {
 	// CachePushes: layers written to the layer cache.
 	CachePushes int          `json:"cachePushes"`
 	Phases      []BuildPhase `json:"phases,omitempty"`
+	// Instructions are the Dockerfile instructions the builder looked up in
+	// its layer cache, in the order it logged them, each with the outcome.
+	Instructions []InstructionCache `json:"instructions,omitempty"`
+}
+
+// InstructionCache is one Dockerfile instruction's layer-cache outcome, as
+// the builder logged it.
+type InstructionCache struct {
+	// Instruction is the instruction as logged, runs of white space made
+	// one space (see NormalizeInstruction): "RUN go mod download".
+	Instruction string `json:"instruction"`
+	Cached      bool   `json:"cached"`
+}
+
+// NormalizeInstruction makes an instruction's text comparable between a
+// Dockerfile and a builder's log: line continuations and runs of white
+// space become one space.
+func NormalizeInstruction(s string) string {
+	s = strings.ReplaceAll(s, "\\\n", " ")
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // Verdict is what the cache-use check concluded from the builder's log.
@@ -124,6 +144,11 @@ type Run struct {
 	// registry ("local", "wan", "30ms/100mbit"); runs recorded before there
 	// were profiles read as local.
 	Network string `json:"network"`
+	// Change is what the run's commit changed against the round's run
+	// before it ("none", "stamp", "source", "deps", "base"; see package
+	// scenarios); runs recorded before there were change patterns read as
+	// what their workload did then (see UnmarshalJSON).
+	Change string `json:"change"`
 
 	PipelineRun string `json:"pipelineRun"`
 	Success     bool   `json:"success"`
@@ -147,6 +172,10 @@ type Run struct {
 	Traffic map[string]RegistryTraffic `json:"traffic,omitempty"`
 	// Check is the verdict on the run's cache use (successful runs only).
 	Check *CacheCheck `json:"check,omitempty"`
+	// Findings are the instructions whose cache outcome in this warm run
+	// differs from what its change predicts: a builder's cache trap worth
+	// reporting, not a failure.
+	Findings []string `json:"findings,omitempty"`
 	// Prepare is the time spent resetting and warming the cache before a
 	// cold run (the warm-up pod, for pv-warm): not part of the build's time.
 	PrepareSeconds float64 `json:"prepareSeconds,omitempty"`
@@ -176,12 +205,27 @@ func (r *Run) UnmarshalJSON(data []byte) error {
 	if r.Network == "" {
 		r.Network = LocalNetwork
 	}
+	if r.Change == "" {
+		r.Change = DefaultChange(r.Workload)
+	}
 	if v.Kaniko != nil && !r.BuildLog.Read {
 		r.BuildLog = *v.Kaniko
 		// Old runs recorded a log whenever the run succeeded.
 		r.BuildLog.Read = r.Success
 	}
 	return nil
+}
+
+// DefaultChange is a workload's change when none is named, which is also
+// what every run made before --change existed: the built-in workloads with
+// a stamp argument (gobuild, node) are stamped, every other workload
+// rebuilds the same commit. It agrees with scenarios.Workload.DefaultChange
+// (a test there checks).
+func DefaultChange(workload string) string {
+	if workload == "gobuild" || workload == "node" {
+		return "stamp"
+	}
+	return "none"
 }
 
 // RegistryTraffic is what one run asked of one registry.

@@ -50,6 +50,10 @@ type BuildRequest struct {
 	// BaseRegistry is the host (host:port) the base images come from: the
 	// upstream registry, through its network profile.
 	BaseRegistry string
+	// BasePath, when set, is a repository path in BaseRegistry under which
+	// this round keeps its own copies of the base images (a base change
+	// gives them new digests without touching other rounds').
+	BasePath string
 	// Bases maps the workload's logical base names to in-cluster references.
 	Bases map[string]string
 	// Mirror is the pull-through mirror's host (host:port) that the mirror
@@ -65,7 +69,11 @@ type BuildRequest struct {
 // buildArgs are the build arguments of a run, as KEY=VALUE: where base
 // images come from and, for stamped workloads, this run's stamp.
 func (r BuildRequest) buildArgs() ([]string, error) {
-	args := append([]string{BaseRegistryArg + "=" + r.BaseRegistry}, r.Workload.BuildArgs...)
+	from := r.BaseRegistry
+	if r.BasePath != "" {
+		from += "/" + r.BasePath
+	}
+	args := append([]string{BaseRegistryArg + "=" + from}, r.Workload.BuildArgs...)
 	if r.Workload.StampArg != "" {
 		if r.Stamp == "" {
 			return nil, fmt.Errorf("workload %s: a stamp is needed for %s", r.Workload.Name, r.Workload.StampArg)

@@ -23,6 +23,10 @@ type WorkloadDir struct {
 	Dockerfile string
 	Context    string
 	BuildArgs  []string
+	// SourceFile and DepsFile are the files a source and a deps change
+	// edit, inside Dir ("" when not given).
+	SourceFile string
+	DepsFile   string
 	// Images are the base images its FROM lines name, each once, in order.
 	Images []string
 
@@ -35,6 +39,8 @@ type DirOptions struct {
 	Dockerfile string   // inside the directory; "" means Dockerfile
 	Context    string   // inside the directory; "" means the directory itself
 	BuildArgs  []string // KEY=VALUE
+	SourceFile string   // inside the directory; "" means none
+	DepsFile   string   // inside the directory; "" means none
 }
 
 // workloadNameRe: a workload's name goes into PipelineRun, pod and
@@ -67,14 +73,17 @@ func LoadWorkloadDir(spec string, o DirOptions) (*WorkloadDir, error) {
 	if slices.Contains(WorkloadNames(), name) {
 		return nil, fmt.Errorf("workload directory %s: %q is a built-in workload's name; name it with NAME=%s", dir, name, dir)
 	}
-	w := &WorkloadDir{Name: name, Dir: abs, Dockerfile: o.Dockerfile, Context: o.Context, BuildArgs: o.BuildArgs}
+	w := &WorkloadDir{Name: name, Dir: abs, Dockerfile: o.Dockerfile, Context: o.Context, BuildArgs: o.BuildArgs, SourceFile: o.SourceFile, DepsFile: o.DepsFile}
 	if w.Dockerfile == "" {
 		w.Dockerfile = "Dockerfile"
 	}
 	if w.Context == "" {
 		w.Context = "."
 	}
-	for _, p := range []*string{&w.Dockerfile, &w.Context} {
+	for _, p := range []*string{&w.Dockerfile, &w.Context, &w.SourceFile, &w.DepsFile} {
+		if *p == "" {
+			continue
+		}
 		clean := path.Clean(filepath.ToSlash(*p))
 		if path.IsAbs(clean) || clean == ".." || strings.HasPrefix(clean, "../") {
 			return nil, fmt.Errorf("workload %s: %s must be a path inside %s", name, *p, abs)
@@ -86,6 +95,11 @@ func LoadWorkloadDir(spec string, o DirOptions) (*WorkloadDir, error) {
 	}
 	if w.Context != "." && !hasDir(w.files, w.Context) {
 		return nil, fmt.Errorf("workload %s: context %s is not a directory with files in %s", name, w.Context, abs)
+	}
+	for _, f := range []struct{ flag, file string }{{"--source-file", w.SourceFile}, {"--deps-file", w.DepsFile}} {
+		if _, ok := w.files[f.file]; f.file != "" && !ok {
+			return nil, fmt.Errorf("workload %s: %s %s: no such file in %s", name, f.flag, f.file, abs)
+		}
 	}
 	df, ok := w.files[w.Dockerfile]
 	if !ok {
@@ -145,9 +159,10 @@ func (w *WorkloadDir) Workload(bases map[string]BaseSource) (Workload, error) {
 		Description: fmt.Sprintf("the build of %s in %s (FROM %s)", w.Dockerfile, w.Dir, strings.Join(w.Images, ", ")),
 		Files:       files,
 		Dockerfile:  w.Dockerfile, Context: w.Context,
-		Bases:     logical,
-		BuildArgs: slices.Clone(w.BuildArgs),
-		Custom:    true,
+		Bases:      logical,
+		BuildArgs:  slices.Clone(w.BuildArgs),
+		SourceFile: w.SourceFile, DepsFile: w.DepsFile,
+		Custom: true,
 		// Unknown until measured; planning takes the first round's times.
 		RunTime: time.Minute,
 	}, nil

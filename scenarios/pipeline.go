@@ -123,6 +123,8 @@ type PipelineRunParams struct {
 	Builder   Builder
 	Workload  Workload
 	RepoURL   string
+	// Revision is the branch to build ("" for main).
+	Revision  string
 	Image     string   // destination reference
 	ExtraArgs []string // from Builder.Args
 	// CacheClaim is the PersistentVolumeClaim bound to the cache workspace.
@@ -162,6 +164,9 @@ func PipelineRun(r PipelineRunParams) (*pipelinev1.PipelineRun, error) {
 				},
 			}},
 		},
+	}
+	if r.Revision != "" {
+		pr.Spec.Params = append(pr.Spec.Params, pipelinev1.Param{Name: "revision", Value: *pipelinev1.NewStructuredValues(r.Revision)})
 	}
 	if r.CacheClaim != "" {
 		pr.Spec.Workspaces = append(pr.Spec.Workspaces, pipelinev1.WorkspaceBinding{

@@ -31,6 +31,11 @@ type Workload struct {
 	// StampArg, when set, is a build argument given a new value on every
 	// run, standing for a code change (see the workload's Dockerfile).
 	StampArg string
+	// SourceFile is the application source file a source change edits,
+	// DepsFile the dependency manifest a deps change edits (repository
+	// paths; "" when the workload has none).
+	SourceFile string
+	DepsFile   string
 	// BuildArgs are more build arguments (KEY=VALUE) of every run.
 	BuildArgs []string
 	// Custom is set for a user's build (--workload-dir).
@@ -54,32 +59,36 @@ var builtin = []Workload{
 		Name:        "small",
 		Description: "Debian base, one apt-get layer (python3), application files: the seed's shape",
 		Dockerfile:  "Dockerfile", Context: ".",
-		Bases:   []string{"debian"},
-		RunTime: 20 * time.Second,
+		Bases:      []string{"debian"},
+		SourceFile: "app/main.py",
+		RunTime:    20 * time.Second,
 	},
 	{
 		Name:        "gobuild",
 		Description: "multi-stage Go build: module download layer, compile (stamped each run), runtime image",
 		Dockerfile:  "Dockerfile", Context: ".",
-		Bases:    []string{"golang", "debian"},
-		StampArg: "BUILD_ID",
-		RunTime:  time.Minute,
+		Bases:      []string{"golang", "debian"},
+		StampArg:   "BUILD_ID",
+		SourceFile: "cmd/server/main.go", DepsFile: "go.mod",
+		RunTime: time.Minute,
 	},
 	{
 		Name:        "node",
 		Description: "Node.js service: npm ci from a lock file (express, TypeScript), then a TypeScript build (stamped each run)",
 		Dockerfile:  "Dockerfile", Context: ".",
-		Bases:    []string{"node"},
-		StampArg: "BUILD_ID",
-		RunTime:  time.Minute,
+		Bases:      []string{"node"},
+		StampArg:   "BUILD_ID",
+		SourceFile: "src/server.ts", DepsFile: "package.json",
+		RunTime: time.Minute,
 	},
 	{
 		Name:        "manyfiles",
 		Description: "Debian base, a COPY of 20,000 small files and a RUN that reads them all: snapshot-dominated",
 		Dockerfile:  "Dockerfile", Context: ".",
-		Bases:    []string{"debian"},
-		RunTime:  80 * time.Second,
-		generate: manyFiles,
+		Bases:      []string{"debian"},
+		SourceFile: "src/m000/f00000.js",
+		RunTime:    80 * time.Second,
+		generate:   manyFiles,
 	},
 }
 

@@ -34,7 +34,9 @@ const ReferenceBuilder = "kaniko"
 type Key struct {
 	Workload string
 	// Network is the upstream registry's network profile.
-	Network  string
+	Network string
+	// Change is what each warm run's commit changed (see results.Run).
+	Change   string
 	Builder  string
 	Strategy string
 	Cache    results.CacheState
@@ -46,13 +48,18 @@ func (k Key) String() string {
 	return fmt.Sprintf("%s/%s/%s/%s", k.Where(), k.Builder, k.Strategy, k.Cache)
 }
 
-// Where is the workload with its network profile unless local: "small",
-// "small@wan".
+// Where is the workload with its change pattern unless it is the
+// workload's default, and its network profile unless local: "small",
+// "gobuild+source", "small@wan".
 func (k Key) Where() string {
-	if k.Network == "" || k.Network == results.LocalNetwork {
-		return k.Workload
+	w := k.Workload
+	if k.Change != "" && k.Change != results.DefaultChange(k.Workload) {
+		w += "+" + k.Change
 	}
-	return k.Workload + "@" + k.Network
+	if k.Network == "" || k.Network == results.LocalNetwork {
+		return w
+	}
+	return w + "@" + k.Network
 }
 
 // Interval is a confidence interval; OK is false when the sample is too
@@ -106,7 +113,7 @@ type Stat struct {
 	Prepare float64 // median seconds of cache preparation (cold runs)
 }
 
-// Summarize groups runs by workload, network profile, builder, strategy
+// Summarize groups runs by workload, change, network profile, builder, strategy
 // and cache state (cold or warm) and computes the statistics of each group,
 // ordered by workload, network, builder, strategy (each as first seen),
 // cold before warm. Speedups compare against every successful baseline run
@@ -124,12 +131,16 @@ func Summarize(runs []results.Run) []Stat {
 	}
 	wOrder := rank(Distinct(runs, func(r results.Run) string { return r.Workload }))
 	nOrder := rank(Distinct(runs, func(r results.Run) string { return NetworkOf(r) }))
+	cOrder := rank(Distinct(runs, func(r results.Run) string { return ChangeOf(r) }))
 	bOrder := rank(Distinct(runs, func(r results.Run) string { return BuilderOf(r) }))
 	sOrder := rank(Distinct(runs, func(r results.Run) string { return r.Strategy }))
 	sort.SliceStable(order, func(i, j int) bool {
 		a, b := order[i], order[j]
 		if a.Workload != b.Workload {
 			return wOrder[a.Workload] < wOrder[b.Workload]
+		}
+		if a.Change != b.Change {
+			return cOrder[a.Change] < cOrder[b.Change]
 		}
 		if a.Network != b.Network {
 			return nOrder[a.Network] < nOrder[b.Network]
@@ -142,18 +153,20 @@ func Summarize(runs []results.Run) []Stat {
 		}
 		return a.Cache == results.Cold && b.Cache == results.Warm
 	})
-	type wnb struct{ workload, network, builder string }
+	// The baseline makes the same change: a source change is compared
+	// with a source change without a cache.
+	type wnb struct{ workload, change, network, builder string }
 	baseline := map[wnb][]float64{}
 	for _, r := range runs {
 		if r.Strategy == Baseline && r.Success {
-			k := wnb{r.Workload, NetworkOf(r), BuilderOf(r)}
+			k := wnb{r.Workload, ChangeOf(r), NetworkOf(r), BuilderOf(r)}
 			baseline[k] = append(baseline[k], r.WallSeconds())
 		}
 	}
 	var out []Stat
 	for _, k := range order {
-		st := summarize(k, groups[k], baseline[wnb{k.Workload, k.Network, k.Builder}])
-		if ref := baseline[wnb{k.Workload, k.Network, ReferenceBuilder}]; len(ref) > 0 && st.N > 0 {
+		st := summarize(k, groups[k], baseline[wnb{k.Workload, k.Change, k.Network, k.Builder}])
+		if ref := baseline[wnb{k.Workload, k.Change, k.Network, ReferenceBuilder}]; len(ref) > 0 && st.N > 0 {
 			st.VsReference, st.VsReferenceCI = ratio(ref, st.Values)
 			st.ReferenceN = len(ref)
 		}
@@ -164,7 +177,16 @@ func Summarize(runs []results.Run) []Stat {
 
 // KeyOf is the group a run belongs to.
 func KeyOf(r results.Run) Key {
-	return Key{Workload: r.Workload, Network: NetworkOf(r), Builder: BuilderOf(r), Strategy: r.Strategy, Cache: r.Cache}
+	return Key{Workload: r.Workload, Change: ChangeOf(r), Network: NetworkOf(r), Builder: BuilderOf(r), Strategy: r.Strategy, Cache: r.Cache}
+}
+
+// ChangeOf names a run's change pattern; a run made without one (built in
+// Go rather than read from results.jsonl) made its workload's default.
+func ChangeOf(r results.Run) string {
+	if r.Change == "" {
+		return results.DefaultChange(r.Workload)
+	}
+	return r.Change
 }
 
 // NetworkOf names a run's network profile; a run made without one (built

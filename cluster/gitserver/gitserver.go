@@ -39,29 +39,36 @@ type Repo struct {
 type Server struct {
 	Namespace string
 	Host      string
+
+	clients *kube.Clients
+	pod     string
 }
 
 // URL is the clone URL of a repository, as pods see it.
 func (s *Server) URL(repo string) string { return "git://" + s.Host + "/" + repo + ".git" }
 
+// The scripts below run in the daemon's container (GIT_ROOT unset: the
+// repositories are under /srv/git), and in tests on this host's git.
+
 // commitScript turns the source tarball on stdin into the bare repository
 // $1 with one commit, replacing one left by an earlier benchmark. Dates and
 // names are fixed, so a source gives the same commit every time.
 const commitScript = `set -eu
+root=${GIT_ROOT:-/srv/git}
 repo=$1
 export GIT_AUTHOR_NAME=cachebench GIT_AUTHOR_EMAIL=cachebench@localhost
 export GIT_COMMITTER_NAME=cachebench GIT_COMMITTER_EMAIL=cachebench@localhost
 export GIT_AUTHOR_DATE=2025-01-01T00:00:00Z GIT_COMMITTER_DATE=2025-01-01T00:00:00Z
-work=/tmp/work/$repo
-rm -rf "$work" "/srv/git/$repo.git"
+work=${TMPDIR:-/tmp}/work/$repo
+rm -rf "$work" "$root/$repo.git"
 mkdir -p "$work"
 tar -xf - -C "$work"
 git -C "$work" init -q -b main
 git -C "$work" add -A
 git -C "$work" commit -q -m "$repo workload"
-git clone -q --bare "$work" "/srv/git/$repo.git"
+git clone -q --bare "$work" "$root/$repo.git"
 rm -rf "$work"
-git -C "/srv/git/$repo.git" rev-parse HEAD
+git -C "$root/$repo.git" rev-parse HEAD
 `
 
 // Deploy deploys the git daemon in ns, using image (which needs git, tar
@@ -118,7 +125,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, repos []Repo
 	if err != nil {
 		return nil, fmt.Errorf("deploy git server: %w", err)
 	}
-	s := &Server{Namespace: ns, Host: fmt.Sprintf("%s.%s.svc.cluster.local", name_, ns)}
+	s := &Server{Namespace: ns, Host: fmt.Sprintf("%s.%s.svc.cluster.local", name_, ns), clients: c, pod: pod}
 	var names []string
 	for _, r := range repos {
 		data, err := tarFS(r.Files)
@@ -132,6 +139,51 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, repos []Repo
 	}
 	l.Infof("git server ready at git://%s with %s in %s", s.Host, strings.Join(names, ", "), time.Since(start).Round(100*time.Millisecond))
 	return s, nil
+}
+
+// branchScript points branch $2 of repository $1 at main's commit,
+// creating or resetting it.
+const branchScript = `set -eu
+git -C "${GIT_ROOT:-/srv/git}/$1.git" update-ref "refs/heads/$2" refs/heads/main
+`
+
+// appendScript commits, on branch $2 of repository $1, file $3 with line
+// $4 appended, and prints the new commit. It works on the bare repository
+// with a temporary index, so no checkout of the sources is needed however
+// many files they hold.
+const appendScript = `set -eu
+export GIT_DIR="${GIT_ROOT:-/srv/git}/$1.git" GIT_INDEX_FILE="/tmp/index-$$"
+export GIT_AUTHOR_NAME=cachebench GIT_AUTHOR_EMAIL=cachebench@localhost
+export GIT_COMMITTER_NAME=cachebench GIT_COMMITTER_EMAIL=cachebench@localhost
+branch=$2 file=$3 line=$4
+trap 'rm -f "$GIT_INDEX_FILE"' EXIT
+mode=$(git ls-tree "$branch" -- "$file" | cut -d' ' -f1)
+[ -n "$mode" ] || { echo "no file $file on branch $branch" >&2; exit 1; }
+git read-tree "$branch"
+blob=$( { git cat-file blob "$branch:$file"; printf '%s\n' "$line"; } | git hash-object -w --stdin)
+git update-index --cacheinfo "$mode,$blob,$file"
+commit=$(git commit-tree "$(git write-tree)" -p "$branch" -m "change $file")
+git update-ref "refs/heads/$branch" "$commit"
+echo "$commit"
+`
+
+// Branch points branch of repo at the main branch's commit, creating it or
+// resetting it: a round's changes start from the workload's own commit.
+func (s *Server) Branch(ctx context.Context, repo, branch string) error {
+	if _, err := s.clients.Exec(ctx, s.Namespace, s.pod, container, []string{"sh", "-c", branchScript, "branch", repo, branch}, nil); err != nil {
+		return fmt.Errorf("git server: branch %s of %s: %w", branch, repo, err)
+	}
+	return nil
+}
+
+// AppendLine commits on branch of repo the file with line appended (a
+// line of its own, possibly empty) and returns the new commit.
+func (s *Server) AppendLine(ctx context.Context, repo, branch, file, line string) (string, error) {
+	out, err := s.clients.Exec(ctx, s.Namespace, s.pod, container, []string{"sh", "-c", appendScript, "append", repo, branch, file, line}, nil)
+	if err != nil {
+		return "", fmt.Errorf("git server: commit a change of %s on %s of %s: %w", file, branch, repo, err)
+	}
+	return strings.TrimSpace(out), nil
 }
 
 // tarFS packs the files of fsys in a reproducible tar (sorted, fixed times).

@@ -4,6 +4,9 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"testing/fstest"
 )
@@ -55,5 +58,67 @@ func TestURL(t *testing.T) {
 	s := &Server{Host: "git.cachebench.svc.cluster.local"}
 	if got := s.URL("small"); got != "git://git.cachebench.svc.cluster.local/small.git" {
 		t.Fatal(got)
+	}
+}
+
+// TestChangeScripts runs the scripts the daemon's container runs, on this
+// host's git: a repository is committed, a round's branch made from main,
+// and a change committed on it that leaves main and every other file alone.
+func TestChangeScripts(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git on this host") // the container always has it
+	}
+	root := t.TempDir()
+	run := func(stdin []byte, script string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command("sh", append([]string{"-c", script, "script"}, args...)...)
+		cmd.Env = append(os.Environ(), "GIT_ROOT="+root, "TMPDIR="+t.TempDir(), "GIT_CONFIG_GLOBAL=/dev/null")
+		cmd.Stdin = bytes.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	data, err := tarFS(fstest.MapFS{"go.mod": {Data: []byte("module x\n")}, "cmd/main.go": {Data: []byte("package main\n")}, "run.sh": {Data: []byte("#!/bin/sh\n"), Mode: 0o755}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	main1 := run(data, commitScript, "app")
+	run(nil, branchScript, "app", "rounds/r1")
+	c1 := run(nil, appendScript, "app", "rounds/r1", "cmd/main.go", "// cachebench change 1")
+	c2 := run(nil, appendScript, "app", "rounds/r1", "cmd/main.go", "")
+	git := func(args ...string) string {
+		t.Helper()
+		out, err := exec.Command("git", append([]string{"--git-dir", root + "/app.git"}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v: %s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	if got := git("rev-parse", "main"); got != main1 {
+		t.Errorf("main moved to %s, want %s", got, main1)
+	}
+	if got := git("rev-parse", "rounds/r1"); got != c2 || c1 == c2 || c1 == main1 {
+		t.Errorf("branch at %s; commits main %s, first change %s, second %s", got, main1, c1, c2)
+	}
+	if got, want := git("show", "rounds/r1:cmd/main.go"), "package main\n// cachebench change 1"; got != want {
+		t.Errorf("changed file:\n%q\nwant\n%q", got, want)
+	}
+	if got := git("diff", "--stat", main1, c2, "--", "go.mod", "run.sh"); got != "" {
+		t.Errorf("other files changed: %s", got)
+	}
+	if got := git("ls-tree", "rounds/r1", "run.sh"); !strings.HasPrefix(got, "100755") {
+		t.Errorf("run.sh lost its executable bit: %s", got)
+	}
+	// A new round starts again from main.
+	run(nil, branchScript, "app", "rounds/r1")
+	if got := git("rev-parse", "rounds/r1"); got != main1 {
+		t.Errorf("reset branch at %s, want main's %s", got, main1)
+	}
+	cmd := exec.Command("sh", "-c", appendScript, "script", "app", "rounds/r1", "missing.go", "x")
+	cmd.Env = append(os.Environ(), "GIT_ROOT="+root)
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "no file missing.go") {
+		t.Errorf("a missing file: err %v, output %s", err, out)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/crypto/bcrypt"
@@ -388,6 +389,60 @@ func (s *Session) Push(ctx context.Context, repoTag string, img v1.Image) error 
 		return fmt.Errorf("push %s: %w", repoTag, err)
 	}
 	return nil
+}
+
+// Image reads repo:tag.
+func (s *Session) Image(ctx context.Context, repoTag string) (v1.Image, error) {
+	t, err := s.tag(repoTag)
+	if err != nil {
+		return nil, err
+	}
+	img, err := remote.Image(t, remote.WithAuth(s.auth), remote.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", repoTag, err)
+	}
+	return img, nil
+}
+
+// Copy writes the image at src to dst, both repo:tag in this registry:
+// its blobs are mounted from src's repository, not uploaded again.
+func (s *Session) Copy(ctx context.Context, src, dst string) error {
+	img, err := s.Image(ctx, src)
+	if err != nil {
+		return err
+	}
+	return s.Push(ctx, dst, img)
+}
+
+// Relabel gives the image at repoTag a new digest with the same layers:
+// it adds the label key=value to its configuration and pushes it back
+// under the same tag. It returns the new digest.
+func (s *Session) Relabel(ctx context.Context, repoTag, key, value string) (string, error) {
+	img, err := s.Image(ctx, repoTag)
+	if err != nil {
+		return "", err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return "", fmt.Errorf("relabel %s: %w", repoTag, err)
+	}
+	cfg := *cf.Config.DeepCopy()
+	if cfg.Labels == nil {
+		cfg.Labels = map[string]string{}
+	}
+	cfg.Labels[key] = value
+	relabelled, err := mutate.Config(img, cfg)
+	if err != nil {
+		return "", fmt.Errorf("relabel %s: %w", repoTag, err)
+	}
+	if err := s.Push(ctx, repoTag, relabelled); err != nil {
+		return "", err
+	}
+	d, err := relabelled.Digest()
+	if err != nil {
+		return "", fmt.Errorf("relabel %s: %w", repoTag, err)
+	}
+	return d.String(), nil
 }
 
 // BlobSize is the size of a blob of repo.

@@ -1,10 +1,18 @@
 package registry
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	stdlog "log"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 )
 
 func TestDockerConfigJSON(t *testing.T) {
@@ -55,5 +63,63 @@ func TestConfigPerRole(t *testing.T) {
 	}
 	if Cache.Name() != "registry" || Upstream.Name() != "upstream" || Mirror.Name() != "mirror" {
 		t.Error("role names are the Services pods reach the registries by")
+	}
+}
+
+// TestCopyAndRelabel: a copy keeps the digest; a relabelled image gets a
+// new digest under the same tag, with the same layers and the label.
+func TestCopyAndRelabel(t *testing.T) {
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(stdlog.New(io.Discard, "", 0))))
+	defer srv.Close()
+	s := &Session{host: strings.TrimPrefix(srv.URL, "http://"), auth: authn.Anonymous, stop: func() {}}
+	ctx := context.Background()
+	img, err := random.Image(512, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Push(ctx, "base/debian:bookworm", img); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Copy(ctx, "base/debian:bookworm", "rounds/r1/base/debian:bookworm"); err != nil {
+		t.Fatal(err)
+	}
+	orig, _ := img.Digest()
+	copied, err := s.Image(ctx, "rounds/r1/base/debian:bookworm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := copied.Digest(); d != orig {
+		t.Errorf("copy has digest %s, want %s", d, orig)
+	}
+	digest, err := s.Relabel(ctx, "rounds/r1/base/debian:bookworm", "cachebench.change", "run-7")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Image(ctx, "rounds/r1/base/debian:bookworm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := got.Digest()
+	if d.String() != digest || d == orig {
+		t.Errorf("relabelled digest %s (returned %s), original %s", d, digest, orig)
+	}
+	cf, _ := got.ConfigFile()
+	if cf.Config.Labels["cachebench.change"] != "run-7" {
+		t.Errorf("labels %v", cf.Config.Labels)
+	}
+	a, _ := img.Layers()
+	b, _ := got.Layers()
+	for i := range a {
+		da, _ := a[i].Digest()
+		db, _ := b[i].Digest()
+		if da != db {
+			t.Errorf("layer %d changed: %s to %s", i, da, db)
+		}
+	}
+	// The source is untouched.
+	if src, err := s.Image(ctx, "base/debian:bookworm"); err != nil {
+		t.Fatal(err)
+	} else if d, _ := src.Digest(); d != orig {
+		t.Errorf("the source moved to %s", d)
 	}
 }

@@ -1,0 +1,189 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"regexp"
+	"strings"
+
+	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/scenarios"
+)
+
+// ChangeLabel is the label a base change adds to the base images'
+// configuration, giving them a new digest with the same layers.
+const ChangeLabel = "dev.cachebench.change"
+
+// startChanges prepares a round for its change pattern: a source or deps
+// change gets a branch of its own, starting at the workload's commit; a
+// base change gets its own copies of the base images, so that their new
+// digests reach no other round.
+func (r *Runner) startChanges(ctx context.Context, s Step, rd *round) error {
+	switch s.Change {
+	case scenarios.ChangeSource, scenarios.ChangeDeps:
+		rd.branch = r.roundPath(s)
+		return r.env.Git.Branch(ctx, s.Workload.Name, rd.branch)
+	case scenarios.ChangeBase:
+		rd.basePath = r.roundPath(s)
+		sess, err := r.env.Upstream.Connect(ctx)
+		if err != nil {
+			return err
+		}
+		defer sess.Close()
+		for _, repo := range r.baseRepos(s) {
+			if err := sess.Copy(ctx, repo, rd.basePath+"/"+repo); err != nil {
+				return fmt.Errorf("copy base image %s for the round: %w", repo, err)
+			}
+		}
+	}
+	return nil
+}
+
+// baseRepos are the upstream repositories (repo:tag) of the workload's
+// base images.
+func (r *Runner) baseRepos(s Step) []string {
+	var out []string
+	for _, b := range s.Workload.Bases {
+		out = append(out, strings.TrimPrefix(r.env.Bases[b], r.env.Upstream.Host+"/"))
+	}
+	return out
+}
+
+// makeChange makes a warm run's change, marked with token, before the run
+// starts, and returns the run's stamp (a new one for a stamp change, the
+// same one in every run otherwise).
+func (r *Runner) makeChange(ctx context.Context, s Step, rd *round, token string) (string, error) {
+	if s.Change == scenarios.ChangeStamp {
+		return token, nil
+	}
+	if s.Cache != results.Warm {
+		return r.runID, nil
+	}
+	switch s.Change {
+	case scenarios.ChangeSource, scenarios.ChangeDeps:
+		file := s.Workload.ChangedFile(s.Change)
+		commit, err := r.env.Git.AppendLine(ctx, s.Workload.Name, rd.branch, file, scenarios.ChangeLine(file, token))
+		if err != nil {
+			return "", fmt.Errorf("%s change: %w", s.Change, err)
+		}
+		rd.commit = commit
+		r.log.Debugf("%s: committed a change of %s: %s", s.Name(), file, commit)
+	case scenarios.ChangeBase:
+		sess, err := r.env.Upstream.Connect(ctx)
+		if err != nil {
+			return "", fmt.Errorf("base change: %w", err)
+		}
+		defer sess.Close()
+		for _, repo := range r.baseRepos(s) {
+			digest, err := sess.Relabel(ctx, rd.basePath+"/"+repo, ChangeLabel, token)
+			if err != nil {
+				return "", fmt.Errorf("base change: %w", err)
+			}
+			r.log.Debugf("%s: base image %s now %s", s.Name(), repo, digest)
+		}
+	}
+	return r.runID, nil
+}
+
+// findings compares, for a warm run with a layer cache, each instruction
+// the builder looked up with what the run's change predicts.
+func (r *Runner) findings(s Step, run results.Run) []string {
+	if s.Cache != results.Warm || !s.Strategy.LayerCache() || !run.BuildLog.Read {
+		return nil
+	}
+	expected, err := r.expectation(s)
+	if err != nil {
+		r.log.Warnf("%s: no expected cache use: %v", s.Name(), err)
+		return nil
+	}
+	return CacheFindings(expected, run.BuildLog.Instructions)
+}
+
+// expectation is what a warm run of the step's workload and change should
+// find cached, computed once per workload and change.
+func (r *Runner) expectation(s Step) ([]scenarios.ExpectedInstruction, error) {
+	key := s.Workload.Name + "+" + string(s.Change)
+	if e, ok := r.expected[key]; ok {
+		return e, nil
+	}
+	df, err := fs.ReadFile(s.Workload.Files, s.Workload.Dockerfile)
+	if err != nil {
+		return nil, err
+	}
+	var changed []string
+	if f := s.Workload.ChangedFile(s.Change); f != "" {
+		changed = append(changed, f)
+	}
+	args := append([]string{scenarios.BaseRegistryArg + "=" + r.env.Upstream.Host}, s.Workload.BuildArgs...)
+	e, err := scenarios.ExpectCache(df, args, s.Workload.Context, s.Change, changed, s.Workload.StampArg)
+	if err != nil {
+		return nil, err
+	}
+	r.expected[key] = e
+	return e, nil
+}
+
+// argRef matches a variable in an instruction's text: kaniko logs RUN
+// lines as written, BuildKit with build arguments' values put in.
+var argRef = regexp.MustCompile(`\\\$(\\\{[A-Za-z_][A-Za-z0-9_]*\\\}|[A-Za-z_][A-Za-z0-9_]*)`)
+
+// instructionPattern matches an instruction's logged text, whatever value
+// its variables took.
+func instructionPattern(text string) *regexp.Regexp {
+	return regexp.MustCompile("^" + argRef.ReplaceAllString(regexp.QuoteMeta(text), ".*") + "$")
+}
+
+// CacheFindings compares the instructions a builder logged with the
+// expected ones (matched by text, in order): each that ran where the cache
+// should have served it, or came from the cache where the change should
+// have made it run, is a finding. Instructions the builder does not look
+// up (kaniko: COPY; after a miss, the rest of a stage) are not judged.
+func CacheFindings(expected []scenarios.ExpectedInstruction, logged []results.InstructionCache) []string {
+	var out []string
+	used := make([]bool, len(expected))
+	for _, l := range logged {
+		for i, e := range expected {
+			if used[i] || !instructionPattern(e.Instruction).MatchString(l.Instruction) {
+				continue
+			}
+			used[i] = true
+			switch {
+			case e.Cached && !l.Cached:
+				out = append(out, fmt.Sprintf("%q ran; expected from the cache", e.Instruction))
+			case !e.Cached && l.Cached:
+				out = append(out, fmt.Sprintf("%q came from the cache; expected to run (%s)", e.Instruction, e.Why))
+			}
+			break
+		}
+	}
+	return out
+}
+
+// changeNotes say, for the results' environment, how each change pattern
+// measured was made, and which named ones a workload could not take.
+func (s *Session) changeNotes() []string {
+	var notes []string
+	for _, w := range s.Matrix.Workloads {
+		var made []string
+		for _, c := range s.Matrix.ChangesOf(w) {
+			switch c {
+			case scenarios.ChangeNone:
+				made = append(made, "none rebuilds the same commit")
+			case scenarios.ChangeStamp:
+				made = append(made, fmt.Sprintf("stamp gives the build argument %s a new value", w.StampArg))
+			case scenarios.ChangeSource, scenarios.ChangeDeps:
+				file := w.ChangedFile(c)
+				line := "a comment naming the run"
+				if scenarios.ChangeLine(file, "x") == "" {
+					line = "an empty line (the format has no comments)"
+				}
+				made = append(made, fmt.Sprintf("%s appends %s to %s and commits it on the round's own branch", c, line, file))
+			case scenarios.ChangeBase:
+				made = append(made, fmt.Sprintf("base pushes the round's own copies of the base images again with the label %s set to the run (the same layers, a new digest)", ChangeLabel))
+			}
+		}
+		notes = append(notes, fmt.Sprintf("Workload %s: each warm run builds after its change, made before its clock starts; the round's cold run builds the workload as committed. %s.", w.Name, strings.Join(made, "; ")))
+	}
+	return append(notes, s.Matrix.Skipped()...)
+}
