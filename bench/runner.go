@@ -448,8 +448,8 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 	}
 	pr, err := scenarios.PipelineRun(scenarios.PipelineRunParams{
 		Namespace: r.env.Namespace, Builder: s.Builder, Workload: s.Workload,
-		Name:      "pending",
-		RepoURL:   r.env.Git.URL(s.Workload.Name), Revision: rd.branch,
+		Name:    "pending",
+		RepoURL: r.env.Git.URL(s.Workload.Name), Revision: rd.branch,
 		Image:     fmt.Sprintf("%s/bench/%s:%s-%s-%s-%d", r.env.Registry.Host, s.Workload.Name, r.runID, s.Builder.Name(), s.Strategy.Name, r.seq),
 		ExtraArgs: args, CacheClaim: rd.claim, Timeout: r.opts.RunTimeout, Labels: r.labels(s),
 	})
