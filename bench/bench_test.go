@@ -83,6 +83,39 @@ func TestPlanCrossesNetworks(t *testing.T) {
 
 // Builders interleave within each strategy, and their order turns every
 // round; each step carries its builder's own strategy.
+// Each workload is measured under the named changes it can take, one
+// after the other, each with its cold runs first; the default change is
+// not named in a step's name, any other is.
+func TestPlanCrossesChanges(t *testing.T) {
+	m := testMatrix(t, "kaniko")
+	ws, err := scenarios.SelectWorkloads([]string{"small", "gobuild"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Workloads, m.Strategies = ws, []string{"registry"}
+	m.Changes = []scenarios.Change{scenarios.ChangeSource, scenarios.ChangeDeps, scenarios.ChangeStamp}
+	var names []string
+	for _, s := range Plan(m, 1, 1) {
+		names = append(names, s.Name())
+	}
+	want := []string{
+		"registry/kaniko/small+source/local/r1-cold", "registry/kaniko/small+source/local/r1-warm1",
+		"registry/kaniko/gobuild+source/local/r1-cold", "registry/kaniko/gobuild+source/local/r1-warm1",
+		"registry/kaniko/gobuild+deps/local/r1-cold", "registry/kaniko/gobuild+deps/local/r1-warm1",
+		"registry/kaniko/gobuild/local/r1-cold", "registry/kaniko/gobuild/local/r1-warm1",
+	}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("plan\n%v\nwant\n%v", names, want)
+	}
+	if m.Rows() != 8 {
+		t.Errorf("%d rows, want 8 (small: source; gobuild: source, deps, stamp; cold and warm)", m.Rows())
+	}
+	skipped := m.Skipped()
+	if len(skipped) != 2 || !strings.Contains(skipped[0], "--change deps is not measured for small") || !strings.Contains(skipped[1], "--change stamp is not measured for small") {
+		t.Errorf("skipped %q", skipped)
+	}
+}
+
 func TestPlanInterleavesBuilders(t *testing.T) {
 	plan := Plan(testMatrix(t, "kaniko", "buildkit", "buildah"), 2, 1)
 	if len(plan) != 2*3*3*2 {
@@ -134,6 +167,28 @@ func TestOptionsValidate(t *testing.T) {
 		{"the same name twice", func(o *Options) { o.WorkloadDirs = []string{app, "app=" + app} }, []string{"--workload-dir", `both named "app"`}},
 		{"a Dockerfile without a workload directory", func(o *Options) { o.Dockerfile = "x/Dockerfile" }, []string{"--dockerfile (CACHEBENCH_DOCKERFILE)", "give a --workload-dir"}},
 		{"a bad build argument", func(o *Options) { o.WorkloadDirs = []string{app}; o.BuildArgs = []string{"BASE"} }, []string{"--workload-dir", "KEY=VALUE"}},
+		{"change patterns", func(o *Options) {
+			o.Workloads = []string{"gobuild", "small"}
+			o.Changes = []string{"source", "deps", "base"}
+		}, nil},
+		{"bad change", func(o *Options) { o.Changes = []string{"source", "commit"} }, []string{"--change (CACHEBENCH_CHANGE)", `"commit"`, "none, stamp, source, deps, base"}},
+		{"a change no workload can take", func(o *Options) { o.Workloads = []string{"small"}; o.Changes = []string{"deps", "stamp"} }, []string{"--change", "workload small can take none of deps,stamp", "no dependency manifest", "no stamp build argument"}},
+		{"deps of a workload directory", func(o *Options) {
+			o.WorkloadDirs = []string{app}
+			o.BuildArgs = []string{"BASE=debian:12"}
+			o.Changes = []string{"deps"}
+		}, []string{"--change", "workload app can take none of deps", "--deps-file"}},
+		{"a deps file", func(o *Options) {
+			o.WorkloadDirs = []string{app}
+			o.BuildArgs = []string{"BASE=debian:12"}
+			o.DepsFile, o.Changes = "Dockerfile", []string{"deps"}
+		}, nil},
+		{"a missing source file", func(o *Options) {
+			o.WorkloadDirs = []string{app}
+			o.BuildArgs = []string{"BASE=debian:12"}
+			o.SourceFile = "main.go"
+		}, []string{"--workload-dir", "--source-file main.go: no such file"}},
+		{"a source file without a workload directory", func(o *Options) { o.SourceFile = "main.go" }, []string{"--source-file (CACHEBENCH_SOURCE_FILE)", "give a --workload-dir"}},
 		{"bad strategy", func(o *Options) { o.Strategies = []string{"s3"} }, []string{"--strategies", `"s3"`, "pv-warm"}},
 		{"bad network", func(o *Options) { o.Networks = []string{"local", "moon"} }, []string{"--network (CACHEBENCH_NETWORK)", `"moon"`, "local, lan, wan", "30ms/100mbit"}},
 		{"network twice", func(o *Options) { o.Networks = []string{"wan", "wan"} }, []string{"--network", "twice"}},
@@ -354,7 +409,11 @@ func TestCheckBasesOffline(t *testing.T) {
 	if err := checkBases(context.Background(), o, images.Online); err != nil {
 		t.Errorf("online, any base may be copied: %v", err)
 	}
+	// The options read a directory once; another one holds bases we build.
+	dir = filepath.Join(t.TempDir(), "go")
+	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM golang:1.26-bookworm AS build\nFROM debian:12-slim\n"), 0o644)
+	o.WorkloadDirs = []string{dir}
 	if err := checkBases(context.Background(), o, images.Offline); err != nil {
 		t.Errorf("offline bases: %v", err)
 	}

@@ -256,6 +256,87 @@ func TestCacheNetworkProfiles(t *testing.T) {
 	}
 }
 
+// changeRound numbers the rounds of the change test, apart from the plan's.
+const changeRound = 80
+
+// TestCacheChanges makes each change a commit can make, for real, on the
+// first workload under the first builder's registry cache: a source change
+// is a new commit on the round's branch, which the warm run must build; a
+// base change is a new digest of the round's own copy of the base image,
+// the same layers, while the shared base stays as it was. Findings (a
+// builder's cache doing other than the change predicts) are logged, not
+// failed: finding them is the point.
+func TestCacheChanges(t *testing.T) {
+	requireSession(t)
+	builder := session.Builders[0]
+	strategy, ok := strategyNamed(builder, "registry")
+	if !ok {
+		t.Fatalf("builder %s has no strategy registry", builder.Name())
+	}
+	w := session.Workloads[0]
+	e := session.Runner.env
+	for _, c := range []scenarios.Change{scenarios.ChangeSource, scenarios.ChangeBase} {
+		t.Run(string(c), func(t *testing.T) {
+			if err := w.CheckChange(c); err != nil {
+				t.Fatalf("the smoke's workload must take a %s change: %v", c, err)
+			}
+			cold := Step{Workload: w, Change: c, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: changeRound, Cache: results.Cold}
+			warm := cold
+			warm.Cache, warm.Attempt = results.Warm, 1
+			var runs []results.Run
+			for _, s := range []Step{cold, warm} {
+				rs, err := session.Runner.Do(suiteCtx, s)
+				if err != nil {
+					t.Fatalf("%s: %v", s.Name(), err)
+				}
+				run := rs[len(rs)-1]
+				if run.Change != string(c) || run.Check == nil || run.Check.Verdict != results.Verified {
+					t.Fatalf("%s: change %q, check %+v", s.Name(), run.Change, run.Check)
+				}
+				t.Logf("%s: %.1fs, commit %s, hits %d, misses %d, instructions %+v, findings %q", s.Name(), run.WallSeconds(), run.Commit, run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.Instructions, run.Findings)
+				runs = append(runs, run)
+			}
+			if len(runs[1].BuildLog.Instructions) == 0 {
+				t.Errorf("the warm run's log gave no instruction to judge")
+			}
+			switch c {
+			case scenarios.ChangeSource:
+				if runs[0].Commit == "" || runs[1].Commit == runs[0].Commit {
+					t.Errorf("the warm run built commit %q, the cold run %q: want a new commit", runs[1].Commit, runs[0].Commit)
+				}
+			case scenarios.ChangeBase:
+				if runs[1].Commit != runs[0].Commit {
+					t.Errorf("a base change made a commit: %s, then %s", runs[0].Commit, runs[1].Commit)
+				}
+				rd := session.Runner.rounds[roundKey(warm)]
+				sess, err := e.Upstream.Connect(suiteCtx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer sess.Close()
+				for _, repo := range session.Runner.baseRepos(warm) {
+					shared, err := sess.Image(suiteCtx, repo)
+					if err != nil {
+						t.Fatal(err)
+					}
+					own, err := sess.Image(suiteCtx, rd.basePath+"/"+repo)
+					if err != nil {
+						t.Fatal(err)
+					}
+					sd, _ := shared.Digest()
+					od, _ := own.Digest()
+					sl, _ := shared.Layers()
+					ol, _ := own.Layers()
+					cf, _ := own.ConfigFile()
+					if sd == od || len(sl) != len(ol) || cf.Config.Labels[ChangeLabel] == "" {
+						t.Errorf("%s: the round's copy %s (%d layers, labels %v), the shared one %s (%d layers): want a new digest of the same layers", repo, od, len(ol), cf.Config.Labels, sd, len(sl))
+					}
+				}
+			}
+		})
+	}
+}
+
 // TestCacheLeavesNothing removes what the benchmark created and proves
 // that nothing labelled with its run id remains in the cluster.
 func TestCacheLeavesNothing(t *testing.T) {

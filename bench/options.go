@@ -71,6 +71,40 @@ type Options struct {
 	// a row with the same cause (0: never).
 	StopAfterFailures int
 	Verbose           bool
+
+	// loaded holds the workloads as last read (see workloads): a pointer,
+	// so that copies of the options share it.
+	loaded *loadedWorkloads
+}
+
+// loadedWorkloads are the built-in workloads named and the --workload-dir
+// builds, read once for the settings in key.
+type loadedWorkloads struct {
+	key     string
+	builtin []scenarios.Workload
+	dirs    []*scenarios.WorkloadDir
+	err     error // of the built-in names; dirErr of the directories
+	dirErr  error
+}
+
+// workloads reads the built-in workloads named (generating manyfiles'
+// files) and every --workload-dir, once for the options' current
+// settings: validation, the offline base check, the image set and the
+// plan all need them.
+func (o *Options) workloads() *loadedWorkloads {
+	key := fmt.Sprintf("%q", []any{o.workloadNames(), o.WorkloadDirs, o.Dockerfile, o.Context, o.BuildArgs, o.SourceFile, o.DepsFile})
+	if o.loaded != nil && o.loaded.key == key {
+		return o.loaded
+	}
+	l := &loadedWorkloads{key: key}
+	l.builtin, l.err = scenarios.SelectWorkloads(o.workloadNames())
+	l.dirs, l.dirErr = o.readWorkloadDirs()
+	if o.loaded == nil {
+		o.loaded = l
+	} else {
+		*o.loaded = *l
+	}
+	return o.loaded
 }
 
 // Defaults returns the default options.
@@ -93,6 +127,8 @@ func Defaults() Options {
 		BuildCA:      "auto",
 
 		StopAfterFailures: 3,
+
+		loaded: &loadedWorkloads{},
 	}
 }
 
@@ -190,10 +226,10 @@ func (o *Options) Validate() error {
 	bad := func(flag, format string, args ...any) {
 		errs = append(errs, fmt.Sprintf("--%s (%s): %s", flag, EnvName(flag), fmt.Sprintf(format, args...)))
 	}
-	if _, err := scenarios.SelectWorkloads(o.workloadNames()); err != nil {
+	if err := o.workloads().err; err != nil {
 		bad("workloads", "%v", err)
 	}
-	if _, err := o.workloadDirs(); err != nil {
+	if err := o.workloads().dirErr; err != nil {
 		bad("workload-dir", "%v", err)
 	}
 	if len(o.WorkloadDirs) == 0 {
@@ -206,7 +242,9 @@ func (o *Options) Validate() error {
 			}
 		}
 	}
-	if _, err := scenarios.ParseChanges(o.Changes); err != nil {
+	if changes, err := scenarios.ParseChanges(o.Changes); err != nil {
+		bad("change", "%v", err)
+	} else if err := o.checkChanges(changes); err != nil {
 		bad("change", "%v", err)
 	}
 	if len(o.Builders) == 0 {
@@ -357,9 +395,12 @@ func (o *Options) workloadNames() []string {
 // build FROM: built and pushed before the runs. Users' bases that only an
 // online run has are added once the images are known (images.Set.AddBase).
 func (o *Options) baseNames() ([]string, error) {
-	ws, err := scenarios.SelectWorkloads(o.workloadNames())
-	if err != nil {
-		return nil, err
+	loaded := o.workloads()
+	if loaded.err != nil {
+		return nil, loaded.err
+	}
+	if loaded.dirErr != nil {
+		return nil, loaded.dirErr
 	}
 	var names []string
 	add := func(n string) {
@@ -367,16 +408,12 @@ func (o *Options) baseNames() ([]string, error) {
 			names = append(names, n)
 		}
 	}
-	for _, w := range ws {
+	for _, w := range loaded.builtin {
 		for _, b := range w.Bases {
 			add(b)
 		}
 	}
-	dirs, err := o.workloadDirs()
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range dirs {
+	for _, d := range loaded.dirs {
 		for _, image := range d.Images {
 			if n, ok := images.OfflineBase(image); ok {
 				add(n)
@@ -386,9 +423,9 @@ func (o *Options) baseNames() ([]string, error) {
 	return names, nil
 }
 
-// workloadDirs reads every --workload-dir; their names must differ from
+// readWorkloadDirs reads every --workload-dir; their names must differ from
 // each other's (the built-in ones are checked when each is read).
-func (o *Options) workloadDirs() ([]*scenarios.WorkloadDir, error) {
+func (o *Options) readWorkloadDirs() ([]*scenarios.WorkloadDir, error) {
 	var out []*scenarios.WorkloadDir
 	seen := map[string]string{}
 	for _, spec := range o.WorkloadDirs {
@@ -403,6 +440,34 @@ func (o *Options) workloadDirs() ([]*scenarios.WorkloadDir, error) {
 		out = append(out, w)
 	}
 	return out, nil
+}
+
+// checkChanges refuses change patterns of which some workload can take
+// none; patterns only some workloads can take are left out for the others
+// (Matrix.Skipped says so).
+func (o *Options) checkChanges(changes []scenarios.Change) error {
+	if len(changes) == 0 {
+		return nil
+	}
+	loaded := o.workloads()
+	if loaded.err != nil || loaded.dirErr != nil {
+		return nil // reported with --workloads and --workload-dir
+	}
+	ws := slices.Clone(loaded.builtin)
+	for _, d := range loaded.dirs {
+		ws = append(ws, scenarios.Workload{Name: d.Name, SourceFile: d.SourceFile, DepsFile: d.DepsFile})
+	}
+	for _, w := range ws {
+		if (Matrix{Changes: changes}).ChangesOf(w) != nil {
+			continue
+		}
+		var why []string
+		for _, c := range changes {
+			why = append(why, w.CheckChange(c).Error())
+		}
+		return fmt.Errorf("workload %s can take none of %s (%s): add a change it can take, or leave the workload out", w.Name, strings.Join(o.Changes, ","), strings.Join(why, "; "))
+	}
+	return nil
 }
 
 // percent is a flag value given as "10%" or "0.1".

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -74,6 +75,24 @@ func (m Matrix) Rows() int {
 	return n * len(m.Networks) * len(m.Builders) * len(m.Strategies) * 2
 }
 
+// Shape describes one round: "2 workloads x 1 networks x ... x (1 cold
+// + 1 warm) = 24 runs", the workloads with their changes when some are
+// named.
+func (m Matrix) Shape(warm int) string {
+	what := fmt.Sprintf("%d workloads", len(m.Workloads))
+	if len(m.Changes) > 0 {
+		var pairs []string
+		for _, w := range m.Workloads {
+			for _, c := range m.ChangesOf(w) {
+				pairs = append(pairs, w.Name+"+"+string(c))
+			}
+		}
+		what = fmt.Sprintf("%d workload changes (%s)", len(pairs), strings.Join(pairs, ", "))
+	}
+	return fmt.Sprintf("%s x %d networks x %d builders x %d strategies x (1 cold + %d warm) = %d runs",
+		what, len(m.Networks), len(m.Builders), len(m.Strategies), warm, m.Rows()/2*(1+warm))
+}
+
 // ChangesOf are the change patterns w is measured under: those named that
 // it can take, or its default when none are named.
 func (m Matrix) ChangesOf(w scenarios.Workload) []scenarios.Change {
@@ -130,19 +149,20 @@ func Estimate(steps []Step) time.Duration {
 // Users' workloads take their base images from set (nil when only the
 // plan's size matters).
 func (o *Options) selection(img BuilderImages, set *images.Set) (Matrix, error) {
-	ws, err := scenarios.SelectWorkloads(o.workloadNames())
-	if err != nil {
-		return Matrix{}, err
+	loaded := o.workloads()
+	if loaded.err != nil {
+		return Matrix{}, loaded.err
 	}
-	dirs, err := o.workloadDirs()
-	if err != nil {
-		return Matrix{}, err
+	if loaded.dirErr != nil {
+		return Matrix{}, loaded.dirErr
 	}
-	for _, d := range dirs {
+	ws := slices.Clone(loaded.builtin)
+	for _, d := range loaded.dirs {
 		bases := map[string]scenarios.BaseSource{}
 		for _, image := range d.Images {
 			var logical string
 			var b images.Base
+			var err error
 			if set != nil {
 				logical, b, err = set.AddBase(image)
 			} else {
@@ -163,14 +183,8 @@ func (o *Options) selection(img BuilderImages, set *images.Set) (Matrix, error) 
 	if err != nil {
 		return Matrix{}, err
 	}
-	for _, w := range ws {
-		if (Matrix{Changes: changes}).ChangesOf(w) == nil {
-			var why []string
-			for _, c := range changes {
-				why = append(why, w.CheckChange(c).Error())
-			}
-			return Matrix{}, fmt.Errorf("--change %s: workload %s can take none of them (%s): add a change it can take, or leave the workload out", strings.Join(o.Changes, ","), w.Name, strings.Join(why, "; "))
-		}
+	if err := o.checkChanges(changes); err != nil {
+		return Matrix{}, fmt.Errorf("--change: %w", err)
 	}
 	ns, err := network.ParseList(o.Networks)
 	if err != nil {

@@ -75,9 +75,10 @@ func Preflight(ctx context.Context, o Options) error {
 // checkBases refuses, before any image is built, a user's workload whose
 // base image an offline run cannot have.
 func checkBases(ctx context.Context, o Options, mode images.Mode) error {
-	dirs, err := o.workloadDirs()
-	if err != nil || len(dirs) == 0 {
-		return err
+	loaded := o.workloads()
+	dirs := loaded.dirs
+	if loaded.dirErr != nil || len(dirs) == 0 {
+		return loaded.dirErr
 	}
 	if mode == images.Online || (mode == images.Auto && images.CanPull(ctx)) {
 		return nil

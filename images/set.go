@@ -205,7 +205,7 @@ func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []st
 		},
 	}
 	for logical := range set.Bases {
-		if f.bases != nil && !slices.Contains(f.bases, logical) {
+		if !f.wantsBase(logical) {
 			delete(set.Bases, logical)
 		}
 	}
@@ -213,14 +213,17 @@ func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []st
 	return set, nil
 }
 
-// selectBases keeps the base images WithBases names (all without it).
+// wantsBase reports whether WithBases names a base image (all are wanted
+// without it).
+func (f *Factory) wantsBase(logical string) bool {
+	return f.bases == nil || slices.Contains(f.bases, logical)
+}
+
+// selectBases keeps the base images' specs WithBases names.
 func (f *Factory) selectBases(specs []Spec) []Spec {
-	if f.bases == nil {
-		return specs
-	}
 	var out []Spec
 	for _, s := range specs {
-		if slices.Contains(f.bases, strings.TrimPrefix(s.Name, "base-")) {
+		if f.wantsBase(strings.TrimPrefix(s.Name, "base-")) {
 			out = append(out, s)
 		}
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cachebench/cachebench/results"
 )
 
 var testKaniko = Kaniko{Executor: "cachebench.local/kaniko/executor:v1.24.0", Warmer: "cachebench.local/kaniko/warmer:v1.24.0", AuthSecret: "registry-auth"}
@@ -479,5 +481,30 @@ rest:--opt x
 	out, _ = exec.Command("sh", "-c", script, "sh", "--opt", "x").CombinedOutput()
 	if strings.Contains(string(out), "mirror") || !strings.HasSuffix(string(out), "rest:--opt x\n") {
 		t.Errorf("without a mapping: %s", out)
+	}
+}
+
+// results reads runs recorded before --change as their workload's default
+// change: the two must agree for every built-in workload (a user's
+// workload has no stamp argument, so its default is none there too).
+func TestDefaultChangeAgreesWithResults(t *testing.T) {
+	ws, err := Workloads()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		if got, want := results.DefaultChange(w.Name), string(w.DefaultChange()); got != want {
+			t.Errorf("%s: results says %s, the workload %s", w.Name, got, want)
+		}
+		for _, c := range Changes {
+			if w.CheckChange(c) == nil && w.ChangedFile(c) != "" {
+				if _, err := fs.Stat(w.Files, w.ChangedFile(c)); err != nil {
+					t.Errorf("%s: --change %s edits %s: %v", w.Name, c, w.ChangedFile(c), err)
+				}
+			}
+		}
+	}
+	if got := results.DefaultChange("webapp"); got != string(ChangeNone) {
+		t.Errorf("a user's workload defaults to %s", got)
 	}
 }

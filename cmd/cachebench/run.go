@@ -81,10 +81,10 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 	var stopErr *bench.StoppedError
 	if setupErr == nil {
 		if opts.Rounds > 0 {
-			l.Infof("plan: %d rounds of %d workloads x %d networks x %d builders x %d strategies x (1 cold + %d warm)", opts.Rounds, len(s.Workloads), len(s.Networks), len(s.Builders), len(s.Strategies), opts.WarmRuns)
+			l.Infof("plan: %d rounds of %s", opts.Rounds, s.Matrix.Shape(opts.WarmRuns))
 		} else {
-			l.Infof("plan: rounds of %d workloads x %d networks x %d builders x %d strategies x (1 cold + %d warm), until every row's 95%% interval is within ±%.0f%%, within %s",
-				len(s.Workloads), len(s.Networks), len(s.Builders), len(s.Strategies), opts.WarmRuns, opts.Precision*100, opts.Budget)
+			l.Infof("plan: rounds of %s, until every row's 95%% interval is within ±%.0f%%, within %s",
+				s.Matrix.Shape(opts.WarmRuns), opts.Precision*100, opts.Budget)
 		}
 		planner := s.Planner(start)
 	rounds:
