@@ -17,15 +17,22 @@ var (
 	// A Dockerfile step: "[2/3] RUN ...", "[build 1/4] FROM ...". The
 	// groups are the instruction and its keyword.
 	bkStep = regexp.MustCompile(`^\[[^\]]*\d+/\d+\] ((\S+).*)$`)
+	// A blob's download or extraction: "sha256:... 7.34MB / 42.67MB 0.3s",
+	// "extracting sha256:...".
+	bkBlob = regexp.MustCompile(`^(extracting )?sha256:[0-9a-f]{64}\b`)
 	// A status line with its own duration: "pushing layers 0.3s done".
 	bkTimed = regexp.MustCompile(`^(\S+(?: \S+)?) .*?([0-9.]+)s done$`)
 )
 
 // bkVertex is one vertex of the build, as its lines told it.
 type bkVertex struct {
-	name    string
-	cached  bool
-	done    bool
+	name   string
+	cached bool
+	done   bool
+	// loaded: its lines are blob downloads or extractions and no CACHED
+	// line came: a step served by a remote cache whose layer a later step
+	// needed, which BuildKit fetches under the step that made it.
+	loaded  bool
 	seconds float64
 	pushing float64 // of "exporting to image": seconds spent pushing
 }
@@ -63,6 +70,8 @@ func BuildKit(lines []LogLine) results.BuildLog {
 		case bkDone.MatchString(text):
 			v.done = true
 			v.seconds, _ = strconv.ParseFloat(bkDone.FindStringSubmatch(text)[1], 64)
+		case bkBlob.MatchString(text):
+			v.loaded = true
 		default:
 			if t := bkTimed.FindStringSubmatch(text); t != nil && strings.HasPrefix(t[1], "pushing") {
 				s, _ := strconv.ParseFloat(t[2], 64)
@@ -82,10 +91,11 @@ func BuildKit(lines []LogLine) results.BuildLog {
 				b.LocalCacheHits++
 			case from:
 				totals["base-image"] += v.seconds
-			case v.cached:
+			case v.cached || (v.loaded && v.done):
 				// A layer of a remote cache can be CACHED and later DONE,
-				// pulled for a step that missed: it still came from the
-				// cache.
+				// pulled for a step that missed, or only pulled and
+				// extracted, never CACHED: either way it came from the
+				// cache, and the step did not run.
 				b.CacheHits++
 				b.Instructions = append(b.Instructions, results.InstructionCache{Instruction: instr, Cached: true})
 			case v.done:

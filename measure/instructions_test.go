@@ -58,6 +58,15 @@ func TestInstructionsFromLogs(t *testing.T) {
 		}},
 		// --cache=false: no lookups.
 		{"kaniko-node-none-warm1.log", Kaniko, nil},
+		// A step served by the remote cache whose layer the next step (a
+		// miss) needs is never CACHED: BuildKit pulls and extracts its
+		// blobs under it and ends it DONE. It did not run.
+		{"buildkit-gobuild-source-registry-warm1.log", BuildKit, []results.InstructionCache{
+			hit("COPY go.mod go.sum ./"), hit("WORKDIR /src"),
+			hit("RUN go mod download && go build github.com/prometheus/client_golang/prometheus/promhttp github.com/spf13/cobra"),
+			miss("COPY . ."), miss(`RUN go build -ldflags "-X main.buildID=change-first" -o /out/server ./cmd/server`),
+			miss("COPY --from=build /out/server /usr/local/bin/server"),
+		}},
 
 		{"buildkit-registry-warm1.log", BuildKit, []results.InstructionCache{
 			hit(smallApt), hit("COPY app/ /app/"),
