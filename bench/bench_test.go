@@ -269,29 +269,38 @@ func TestCheckCacheUse(t *testing.T) {
 		phase    results.CacheState
 		k        results.BuildLog
 		problems int
+		change   scenarios.Change
 	}{
-		{"none clean", kaniko, none, results.Warm, results.BuildLog{Read: true}, 0},
-		{"none with hits", kaniko, none, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1},
-		{"registry cold", kaniko, registry, results.Cold, results.BuildLog{Read: true, CacheMisses: 1}, 0},
-		{"registry cold with hits", kaniko, registry, results.Cold, results.BuildLog{Read: true, CacheHits: 1, CacheMisses: 1}, 1},
-		{"registry cold no lookups", kaniko, registry, results.Cold, results.BuildLog{Read: true}, 1},
-		{"registry warm", kaniko, registry, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 0},
-		{"registry warm no hits", kaniko, registry, results.Warm, results.BuildLog{Read: true, CacheMisses: 1}, 1},
-		{"pv-warm cold", kaniko, pv, results.Cold, results.BuildLog{Read: true, CacheMisses: 1, LocalCacheHits: 1}, 0},
-		{"pv-warm warm without volume hits", kaniko, pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1},
-		{"pv-warm warm", kaniko, pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1, LocalCacheHits: 2}, 0},
+		{"none clean", kaniko, none, results.Warm, results.BuildLog{Read: true}, 0, ""},
+		{"none with hits", kaniko, none, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1, ""},
+		{"registry cold", kaniko, registry, results.Cold, results.BuildLog{Read: true, CacheMisses: 1}, 0, ""},
+		{"registry cold with hits", kaniko, registry, results.Cold, results.BuildLog{Read: true, CacheHits: 1, CacheMisses: 1}, 1, ""},
+		{"registry cold no lookups", kaniko, registry, results.Cold, results.BuildLog{Read: true}, 1, ""},
+		{"registry warm", kaniko, registry, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 0, ""},
+		{"registry warm no hits", kaniko, registry, results.Warm, results.BuildLog{Read: true, CacheMisses: 1}, 1, ""},
+		{"pv-warm cold", kaniko, pv, results.Cold, results.BuildLog{Read: true, CacheMisses: 1, LocalCacheHits: 1}, 0, ""},
+		{"pv-warm warm without volume hits", kaniko, pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1, ""},
+		{"pv-warm warm", kaniko, pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1, LocalCacheHits: 2}, 0, ""},
 		// BuildKit's volume is its state directory: layers stay there.
-		{"volume layers cold", buildkit, bkPV, results.Cold, results.BuildLog{Read: true, CacheMisses: 3, LocalCacheHits: 1}, 0},
-		{"volume layers cold with hits", buildkit, bkPV, results.Cold, results.BuildLog{Read: true, CacheHits: 2, CacheMisses: 1, LocalCacheHits: 1}, 1},
-		{"volume layers warm", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheHits: 2, CacheMisses: 1, LocalCacheHits: 1}, 0},
-		{"volume layers warm no hits", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheMisses: 3, LocalCacheHits: 1}, 1},
-		{"volume layers cold without the base", buildkit, bkPV, results.Cold, results.BuildLog{Read: true, CacheMisses: 3}, 1},
+		{"volume layers cold", buildkit, bkPV, results.Cold, results.BuildLog{Read: true, CacheMisses: 3, LocalCacheHits: 1}, 0, ""},
+		{"volume layers cold with hits", buildkit, bkPV, results.Cold, results.BuildLog{Read: true, CacheHits: 2, CacheMisses: 1, LocalCacheHits: 1}, 1, ""},
+		{"volume layers warm", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheHits: 2, CacheMisses: 1, LocalCacheHits: 1}, 0, ""},
+		{"volume layers warm no hits", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheMisses: 3, LocalCacheHits: 1}, 1, ""},
+		{"volume layers cold without the base", buildkit, bkPV, results.Cold, results.BuildLog{Read: true, CacheMisses: 3}, 1, ""},
 		// Every step cached: BuildKit never loads the base image.
-		{"volume layers warm, all cached", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheHits: 2}, 0},
+		{"volume layers warm, all cached", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheHits: 2}, 0, ""},
+		// A change of the build's inputs may leave nothing cached that the
+		// builder looks up (judged per instruction instead); a new base
+		// digest is not on the volume.
+		{"registry warm no hits after a source change", kaniko, registry, results.Warm, results.BuildLog{Read: true, CacheMisses: 1}, 0, scenarios.ChangeSource},
+		{"registry warm no hits after a stamp", kaniko, registry, results.Warm, results.BuildLog{Read: true, CacheMisses: 1}, 1, scenarios.ChangeStamp},
+		{"pv-warm warm after a base change", kaniko, pv, results.Warm, results.BuildLog{Read: true, CacheMisses: 1}, 0, scenarios.ChangeBase},
+		{"pv-warm warm without volume hits after a source change", kaniko, pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1, scenarios.ChangeSource},
+		{"pv-warm cold after a base change still checks the volume", kaniko, pv, results.Cold, results.BuildLog{Read: true, CacheMisses: 1}, 1, scenarios.ChangeBase},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			step := Step{Workload: small, Builder: tt.builder, Strategy: tt.strategy, Cache: tt.phase}
+			step := Step{Workload: small, Change: tt.change, Builder: tt.builder, Strategy: tt.strategy, Cache: tt.phase}
 			got := CheckCacheUse(step, results.Run{Cache: tt.phase, Success: true, BuildLog: tt.k})
 			if len(got) != tt.problems {
 				t.Fatalf("problems = %q, want %d", got, tt.problems)
