@@ -168,6 +168,9 @@ func (r *Runner) setNetwork(ctx context.Context, s Step) error {
 // means nothing without it. After too many failures in a row with the same
 // cause it returns a *StoppedError: the benchmark should end there.
 func (r *Runner) Do(ctx context.Context, s Step) ([]results.Run, error) {
+	if s.Change == "" {
+		s.Change = s.Workload.DefaultChange()
+	}
 	runs, err := r.do(ctx, s)
 	for _, run := range runs {
 		if stop := r.streak.add(run); stop != nil {
@@ -227,7 +230,8 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 	rd := &round{}
 	r.rounds[roundKey(s)] = rd
 	if s.Strategy.LayerRepo != "" {
-		rd.cacheRepo = scenarios.CacheRepo(r.env.Registry.Host, s.Strategy, s.Builder.Name()+"/"+s.Workload.Name+"/"+r.runID+"/"+s.Network.Slug(), s.Round)
+		// Each change pattern has rounds of its own, and so repositories.
+		rd.cacheRepo = scenarios.CacheRepo(r.env.Registry.Host, s.Strategy, s.Builder.Name()+"/"+s.Workload.Name+"/"+string(s.Change)+"/"+r.runID+"/"+s.Network.Slug(), s.Round)
 		if err := r.checkEmptyRepo(ctx, rd.cacheRepo); err != nil {
 			return err
 		}
