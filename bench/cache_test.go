@@ -259,24 +259,35 @@ func TestCacheNetworkProfiles(t *testing.T) {
 // changeRound numbers the rounds of the change test, apart from the plan's.
 const changeRound = 80
 
-// TestCacheChanges makes each change a commit can make, for real, on the
-// first workload under the first builder's registry cache: a source change
+// TestCacheChanges makes the changes a commit can make, for real, on the
+// first workload under a registry cache: a source change (first builder)
 // is a new commit on the round's branch, which the warm run must build; a
-// base change is a new digest of the round's own copy of the base image,
-// the same layers, while the shared base stays as it was. Findings (a
+// base change (every builder) is a new digest of the round's own copy of
+// the base image, the same layers, while the shared base stays as it was. Findings (a
 // builder's cache doing other than the change predicts) are logged, not
 // failed: finding them is the point.
 func TestCacheChanges(t *testing.T) {
 	requireSession(t)
-	builder := session.Builders[0]
-	strategy, ok := strategyNamed(builder, "registry")
-	if !ok {
-		t.Fatalf("builder %s has no strategy registry", builder.Name())
-	}
 	w := session.Workloads[0]
 	e := session.Runner.env
-	for _, c := range []scenarios.Change{scenarios.ChangeSource, scenarios.ChangeBase} {
-		t.Run(string(c), func(t *testing.T) {
+	// A source change is the harness's git work, the same under every
+	// builder; a base image's new digest is read by each builder's own
+	// registry client, so each builder takes one.
+	type change struct {
+		c       scenarios.Change
+		builder scenarios.Builder
+	}
+	cases := []change{{scenarios.ChangeSource, session.Builders[0]}}
+	for _, b := range session.Builders {
+		cases = append(cases, change{scenarios.ChangeBase, b})
+	}
+	for _, tc := range cases {
+		c, builder := tc.c, tc.builder
+		strategy, ok := strategyNamed(builder, "registry")
+		if !ok {
+			t.Fatalf("builder %s has no strategy registry", builder.Name())
+		}
+		t.Run(string(c)+"/"+builder.Name(), func(t *testing.T) {
 			if err := w.CheckChange(c); err != nil {
 				t.Fatalf("the smoke's workload must take a %s change: %v", c, err)
 			}

@@ -84,6 +84,15 @@ const buildKitConfig = `for r in $(printf '%s\n' $registries $mirror_to | sort -
   if [ "$r" = "$mirror_from" ]; then printf '  mirrors = ["%s"]\n' "$mirror_to"; fi
 done`
 
+// buildKitRegistries sets $registries to the hosts the build talks to:
+// the image's, and the host of the BASE_REGISTRY build argument, which may
+// carry a repository path (a round's own base images, after a base change).
+const buildKitRegistries = `registries="${image%%/*}"
+for a in "$@"; do
+  case "$a" in build-arg:BASE_REGISTRY=*) from="${a#build-arg:BASE_REGISTRY=}"; registries="$registries ${from%%/*}" ;; esac
+done
+`
+
 // buildKitScript builds the workload's Dockerfile and pushes the image;
 // EXTRA_ARGS come as the script's arguments, the first of which may be
 // --registry-map=<registry>=<mirror> (the mirror strategy). The registries
@@ -92,11 +101,7 @@ done`
 const buildKitScript = `#!/bin/sh
 set -eu
 image="$(params.IMAGE)"
-` + registryMapArg + `registries="${image%%/*}"
-for a in "$@"; do
-  case "$a" in build-arg:BASE_REGISTRY=*) registries="$registries ${a#build-arg:BASE_REGISTRY=}" ;; esac
-done
-root=/var/lib/buildkit
+` + registryMapArg + buildKitRegistries + `root=/var/lib/buildkit
 if [ "$(workspaces.cache.bound)" = "true" ]; then root="$(workspaces.cache.path)/buildkit"; fi
 ` + buildKitStart + `src="$(workspaces.source.path)/src"
 dockerfile="$src/$(params.DOCKERFILE)"

@@ -484,6 +484,27 @@ rest:--opt x
 	}
 }
 
+// The hosts BuildKit is told to reach over plain HTTP are hosts, also when
+// the base images come from a repository path of the upstream registry.
+func TestBuildKitRegistriesAreHosts(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	script := "image=cache:5000/bench/x:1\n" + buildKitRegistries + `printf '%s\n' "$registries"`
+	for arg, want := range map[string]string{
+		"build-arg:BASE_REGISTRY=up:5000":                          "cache:5000 up:5000",
+		"build-arg:BASE_REGISTRY=up:5000/rounds/run-1-buildkit-r1": "cache:5000 up:5000",
+	} {
+		out, err := exec.Command("sh", "-c", script, "sh", "--opt", arg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		if got := strings.TrimSpace(string(out)); got != want {
+			t.Errorf("%s: registries %q, want %q", arg, got, want)
+		}
+	}
+}
+
 // results reads runs recorded before --change as their workload's default
 // change: the two must agree for every built-in workload (a user's
 // workload has no stamp argument, so its default is none there too).
