@@ -45,9 +45,15 @@ func (r *Runner) startChanges(ctx context.Context, s Step, rd *round) error {
 func (r *Runner) baseRepos(s Step) []string {
 	var out []string
 	for _, b := range s.Workload.Bases {
-		out = append(out, strings.TrimPrefix(r.env.Bases[b], r.env.Upstream.Host+"/"))
+		out = append(out, r.baseRepo(b))
 	}
 	return out
+}
+
+// baseRepo is the repository (repo:tag) in upstream of a base image, by
+// its logical name.
+func (r *Runner) baseRepo(logical string) string {
+	return strings.TrimPrefix(r.env.Bases[logical], r.env.Upstream.Host+"/")
 }
 
 // makeChange makes a warm run's change, marked with token, before the run
@@ -141,10 +147,14 @@ func instructionPattern(text string) *regexp.Regexp {
 // up (kaniko: COPY; after a miss, the rest of a stage) are not judged.
 func CacheFindings(expected []scenarios.ExpectedInstruction, logged []results.InstructionCache) []string {
 	var out []string
+	patterns := make([]*regexp.Regexp, len(expected))
+	for i, e := range expected {
+		patterns[i] = instructionPattern(e.Instruction)
+	}
 	used := make([]bool, len(expected))
 	for _, l := range logged {
 		for i, e := range expected {
-			if used[i] || !instructionPattern(e.Instruction).MatchString(l.Instruction) {
+			if used[i] || !patterns[i].MatchString(l.Instruction) {
 				continue
 			}
 			used[i] = true

@@ -401,8 +401,8 @@ func (r *Runner) request(s Step, rd *round, stamp string) scenarios.BuildRequest
 	if rd.basePath != "" {
 		req.BasePath = rd.basePath
 		req.Bases = map[string]string{}
-		for logical, ref := range r.env.Bases {
-			req.Bases[logical] = r.env.Upstream.Ref(rd.basePath + "/" + strings.TrimPrefix(ref, r.env.Upstream.Host+"/"))
+		for logical := range r.env.Bases {
+			req.Bases[logical] = r.env.Upstream.Ref(rd.basePath + "/" + r.baseRepo(logical))
 		}
 	}
 	return req
