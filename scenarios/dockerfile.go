@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/moby/buildkit/frontend/dockerfile/instructions"
@@ -67,7 +68,6 @@ func (a *dockerfileAST) bases(buildArgs []string) ([]FromLine, error) {
 		return nil, err
 	}
 	var out []FromLine
-	var stageNames []string
 	for i, st := range a.stages {
 		line := 0
 		if len(st.Location) > 0 {
@@ -86,18 +86,31 @@ func (a *dockerfileAST) bases(buildArgs []string) ([]FromLine, error) {
 			return nil, fmt.Errorf("line %d: FROM %s: %s has no value: give it with --build-arg %s=...", line, st.BaseName, strings.Join(names, ", "), names[0])
 		}
 		image := res.Result
-		switch {
-		case image == "":
+		if image == "" {
 			return nil, fmt.Errorf("line %d: FROM %s names no image", line, st.BaseName)
-		case strings.EqualFold(image, "scratch"), slices.Contains(stageNames, strings.ToLower(image)):
-		default:
-			out = append(out, FromLine{Image: image, Line: line, Stage: i})
 		}
-		if st.Name != "" {
-			stageNames = append(stageNames, strings.ToLower(st.Name))
+		if _, stage := a.earlierStage(i, image, false); !stage && !strings.EqualFold(image, "scratch") {
+			out = append(out, FromLine{Image: image, Line: line, Stage: i})
 		}
 	}
 	return out, nil
+}
+
+// earlierStage returns the index of the stage before stage i that ref
+// names: by name, case-insensitively (FROM, COPY --from), or by index
+// (COPY --from only, so byIndex).
+func (a *dockerfileAST) earlierStage(i int, ref string, byIndex bool) (int, bool) {
+	for j := range i {
+		if a.stages[j].Name != "" && strings.EqualFold(a.stages[j].Name, ref) {
+			return j, true
+		}
+	}
+	if byIndex {
+		if j, err := strconv.Atoi(ref); err == nil && j >= 0 && j < i {
+			return j, true
+		}
+	}
+	return 0, false
 }
 
 // metaEnv is what FROM lines may expand: the ARGs declared before the first

@@ -107,22 +107,6 @@ func (p *predictor) label(i int) string {
 	return strconv.Itoa(i)
 }
 
-// earlierStage returns the index of the stage before stage i that ref names,
-// by name (FROM, COPY --from) or by index (COPY --from only, so byIndex).
-func (p *predictor) earlierStage(i int, ref string, byIndex bool) (int, bool) {
-	for j := range i {
-		if p.ast.stages[j].Name != "" && strings.EqualFold(p.ast.stages[j].Name, ref) {
-			return j, true
-		}
-	}
-	if byIndex {
-		if j, err := strconv.Atoi(ref); err == nil && j >= 0 && j < i {
-			return j, true
-		}
-	}
-	return 0, false
-}
-
 func (p *predictor) stage(i int, st instructions.Stage) ([]ExpectedInstruction, error) {
 	base, _, err := p.ast.lex.ProcessWord(st.BaseName, p.env)
 	if err != nil {
@@ -131,7 +115,7 @@ func (p *predictor) stage(i int, st instructions.Stage) ([]ExpectedInstruction, 
 	// start is why the stage's first instruction misses whatever it is.
 	var start string
 	var end stageEnd
-	if j, ok := p.earlierStage(i, base, false); ok {
+	if j, ok := p.ast.earlierStage(i, base, false); ok {
 		end.stamped = p.ends[j].stamped
 		if p.ends[j].changed {
 			start = fmt.Sprintf("builds on stage %s, which changed", p.label(j))
@@ -190,7 +174,7 @@ func (p *predictor) invalidates(i int, cmd instructions.Command, stamped bool) (
 				return "", fmt.Errorf("--from=%s: %w", c.From, err)
 			}
 			// An image named by --from is not a base the change touches.
-			if j, ok := p.earlierStage(i, from, true); ok && p.ends[j].changed {
+			if j, ok := p.ast.earlierStage(i, from, true); ok && p.ends[j].changed {
 				return fmt.Sprintf("copies from stage %s, which changed", p.label(j)), nil
 			}
 			return "", nil
