@@ -38,10 +38,7 @@ func TestPlanInterleavesWarmRuns(t *testing.T) {
 	if len(plan) != 2*3*(1+2) {
 		t.Fatalf("%d steps, want 18", len(plan))
 	}
-	var names []string
-	for _, s := range plan[:9] {
-		names = append(names, s.Name())
-	}
+	names := stepNames(plan[:9])
 	want := []string{
 		"none/kaniko/small/local/r1-cold", "registry/kaniko/small/local/r1-cold", "pv-warm/kaniko/small/local/r1-cold",
 		"none/kaniko/small/local/r1-warm1", "registry/kaniko/small/local/r1-warm1", "pv-warm/kaniko/small/local/r1-warm1",
@@ -62,11 +59,7 @@ func TestPlanCrossesNetworks(t *testing.T) {
 	m.Strategies = []string{"none", "registry"}
 	wan, _ := network.Parse("30ms/100mbit")
 	m.Networks = append(m.Networks, wan)
-	plan := Plan(m, 1, 1)
-	var names []string
-	for _, s := range plan {
-		names = append(names, s.Name())
-	}
+	names := stepNames(Plan(m, 1, 1))
 	want := []string{
 		"none/kaniko/small/local/r1-cold", "registry/kaniko/small/local/r1-cold",
 		"none/kaniko/small/30ms-100mbit/r1-cold", "registry/kaniko/small/30ms-100mbit/r1-cold",
@@ -83,6 +76,15 @@ func TestPlanCrossesNetworks(t *testing.T) {
 
 // Builders interleave within each strategy, and their order turns every
 // round; each step carries its builder's own strategy.
+// stepNames are the steps' test names, in order.
+func stepNames(steps []Step) []string {
+	var names []string
+	for _, s := range steps {
+		names = append(names, s.Name())
+	}
+	return names
+}
+
 // Each workload is measured under the named changes it can take, one
 // after the other, each with its cold runs first; the default change is
 // not named in a step's name, any other is.
@@ -94,10 +96,7 @@ func TestPlanCrossesChanges(t *testing.T) {
 	}
 	m.Workloads, m.Strategies = ws, []string{"registry"}
 	m.Changes = []scenarios.Change{scenarios.ChangeSource, scenarios.ChangeDeps, scenarios.ChangeStamp}
-	var names []string
-	for _, s := range Plan(m, 1, 1) {
-		names = append(names, s.Name())
-	}
+	names := stepNames(Plan(m, 1, 1))
 	want := []string{
 		"registry/kaniko/small+source/local/r1-cold", "registry/kaniko/small+source/local/r1-warm1",
 		"registry/kaniko/gobuild+source/local/r1-cold", "registry/kaniko/gobuild+source/local/r1-warm1",
@@ -121,13 +120,7 @@ func TestPlanInterleavesBuilders(t *testing.T) {
 	if len(plan) != 2*3*3*2 {
 		t.Fatalf("%d steps, want 36", len(plan))
 	}
-	var r1, r2 []string
-	for _, s := range plan[:3] {
-		r1 = append(r1, s.Name())
-	}
-	for _, s := range plan[18:21] {
-		r2 = append(r2, s.Name())
-	}
+	r1, r2 := stepNames(plan[:3]), stepNames(plan[18:21])
 	want1 := "none/kaniko/small/local/r1-cold none/buildkit/small/local/r1-cold none/buildah/small/local/r1-cold"
 	want2 := "none/buildkit/small/local/r2-cold none/buildah/small/local/r2-cold none/kaniko/small/local/r2-cold"
 	if strings.Join(r1, " ") != want1 || strings.Join(r2, " ") != want2 {

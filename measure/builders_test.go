@@ -2,8 +2,6 @@ package measure
 
 import (
 	"math"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/cachebench/cachebench/results"
@@ -35,11 +33,7 @@ func TestBuilderLogs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", tt.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := tt.read(ParseTimestamped(string(data)))
+			b := readTestLog(t, tt.file, tt.read)
 			if !b.Read || b.CacheHits != tt.hits || b.CacheMisses != tt.misses || b.LocalCacheHits != tt.local || b.CachePushes != tt.pushes {
 				t.Errorf("hits %d misses %d local %d pushes %d, want %d %d %d %d", b.CacheHits, b.CacheMisses, b.LocalCacheHits, b.CachePushes, tt.hits, tt.misses, tt.local, tt.pushes)
 			}

@@ -110,11 +110,7 @@ func TestInstructionsFromLogs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("testdata", tt.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			b := tt.read(ParseTimestamped(string(data)))
+			b := readTestLog(t, tt.file, tt.read)
 			if !reflect.DeepEqual(b.Instructions, tt.want) {
 				t.Errorf("instructions:\n%s\nwant:\n%s", formatInstructions(b.Instructions), formatInstructions(tt.want))
 			}
@@ -139,6 +135,16 @@ func TestKanikoLookupWithoutCommand(t *testing.T) {
 	if b.CacheMisses != 1 || b.Instructions != nil {
 		t.Fatalf("misses %d, instructions %v", b.CacheMisses, b.Instructions)
 	}
+}
+
+// readTestLog parses a recorded builder log of testdata with read.
+func readTestLog(t *testing.T, file string, read func([]LogLine) results.BuildLog) results.BuildLog {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("testdata", file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return read(ParseTimestamped(string(data)))
 }
 
 func formatInstructions(list []results.InstructionCache) string {
