@@ -108,7 +108,13 @@ func legendSize(leg *plot.Legend) (w, h vg.Length) {
 // size is the whole image's: panels and legend.
 func (d *drawing) size() (w, h, legendW vg.Length) {
 	legendW, legendH := legendSize(d.leg)
-	w = max(chartWidth, d.plotWidth+legendW)
+	// A panel is at least as wide as its title, which would otherwise run
+	// off the canvas (a long workload name over a chart of few builders).
+	plotW := d.plotWidth
+	for _, p := range d.panels {
+		plotW = max(plotW, p.Title.TextStyle.Width(p.Title.Text)+vg.Points(12))
+	}
+	w = max(chartWidth, plotW+legendW)
 	ph := d.panelHeight
 	if ph == 0 {
 		ph = chartHeight
