@@ -6,7 +6,12 @@ REPORT  ?=
 # (the mirror too) on one workload, a cold and a warm run each, a network
 # profile checked on the upstream registry's route, and the registry taken
 # away in the middle of a build.
-SMOKE_ENV ?= CACHEBENCH_WORKLOADS=small CACHEBENCH_STRATEGIES=none,registry,pv-warm,mirror CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1
+# The smoke has a kind cluster of its own name: a cluster of that name can
+# only be left by a smoke that was killed (a CI job cancelled, a machine
+# restarted), so it is deleted first instead of failing every later smoke; a
+# user's cluster (default name cachebench) is never touched.
+E2E_CLUSTER ?= cachebench-e2e
+SMOKE_ENV ?= CACHEBENCH_CLUSTER_NAME=$(E2E_CLUSTER) CACHEBENCH_WORKLOADS=small CACHEBENCH_STRATEGIES=none,registry,pv-warm,mirror CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1
 
 .PHONY: help test e2e faults bench report docker images cluster-up cluster-down build vet clean-cluster
 
@@ -29,6 +34,7 @@ images: docker ## build every image an offline run needs (cached)
 	$(GO) run ./cmd/cachebench images build
 
 e2e: docker ## end-to-end smoke: every builder and strategy, one workload, 1 warm run, a network profile, the registry fault, then the report
+	$(GO) run ./cmd/cachebench cluster down --cluster-name $(E2E_CLUSTER)
 	CACHEBENCH_E2E=1 $(SMOKE_ENV) $(GO) test ./bench -run Cache -count=1 -v -timeout 80m
 	$(GO) run ./cmd/cachebench report
 
