@@ -3,7 +3,9 @@ GO      ?= go
 # The report to render: a results folder, or empty for the newest.
 REPORT  ?=
 # Smoke settings of the end-to-end test (CI): every builder and strategy
-# (the mirror too) on one workload, a cold and a warm run each, a network
+# (the mirror too) on one workload, a cold and a warm run each, each run
+# started by a push event through Tekton Triggers (make faults starts its
+# runs from the API), a network
 # profile checked on the upstream registry's route, and the registry taken
 # away in the middle of a build.
 # The smoke has a kind cluster of its own name: a cluster of that name can
@@ -11,7 +13,7 @@ REPORT  ?=
 # restarted), so it is deleted first instead of failing every later smoke; a
 # user's cluster (default name cachebench) is never touched.
 E2E_CLUSTER ?= cachebench-e2e
-SMOKE_ENV ?= CACHEBENCH_CLUSTER_NAME=$(E2E_CLUSTER) CACHEBENCH_WORKLOADS=small CACHEBENCH_STRATEGIES=none,registry,pv-warm,mirror CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1
+SMOKE_ENV ?= CACHEBENCH_CLUSTER_NAME=$(E2E_CLUSTER) CACHEBENCH_START=trigger CACHEBENCH_WORKLOADS=small CACHEBENCH_STRATEGIES=none,registry,pv-warm,mirror CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1
 
 .PHONY: help test e2e faults bench report docker images cluster-up cluster-down build vet clean-cluster
 

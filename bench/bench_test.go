@@ -186,6 +186,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"bad network", func(o *Options) { o.Networks = []string{"local", "moon"} }, []string{"--network (CACHEBENCH_NETWORK)", `"moon"`, "local, lan, wan", "30ms/100mbit"}},
 		{"network twice", func(o *Options) { o.Networks = []string{"wan", "wan"} }, []string{"--network", "twice"}},
 		{"bad cache network", func(o *Options) { o.CacheNetwork = "30ms" }, []string{"--cache-network (CACHEBENCH_CACHE_NETWORK)", `"30ms"`}},
+		{"bad start", func(o *Options) { o.Start = "webhook" }, []string{"--start (CACHEBENCH_START)", `"webhook"`, "api or trigger"}},
 		{"custom networks", func(o *Options) { o.Networks, o.CacheNetwork = []string{"local", "80ms+-10ms/20mbit"}, "lan" }, nil},
 		{"bad builder", func(o *Options) { o.Builders = []string{"kaniko", "docker"} }, []string{"--builders (CACHEBENCH_BUILDERS)", `"docker"`, "buildkit"}},
 		{"no builder", func(o *Options) { o.Builders = nil }, []string{"--builders", "empty"}},

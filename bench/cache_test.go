@@ -76,6 +76,16 @@ func runStep(t *testing.T, step Step) (ran bool, stopped *StoppedError) {
 			if run.Success && (run.Check == nil || run.Check.Verdict != results.Verified) {
 				t.Errorf("cache use not verified: %+v", run.Check)
 			}
+			if run.Success && run.FirstStepMillis <= 0 {
+				t.Errorf("no time to the first step: %d ms", run.FirstStepMillis)
+			}
+			if run.Start == results.StartTrigger && run.Success {
+				if tt := run.Trigger; tt == nil || tt.EventID == "" || tt.PipelineRunMillis <= 0 || tt.FirstStepMillis <= tt.PipelineRunMillis {
+					t.Errorf("a push-started run without its event times: %+v", tt)
+				} else {
+					t.Logf("push event %s: PipelineRun after %d ms, first step after %d ms", tt.EventID, tt.PipelineRunMillis, tt.FirstStepMillis)
+				}
+			}
 		}
 		errors.As(err, &stopped)
 		if err != nil {
@@ -87,6 +97,43 @@ func runStep(t *testing.T, step Step) (ran bool, stopped *StoppedError) {
 
 // faultRound numbers the rounds of the fault tests, apart from the plan's.
 const faultRound = 90
+
+// TestCacheTriggerRejected sends, when runs start from push events, the
+// events the listener must turn away (a wrong signature, a repository the
+// git server does not have) to a round's Trigger: neither may make a
+// PipelineRun.
+func TestCacheTriggerRejected(t *testing.T) {
+	requireSession(t)
+	if session.Opts.Start != results.StartTrigger {
+		t.Skip("runs start from the API: set CACHEBENCH_START=trigger (CI's smoke does)")
+	}
+	builder := session.Builders[0]
+	none, ok := strategyNamed(builder, "none")
+	if !ok {
+		t.Fatalf("builder %s has no strategy none", builder.Name())
+	}
+	step := Step{Workload: session.Workloads[0], Network: session.Networks[0], Builder: builder, Strategy: none, Round: faultRound + 1, Cache: results.Cold}
+	step.Change = step.Workload.DefaultChange()
+	r := session.Runner
+	if err := r.startRound(suiteCtx, step); err != nil {
+		t.Fatal(err)
+	}
+	defer r.endRound(suiteCtx, step)
+	rd := r.rounds[roundKey(step)]
+	if err := r.pushCommit(suiteCtx, step, rd, "rejected"); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := r.CheckRejected(suiteCtx, step)
+	for _, s := range seen {
+		t.Log(s)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 2 {
+		t.Fatalf("want two rejected events, got %d", len(seen))
+	}
+}
 
 // TestCacheRegistryFault takes the registry away while a build runs: that
 // run must be recorded as failed with the builder's own error as its
@@ -315,9 +362,21 @@ func TestCacheChanges(t *testing.T) {
 				if runs[0].Commit == "" || runs[1].Commit == runs[0].Commit {
 					t.Errorf("the warm run built commit %q, the cold run %q: want a new commit", runs[1].Commit, runs[0].Commit)
 				}
+				changed, err := e.Git.ChangedFiles(suiteCtx, w.Name, runs[0].Commit, runs[1].Commit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := w.ChangedFile(c); !slices.Equal(changed, []string{want}) {
+					t.Errorf("the source change changed %q, want only %s", changed, want)
+				}
 			case scenarios.ChangeBase:
-				if runs[1].Commit != runs[0].Commit {
+				// A push-started run pushes a commit even so, one that
+				// changes no file.
+				if session.Opts.Start == results.StartAPI && runs[1].Commit != runs[0].Commit {
 					t.Errorf("a base change made a commit: %s, then %s", runs[0].Commit, runs[1].Commit)
+				}
+				if changed, err := e.Git.ChangedFiles(suiteCtx, w.Name, runs[0].Commit, runs[1].Commit); err != nil || len(changed) > 0 {
+					t.Errorf("a base change changed files %q (%v)", changed, err)
 				}
 				rd := session.Runner.rounds[roundKey(warm)]
 				sess, err := e.Upstream.Connect(suiteCtx)

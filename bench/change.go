@@ -20,6 +20,13 @@ const ChangeLabel = "dev.cachebench.change"
 // base change gets its own copies of the base images, so that their new
 // digests reach no other round.
 func (r *Runner) startChanges(ctx context.Context, s Step, rd *round) error {
+	if r.opts.Start == results.StartTrigger && s.Change != scenarios.ChangeSource && s.Change != scenarios.ChangeDeps {
+		// Every run is a push, so every round needs a branch to push to.
+		rd.branch = r.roundPath(s)
+		if err := r.env.Git.Branch(ctx, s.Workload.Name, rd.branch); err != nil {
+			return err
+		}
+	}
 	switch s.Change {
 	case scenarios.ChangeSource, scenarios.ChangeDeps:
 		rd.branch = r.roundPath(s)

@@ -44,9 +44,11 @@ type Options struct {
 	// dimension of the matrix; CacheNetwork is the cache registry's one.
 	Networks     []string
 	CacheNetwork string
-	Strategies   []string
-	Builders     []string
-	WarmRuns     int
+	// Start is how runs start: results.StartAPI or results.StartTrigger.
+	Start      string
+	Strategies []string
+	Builders   []string
+	WarmRuns   int
 	// Rounds fixes the number of rounds; 0 lets Precision and Budget decide.
 	Rounds int
 	// Precision is the relative half-width of the 95% interval every row
@@ -115,6 +117,7 @@ func Defaults() Options {
 		Builders:     append([]string(nil), Builders...),
 		Networks:     []string{network.Local},
 		CacheNetwork: network.Local,
+		Start:        results.StartAPI,
 		WarmRuns:     1,
 		Precision:    0.10,
 		Budget:       90 * time.Minute,
@@ -152,6 +155,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.Changes, "change", o.Changes, "what each warm run's commit changes, each measured: none (the same commit), stamp (a new build argument value), source (a source file edited), deps (the dependency manifest edited), base (base images with a new digest); default: stamp for workloads with a stamp argument, else none")
 	fs.StringSliceVar(&o.Networks, "network", o.Networks, "network profiles between the builders and the upstream registry (base images), each measured: "+strings.Join(network.PresetNames(), ", ")+" or <rtt>[+-<jitter>]/<bandwidth>, e.g. 30ms/100mbit")
 	fs.StringVar(&o.CacheNetwork, "cache-network", o.CacheNetwork, "network profile between the builders and the cache registry (layer caches, pushed images)")
+	fs.StringVar(&o.Start, "start", o.Start, "how each run starts: api (the harness creates the PipelineRun) or trigger (a commit pushed to the git server, announced by a signed GitHub push event to a Tekton Triggers "+versions.Triggers+" EventListener, whose Trigger creates the PipelineRun; the event's latency is measured too)")
 	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure, each under every builder (default: all: none, registry, pv-warm)")
 	fs.StringSliceVar(&o.Builders, "builders", o.Builders, "image builders to compare ("+strings.Join(Builders, ", ")+")")
 	// --builder was the flag while kaniko was the only builder.
@@ -241,6 +245,11 @@ func (o *Options) Validate() error {
 				bad(f.flag, "applies to --workload-dir builds only: give a --workload-dir, or drop it")
 			}
 		}
+	}
+	switch o.Start {
+	case results.StartAPI, results.StartTrigger:
+	default:
+		bad("start", "%q: use api or trigger", o.Start)
 	}
 	if changes, err := scenarios.ParseChanges(o.Changes); err != nil {
 		bad("change", "%v", err)
@@ -377,6 +386,7 @@ func (o *Options) Settings() map[string]string {
 	if len(o.Changes) > 0 {
 		settings["change"] = strings.Join(o.Changes, ",")
 	}
+	settings["start"] = o.Start
 	return settings
 }
 

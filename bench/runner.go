@@ -75,6 +75,12 @@ type round struct {
 	basePath string
 	// commit is the last change's commit, which the next run must build.
 	commit string
+	// For runs started by push events: the round's Trigger, when it was
+	// made, and the last commit announced by a push (the next push's
+	// "before").
+	trigger   string
+	triggerAt time.Time
+	pushed    string
 }
 
 // NewRunner returns a Runner; versions go into every run. Runs are
@@ -103,7 +109,15 @@ func (r *Runner) SetWriter(w *results.Writer) { r.out = w }
 
 // Quiet removes what earlier benchmarks left in the namespace and says
 // what it found.
-func (r *Runner) Quiet(ctx context.Context) (string, error) { return r.clean.quiet(ctx) }
+func (r *Runner) Quiet(ctx context.Context) (string, error) {
+	if r.env.Listener != nil {
+		// An earlier benchmark's Triggers would take this one's pushes too.
+		if err := r.env.Listener.RemoveTriggers(ctx, LabelRunID); err != nil {
+			return "", fmt.Errorf("quiet the cluster: %w", err)
+		}
+	}
+	return r.clean.quiet(ctx)
+}
 
 // Install creates (or updates) the clone Task and each builder's build
 // Task and Pipeline, after Tekton's own validation.
@@ -255,6 +269,10 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 		rd.prepareSec = time.Since(start).Seconds()
 		r.log.Infof("%s: cache volume %s warmed in %.1fs", s.Name(), rd.claim, rd.prepareSec)
 	}
+	if r.opts.Start == results.StartTrigger {
+		// Last: the template names the round's cache volume.
+		return r.addTrigger(ctx, s, rd)
+	}
 	return nil
 }
 
@@ -262,6 +280,9 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 func (r *Runner) endRound(ctx context.Context, s Step) {
 	old, ok := r.rounds[roundKey(s)]
 	delete(r.rounds, roundKey(s))
+	if ok {
+		r.removeTrigger(cleanupContext(ctx), old)
+	}
 	if ok && old.claim != "" {
 		if err := r.clean.removeClaim(cleanupContext(ctx), old.claim); err != nil {
 			r.log.Warnf("%v", err)
@@ -370,6 +391,11 @@ func (r *Runner) Close(ctx context.Context) error {
 	if _, err := r.clean.removeAll(ctx, LabelRunID+"="+r.runID); err != nil {
 		return fmt.Errorf("clean up benchmark %s: %w", r.runID, err)
 	}
+	if r.env.Listener != nil {
+		if err := r.env.Listener.RemoveTriggers(ctx, LabelRunID+"="+r.runID); err != nil {
+			return fmt.Errorf("clean up benchmark %s: %w", r.runID, err)
+		}
+	}
 	return nil
 }
 
@@ -408,11 +434,53 @@ func (r *Runner) request(s Step, rd *round, stamp string) scenarios.BuildRequest
 	return req
 }
 
+// pipelineRun renders the run's PipelineRun, checked by Tekton's own
+// validation; tag is the pushed image's tag.
+func (r *Runner) pipelineRun(s Step, rd *round, stamp, repoURL, tag string) (*pipelinev1.PipelineRun, error) {
+	args, err := s.Builder.Args(r.request(s, rd, stamp))
+	if err != nil {
+		return nil, err
+	}
+	pr, err := scenarios.PipelineRun(scenarios.PipelineRunParams{
+		Namespace: r.env.Namespace, Builder: s.Builder, Workload: s.Workload,
+		Name:    "pending",
+		RepoURL: repoURL, Revision: rd.branch,
+		Image:     fmt.Sprintf("%s/bench/%s:%s", r.env.Registry.Host, s.Workload.Name, tag),
+		ExtraArgs: args, CacheClaim: rd.claim, Timeout: r.opts.RunTimeout, Labels: r.labels(s),
+	})
+	if err != nil {
+		return nil, err
+	}
+	pr.Name = "x" // Validate wants a name; the API server will make one
+	if err := pr.Validate(context.Background()); err != nil {
+		return nil, fmt.Errorf("invalid PipelineRun: %w", err)
+	}
+	pr.Name = ""
+	return pr, nil
+}
+
+// recordFirstStep puts into run when its first step started, if the pod
+// watch saw it, from the PipelineRun's creation and, for a push, from the
+// event.
+func (r *Runner) recordFirstStep(run *results.Run, firstStep <-chan time.Time, created time.Time) {
+	select {
+	case at, ok := <-firstStep:
+		if !ok {
+			return
+		}
+		run.FirstStepMillis = at.Sub(created).Milliseconds()
+		if run.Trigger != nil {
+			run.Trigger.FirstStepMillis = run.Trigger.PipelineRunMillis + run.FirstStepMillis
+		}
+	default:
+	}
+}
+
 // newRun numbers a run and fills in what is known before it starts.
 func (r *Runner) newRun(s Step, rd *round) results.Run {
 	r.seq++
 	return results.Run{
-		RunID: r.runID, Seq: r.seq, Workload: s.Workload.Name, Change: string(s.Change), Network: s.Network.Name, Builder: s.Builder.Name(),
+		RunID: r.runID, Seq: r.seq, Workload: s.Workload.Name, Change: string(s.Change), Network: s.Network.Name, Start: r.opts.Start, Builder: s.Builder.Name(),
 		Strategy: s.Strategy.Name, Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
 		CacheRepo: rd.cacheRepo, Versions: r.versions,
 	}
@@ -445,29 +513,22 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 		}
 		return record(err)
 	}
-	args, err := s.Builder.Args(r.request(s, rd, stamp))
+	var pr *pipelinev1.PipelineRun
+	if r.opts.Start == results.StartTrigger {
+		err = r.pushCommit(ctx, s, rd, fmt.Sprintf("%s-%d", r.runID, r.seq))
+	} else {
+		pr, err = r.pipelineRun(s, rd, stamp, r.env.Git.URL(s.Workload.Name), fmt.Sprintf("%s-%s-%s-%d", r.runID, s.Builder.Name(), s.Strategy.Name, r.seq))
+		if pr != nil {
+			pr.GenerateName = namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-%s%d", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round, s.Cache, s.Attempt))
+		}
+	}
 	if err != nil {
 		run.Reason = err.Error()
+		if ctx.Err() != nil {
+			run.Reason = "interrupted"
+		}
 		return record(err)
 	}
-	pr, err := scenarios.PipelineRun(scenarios.PipelineRunParams{
-		Namespace: r.env.Namespace, Builder: s.Builder, Workload: s.Workload,
-		Name:    "pending",
-		RepoURL: r.env.Git.URL(s.Workload.Name), Revision: rd.branch,
-		Image:     fmt.Sprintf("%s/bench/%s:%s-%s-%s-%d", r.env.Registry.Host, s.Workload.Name, r.runID, s.Builder.Name(), s.Strategy.Name, r.seq),
-		ExtraArgs: args, CacheClaim: rd.claim, Timeout: r.opts.RunTimeout, Labels: r.labels(s),
-	})
-	if err != nil {
-		run.Reason = err.Error()
-		return record(err)
-	}
-	prefix := namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-%s%d", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round, s.Cache, s.Attempt))
-	pr.Name = prefix + "x" // Validate wants a name; the API server will make one
-	if err := pr.Validate(ctx); err != nil {
-		run.Reason = "invalid PipelineRun: " + err.Error()
-		return record(errors.New(run.Reason))
-	}
-	pr.Name, pr.GenerateName = "", prefix
 
 	// The kubelet notices a container's exit at its next relist (once a
 	// second), so a run started right after the previous one finished is
@@ -480,11 +541,24 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 		run.Reason = "interrupted"
 		return record(ctx.Err())
 	}
-	start := time.Now()
-	created, err := r.tekton.TektonV1().PipelineRuns(r.env.Namespace).Create(ctx, pr, metav1.CreateOptions{})
-	if err != nil {
-		run.Reason = "create PipelineRun: " + err.Error()
-		return record(errors.New(run.Reason))
+	var start time.Time
+	var created *pipelinev1.PipelineRun
+	if pr != nil {
+		start = time.Now()
+		created, err = r.tekton.TektonV1().PipelineRuns(r.env.Namespace).Create(ctx, pr, metav1.CreateOptions{})
+		if err != nil {
+			run.Reason = "create PipelineRun: " + err.Error()
+			return record(errors.New(run.Reason))
+		}
+	} else {
+		created, start, run.Trigger, err = r.startTrigger(ctx, s, rd)
+		if err != nil {
+			run.Reason = err.Error()
+			if ctx.Err() != nil {
+				run.Reason = "interrupted"
+			}
+			return record(err)
+		}
 	}
 	run.PipelineRun = created.Name
 	defer func() {
@@ -500,9 +574,11 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 	// whose controller never reports an end must not hang the benchmark.
 	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout+DeadlineGrace)
 	defer cancel()
+	firstStep := r.watchFirstStep(wctx, created.Name)
 	done, err := r.waitDone(wctx, created.Name)
 	end := time.Now()
 	run.WallMillis = end.Sub(start).Milliseconds()
+	r.recordFirstStep(&run, firstStep, start)
 	if err != nil {
 		switch {
 		case ctx.Err() != nil:

@@ -107,7 +107,7 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes), images.WithBases(bases...))
+	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes), images.WithBases(bases...), images.WithTriggers(o.Start == results.StartTrigger))
 	if err != nil {
 		return nil, err
 	}
@@ -219,6 +219,9 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		}
 	}
 	envInfo.Notes = append(envInfo.Notes, s.changeNotes()...)
+	if s.Opts.Start == results.StartTrigger {
+		envInfo.Notes = append(envInfo.Notes, "Runs start from push events (Tekton Triggers): before each run the harness pushes a commit to the round's branch of the git server (for the cold run the branch's first commit, for a warm run its change's commit, or one that changes no file), then POSTs a GitHub push event signed with the webhook secret (X-Hub-Signature-256) to the EventListener, through a port-forward. The round's Trigger (GitHub interceptor: signature and event type; CEL filter: repository and branch) makes the same PipelineRun the API start creates, with the event's clone URL and commit. Times from the event are the harness's monotonic clock, from sending it until the watch sees the PipelineRun labelled with its event id, and until the pod watch sees the first step run; the wall time starts when the PipelineRun is seen.")
+	}
 	if s.caFile != "" {
 		envInfo.Notes = append(envInfo.Notes, "Build steps trust the CA bundle "+s.caFile+" of the host (mounted over /etc/ssl/certs/ca-certificates.crt during the build, not part of the images).")
 		ca, err := os.ReadFile(s.caFile)

@@ -10,18 +10,28 @@ import (
 	"k8s.io/client-go/tools/cache"
 )
 
-// fieldSelectorLW lists and watches the one object called name, with a
-// typed client's List and Watch.
-func fieldSelectorLW[L runtime.Object](name string, list func(context.Context, metav1.ListOptions) (L, error), watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcher {
-	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+// selectorLW lists and watches, with a typed client's List and Watch, the
+// objects that set picks (a field or label selector it puts in the options).
+func selectorLW[L runtime.Object](set func(*metav1.ListOptions), list func(context.Context, metav1.ListOptions) (L, error), watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcher {
 	return &cache.ListWatch{
 		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
-			o.FieldSelector = sel
+			set(&o)
 			return list(ctx, o)
 		},
 		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
-			o.FieldSelector = sel
+			set(&o)
 			return watchFn(ctx, o)
 		},
 	}
+}
+
+// fieldSelectorLW lists and watches the one object called name.
+func fieldSelectorLW[L runtime.Object](name string, list func(context.Context, metav1.ListOptions) (L, error), watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcher {
+	sel := fields.OneTermEqualSelector("metadata.name", name).String()
+	return selectorLW(func(o *metav1.ListOptions) { o.FieldSelector = sel }, list, watchFn)
+}
+
+// labelSelectorLW lists and watches the objects matching a label selector.
+func labelSelectorLW[L runtime.Object](sel string, list func(context.Context, metav1.ListOptions) (L, error), watchFn func(context.Context, metav1.ListOptions) (watch.Interface, error)) cache.ListerWatcher {
+	return selectorLW(func(o *metav1.ListOptions) { o.LabelSelector = sel }, list, watchFn)
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/cluster/tekton"
+	"github.com/cachebench/cachebench/cluster/triggers"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/log"
 	"github.com/cachebench/cachebench/versions"
@@ -69,6 +70,9 @@ type Env struct {
 	// Network puts a network profile in front of each registry.
 	Network *network.Proxy
 	Git     *gitserver.Server
+	// Listener is the EventListener runs started by push events go
+	// through; nil unless the image set has Tekton Triggers.
+	Listener *triggers.Listener
 	// Bases maps a base image's logical name to its in-cluster reference.
 	Bases map[string]string
 	// Versions names what runs, for the results.
@@ -131,6 +135,7 @@ func Setup(cfg Config, set *images.Set, p support.E2EClusterProvider, repos []gi
 		connect(cfg, set, p),
 		loadImages(cfg, set, p),
 		installTekton(cfg, set),
+		installTriggers(cfg, set),
 		deployRegistries(cfg, set),
 		deployNetwork(cfg, set),
 		deployMirror(cfg, set),
@@ -252,6 +257,37 @@ func installTekton(cfg Config, set *images.Set) env.Func {
 			e.Versions["tekton-feature-flag/"+k] = v
 		}
 		return ctx, tekton.Install(ctx, e.Clients, manifest, flags, cfg.Log)
+	}
+}
+
+// installTriggers installs Tekton Triggers, when the image set has it, and
+// the EventListener of the benchmark's namespace.
+func installTriggers(cfg Config, set *images.Set) env.Func {
+	return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+		if set.Triggers == nil {
+			return ctx, nil
+		}
+		e, err := mustEnv(ctx)
+		if err != nil {
+			return ctx, err
+		}
+		var r triggers.Release
+		if set.Triggers.ReleaseURL != "" {
+			if r.Controller, err = tekton.Download(ctx, set.Triggers.ReleaseURL); err == nil {
+				r.Interceptors, err = tekton.Download(ctx, set.Triggers.InterceptorsURL)
+			}
+		} else {
+			r, err = triggers.RenderFromModule(ctx, versions.Triggers, set.Triggers.Commands)
+		}
+		if err != nil {
+			return ctx, fmt.Errorf("install triggers: %w", err)
+		}
+		if err := triggers.Install(ctx, e.Clients, r, cfg.Log); err != nil {
+			return ctx, err
+		}
+		e.Versions["triggers"] = versions.Triggers
+		e.Listener, err = triggers.Deploy(ctx, e.Clients, e.Namespace, cfg.Log)
+		return ctx, err
 	}
 }
 

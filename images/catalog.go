@@ -324,6 +324,11 @@ type Catalog struct {
 
 	TektonImages map[string]string // Tekton command -> reference
 	TektonShell  string
+	// Triggers are Tekton Triggers' images, loaded with Cluster only when
+	// runs start from push events; TriggersImages maps a command to its
+	// reference.
+	Triggers       []Spec
+	TriggersImages map[string]string
 	// Builders maps a role (RoleKanikoExecutor, ...) to its local reference.
 	Builders  map[string]string
 	Registry  string
@@ -336,7 +341,7 @@ type Catalog struct {
 // NewCatalog lists the images of an offline run at the pinned versions,
 // with Kubernetes at version k8s.
 func NewCatalog(k8sVersion string) *Catalog {
-	c := &Catalog{TektonImages: map[string]string{}, BaseRefs: map[string]string{}, BuilderSpecs: map[string][]Spec{}, Builders: map[string]string{}}
+	c := &Catalog{TektonImages: map[string]string{}, TriggersImages: map[string]string{}, BaseRefs: map[string]string{}, BuilderSpecs: map[string][]Spec{}, Builders: map[string]string{}}
 	k8s := kubernetesBuild(k8sVersion)
 	for _, n := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
 		c.ControlPlane = append(c.ControlPlane, Spec{
@@ -380,21 +385,22 @@ func NewCatalog(k8sVersion string) *Catalog {
 	for _, cmd := range tektonCommands {
 		ref := Ref("tekton/"+cmd, versions.Tekton)
 		c.TektonImages[cmd] = ref
-		s := Spec{
-			Name: "tekton-" + cmd, Refs: []string{ref}, Static: true,
-			Binaries: []Binary{{Build: tekton, Name: cmd, Dest: "/ko-app/" + cmd}},
-			Files:    []File{{Path: "/var/run/ko", Dir: true}},
-			Config: v1.Config{
-				Entrypoint: []string{"/ko-app/" + cmd},
-				Env:        []string{"PATH=/ko-app:/usr/local/bin:/usr/bin:/bin", "KO_DATA_PATH=/var/run/ko", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"},
-			},
-		}
+		s := tektonSpec("tekton-"+cmd, ref, tekton, cmd)
 		if cmd == "resolvers" {
 			// The resolvers deployment runs /sbin/tini, and its git resolver git.
 			s.Static, s.Rootfs = false, &gitRootfs
 			s.Files = append(s.Files, File{Path: "/sbin/tini", Link: "/usr/bin/tini"})
 		}
 		c.Cluster = append(c.Cluster, s)
+	}
+
+	triggers := triggersBuild(versions.Triggers)
+	for _, cmd := range TriggersCommands {
+		ref := Ref("tekton-triggers/"+cmd, versions.Triggers)
+		c.TriggersImages[cmd] = ref
+		// The EventListener's pod names no command: the sink image must
+		// start the sink by itself, as every one of these does.
+		c.Triggers = append(c.Triggers, tektonSpec("tekton-triggers-"+cmd, ref, triggers, cmd))
 	}
 
 	c.Git = Ref("git", versions.Debian)
@@ -483,6 +489,21 @@ func NewCatalog(k8sVersion string) *Catalog {
 		},
 	)
 	return c
+}
+
+// tektonSpec is the image of one command of a Tekton module, laid out as
+// ko lays out Tekton's release images: the binary under /ko-app, started
+// by the entrypoint, on the static base (user 65532).
+func tektonSpec(name, ref string, b GoBuild, cmd string) Spec {
+	return Spec{
+		Name: name, Refs: []string{ref}, Static: true,
+		Binaries: []Binary{{Build: b, Name: cmd, Dest: "/ko-app/" + cmd}},
+		Files:    []File{{Path: "/var/run/ko", Dir: true}},
+		Config: v1.Config{
+			Entrypoint: []string{"/ko-app/" + cmd},
+			Env:        []string{"PATH=/ko-app:/usr/local/bin:/usr/bin:/bin", "KO_DATA_PATH=/var/run/ko", "SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt"},
+		},
+	}
 }
 
 // goToolchainExec are the executables of a Go distribution.

@@ -41,6 +41,7 @@ type Factory struct {
 	// bases are the base images to build and push, by logical name; nil
 	// means all.
 	bases      []string
+	triggers   bool
 	kubernetes string
 	cacheDir   string
 	mirror     string
@@ -81,6 +82,11 @@ func WithBases(names ...string) Option {
 		f.bases = append([]string{}, names...)
 		return nil
 	}
+}
+
+// WithTriggers adds Tekton Triggers' images (runs started by push events).
+func WithTriggers(on bool) Option {
+	return func(f *Factory) error { f.triggers = on; return nil }
 }
 
 // WithLogger sets where progress goes.

@@ -60,6 +60,10 @@ type Set struct {
 	TektonShell      string
 	TektonReleaseURL string // online: the published release manifest
 
+	// Triggers is set when Tekton Triggers is wanted (WithTriggers):
+	// offline its images by command, online its release manifests.
+	Triggers *TriggersImages
+
 	// Builders maps the role of each image of the selected builders
 	// (RoleKanikoExecutor, RoleBuildKit, ...) to its reference; roles of
 	// builders not selected are absent.
@@ -69,6 +73,14 @@ type Set struct {
 	Toxiproxy string
 	Git       string
 	Bases     map[string]Base // by logical name ("debian", "golang")
+}
+
+// TriggersImages are the images of Tekton Triggers, by command
+// (offline), or its published manifests (online).
+type TriggersImages struct {
+	Commands        map[string]string
+	ReleaseURL      string
+	InterceptorsURL string
 }
 
 // baseRepos are the in-cluster names of the base images; workloads'
@@ -155,7 +167,11 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 	})
 	builderSpecs, builderRefs := cat.builderImages(builders)
 	g.Go(func() (err error) {
-		load, err = f.BuildAll(gctx, append(append([]Spec(nil), cat.Cluster...), builderSpecs...))
+		specs := append(append([]Spec(nil), cat.Cluster...), builderSpecs...)
+		if f.triggers {
+			specs = append(specs, cat.Triggers...)
+		}
+		load, err = f.BuildAll(gctx, specs)
 		return err
 	})
 	var bases []Archive
@@ -174,6 +190,9 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 		Bases: map[string]Base{},
 	}
 	set.Builders = builderRefs
+	if f.triggers {
+		set.Triggers = &TriggersImages{Commands: cat.TriggersImages}
+	}
 	for i, s := range baseSpecs {
 		logical := strings.TrimPrefix(s.Name, "base-")
 		set.Bases[logical] = Base{Repo: baseRepos[logical], Archive: bases[i].Path}
@@ -210,6 +229,9 @@ func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []st
 		}
 	}
 	set.Builders = refs
+	if f.triggers {
+		set.Triggers = &TriggersImages{ReleaseURL: versions.TriggersReleaseURL, InterceptorsURL: versions.TriggersInterceptorsURL}
+	}
 	return set, nil
 }
 
@@ -250,7 +272,7 @@ func (c *Catalog) onlinePlan(builders []string) ([]Spec, map[string]string) {
 
 // groups lists every spec of the catalog, builder images included.
 func (c *Catalog) groups() [][]Spec {
-	g := [][]Spec{c.ControlPlane, c.Cluster, c.Bases}
+	g := [][]Spec{c.ControlPlane, c.Cluster, c.Bases, c.Triggers}
 	for _, b := range AllBuilders {
 		g = append(g, c.BuilderSpecs[b])
 	}

@@ -70,6 +70,22 @@ func tektonBuild(v string) GoBuild {
 	return GoBuild{Module: "github.com/tektoncd/pipeline", Version: v, Packages: pkgs}
 }
 
+// TriggersCommands are the images of a Tekton Triggers release (the core
+// interceptors included); the other commands of the module are CLIs.
+var TriggersCommands = []string{"controller", "webhook", "eventlistenersink", "interceptors"}
+
+// triggersBuild builds Triggers from its own module: its go.mod replaces a
+// docs generator the module proxy does not serve, which only a build-tools
+// file imports, so package-scoped builds never need it.
+func triggersBuild(v string) GoBuild {
+	const m = "github.com/tektoncd/triggers"
+	var pkgs []string
+	for _, c := range TriggersCommands {
+		pkgs = append(pkgs, m+"/cmd/"+c)
+	}
+	return GoBuild{Module: m, Version: v, InModule: true, Packages: pkgs}
+}
+
 func kanikoBuild(v string) GoBuild {
 	return GoBuild{
 		Module:   "github.com/GoogleContainerTools/kaniko",
@@ -128,7 +144,7 @@ func allBuilds() []GoBuild {
 		kubernetesBuild(versions.Kubernetes), etcdBuild(versions.Etcd), coreDNSBuild(versions.CoreDNS),
 		tektonBuild(versions.Tekton), kanikoBuild(versions.Kaniko), distributionBuild(versions.Distribution),
 		kanikoChainguardBuild(versions.KanikoChainguard), buildkitBuild(versions.BuildKit),
-		toxiproxyBuild(versions.Toxiproxy),
+		toxiproxyBuild(versions.Toxiproxy), triggersBuild(versions.Triggers),
 	}
 }
 

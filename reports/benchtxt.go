@@ -30,6 +30,11 @@ const (
 	// registry, and pulls there as Docker Hub counts them.
 	UnitUpstreamMB = "upstream-MB/op"
 	UnitPulls      = "pulls/op"
+	// Of a run started by a push event, on the harness's clock from
+	// sending the event: until the PipelineRun its Trigger made was seen,
+	// and until that PipelineRun's first step ran.
+	UnitEventToPipelineRun = "event-pipelinerun-s/op"
+	UnitEventToFirstStep   = "event-first-step-s/op"
 )
 
 // BenchName is the benchmark name of a run, without the "Benchmark"
@@ -74,10 +79,11 @@ func WriteBenchText(w io.Writer, res *results.Results) error {
 		// The network profile is a configuration of the run, not part of its
 		// name: benchstat then puts each profile in a table of its own and
 		// never compares across profiles by accident.
-		// So is the change pattern.
+		// So is the change pattern, and how the run started.
 		runCfg := append(slices.Clip(cfg),
 			benchfmt.Config{Key: "change", Value: []byte(stats.ChangeOf(r)), File: true},
 			benchfmt.Config{Key: "network", Value: []byte(stats.NetworkOf(r)), File: true})
+		runCfg = append(runCfg, startConfig(r)...)
 		result := &benchfmt.Result{
 			Config: runCfg,
 			Name:   benchfmt.Name(BenchName(r)),
@@ -94,11 +100,43 @@ func WriteBenchText(w io.Writer, res *results.Results) error {
 				benchfmt.Value{Value: float64(up.PulledBytes) / 1e6, Unit: UnitUpstreamMB},
 				benchfmt.Value{Value: float64(up.Pulls), Unit: UnitPulls})
 		}
+		result.Values = append(result.Values, triggerValues(r)...)
 		if err := bw.Write(result); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// startConfig is the start: line of a run. A run the harness created
+// through the API has none, so that the bench.txt of a benchmark without
+// triggers stays as it was and "benchstat old/bench.txt new/bench.txt"
+// still compares it with one written before triggers existed; benchstat
+// still never puts a trigger's run in the table of an API-started one, as
+// a missing key differs from "trigger".
+func startConfig(r results.Run) []benchfmt.Config {
+	start := stats.StartOf(r)
+	if start == results.StartAPI {
+		return nil
+	}
+	return []benchfmt.Config{{Key: "start", Value: []byte(start), File: true}}
+}
+
+// triggerValues are the times a push event's run measured, seconds; a time
+// not measured (zero) is left out rather than written as an instant.
+func triggerValues(r results.Run) []benchfmt.Value {
+	t := r.Trigger
+	if t == nil {
+		return nil
+	}
+	var vs []benchfmt.Value
+	if t.PipelineRunMillis > 0 {
+		vs = append(vs, benchfmt.Value{Value: float64(t.PipelineRunMillis) / 1000, Unit: UnitEventToPipelineRun})
+	}
+	if t.FirstStepMillis > 0 {
+		vs = append(vs, benchfmt.Value{Value: float64(t.FirstStepMillis) / 1000, Unit: UnitEventToFirstStep})
+	}
+	return vs
 }
 
 // benchConfig turns the environment into configuration lines: versions,

@@ -192,8 +192,8 @@ func Charts(dir string, rows []stats.Stat) ([]Chart, error) {
 		}
 	}
 	// Across network profiles, per workload: no section of its own.
-	for _, w := range workloadNames(rows) {
-		d, c, err := networkChart(w, filterWorkload(rows, w))
+	for _, w := range networkGroups(rows) {
+		d, c, err := networkChart(w, filterNetworkGroup(rows, w))
 		if err != nil {
 			return nil, fmt.Errorf("network chart for %s: %w", w, err)
 		}
@@ -223,12 +223,6 @@ func builderNames(rows []stats.Stat) []string {
 	return stats.Distinct(rows, func(s stats.Stat) string { return s.Builder })
 }
 
-// workloadNames lists the workloads of rows, whatever their network
-// profile, in the order they ran.
-func workloadNames(rows []stats.Stat) []string {
-	return stats.Distinct(rows, func(s stats.Stat) string { return s.Workload })
-}
-
 // filterRows keeps the rows for which keep is true, in order.
 func filterRows(rows []stats.Stat, keep func(stats.Stat) bool) []stats.Stat {
 	var out []stats.Stat
@@ -240,9 +234,23 @@ func filterRows(rows []stats.Stat, keep func(stats.Stat) bool) []stats.Stat {
 	return out
 }
 
-// filterWorkload keeps the rows of one workload, under every profile.
-func filterWorkload(rows []stats.Stat, w string) []stats.Stat {
-	return filterRows(rows, func(s stats.Stat) bool { return s.Workload == w })
+// networkGroups lists what the network comparison compares across
+// profiles: each workload, once for the runs the harness created ("small")
+// and once for those a push event started ("small~trigger"), which must
+// never share a chart or a table.
+func networkGroups(rows []stats.Stat) []string {
+	return stats.Distinct(rows, networkGroup)
+}
+
+// networkGroup is the network comparison a row belongs to.
+func networkGroup(s stats.Stat) string {
+	return stats.Key{Workload: s.Workload, Start: s.Start}.Where()
+}
+
+// filterNetworkGroup keeps the rows of one network comparison, under every
+// profile.
+func filterNetworkGroup(rows []stats.Stat, group string) []stats.Stat {
+	return filterRows(rows, func(s stats.Stat) bool { return networkGroup(s) == group })
 }
 
 // filterSection keeps the rows of one report section (workload@profile).

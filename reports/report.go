@@ -312,6 +312,7 @@ func reportDoc(rep *Report) doc {
 	d.add(bullets(notes))
 
 	networkSection(&d, rep)
+	triggerSection(&d, rep.Stats)
 
 	for _, wl := range sections(rep.Stats) {
 		rows := filterSection(rep.Stats, wl)
@@ -340,7 +341,7 @@ func reportDoc(rep *Report) doc {
 		} else if len(wb) == 1 {
 			d.para("Builder: " + wb[0] + ".")
 		}
-		d.para("Wall time of a PipelineRun (harness clock, create to completion), seconds.")
+		d.para(wallNote(rows))
 		d.add(detailTable(rows, wMulti, wRef))
 		if why := firstWhy(rows); why != "" {
 			d.para("n/a: " + why + ".")
@@ -683,10 +684,25 @@ func orDash(s string) string {
 func firstWhy(rows []stats.Stat) string {
 	for _, s := range rows {
 		if s.N > 0 && !s.MedianCI.OK {
-			return "intervals need at least 6 successful runs per row (" + s.MedianCI.Why + "); add --warm-runs or --rounds"
+			return naNote(s.MedianCI.Why)
 		}
 	}
 	return ""
+}
+
+// naNote explains a table's n/a intervals by the first row that has one.
+func naNote(why string) string {
+	return "intervals need at least 6 successful runs per row (" + why + "); add --warm-runs or --rounds"
+}
+
+// wallNote says what a section's wall time measures: a push event's
+// PipelineRun is not created by the harness, so its clock starts when the
+// watch sees it.
+func wallNote(rows []stats.Stat) string {
+	if len(rows) > 0 && rows[0].Start == results.StartTrigger {
+		return "Wall time of a PipelineRun (harness clock, from the watch seeing the PipelineRun the push event's Trigger created to its completion), seconds."
+	}
+	return "Wall time of a PipelineRun (harness clock, create to completion), seconds."
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -698,9 +714,12 @@ func sortedKeys[V any](m map[string]V) []string {
 	return k
 }
 
-// sectionTitle is the heading of a section: "Workload small", or "Workload
-// small, upstream network wan" under a profile other than local.
+// sectionTitle is the heading of a section (see stats.Key.Where):
+// "Workload small", "Workload small, upstream network wan" under a profile
+// other than local, "Workload small, started by a push event" for runs a
+// Trigger started.
 func sectionTitle(where string) string {
+	where, start, hasStart := strings.Cut(where, "~")
 	wl, net, hasNet := strings.Cut(where, "@")
 	wl, change, hasChange := strings.Cut(wl, "+")
 	title := "Workload " + wl
@@ -710,15 +729,27 @@ func sectionTitle(where string) string {
 	if hasNet {
 		title += ", upstream network " + net
 	}
+	if hasStart {
+		title += ", " + startedBy(start)
+	}
 	return title
 }
 
+// startedBy puts a start other than the API in words.
+func startedBy(start string) string {
+	if start == results.StartTrigger {
+		return "started by a push event"
+	}
+	return "started by " + start
+}
+
 // networkSection compares, for each workload measured under two or more
-// network profiles, each cache's warm speedup under each profile.
+// network profiles, each cache's warm speedup under each profile; runs a
+// push event started are compared among themselves (see networkGroups).
 func networkSection(d *doc, rep *Report) {
 	started := false
-	for _, wl := range workloadNames(rep.Stats) {
-		rows := filterWorkload(rep.Stats, wl)
+	for _, wl := range networkGroups(rep.Stats) {
+		rows := filterNetworkGroup(rep.Stats, wl)
 		nets := networkNames(rows)
 		if len(nets) < 2 {
 			continue
@@ -728,7 +759,7 @@ func networkSection(d *doc, rep *Report) {
 			d.para("What each cache saves as the upstream registry gets farther away: warm runs' speedup against the same builder without cache under the same profile, 95% interval, and the warm median.")
 			started = true
 		}
-		d.heading(3, "Workload "+wl)
+		d.heading(3, sectionTitle(wl))
 		t := table{header: append([]string{"builder", "strategy"}, nets...), numeric: 2}
 		for _, b := range builderNames(rows) {
 			for _, st := range strategies(filterBuilder(rows, b)) {

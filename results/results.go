@@ -150,6 +150,17 @@ type Run struct {
 	// what their workload did then (see UnmarshalJSON).
 	Change string `json:"change"`
 
+	// Start is how the run began: "api" (the harness created the
+	// PipelineRun) or "trigger" (a signed push event to an EventListener,
+	// whose Trigger created it); runs recorded before read as api.
+	Start string `json:"start"`
+	// Trigger is what a trigger-started run measured from its push event.
+	Trigger *TriggerTimes `json:"trigger,omitempty"`
+	// FirstStepMillis is the harness clock from the PipelineRun's creation
+	// (the create call; for a trigger, the watch seeing it) to its first
+	// step container running: scheduling, volumes and init containers.
+	FirstStepMillis int64 `json:"firstStepMillis,omitempty"`
+
 	PipelineRun string `json:"pipelineRun"`
 	Success     bool   `json:"success"`
 	// Reason and LogTail explain a failure; a failed run has no durations
@@ -157,7 +168,8 @@ type Run struct {
 	Reason  string `json:"reason,omitempty"`
 	LogTail string `json:"logTail,omitempty"`
 
-	// WallMillis is the harness's monotonic clock from create to completion.
+	// WallMillis is the harness's monotonic clock from create to completion
+	// (for a trigger, from the watch seeing the PipelineRun).
 	WallMillis int64  `json:"wallMillis"`
 	Pipeline   Span   `json:"pipeline"`
 	Tasks      []Task `json:"tasks,omitempty"`
@@ -208,6 +220,9 @@ func (r *Run) UnmarshalJSON(data []byte) error {
 	if r.Change == "" {
 		r.Change = DefaultChange(r.Workload)
 	}
+	if r.Start == "" {
+		r.Start = StartAPI
+	}
 	if v.Kaniko != nil && !r.BuildLog.Read {
 		r.BuildLog = *v.Kaniko
 		// Old runs recorded a log whenever the run succeeded.
@@ -226,6 +241,27 @@ func DefaultChange(workload string) string {
 		return "stamp"
 	}
 	return "none"
+}
+
+// How a run starts (Run.Start).
+const (
+	StartAPI     = "api"
+	StartTrigger = "trigger"
+)
+
+// TriggerTimes is what a run started by a push event measured, on the
+// harness's monotonic clock from the moment the event was sent.
+type TriggerTimes struct {
+	// EventID is the EventListener's id of the event; the PipelineRun its
+	// Trigger made carries it as label triggers.tekton.dev/triggers-eventid.
+	EventID string `json:"eventId"`
+	// AcceptedMillis: until the EventListener's answer (202, before any
+	// Trigger has run).
+	AcceptedMillis int64 `json:"acceptedMillis"`
+	// PipelineRunMillis: until the watch saw the PipelineRun.
+	PipelineRunMillis int64 `json:"pipelineRunMillis"`
+	// FirstStepMillis: until the PipelineRun's first step ran.
+	FirstStepMillis int64 `json:"firstStepMillis,omitempty"`
 }
 
 // RegistryTraffic is what one run asked of one registry.
@@ -248,9 +284,10 @@ const LocalNetwork = "local"
 
 // Slug makes a name fit for file names, repositories, labels and test
 // names: "30ms/100mbit" becomes "30ms-100mbit", "80ms+-10ms/2.5mbit"
-// "80ms-pm10ms-2p5mbit", "small@wan" "small-wan".
+// "80ms-pm10ms-2p5mbit", "small@wan" "small-wan", "small~trigger"
+// "small-trigger".
 func Slug(name string) string {
-	return strings.NewReplacer("/", "-", "@", "-", "+-", "-pm", ".", "p").Replace(name)
+	return strings.NewReplacer("/", "-", "@", "-", "~", "-", "+-", "-pm", ".", "p").Replace(name)
 }
 
 // WallSeconds is the headline duration of a run.

@@ -36,30 +36,39 @@ type Key struct {
 	// Network is the upstream registry's network profile.
 	Network string
 	// Change is what each warm run's commit changed (see results.Run).
-	Change   string
+	Change string
+	// Start is how the runs began (results.StartAPI, results.StartTrigger):
+	// a push event's runs pay for the EventListener and its Trigger, so
+	// they are never pooled or compared with runs the harness created.
+	Start    string
 	Builder  string
 	Strategy string
 	Cache    results.CacheState
 }
 
-// String is workload/builder/strategy/cache, the workload followed by
-// @<network> under any profile but local.
+// String is workload/builder/strategy/cache, the workload named as Where
+// names it.
 func (k Key) String() string {
 	return fmt.Sprintf("%s/%s/%s/%s", k.Where(), k.Builder, k.Strategy, k.Cache)
 }
 
 // Where is the workload with its change pattern unless it is the
-// workload's default, and its network profile unless local: "small",
-// "gobuild+source", "small@wan".
+// workload's default, its network profile unless local, and how its runs
+// started unless through the API: "small", "gobuild+source", "small@wan",
+// "small@wan~trigger". The defaults are left out so that the names of
+// runs recorded before each dimension existed stay what they were.
 func (k Key) Where() string {
 	w := k.Workload
 	if k.Change != "" && k.Change != results.DefaultChange(k.Workload) {
 		w += "+" + k.Change
 	}
-	if k.Network == "" || k.Network == results.LocalNetwork {
-		return w
+	if k.Network != "" && k.Network != results.LocalNetwork {
+		w += "@" + k.Network
 	}
-	return w + "@" + k.Network
+	if k.Start != "" && k.Start != results.StartAPI {
+		w += "~" + k.Start
+	}
+	return w
 }
 
 // Interval is a confidence interval; OK is false when the sample is too
@@ -82,6 +91,12 @@ type Stat struct {
 	// (benchmath.AssumeNothing), so report and benchstat agree.
 	MedianCI Interval
 	Noisy    bool
+
+	// EventToPipelineRun and EventToFirstStep are, for runs started by a
+	// push event, the time from sending the event until the PipelineRun
+	// its Trigger made was seen and until that PipelineRun's first step
+	// ran (seconds); empty for runs the harness created.
+	EventToPipelineRun, EventToFirstStep Summary
 
 	// Speedup is median(baseline)/median(this), the baseline being the
 	// same builder's none; its interval comes from a bootstrap of both
@@ -113,12 +128,45 @@ type Stat struct {
 	Prepare float64 // median seconds of cache preparation (cold runs)
 }
 
-// Summarize groups runs by workload, change, network profile, builder, strategy
-// and cache state (cold or warm) and computes the statistics of each group,
-// ordered by workload, network, builder, strategy (each as first seen),
-// cold before warm. Speedups compare against every successful baseline run
-// of the same workload, network and builder: the baseline keeps no cache,
-// so its cold and warm runs measure the same thing.
+// Summary is a sample's size, median and the median's 95% interval.
+type Summary struct {
+	N      int
+	Median float64
+	CI     Interval
+}
+
+// SummaryOf summarises v (seconds) as the report's medians are: the
+// order-statistic interval benchstat prints.
+func SummaryOf(v []float64) Summary {
+	if len(v) == 0 {
+		return Summary{CI: Interval{Why: "no runs"}}
+	}
+	sorted := slices.Clone(v)
+	sort.Float64s(sorted)
+	m, ci := medianCI(sorted)
+	return Summary{N: len(v), Median: m, CI: ci}
+}
+
+// medianCI is the median of a sorted, non-empty sample with its 95%
+// interval (benchmath.AssumeNothing, as benchstat).
+func medianCI(sorted []float64) (float64, Interval) {
+	sample := benchmath.NewSample(sorted, &benchmath.DefaultThresholds)
+	sum := benchmath.AssumeNothing.Summary(sample, Confidence)
+	ci := Interval{Lo: sum.Lo, Hi: sum.Hi, OK: !math.IsInf(sum.Lo, 0) && !math.IsInf(sum.Hi, 0)}
+	if !ci.OK {
+		ci.Why = fmt.Sprintf("n=%d: a 95%% interval of the median needs n>=6", len(sorted))
+	}
+	return sum.Center, ci
+}
+
+// Summarize groups runs by start, workload, change, network profile,
+// builder, strategy and cache state (cold or warm) and computes the
+// statistics of each group, ordered by start, workload, change, network,
+// builder, strategy (each as first seen), cold before warm: the runs of a
+// push event follow, as a block, those the harness created. Speedups
+// compare against every successful baseline run of the same start,
+// workload, change, network and builder: the baseline keeps no cache, so
+// its cold and warm runs measure the same thing.
 func Summarize(runs []results.Run) []Stat {
 	groups := map[Key][]results.Run{}
 	var order []Key
@@ -132,10 +180,14 @@ func Summarize(runs []results.Run) []Stat {
 	wOrder := rank(Distinct(runs, func(r results.Run) string { return r.Workload }))
 	nOrder := rank(Distinct(runs, func(r results.Run) string { return NetworkOf(r) }))
 	cOrder := rank(Distinct(runs, func(r results.Run) string { return ChangeOf(r) }))
+	stOrder := rank(Distinct(runs, func(r results.Run) string { return StartOf(r) }))
 	bOrder := rank(Distinct(runs, func(r results.Run) string { return BuilderOf(r) }))
 	sOrder := rank(Distinct(runs, func(r results.Run) string { return r.Strategy }))
 	sort.SliceStable(order, func(i, j int) bool {
 		a, b := order[i], order[j]
+		if a.Start != b.Start {
+			return stOrder[a.Start] < stOrder[b.Start]
+		}
 		if a.Workload != b.Workload {
 			return wOrder[a.Workload] < wOrder[b.Workload]
 		}
@@ -154,19 +206,19 @@ func Summarize(runs []results.Run) []Stat {
 		return a.Cache == results.Cold && b.Cache == results.Warm
 	})
 	// The baseline makes the same change: a source change is compared
-	// with a source change without a cache.
-	type wnb struct{ workload, change, network, builder string }
+	// with a source change without a cache; and starts the same way.
+	type wnb struct{ start, workload, change, network, builder string }
 	baseline := map[wnb][]float64{}
 	for _, r := range runs {
 		if r.Strategy == Baseline && r.Success {
-			k := wnb{r.Workload, ChangeOf(r), NetworkOf(r), BuilderOf(r)}
+			k := wnb{StartOf(r), r.Workload, ChangeOf(r), NetworkOf(r), BuilderOf(r)}
 			baseline[k] = append(baseline[k], r.WallSeconds())
 		}
 	}
 	var out []Stat
 	for _, k := range order {
-		st := summarize(k, groups[k], baseline[wnb{k.Workload, k.Change, k.Network, k.Builder}])
-		if ref := baseline[wnb{k.Workload, k.Change, k.Network, ReferenceBuilder}]; len(ref) > 0 && st.N > 0 {
+		st := summarize(k, groups[k], baseline[wnb{k.Start, k.Workload, k.Change, k.Network, k.Builder}])
+		if ref := baseline[wnb{k.Start, k.Workload, k.Change, k.Network, ReferenceBuilder}]; len(ref) > 0 && st.N > 0 {
 			st.VsReference, st.VsReferenceCI = ratio(ref, st.Values)
 			st.ReferenceN = len(ref)
 		}
@@ -177,7 +229,16 @@ func Summarize(runs []results.Run) []Stat {
 
 // KeyOf is the group a run belongs to.
 func KeyOf(r results.Run) Key {
-	return Key{Workload: r.Workload, Change: ChangeOf(r), Network: NetworkOf(r), Builder: BuilderOf(r), Strategy: r.Strategy, Cache: r.Cache}
+	return Key{Workload: r.Workload, Change: ChangeOf(r), Network: NetworkOf(r), Start: StartOf(r), Builder: BuilderOf(r), Strategy: r.Strategy, Cache: r.Cache}
+}
+
+// StartOf names how a run started; a run made without a start (built in
+// Go rather than read from results.jsonl) was created through the API.
+func StartOf(r results.Run) string {
+	if r.Start == "" {
+		return results.StartAPI
+	}
+	return r.Start
 }
 
 // ChangeOf names a run's change pattern; a run made without one (built in
@@ -219,13 +280,23 @@ func summarize(k Key, runs []results.Run, base []float64) Stat {
 	st := Stat{Key: k, Tasks: map[string]float64{}, Breakdown: map[string]float64{}, Checks: map[results.Verdict]int{}}
 	tasks := map[string][]float64{}
 	parts := map[string][]float64{}
-	var prepare []float64
+	var prepare, toRun, toStep []float64
 	for _, r := range runs {
 		if !r.Success {
 			st.Failed++
 			continue
 		}
 		st.Values = append(st.Values, r.WallSeconds())
+		// Zero is a time not measured (an older or interrupted record),
+		// never an instant.
+		if t := r.Trigger; t != nil {
+			if t.PipelineRunMillis > 0 {
+				toRun = append(toRun, float64(t.PipelineRunMillis)/1000)
+			}
+			if t.FirstStepMillis > 0 {
+				toStep = append(toStep, float64(t.FirstStepMillis)/1000)
+			}
+		}
 		var inTasks float64
 		for _, t := range r.Tasks {
 			tasks[t.Name] = append(tasks[t.Name], t.Seconds)
@@ -260,6 +331,9 @@ func summarize(k Key, runs []results.Run, base []float64) Stat {
 	if len(prepare) > 0 {
 		st.Prepare = median(prepare)
 	}
+	if len(toRun) > 0 || len(toStep) > 0 {
+		st.EventToPipelineRun, st.EventToFirstStep = SummaryOf(toRun), SummaryOf(toStep)
+	}
 	sorted := slices.Clone(st.Values)
 	sort.Float64s(sorted)
 	st.Min, st.Max = sorted[0], sorted[len(sorted)-1]
@@ -271,13 +345,8 @@ func summarize(k Key, runs []results.Run, base []float64) Stat {
 		st.CV = st.StdDev / st.Mean
 	}
 	st.Noisy = st.N > 1 && st.CV > NoisyCV
+	st.Median, st.MedianCI = medianCI(sorted)
 	sample := benchmath.NewSample(sorted, &benchmath.DefaultThresholds)
-	sum := benchmath.AssumeNothing.Summary(sample, Confidence)
-	st.Median = sum.Center
-	st.MedianCI = Interval{Lo: sum.Lo, Hi: sum.Hi, OK: !math.IsInf(sum.Lo, 0) && !math.IsInf(sum.Hi, 0)}
-	if !st.MedianCI.OK {
-		st.MedianCI.Why = fmt.Sprintf("n=%d: a 95%% interval of the median needs n>=6", st.N)
-	}
 	st.BaselineN = len(base)
 	if len(base) > 0 && st.Median > 0 {
 		bs := slices.Clone(base)

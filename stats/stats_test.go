@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/cachebench/cachebench/results"
@@ -96,5 +97,76 @@ func TestSummarizeBuilders(t *testing.T) {
 	// Runs recorded before builders were a choice are kaniko's.
 	if k := KeyOf(results.Run{Workload: "small", Strategy: "none", Cache: results.Cold}); k.Builder != "kaniko" {
 		t.Errorf("legacy run's builder %q", k.Builder)
+	}
+}
+
+// Where names a row by the dimensions that are not their default, so that
+// rows recorded before a dimension existed keep their names.
+func TestWhere(t *testing.T) {
+	for _, tc := range []struct {
+		run  results.Run
+		want string
+	}{
+		{results.Run{Workload: "small"}, "small"},
+		{results.Run{Workload: "small", Start: results.StartAPI, Network: results.LocalNetwork, Change: "none"}, "small"},
+		{results.Run{Workload: "gobuild", Change: "source"}, "gobuild+source"},
+		{results.Run{Workload: "small", Network: "wan"}, "small@wan"},
+		{results.Run{Workload: "small", Start: results.StartTrigger}, "small~trigger"},
+		{results.Run{Workload: "gobuild", Change: "source", Network: "30ms/100mbit", Start: results.StartTrigger}, "gobuild+source@30ms/100mbit~trigger"},
+	} {
+		if got := KeyOf(tc.run).Where(); got != tc.want {
+			t.Errorf("%+v: Where = %q, want %q", tc.run, got, tc.want)
+		}
+	}
+}
+
+// A push event's runs are a row of their own, compared with their own
+// baseline; the runs the harness created are summarised as without them.
+func TestSummarizeStarts(t *testing.T) {
+	trigger := func(runs []results.Run) []results.Run {
+		for i := range runs {
+			runs[i].Start = results.StartTrigger
+			runs[i].Trigger = &results.TriggerTimes{PipelineRunMillis: int64(500 + 100*i), FirstStepMillis: int64(1500 + 100*i)}
+		}
+		return runs
+	}
+	api := append(resultstest.Runs("small", "none", results.Warm, 20, 20, 20, 20, 20, 20), resultstest.Runs("small", "registry", results.Warm, 10, 10, 10, 10, 10, 10)...)
+	runs := append(append([]results.Run{}, api...), trigger(resultstest.Runs("small", "none", results.Warm, 40, 40, 40, 40, 40, 40))...)
+	runs = append(runs, trigger(resultstest.Runs("small", "registry", results.Warm, 10, 10, 10))...)
+	rows := Summarize(runs)
+	tests := []struct {
+		key              string
+		n                int
+		speedup          float64
+		toRun, toStep    float64
+		toRunN, baseline int
+	}{
+		{"small/kaniko/none/warm", 6, 1, 0, 0, 0, 6},
+		{"small/kaniko/registry/warm", 6, 2, 0, 0, 0, 6},
+		{"small~trigger/kaniko/none/warm", 6, 1, 0.75, 1.75, 6, 6},
+		{"small~trigger/kaniko/registry/warm", 3, 4, 0.6, 1.6, 3, 6},
+	}
+	if len(rows) != len(tests) {
+		t.Fatalf("%d rows, want %d", len(rows), len(tests))
+	}
+	for i, tt := range tests {
+		s := rows[i]
+		if s.Key.String() != tt.key || s.N != tt.n || s.Speedup != tt.speedup || s.BaselineN != tt.baseline {
+			t.Errorf("row %d: %s n=%d speedup %v over %d, want %s n=%d speedup %v over %d", i, s.Key, s.N, s.Speedup, s.BaselineN, tt.key, tt.n, tt.speedup, tt.baseline)
+		}
+		if math.Abs(s.EventToPipelineRun.Median-tt.toRun) > 1e-9 || math.Abs(s.EventToFirstStep.Median-tt.toStep) > 1e-9 || s.EventToPipelineRun.N != tt.toRunN {
+			t.Errorf("%s: event to PipelineRun %+v, to first step %+v", s.Key, s.EventToPipelineRun, s.EventToFirstStep)
+		}
+		// The same interval and the same words as the wall time's.
+		if ci := s.EventToPipelineRun.CI; s.EventToPipelineRun.N > 0 && ci.OK != (s.EventToPipelineRun.N >= 6) {
+			t.Errorf("%s: event interval %+v over n=%d", s.Key, ci, s.EventToPipelineRun.N)
+		}
+	}
+	if why := rows[3].EventToPipelineRun.CI.Why; why != rows[3].MedianCI.Why || why == "" {
+		t.Errorf("n=3: event interval says %q, the wall time's %q", why, rows[3].MedianCI.Why)
+	}
+	// Runs the harness created are summarised as if no trigger had run.
+	if alone := Summarize(api); !reflect.DeepEqual(rows[:2], alone) {
+		t.Errorf("trigger runs changed the API's rows:\n%+v\nwant\n%+v", rows[:2], alone)
 	}
 }

@@ -14,7 +14,11 @@ const (
 	Pause    = "3.10.1"
 	PauseOld = "3.10" // kind's containerd config names this one as sandbox image
 
-	Tekton       = "v1.15.0"
+	Tekton = "v1.15.0"
+	// Triggers is github.com/tektoncd/triggers, installed beside Pipelines
+	// when runs start from push events (--start trigger). v0.37.0 requires
+	// exactly Pipelines v1.15.0.
+	Triggers     = "v0.37.0"
 	Kaniko       = "v1.24.0"
 	Distribution = "v3.1.2"
 	// Toxiproxy (github.com/Shopify/toxiproxy/v2) puts the network
@@ -55,6 +59,10 @@ const (
 	// nodejs is Node.js 18.
 	NodeBaseImage    = "docker.io/library/node:18-bookworm-slim"
 	TektonReleaseURL = "https://infra.tekton.dev/tekton-releases/pipeline/previous/" + Tekton + "/release.yaml"
+	// Triggers' release: the controller and webhook, then the core
+	// interceptors (the GitHub one checks the push events' signature).
+	TriggersReleaseURL      = "https://infra.tekton.dev/tekton-releases/triggers/previous/" + Triggers + "/release.yaml"
+	TriggersInterceptorsURL = "https://infra.tekton.dev/tekton-releases/triggers/previous/" + Triggers + "/interceptors.yaml"
 
 	// BuildahImage is Buildah's official image (built and published by the
 	// Buildah project), pinned at a release tag; it holds a newer Buildah

@@ -186,6 +186,57 @@ func (s *Server) AppendLine(ctx context.Context, repo, branch, file, line string
 	return strings.TrimSpace(out), nil
 }
 
+// emptyCommitScript commits on branch $2 of repository $1 a commit with
+// its parent's tree and message $3, and prints it: a push that changes no
+// file.
+const emptyCommitScript = `set -eu
+export GIT_DIR="${GIT_ROOT:-/srv/git}/$1.git"
+export GIT_AUTHOR_NAME=cachebench GIT_AUTHOR_EMAIL=cachebench@localhost
+export GIT_COMMITTER_NAME=cachebench GIT_COMMITTER_EMAIL=cachebench@localhost
+commit=$(git commit-tree "$2^{tree}" -p "$2" -m "$3")
+git update-ref "refs/heads/$2" "$commit"
+echo "$commit"
+`
+
+// headScript prints the commit branch $2 of repository $1 points at.
+const headScript = `set -eu
+git -C "${GIT_ROOT:-/srv/git}/$1.git" rev-parse --verify "refs/heads/$2"
+`
+
+// diffScript prints the files that differ between commits $2 and $3 of
+// repository $1, one per line.
+const diffScript = `set -eu
+git -C "${GIT_ROOT:-/srv/git}/$1.git" diff --name-only "$2" "$3"
+`
+
+// ChangedFiles lists the files that differ between two commits of repo.
+func (s *Server) ChangedFiles(ctx context.Context, repo, from, to string) ([]string, error) {
+	out, err := s.clients.Exec(ctx, s.Namespace, s.pod, container, []string{"sh", "-c", diffScript, "diff", repo, from, to}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("git server: diff %s..%s of %s: %w", from, to, repo, err)
+	}
+	return strings.Fields(out), nil
+}
+
+// EmptyCommit commits on branch of repo a commit that changes no file and
+// returns it.
+func (s *Server) EmptyCommit(ctx context.Context, repo, branch, message string) (string, error) {
+	out, err := s.clients.Exec(ctx, s.Namespace, s.pod, container, []string{"sh", "-c", emptyCommitScript, "empty", repo, branch, message}, nil)
+	if err != nil {
+		return "", fmt.Errorf("git server: commit on %s of %s: %w", branch, repo, err)
+	}
+	return strings.TrimSpace(out), nil
+}
+
+// Head returns the commit branch of repo points at.
+func (s *Server) Head(ctx context.Context, repo, branch string) (string, error) {
+	out, err := s.clients.Exec(ctx, s.Namespace, s.pod, container, []string{"sh", "-c", headScript, "head", repo, branch}, nil)
+	if err != nil {
+		return "", fmt.Errorf("git server: head of %s of %s: %w", branch, repo, err)
+	}
+	return strings.TrimSpace(out), nil
+}
+
 // tarFS packs the files of fsys in a reproducible tar (sorted, fixed times).
 func tarFS(fsys fs.FS) ([]byte, error) {
 	var paths []string

@@ -111,6 +111,20 @@ func TestChangeScripts(t *testing.T) {
 	if got := git("ls-tree", "rounds/r1", "run.sh"); !strings.HasPrefix(got, "100755") {
 		t.Errorf("run.sh lost its executable bit: %s", got)
 	}
+	// A push that changes no file: a new commit with the same tree, on top.
+	if got := run(nil, headScript, "app", "rounds/r1"); got != c2 {
+		t.Errorf("head of rounds/r1 is %s, want %s", got, c2)
+	}
+	e1 := run(nil, emptyCommitScript, "app", "rounds/r1", "push 1")
+	if e1 == c2 || git("rev-parse", "rounds/r1") != e1 || git("rev-parse", e1+"^") != c2 {
+		t.Errorf("empty commit %s: branch at %s, parent %s, want parent %s", e1, git("rev-parse", "rounds/r1"), git("rev-parse", e1+"^"), c2)
+	}
+	if got := run(nil, diffScript, "app", c2, e1); got != "" {
+		t.Errorf("the empty commit changed files: %s", got)
+	}
+	if got := run(nil, diffScript, "app", main1, e1); got != "cmd/main.go" {
+		t.Errorf("files changed since main: %q, want cmd/main.go", got)
+	}
 	// A new round starts again from main.
 	run(nil, branchScript, "app", "rounds/r1")
 	if got := git("rev-parse", "rounds/r1"); got != main1 {

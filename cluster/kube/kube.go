@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 	"time"
 
@@ -146,6 +147,23 @@ func Decode(data []byte) ([]*unstructured.Unstructured, error) {
 		}
 		objs = append(objs, obj)
 	}
+}
+
+// Ordered puts namespaces first and CRDs second, keeping the rest in
+// order: a release applied in that order never names a missing kind.
+func Ordered(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
+	rank := func(o *unstructured.Unstructured) int {
+		switch o.GetKind() {
+		case "Namespace":
+			return 0
+		case "CustomResourceDefinition":
+			return 1
+		}
+		return 2
+	}
+	out := append([]*unstructured.Unstructured(nil), objs...)
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
+	return out
 }
 
 // Apply applies objects with server-side apply, in order. CRDs are waited

@@ -115,7 +115,7 @@ func Install(ctx context.Context, c *kube.Clients, manifest []byte, featureFlags
 	if err != nil {
 		return fmt.Errorf("install tekton: %w", err)
 	}
-	objs = ordered(objs)
+	objs = kube.Ordered(objs)
 	if err := setFeatureFlags(objs, featureFlags); err != nil {
 		return fmt.Errorf("install tekton: %w", err)
 	}
@@ -128,22 +128,6 @@ func Install(ctx context.Context, c *kube.Clients, manifest []byte, featureFlags
 	}
 	l.Infof("Tekton Pipelines ready in %s", time.Since(start).Round(100*time.Millisecond))
 	return nil
-}
-
-// ordered puts namespaces first and CRDs second, keeping the rest in order.
-func ordered(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
-	rank := func(o *unstructured.Unstructured) int {
-		switch o.GetKind() {
-		case "Namespace":
-			return 0
-		case "CustomResourceDefinition":
-			return 1
-		}
-		return 2
-	}
-	out := append([]*unstructured.Unstructured(nil), objs...)
-	sort.SliceStable(out, func(i, j int) bool { return rank(out[i]) < rank(out[j]) })
-	return out
 }
 
 func setFeatureFlags(objs []*unstructured.Unstructured, flags map[string]string) error {

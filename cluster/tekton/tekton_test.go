@@ -33,7 +33,7 @@ func TestRenderFromModule(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs = ordered(objs)
+	objs = kube.Ordered(objs)
 	if objs[0].GetKind() != "Namespace" {
 		t.Errorf("first object is a %s, want a Namespace", objs[0].GetKind())
 	}

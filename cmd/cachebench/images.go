@@ -24,7 +24,7 @@ func newImagesCmd() *cobra.Command {
 		Use:   "build",
 		Short: "Build every image an offline run needs (what the cache lacks)",
 		Long: `Build the kind node image (with the control-plane images preloaded), Tekton
-Pipelines, the builders' images (kaniko, kaniko-chainguard, BuildKit, Buildah;
+Pipelines and Triggers, the builders' images (kaniko, kaniko-chainguard, BuildKit, Buildah;
 all of them unless --builders names some), the registry, the git image and the
 workloads' base images from pinned Go modules and Debian packages. Results are cached by their
 inputs under --cache-dir, so a second build does nothing. Needs root.
@@ -36,7 +36,7 @@ build time, its size and whether it came from the cache.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l := log.New(os.Stderr, verbose)
-			f, err := images.NewFactory(images.WithCacheDir(cacheDir), images.WithLogger(l), images.WithKubernetesVersion(kubernetes))
+			f, err := images.NewFactory(images.WithCacheDir(cacheDir), images.WithLogger(l), images.WithKubernetesVersion(kubernetes), images.WithTriggers(true))
 			if err != nil {
 				return err
 			}

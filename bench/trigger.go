@@ -1,0 +1,259 @@
+package bench
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/watch"
+	watchtools "k8s.io/client-go/tools/watch"
+
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/cachebench/cachebench/cluster/triggers"
+	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/scenarios"
+)
+
+// Runs started by push events (--start trigger): each run is a commit on
+// its round's branch, announced to the EventListener by a signed GitHub
+// push event; the round's Trigger makes the same PipelineRun the api start
+// would create, taking the repository and commit from the event.
+
+// Template parameters the round's Trigger fills from the event.
+const (
+	paramURL    = "$(tt.params.url)"
+	paramCommit = "$(tt.params.commit)"
+)
+
+var (
+	// TriggerTimeout bounds the wait for the PipelineRun of an event: none
+	// by then means the event was rejected or no Trigger took it.
+	TriggerTimeout = time.Minute
+	// RejectWait is how long CheckRejected waits for a PipelineRun that
+	// must not come: an accepted event makes one within a second here.
+	RejectWait = 15 * time.Second
+	// TriggerSettle is the least time between creating a round's Trigger
+	// and its first event: the listener reads Triggers from its informer,
+	// which sees a new one a moment after the API server has it.
+	TriggerSettle = 2 * time.Second
+)
+
+// triggerName names a round's Trigger and TriggerTemplate, unique and
+// short enough for a label value.
+func triggerName(path string) string {
+	sum := sha256.Sum256([]byte(path))
+	n := strings.Trim(dnsName(strings.TrimPrefix(path, "rounds/")), "-")
+	return strings.TrimRight(n[:min(len(n), 50)], "-") + "-" + hex.EncodeToString(sum[:])[:8]
+}
+
+// addTrigger creates the round's Trigger: a push to the round's branch
+// makes the round's PipelineRun.
+func (r *Runner) addTrigger(ctx context.Context, s Step, rd *round) error {
+	if r.env.Listener == nil {
+		return errors.New("runs start from push events, but the cluster has no event listener (Tekton Triggers not installed)")
+	}
+	stamp := r.runID
+	if s.Change == scenarios.ChangeStamp {
+		stamp = paramCommit // each push is a new commit, so a new value
+	}
+	pr, err := r.pipelineRun(s, rd, stamp, paramURL, fmt.Sprintf("%s-%s-%s-%s", r.runID, s.Builder.Name(), s.Strategy.Name, paramCommit))
+	if err != nil {
+		return err
+	}
+	pr.GenerateName = namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-push", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round))
+	rd.trigger = triggerName(r.roundPath(s))
+	l := r.labels(s)
+	// Cold and warm runs share the round's template: the state is in the
+	// results, not on the PipelineRun.
+	delete(l, LabelCache)
+	l[LabelRound] = rd.trigger
+	pr.Labels = l
+	if err := r.env.Listener.AddTrigger(ctx, triggers.Trigger{Name: rd.trigger, Labels: l, Repository: s.Workload.Name, Branch: rd.branch, PipelineRun: pr}); err != nil {
+		return fmt.Errorf("%s: %w", s.Name(), err)
+	}
+	rd.triggerAt = time.Now()
+	return nil
+}
+
+// removeTrigger deletes a round's Trigger and template.
+func (r *Runner) removeTrigger(ctx context.Context, rd *round) {
+	if rd.trigger == "" || r.env.Listener == nil {
+		return
+	}
+	if err := r.env.Listener.RemoveTriggers(ctx, LabelRound+"="+rd.trigger); err != nil {
+		r.log.Warnf("%v", err)
+	}
+}
+
+// pushCommit makes the run's commit when its change made none: the round's
+// first commit for a cold run, a commit changing nothing for the others.
+func (r *Runner) pushCommit(ctx context.Context, s Step, rd *round, token string) error {
+	if rd.commit != "" && rd.pushed != rd.commit {
+		return nil // the change committed
+	}
+	var commit string
+	var err error
+	if s.Cache == results.Cold {
+		commit, err = r.env.Git.Head(ctx, s.Workload.Name, rd.branch)
+	} else {
+		commit, err = r.env.Git.EmptyCommit(ctx, s.Workload.Name, rd.branch, "push "+token)
+	}
+	if err != nil {
+		return err
+	}
+	rd.commit = commit
+	return nil
+}
+
+// startTrigger sends the run's push event and waits for the PipelineRun
+// it makes. The clock of the run's wall time starts when the watch sees
+// the PipelineRun; the event's own times go into tt.
+func (r *Runner) startTrigger(ctx context.Context, s Step, rd *round) (*pipelinev1.PipelineRun, time.Time, *results.TriggerTimes, error) {
+	if wait := TriggerSettle - time.Since(rd.triggerAt); wait > 0 {
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, time.Time{}, nil, ctx.Err()
+		}
+	}
+	push := triggers.Push{Repository: s.Workload.Name, CloneURL: r.env.Git.URL(s.Workload.Name), Branch: rd.branch, Before: rd.pushed, After: rd.commit}
+	pr, seen, sent, err := r.sendAndWait(ctx, push, false, TriggerTimeout)
+	tt := &results.TriggerTimes{EventID: sent.EventID}
+	if !sent.At.IsZero() {
+		tt.AcceptedMillis = sent.Accepted.Sub(sent.At).Milliseconds()
+	}
+	if err != nil {
+		return nil, time.Time{}, tt, err
+	}
+	rd.pushed = rd.commit
+	tt.PipelineRunMillis = seen.Sub(sent.At).Milliseconds()
+	r.log.Infof("%s: push event %s: PipelineRun %s after %d ms", s.Name(), sent.EventID, pr.Name, tt.PipelineRunMillis)
+	return pr, seen, tt, nil
+}
+
+// sendAndWait sends a push event and waits up to timeout for the
+// PipelineRun labelled with its event id. The watch starts before the
+// event leaves, so the PipelineRun is seen as it is created.
+func (r *Runner) sendAndWait(ctx context.Context, push triggers.Push, forged bool, timeout time.Duration) (*pipelinev1.PipelineRun, time.Time, triggers.Sent, error) {
+	prs := r.tekton.TektonV1().PipelineRuns(r.env.Namespace)
+	sel := labels.Set{LabelRunID: r.runID, triggers.Group + "/eventlistener": triggers.ListenerName}.String()
+	wctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	w, err := prs.Watch(wctx, metav1.ListOptions{LabelSelector: sel})
+	if err != nil {
+		return nil, time.Time{}, triggers.Sent{}, fmt.Errorf("watch PipelineRuns: %w", err)
+	}
+	defer w.Stop()
+	sent, err := r.env.Listener.Send(ctx, push, forged)
+	if err != nil {
+		return nil, time.Time{}, sent, err
+	}
+	for {
+		select {
+		case ev, ok := <-w.ResultChan():
+			if !ok {
+				if ctx.Err() != nil {
+					return nil, time.Time{}, sent, ctx.Err()
+				}
+				return nil, time.Time{}, sent, &NoPipelineRunError{EventID: sent.EventID, Push: push, Waited: timeout}
+			}
+			pr, isPR := ev.Object.(*pipelinev1.PipelineRun)
+			if ev.Type == watch.Added && isPR && pr.Labels[triggers.EventIDLabel] == sent.EventID {
+				return pr, time.Now(), sent, nil
+			}
+		case <-wctx.Done():
+			if ctx.Err() != nil {
+				return nil, time.Time{}, sent, ctx.Err()
+			}
+			return nil, time.Time{}, sent, &NoPipelineRunError{EventID: sent.EventID, Push: push, Waited: timeout}
+		}
+	}
+}
+
+// NoPipelineRunError is a push event that made no PipelineRun.
+type NoPipelineRunError struct {
+	EventID string
+	Push    triggers.Push
+	Waited  time.Duration
+}
+
+func (e *NoPipelineRunError) Error() string {
+	return fmt.Sprintf("push event %s (%s, %s at %.12s) made no PipelineRun within %s: the event listener rejected it (signature, event type) or no Trigger took it (repository, branch); the core interceptors' log (tekton-pipelines, tekton-triggers-core-interceptors) says which",
+		e.EventID, e.Push.Repository, e.Push.Branch, e.Push.After, e.Waited)
+}
+
+// CheckRejected sends the events a listener must turn away for the
+// round of step s (one signed with a wrong secret, one for a repository
+// the git server does not have) and checks that neither made a
+// PipelineRun. It is the e2e test's; the round must have started.
+func (r *Runner) CheckRejected(ctx context.Context, s Step) ([]string, error) {
+	if s.Change == "" {
+		s.Change = s.Workload.DefaultChange()
+	}
+	rd, ok := r.rounds[roundKey(s)]
+	if !ok || rd.trigger == "" {
+		return nil, fmt.Errorf("%s: no round with a Trigger", s.Name())
+	}
+	good := triggers.Push{Repository: s.Workload.Name, CloneURL: r.env.Git.URL(s.Workload.Name), Branch: rd.branch, Before: rd.pushed, After: rd.commit}
+	unknown := good
+	unknown.Repository, unknown.CloneURL = "no-such-repository", r.env.Git.URL("no-such-repository")
+	var seen []string
+	for _, c := range []struct {
+		what   string
+		push   triggers.Push
+		forged bool
+	}{{"a wrong signature", good, true}, {"an unknown repository", unknown, false}} {
+		pr, _, sent, err := r.sendAndWait(ctx, c.push, c.forged, RejectWait)
+		var none *NoPipelineRunError
+		switch {
+		case errors.As(err, &none):
+			seen = append(seen, fmt.Sprintf("push event %s with %s: answered in %d ms, no PipelineRun within %s", sent.EventID, c.what, sent.Accepted.Sub(sent.At).Milliseconds(), RejectWait))
+		case err != nil:
+			return seen, err
+		default:
+			if rerr := r.clean.removePipelineRun(cleanupContext(ctx), pr.Name); rerr != nil {
+				r.log.Warnf("%v", rerr)
+			}
+			return seen, fmt.Errorf("push event %s with %s made PipelineRun %s", sent.EventID, c.what, pr.Name)
+		}
+	}
+	return seen, nil
+}
+
+// watchFirstStep reports when the PipelineRun's first step container
+// runs (or has run), as the pod watch delivers it; nothing if ctx ends
+// first.
+func (r *Runner) watchFirstStep(ctx context.Context, prName string) <-chan time.Time {
+	out := make(chan time.Time, 1)
+	pods := r.env.Clients.Kube.CoreV1().Pods(r.env.Namespace)
+	lw := labelSelectorLW("tekton.dev/pipelineRun="+prName, pods.List, pods.Watch)
+	go func() {
+		_, err := watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
+			p, ok := ev.Object.(*corev1.Pod)
+			return ok && stepStarted(p), nil
+		})
+		if err == nil {
+			out <- time.Now()
+		}
+		close(out)
+	}()
+	return out
+}
+
+// stepStarted reports whether a step container of the pod runs or ran.
+func stepStarted(p *corev1.Pod) bool {
+	for _, c := range p.Status.ContainerStatuses {
+		if strings.HasPrefix(c.Name, "step-") && (c.State.Running != nil || c.State.Terminated != nil) {
+			return true
+		}
+	}
+	return false
+}

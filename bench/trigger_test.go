@@ -1,0 +1,54 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+)
+
+func TestTriggerName(t *testing.T) {
+	long := "rounds/" + strings.Repeat("20261128-103000-kaniko-chainguard-registry-source-80ms-pm10ms-2p5mbit-", 2) + "r12"
+	paths := []string{"rounds/20261128-103000-kaniko-none-none-local-r1", "rounds/20261128-103000-kaniko-none-none-local-r2", long, long + "x"}
+	seen := map[string]string{}
+	for _, p := range paths {
+		n := triggerName(p)
+		// A Trigger's name is also the value of its round label.
+		if errs := validation.IsDNS1123Label(n); len(errs) > 0 {
+			t.Errorf("triggerName(%q) = %q: %v", p, n, errs)
+		}
+		if errs := validation.IsValidLabelValue(n); len(errs) > 0 {
+			t.Errorf("triggerName(%q) = %q is no label value: %v", p, n, errs)
+		}
+		if other, dup := seen[n]; dup {
+			t.Errorf("%q and %q share the name %q", p, other, n)
+		}
+		seen[n] = p
+		if again := triggerName(p); again != n {
+			t.Errorf("triggerName(%q) not stable: %q then %q", p, n, again)
+		}
+	}
+}
+
+func TestStepStarted(t *testing.T) {
+	running := corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
+	done := corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{}}
+	waiting := corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "PodInitializing"}}
+	for _, tc := range []struct {
+		name     string
+		statuses []corev1.ContainerStatus
+		want     bool
+	}{
+		{"no status yet", nil, false},
+		{"steps waiting for init containers", []corev1.ContainerStatus{{Name: "step-clone", State: waiting}}, false},
+		{"a sidecar runs, no step", []corev1.ContainerStatus{{Name: "sidecar-x", State: running}, {Name: "step-clone", State: waiting}}, false},
+		{"first step runs", []corev1.ContainerStatus{{Name: "step-clone", State: running}}, true},
+		{"first step already done", []corev1.ContainerStatus{{Name: "step-clone", State: done}, {Name: "step-build", State: running}}, true},
+	} {
+		p := &corev1.Pod{Status: corev1.PodStatus{ContainerStatuses: tc.statuses}}
+		if got := stepStarted(p); got != tc.want {
+			t.Errorf("%s: stepStarted = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,144 @@
+package triggers
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/cachebench/cachebench/cluster/kube"
+)
+
+func TestRenderFromModule(t *testing.T) {
+	images := map[string]string{}
+	for _, c := range []string{"controller", "webhook", "eventlistenersink", "interceptors"} {
+		images[c] = "cachebench.local/tekton-triggers/" + c + ":v0.37.0"
+	}
+	r, err := RenderFromModule(context.Background(), "v0.37.0", images)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, text := range map[string]string{"controller": string(r.Controller), "interceptors": string(r.Interceptors)} {
+		if strings.Contains(text, "ko://") {
+			t.Errorf("%s: ko:// placeholders left", name)
+		}
+	}
+	// The EventListener's image is an argument of the controller.
+	for _, want := range []string{"cachebench.local/tekton-triggers/controller:v0.37.0", "-el-image", "cachebench.local/tekton-triggers/eventlistenersink:v0.37.0", "cachebench.local/tekton-triggers/webhook:v0.37.0"} {
+		if !strings.Contains(string(r.Controller), want) {
+			t.Errorf("controller release lacks %s", want)
+		}
+	}
+	kinds := func(data []byte) map[string]int {
+		objs, err := kube.Decode(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := map[string]int{}
+		for _, o := range objs {
+			k[o.GetKind()]++
+		}
+		return k
+	}
+	if k := kinds(r.Controller); k["CustomResourceDefinition"] != 7 || k["Deployment"] != 2 || k["Namespace"] != 0 {
+		t.Errorf("controller release: %v", k)
+	}
+	objs, err := kube.Decode(r.Interceptors)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, o := range objs {
+		order = append(order, o.GetKind())
+	}
+	// The Secret before the Deployment (the interceptors give up without
+	// it), the ClusterInterceptors before it too (it fills their CA bundle
+	// at start).
+	if got := strings.Join(order, ","); !strings.HasPrefix(got, "Secret,ClusterInterceptor") || !strings.Contains(got, "ClusterInterceptor,Deployment") {
+		t.Errorf("interceptors in order %s", got)
+	}
+	if !strings.Contains(string(r.Interceptors), images["interceptors"]) {
+		t.Error("the interceptors' image is not the one given")
+	}
+}
+
+func TestRenderNamesMissingImages(t *testing.T) {
+	_, err := RenderFromModule(context.Background(), "v0.37.0", map[string]string{"controller": "x", "webhook": "y"})
+	if err == nil || !strings.Contains(err.Error(), "eventlistenersink") || !strings.Contains(err.Error(), "interceptors") {
+		t.Fatalf("want an error naming the commands without images, got %v", err)
+	}
+}
+
+// TestSign checks the signature against HMAC-SHA256's published example.
+func TestSign(t *testing.T) {
+	got := Sign([]byte("key"), []byte("The quick brown fox jumps over the lazy dog"))
+	if want := "sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"; got != want {
+		t.Errorf("Sign = %s, want %s", got, want)
+	}
+}
+
+func TestPayload(t *testing.T) {
+	p := Push{Repository: "small", CloneURL: "git://git.cachebench.svc.cluster.local/small.git", Branch: "rounds/x-r1", Before: "a1", After: "b2"}
+	data, err := p.Payload()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v struct {
+		Ref        string `json:"ref"`
+		After      string `json:"after"`
+		Repository struct {
+			Name     string `json:"name"`
+			CloneURL string `json:"clone_url"`
+		} `json:"repository"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		t.Fatal(err)
+	}
+	// What the binding ($(body.repository.clone_url), $(body.after)) and
+	// the filter read.
+	if v.Ref != "refs/heads/rounds/x-r1" || v.After != "b2" || v.Repository.Name != "small" || v.Repository.CloneURL != p.CloneURL {
+		t.Errorf("payload %s", data)
+	}
+}
+
+func TestFilter(t *testing.T) {
+	for _, tc := range []struct{ repo, branch, want string }{
+		{"small", "rounds/r1", `body.repository.name == "small" && body.ref == "refs/heads/rounds/r1"`},
+		{`we"ird`, "b", `body.repository.name == "we\"ird" && body.ref == "refs/heads/b"`},
+	} {
+		if got := Filter(tc.repo, tc.branch); got != tc.want {
+			t.Errorf("Filter(%q, %q) = %s, want %s", tc.repo, tc.branch, got, tc.want)
+		}
+	}
+}
+
+func TestEventID(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		status  int
+		body    string
+		want    string
+		wantErr string
+	}{
+		{"accepted", 202, `{"eventListener":"cachebench","namespace":"cachebench","eventListenerUID":"u","eventID":"e-1"}`, "e-1", ""},
+		{"bad body", 400, `{"eventListener":"cachebench","errorMessage":"Invalid event body format"}`, "", "Invalid event body format"},
+		{"no id", 202, `{}`, "", "without an event id"},
+		{"not json", 503, `upstream connect error`, "", "upstream connect error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := &http.Response{StatusCode: tc.status, Status: http.StatusText(tc.status), Body: io.NopCloser(strings.NewReader(tc.body))}
+			got, err := eventID(resp)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want one with %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
