@@ -154,6 +154,9 @@ func Setup(cfg Config, set *images.Set, p support.E2EClusterProvider, repos []gi
 // in the context only once the cluster is up, too late for a failed create.
 func Teardown(cfg Config, p support.E2EClusterProvider) []env.Func {
 	return []env.Func{func(ctx context.Context, _ *envconf.Config) (context.Context, error) {
+		if e, ok := EnvFrom(ctx); ok && e.Listener != nil {
+			e.Listener.Close() // its port-forward
+		}
 		kp, isKind := p.(*kind.Provider)
 		switch {
 		case p == nil:

@@ -206,9 +206,9 @@ func TestTriggerSection(t *testing.T) {
 		want: []string{
 			"## Push to build: Tekton Triggers\n\nThese runs began with a signed GitHub-style push event",
 			"triggers.tekton.dev/triggers-eventid",
-			"| workload | builder | strategy | cache | n | event→PipelineRun | 95% CI | event→first step | 95% CI | wall time |",
-			"| small | kaniko | none | cold | 1 | 0.80 | n/a | 1.80 | n/a | 47.0 |",
-			"| small | kaniko | registry | warm | 6 | 0.82 | 0.80–0.85 | 1.83 | 1.80–1.85 | 40.2 |",
+			"| workload | builder | strategy | cache | n | event→PipelineRun (ms) | 95% CI | event→first step (ms) | 95% CI | wall time (s) |",
+			"| small | kaniko | none | cold | 1 | 800 | n/a | 1800 | n/a | 47.0 |",
+			"| small | kaniko | registry | warm | 6 | 825 | 800–850 | 1825 | 1800–1850 | 40.2 |",
 			"n/a: intervals need at least 6 successful runs per row (n=1: a 95% interval of the median needs n>=6); add --warm-runs or --rounds.",
 			"**small~trigger**",
 			"## Workload small, started by a push event\n",
@@ -223,7 +223,7 @@ func TestTriggerSection(t *testing.T) {
 		name: "trigger runs whose first step was not recorded",
 		runs: withSeq(append(triggered(resultstest.Runs("small", "none", results.Warm, 40, 41), 800, 0),
 			withoutFirstStep(triggered(resultstest.Runs("small", "none", results.Warm, 42), 900, 0))...)),
-		want: []string{"| small | kaniko | none | warm | 3 | 0.81 | n/a | 1.81 (n=2) | n/a | 41.0 |"},
+		want: []string{"| small | kaniko | none | warm | 3 | 810 | n/a | 1805 (n=2) | n/a | 41.0 |"},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
 			env := results.Environment{RunID: "trigger", CPUs: 2}
