@@ -242,9 +242,11 @@ func networkGroups(rows []stats.Stat) []string {
 	return stats.Distinct(rows, networkGroup)
 }
 
-// networkGroup is the network comparison a row belongs to.
+// networkGroup is the network comparison a row belongs to: its workload
+// with its change pattern and start, under every profile. Without the
+// change, two changes' rows under one profile would fight for one cell.
 func networkGroup(s stats.Stat) string {
-	return stats.Key{Workload: s.Workload, Start: s.Start}.Where()
+	return stats.Key{Workload: s.Workload, Change: s.Change, Start: s.Start}.Where()
 }
 
 // filterNetworkGroup keeps the rows of one network comparison, under every

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -106,6 +107,67 @@ func TestNetworksAreKeptApart(t *testing.T) {
 	for _, want := range []string{"\nnetwork: local\n", "\nnetwork: 30ms/100mbit\n", "cache-network: local\n", "BenchmarkCache/workload=small/builder=kaniko/strategy=registry/cache=warm 1 ", " 30 upstream-MB/op 1 pulls/op\n", "Unit pulls/op assume=exact"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("bench.txt lacks %q", want)
+		}
+	}
+}
+
+// withChange is a copy of runs made under a change pattern; the warm runs
+// with a cache take extra seconds.
+func withChange(runs []results.Run, change string, extraCached float64) []results.Run {
+	var out []results.Run
+	for _, r := range runs {
+		r.Change = change
+		if r.Strategy != stats.Baseline && r.Cache == results.Warm {
+			r.WallMillis += int64(extraCached * 1000)
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// Two change patterns under two profiles: each change has its own network
+// comparison, whose cells are its own rows' (one change's speedup must not
+// overwrite the other's).
+func TestNetworkComparisonPerChange(t *testing.T) {
+	local := resultstest.BuilderSample()
+	var runs []results.Run
+	for _, c := range []struct {
+		change string
+		extra  float64
+	}{{"none", 0}, {"source", 20}} {
+		changed := withChange(local, c.change, c.extra)
+		runs = append(runs, underNetwork(changed, results.LocalNetwork, 0, 0)...)
+		runs = append(runs, underNetwork(changed, "wan", 8, 1)...)
+	}
+	rows := stats.Summarize(runs)
+	cell := func(change, network string) string {
+		for _, s := range rows {
+			if s.Change == change && s.Network == network && s.Builder == "kaniko" && s.Strategy == "registry" && s.Cache == results.Warm {
+				return fmt.Sprintf("%.2f×", s.Speedup)
+			}
+		}
+		t.Fatalf("no kaniko registry warm row of %s under %s", change, network)
+		return ""
+	}
+	_, md := renderRuns(t, twoBuilderEnv, runs)
+	for _, c := range []struct{ title, change string }{{"### Workload small", "none"}, {"### Workload small, change source", "source"}} {
+		i := strings.Index(md, "## Network profiles")
+		if i < 0 {
+			t.Fatal("no network section")
+		}
+		sec := md[i:]
+		j := strings.Index(sec, c.title+"\n")
+		if j < 0 {
+			t.Fatalf("the network section has no %q:\n%s", c.title, sec)
+		}
+		sec = sec[j+len(c.title):]
+		if k := strings.Index(sec, "\n### "); k >= 0 {
+			sec = sec[:k]
+		}
+		for _, want := range []string{"| kaniko | registry | " + cell(c.change, "local"), " | " + cell(c.change, "wan") + " ("} {
+			if !strings.Contains(sec, want) {
+				t.Errorf("%s: lacks %q in\n%s", c.title, want, sec)
+			}
 		}
 	}
 }
