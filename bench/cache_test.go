@@ -447,7 +447,9 @@ func waitBuildStep(ctx context.Context, s Step) error {
 	r := session.Runner
 	selector := strings.Join([]string{
 		LabelRunID + "=" + r.runID, LabelBuilder + "=" + s.Builder.Name(), LabelStrategy + "=" + s.Strategy.Name,
-		LabelCache + "=" + string(s.Cache), "tekton.dev/pipelineTask=" + scenarios.BuildTask,
+		// Not the cache label: a push-started round's runs share one
+		// template. Only one run exists at a time.
+		LabelRound + "=" + fmt.Sprint(s.Round), "tekton.dev/pipelineTask=" + scenarios.BuildTask,
 	}, ",")
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
 		trs, err := r.tekton.TektonV1().TaskRuns(r.env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})

@@ -39,6 +39,8 @@ const (
 	LabelStrategy = "cachebench/strategy"
 	LabelCache    = "cachebench/cache"
 	LabelRound    = "cachebench/round"
+	// LabelTrigger names a round's Trigger on it and its template.
+	LabelTrigger = "cachebench/trigger"
 )
 
 // CacheVolumeSize is the size of a cache volume (base images of a workload).
@@ -320,7 +322,6 @@ func (r *Runner) warmVolume(ctx context.Context, s Step, rd *round) error {
 	ns := r.env.Namespace
 	kc := r.env.Clients.Kube
 	labels := r.labels(s)
-	labels[LabelRound] = fmt.Sprint(s.Round)
 	pvc := &corev1.PersistentVolumeClaim{
 		ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("cache-" + s.Builder.Name() + "-" + s.Strategy.Name + "-" + s.Workload.Name + "-" + s.Network.Slug()), Namespace: ns, Labels: labels},
 		Spec: corev1.PersistentVolumeClaimSpec{
@@ -414,6 +415,7 @@ func (r *Runner) labels(s Step) map[string]string {
 		LabelNetwork:                s.Network.Slug(),
 		LabelChange:                 string(s.Change),
 		LabelStrategy:               s.Strategy.Name,
+		LabelRound:                  fmt.Sprint(s.Round),
 		LabelCache:                  string(s.Cache),
 	}
 }

@@ -74,7 +74,7 @@ func (r *Runner) addTrigger(ctx context.Context, s Step, rd *round) error {
 	// Cold and warm runs share the round's template: the state is in the
 	// results, not on the PipelineRun.
 	delete(l, LabelCache)
-	l[LabelRound] = rd.trigger
+	l[LabelTrigger] = rd.trigger
 	pr.Labels = l
 	if err := r.env.Listener.AddTrigger(ctx, triggers.Trigger{Name: rd.trigger, Labels: l, Repository: s.Workload.Name, Branch: rd.branch, PipelineRun: pr}); err != nil {
 		return fmt.Errorf("%s: %w", s.Name(), err)
@@ -88,7 +88,7 @@ func (r *Runner) removeTrigger(ctx context.Context, rd *round) {
 	if rd.trigger == "" || r.env.Listener == nil {
 		return
 	}
-	if err := r.env.Listener.RemoveTriggers(ctx, LabelRound+"="+rd.trigger); err != nil {
+	if err := r.env.Listener.RemoveTriggers(ctx, LabelTrigger+"="+rd.trigger); err != nil {
 		r.log.Warnf("%v", err)
 	}
 }
