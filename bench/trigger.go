@@ -124,7 +124,7 @@ func (r *Runner) startTrigger(ctx context.Context, s Step, rd *round) (*pipeline
 			return nil, time.Time{}, nil, ctx.Err()
 		}
 	}
-	push := triggers.Push{Repository: s.Workload.Name, CloneURL: r.env.Git.URL(s.Workload.Name), Branch: rd.branch, Before: rd.pushed, After: rd.commit}
+	push := r.push(s, rd)
 	pr, seen, sent, err := r.sendAndWait(ctx, push, false, TriggerTimeout)
 	tt := &results.TriggerTimes{EventID: sent.EventID}
 	if !sent.At.IsZero() {
@@ -139,12 +139,18 @@ func (r *Runner) startTrigger(ctx context.Context, s Step, rd *round) (*pipeline
 	return pr, seen, tt, nil
 }
 
+// push is the event announcing the round's commit: its branch moved from
+// the commit pushed last to the one the run builds.
+func (r *Runner) push(s Step, rd *round) triggers.Push {
+	return triggers.Push{Repository: s.Workload.Name, CloneURL: r.env.Git.URL(s.Workload.Name), Branch: rd.branch, Before: rd.pushed, After: rd.commit}
+}
+
 // sendAndWait sends a push event and waits up to timeout for the
 // PipelineRun labelled with its event id. The watch starts before the
 // event leaves, so the PipelineRun is seen as it is created.
 func (r *Runner) sendAndWait(ctx context.Context, push triggers.Push, forged bool, timeout time.Duration) (*pipelinev1.PipelineRun, time.Time, triggers.Sent, error) {
 	prs := r.tekton.TektonV1().PipelineRuns(r.env.Namespace)
-	sel := labels.Set{LabelRunID: r.runID, triggers.Group + "/eventlistener": triggers.ListenerName}.String()
+	sel := labels.Set{LabelRunID: r.runID, triggers.EventListenerLabel: triggers.ListenerName}.String()
 	wctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	w, err := prs.Watch(wctx, metav1.ListOptions{LabelSelector: sel})
@@ -202,7 +208,7 @@ func (r *Runner) CheckRejected(ctx context.Context, s Step) ([]string, error) {
 	if !ok || rd.trigger == "" {
 		return nil, fmt.Errorf("%s: no round with a Trigger", s.Name())
 	}
-	good := triggers.Push{Repository: s.Workload.Name, CloneURL: r.env.Git.URL(s.Workload.Name), Branch: rd.branch, Before: rd.pushed, After: rd.commit}
+	good := r.push(s, rd)
 	unknown := good
 	unknown.Repository, unknown.CloneURL = "no-such-repository", r.env.Git.URL("no-such-repository")
 	var seen []string

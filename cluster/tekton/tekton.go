@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
@@ -36,58 +35,75 @@ type Images struct {
 	Shell    string            // an image with /bin/sh, for script steps
 }
 
-// koRef matches the image placeholders of Tekton's config/ folder.
-var koRef = regexp.MustCompile(`ko://github\.com/tektoncd/pipeline/cmd/([a-z0-9-]+)`)
-
 // shellRef matches the default shell image of the controller's arguments.
 var shellRef = regexp.MustCompile(`cgr\.dev/chainguard/busybox@sha256:[0-9a-f]{64}`)
 
 // RenderFromModule renders the release manifests from the config/ folder of
 // the tektoncd/pipeline module, with images built by cachebench.
 func RenderFromModule(ctx context.Context, version string, img Images) ([]byte, error) {
-	dir, err := gomod.Download(ctx, "github.com/tektoncd/pipeline", version)
+	const module = "github.com/tektoncd/pipeline"
+	dir, err := gomod.Download(ctx, module, version)
 	if err != nil {
 		return nil, fmt.Errorf("render tekton release: %w", err)
 	}
-	var files []string
-	for _, pattern := range []string{"config/100-namespace/*.yaml", "config/*.yaml", "config/300-crds/*.yaml", "config/resolvers/*.yaml"} {
-		m, err := filepath.Glob(filepath.Join(dir, pattern))
-		if err != nil {
-			return nil, err
-		}
-		sort.Strings(m)
-		files = append(files, m...)
+	out, err := ConcatManifests(dir, "config/100-namespace/*.yaml", "config/*.yaml", "config/300-crds/*.yaml", "config/resolvers/*.yaml")
+	if err != nil {
+		return nil, fmt.Errorf("render tekton release: %w", err)
 	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("render tekton release: no manifests under %s/config", dir)
-	}
-	var sb strings.Builder
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			return nil, err
-		}
-		sb.WriteString("---\n")
-		sb.Write(b)
-		sb.WriteString("\n")
-	}
-	out := sb.String()
-	var missing []string
-	out = koRef.ReplaceAllStringFunc(out, func(m string) string {
-		cmd := koRef.FindStringSubmatch(m)[1]
-		if ref, ok := img.Commands[cmd]; ok {
-			return ref
-		}
-		missing = append(missing, cmd)
-		return m
-	})
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("render tekton release: no image for %s", strings.Join(missing, ", "))
+	if out, err = ResolveKo(out, module, img.Commands); err != nil {
+		return nil, fmt.Errorf("render tekton release: %w", err)
 	}
 	if img.Shell != "" {
 		out = shellRef.ReplaceAllString(out, img.Shell)
 	}
 	return []byte(out), nil
+}
+
+// ConcatManifests joins the YAML files under dir that match each of
+// patterns, in order, as one multi-document stream. A pattern that
+// matches nothing is an error: the module is not laid out as expected.
+func ConcatManifests(dir string, patterns ...string) (string, error) {
+	var sb strings.Builder
+	for _, p := range patterns {
+		files, err := filepath.Glob(filepath.Join(dir, p))
+		if err != nil {
+			return "", err
+		}
+		if len(files) == 0 {
+			return "", fmt.Errorf("nothing matches %s under %s", p, dir)
+		}
+		for _, f := range files { // Glob sorts them
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return "", err
+			}
+			sb.WriteString("---\n")
+			sb.Write(b)
+			sb.WriteString("\n")
+		}
+	}
+	return sb.String(), nil
+}
+
+// ResolveKo replaces the ko:// placeholders of a Tekton module's commands
+// (ko://<module>/cmd/<name>) with the images given by command name, as
+// the module's own release job does with ko; a command without an image is
+// an error naming it.
+func ResolveKo(text, module string, images map[string]string) (string, error) {
+	ref := regexp.MustCompile(regexp.QuoteMeta("ko://"+module+"/cmd/") + `([a-z0-9-]+)`)
+	var missing []string
+	out := ref.ReplaceAllStringFunc(text, func(m string) string {
+		cmd := ref.FindStringSubmatch(m)[1]
+		if image, ok := images[cmd]; ok {
+			return image
+		}
+		missing = append(missing, cmd)
+		return m
+	})
+	if len(missing) > 0 {
+		return "", fmt.Errorf("no image for %s", strings.Join(missing, ", "))
+	}
+	return out, nil
 }
 
 // Download fetches a published release manifest.

@@ -5,10 +5,8 @@ package triggers
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cachebench/cachebench/cluster/kube"
+	"github.com/cachebench/cachebench/cluster/tekton"
 	"github.com/cachebench/cachebench/internal/gomod"
 	"github.com/cachebench/cachebench/log"
 )
@@ -44,69 +43,33 @@ type Release struct {
 	Interceptors []byte
 }
 
-// koRef matches the image placeholders of Triggers' config/ folder; the
-// EventListener's image is one too, in the controller's arguments.
-var koRef = regexp.MustCompile(`ko://github\.com/tektoncd/triggers/cmd/([a-z0-9-]+)`)
-
 // RenderFromModule renders a release from the config/ folder of the
 // tektoncd/triggers module, with the images built by cachebench (command
-// name -> reference), as Triggers' own release job does with ko.
+// name -> reference). The EventListener's image is a placeholder too, in
+// the controller's arguments.
 func RenderFromModule(ctx context.Context, version string, images map[string]string) (Release, error) {
-	dir, err := gomod.Download(ctx, "github.com/tektoncd/triggers", version)
+	const module = "github.com/tektoncd/triggers"
+	dir, err := gomod.Download(ctx, module, version)
 	if err != nil {
 		return Release{}, fmt.Errorf("render triggers release: %w", err)
 	}
-	controller, err := concat(dir, "config/*.yaml")
+	controller, err := tekton.ConcatManifests(dir, "config/*.yaml")
 	if err != nil {
-		return Release{}, err
+		return Release{}, fmt.Errorf("render triggers release: %w", err)
 	}
 	// The interceptors' Secret first: the interceptors give up at start
 	// without it; their ClusterInterceptors before the Deployment, which
 	// fills in their CA bundle when it starts.
-	interceptors, err := concat(dir, "config/interceptors/00-interceptor-secrets.yaml", "config/interceptors/core-interceptors.yaml", "config/interceptors/core-interceptors-deployment.yaml")
+	interceptors, err := tekton.ConcatManifests(dir, "config/interceptors/00-interceptor-secrets.yaml", "config/interceptors/core-interceptors.yaml", "config/interceptors/core-interceptors-deployment.yaml")
 	if err != nil {
-		return Release{}, err
+		return Release{}, fmt.Errorf("render triggers release: %w", err)
 	}
-	var missing []string
-	resolve := func(s string) []byte {
-		return []byte(koRef.ReplaceAllStringFunc(s, func(m string) string {
-			cmd := koRef.FindStringSubmatch(m)[1]
-			if ref, ok := images[cmd]; ok {
-				return ref
-			}
-			missing = append(missing, cmd)
-			return m
-		}))
+	controller, cerr := tekton.ResolveKo(controller, module, images)
+	interceptors, ierr := tekton.ResolveKo(interceptors, module, images)
+	if err := errors.Join(cerr, ierr); err != nil {
+		return Release{}, fmt.Errorf("render triggers release: %w", err)
 	}
-	r := Release{Controller: resolve(controller), Interceptors: resolve(interceptors)}
-	if len(missing) > 0 {
-		return Release{}, fmt.Errorf("render triggers release: no image for %s", strings.Join(missing, ", "))
-	}
-	return r, nil
-}
-
-// concat joins the YAML files matching patterns under dir, in order.
-func concat(dir string, patterns ...string) (string, error) {
-	var sb strings.Builder
-	for _, p := range patterns {
-		files, err := filepath.Glob(filepath.Join(dir, p))
-		if err != nil {
-			return "", err
-		}
-		if len(files) == 0 {
-			return "", fmt.Errorf("render triggers release: nothing matches %s under %s", p, dir)
-		}
-		for _, f := range files {
-			b, err := os.ReadFile(f)
-			if err != nil {
-				return "", fmt.Errorf("render triggers release: %w", err)
-			}
-			sb.WriteString("---\n")
-			sb.Write(b)
-			sb.WriteString("\n")
-		}
-	}
-	return sb.String(), nil
+	return Release{Controller: []byte(controller), Interceptors: []byte(interceptors)}, nil
 }
 
 // Install applies a release and waits until Triggers works: its

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -41,9 +42,11 @@ const (
 	BindingName = "cachebench-push"
 	// TriggerLabel selects the Triggers of the EventListener.
 	TriggerLabel = "cachebench/listener"
-	// EventIDLabel is the label Triggers puts on what an event created.
-	EventIDLabel = Group + "/triggers-eventid"
-	listenerPort = 8080
+	// EventIDLabel and EventListenerLabel are labels Triggers puts on what
+	// an event created: the event's id and the listener's name.
+	EventIDLabel       = Group + "/triggers-eventid"
+	EventListenerLabel = Group + "/eventlistener"
+	listenerPort       = 8080
 )
 
 // Listener is the EventListener of a namespace, reachable from the
@@ -213,9 +216,7 @@ func (l *Listener) AddTrigger(ctx context.Context, t Trigger) error {
 		"template": map[string]any{"ref": t.Name},
 	})
 	labels := map[string]string{TriggerLabel: ListenerName}
-	for k, v := range t.Labels {
-		labels[k] = v
-	}
+	maps.Copy(labels, t.Labels)
 	template.SetLabels(labels)
 	trigger.SetLabels(labels)
 	if err := l.clients.Apply(ctx, []*unstructured.Unstructured{template, trigger}); err != nil {
