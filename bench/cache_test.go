@@ -79,6 +79,9 @@ func runStep(t *testing.T, step Step) (ran bool, stopped *StoppedError) {
 			if run.Success && run.FirstStepMillis <= 0 {
 				t.Errorf("no time to the first step: %d ms", run.FirstStepMillis)
 			}
+			if run.Success && session.Opts.Packages == results.PackagesProxied {
+				checkPackages(t, step, run)
+			}
 			if run.Start == results.StartTrigger && run.Success {
 				if tt := run.Trigger; tt == nil || tt.EventID == "" || tt.PipelineRunMillis <= 0 || tt.FirstStepMillis <= tt.PipelineRunMillis {
 					t.Errorf("a push-started run without its event times: %+v", tt)
@@ -93,6 +96,31 @@ func runStep(t *testing.T, step Step) (ran bool, stopped *StoppedError) {
 		}
 	})
 	return ran, stopped
+}
+
+// downloadsPackages are the built-in workloads whose RUN steps download
+// packages (apt, Go modules, npm).
+var downloadsPackages = map[string]bool{"small": true, "gobuild": true, "node": true}
+
+// checkPackages proves that a run with proxied packages went through the
+// package cache: nothing refused, and a build without a cache, which runs
+// every RUN step, made requests to it.
+func checkPackages(t *testing.T, step Step, run results.Run) {
+	t.Helper()
+	p := run.Packages
+	if p == nil {
+		t.Errorf("packages proxied, but the run has no package traffic")
+		return
+	}
+	if p.Refused > 0 {
+		t.Errorf("the frozen package cache refused %d requests: %v", p.Refused, p.RefusedURLs)
+	}
+	if run.Cache == results.Cold && step.Strategy.Name == "none" && downloadsPackages[step.Workload.Name] && !step.Workload.Custom {
+		if p.Requests == 0 || p.Hits != p.Requests {
+			t.Errorf("a cold run without a cache should download every package from the frozen cache: %+v", p)
+		}
+	}
+	t.Logf("package cache: %d requests, %d hits, %.1f MB", p.Requests, p.Hits, float64(p.Bytes)/1e6)
 }
 
 // faultRound numbers the rounds of the fault tests, apart from the plan's.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"path"
 	"regexp"
 	"strings"
 
@@ -32,14 +33,17 @@ func (r *Runner) startChanges(ctx context.Context, s Step, rd *round) error {
 		rd.branch = r.roundPath(s)
 		return r.env.Git.Branch(ctx, s.Workload.Name, rd.branch)
 	case scenarios.ChangeBase:
-		rd.basePath = r.roundPath(s)
+		// From the packages mode's copies, so that the round's bases point
+		// package managers where the others' do.
+		from := r.packagesPath()
+		rd.basePath = path.Join(from, r.roundPath(s))
 		sess, err := r.env.Upstream.Connect(ctx)
 		if err != nil {
 			return err
 		}
 		defer sess.Close()
 		for _, repo := range r.baseRepos(s) {
-			if err := sess.Copy(ctx, repo, rd.basePath+"/"+repo); err != nil {
+			if err := sess.Copy(ctx, path.Join(from, repo), rd.basePath+"/"+repo); err != nil {
 				return fmt.Errorf("copy base image %s for the round: %w", repo, err)
 			}
 		}

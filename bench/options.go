@@ -44,6 +44,10 @@ type Options struct {
 	// dimension of the matrix; CacheNetwork is the cache registry's one.
 	Networks     []string
 	CacheNetwork string
+	// Packages is how build steps download packages: results.PackagesProxied
+	// (through the in-cluster package cache, filled before the runs and
+	// then frozen) or results.PackagesDirect (from the internet).
+	Packages string
 	// Start is how runs start: results.StartAPI or results.StartTrigger.
 	Start      string
 	Strategies []string
@@ -117,6 +121,7 @@ func Defaults() Options {
 		Builders:     append([]string(nil), Builders...),
 		Networks:     []string{network.Local},
 		CacheNetwork: network.Local,
+		Packages:     results.PackagesProxied,
 		Start:        results.StartAPI,
 		WarmRuns:     1,
 		Precision:    0.10,
@@ -155,6 +160,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.Changes, "change", o.Changes, "what each warm run's commit changes, each measured: none (the same commit), stamp (a new build argument value), source (a source file edited), deps (the dependency manifest edited), base (base images with a new digest); default: stamp for workloads with a stamp argument, else none")
 	fs.StringSliceVar(&o.Networks, "network", o.Networks, "network profiles between the builders and the upstream registry (base images), each measured: "+strings.Join(network.PresetNames(), ", ")+" or <rtt>[+-<jitter>]/<bandwidth>, e.g. 30ms/100mbit")
 	fs.StringVar(&o.CacheNetwork, "cache-network", o.CacheNetwork, "network profile between the builders and the cache registry (layer caches, pushed images)")
+	fs.StringVar(&o.Packages, "packages", o.Packages, "how RUN steps download apt packages, Go modules and npm packages: proxied (through a package cache in the cluster, behind the upstream network profile, filled by one unmeasured build of each workload and then frozen, so every run downloads the same) or direct (from the internet, as the Dockerfile says)")
 	fs.StringVar(&o.Start, "start", o.Start, "how each run starts: api (the harness creates the PipelineRun) or trigger (a commit pushed to the git server, announced by a signed GitHub push event to a Tekton Triggers "+versions.Triggers+" EventListener, whose Trigger creates the PipelineRun; the event's latency is measured too)")
 	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure, each under every builder (default: all: none, registry, pv-warm)")
 	fs.StringSliceVar(&o.Builders, "builders", o.Builders, "image builders to compare ("+strings.Join(Builders, ", ")+")")
@@ -274,6 +280,9 @@ func (o *Options) Validate() error {
 	if _, err := network.Parse(o.CacheNetwork); err != nil {
 		bad("cache-network", "%v", err)
 	}
+	if o.Packages != results.PackagesProxied && o.Packages != results.PackagesDirect {
+		bad("packages", "%q: want %s or %s", o.Packages, results.PackagesProxied, results.PackagesDirect)
+	}
 	if o.WarmRuns < 0 || o.WarmRuns > 1000 {
 		bad("warm-runs", "%d: want 0 to 1000", o.WarmRuns)
 	}
@@ -366,6 +375,7 @@ func (o *Options) Settings() map[string]string {
 		"builders":            strings.Join(o.Builders, ","),
 		"network":             strings.Join(o.Networks, ","),
 		"cache-network":       o.CacheNetwork,
+		"packages":            o.Packages,
 		"warm-runs":           fmt.Sprint(o.WarmRuns),
 		"rounds":              fmt.Sprint(o.Rounds),
 		"run-timeout":         o.RunTimeout.String(),

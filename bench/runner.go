@@ -22,6 +22,7 @@ import (
 
 	"github.com/cachebench/cachebench/cluster"
 	"github.com/cachebench/cachebench/cluster/network"
+	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/log"
 	"github.com/cachebench/cachebench/measure"
@@ -167,10 +168,13 @@ func (r *Runner) setNetwork(ctx context.Context, s Step) error {
 		return errors.New("no network proxy in the cluster")
 	}
 	// The mirror is near the cluster, as the cache registry is.
+	// The package cache stands for the internet's package servers, which
+	// are as far as upstream.
 	err := r.env.Network.Set(ctx, map[string]network.Profile{
 		registry.Upstream.Name(): s.Network,
 		registry.Cache.Name():    r.matrix.CacheNetwork,
 		registry.Mirror.Name():   r.matrix.CacheNetwork,
+		pkgcache.Name:            s.Network,
 	})
 	if err != nil {
 		return fmt.Errorf("set network profile: %w", err)
@@ -426,11 +430,11 @@ func (r *Runner) request(s Step, rd *round, stamp string) scenarios.BuildRequest
 		BaseRegistry: r.env.Upstream.Host, Mirror: r.env.Mirror.Host, Bases: r.env.Bases,
 		CacheRepo: rd.cacheRepo, Stamp: stamp,
 	}
-	if rd.basePath != "" {
-		req.BasePath = rd.basePath
+	if bp := r.basePath(rd); bp != "" {
+		req.BasePath = bp
 		req.Bases = map[string]string{}
 		for logical := range r.env.Bases {
-			req.Bases[logical] = r.env.Upstream.Ref(rd.basePath + "/" + r.baseRepo(logical))
+			req.Bases[logical] = r.env.Upstream.Ref(bp + "/" + r.baseRepo(logical))
 		}
 	}
 	return req
@@ -604,6 +608,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 	if run.Traffic, err = r.traffic(ctx, start, end); err != nil {
 		r.log.Warnf("%s: registry traffic: %v", s.Name(), err)
 	}
+	r.packageTraffic(ctx, &run, start, end)
 	if run.Success {
 		run.Check = CheckRun(s, run)
 		if rd.commit != "" && run.Commit != rd.commit {
@@ -611,7 +616,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 			run.Check.Problems = append(run.Check.Problems, fmt.Sprintf("the run built commit %s, not the change's %s", run.Commit, rd.commit))
 		}
 		run.Findings = r.findings(s, run)
-		r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, trafficNote(run.Traffic))
+		r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, trafficNote(run.Traffic)+packagesNote(run.Packages))
 		for _, p := range run.Check.Problems {
 			r.log.Warnf("%s: %s", s.Name(), p)
 		}
@@ -619,7 +624,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 			r.log.Infof("%s: finding: %s", s.Name(), f)
 		}
 	} else {
-		r.log.Warnf("%s: failed: %s", s.Name(), run.Reason)
+		r.log.Warnf("%s: failed: %s%s", s.Name(), run.Reason, packagesNote(run.Packages))
 		// A failure is never a duration.
 		run.WallMillis = 0
 	}

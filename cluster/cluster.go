@@ -21,6 +21,7 @@ import (
 	"github.com/cachebench/cachebench/cluster/kind"
 	"github.com/cachebench/cachebench/cluster/kube"
 	"github.com/cachebench/cachebench/cluster/network"
+	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/cluster/tekton"
 	"github.com/cachebench/cachebench/cluster/triggers"
@@ -67,8 +68,12 @@ type Env struct {
 	Upstream *registry.Registry
 	Registry *registry.Registry
 	Mirror   *registry.Registry
-	// Network puts a network profile in front of each registry.
+	// Network puts a network profile in front of each registry and the
+	// package cache.
 	Network *network.Proxy
+	// Packages is the package cache, nil unless the benchmark proxies
+	// packages (it deploys it).
+	Packages *pkgcache.Cache
 	Git     *gitserver.Server
 	// Listener is the EventListener runs started by push events go
 	// through; nil unless the image set has Tekton Triggers.
@@ -334,6 +339,9 @@ func deployNetwork(cfg Config, set *images.Set) env.Func {
 		for _, role := range []registry.Role{registry.Upstream, registry.Cache, registry.Mirror} {
 			routes = append(routes, network.Route{Name: role.Name(), Port: registry.Port, Origin: registry.OriginHost(role, e.Namespace)})
 		}
+		// The package cache is deployed by a benchmark that proxies packages
+		// (it needs the build CA); its route is there either way.
+		routes = append(routes, network.Route{Name: pkgcache.Name, Port: pkgcache.Port, Origin: pkgcache.OriginHost(e.Namespace)})
 		e.Network, err = network.Deploy(ctx, e.Clients, e.Namespace, set.Toxiproxy, routes, cfg.Log)
 		return ctx, err
 	}

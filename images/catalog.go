@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cachebench/cachebench/cluster/pkgcache/server"
 	"github.com/cachebench/cachebench/internal/gomod"
 	"github.com/cachebench/cachebench/versions"
 )
@@ -334,6 +335,9 @@ type Catalog struct {
 	Registry  string
 	Toxiproxy string
 	Git       string
+	// PackageCache is the cache package managers download through when
+	// packages are proxied (cluster/pkgcache), built here online too.
+	PackageCache string
 	// BaseRefs maps a base image's logical name to its local reference.
 	BaseRefs map[string]string
 }
@@ -446,6 +450,20 @@ func NewCatalog(k8sVersion string) *Catalog {
 		Name: "toxiproxy", Refs: []string{c.Toxiproxy}, Static: true,
 		Binaries: []Binary{{Build: toxiproxyBuild(versions.Toxiproxy), Name: "server", Dest: "/toxiproxy"}},
 		Config:   v1.Config{Entrypoint: []string{"/toxiproxy"}, Cmd: []string{"-host=0.0.0.0", "-config=/etc/toxiproxy/proxies.json"}},
+	})
+
+	c.PackageCache = Ref("package-cache", "v1")
+	c.Cluster = append(c.Cluster, Spec{
+		Name: "package-cache", Refs: []string{c.PackageCache}, Static: true,
+		Extra: func(ctx context.Context, f *Factory, tmp string) ([]File, error) {
+			bin, err := f.packageCacheBinary(ctx, tmp)
+			if err != nil {
+				return nil, err
+			}
+			return []File{{Path: "/package-cache", Src: bin, Mode: 0o755}, {Path: "/var/cache/packages", Dir: true, Mode: 0o777}}, nil
+		},
+		ExtraInput: "package cache " + Key(server.Source, server.MainSource),
+		Config:     v1.Config{Entrypoint: []string{"/package-cache"}},
 	})
 
 	c.BaseRefs["debian"] = Ref("base/debian", versions.Debian)
@@ -564,6 +582,32 @@ func (f *Factory) pauseBinary(ctx context.Context, k8sVersion, tmp string) (stri
 	src := filepath.Join(dir, "build", "pause", "linux", "pause.c")
 	if err := f.run(ctx, "", nil, "gcc", "-Os", "-Wall", "-static", "-DVERSION=v"+versions.Pause+"-cachebench", "-o", out, src); err != nil {
 		return "", fmt.Errorf("compile pause: %w (is gcc with static libc installed? host/install-docker.sh installs it)", err)
+	}
+	return out, nil
+}
+
+// packageCacheBinary compiles the package cache from cachebench's own copy
+// of its source: a module of its own with the standard library only, so
+// that it builds wherever Go does, online or offline.
+func (f *Factory) packageCacheBinary(ctx context.Context, tmp string) (string, error) {
+	dir := filepath.Join(tmp, "package-cache-src")
+	files := map[string]string{
+		"go.mod":           "module cachebench.local/packagecache\n\ngo 1.22\n",
+		"main.go":          server.MainSource,
+		"server/server.go": server.Source,
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return "", err
+		}
+		if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+			return "", err
+		}
+	}
+	out := filepath.Join(tmp, "package-cache")
+	if err := f.run(ctx, dir, staticEnv, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, "."); err != nil {
+		return "", fmt.Errorf("compile the package cache: %w", err)
 	}
 	return out, nil
 }

@@ -3,9 +3,11 @@ package images
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -464,9 +466,9 @@ func TestOnlinePlan(t *testing.T) {
 		local    []string
 		refs     map[string]string
 	}{
-		{[]string{BuilderKaniko}, []string{"git"}, map[string]string{RoleKanikoExecutor: versions.KanikoExecutor, RoleKanikoWarmer: versions.KanikoWarmer}},
-		{[]string{BuilderBuildKit, BuilderBuildah}, []string{"git"}, map[string]string{RoleBuildKit: "docker.io/moby/buildkit:v0.34.2", RoleBuildah: versions.BuildahImage}},
-		{[]string{BuilderKanikoChainguard}, []string{"git", "kaniko-chainguard-executor", "kaniko-chainguard-warmer"}, map[string]string{
+		{[]string{BuilderKaniko}, []string{"git", "package-cache"}, map[string]string{RoleKanikoExecutor: versions.KanikoExecutor, RoleKanikoWarmer: versions.KanikoWarmer}},
+		{[]string{BuilderBuildKit, BuilderBuildah}, []string{"git", "package-cache"}, map[string]string{RoleBuildKit: "docker.io/moby/buildkit:v0.34.2", RoleBuildah: versions.BuildahImage}},
+		{[]string{BuilderKanikoChainguard}, []string{"git", "package-cache", "kaniko-chainguard-executor", "kaniko-chainguard-warmer"}, map[string]string{
 			RoleKanikoChainguardExecutor: "cachebench.local/kaniko-chainguard/executor:v1.25.5",
 			RoleKanikoChainguardWarmer:   "cachebench.local/kaniko-chainguard/warmer:v1.25.5",
 		}},
@@ -479,5 +481,27 @@ func TestOnlinePlan(t *testing.T) {
 		if !reflect.DeepEqual(names, tc.local) || !reflect.DeepEqual(refs, tc.refs) {
 			t.Errorf("%v: builds %v, refs %v; want %v, %v", tc.builders, names, refs, tc.local, tc.refs)
 		}
+	}
+}
+
+// The package cache is compiled from cachebench's embedded copy of its
+// source, as a module of its own: it must build there, with nothing else.
+func TestPackageCacheCompiles(t *testing.T) {
+	f, err := NewFactory(WithCacheDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	bin, err := f.packageCacheBinary(context.Background(), tmp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(bin)
+	if err != nil || st.Size() == 0 {
+		t.Fatalf("no binary at %s: %v", bin, err)
+	}
+	out, err := exec.Command(bin, "-help").CombinedOutput()
+	if !strings.Contains(string(out), "-go-upstream") {
+		t.Errorf("%s -help: %v\n%s", bin, err, out)
 	}
 }

@@ -72,7 +72,9 @@ type Set struct {
 	Registry  string
 	Toxiproxy string
 	Git       string
-	Bases     map[string]Base // by logical name ("debian", "golang")
+	// PackageCache is built here in both modes (cluster/pkgcache).
+	PackageCache string
+	Bases        map[string]Base // by logical name ("debian", "golang")
 }
 
 // TriggersImages are the images of Tekton Triggers, by command
@@ -186,7 +188,7 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 	set := &Set{
 		Mode: Offline, NodeImage: node, Load: load,
 		TektonImages: cat.TektonImages, TektonShell: cat.TektonShell,
-		Registry: cat.Registry, Toxiproxy: cat.Toxiproxy, Git: cat.Git,
+		Registry: cat.Registry, Toxiproxy: cat.Toxiproxy, Git: cat.Git, PackageCache: cat.PackageCache,
 		Bases: map[string]Base{},
 	}
 	set.Builders = builderRefs
@@ -216,7 +218,7 @@ func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []st
 		Mode: Online, NodeImage: versions.KindNodeImageRepo + ":" + f.kubernetes, DefaultCNI: true,
 		Load:             load,
 		TektonReleaseURL: versions.TektonReleaseURL,
-		Registry:         versions.RegistryImage, Toxiproxy: versions.ToxiproxyImage, Git: cat.Git,
+		Registry:         versions.RegistryImage, Toxiproxy: versions.ToxiproxyImage, Git: cat.Git, PackageCache: cat.PackageCache,
 		Bases: map[string]Base{
 			"debian": {Repo: baseRepos["debian"], Remote: versions.DebianBaseImage},
 			"golang": {Repo: baseRepos["golang"], Remote: versions.GolangBaseImage},
@@ -255,7 +257,7 @@ func (f *Factory) selectBases(specs []Spec) []Spec {
 // onlinePlan returns the images an online run builds locally (git, and the
 // builders' images that have no official ones) and the builders' references.
 func (c *Catalog) onlinePlan(builders []string) ([]Spec, map[string]string) {
-	local := []Spec{c.specByName("git")}
+	local := []Spec{c.specByName("git"), c.specByName("package-cache")}
 	refs := map[string]string{}
 	for _, b := range builders {
 		for _, role := range builderRoles[b] {

@@ -167,6 +167,11 @@ func benchConfig(e results.Environment) []benchfmt.Config {
 	}
 	add("cgroup", e.Cgroup)
 	add("cache-network", e.Settings["cache-network"])
+	// Only proxied packages get a line: a bench.txt of direct downloads
+	// stays comparable with one written before the setting existed.
+	if e.Settings["packages"] == results.PackagesProxied {
+		add("packages", results.PackagesProxied)
+	}
 	for _, k := range sortedKeys(e.Versions) {
 		add(k, e.Versions[k])
 	}

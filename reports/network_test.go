@@ -109,6 +109,18 @@ func TestNetworksAreKeptApart(t *testing.T) {
 			t.Errorf("bench.txt lacks %q", want)
 		}
 	}
+	// Direct downloads, as before the setting existed, write no packages
+	// line; proxied ones do.
+	for mode, want := range map[string]bool{"": false, results.PackagesDirect: false, results.PackagesProxied: true} {
+		env.Settings["packages"] = mode
+		buf.Reset()
+		if err := WriteBenchText(&buf, &results.Results{Environment: env, Runs: runs}); err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(buf.String(), "\npackages: proxied\n"); got != want {
+			t.Errorf("packages %q: bench.txt has the line packages: proxied %v, want %v", mode, got, want)
+		}
+	}
 }
 
 // withChange is a copy of runs made under a change pattern; the warm runs

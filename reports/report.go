@@ -354,7 +354,7 @@ func reportDoc(rep *Report) doc {
 		d.para("Where the time goes (median seconds of each part; the parts come from different runs, so they need not add up to the median wall time):")
 		d.add(breakdownTable(rows, wMulti))
 		if t, ok := trafficTable(res.Runs, rows, wMulti); ok {
-			d.para("Registry traffic of a run (medians, from the registries' access logs): megabytes from upstream (base images; under the mirror strategy, what the mirror fetched) and pulls there (manifest GETs, as Docker Hub counts them), megabytes pulled from and pushed to the cache registry (layer caches, the image), and, where runs pulled through the mirror, megabytes it served.")
+			d.para("Registry traffic of a run (medians, from the registries' access logs): megabytes from upstream (base images; under the mirror strategy, what the mirror fetched) and pulls there (manifest GETs, as Docker Hub counts them), megabytes pulled from and pushed to the cache registry (layer caches, the image), and, where runs pulled through the mirror, megabytes it served. With packages proxied, the last column is what RUN steps downloaded from the package cache (apt, Go modules, npm), under the upstream profile.")
 			d.add(t)
 		}
 	}
@@ -799,6 +799,10 @@ func trafficTable(runs []results.Run, rows []stats.Stat, multi bool) (table, boo
 	if withMirror {
 		header = append(header, "mirror MB")
 	}
+	withPackages := slices.ContainsFunc(runs, func(r results.Run) bool { return r.Packages != nil })
+	if withPackages {
+		header = append(header, "packages MB")
+	}
 	numeric := 2
 	if multi {
 		header, numeric = append([]string{"builder"}, header...), 3
@@ -806,7 +810,7 @@ func trafficTable(runs []results.Run, rows []stats.Stat, multi bool) (table, boo
 	t := table{header: header, numeric: numeric}
 	any := false
 	for _, st := range rows {
-		var upMB, pulls, cachePulled, cachePushed, mirrorMB []float64
+		var upMB, pulls, cachePulled, cachePushed, mirrorMB, packagesMB []float64
 		for _, r := range runs {
 			if !r.Success || r.Traffic == nil || stats.KeyOf(r) != st.Key {
 				continue
@@ -817,6 +821,9 @@ func trafficTable(runs []results.Run, rows []stats.Stat, multi bool) (table, boo
 			cachePulled = append(cachePulled, float64(cache.PulledBytes)/1e6)
 			cachePushed = append(cachePushed, float64(cache.PushedBytes)/1e6)
 			mirrorMB = append(mirrorMB, float64(r.Traffic["mirror"].PulledBytes)/1e6)
+			if r.Packages != nil {
+				packagesMB = append(packagesMB, float64(r.Packages.Bytes)/1e6)
+			}
 		}
 		if len(upMB) == 0 {
 			continue
@@ -827,6 +834,13 @@ func trafficTable(runs []results.Run, rows []stats.Stat, multi bool) (table, boo
 			fmt.Sprintf("%.1f", stats.MedianOf(cachePulled)), fmt.Sprintf("%.1f", stats.MedianOf(cachePushed))}
 		if withMirror {
 			row = append(row, fmt.Sprintf("%.1f", stats.MedianOf(mirrorMB)))
+		}
+		if withPackages {
+			cell := "–"
+			if len(packagesMB) > 0 {
+				cell = fmt.Sprintf("%.1f", stats.MedianOf(packagesMB))
+			}
+			row = append(row, cell)
 		}
 		if multi {
 			row = append([]string{st.Builder}, row...)

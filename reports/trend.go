@@ -25,8 +25,12 @@ type Point struct {
 	stats.Stat
 	// Verdict compares this median with the previous point's interval:
 	// "regression" (above it), "improvement" (below it), "" (within it), or
-	// "n/a" when the previous point has no interval (n < 6).
+	// "n/a" when the previous point has no interval (n < 6) or downloaded
+	// packages another way.
 	Verdict string
+	// Packages is how the benchmark's builds downloaded packages
+	// (results.PackagesDirect for one from before the setting existed).
+	Packages string
 }
 
 // Series is the history of one group across benchmarks, oldest first.
@@ -59,7 +63,7 @@ func Trend(dirs []string) ([]Series, error) {
 				index[st.Key] = i
 				out = append(out, Series{Key: st.Key})
 			}
-			out[i].Points = append(out[i].Points, Point{RunID: id, Stat: st})
+			out[i].Points = append(out[i].Points, Point{RunID: id, Stat: st, Packages: packagesMode(res.Environment)})
 		}
 	}
 	for i := range out {
@@ -67,7 +71,7 @@ func Trend(dirs []string) ([]Series, error) {
 		for j := 1; j < len(pts); j++ {
 			prev := pts[j-1].MedianCI
 			switch {
-			case !prev.OK:
+			case !prev.OK, pts[j].Packages != pts[j-1].Packages:
 				pts[j].Verdict = "n/a"
 			case pts[j].Median > prev.Hi:
 				pts[j].Verdict = "regression"
@@ -77,6 +81,14 @@ func Trend(dirs []string) ([]Series, error) {
 		}
 	}
 	return out, nil
+}
+
+// packagesMode is how a benchmark's builds downloaded packages.
+func packagesMode(e results.Environment) string {
+	if p := e.Settings["packages"]; p != "" {
+		return p
+	}
+	return results.PackagesDirect
 }
 
 // TrendReport is what RenderTrend produced.

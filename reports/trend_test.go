@@ -135,3 +135,37 @@ func TestBenchTextReadsBack(t *testing.T) {
 		}
 	}
 }
+
+// A benchmark whose builds downloaded packages another way is never
+// called a regression or an improvement of the one before.
+func TestTrendPackagesModeChange(t *testing.T) {
+	root := t.TempDir()
+	steady := []float64{10, 10.2, 9.9, 10.1, 10.3, 10.0}
+	faster := []float64{7, 7.2, 6.9, 7.1, 7.3, 7.0}
+	writeResults(t, root, "20261101-020000", resultstest.Runs("small", "registry", results.Warm, steady...))
+	dir := writeResults(t, root, "20261102-020000", resultstest.Runs("small", "registry", results.Warm, faster...))
+	res, err := results.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Environment.Settings = map[string]string{"packages": results.PackagesProxied}
+	os.RemoveAll(dir)
+	w, err := results.Create(dir, res.Environment)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Runs {
+		if err := w.Append(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	series, err := Trend([]string{filepath.Join(root, "20261101-020000"), dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := series[0].Points
+	if pts[0].Packages != results.PackagesDirect || pts[1].Packages != results.PackagesProxied || pts[1].Verdict != "n/a" {
+		t.Errorf("points %+v: want direct then proxied, with no verdict", pts)
+	}
+}

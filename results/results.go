@@ -182,6 +182,9 @@ type Run struct {
 	// Traffic is what the run asked of each registry, by role ("upstream",
 	// "cache"), from the registries' own access logs.
 	Traffic map[string]RegistryTraffic `json:"traffic,omitempty"`
+	// Packages is what its build steps asked of the package cache, when
+	// the benchmark proxied packages.
+	Packages *PackageTraffic `json:"packages,omitempty"`
 	// Check is the verdict on the run's cache use (successful runs only).
 	Check *CacheCheck `json:"check,omitempty"`
 	// Findings are the instructions whose cache outcome in this warm run
@@ -263,6 +266,27 @@ type TriggerTimes struct {
 	// FirstStepMillis: until the PipelineRun's first step ran.
 	FirstStepMillis int64 `json:"firstStepMillis,omitempty"`
 }
+
+// PackageTraffic is what one run's build steps asked of the package
+// cache (apt, Go modules, npm) when packages were proxied.
+type PackageTraffic struct {
+	Requests int `json:"requests"`
+	// Hits were answered from the cache; Upstream went to the internet (the
+	// cache was filling); Refused were misses of a frozen cache or requests
+	// it does not serve, the first few of them in RefusedURLs.
+	Hits        int      `json:"hits"`
+	Upstream    int      `json:"upstream"`
+	Refused     int      `json:"refused"`
+	RefusedURLs []string `json:"refusedUrls,omitempty"`
+	// Bytes are the response bodies' bytes.
+	Bytes int64 `json:"bytes"`
+}
+
+// Package modes: how build steps download packages.
+const (
+	PackagesDirect  = "direct"
+	PackagesProxied = "proxied"
+)
 
 // RegistryTraffic is what one run asked of one registry.
 type RegistryTraffic struct {

@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -84,7 +85,9 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 				Selector: &metav1.LabelSelector{MatchLabels: labels},
 				Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels},
+					// A cluster reused with other routes restarts the proxy,
+					// which reads them only when it starts.
+					ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{"cachebench/routes": fmt.Sprintf("%x", sha256.Sum256(config))}},
 					Spec: corev1.PodSpec{
 						Containers: []corev1.Container{{
 							Name:            name_,

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -412,6 +413,50 @@ func (s *Session) Copy(ctx context.Context, src, dst string) error {
 		return err
 	}
 	return s.Push(ctx, dst, img)
+}
+
+// CopyWithEnv writes the image at src to dst with env appended to its
+// configuration's environment (a variable already there is replaced), its
+// layers mounted from src. It returns dst's digest.
+func (s *Session) CopyWithEnv(ctx context.Context, src, dst string, env []string) (string, error) {
+	img, err := s.Image(ctx, src)
+	if err != nil {
+		return "", err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return "", fmt.Errorf("copy %s: %w", src, err)
+	}
+	cfg := *cf.Config.DeepCopy()
+	cfg.Env = MergeEnv(cfg.Env, env)
+	out, err := mutate.Config(img, cfg)
+	if err != nil {
+		return "", fmt.Errorf("copy %s: %w", src, err)
+	}
+	if err := s.Push(ctx, dst, out); err != nil {
+		return "", err
+	}
+	d, err := out.Digest()
+	if err != nil {
+		return "", fmt.Errorf("copy %s: %w", src, err)
+	}
+	return d.String(), nil
+}
+
+// MergeEnv sets each KEY=VALUE of add in env, replacing the variable's
+// earlier value, in env's order with new variables last.
+func MergeEnv(env, add []string) []string {
+	out := slices.Clone(env)
+	for _, kv := range add {
+		key, _, _ := strings.Cut(kv, "=")
+		i := slices.IndexFunc(out, func(e string) bool { k, _, _ := strings.Cut(e, "="); return k == key })
+		if i >= 0 {
+			out[i] = kv
+		} else {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // Relabel gives the image at repoTag a new digest with the same layers:

@@ -7,6 +7,7 @@ import (
 	"io"
 	stdlog "log"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -121,5 +122,20 @@ func TestCopyAndRelabel(t *testing.T) {
 		t.Fatal(err)
 	} else if d, _ := src.Digest(); d != orig {
 		t.Errorf("the source moved to %s", d)
+	}
+}
+
+func TestMergeEnv(t *testing.T) {
+	tests := []struct {
+		env, add, want []string
+	}{
+		{nil, []string{"A=1"}, []string{"A=1"}},
+		{[]string{"PATH=/bin", "A=0"}, []string{"A=1", "B=2"}, []string{"PATH=/bin", "A=1", "B=2"}},
+		{[]string{"AB=0"}, []string{"A=1"}, []string{"AB=0", "A=1"}},
+	}
+	for _, tt := range tests {
+		if got := MergeEnv(tt.env, tt.add); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("MergeEnv(%q, %q) = %q, want %q", tt.env, tt.add, got, tt.want)
+		}
 	}
 }

@@ -1,0 +1,221 @@
+// Package pkgcache deploys the package cache that build steps download
+// apt packages, Go modules and npm packages through when a benchmark
+// proxies packages, switches it between filling and frozen, and counts
+// each run's package traffic from its log. The cache itself is
+// pkgcache/server.
+package pkgcache
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/cachebench/cachebench/cluster/kube"
+	"github.com/cachebench/cachebench/cluster/pkgcache/server"
+	"github.com/cachebench/cachebench/log"
+	"github.com/cachebench/cachebench/measure"
+	"github.com/cachebench/cachebench/results"
+)
+
+const (
+	// Name is the Service build steps reach the cache by: the network
+	// proxy's route, under the upstream registry's profile, since the
+	// packages stand for what is downloaded from afar.
+	Name = "packages"
+	// Port is the Service's port, plain http's, so that URLs need none.
+	Port = 80
+
+	origin     = Name + "-origin"
+	listenPort = 8080
+	adminPort  = 8081
+	selector   = "app.kubernetes.io/name=" + Name
+	cacheDir   = "/var/cache/packages"
+)
+
+// Host is the name (and port) build steps reach the cache by.
+func Host(ns string) string { return fmt.Sprintf("%s.%s.svc.cluster.local", Name, ns) }
+
+// OriginHost is the cache's own Service, which the network proxy
+// forwards to.
+func OriginHost(ns string) string {
+	return fmt.Sprintf("%s.%s.svc.cluster.local:%d", origin, ns, Port)
+}
+
+// Env is what a base image's configuration carries in proxied mode, so
+// that every RUN step's package managers use the cache, whatever the
+// builder and without a change to the Dockerfile: apt through http_proxy
+// (the bases' apt sources are plain http), Go through GOPROXY (with no
+// "direct", so a miss fails instead of reaching a VCS host), npm through
+// its registry setting. no_proxy keeps Go and npm from sending their
+// requests to the cache's proxy endpoint instead of its own.
+func Env(ns string) []string {
+	h := Host(ns)
+	return []string{
+		"http_proxy=http://" + h,
+		"no_proxy=" + h,
+		"GOPROXY=http://" + h + strings.TrimSuffix(server.GoPrefix, "/"),
+		"npm_config_registry=http://" + h + "/",
+	}
+}
+
+// Cache is the deployed package cache.
+type Cache struct {
+	clients *kube.Clients
+	ns      string
+	Host    string
+}
+
+// Deploy deploys the package cache in ns with image and waits for it.
+// caConfigMap, when set, names a ConfigMap whose key caKey is the CA
+// bundle the cache trusts on its way to the upstreams (a host behind a
+// TLS-inspecting egress). Its storage outlives a restart of the container,
+// not of the pod; a benchmark fills it again (Fill) anyway.
+func Deploy(ctx context.Context, c *kube.Clients, ns, image, caConfigMap, caKey string, l log.Logger) (*Cache, error) {
+	start := time.Now()
+	labels := map[string]string{"app.kubernetes.io/name": Name, "app.kubernetes.io/part-of": "cachebench"}
+	mounts := []corev1.VolumeMount{{Name: "cache", MountPath: cacheDir}}
+	volumes := []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+	if caConfigMap != "" {
+		mounts = append(mounts, corev1.VolumeMount{Name: "ca", MountPath: "/etc/ssl/certs/ca-certificates.crt", SubPath: caKey, ReadOnly: true})
+		volumes = append(volumes, corev1.Volume{Name: "ca", VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: caConfigMap}},
+		}})
+	}
+	one := int32(1)
+	dep := &appsv1.Deployment{
+		ObjectMeta: meta(Name, ns),
+		Spec: appsv1.DeploymentSpec{
+			Replicas: &one,
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					Containers: []corev1.Container{{
+						Name:            Name,
+						Image:           image,
+						ImagePullPolicy: corev1.PullIfNotPresent,
+						Args:            []string{fmt.Sprintf("-listen=:%d", listenPort), fmt.Sprintf("-admin=:%d", adminPort), "-cache-dir=" + cacheDir},
+						Ports: []corev1.ContainerPort{
+							{Name: "packages", ContainerPort: listenPort},
+							{Name: "admin", ContainerPort: adminPort},
+						},
+						ReadinessProbe: &corev1.Probe{
+							ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(adminPort)}},
+							PeriodSeconds: 1,
+						},
+						VolumeMounts: mounts,
+					}},
+					Volumes: volumes,
+				},
+			},
+		},
+	}
+	svc := &corev1.Service{
+		ObjectMeta: meta(origin, ns),
+		Spec: corev1.ServiceSpec{
+			Selector: labels,
+			Ports:    []corev1.ServicePort{{Name: "http", Port: Port, TargetPort: intstr.FromInt32(listenPort)}},
+		},
+	}
+	if err := c.ApplyObjects(ctx, svc, dep); err != nil {
+		return nil, fmt.Errorf("deploy package cache: %w", err)
+	}
+	if err := c.WaitDeployments(ctx, ns, []string{Name}, 3*time.Minute); err != nil {
+		return nil, fmt.Errorf("deploy package cache: %w", err)
+	}
+	l.Infof("package cache ready in %s", time.Since(start).Round(100*time.Millisecond))
+	return &Cache{clients: c, ns: ns, Host: Host(ns)}, nil
+}
+
+// Freeze switches the cache to answering only from what it holds (on),
+// or to filling itself from the upstreams again (off).
+func (c *Cache) Freeze(ctx context.Context, on bool) error {
+	what := map[bool]string{true: "freeze", false: "thaw"}[on]
+	local, stop, err := c.clients.PortForward(ctx, c.ns, selector, adminPort)
+	if err != nil {
+		return fmt.Errorf("%s the package cache: %w", what, err)
+	}
+	defer stop()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/%s", local, what), nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s the package cache: %w", what, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s the package cache: %s: %s", what, resp.Status, bytes.TrimSpace(body))
+	}
+	return nil
+}
+
+// Traffic counts what build steps asked of the cache between from and to,
+// from its log (one line a request, with the kubelet's timestamps).
+func (c *Cache) Traffic(ctx context.Context, from, to time.Time) (results.PackageTraffic, error) {
+	kc := c.clients.Kube.CoreV1().Pods(c.ns)
+	pods, err := kc.List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return results.PackageTraffic{}, fmt.Errorf("package cache: %w", err)
+	}
+	since := metav1.NewTime(from.Add(-time.Second))
+	var lines []measure.LogLine
+	for _, p := range pods.Items {
+		rc, err := kc.GetLogs(p.Name, &corev1.PodLogOptions{Container: Name, Timestamps: true, SinceTime: &since}).Stream(ctx)
+		if err != nil {
+			return results.PackageTraffic{}, fmt.Errorf("package cache: log of %s: %w", p.Name, err)
+		}
+		b, err := io.ReadAll(rc)
+		rc.Close()
+		if err != nil {
+			return results.PackageTraffic{}, fmt.Errorf("package cache: log of %s: %w", p.Name, err)
+		}
+		lines = append(lines, measure.ParseTimestamped(string(b))...)
+	}
+	return Tally(lines, from, to), nil
+}
+
+// Tally counts the requests logged between from and to.
+func Tally(lines []measure.LogLine, from, to time.Time) results.PackageTraffic {
+	var t results.PackageTraffic
+	for _, l := range lines {
+		if l.Time.Before(from) || l.Time.After(to) {
+			continue
+		}
+		var ll server.LogLine
+		if json.Unmarshal([]byte(l.Text), &ll) != nil || ll.Kind == "" {
+			continue
+		}
+		t.Requests++
+		switch ll.Result {
+		case server.Hit:
+			t.Hits++
+		case server.Fill, server.Pass:
+			t.Upstream++
+		case server.Refused, server.Failed:
+			t.Refused++
+			if len(t.RefusedURLs) < 5 {
+				t.RefusedURLs = append(t.RefusedURLs, ll.URL)
+			}
+		}
+		t.Bytes += ll.Bytes
+	}
+	return t
+}
+
+func meta(n, ns string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: n, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/part-of": "cachebench"}}
+}

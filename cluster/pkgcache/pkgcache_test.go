@@ -1,0 +1,54 @@
+package pkgcache
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cachebench/cachebench/measure"
+	"github.com/cachebench/cachebench/results"
+)
+
+func TestTally(t *testing.T) {
+	log := strings.Join([]string{
+		`2026-11-28T10:00:00.000000000Z {"kind":"go","result":"fill","status":200,"bytes":100,"url":"https://proxy.golang.org/a"}`,
+		`2026-11-28T10:00:05.000000000Z {"kind":"http","result":"hit","status":200,"bytes":2000,"url":"http://deb.debian.org/debian/dists/bookworm/InRelease"}`,
+		`2026-11-28T10:00:06.000000000Z {"kind":"npm","result":"refused","status":404,"bytes":0,"url":"https://registry.npmjs.org/x"}`,
+		`2026-11-28T10:00:07.000000000Z {"kind":"go","result":"pass","status":404,"bytes":10,"url":"https://proxy.golang.org/b"}`,
+		`2026-11-28T10:00:08.000000000Z not a request line`,
+		`2026-11-28T10:00:20.000000000Z {"kind":"go","result":"hit","status":200,"bytes":5,"url":"https://proxy.golang.org/c"}`,
+	}, "\n")
+	lines := measure.ParseTimestamped(log)
+	at := func(s int) time.Time { return time.Date(2026, 11, 28, 10, 0, s, 0, time.UTC) }
+	tests := []struct {
+		name     string
+		from, to time.Time
+		want     results.PackageTraffic
+	}{
+		{"everything", at(0), at(30), results.PackageTraffic{Requests: 5, Hits: 2, Upstream: 2, Refused: 1, RefusedURLs: []string{"https://registry.npmjs.org/x"}, Bytes: 2115}},
+		{"one run's window", at(4), at(10), results.PackageTraffic{Requests: 3, Hits: 1, Upstream: 1, Refused: 1, RefusedURLs: []string{"https://registry.npmjs.org/x"}, Bytes: 2010}},
+		{"nothing", at(21), at(30), results.PackageTraffic{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Tally(lines, tt.from, tt.to); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Tally = %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestEnvPointsEveryManagerAtTheCache(t *testing.T) {
+	env := strings.Join(Env("cachebench"), " ")
+	for _, want := range []string{
+		"http_proxy=http://packages.cachebench.svc.cluster.local",
+		"no_proxy=packages.cachebench.svc.cluster.local",
+		"GOPROXY=http://packages.cachebench.svc.cluster.local/_go ",
+		"npm_config_registry=http://packages.cachebench.svc.cluster.local/",
+	} {
+		if !strings.Contains(env+" ", want) {
+			t.Errorf("Env lacks %q: %s", want, env)
+		}
+	}
+}

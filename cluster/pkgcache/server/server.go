@@ -1,0 +1,301 @@
+// Package server is the package cache that build steps' package managers
+// download through when a benchmark runs with proxied packages: apt as an
+// HTTP proxy (http_proxy), Go modules as a module proxy (GOPROXY under
+// GoPrefix) and npm as a registry (npm_config_registry). It fills itself
+// from the real upstreams until it is frozen; from then on it answers only
+// from what it holds, so that every measured run downloads the same bytes
+// and a miss fails at once instead of reaching the internet.
+//
+// It uses the standard library only: cachebench compiles this file, from
+// its own copy (Source), into the package cache's image, online and
+// offline alike.
+package server
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// GoPrefix is the path under which Go's module proxy protocol is served
+// (GOPROXY=http://<host>/_go); every other origin-form path is npm's. npm
+// package names cannot start with "_", so the two never meet.
+const GoPrefix = "/_go/"
+
+// Results of a request, as logged.
+const (
+	Hit     = "hit"     // served from the cache
+	Fill    = "fill"    // fetched from upstream and kept
+	Pass    = "pass"    // fetched from upstream, not kept (not a 200 GET)
+	Refused = "refused" // frozen and not in the cache, or a method not served
+	Failed  = "failed"  // upstream could not be reached
+)
+
+// Kinds of request, as logged.
+const (
+	KindHTTP = "http" // forward proxy: apt and anything else over plain http
+	KindGo   = "go"
+	KindNPM  = "npm"
+)
+
+// Config is how a Server runs.
+type Config struct {
+	CacheDir string
+	// GoUpstream and NPMUpstream are the real module proxy and registry.
+	GoUpstream  string
+	NPMUpstream string
+}
+
+// Server is the package cache.
+type Server struct {
+	cfg    Config
+	client *http.Client
+	frozen atomic.Bool
+	log    io.Writer
+}
+
+// LogLine is what the server prints for every request, one JSON object a
+// line, for the harness to count each run's package traffic.
+type LogLine struct {
+	Kind   string `json:"kind"`
+	Result string `json:"result"`
+	Status int    `json:"status"`
+	Bytes  int64  `json:"bytes"`
+	URL    string `json:"url"`
+}
+
+// frozenMarker in the cache directory keeps the frozen state across a
+// restart of the container.
+const frozenMarker = "FROZEN"
+
+// New returns a Server over cfg.CacheDir, frozen if it was when it stopped.
+func New(cfg Config, logTo io.Writer) (*Server, error) {
+	if err := os.MkdirAll(filepath.Join(cfg.CacheDir, "objects"), 0o755); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, client: &http.Client{Timeout: 10 * time.Minute}, log: logTo}
+	if _, err := os.Stat(filepath.Join(cfg.CacheDir, frozenMarker)); err == nil {
+		s.frozen.Store(true)
+	}
+	return s, nil
+}
+
+// Freeze switches the cache to serving only what it holds (on) or to
+// filling itself again (off).
+func (s *Server) Freeze(on bool) error {
+	marker := filepath.Join(s.cfg.CacheDir, frozenMarker)
+	if on {
+		if err := os.WriteFile(marker, nil, 0o644); err != nil {
+			return err
+		}
+	} else if err := os.Remove(marker); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	s.frozen.Store(on)
+	return nil
+}
+
+// Frozen says whether the cache serves only what it holds.
+func (s *Server) Frozen() bool { return s.frozen.Load() }
+
+// target is where a request goes upstream, and under which key its answer
+// is kept.
+func (s *Server) target(r *http.Request) (kind, url, key string) {
+	switch {
+	case r.URL.IsAbs():
+		kind, url = KindHTTP, r.URL.String()
+	case strings.HasPrefix(r.URL.Path, GoPrefix):
+		kind, url = KindGo, strings.TrimSuffix(s.cfg.GoUpstream, "/")+"/"+strings.TrimPrefix(r.URL.RequestURI(), GoPrefix)
+	default:
+		kind, url = KindNPM, strings.TrimSuffix(s.cfg.NPMUpstream, "/")+r.URL.RequestURI()
+	}
+	key = kind + " " + url
+	// npm answers a package's metadata in two forms, by Accept.
+	if kind == KindNPM && strings.Contains(r.Header.Get("Accept"), "application/vnd.npm.install-v1+json") {
+		key += " abbreviated"
+	}
+	return kind, url, key
+}
+
+// entry is what is kept beside a cached body.
+type entry struct {
+	URL         string `json:"url"`
+	ContentType string `json:"contentType"`
+	Size        int64  `json:"size"`
+}
+
+func (s *Server) paths(key string) (body, meta string) {
+	sum := sha256.Sum256([]byte(key))
+	h := hex.EncodeToString(sum[:])
+	dir := filepath.Join(s.cfg.CacheDir, "objects", h[:2])
+	return filepath.Join(dir, h), filepath.Join(dir, h+".json")
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	kind, url, key := s.target(r)
+	line := LogLine{Kind: kind, URL: url}
+	defer func() {
+		b, _ := json.Marshal(line)
+		fmt.Fprintf(s.log, "%s\n", b)
+	}()
+	if r.Method == http.MethodConnect {
+		line.Result, line.Status = Refused, http.StatusMethodNotAllowed
+		line.URL = "https://" + r.Host
+		http.Error(w, "the package cache does not tunnel https: use http:// package sources (apt), or its Go and npm endpoints", line.Status)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		line.Result, line.Status = Refused, http.StatusMethodNotAllowed
+		http.Error(w, "the package cache serves GET and HEAD only", line.Status)
+		return
+	}
+	bodyPath, metaPath := s.paths(key)
+	if e, ok := readEntry(metaPath); ok {
+		line.Result, line.Status = Hit, http.StatusOK
+		line.Bytes = serveFile(w, r, bodyPath, e)
+		return
+	}
+	if s.Frozen() {
+		line.Result, line.Status = Refused, http.StatusNotFound
+		http.Error(w, "not in the package cache, which is frozen (filled before the benchmark's runs): "+url, line.Status)
+		return
+	}
+	line.Result, line.Status, line.Bytes = s.fetch(w, r, url, bodyPath, metaPath)
+}
+
+func readEntry(metaPath string) (entry, bool) {
+	b, err := os.ReadFile(metaPath)
+	if err != nil {
+		return entry{}, false
+	}
+	var e entry
+	if json.Unmarshal(b, &e) != nil {
+		return entry{}, false
+	}
+	return e, true
+}
+
+func serveFile(w http.ResponseWriter, r *http.Request, path string, e entry) int64 {
+	f, err := os.Open(path)
+	if err != nil {
+		http.Error(w, "package cache: "+err.Error(), http.StatusInternalServerError)
+		return 0
+	}
+	defer f.Close()
+	if e.ContentType != "" {
+		w.Header().Set("Content-Type", e.ContentType)
+	}
+	w.Header().Set("Content-Length", fmt.Sprint(e.Size))
+	w.Header().Set("X-Package-Cache", Hit)
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return 0
+	}
+	n, _ := io.Copy(w, f)
+	return n
+}
+
+// fetch answers from upstream, keeping a complete 200 answer to a GET.
+func (s *Server) fetch(w http.ResponseWriter, r *http.Request, url, bodyPath, metaPath string) (string, int, int64) {
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, url, nil)
+	if err != nil {
+		http.Error(w, "package cache: "+err.Error(), http.StatusBadRequest)
+		return Failed, http.StatusBadRequest, 0
+	}
+	if a := r.Header.Get("Accept"); a != "" {
+		req.Header.Set("Accept", a)
+	}
+	req.Header.Set("User-Agent", "cachebench-package-cache")
+	resp, err := s.client.Do(req)
+	if err != nil {
+		http.Error(w, "package cache: upstream: "+err.Error(), http.StatusBadGateway)
+		return Failed, http.StatusBadGateway, 0
+	}
+	defer resp.Body.Close()
+	for _, h := range []string{"Content-Type", "Content-Length", "Last-Modified"} {
+		if v := resp.Header.Get(h); v != "" {
+			w.Header().Set(h, v)
+		}
+	}
+	if resp.StatusCode != http.StatusOK || r.Method != http.MethodGet {
+		w.WriteHeader(resp.StatusCode)
+		n, _ := io.Copy(w, resp.Body)
+		return Pass, resp.StatusCode, n
+	}
+	w.Header().Set("X-Package-Cache", Fill)
+	w.WriteHeader(http.StatusOK)
+	if err := os.MkdirAll(filepath.Dir(bodyPath), 0o755); err != nil {
+		n, _ := io.Copy(w, resp.Body)
+		return Pass, resp.StatusCode, n
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(bodyPath), ".fill-*")
+	if err != nil {
+		n, _ := io.Copy(w, resp.Body)
+		return Pass, resp.StatusCode, n
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	n, err := io.Copy(io.MultiWriter(w, tmp), resp.Body)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	// Only a whole body is kept: a client that went away, or an upstream
+	// that stopped early, leaves nothing behind.
+	if err != nil || (resp.ContentLength >= 0 && n != resp.ContentLength) {
+		return Pass, resp.StatusCode, n
+	}
+	meta, _ := json.Marshal(entry{URL: url, ContentType: resp.Header.Get("Content-Type"), Size: n})
+	if os.Rename(tmp.Name(), bodyPath) != nil || os.WriteFile(metaPath, meta, 0o644) != nil {
+		return Pass, resp.StatusCode, n
+	}
+	return Fill, resp.StatusCode, n
+}
+
+// Admin is the harness's side: GET /healthz, POST /freeze and /thaw.
+func (s *Server) Admin() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintf(w, "ok frozen=%v\n", s.Frozen())
+	})
+	for path, on := range map[string]bool{"/freeze": true, "/thaw": false} {
+		mux.HandleFunc("POST "+path, func(w http.ResponseWriter, _ *http.Request) {
+			if err := s.Freeze(on); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprintf(w, "frozen=%v\n", on)
+		})
+	}
+	return mux
+}
+
+// Main runs the package cache with the command line args.
+func Main(args []string) error {
+	fs := flag.NewFlagSet("package-cache", flag.ContinueOnError)
+	listen := fs.String("listen", ":8080", "address of the package endpoints")
+	admin := fs.String("admin", ":8081", "address of the harness's endpoints (/healthz, /freeze, /thaw)")
+	cfg := Config{}
+	fs.StringVar(&cfg.CacheDir, "cache-dir", "/var/cache/packages", "where answers are kept")
+	fs.StringVar(&cfg.GoUpstream, "go-upstream", "https://proxy.golang.org", "Go module proxy filled from")
+	fs.StringVar(&cfg.NPMUpstream, "npm-upstream", "https://registry.npmjs.org", "npm registry filled from")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	s, err := New(cfg, os.Stdout)
+	if err != nil {
+		return err
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- http.ListenAndServe(*admin, s.Admin()) }()
+	go func() { errc <- http.ListenAndServe(*listen, s) }()
+	return <-errc
+}
