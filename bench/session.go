@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/e2e-framework/support"
 
 	"github.com/cachebench/cachebench/cluster"
-	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/cluster/gitserver"
+	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/log"

@@ -74,7 +74,7 @@ type Env struct {
 	// Packages is the package cache, nil unless the benchmark proxies
 	// packages (it deploys it).
 	Packages *pkgcache.Cache
-	Git     *gitserver.Server
+	Git      *gitserver.Server
 	// Listener is the EventListener runs started by push events go
 	// through; nil unless the image set has Tekton Triggers.
 	Listener *triggers.Listener
