@@ -42,7 +42,7 @@ const (
 	cacheDir   = "/var/cache/packages"
 )
 
-// Host is the name (and port) build steps reach the cache by.
+// Host is the name build steps reach the cache by, on port 80.
 func Host(ns string) string { return fmt.Sprintf("%s.%s.svc.cluster.local", Name, ns) }
 
 // OriginHost is the cache's own Service, which the network proxy
