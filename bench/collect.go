@@ -133,24 +133,11 @@ func (r *Runner) podLog(ctx context.Context, pod, container string, timestamps b
 func (r *Runner) traffic(ctx context.Context, from, to time.Time) (map[string]results.RegistryTraffic, error) {
 	out := map[string]results.RegistryTraffic{}
 	for _, reg := range r.env.Registries() {
-		pods, err := r.env.Clients.Kube.CoreV1().Pods(r.env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: reg.PodSelector()})
+		log, err := r.env.Clients.LogsSince(ctx, r.env.Namespace, reg.PodSelector(), "registry", from.Add(-time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("%s registry: %w", reg.Role, err)
 		}
-		var reqs []measure.Request
-		since := metav1.NewTime(from.Add(-time.Second))
-		for _, p := range pods.Items {
-			rc, err := r.env.Clients.Kube.CoreV1().Pods(r.env.Namespace).GetLogs(p.Name, &corev1.PodLogOptions{Container: "registry", Timestamps: true, SinceTime: &since}).Stream(ctx)
-			if err != nil {
-				return nil, fmt.Errorf("%s registry: log of %s: %w", reg.Role, p.Name, err)
-			}
-			b, err := io.ReadAll(rc)
-			rc.Close()
-			if err != nil {
-				return nil, fmt.Errorf("%s registry: log of %s: %w", reg.Role, p.Name, err)
-			}
-			reqs = append(reqs, measure.AccessLog(measure.ParseTimestamped(string(b)))...)
-		}
+		reqs := measure.AccessLog(measure.ParseTimestamped(log))
 		t := measure.Tally(reqs, from, to)
 		rt := results.RegistryTraffic{
 			Requests: t.Requests, Pulls: t.Pulls, BlobGets: t.BlobGets, PulledBytes: t.PulledBytes,

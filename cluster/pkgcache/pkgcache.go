@@ -166,26 +166,11 @@ func (c *Cache) Freeze(ctx context.Context, on bool) error {
 // Traffic counts what build steps asked of the cache between from and to,
 // from its log (one line a request, with the kubelet's timestamps).
 func (c *Cache) Traffic(ctx context.Context, from, to time.Time) (results.PackageTraffic, error) {
-	kc := c.clients.Kube.CoreV1().Pods(c.ns)
-	pods, err := kc.List(ctx, metav1.ListOptions{LabelSelector: selector})
+	log, err := c.clients.LogsSince(ctx, c.ns, selector, Name, from.Add(-time.Second))
 	if err != nil {
 		return results.PackageTraffic{}, fmt.Errorf("package cache: %w", err)
 	}
-	since := metav1.NewTime(from.Add(-time.Second))
-	var lines []measure.LogLine
-	for _, p := range pods.Items {
-		rc, err := kc.GetLogs(p.Name, &corev1.PodLogOptions{Container: Name, Timestamps: true, SinceTime: &since}).Stream(ctx)
-		if err != nil {
-			return results.PackageTraffic{}, fmt.Errorf("package cache: log of %s: %w", p.Name, err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			return results.PackageTraffic{}, fmt.Errorf("package cache: log of %s: %w", p.Name, err)
-		}
-		lines = append(lines, measure.ParseTimestamped(string(b))...)
-	}
-	return Tally(lines, from, to), nil
+	return Tally(measure.ParseTimestamped(log), from, to), nil
 }
 
 // Tally counts the requests logged between from and to.
