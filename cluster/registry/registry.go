@@ -419,6 +419,12 @@ func (s *Session) Copy(ctx context.Context, src, dst string) error {
 // configuration's environment (a variable already there is replaced), its
 // layers mounted from src. It returns dst's digest.
 func (s *Session) CopyWithEnv(ctx context.Context, src, dst string, env []string) (string, error) {
+	return s.copyWithConfig(ctx, src, dst, func(cfg *v1.Config) { cfg.Env = MergeEnv(cfg.Env, env) })
+}
+
+// copyWithConfig writes the image at src to dst with its configuration
+// edited: a new digest with the same layers. It returns the new digest.
+func (s *Session) copyWithConfig(ctx context.Context, src, dst string, edit func(*v1.Config)) (string, error) {
 	img, err := s.Image(ctx, src)
 	if err != nil {
 		return "", err
@@ -428,7 +434,7 @@ func (s *Session) CopyWithEnv(ctx context.Context, src, dst string, env []string
 		return "", fmt.Errorf("copy %s: %w", src, err)
 	}
 	cfg := *cf.Config.DeepCopy()
-	cfg.Env = MergeEnv(cfg.Env, env)
+	edit(&cfg)
 	out, err := mutate.Config(img, cfg)
 	if err != nil {
 		return "", fmt.Errorf("copy %s: %w", src, err)
@@ -463,31 +469,16 @@ func MergeEnv(env, add []string) []string {
 // it adds the label key=value to its configuration and pushes it back
 // under the same tag. It returns the new digest.
 func (s *Session) Relabel(ctx context.Context, repoTag, key, value string) (string, error) {
-	img, err := s.Image(ctx, repoTag)
-	if err != nil {
-		return "", err
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		return "", fmt.Errorf("relabel %s: %w", repoTag, err)
-	}
-	cfg := *cf.Config.DeepCopy()
-	if cfg.Labels == nil {
-		cfg.Labels = map[string]string{}
-	}
-	cfg.Labels[key] = value
-	relabelled, err := mutate.Config(img, cfg)
+	d, err := s.copyWithConfig(ctx, repoTag, repoTag, func(cfg *v1.Config) {
+		if cfg.Labels == nil {
+			cfg.Labels = map[string]string{}
+		}
+		cfg.Labels[key] = value
+	})
 	if err != nil {
 		return "", fmt.Errorf("relabel %s: %w", repoTag, err)
 	}
-	if err := s.Push(ctx, repoTag, relabelled); err != nil {
-		return "", err
-	}
-	d, err := relabelled.Digest()
-	if err != nil {
-		return "", fmt.Errorf("relabel %s: %w", repoTag, err)
-	}
-	return d.String(), nil
+	return d, nil
 }
 
 // BlobSize is the size of a blob of repo.

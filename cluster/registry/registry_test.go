@@ -123,6 +123,40 @@ func TestCopyAndRelabel(t *testing.T) {
 	} else if d, _ := src.Digest(); d != orig {
 		t.Errorf("the source moved to %s", d)
 	}
+
+	// A copy with environment variables: a new digest, the same layers,
+	// the variables in its configuration, the source untouched.
+	digest, err = s.CopyWithEnv(ctx, "base/debian:bookworm", "proxied/base/debian:bookworm", []string{"GOPROXY=http://packages/_go", "no_proxy=packages"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withEnv, err := s.Image(ctx, "proxied/base/debian:bookworm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := withEnv.Digest(); d.String() != digest || d == orig {
+		t.Errorf("copy with env: digest %s (returned %s), original %s", d, digest, orig)
+	}
+	cf, _ = withEnv.ConfigFile()
+	if env := strings.Join(cf.Config.Env, " "); !strings.Contains(env, "GOPROXY=http://packages/_go") || !strings.Contains(env, "no_proxy=packages") {
+		t.Errorf("copy with env: env %q", cf.Config.Env)
+	}
+	c, _ := withEnv.Layers()
+	if len(c) != len(a) {
+		t.Fatalf("copy with env: %d layers, want %d", len(c), len(a))
+	}
+	for i := range a {
+		da, _ := a[i].Digest()
+		dc, _ := c[i].Digest()
+		if da != dc {
+			t.Errorf("copy with env: layer %d changed: %s to %s", i, da, dc)
+		}
+	}
+	if src, _ := s.Image(ctx, "base/debian:bookworm"); src != nil {
+		if d, _ := src.Digest(); d != orig {
+			t.Errorf("copy with env moved the source to %s", d)
+		}
+	}
 }
 
 func TestMergeEnv(t *testing.T) {
