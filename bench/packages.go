@@ -7,6 +7,7 @@ import (
 	"path"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cachebench/cachebench/cluster/network"
@@ -109,15 +110,15 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 	if err != nil {
 		return fmt.Errorf("fill the package cache with %s: %w", w.Name, err)
 	}
-	t, terr := r.env.Packages.Traffic(ctx, start, time.Now())
-	if c := done.Status.GetCondition("Succeeded"); c == nil || c.Status != "True" {
+	end := time.Now()
+	if c := done.Status.GetCondition("Succeeded"); c == nil || c.Status != corev1.ConditionTrue {
 		why := "failed"
 		if c != nil {
 			why = c.Message
 		}
 		return fmt.Errorf("fill the package cache: the build of %s through it failed (PipelineRun %s): %s; --packages direct downloads from the internet instead", w.Name, created.Name, why)
 	}
-	if terr != nil {
+	if t, terr := r.env.Packages.Traffic(ctx, start, end); terr != nil {
 		r.log.Warnf("package cache traffic: %v", terr)
 	} else {
 		r.log.Infof("package cache: %s took %d requests, %d from upstream, %.1f MB", w.Name, t.Requests, t.Upstream, float64(t.Bytes)/1e6)
