@@ -64,6 +64,10 @@ rm -rf "$work" "$root/$repo.git"
 mkdir -p "$work"
 tar -xf - -C "$work"
 git -C "$work" init -q -b main
+# Else the commit of a large tree (manyfiles) starts a detached gc that
+# packs and deletes loose objects while the clone below copies them, and
+# takes CPU from the first measured runs.
+git -C "$work" config gc.auto 0
 git -C "$work" add -A
 git -C "$work" commit -q -m "$repo workload"
 git clone -q --bare "$work" "$root/$repo.git"

@@ -3,9 +3,12 @@ package gitserver
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -134,5 +137,44 @@ func TestChangeScripts(t *testing.T) {
 	cmd.Env = append(os.Environ(), "GIT_ROOT="+root)
 	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), "no file missing.go") {
 		t.Errorf("a missing file: err %v, output %s", err, out)
+	}
+}
+
+// TestCommitStartsNoGC commits a tree with more loose objects than git's
+// gc.auto threshold (6,700), as manyfiles has: git would start a detached
+// gc that deletes loose objects while the script clones them.
+func TestCommitStartsNoGC(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("no git on this host") // the container always has it
+	}
+	files := fstest.MapFS{}
+	for i := range 12000 {
+		files[fmt.Sprintf("src/f%05d.js", i)] = &fstest.MapFile{Data: []byte(fmt.Sprintf("export const n = %d;\n", i))}
+	}
+	data, err := tarFS(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, trace := t.TempDir(), filepath.Join(t.TempDir(), "trace2.json")
+	cmd := exec.Command("sh", "-c", commitScript, "script", "many")
+	cmd.Env = append(os.Environ(), "GIT_ROOT="+root, "TMPDIR="+t.TempDir(), "GIT_CONFIG_GLOBAL=/dev/null", "GIT_TRACE2_EVENT="+trace)
+	cmd.Stdin = bytes.NewReader(data)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	events, err := os.ReadFile(trace)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A gc child appears in the trace as an argv of "git", "gc", "--auto".
+	if gc := regexp.MustCompile(`"argv":\["git","gc"[^]]*\]`).Find(events); gc != nil {
+		t.Errorf("the commit started %s", gc)
+	}
+	out, err := exec.Command("git", "--git-dir", root+"/many.git", "ls-tree", "-r", "--name-only", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(out), "\n"); n != len(files) {
+		t.Errorf("the commit has %d files, want %d", n, len(files))
 	}
 }
