@@ -13,11 +13,8 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/cachebench/cachebench/cluster/kube"
 	"github.com/cachebench/cachebench/log"
@@ -85,44 +82,18 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, repos []Repo
 		return nil, fmt.Errorf("deploy git server: no repositories")
 	}
 	labels := map[string]string{"app.kubernetes.io/name": name_, "app.kubernetes.io/part-of": "cachebench"}
-	one := int32(1)
-	objs := []runtime.Object{
-		&appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: name_, Namespace: ns, Labels: labels},
-			Spec: appsv1.DeploymentSpec{
-				Replicas: &one,
-				Selector: &metav1.LabelSelector{MatchLabels: labels},
-				Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: labels},
-					Spec: corev1.PodSpec{
-						Containers: []corev1.Container{{
-							Name: container, Image: image, ImagePullPolicy: corev1.PullIfNotPresent,
-							Command: []string{"git", "daemon", "--reuseaddr", "--export-all", "--base-path=/srv/git", "--port=9418", "/srv/git"},
-							Ports:   []corev1.ContainerPort{{Name: "git", ContainerPort: port}},
-							ReadinessProbe: &corev1.Probe{
-								ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(port)}},
-								PeriodSeconds: 1,
-							},
-							VolumeMounts: []corev1.VolumeMount{{Name: "repos", MountPath: "/srv/git"}},
-						}},
-						Volumes: []corev1.Volume{{Name: "repos", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
-					},
-				},
-			},
+	daemon := kube.Server{
+		Name: name_, Namespace: ns, Selector: labels,
+		Container: corev1.Container{
+			Name: container, Image: image,
+			Command:        []string{"git", "daemon", "--reuseaddr", "--export-all", "--base-path=/srv/git", "--port=9418", "/srv/git"},
+			Ports:          []corev1.ContainerPort{{Name: "git", ContainerPort: port}},
+			ReadinessProbe: kube.TCPReady(port),
+			VolumeMounts:   []corev1.VolumeMount{{Name: "repos", MountPath: "/srv/git"}},
 		},
-		&corev1.Service{
-			ObjectMeta: metav1.ObjectMeta{Name: name_, Namespace: ns, Labels: labels},
-			Spec: corev1.ServiceSpec{
-				Selector: labels,
-				Ports:    []corev1.ServicePort{{Name: "git", Port: port, TargetPort: intstr.FromInt32(port)}},
-			},
-		},
+		Volumes: []corev1.Volume{{Name: "repos", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
 	}
-	if err := c.ApplyObjects(ctx, objs...); err != nil {
-		return nil, fmt.Errorf("deploy git server: %w", err)
-	}
-	if err := c.WaitDeployments(ctx, ns, []string{name_}, 3*time.Minute); err != nil {
+	if err := c.Deploy(ctx, daemon, daemon.Service(name_, "git", port, port)); err != nil {
 		return nil, fmt.Errorf("deploy git server: %w", err)
 	}
 	pod, err := c.RunningPod(ctx, ns, metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: labels}))

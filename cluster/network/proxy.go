@@ -12,11 +12,9 @@ import (
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/cachebench/cachebench/cluster/kube"
 	"github.com/cachebench/cachebench/log"
@@ -57,61 +55,38 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 	}
 	var cfg []proxyConfig
 	labels := map[string]string{"app.kubernetes.io/name": name_, "app.kubernetes.io/part-of": "cachebench"}
-	var objs []runtime.Object
 	ports := []corev1.ContainerPort{{Name: "api", ContainerPort: apiPort}}
 	for i, r := range routes {
 		listen := int32(firstPort + i)
 		cfg = append(cfg, proxyConfig{Name: r.Name, Listen: fmt.Sprintf("0.0.0.0:%d", listen), Upstream: r.Origin, Enabled: true})
 		ports = append(ports, corev1.ContainerPort{Name: fmt.Sprintf("route-%d", i), ContainerPort: listen})
-		objs = append(objs, &corev1.Service{
-			ObjectMeta: meta(r.Name, ns),
-			Spec: corev1.ServiceSpec{
-				Selector: labels,
-				Ports:    []corev1.ServicePort{{Name: "tcp", Port: r.Port, TargetPort: intstr.FromInt32(listen)}},
-			},
-		})
 	}
 	config, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	one := int32(1)
-	objs = append(objs,
-		&corev1.ConfigMap{ObjectMeta: meta(name_+"-config", ns), Data: map[string]string{"proxies.json": string(config)}},
-		&appsv1.Deployment{
-			ObjectMeta: meta(name_, ns),
-			Spec: appsv1.DeploymentSpec{
-				Replicas: &one,
-				Selector: &metav1.LabelSelector{MatchLabels: labels},
-				Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-				Template: corev1.PodTemplateSpec{
-					// A cluster reused with other routes restarts the proxy,
-					// which reads them only when it starts.
-					ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{"cachebench/routes": fmt.Sprintf("%x", sha256.Sum256(config))}},
-					Spec: corev1.PodSpec{
-						Containers: []corev1.Container{{
-							Name:            name_,
-							Image:           image,
-							ImagePullPolicy: corev1.PullIfNotPresent,
-							Command:         []string{"/toxiproxy", "-host=0.0.0.0", fmt.Sprintf("-port=%d", apiPort), "-config=/etc/toxiproxy/proxies.json"},
-							Ports:           ports,
-							ReadinessProbe: &corev1.Probe{
-								ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/version", Port: intstr.FromInt32(apiPort)}},
-								PeriodSeconds: 1,
-							},
-							VolumeMounts: []corev1.VolumeMount{{Name: "config", MountPath: "/etc/toxiproxy"}},
-						}},
-						Volumes: []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{
-							ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name_ + "-config"}},
-						}}},
-					},
-				},
-			},
-		})
-	if err := c.ApplyObjects(ctx, objs...); err != nil {
-		return nil, fmt.Errorf("deploy toxiproxy: %w", err)
+	proxy := kube.Server{
+		Name: name_, Namespace: ns, Selector: labels,
+		// A cluster reused with other routes restarts the proxy, which
+		// reads them only when it starts.
+		Annotations: map[string]string{"cachebench/routes": fmt.Sprintf("%x", sha256.Sum256(config))},
+		Container: corev1.Container{
+			Name:           name_,
+			Image:          image,
+			Command:        []string{"/toxiproxy", "-host=0.0.0.0", fmt.Sprintf("-port=%d", apiPort), "-config=/etc/toxiproxy/proxies.json"},
+			Ports:          ports,
+			ReadinessProbe: kube.HTTPReady("/version", apiPort),
+			VolumeMounts:   []corev1.VolumeMount{{Name: "config", MountPath: "/etc/toxiproxy"}},
+		},
+		Volumes: []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{
+			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name_ + "-config"}},
+		}}},
 	}
-	if err := c.WaitDeployments(ctx, ns, []string{name_}, 3*time.Minute); err != nil {
+	objs := []runtime.Object{&corev1.ConfigMap{ObjectMeta: meta(name_+"-config", ns), Data: map[string]string{"proxies.json": string(config)}}}
+	for i, r := range routes {
+		objs = append(objs, proxy.Service(r.Name, "tcp", r.Port, int32(firstPort+i)))
+	}
+	if err := c.Deploy(ctx, proxy, objs...); err != nil {
 		return nil, fmt.Errorf("deploy toxiproxy: %w", err)
 	}
 	p := &Proxy{routes: routes, clients: c, ns: ns}

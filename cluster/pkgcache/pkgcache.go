@@ -15,10 +15,7 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/cachebench/cachebench/cluster/kube"
 	"github.com/cachebench/cachebench/cluster/pkgcache/server"
@@ -91,47 +88,22 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image, caConfigMap, caKey 
 			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: caConfigMap}},
 		}})
 	}
-	one := int32(1)
-	dep := &appsv1.Deployment{
-		ObjectMeta: meta(Name, ns),
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &one,
-			Selector: &metav1.LabelSelector{MatchLabels: labels},
-			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					Containers: []corev1.Container{{
-						Name:            Name,
-						Image:           image,
-						ImagePullPolicy: corev1.PullIfNotPresent,
-						Args:            []string{fmt.Sprintf("-listen=:%d", listenPort), fmt.Sprintf("-admin=:%d", adminPort), "-cache-dir=" + cacheDir},
-						Ports: []corev1.ContainerPort{
-							{Name: "packages", ContainerPort: listenPort},
-							{Name: "admin", ContainerPort: adminPort},
-						},
-						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: "/healthz", Port: intstr.FromInt32(adminPort)}},
-							PeriodSeconds: 1,
-						},
-						VolumeMounts: mounts,
-					}},
-					Volumes: volumes,
-				},
+	cache := kube.Server{
+		Name: Name, Namespace: ns, Selector: labels,
+		Container: corev1.Container{
+			Name:  Name,
+			Image: image,
+			Args:  []string{fmt.Sprintf("-listen=:%d", listenPort), fmt.Sprintf("-admin=:%d", adminPort), "-cache-dir=" + cacheDir},
+			Ports: []corev1.ContainerPort{
+				{Name: "packages", ContainerPort: listenPort},
+				{Name: "admin", ContainerPort: adminPort},
 			},
+			ReadinessProbe: kube.HTTPReady("/healthz", adminPort),
+			VolumeMounts:   mounts,
 		},
+		Volumes: volumes,
 	}
-	svc := &corev1.Service{
-		ObjectMeta: meta(origin, ns),
-		Spec: corev1.ServiceSpec{
-			Selector: labels,
-			Ports:    []corev1.ServicePort{{Name: "http", Port: Port, TargetPort: intstr.FromInt32(listenPort)}},
-		},
-	}
-	if err := c.ApplyObjects(ctx, svc, dep); err != nil {
-		return nil, fmt.Errorf("deploy package cache: %w", err)
-	}
-	if err := c.WaitDeployments(ctx, ns, []string{Name}, 3*time.Minute); err != nil {
+	if err := c.Deploy(ctx, cache, cache.Service(origin, "http", Port, listenPort)); err != nil {
 		return nil, fmt.Errorf("deploy package cache: %w", err)
 	}
 	l.Infof("package cache ready in %s", time.Since(start).Round(100*time.Millisecond))
@@ -199,8 +171,4 @@ func Tally(lines []measure.LogLine, from, to time.Time) results.PackageTraffic {
 		t.Bytes += ll.Bytes
 	}
 	return t
-}
-
-func meta(n, ns string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: n, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/part-of": "cachebench"}}
 }

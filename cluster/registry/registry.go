@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -29,14 +28,12 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"golang.org/x/crypto/bcrypt"
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/cachebench/cachebench/cluster/kube"
@@ -211,46 +208,20 @@ func (r *Registry) deploy(ctx context.Context, image, remote string, extra []run
 	// selector cannot change, and --reuse may meet an older one); the pods
 	// carry the component label on top.
 	selector := map[string]string{"app.kubernetes.io/name": name_, "app.kubernetes.io/part-of": "cachebench"}
-	labels := map[string]string{"app.kubernetes.io/component": "registry"}
-	maps.Copy(labels, selector)
-	one := int32(1)
-	dep := &appsv1.Deployment{
-		ObjectMeta: meta(name_, ns),
-		Spec: appsv1.DeploymentSpec{
-			Replicas: &one,
-			Selector: &metav1.LabelSelector{MatchLabels: selector},
-			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					Containers: []corev1.Container{{
-						Name:            "registry",
-						Image:           image,
-						ImagePullPolicy: corev1.PullIfNotPresent,
-						Command:         []string{"/bin/registry", "serve", "/etc/cachebench-registry/config.yml"},
-						Ports:           []corev1.ContainerPort{{Name: "registry", ContainerPort: Port}},
-						ReadinessProbe: &corev1.Probe{
-							ProbeHandler:  corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(Port)}},
-							PeriodSeconds: 1,
-						},
-						VolumeMounts: mounts,
-					}},
-					Volumes: volumes,
-				},
-			},
+	server := kube.Server{
+		Name: name_, Namespace: ns, Selector: selector,
+		Labels: map[string]string{"app.kubernetes.io/component": "registry"},
+		Container: corev1.Container{
+			Name:           "registry",
+			Image:          image,
+			Command:        []string{"/bin/registry", "serve", "/etc/cachebench-registry/config.yml"},
+			Ports:          []corev1.ContainerPort{{Name: "registry", ContainerPort: Port}},
+			ReadinessProbe: kube.TCPReady(Port),
+			VolumeMounts:   mounts,
 		},
+		Volumes: volumes,
 	}
-	svc := &corev1.Service{
-		ObjectMeta: meta(name_+"-origin", ns),
-		Spec: corev1.ServiceSpec{
-			Selector: selector,
-			Ports:    []corev1.ServicePort{{Name: "registry", Port: Port, TargetPort: intstr.FromInt32(Port)}},
-		},
-	}
-	if err := r.clients.ApplyObjects(ctx, append(objs, dep, svc)...); err != nil {
-		return fmt.Errorf("deploy %s registry: %w", r.Role, err)
-	}
-	if err := r.clients.WaitDeployments(ctx, ns, []string{name_}, 3*time.Minute); err != nil {
+	if err := r.clients.Deploy(ctx, server, append(objs, server.Service(name_+"-origin", "registry", Port, Port))...); err != nil {
 		return fmt.Errorf("deploy %s registry: %w", r.Role, err)
 	}
 	l.Infof("%s registry ready at %s in %s", r.Role, r.Host, time.Since(start).Round(100*time.Millisecond))
