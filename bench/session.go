@@ -219,6 +219,17 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 			envInfo.Notes = append(envInfo.Notes, fmt.Sprintf("Workload %s is %s; its FROM lines were rewritten to take each base from the upstream registry (as %s), a \"# syntax=\" line, if any, was blanked, and nothing else in it changed.", w.Name, w.Description, strings.Join(w.Bases, ", ")))
 		}
 	}
+	for _, w := range s.Workloads {
+		copies, err := w.GitCopies()
+		if err != nil {
+			return err
+		}
+		if len(copies) > 0 {
+			n := fmt.Sprintf("Workload %s copies the clone's .git into its image (%s, %s): two clones of one commit differ in .git, so a layer cache cannot serve that instruction, nor what follows it in its stage, whatever the change (findings mark it where a cache was expected). A .dockerignore naming .git at the context's root keeps it out.", w.Name, w.Dockerfile, strings.Join(copies, "; "))
+			s.Log.Warnf("%s", n)
+			envInfo.Notes = append(envInfo.Notes, n)
+		}
+	}
 	envInfo.Notes = append(envInfo.Notes, s.changeNotes()...)
 	if s.Opts.Start == results.StartTrigger {
 		envInfo.Notes = append(envInfo.Notes, "Runs start from push events (Tekton Triggers): before each run the harness pushes a commit to the round's branch of the git server (for the cold run the branch's first commit, for a warm run its change's commit, or one that changes no file), then POSTs a GitHub push event signed with the webhook secret (X-Hub-Signature-256) to the EventListener, through a port-forward. The round's Trigger (GitHub interceptor: signature and event type; CEL filter: repository and branch) makes the same PipelineRun the API start creates, with the event's clone URL and commit. Times from the event are the harness's monotonic clock, from sending it until the watch sees the PipelineRun labelled with its event id, and until the pod watch sees the first step run; the wall time starts when the PipelineRun is seen.")
