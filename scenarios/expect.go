@@ -179,20 +179,14 @@ func (p *predictor) invalidates(i int, cmd instructions.Command, stamped bool) (
 			}
 			return "", nil
 		}
-		return p.copiesEdited(c.SourcePaths)
-	case *instructions.AddCommand:
-		return p.copiesEdited(c.SourcePaths)
 	}
-	return "", nil
+	return p.copiesEdited(contextSources(cmd))
 }
 
-// copiesEdited says which edited file the sources of a COPY or ADD from the
-// build context take in, if any.
+// copiesEdited says which edited file sources (paths in the build context)
+// take in, if any.
 func (p *predictor) copiesEdited(sources []string) (string, error) {
 	for _, src := range sources {
-		if isRemote(src) {
-			continue
-		}
 		for _, f := range p.edited {
 			ok, err := covers(src, f.rel)
 			if err != nil {
@@ -204,6 +198,28 @@ func (p *predictor) copiesEdited(sources []string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// contextSources returns the sources an instruction copies from the build
+// context: those of a COPY without --from and of an ADD, less an ADD's URLs
+// and git addresses; nil for any other instruction.
+func contextSources(cmd instructions.Command) []string {
+	var sources []string
+	switch c := cmd.(type) {
+	case *instructions.CopyCommand:
+		if c.From == "" {
+			sources = c.SourcePaths
+		}
+	case *instructions.AddCommand:
+		sources = c.SourcePaths
+	}
+	var out []string
+	for _, src := range sources {
+		if !isRemote(src) {
+			out = append(out, src)
+		}
+	}
+	return out
 }
 
 // isRemote reports whether an ADD source is a URL or a git address rather

@@ -42,22 +42,7 @@ func (w Workload) GitCopies() ([]string, error) {
 	var out []string
 	for _, st := range ast.stages {
 		for _, cmd := range st.Commands {
-			var sources []string
-			switch c := cmd.(type) {
-			case *instructions.CopyCommand:
-				if c.From != "" {
-					continue
-				}
-				sources = c.SourcePaths
-			case *instructions.AddCommand:
-				sources = c.SourcePaths
-			default:
-				continue
-			}
-			for _, src := range sources {
-				if isRemote(src) {
-					continue
-				}
+			for _, src := range contextSources(cmd) {
 				ok, err := covers(src, cloneGitFile)
 				if err != nil {
 					return nil, fmt.Errorf("workload %s: %s: %w", w.Name, cmd, err)
@@ -73,8 +58,9 @@ func (w Workload) GitCopies() ([]string, error) {
 }
 
 // contextIgnores reports whether the .dockerignore at the root of the
-// build context (the repository's root) leaves out file (a path in the context), with the
-// patterns' meaning every builder here gives them (Docker's).
+// build context (the repository's root here) leaves out file, a path in
+// the context, with the meaning every builder here gives its patterns
+// (Docker's).
 func (w Workload) contextIgnores(file string) (bool, error) {
 	const name = ".dockerignore"
 	f, err := w.Files.Open(name)

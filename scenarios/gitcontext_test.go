@@ -31,7 +31,7 @@ func TestGitCopies(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			files := fstest.MapFS{"Dockerfile": {Data: []byte(tt.dockerfile)}, "svc/Dockerfile": {Data: []byte(tt.dockerfile)}}
+			files := fstest.MapFS{"Dockerfile": {Data: []byte(tt.dockerfile)}}
 			if tt.ignore != "" {
 				files[".dockerignore"] = &fstest.MapFile{Data: []byte(tt.ignore)}
 			}
