@@ -43,6 +43,8 @@ type Session struct {
 	Writer   *results.Writer
 	Runner   *Runner
 	caFile   string
+	// gitCopyNotes warn of workloads that copy the clone's .git.
+	gitCopyNotes []string
 }
 
 // BuildCAConfigMap holds the CA bundle mounted into build steps.
@@ -103,6 +105,18 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	s := &Session{Opts: o, Log: l, RunID: o.RunID}
 	if s.RunID == "" {
 		s.RunID = results.NewRunID(time.Now(), "")
+	}
+	// Said before any image is built or cluster created: on a new machine
+	// that is most of an hour the user need not wait to read it.
+	early, err := o.selection(BuilderImages{}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if s.gitCopyNotes, err = gitCopyNotes(early.Workloads); err != nil {
+		return nil, err
+	}
+	for _, n := range s.gitCopyNotes {
+		l.Warnf("%s", n)
 	}
 	bases, err := o.baseNames()
 	if err != nil {
@@ -168,6 +182,22 @@ func (s *Session) clusterSteps() []env.Func {
 	return cluster.Setup(s.Cluster, s.Images, s.Provider, repos)
 }
 
+// gitCopyNotes says, for each workload whose Dockerfile copies the clone's
+// .git into the image, which instructions do and what that costs a cache.
+func gitCopyNotes(ws []scenarios.Workload) ([]string, error) {
+	var notes []string
+	for _, w := range ws {
+		copies, err := w.GitCopies()
+		if err != nil {
+			return nil, fmt.Errorf("workload %s: %w", w.Name, err)
+		}
+		if len(copies) > 0 {
+			notes = append(notes, fmt.Sprintf("Workload %s copies the clone's .git into its image (%s, %s): two clones of one commit differ in .git, so a layer cache cannot serve that instruction, nor what follows it in its stage, whatever the change (findings mark it where a cache was expected). A .dockerignore naming .git at the context's root keeps it out.", w.Name, w.Dockerfile, strings.Join(copies, "; ")))
+		}
+	}
+	return notes, nil
+}
+
 // networkInfo describes the network profiles for the environment: each of
 // the upstream registry's, and the cache registry's.
 func (s *Session) networkInfo() []results.NetworkInfo {
@@ -219,17 +249,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 			envInfo.Notes = append(envInfo.Notes, fmt.Sprintf("Workload %s is %s; its FROM lines were rewritten to take each base from the upstream registry (as %s), a \"# syntax=\" line, if any, was blanked, and nothing else in it changed.", w.Name, w.Description, strings.Join(w.Bases, ", ")))
 		}
 	}
-	for _, w := range s.Workloads {
-		copies, err := w.GitCopies()
-		if err != nil {
-			return err
-		}
-		if len(copies) > 0 {
-			n := fmt.Sprintf("Workload %s copies the clone's .git into its image (%s, %s): two clones of one commit differ in .git, so a layer cache cannot serve that instruction, nor what follows it in its stage, whatever the change (findings mark it where a cache was expected). A .dockerignore naming .git at the context's root keeps it out.", w.Name, w.Dockerfile, strings.Join(copies, "; "))
-			s.Log.Warnf("%s", n)
-			envInfo.Notes = append(envInfo.Notes, n)
-		}
-	}
+	envInfo.Notes = append(envInfo.Notes, s.gitCopyNotes...)
 	envInfo.Notes = append(envInfo.Notes, s.changeNotes()...)
 	if s.Opts.Start == results.StartTrigger {
 		envInfo.Notes = append(envInfo.Notes, "Runs start from push events (Tekton Triggers): before each run the harness pushes a commit to the round's branch of the git server (for the cold run the branch's first commit, for a warm run its change's commit, or one that changes no file), then POSTs a GitHub push event signed with the webhook secret (X-Hub-Signature-256) to the EventListener, through a port-forward. The round's Trigger (GitHub interceptor: signature and event type; CEL filter: repository and branch) makes the same PipelineRun the API start creates, with the event's clone URL and commit. Times from the event are the harness's monotonic clock, from sending it until the watch sees the PipelineRun labelled with its event id, and until the pod watch sees the first step run; the wall time starts when the PipelineRun is seen.")

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cachebench/cachebench/cluster/kube"
 	"github.com/cachebench/cachebench/log"
@@ -81,9 +80,8 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, repos []Repo
 	if len(repos) == 0 {
 		return nil, fmt.Errorf("deploy git server: no repositories")
 	}
-	labels := map[string]string{"app.kubernetes.io/name": name_, "app.kubernetes.io/part-of": "cachebench"}
 	daemon := kube.Server{
-		Name: name_, Namespace: ns, Selector: labels,
+		Name: name_, Namespace: ns, Selector: kube.Labels(name_),
 		Container: corev1.Container{
 			Name: container, Image: image,
 			Command:        []string{"git", "daemon", "--reuseaddr", "--export-all", "--base-path=/srv/git", "--port=9418", "/srv/git"},
@@ -96,7 +94,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, repos []Repo
 	if err := c.Deploy(ctx, daemon, daemon.Service(name_, "git", port, port)); err != nil {
 		return nil, fmt.Errorf("deploy git server: %w", err)
 	}
-	pod, err := c.RunningPod(ctx, ns, metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: labels}))
+	pod, err := c.RunningPod(ctx, ns, daemon.PodSelector())
 	if err != nil {
 		return nil, fmt.Errorf("deploy git server: %w", err)
 	}

@@ -8,6 +8,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
@@ -28,6 +29,26 @@ type Server struct {
 	Annotations map[string]string
 	Container   corev1.Container
 	Volumes     []corev1.Volume
+}
+
+// Labels are the labels that select a server named name: its name and
+// that it is part of the harness.
+func Labels(name string) map[string]string {
+	return map[string]string{"app.kubernetes.io/name": name, "app.kubernetes.io/part-of": "cachebench"}
+}
+
+// Meta is the metadata of one of the harness's objects named name in ns,
+// labelled as part of the harness.
+func Meta(name, ns string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/part-of": "cachebench"}}
+}
+
+// PodSelector selects the server's pods (Selector and Labels) for a list,
+// a log or a port-forward.
+func (s Server) PodSelector() string {
+	all := maps.Clone(s.Selector)
+	maps.Copy(all, s.Labels)
+	return labels.SelectorFromSet(all).String()
 }
 
 // Deployment is the server's Deployment. The container's pull policy is

@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 )
 
 func TestServerDeployment(t *testing.T) {
@@ -69,5 +70,43 @@ func TestServerService(t *testing.T) {
 	}
 	if p := svc.Spec.Ports; len(p) != 1 || p[0].Name != "tcp" || p[0].Port != 5000 || p[0].TargetPort.IntVal != 20001 {
 		t.Errorf("ports %+v, want tcp 5000 -> 20001", p)
+	}
+}
+
+func TestServerPodSelector(t *testing.T) {
+	tests := []struct {
+		name   string
+		server Server
+		want   string
+	}{
+		{"the standard labels", Server{Selector: Labels("git")}, "app.kubernetes.io/name=git,app.kubernetes.io/part-of=cachebench"},
+		{"labels on top of the selector", Server{Selector: Labels("registry"), Labels: map[string]string{"app.kubernetes.io/component": "registry"}},
+			"app.kubernetes.io/component=registry,app.kubernetes.io/name=registry,app.kubernetes.io/part-of=cachebench"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.server.PodSelector(); got != tt.want {
+				t.Errorf("PodSelector() = %q, want %q", got, tt.want)
+			}
+			// The pods the Deployment makes are the ones selected.
+			sel, err := labels.Parse(tt.server.PodSelector())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pod := tt.server.Deployment().Spec.Template.Labels; !sel.Matches(labels.Set(pod)) {
+				t.Errorf("the pods' labels %v are not selected by %q", pod, sel)
+			}
+		})
+	}
+}
+
+func TestMeta(t *testing.T) {
+	m := Meta("registry-config", "ns")
+	if m.Name != "registry-config" || m.Namespace != "ns" {
+		t.Errorf("Meta() named %s/%s", m.Namespace, m.Name)
+	}
+	// One label marks all that is the harness's, its servers' pods included.
+	if !labels.SelectorFromSet(m.Labels).Matches(labels.Set(Labels("git"))) || len(m.Labels) == 0 {
+		t.Errorf("Meta()'s labels %v are not the part-of label of Labels()", m.Labels)
 	}
 }

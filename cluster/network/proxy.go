@@ -13,7 +13,6 @@ import (
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2/client"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/cachebench/cachebench/cluster/kube"
@@ -36,9 +35,10 @@ const (
 
 // Proxy is Toxiproxy deployed in the cluster, with one proxy per route.
 type Proxy struct {
-	routes  []Route
-	clients *kube.Clients
-	ns      string
+	routes   []Route
+	clients  *kube.Clients
+	ns       string
+	selector string // of the proxy's pod
 }
 
 // Deploy deploys Toxiproxy in ns with image, the routes' proxies from a
@@ -54,7 +54,6 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 		Enabled  bool   `json:"enabled"`
 	}
 	var cfg []proxyConfig
-	labels := map[string]string{"app.kubernetes.io/name": name_, "app.kubernetes.io/part-of": "cachebench"}
 	ports := []corev1.ContainerPort{{Name: "api", ContainerPort: apiPort}}
 	for i, r := range routes {
 		listen := int32(firstPort + i)
@@ -66,7 +65,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 		return nil, err
 	}
 	proxy := kube.Server{
-		Name: name_, Namespace: ns, Selector: labels,
+		Name: name_, Namespace: ns, Selector: kube.Labels(name_),
 		// A cluster reused with other routes restarts the proxy, which
 		// reads them only when it starts.
 		Annotations: map[string]string{"cachebench/routes": fmt.Sprintf("%x", sha256.Sum256(config))},
@@ -82,14 +81,14 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 			ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name_ + "-config"}},
 		}}},
 	}
-	objs := []runtime.Object{&corev1.ConfigMap{ObjectMeta: meta(name_+"-config", ns), Data: map[string]string{"proxies.json": string(config)}}}
+	objs := []runtime.Object{&corev1.ConfigMap{ObjectMeta: kube.Meta(name_+"-config", ns), Data: map[string]string{"proxies.json": string(config)}}}
 	for i, r := range routes {
 		objs = append(objs, proxy.Service(r.Name, "tcp", r.Port, int32(firstPort+i)))
 	}
 	if err := c.Deploy(ctx, proxy, objs...); err != nil {
 		return nil, fmt.Errorf("deploy toxiproxy: %w", err)
 	}
-	p := &Proxy{routes: routes, clients: c, ns: ns}
+	p := &Proxy{routes: routes, clients: c, ns: ns, selector: proxy.PodSelector()}
 	// A reused cluster's proxy may still hold an earlier benchmark's toxics.
 	set := map[string]Profile{}
 	for _, r := range routes {
@@ -108,7 +107,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 // through a port forward of its own, so that nothing stays open between
 // runs.
 func (p *Proxy) Set(ctx context.Context, profiles map[string]Profile) error {
-	local, stop, err := p.clients.PortForward(ctx, p.ns, "app.kubernetes.io/name="+name_, apiPort)
+	local, stop, err := p.clients.PortForward(ctx, p.ns, p.selector, apiPort)
 	if err != nil {
 		return fmt.Errorf("connect to toxiproxy: %w", err)
 	}
@@ -139,7 +138,7 @@ func (p *Proxy) Forward(ctx context.Context, route string) (int, func(), error) 
 	if i < 0 {
 		return 0, nil, fmt.Errorf("forward %q: no such route (%s)", route, strings.Join(p.Routes(), ", "))
 	}
-	return p.clients.PortForward(ctx, p.ns, "app.kubernetes.io/name="+name_, firstPort+i)
+	return p.clients.PortForward(ctx, p.ns, p.selector, firstPort+i)
 }
 
 // Routes names the routes, in the order given to Deploy.
@@ -197,8 +196,4 @@ func sameToxics(have, want []toxiproxy.Toxic) bool {
 		return out
 	}
 	return reflect.DeepEqual(norm(have), norm(want))
-}
-
-func meta(n, ns string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: n, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/part-of": "cachebench"}}
 }

@@ -35,7 +35,6 @@ const (
 	origin     = Name + "-origin"
 	listenPort = 8080
 	adminPort  = 8081
-	selector   = "app.kubernetes.io/name=" + Name
 	cacheDir   = "/var/cache/packages"
 )
 
@@ -67,9 +66,10 @@ func Env(ns string) []string {
 
 // Cache is the deployed package cache.
 type Cache struct {
-	clients *kube.Clients
-	ns      string
-	Host    string
+	clients  *kube.Clients
+	ns       string
+	selector string // of the cache's pod
+	Host     string
 }
 
 // Deploy deploys the package cache in ns with image and waits for it.
@@ -79,7 +79,6 @@ type Cache struct {
 // not of the pod; a benchmark fills it again (Fill) anyway.
 func Deploy(ctx context.Context, c *kube.Clients, ns, image, caConfigMap, caKey string, l log.Logger) (*Cache, error) {
 	start := time.Now()
-	labels := map[string]string{"app.kubernetes.io/name": Name, "app.kubernetes.io/part-of": "cachebench"}
 	mounts := []corev1.VolumeMount{{Name: "cache", MountPath: cacheDir}}
 	volumes := []corev1.Volume{{Name: "cache", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
 	if caConfigMap != "" {
@@ -89,7 +88,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image, caConfigMap, caKey 
 		}})
 	}
 	cache := kube.Server{
-		Name: Name, Namespace: ns, Selector: labels,
+		Name: Name, Namespace: ns, Selector: kube.Labels(Name),
 		Container: corev1.Container{
 			Name:  Name,
 			Image: image,
@@ -107,14 +106,14 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image, caConfigMap, caKey 
 		return nil, fmt.Errorf("deploy package cache: %w", err)
 	}
 	l.Infof("package cache ready in %s", time.Since(start).Round(100*time.Millisecond))
-	return &Cache{clients: c, ns: ns, Host: Host(ns)}, nil
+	return &Cache{clients: c, ns: ns, selector: cache.PodSelector(), Host: Host(ns)}, nil
 }
 
 // Freeze switches the cache to answering only from what it holds (on),
 // or to filling itself from the upstreams again (off).
 func (c *Cache) Freeze(ctx context.Context, on bool) error {
 	what := map[bool]string{true: "freeze", false: "thaw"}[on]
-	local, stop, err := c.clients.PortForward(ctx, c.ns, selector, adminPort)
+	local, stop, err := c.clients.PortForward(ctx, c.ns, c.selector, adminPort)
 	if err != nil {
 		return fmt.Errorf("%s the package cache: %w", what, err)
 	}
@@ -138,7 +137,7 @@ func (c *Cache) Freeze(ctx context.Context, on bool) error {
 // Traffic counts what build steps asked of the cache between from and to,
 // from its log (one line a request, with the kubelet's timestamps).
 func (c *Cache) Traffic(ctx context.Context, from, to time.Time) (results.PackageTraffic, error) {
-	log, err := c.clients.LogsSince(ctx, c.ns, selector, Name, from.Add(-time.Second))
+	log, err := c.clients.LogsSince(ctx, c.ns, c.selector, Name, from.Add(-time.Second))
 	if err != nil {
 		return results.PackageTraffic{}, fmt.Errorf("package cache: %w", err)
 	}

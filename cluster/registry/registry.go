@@ -162,8 +162,8 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, role Role, l
 		return nil, err
 	}
 	secrets := []runtime.Object{
-		&corev1.Secret{ObjectMeta: meta(htpasswdName, ns), StringData: map[string]string{"htpasswd": user + ":" + string(hash) + "\n"}},
-		&corev1.Secret{ObjectMeta: meta(AuthSecret, ns), Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: dockerConfig}},
+		&corev1.Secret{ObjectMeta: kube.Meta(htpasswdName, ns), StringData: map[string]string{"htpasswd": user + ":" + string(hash) + "\n"}},
+		&corev1.Secret{ObjectMeta: kube.Meta(AuthSecret, ns), Type: corev1.SecretTypeDockerConfigJson, Data: map[string][]byte{corev1.DockerConfigJsonKey: dockerConfig}},
 	}
 	return r, r.deploy(ctx, image, "", secrets, start, l)
 }
@@ -180,11 +180,11 @@ func DeployMirror(ctx context.Context, c *kube.Clients, ns, image string, upstre
 // deploy applies the registry's objects (with extra ones) and waits for it.
 func (r *Registry) deploy(ctx context.Context, image, remote string, extra []runtime.Object, start time.Time, l log.Logger) error {
 	name_, ns := r.Role.Name(), r.Namespace
-	objs := append(extra, &corev1.ConfigMap{ObjectMeta: meta(name_+"-config", ns), Data: map[string]string{"config.yml": config(r.Role, remote)}})
+	objs := append(extra, &corev1.ConfigMap{ObjectMeta: kube.Meta(name_+"-config", ns), Data: map[string]string{"config.yml": config(r.Role, remote)}})
 	data := corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
 	if r.Role != Mirror {
 		objs = append(objs, &corev1.PersistentVolumeClaim{
-			ObjectMeta: meta(name_+"-data", ns),
+			ObjectMeta: kube.Meta(name_+"-data", ns),
 			Spec: corev1.PersistentVolumeClaimSpec{
 				AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 				Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: DataSize}},
@@ -204,23 +204,16 @@ func (r *Registry) deploy(ctx context.Context, image, remote string, extra []run
 		mounts = append(mounts, corev1.VolumeMount{Name: "auth", MountPath: "/auth"})
 		volumes = append(volumes, corev1.Volume{Name: "auth", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: htpasswdName}}})
 	}
-	// The selector is what it was before there were roles (a Deployment's
-	// selector cannot change, and --reuse may meet an older one); the pods
-	// carry the component label on top.
-	selector := map[string]string{"app.kubernetes.io/name": name_, "app.kubernetes.io/part-of": "cachebench"}
-	server := kube.Server{
-		Name: name_, Namespace: ns, Selector: selector,
-		Labels: map[string]string{"app.kubernetes.io/component": "registry"},
-		Container: corev1.Container{
-			Name:           "registry",
-			Image:          image,
-			Command:        []string{"/bin/registry", "serve", "/etc/cachebench-registry/config.yml"},
-			Ports:          []corev1.ContainerPort{{Name: "registry", ContainerPort: Port}},
-			ReadinessProbe: kube.TCPReady(Port),
-			VolumeMounts:   mounts,
-		},
-		Volumes: volumes,
+	server := r.server()
+	server.Container = corev1.Container{
+		Name:           "registry",
+		Image:          image,
+		Command:        []string{"/bin/registry", "serve", "/etc/cachebench-registry/config.yml"},
+		Ports:          []corev1.ContainerPort{{Name: "registry", ContainerPort: Port}},
+		ReadinessProbe: kube.TCPReady(Port),
+		VolumeMounts:   mounts,
 	}
+	server.Volumes = volumes
 	if err := r.clients.Deploy(ctx, server, append(objs, server.Service(name_+"-origin", "registry", Port, Port))...); err != nil {
 		return fmt.Errorf("deploy %s registry: %w", r.Role, err)
 	}
@@ -228,10 +221,19 @@ func (r *Registry) deploy(ctx context.Context, image, remote string, extra []run
 	return nil
 }
 
-// PodSelector selects the registry's pods.
-func (r *Registry) PodSelector() string {
-	return "app.kubernetes.io/name=" + r.Role.Name() + ",app.kubernetes.io/component=registry"
+// server is the registry's server, less its container and volumes. The
+// selector is what it was before there were roles (a Deployment's
+// selector cannot change, and --reuse may meet an older one); the pods
+// carry the component label on top.
+func (r *Registry) server() kube.Server {
+	return kube.Server{
+		Name: r.Role.Name(), Namespace: r.Namespace, Selector: kube.Labels(r.Role.Name()),
+		Labels: map[string]string{"app.kubernetes.io/component": "registry"},
+	}
 }
+
+// PodSelector selects the registry's pods.
+func (r *Registry) PodSelector() string { return r.server().PodSelector() }
 
 // Scale sets the registry's replicas and, when above zero, waits until it
 // serves again (fault tests take it away in the middle of a build).
@@ -309,7 +311,7 @@ func (r *Registry) ensureCredentials(ctx context.Context) error {
 		return err
 	}
 	r.Password = hex.EncodeToString(b)
-	_, err = secrets.Create(ctx, &corev1.Secret{ObjectMeta: meta(credsSecret, r.Namespace), StringData: map[string]string{"username": r.User, "password": r.Password}}, metav1.CreateOptions{})
+	_, err = secrets.Create(ctx, &corev1.Secret{ObjectMeta: kube.Meta(credsSecret, r.Namespace), StringData: map[string]string{"username": r.User, "password": r.Password}}, metav1.CreateOptions{})
 	return err
 }
 
@@ -484,8 +486,4 @@ func (s *Session) Tags(ctx context.Context, repo string) ([]string, error) {
 		return nil, err
 	}
 	return tags, nil
-}
-
-func meta(n, ns string) metav1.ObjectMeta {
-	return metav1.ObjectMeta{Name: n, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/part-of": "cachebench"}}
 }

@@ -72,10 +72,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns string, l log.Logger) (*Lis
 	if err != nil {
 		return nil, fmt.Errorf("deploy event listener: %w", err)
 	}
-	labels := map[string]string{"app.kubernetes.io/part-of": "cachebench"}
-	meta := func(name string) metav1.ObjectMeta {
-		return metav1.ObjectMeta{Name: name, Namespace: ns, Labels: labels}
-	}
+	meta := func(name string) metav1.ObjectMeta { return kube.Meta(name, ns) }
 	typed := []runtime.Object{
 		&corev1.ServiceAccount{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "ServiceAccount"}, ObjectMeta: meta(ServiceAccount)},
 		&rbacv1.RoleBinding{
@@ -86,7 +83,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns string, l log.Logger) (*Lis
 		},
 		&rbacv1.ClusterRoleBinding{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "rbac.authorization.k8s.io/v1", Kind: "ClusterRoleBinding"},
-			ObjectMeta: metav1.ObjectMeta{Name: ServiceAccount + "-" + ns, Labels: labels},
+			ObjectMeta: kube.Meta(ServiceAccount+"-"+ns, ""), // cluster-wide
 			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: ServiceAccount, Namespace: ns}},
 			RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "tekton-triggers-eventlistener-clusterroles"},
 		},
@@ -105,7 +102,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns string, l log.Logger) (*Lis
 		"labelSelector":      map[string]any{"matchLabels": map[string]any{TriggerLabel: ListenerName}},
 	})
 	for _, o := range []*unstructured.Unstructured{binding, el} {
-		o.SetLabels(labels)
+		o.SetLabels(meta(o.GetName()).Labels)
 	}
 	if err := c.Apply(ctx, []*unstructured.Unstructured{binding, el}); err != nil {
 		return nil, fmt.Errorf("deploy event listener: %w", err)
@@ -138,7 +135,7 @@ func webhookSecret(ctx context.Context, c *kube.Clients, ns string) ([]byte, err
 	}
 	token := []byte(hex.EncodeToString(raw))
 	s = &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Name: SecretName, Namespace: ns, Labels: map[string]string{"app.kubernetes.io/part-of": "cachebench"}},
+		ObjectMeta: kube.Meta(SecretName, ns),
 		Data:       map[string][]byte{secretKey: token},
 	}
 	if _, err := secrets.Create(ctx, s, metav1.CreateOptions{}); err != nil {
