@@ -153,30 +153,48 @@ func instructionPattern(text string) *regexp.Regexp {
 
 // CacheFindings compares the instructions a builder logged with the
 // expected ones (matched by text, in order): each that ran where the cache
-// should have served it, or came from the cache where the change should
-// have made it run, is a finding. Instructions the builder does not look
-// up (kaniko: COPY; after a miss, the rest of a stage) are not judged.
+// should have served it, or came from the cache where it should have run,
+// is a finding. Each is judged on what the builder did before it in its
+// stage, not on the prediction alone: after an unexpected miss the rest of
+// the stage is expected to miss, and after an unexpected hit it is judged
+// as on a cached parent, so one surprise is one finding, not one per
+// instruction after it. Instructions the builder does not look up (kaniko:
+// COPY; after a miss, the rest of a stage) are not judged, and count as
+// predicted. Stages built on or copied from another are judged on its
+// predicted result.
 func CacheFindings(expected []scenarios.ExpectedInstruction, logged []results.InstructionCache) []string {
-	var out []string
 	patterns := make([]*regexp.Regexp, len(expected))
 	for i, e := range expected {
 		patterns[i] = instructionPattern(e.Instruction)
 	}
-	used := make([]bool, len(expected))
+	seen := make([]*results.InstructionCache, len(expected))
 	for _, l := range logged {
-		for i, e := range expected {
-			if used[i] || !patterns[i].MatchString(l.Instruction) {
-				continue
+		for i := range expected {
+			if seen[i] == nil && patterns[i].MatchString(l.Instruction) {
+				seen[i] = &l
+				break
 			}
-			used[i] = true
-			switch {
-			case e.Cached && !l.Cached:
-				out = append(out, fmt.Sprintf("%q ran; expected from the cache", e.Instruction))
-			case !e.Cached && l.Cached:
-				out = append(out, fmt.Sprintf("%q came from the cache; expected to run (%s)", e.Instruction, e.Why))
-			}
-			break
 		}
+	}
+	var out []string
+	// newParent: the stage's layer so far is one the cache does not have.
+	newParent := map[string]bool{}
+	for i, e := range expected {
+		why := e.Cause
+		if newParent[e.Stage] {
+			why = scenarios.WhyFollows
+		}
+		cached := why == ""
+		if l := seen[i]; l != nil {
+			switch {
+			case cached && !l.Cached:
+				out = append(out, fmt.Sprintf("%q ran; expected from the cache", e.Instruction))
+			case !cached && l.Cached:
+				out = append(out, fmt.Sprintf("%q came from the cache; expected to run (%s)", e.Instruction, why))
+			}
+			cached = l.Cached
+		}
+		newParent[e.Stage] = !cached
 	}
 	return out
 }

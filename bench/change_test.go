@@ -53,8 +53,12 @@ func TestCacheFindingsOnRealLogs(t *testing.T) {
 		{"kaniko-node-registry-warm1.log", measure.Kaniko, scenarios.ChangeNone, []string{`"RUN printf 'export const buildId = \"%s\";\\n' \"${BUILD_ID}\" >src/build-id.ts && npm run build" ran`}},
 		{"buildkit-node-registry-warm1.log", measure.BuildKit, scenarios.ChangeNone, []string{`"RUN printf 'export const buildId = \"%s\";\\n' \"${BUILD_ID}\" >src/build-id.ts && npm run build" ran`}},
 		// ... and as if the dependency manifest had changed: npm ci came
-		// from the cache, which the change should have made it run.
-		{"kaniko-node-registry-warm1.log", measure.Kaniko, scenarios.ChangeDeps, []string{`"RUN npm ci --no-audit --no-fund" came from the cache; expected to run (follows a missed instruction)`}},
+		// from the cache, which the change should have made it run; judged
+		// on that cached layer, the stamped build should then have been
+		// served too.
+		{"kaniko-node-registry-warm1.log", measure.Kaniko, scenarios.ChangeDeps, []string{
+			`"RUN npm ci --no-audit --no-fund" came from the cache; expected to run (follows a missed instruction)`,
+			`"RUN printf 'export const buildId = \"%s\";\\n' \"${BUILD_ID}\" >src/build-id.ts && npm run build" ran`}},
 	} {
 		t.Run(tt.log+"/"+string(tt.change), func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("..", "measure", "testdata", tt.log))
@@ -81,7 +85,7 @@ func TestCacheFindingsOnRealLogs(t *testing.T) {
 func TestCacheFindingsMatchesInOrder(t *testing.T) {
 	expected := []scenarios.ExpectedInstruction{
 		{Instruction: "RUN make", Cached: true},
-		{Instruction: "COPY . .", Cached: false, Why: "copies main.go, which the change edited"},
+		{Instruction: "COPY . .", Cached: false, Why: "copies main.go, which the change edited", Cause: "copies main.go, which the change edited"},
 		{Instruction: "RUN make", Cached: false, Why: "follows a missed instruction"},
 	}
 	logged := []results.InstructionCache{{Instruction: "RUN make", Cached: true}, {Instruction: "RUN make", Cached: true}, {Instruction: "RUN other", Cached: true}}
@@ -89,6 +93,67 @@ func TestCacheFindingsMatchesInOrder(t *testing.T) {
 	want := []string{`"RUN make" came from the cache; expected to run (follows a missed instruction)`}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// TestCacheFindingsJudgesOnWhatRan checks that each instruction is judged
+// on what the builder did before it in its stage: one surprise is one
+// finding, and an instruction with a cause of its own is still judged.
+func TestCacheFindingsJudgesOnWhatRan(t *testing.T) {
+	edited := "copies main.go, which the change edited"
+	hit := func(s ...string) []results.InstructionCache {
+		var out []results.InstructionCache
+		for _, i := range s {
+			out = append(out, results.InstructionCache{Instruction: strings.TrimPrefix(i, "-"), Cached: !strings.HasPrefix(i, "-")})
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name     string
+		expected []scenarios.ExpectedInstruction
+		logged   []results.InstructionCache // "-X": X ran
+		want     []string
+	}{
+		{"a miss where all hit: the rest follow it",
+			[]scenarios.ExpectedInstruction{{Instruction: "RUN a", Cached: true}, {Instruction: "RUN b", Cached: true}, {Instruction: "RUN c", Cached: true}},
+			hit("-RUN a", "-RUN b", "-RUN c"),
+			[]string{`"RUN a" ran; expected from the cache`}},
+		{"a hit where all miss: the rest stand on it",
+			[]scenarios.ExpectedInstruction{
+				{Instruction: "COPY . .", Why: edited, Cause: edited},
+				{Instruction: "RUN b", Why: scenarios.WhyFollows},
+				{Instruction: "RUN c", Why: scenarios.WhyFollows}},
+			hit("COPY . .", "RUN b", "RUN c"),
+			[]string{`"COPY . ." came from the cache; expected to run (` + edited + ")"}},
+		{"after a surprise hit, a cause of its own still counts, and the next stands on the hit",
+			[]scenarios.ExpectedInstruction{
+				{Instruction: "RUN a", Why: "the base image has a new digest", Cause: "the base image has a new digest"},
+				{Instruction: "COPY . .", Why: scenarios.WhyFollows, Cause: edited},
+				{Instruction: "RUN c", Why: scenarios.WhyFollows}},
+			hit("RUN a", "COPY . .", "-RUN c"),
+			[]string{
+				`"RUN a" came from the cache; expected to run (the base image has a new digest)`,
+				`"COPY . ." came from the cache; expected to run (` + edited + ")",
+				`"RUN c" ran; expected from the cache`}},
+		{"an instruction not looked up counts as predicted",
+			[]scenarios.ExpectedInstruction{
+				{Instruction: "RUN a", Cached: true},
+				{Instruction: "COPY . .", Why: edited, Cause: edited},
+				{Instruction: "RUN c", Why: scenarios.WhyFollows}},
+			hit("RUN a", "RUN c"),
+			[]string{`"RUN c" came from the cache; expected to run (follows a missed instruction)`}},
+		{"stages are judged apart",
+			[]scenarios.ExpectedInstruction{
+				{Stage: "build", Instruction: "RUN a", Cached: true},
+				{Stage: "1", Instruction: "RUN b", Cached: true}},
+			hit("-RUN a", "RUN b"),
+			[]string{`"RUN a" ran; expected from the cache`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := CacheFindings(tt.expected, tt.logged); !slices.Equal(got, tt.want) {
+				t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(got, "\n\t"), strings.Join(tt.want, "\n\t"))
+			}
+		})
 	}
 }
 

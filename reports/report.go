@@ -453,7 +453,7 @@ func findingsSection(d *doc, runs []results.Run) {
 		return
 	}
 	d.heading(3, "Expected against observed")
-	d.para("Each warm run with a layer cache is judged instruction by instruction: what its change should leave cached (predicted from the Dockerfile: an instruction misses when it copies a changed file, follows a miss, builds on a changed base or stage, or is the first RUN after the stamp argument) against what the builder's log says it took from the cache. Instructions the builder does not look up (kaniko: COPY, and the rest of a stage after a miss) are not judged. A difference is a finding about the builder's cache, not a failure.")
+	d.para("Each warm run with a layer cache is judged instruction by instruction: what its change should leave cached (predicted from the Dockerfile: an instruction misses when it copies a changed file, follows a miss, builds on a changed base or stage, or is the first RUN after the stamp argument) against what the builder's log says it took from the cache. Each is judged on what the builder did before it in its stage, so one surprise is one finding: after an unexpected miss the rest of the stage is expected to miss. Instructions the builder does not look up (kaniko: COPY, and the rest of a stage after a miss) are not judged. A difference is a finding about the builder's cache, not a failure.")
 	t := table{header: []string{"workload", "builder", "strategy", "findings (runs)", "warm runs judged", "with findings"}, numeric: 4}
 	for _, rw := range rows {
 		var fs []string

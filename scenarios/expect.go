@@ -24,13 +24,21 @@ type ExpectedInstruction struct {
 	Cached      bool
 	// Why says, for a miss, what invalidated it, in a few words.
 	Why string
+	// Cause is what makes the instruction miss even on a parent layer the
+	// cache has (a copied file the change edited, the stamp, its stage's
+	// new base for the first instruction), "" if nothing does: then it
+	// misses only when it follows a miss. It lets a run be judged against
+	// what the builder did before an instruction, not only what was
+	// predicted (see bench.CacheFindings).
+	Cause string
 }
 
-// Causes of a miss that do not depend on the instruction itself.
-const (
-	whyFollows = "follows a missed instruction"
-	whyBase    = "the base image has a new digest"
-)
+// WhyFollows is why an instruction that follows a miss misses: its parent
+// layer is new, and every later key has it.
+const WhyFollows = "follows a missed instruction"
+
+// whyBase is why a stage's first instruction misses after a base change.
+const whyBase = "the base image has a new digest"
 
 // ExpectCache predicts, from the Dockerfile alone, which of its instructions
 // a warm run with a layer cache finds cached after change: every instruction
@@ -126,16 +134,24 @@ func (p *predictor) stage(i int, st instructions.Stage) ([]ExpectedInstruction, 
 	end.changed = start != ""
 
 	var out []ExpectedInstruction
-	why := start
-	for _, cmd := range st.Commands {
+	missed := false
+	for k, cmd := range st.Commands {
 		text, ok := cmd.(fmt.Stringer)
 		if !ok {
 			return nil, fmt.Errorf("%s: no source text", cmd.Name())
 		}
-		if why == "" {
-			if why, err = p.invalidates(i, cmd, end.stamped); err != nil {
+		var cause string
+		if k == 0 {
+			cause = start
+		}
+		if cause == "" {
+			if cause, err = p.invalidates(i, cmd, end.stamped); err != nil {
 				return nil, fmt.Errorf("%s: %w", text, err)
 			}
+		}
+		why := cause
+		if missed {
+			why = WhyFollows
 		}
 		if arg, ok := cmd.(*instructions.ArgCommand); ok && p.stampArg != "" &&
 			slices.ContainsFunc(arg.Args, func(kv instructions.KeyValuePairOptional) bool { return kv.Key == p.stampArg }) {
@@ -146,11 +162,12 @@ func (p *predictor) stage(i int, st instructions.Stage) ([]ExpectedInstruction, 
 			Instruction: results.NormalizeInstruction(text.String()),
 			Cached:      why == "",
 			Why:         why,
+			Cause:       cause,
 		})
 		if why != "" {
 			// A miss makes a new parent layer, and every later key has it.
 			end.changed = true
-			why = whyFollows
+			missed = true
 		}
 	}
 	p.ends = append(p.ends, end)

@@ -10,7 +10,7 @@ import (
 
 // The miss reasons the cases share.
 const (
-	follows = whyFollows
+	follows = WhyFollows
 	newBase = whyBase
 )
 
@@ -119,6 +119,41 @@ func TestExpectCacheWorkloads(t *testing.T) {
 		t.Run(tt.workload+"/"+string(tt.change), func(t *testing.T) {
 			got := expectBuiltin(t, tt.workload, tt.change, tt.changed)
 			checkWhy(t, got, tt.want)
+		})
+	}
+}
+
+// TestExpectCacheCause checks each instruction's own cause of a miss,
+// which stays known after a miss: a copied edited file, the stamp, a stage's
+// new base or changed stage; "" where only following a miss would make it
+// miss.
+func TestExpectCacheCause(t *testing.T) {
+	for _, tt := range []struct {
+		workload string
+		change   Change
+		changed  []string
+		want     []string
+	}{
+		{"gobuild", ChangeStamp, nil, []string{"", "", "", "", "", "",
+			"the stamp argument BUILD_ID is declared before it",
+			"copies from stage build, which changed", ""}},
+		// COPY . . copies go.mod too.
+		{"gobuild", ChangeDeps, []string{"go.mod"}, []string{"", "",
+			"copies go.mod, which the change edited", "", "copies go.mod, which the change edited", "", "",
+			"copies from stage build, which changed", ""}},
+		{"gobuild", ChangeBase, nil, []string{newBase, "", "", "", "", "", "", newBase, ""}},
+		{"node", ChangeDeps, []string{"package.json"}, []string{"",
+			"copies package.json, which the change edited", "", "", "", "", "", ""}},
+		{"node", ChangeNone, nil, []string{"", "", "", "", "", "", "", ""}},
+	} {
+		t.Run(tt.workload+"/"+string(tt.change), func(t *testing.T) {
+			var got []string
+			for _, e := range expectBuiltin(t, tt.workload, tt.change, tt.changed) {
+				got = append(got, e.Cause)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got\n\t%s\nwant\n\t%s", strings.Join(quoteAll(got), "\n\t"), strings.Join(quoteAll(tt.want), "\n\t"))
+			}
 		})
 	}
 }
