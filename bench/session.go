@@ -189,7 +189,7 @@ func gitCopyNotes(ws []scenarios.Workload) ([]string, error) {
 	for _, w := range ws {
 		copies, err := w.GitCopies()
 		if err != nil {
-			return nil, fmt.Errorf("workload %s: %w", w.Name, err)
+			return nil, err // it names the workload
 		}
 		if len(copies) > 0 {
 			notes = append(notes, fmt.Sprintf("Workload %s copies the clone's .git into its image (%s, %s): two clones of one commit differ in .git, so a layer cache cannot serve that instruction, nor what follows it in its stage, whatever the change (findings mark it where a cache was expected). A .dockerignore naming .git at the context's root keeps it out.", w.Name, w.Dockerfile, strings.Join(copies, "; ")))

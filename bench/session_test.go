@@ -27,8 +27,8 @@ func TestGitCopyNotes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := gitCopyNotes(tt.ws)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("gitCopyNotes() error = %v, want one containing %q", err, tt.wantErr)
+				if err == nil || strings.Count(err.Error(), tt.wantErr) != 1 {
+					t.Fatalf("gitCopyNotes() error = %v, want one containing %q once", err, tt.wantErr)
 				}
 				return
 			}
