@@ -20,9 +20,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -62,6 +64,13 @@ type Server struct {
 	client *http.Client
 	frozen atomic.Bool
 	log    io.Writer
+
+	// filling holds, per key being fetched from upstream, a channel closed
+	// when that fetch ends: a second request for the same answer waits for
+	// it instead of fetching it again.
+	mu      sync.Mutex
+	filling map[string]chan struct{}
+	waiters atomic.Int32
 }
 
 // LogLine is what the server prints for every request, one JSON object a
@@ -83,7 +92,7 @@ func New(cfg Config, logTo io.Writer) (*Server, error) {
 	if err := os.MkdirAll(filepath.Join(cfg.CacheDir, "objects"), 0o755); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, client: &http.Client{Timeout: 10 * time.Minute}, log: logTo}
+	s := &Server{cfg: cfg, client: &http.Client{Timeout: 10 * time.Minute}, log: logTo, filling: map[string]chan struct{}{}}
 	if _, err := os.Stat(filepath.Join(cfg.CacheDir, frozenMarker)); err == nil {
 		s.frozen.Store(true)
 	}
@@ -143,7 +152,7 @@ func (s *Server) paths(key string) (body, meta string) {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	kind, url, key := s.target(r)
-	line := LogLine{Kind: kind, URL: url}
+	line := LogLine{Kind: kind, URL: redact(url)}
 	defer func() {
 		b, _ := json.Marshal(line)
 		fmt.Fprintf(s.log, "%s\n", b)
@@ -160,17 +169,69 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	bodyPath, metaPath := s.paths(key)
-	if e, ok := readEntry(metaPath); ok {
-		line.Result, line.Status = Hit, http.StatusOK
-		line.Bytes = serveFile(w, r, bodyPath, e)
-		return
+	for {
+		if e, ok := readEntry(metaPath); ok {
+			line.Result, line.Status = Hit, http.StatusOK
+			line.Bytes = serveFile(w, r, bodyPath, e)
+			return
+		}
+		if s.Frozen() {
+			line.Result, line.Status = Refused, http.StatusNotFound
+			http.Error(w, "not in the package cache, which is frozen (filled before the benchmark's runs): "+redact(url), line.Status)
+			return
+		}
+		done, first := s.startFill(key)
+		if first {
+			line.Result, line.Status, line.Bytes = s.fetch(w, r, url, bodyPath, metaPath)
+			s.endFill(key, done)
+			return
+		}
+		// Another request fetches this answer: take it from the cache once
+		// kept, or fetch it here if that request kept nothing.
+		s.waiters.Add(1)
+		select {
+		case <-done:
+			s.waiters.Add(-1)
+		case <-r.Context().Done():
+			s.waiters.Add(-1)
+			line.Result, line.Status = Failed, http.StatusServiceUnavailable
+			return
+		}
 	}
-	if s.Frozen() {
-		line.Result, line.Status = Refused, http.StatusNotFound
-		http.Error(w, "not in the package cache, which is frozen (filled before the benchmark's runs): "+url, line.Status)
-		return
+}
+
+// startFill says whether this request is the first to fetch key, and
+// returns the channel closed when the fetch under way ends.
+func (s *Server) startFill(key string) (done chan struct{}, first bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ch, ok := s.filling[key]; ok {
+		return ch, false
 	}
-	line.Result, line.Status, line.Bytes = s.fetch(w, r, url, bodyPath, metaPath)
+	ch := make(chan struct{})
+	s.filling[key] = ch
+	return ch, true
+}
+
+// waiting counts the requests waiting for another's fetch (for tests).
+func (s *Server) waiting() int {
+	return int(s.waiters.Load())
+}
+
+func (s *Server) endFill(key string, done chan struct{}) {
+	s.mu.Lock()
+	delete(s.filling, key)
+	s.mu.Unlock()
+	close(done)
+}
+
+// redact hides a password in a URL, so that credentials never reach the log.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	return u.Redacted()
 }
 
 func readEntry(metaPath string) (entry, bool) {
@@ -253,11 +314,31 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request, url, bodyPath, me
 	if err != nil || (resp.ContentLength >= 0 && n != resp.ContentLength) {
 		return Pass, resp.StatusCode, n
 	}
-	meta, _ := json.Marshal(entry{URL: url, ContentType: resp.Header.Get("Content-Type"), Size: n})
-	if os.Rename(tmp.Name(), bodyPath) != nil || os.WriteFile(metaPath, meta, 0o644) != nil {
+	meta, _ := json.Marshal(entry{URL: redact(url), ContentType: resp.Header.Get("Content-Type"), Size: n})
+	// The metadata says the body is whole: it is written last, and renamed
+	// into place, so that a kill at any point leaves no torn entry.
+	if os.Rename(tmp.Name(), bodyPath) != nil || writeAtomic(metaPath, meta) != nil {
 		return Pass, resp.StatusCode, n
 	}
 	return Fill, resp.StatusCode, n
+}
+
+// writeAtomic writes data to a temporary file beside path, then renames it
+// over path.
+func writeAtomic(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".meta-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }
 
 // Admin is the harness's side: GET /healthz, POST /freeze and /thaw.

@@ -8,9 +8,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // syncBuffer collects the server's log lines.
@@ -182,5 +186,105 @@ func TestConnectRefused(t *testing.T) {
 	}
 	if l := logs.lines(t); len(l) != 1 || l[0].Result != Refused {
 		t.Errorf("logged %+v", l)
+	}
+}
+
+// TestConcurrentRequestsFetchOnce: requests for one answer that arrive
+// while it is being fetched wait for that fetch, and are served its bytes,
+// rather than each asking upstream (apt in several root filesystems at once
+// asks for the same packages).
+func TestConcurrentRequestsFetchOnce(t *testing.T) {
+	var asked atomic.Int32
+	release := make(chan struct{})
+	body := strings.Repeat("deb ", 1<<16)
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		<-release // every request is in before the first answer comes
+		io.WriteString(w, body)
+	}))
+	defer upstream.Close()
+	logs := &syncBuffer{}
+	s, err := New(Config{CacheDir: t.TempDir()}, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httptest.NewServer(s)
+	defer front.Close()
+	proxyURL, _ := url.Parse(front.URL)
+	c := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)}}
+	const n = 8
+	var wg sync.WaitGroup
+	got := make([]string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := c.Get(upstream.URL + "/debian/pool/main/h/hello/hello_2.10-3_amd64.deb")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			got[i] = string(b)
+		}()
+	}
+	// Wait until every request has reached the cache, then let upstream answer.
+	deadline := time.Now().Add(5 * time.Second)
+	for s.waiting() < n-1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if a := asked.Load(); a != 1 {
+		t.Errorf("upstream asked %d times for one package, want once", a)
+	}
+	for i, b := range got {
+		if b != body {
+			t.Errorf("request %d got %d bytes, want %d", i, len(b), len(body))
+		}
+	}
+	var fills, hits int
+	for _, l := range logs.lines(t) {
+		switch l.Result {
+		case Fill:
+			fills++
+		case Hit:
+			hits++
+		}
+	}
+	if fills != 1 || hits != n-1 {
+		t.Errorf("logged %d fills and %d hits, want 1 and %d", fills, hits, n-1)
+	}
+}
+
+func TestLogHidesCredentials(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	defer upstream.Close()
+	logs := &syncBuffer{}
+	dir := t.TempDir()
+	s, err := New(Config{CacheDir: dir}, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(upstream.URL)
+	u.User = url.UserPassword("builder", "s3cret")
+	u.Path = "/debian/dists/bookworm/InRelease"
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, u.String(), nil))
+	if rec.Code != 200 {
+		t.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+	}
+	l := logs.lines(t)
+	if len(l) != 1 || strings.Contains(l[0].URL, "s3cret") || !strings.Contains(l[0].URL, "builder") {
+		t.Errorf("logged %+v: the password must not be in it", l)
+	}
+	metas, _ := filepath.Glob(filepath.Join(dir, "objects", "*", "*.json"))
+	for _, m := range metas {
+		if b, _ := os.ReadFile(m); strings.Contains(string(b), "s3cret") {
+			t.Errorf("%s holds the password: %s", m, b)
+		}
 	}
 }
