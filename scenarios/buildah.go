@@ -64,12 +64,26 @@ image="$(params.IMAGE)"
 fi
 root=/var/lib/containers/storage
 if [ "$(workspaces.cache.bound)" = "true" ]; then root="$(workspaces.cache.path)/containers"; fi
-src="$(workspaces.source.path)/src"
-` + prepareRuncWithCA + `buildah --root "$root" --storage-driver=overlay bud --tls-verify=false --authfile ` + buildahAuth + ` ${runtime:+--runtime="$runtime"} \
+` + buildahStorage + `src="$(workspaces.source.path)/src"
+` + prepareRuncWithCA + `buildah bud --tls-verify=false --authfile ` + buildahAuth + ` ${runtime:+--runtime="$runtime"} \
   -f "$src/$(params.DOCKERFILE)" -t "$image" "$@" "$src/$(params.CONTEXT)"
-buildah --root "$root" --storage-driver=overlay push --tls-verify=false --authfile ` + buildahAuth + ` \
+buildah push --tls-verify=false --authfile ` + buildahAuth + ` \
   --digestfile "$(results.IMAGE_DIGEST.path)" "$image" "docker://$image"
 `
+
+// buildahStorage writes the containers storage configuration of the step
+// and points Buildah at it, whatever the image's own says (the official
+// image's configures fuse-overlayfs and a shared image store): overlay on
+// $root, which is never on the container's own overlayfs (an emptyDir or
+// the cache volume), with the kernel's overlay, as the step is privileged.
+const buildahStorage = `printf '[storage]\ndriver = "overlay"\ngraphroot = "%s"\nrunroot = "/run/containers/storage"\n' "$root" >/tmp/storage.conf
+export CONTAINERS_STORAGE_CONF=/tmp/storage.conf
+`
+
+// buildahIsolation runs RUN steps in containers of the OCI runtime, where
+// the runtime wrapper (--runtime) binds the build CA: the official image
+// sets BUILDAH_ISOLATION=chroot, under which --runtime is never called.
+var buildahIsolation = corev1.EnvVar{Name: "BUILDAH_ISOLATION", Value: "oci"}
 
 // Task implements Builder.
 func (b Buildah) Task(name string) *pipelinev1.Task {
@@ -80,6 +94,7 @@ func (b Buildah) Task(name string) *pipelinev1.Task {
 			Image:           b.Image,
 			Script:          buildahScript,
 			Args:            []string{"$(params.EXTRA_ARGS[*])"},
+			Env:             []corev1.EnvVar{buildahIsolation},
 			SecurityContext: privileged(),
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "docker-config", MountPath: "/root/.docker"},
@@ -126,8 +141,9 @@ func (b Buildah) Args(req BuildRequest) ([]string, error) {
 // the volume.
 const buildahWarmScript = `#!/bin/sh
 set -eu
-for base in "$@"; do
-  buildah --root ` + CacheMountPath + `/containers --storage-driver=overlay pull --tls-verify=false --authfile ` + buildahAuth + ` "$base"
+root=` + CacheMountPath + `/containers
+` + buildahStorage + `for base in "$@"; do
+  buildah pull --tls-verify=false --authfile ` + buildahAuth + ` "$base"
 done
 `
 

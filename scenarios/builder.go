@@ -175,7 +175,9 @@ const buildCAEnv = "CACHEBENCH_BUILD_CA"
 // runcWithCA is a shell script that builders whose RUN steps run in
 // containers of their own (BuildKit, Buildah) use as their OCI runtime
 // when the step has the build CA bundle: it binds the bundle, read-only,
-// over the system bundle of each RUN step's container, then runs runc. So
+// over the system bundle of each RUN step's container, then runs the OCI
+// runtime the image has, looked up as buildkitd does (buildkit-runc, as in
+// BuildKit's official image, then runc), else crun (Fedora's Buildah). So
 // RUN steps trust what the host trusts, as kaniko's (which run in the
 // step's own container) do. Only where the image has a system bundle
 // already: a mount point made in the root filesystem would end up in the
@@ -202,7 +204,11 @@ if [ -n "$bundle" ] && [ -f "$spec" ] && ! grep -q "\"source\":\"$ca\"" "$spec";
     sed -i "s#\"mounts\":\[#\"mounts\":[{\"destination\":\"$ca\",\"type\":\"bind\",\"source\":\"$ca\",\"options\":[\"rbind\",\"ro\"]},#" "$spec"
   fi
 fi
-exec runc "$@"
+for rt in buildkit-runc runc crun; do
+  if command -v "$rt" >/dev/null 2>&1; then exec "$rt" "$@"; fi
+done
+echo "runc-with-ca: no OCI runtime (buildkit-runc, runc or crun) on PATH" >&2
+exit 127
 RUNC
   chmod +x "$runtime"
 fi

@@ -90,3 +90,55 @@ func TestRuncWithCA(t *testing.T) {
 		t.Errorf("runc ran %d times, want 5:\n%s", got, args)
 	}
 }
+
+// TestRuncWithCAFindsTheImagesRuntime: the wrapper runs the OCI runtime the
+// image has, looked up as buildkitd looks (buildkit-runc, then runc), then
+// crun: BuildKit's official image has only buildkit-runc in /usr/bin,
+// Buildah's (Fedora) crun.
+func TestRuncWithCAFindsTheImagesRuntime(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	for _, tt := range []struct {
+		have []string
+		want string
+	}{
+		{[]string{"buildkit-runc"}, "buildkit-runc"},
+		{[]string{"buildkit-runc", "runc"}, "buildkit-runc"},
+		{[]string{"runc", "crun"}, "runc"},
+		{[]string{"crun"}, "crun"},
+	} {
+		t.Run(strings.Join(tt.have, ","), func(t *testing.T) {
+			tmp := t.TempDir()
+			bin := filepath.Join(tmp, "bin")
+			os.MkdirAll(bin, 0o755)
+			for _, rt := range tt.have {
+				os.WriteFile(filepath.Join(bin, rt), []byte("#!/bin/sh\necho "+rt+" \"$@\"\n"), 0o755)
+			}
+			// Only the image's runtimes and the tools the wrapper uses: no
+			// runc of the host's.
+			tools := filepath.Join(tmp, "tools")
+			os.MkdirAll(tools, 0o755)
+			for _, tool := range []string{"sh", "cat", "chmod", "grep", "sed"} {
+				p, err := exec.LookPath(tool)
+				if err != nil {
+					t.Skipf("no %s", tool)
+				}
+				os.Symlink(p, filepath.Join(tools, tool))
+			}
+			path := "PATH=" + bin + ":" + tools
+			cmd := exec.Command("sh", "-c", prepareRuncWithCA+`printf %s "$runtime"`)
+			cmd.Env = []string{"TMPDIR=" + tmp, path, buildCAEnv + "=" + systemCABundle}
+			out, err := cmd.CombinedOutput()
+			if err != nil || len(out) == 0 {
+				t.Fatalf("prepare the wrapper: %v: %s", err, out)
+			}
+			run := exec.Command(string(out), "--version")
+			run.Env = []string{path}
+			got, err := run.CombinedOutput()
+			if err != nil || strings.TrimSpace(string(got)) != tt.want+" --version" {
+				t.Errorf("the wrapper ran %q (%v), want %s --version", got, err, tt.want)
+			}
+		})
+	}
+}
