@@ -7,13 +7,14 @@ REPORT  ?=
 # started by a push event through Tekton Triggers (make faults starts its
 # runs from the API), a network
 # profile checked on the upstream registry's route, and the registry taken
-# away in the middle of a build.
+# away in the middle of a build. The builders' runs go side by side: the
+# smoke proves, it does not time.
 # The smoke has a kind cluster of its own name: a cluster of that name can
 # only be left by a smoke that was killed (a CI job cancelled, a machine
 # restarted), so it is deleted first instead of failing every later smoke; a
 # user's cluster (default name cachebench) is never touched.
 E2E_CLUSTER ?= cachebench-e2e
-SMOKE_ENV ?= CACHEBENCH_CLUSTER_NAME=$(E2E_CLUSTER) CACHEBENCH_START=trigger CACHEBENCH_WORKLOADS=small CACHEBENCH_STRATEGIES=none,registry,pv-warm,mirror CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1
+SMOKE_ENV ?= CACHEBENCH_CLUSTER_NAME=$(E2E_CLUSTER) CACHEBENCH_START=trigger CACHEBENCH_WORKLOADS=small CACHEBENCH_STRATEGIES=none,registry,pv-warm,mirror CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1 CACHEBENCH_SIDE_BY_SIDE=1
 
 .PHONY: help test e2e faults bench report docker images cluster-up cluster-down build vet clean-cluster
 
@@ -35,9 +36,13 @@ docker: ## install and start Docker for kind (Debian; needs root)
 images: docker ## build every image an offline run needs (cached)
 	$(GO) run ./cmd/cachebench images build
 
+# E2E_KEEP=1 keeps the smoke's cluster for the fault tests (CI: make faults
+# KILL_CLUSTER=$(E2E_CLUSTER) takes it over, then deletes it).
+E2E_KEEP ?=
+
 e2e: docker ## end-to-end smoke: every builder and strategy, one workload, 1 warm run, a network profile, the registry fault, then the report
 	$(GO) run ./cmd/cachebench cluster down --cluster-name $(E2E_CLUSTER)
-	CACHEBENCH_E2E=1 $(SMOKE_ENV) $(GO) test ./bench -run Cache -count=1 -v -timeout 80m
+	CACHEBENCH_E2E=1 $(if $(E2E_KEEP),CACHEBENCH_KEEP=1) $(SMOKE_ENV) $(GO) test ./bench -run Cache -count=1 -v -timeout 80m
 	$(GO) run ./cmd/cachebench report
 
 faults: docker ## fault tests of the harness: SIGINT during cluster creation, SIGKILL mid-run then --reuse

@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,17 +38,31 @@ func TestCache(t *testing.T) {
 			t.Logf("the benchmark ends: %s", why)
 			break
 		}
-		for _, step := range steps {
+		// Each lane's steps in order; the lanes (the builders, with
+		// CACHEBENCH_SIDE_BY_SIDE) side by side.
+		var mu sync.Mutex
+		var ends []string
+		EachLane(Lanes(steps, session.Opts.SideBySide), func(step Step) bool {
 			ran, stopped := runStep(t, step)
-			if !ran && session.Opts.Rounds == 0 {
-				t.Fatalf("-run selects part of the plan (not %s): a precision-driven benchmark needs every row, the baseline's too; set CACHEBENCH_ROUNDS for a fixed number of rounds", step.Name())
+			end := ""
+			switch {
+			case !ran && session.Opts.Rounds == 0:
+				end = fmt.Sprintf("-run selects part of the plan (not %s): a precision-driven benchmark needs every row, the baseline's too; set CACHEBENCH_ROUNDS for a fixed number of rounds", step.Name())
+			case stopped != nil:
+				end = fmt.Sprintf("%v: results so far are in %s", stopped, session.ResultsDir())
+			case suiteCtx.Err() != nil:
+				end = "interrupted: results so far are in " + session.ResultsDir()
 			}
-			if stopped != nil {
-				t.Fatalf("%v: results so far are in %s", stopped, session.ResultsDir())
+			if end == "" {
+				return true
 			}
-			if suiteCtx.Err() != nil {
-				t.Fatal("interrupted: results so far are in", session.ResultsDir())
-			}
+			mu.Lock()
+			ends = append(ends, end)
+			mu.Unlock()
+			return false
+		})
+		if len(ends) > 0 {
+			t.Fatal(strings.Join(ends, "; "))
 		}
 		t.Log(planner.Progress(session.Runner.Runs()))
 		if w := planner.Shortfall(); w != "" {
@@ -147,7 +162,7 @@ func TestCacheTriggerRejected(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.endRound(suiteCtx, step)
-	rd := r.rounds[roundKey(step)]
+	rd, _ := r.round(step)
 	if err := r.pushCommit(suiteCtx, step, rd, "rejected"); err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +359,6 @@ const changeRound = 80
 func TestCacheChanges(t *testing.T) {
 	requireSession(t)
 	w := session.Workloads[0]
-	e := session.Runner.env
 	// A source change is the harness's git work, the same under every
 	// builder; a base image's new digest is read by each builder's own
 	// registry client, so each builder takes one.
@@ -356,83 +370,113 @@ func TestCacheChanges(t *testing.T) {
 	for _, b := range session.Builders {
 		cases = append(cases, change{scenarios.ChangeBase, b})
 	}
+	// The builders' cases side by side with CACHEBENCH_SIDE_BY_SIDE, each
+	// builder's in order.
+	lanes := map[string][]change{}
+	var order []string
 	for _, tc := range cases {
-		c, builder := tc.c, tc.builder
-		strategy, ok := strategyNamed(builder, "registry")
-		if !ok {
-			t.Fatalf("builder %s has no strategy registry", builder.Name())
+		if _, ok := lanes[tc.builder.Name()]; !ok {
+			order = append(order, tc.builder.Name())
 		}
-		t.Run(string(c)+"/"+builder.Name(), func(t *testing.T) {
-			if err := w.CheckChange(c); err != nil {
-				t.Fatalf("the smoke's workload must take a %s change: %v", c, err)
-			}
-			cold := Step{Workload: w, Change: c, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: changeRound, Cache: results.Cold}
-			warm := cold
-			warm.Cache, warm.Attempt = results.Warm, 1
-			var runs []results.Run
-			for _, s := range []Step{cold, warm} {
-				rs, err := session.Runner.Do(suiteCtx, s)
-				if err != nil {
-					t.Fatalf("%s: %v", s.Name(), err)
-				}
-				run := rs[len(rs)-1]
-				if run.Change != string(c) || run.Check == nil || run.Check.Verdict != results.Verified {
-					t.Fatalf("%s: change %q, check %+v", s.Name(), run.Change, run.Check)
-				}
-				t.Logf("%s: %.1fs, commit %s, hits %d, misses %d, instructions %+v, findings %q", s.Name(), run.WallSeconds(), run.Commit, run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.Instructions, run.Findings)
-				runs = append(runs, run)
-			}
-			if len(runs[1].BuildLog.Instructions) == 0 {
-				t.Errorf("the warm run's log gave no instruction to judge")
-			}
-			switch c {
-			case scenarios.ChangeSource:
-				if runs[0].Commit == "" || runs[1].Commit == runs[0].Commit {
-					t.Errorf("the warm run built commit %q, the cold run %q: want a new commit", runs[1].Commit, runs[0].Commit)
-				}
-				changed, err := e.Git.ChangedFiles(suiteCtx, w.Name, runs[0].Commit, runs[1].Commit)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if want := w.ChangedFile(c); !slices.Equal(changed, []string{want}) {
-					t.Errorf("the source change changed %q, want only %s", changed, want)
-				}
-			case scenarios.ChangeBase:
-				// A push-started run pushes a commit even so, one that
-				// changes no file.
-				if session.Opts.Start == results.StartAPI && runs[1].Commit != runs[0].Commit {
-					t.Errorf("a base change made a commit: %s, then %s", runs[0].Commit, runs[1].Commit)
-				}
-				if changed, err := e.Git.ChangedFiles(suiteCtx, w.Name, runs[0].Commit, runs[1].Commit); err != nil || len(changed) > 0 {
-					t.Errorf("a base change changed files %q (%v)", changed, err)
-				}
-				rd := session.Runner.rounds[roundKey(warm)]
-				sess, err := e.Upstream.Connect(suiteCtx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer sess.Close()
-				for _, repo := range session.Runner.baseRepos(warm) {
-					shared, err := sess.Image(suiteCtx, repo)
-					if err != nil {
-						t.Fatal(err)
-					}
-					own, err := sess.Image(suiteCtx, rd.basePath+"/"+repo)
-					if err != nil {
-						t.Fatal(err)
-					}
-					sd, _ := shared.Digest()
-					od, _ := own.Digest()
-					sl, _ := shared.Layers()
-					ol, _ := own.Layers()
-					cf, _ := own.ConfigFile()
-					if sd == od || len(sl) != len(ol) || cf.Config.Labels[ChangeLabel] == "" {
-						t.Errorf("%s: the round's copy %s (%d layers, labels %v), the shared one %s (%d layers): want a new digest of the same layers", repo, od, len(ol), cf.Config.Labels, sd, len(sl))
-					}
-				}
-			}
-		})
+		lanes[tc.builder.Name()] = append(lanes[tc.builder.Name()], tc)
 	}
+	var wg sync.WaitGroup
+	for _, b := range order {
+		wg.Add(1)
+		lane := func() {
+			defer wg.Done()
+			for _, tc := range lanes[b] {
+				runChange(t, w, tc.c, tc.builder)
+			}
+		}
+		if session.Opts.SideBySide {
+			go lane()
+		} else {
+			lane()
+		}
+	}
+	wg.Wait()
+}
+
+// runChange runs one change of TestCacheChanges: a round's cold run, then
+// a warm run whose commit makes the change.
+func runChange(t *testing.T, w scenarios.Workload, c scenarios.Change, builder scenarios.Builder) {
+	e := session.Runner.env
+	strategy, ok := strategyNamed(builder, "registry")
+	if !ok {
+		t.Errorf("builder %s has no strategy registry", builder.Name())
+		return
+	}
+	t.Run(string(c)+"/"+builder.Name(), func(t *testing.T) {
+		if err := w.CheckChange(c); err != nil {
+			t.Fatalf("the smoke's workload must take a %s change: %v", c, err)
+		}
+		cold := Step{Workload: w, Change: c, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: changeRound, Cache: results.Cold}
+		warm := cold
+		warm.Cache, warm.Attempt = results.Warm, 1
+		var runs []results.Run
+		for _, s := range []Step{cold, warm} {
+			rs, err := session.Runner.Do(suiteCtx, s)
+			if err != nil {
+				t.Fatalf("%s: %v", s.Name(), err)
+			}
+			run := rs[len(rs)-1]
+			if run.Change != string(c) || run.Check == nil || run.Check.Verdict != results.Verified {
+				t.Fatalf("%s: change %q, check %+v", s.Name(), run.Change, run.Check)
+			}
+			t.Logf("%s: %.1fs, commit %s, hits %d, misses %d, instructions %+v, findings %q", s.Name(), run.WallSeconds(), run.Commit, run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.Instructions, run.Findings)
+			runs = append(runs, run)
+		}
+		if len(runs[1].BuildLog.Instructions) == 0 {
+			t.Errorf("the warm run's log gave no instruction to judge")
+		}
+		switch c {
+		case scenarios.ChangeSource:
+			if runs[0].Commit == "" || runs[1].Commit == runs[0].Commit {
+				t.Errorf("the warm run built commit %q, the cold run %q: want a new commit", runs[1].Commit, runs[0].Commit)
+			}
+			changed, err := e.Git.ChangedFiles(suiteCtx, w.Name, runs[0].Commit, runs[1].Commit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := w.ChangedFile(c); !slices.Equal(changed, []string{want}) {
+				t.Errorf("the source change changed %q, want only %s", changed, want)
+			}
+		case scenarios.ChangeBase:
+			// A push-started run pushes a commit even so, one that
+			// changes no file.
+			if session.Opts.Start == results.StartAPI && runs[1].Commit != runs[0].Commit {
+				t.Errorf("a base change made a commit: %s, then %s", runs[0].Commit, runs[1].Commit)
+			}
+			if changed, err := e.Git.ChangedFiles(suiteCtx, w.Name, runs[0].Commit, runs[1].Commit); err != nil || len(changed) > 0 {
+				t.Errorf("a base change changed files %q (%v)", changed, err)
+			}
+			rd, _ := session.Runner.round(warm)
+			sess, err := e.Upstream.Connect(suiteCtx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer sess.Close()
+			for _, repo := range session.Runner.baseRepos(warm) {
+				shared, err := sess.Image(suiteCtx, repo)
+				if err != nil {
+					t.Fatal(err)
+				}
+				own, err := sess.Image(suiteCtx, rd.basePath+"/"+repo)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sd, _ := shared.Digest()
+				od, _ := own.Digest()
+				sl, _ := shared.Layers()
+				ol, _ := own.Layers()
+				cf, _ := own.ConfigFile()
+				if sd == od || len(sl) != len(ol) || cf.Config.Labels[ChangeLabel] == "" {
+					t.Errorf("%s: the round's copy %s (%d layers, labels %v), the shared one %s (%d layers): want a new digest of the same layers", repo, od, len(ol), cf.Config.Labels, sd, len(sl))
+				}
+			}
+		}
+	})
 }
 
 // TestCacheLeavesNothing removes what the benchmark created and proves

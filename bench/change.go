@@ -121,7 +121,10 @@ func (r *Runner) findings(s Step, run results.Run) []string {
 // find cached, computed once per workload and change.
 func (r *Runner) expectation(s Step) ([]scenarios.ExpectedInstruction, error) {
 	key := s.Workload.Name + "+" + string(s.Change)
-	if e, ok := r.expected[key]; ok {
+	r.mu.Lock()
+	e, ok := r.expected[key]
+	r.mu.Unlock()
+	if ok {
 		return e, nil
 	}
 	df, err := fs.ReadFile(s.Workload.Files, s.Workload.Dockerfile)
@@ -133,11 +136,13 @@ func (r *Runner) expectation(s Step) ([]scenarios.ExpectedInstruction, error) {
 		changed = append(changed, f)
 	}
 	args := append([]string{scenarios.BaseRegistryArg + "=" + r.env.Upstream.Host}, s.Workload.BuildArgs...)
-	e, err := scenarios.ExpectCache(df, args, s.Workload.Context, s.Change, changed, s.Workload.StampArg)
+	e, err = scenarios.ExpectCache(df, args, s.Workload.Context, s.Change, changed, s.Workload.StampArg)
 	if err != nil {
 		return nil, err
 	}
+	r.mu.Lock()
 	r.expected[key] = e
+	r.mu.Unlock()
 	return e, nil
 }
 

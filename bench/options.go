@@ -76,7 +76,10 @@ type Options struct {
 	// StopAfterFailures ends the benchmark after that many failed runs in
 	// a row with the same cause (0: never).
 	StopAfterFailures int
-	Verbose           bool
+	// SideBySide runs each round's builders side by side, every builder's
+	// runs in order (CI's smoke, which proves and does not time).
+	SideBySide bool
+	Verbose    bool
 
 	// loaded holds the workloads as last read (see workloads): a pointer,
 	// so that copies of the options share it.
@@ -186,6 +189,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "cache of built images and binaries (offline mode)")
 	fs.StringVar(&o.BuildCA, "build-ca", o.BuildCA, "CA bundle mounted as the system bundle of build steps, so RUN steps trust what the host trusts: a file, auto (the host's bundle) or none")
 	fs.IntVar(&o.StopAfterFailures, "stop-after-failures", o.StopAfterFailures, "end the benchmark after this many failed runs in a row with the same cause (0: never)")
+	fs.BoolVar(&o.SideBySide, "side-by-side", o.SideBySide, "run the builders' runs side by side, to prove rather than time (CI's smoke): runs that overlap are marked so in the results, and a mirror run or a cold run without a cache still has the cluster to itself")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "show debug output")
 }
 
@@ -395,6 +399,9 @@ func (o *Options) Settings() map[string]string {
 	}
 	if len(o.Changes) > 0 {
 		settings["change"] = strings.Join(o.Changes, ",")
+	}
+	if o.SideBySide {
+		settings["side-by-side"] = "true"
 	}
 	settings["start"] = o.Start
 	return settings

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cachebench/cachebench/cluster/network"
@@ -130,6 +132,47 @@ func Plan(m Matrix, rounds, warm int) []Step {
 		steps = append(steps, roundSteps(m, r, warm)...)
 	}
 	return steps
+}
+
+// Lanes splits a round's steps into the lanes that run side by side: one
+// per builder, each keeping the round's order; the round as one lane
+// unless sideBySide.
+func Lanes(steps []Step, sideBySide bool) [][]Step {
+	if !sideBySide {
+		return [][]Step{steps}
+	}
+	var lanes [][]Step
+	index := map[string]int{}
+	for _, s := range steps {
+		i, ok := index[s.Builder.Name()]
+		if !ok {
+			i = len(lanes)
+			index[s.Builder.Name()] = i
+			lanes = append(lanes, nil)
+		}
+		lanes[i] = append(lanes[i], s)
+	}
+	return lanes
+}
+
+// EachLane runs the lanes side by side, each lane's steps in order, until
+// do returns false: then no lane starts another step.
+func EachLane(lanes [][]Step, do func(Step) bool) {
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for _, lane := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, step := range lane {
+				if stop.Load() || !do(step) {
+					stop.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
 
 // Estimate is about how long the steps take (each workload's RunTime).

@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,5 +159,58 @@ func TestPlannerShortfall(t *testing.T) {
 		if w := p.Shortfall(); w != "" {
 			t.Errorf("the warning comes once, after round 1: %q", w)
 		}
+	}
+}
+
+// TestLanes: side by side, a round runs one lane per builder, each in the
+// round's order; otherwise the round is one lane.
+func TestLanes(t *testing.T) {
+	m := testMatrix(t, "kaniko", "buildkit")
+	steps := roundSteps(m, 1, 1)
+	if lanes := Lanes(steps, false); len(lanes) != 1 || len(lanes[0]) != len(steps) {
+		t.Fatalf("not side by side: %d lanes", len(lanes))
+	}
+	lanes := Lanes(steps, true)
+	if len(lanes) != 2 {
+		t.Fatalf("%d lanes, want one per builder", len(lanes))
+	}
+	n := 0
+	for _, lane := range lanes {
+		for i, s := range lane {
+			if s.Builder.Name() != lane[0].Builder.Name() {
+				t.Errorf("lane of %s holds %s", lane[0].Builder.Name(), s.Name())
+			}
+			// The round's order within the lane: each step comes after the
+			// one before it in the round.
+			if i > 0 && slices.IndexFunc(steps, func(x Step) bool { return x.Name() == s.Name() }) < slices.IndexFunc(steps, func(x Step) bool { return x.Name() == lane[i-1].Name() }) {
+				t.Errorf("%s before %s, not in the round's order", lane[i-1].Name(), s.Name())
+			}
+		}
+		n += len(lane)
+	}
+	if n != len(steps) {
+		t.Errorf("lanes hold %d steps, the round %d", n, len(steps))
+	}
+}
+
+// TestEachLaneStops: once a step says stop, no lane starts another.
+func TestEachLaneStops(t *testing.T) {
+	m := testMatrix(t, "kaniko", "buildkit")
+	lanes := Lanes(roundSteps(m, 1, 1), true)
+	var mu sync.Mutex
+	ran := 0
+	EachLane(lanes, func(s Step) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		ran++
+		return ran < 3
+	})
+	if ran > 3+len(lanes)-1 {
+		t.Errorf("%d steps ran after a stop", ran-3)
+	}
+	all := 0
+	EachLane(lanes, func(Step) bool { mu.Lock(); all++; mu.Unlock(); return true })
+	if want := len(roundSteps(m, 1, 1)); all != want {
+		t.Errorf("ran %d steps, want all %d", all, want)
 	}
 }

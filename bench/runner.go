@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -64,6 +66,19 @@ type Runner struct {
 	runs     []results.Run
 	// expected caches the expected cache use per workload and change.
 	expected map[string][]scenarios.ExpectedInstruction
+
+	// mu guards the fields above, which runs side by side share (see
+	// SideBySide).
+	mu sync.Mutex
+	// alone is held for reading by every run, and for writing by a run
+	// that must have the cluster to itself even when runs go side by side.
+	alone sync.RWMutex
+	// network serialises the network profiles' changes.
+	network sync.Mutex
+	// inFlight are the runs under way, by sequence number, and overlaps
+	// counts for each the runs it overlapped.
+	inFlight map[int]bool
+	overlaps map[int]int
 }
 
 // round is the state of one builder's strategy's round on one workload.
@@ -94,18 +109,63 @@ func NewRunner(env *cluster.Env, m Matrix, opts Options, runID string, versions 
 		env: env, tekton: tc, matrix: m, opts: opts, runID: runID, log: l,
 		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
 		rounds: map[string]*round{}, versions: versions, expected: map[string][]scenarios.ExpectedInstruction{},
-		streak: streak{limit: opts.StopAfterFailures},
+		streak:   streak{limit: opts.StopAfterFailures},
+		inFlight: map[int]bool{}, overlaps: map[int]int{},
 	}
 }
 
 // append records a finished run, in results.jsonl and in memory.
 func (r *Runner) append(run results.Run) error {
+	r.mu.Lock()
 	r.runs = append(r.runs, run)
+	r.mu.Unlock()
 	return r.out.Append(run)
 }
 
 // Runs returns the runs recorded so far.
-func (r *Runner) Runs() []results.Run { return r.runs }
+func (r *Runner) Runs() []results.Run {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.runs)
+}
+
+// round returns the state of the step's round, if it has started.
+func (r *Runner) round(s Step) (*round, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	rd, ok := r.rounds[roundKey(s)]
+	return rd, ok
+}
+
+// needsQuiet says whether a step's run must have the cluster to itself
+// when runs go side by side: its verdict is judged from the registries'
+// traffic (the mirror), or it is a cold run without a cache, the baseline
+// whose package traffic says what a build downloads.
+func needsQuiet(s Step) bool {
+	return s.Strategy.Mirror || (!s.Strategy.UsesCache() && s.Cache == results.Cold)
+}
+
+// started notes that a run is under way, overlapping every run already
+// under way (and they it).
+func (r *Runner) started(seq int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for other := range r.inFlight {
+		r.overlaps[other]++
+		r.overlaps[seq]++
+	}
+	r.inFlight[seq] = true
+}
+
+// ended notes that a run is over and returns how many runs it overlapped.
+func (r *Runner) ended(seq int) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.inFlight, seq)
+	n := r.overlaps[seq]
+	delete(r.overlaps, seq)
+	return n
+}
 
 // SetWriter sets where runs are appended.
 func (r *Runner) SetWriter(w *results.Writer) { r.out = w }
@@ -167,6 +227,8 @@ func (r *Runner) setNetwork(ctx context.Context, s Step) error {
 	if r.env.Network == nil {
 		return errors.New("no network proxy in the cluster")
 	}
+	r.network.Lock()
+	defer r.network.Unlock()
 	// The mirror is near the cluster, as the cache registry is.
 	// The package cache stands for the internet's package servers, which
 	// are as far as upstream.
@@ -191,7 +253,16 @@ func (r *Runner) Do(ctx context.Context, s Step) ([]results.Run, error) {
 	if s.Change == "" {
 		s.Change = s.Workload.DefaultChange()
 	}
+	if needsQuiet(s) {
+		r.alone.Lock()
+		defer r.alone.Unlock()
+	} else {
+		r.alone.RLock()
+		defer r.alone.RUnlock()
+	}
 	runs, err := r.do(ctx, s)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, run := range runs {
 		if stop := r.streak.add(run); stop != nil {
 			return runs, errors.Join(err, stop)
@@ -211,7 +282,7 @@ func (r *Runner) do(ctx context.Context, s Step) ([]results.Run, error) {
 		}
 		return []results.Run{run}, err
 	}
-	rd, ok := r.rounds[roundKey(s)]
+	rd, ok := r.round(s)
 	if !ok || s.Cache == results.Cold {
 		if err := r.startRound(ctx, s); err != nil {
 			// The round's run cannot happen: it is recorded as failed, with why.
@@ -227,7 +298,7 @@ func (r *Runner) do(ctx context.Context, s Step) ([]results.Run, error) {
 			}
 			return []results.Run{run}, err
 		}
-		rd = r.rounds[roundKey(s)]
+		rd, _ = r.round(s)
 		if s.Cache == results.Warm {
 			r.log.Infof("%s: its round has no cold run yet; running it first", s.Name())
 			cold := s
@@ -248,7 +319,9 @@ func (r *Runner) do(ctx context.Context, s Step) ([]results.Run, error) {
 func (r *Runner) startRound(ctx context.Context, s Step) error {
 	r.endRound(ctx, s)
 	rd := &round{}
+	r.mu.Lock()
 	r.rounds[roundKey(s)] = rd
+	r.mu.Unlock()
 	if s.Strategy.LayerRepo != "" {
 		// Each change pattern has rounds of its own, and so repositories.
 		rd.cacheRepo = scenarios.CacheRepo(r.env.Registry.Host, s.Strategy, s.Builder.Name()+"/"+s.Workload.Name+"/"+string(s.Change)+"/"+r.runID+"/"+s.Network.Slug(), s.Round)
@@ -284,8 +357,10 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 
 // endRound forgets a round and deletes its cache volume, awaited.
 func (r *Runner) endRound(ctx context.Context, s Step) {
+	r.mu.Lock()
 	old, ok := r.rounds[roundKey(s)]
 	delete(r.rounds, roundKey(s))
+	r.mu.Unlock()
 	if ok {
 		r.removeTrigger(cleanupContext(ctx), old)
 	}
@@ -392,7 +467,9 @@ func waitPodDone(ctx context.Context, kc kubernetes.Interface, ns, name string) 
 func (r *Runner) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(cleanupContext(ctx), RemoveTimeout)
 	defer cancel()
+	r.mu.Lock()
 	r.rounds = map[string]*round{}
+	r.mu.Unlock()
 	if _, err := r.clean.removeAll(ctx, LabelRunID+"="+r.runID); err != nil {
 		return fmt.Errorf("clean up benchmark %s: %w", r.runID, err)
 	}
@@ -484,9 +561,12 @@ func (r *Runner) recordFirstStep(run *results.Run, firstStep <-chan time.Time, c
 
 // newRun numbers a run and fills in what is known before it starts.
 func (r *Runner) newRun(s Step, rd *round) results.Run {
+	r.mu.Lock()
 	r.seq++
+	seq := r.seq
+	r.mu.Unlock()
 	return results.Run{
-		RunID: r.runID, Seq: r.seq, Workload: s.Workload.Name, Change: string(s.Change), Network: s.Network.Name, Start: r.opts.Start, Builder: s.Builder.Name(),
+		RunID: r.runID, Seq: seq, Workload: s.Workload.Name, Change: string(s.Change), Network: s.Network.Name, Start: r.opts.Start, Builder: s.Builder.Name(),
 		Strategy: s.Strategy.Name, Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
 		CacheRepo: rd.cacheRepo, Versions: r.versions,
 	}
@@ -511,7 +591,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 		}
 		return run, err
 	}
-	stamp, err := r.makeChange(ctx, s, rd, fmt.Sprintf("%s-%d", r.runID, r.seq))
+	stamp, err := r.makeChange(ctx, s, rd, fmt.Sprintf("%s-%d", r.runID, run.Seq))
 	if err != nil {
 		run.Reason = err.Error()
 		if ctx.Err() != nil {
@@ -521,9 +601,9 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 	}
 	var pr *pipelinev1.PipelineRun
 	if r.opts.Start == results.StartTrigger {
-		err = r.pushCommit(ctx, s, rd, fmt.Sprintf("%s-%d", r.runID, r.seq))
+		err = r.pushCommit(ctx, s, rd, fmt.Sprintf("%s-%d", r.runID, run.Seq))
 	} else {
-		pr, err = r.pipelineRun(s, rd, stamp, r.env.Git.URL(s.Workload.Name), fmt.Sprintf("%s-%s-%s-%d", r.runID, s.Builder.Name(), s.Strategy.Name, r.seq))
+		pr, err = r.pipelineRun(s, rd, stamp, r.env.Git.URL(s.Workload.Name), fmt.Sprintf("%s-%s-%s-%d", r.runID, s.Builder.Name(), s.Strategy.Name, run.Seq))
 		if pr != nil {
 			pr.GenerateName = namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-%s%d", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round, s.Cache, s.Attempt))
 		}
@@ -549,16 +629,20 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 	}
 	var start time.Time
 	var created *pipelinev1.PipelineRun
+	r.started(run.Seq)
+	overlapped := func() { run.Overlapped = r.ended(run.Seq) }
 	if pr != nil {
 		start = time.Now()
 		created, err = r.tekton.TektonV1().PipelineRuns(r.env.Namespace).Create(ctx, pr, metav1.CreateOptions{})
 		if err != nil {
+			overlapped()
 			run.Reason = "create PipelineRun: " + err.Error()
 			return record(errors.New(run.Reason))
 		}
 	} else {
 		created, start, run.Trigger, err = r.startTrigger(ctx, s, rd)
 		if err != nil {
+			overlapped()
 			run.Reason = err.Error()
 			if ctx.Err() != nil {
 				run.Reason = "interrupted"
@@ -583,6 +667,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 	firstStep := r.watchFirstStep(wctx, created.Name)
 	done, err := r.waitDone(wctx, created.Name)
 	end := time.Now()
+	overlapped()
 	run.WallMillis = end.Sub(start).Milliseconds()
 	r.recordFirstStep(&run, firstStep, start)
 	if err != nil {

@@ -249,6 +249,9 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 			envInfo.Notes = append(envInfo.Notes, fmt.Sprintf("Workload %s is %s; its FROM lines were rewritten to take each base from the upstream registry (as %s), a \"# syntax=\" line, if any, was blanked, and nothing else in it changed.", w.Name, w.Description, strings.Join(w.Bases, ", ")))
 		}
 	}
+	if s.Opts.SideBySide {
+		envInfo.Notes = append(envInfo.Notes, "Runs went side by side (--side-by-side): each round's builders at once, every builder's runs in order, to prove rather than time. A run's overlapped count says how many runs were under way during it: its duration, and its traffic (counted from access logs over its time), are then not its own alone. Mirror runs and cold runs without a cache had the cluster to themselves.")
+	}
 	envInfo.Notes = append(envInfo.Notes, s.gitCopyNotes...)
 	envInfo.Notes = append(envInfo.Notes, s.changeNotes()...)
 	if s.Opts.Start == results.StartTrigger {

@@ -204,7 +204,7 @@ func (r *Runner) CheckRejected(ctx context.Context, s Step) ([]string, error) {
 	if s.Change == "" {
 		s.Change = s.Workload.DefaultChange()
 	}
-	rd, ok := r.rounds[roundKey(s)]
+	rd, ok := r.round(s)
 	if !ok || rd.trigger == "" {
 		return nil, fmt.Errorf("%s: no round with a Trigger", s.Name())
 	}

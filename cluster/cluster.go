@@ -8,10 +8,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
@@ -127,25 +130,55 @@ func Provider(cfg Config, set *images.Set) support.E2EClusterProvider {
 	if cfg.NodeImage != "" {
 		node = cfg.NodeImage
 	}
-	return kind.New(kind.WithName(cfg.Name), kind.WithNodeImage(node), kind.WithReuse(cfg.Reuse),
-		kind.WithDefaultCNI(set.DefaultCNI), kind.WithLogger(cfg.Log))
+	opts := []kind.Option{kind.WithName(cfg.Name), kind.WithNodeImage(node), kind.WithReuse(cfg.Reuse),
+		kind.WithDefaultCNI(set.DefaultCNI), kind.WithLogger(cfg.Log)}
+	if len(set.Load) > 0 {
+		opts = append(opts, kind.WithImages(func(w io.Writer) error { return images.WriteCombined(w, set.Load) }))
+	}
+	return kind.New(opts...)
 }
 
 // Setup returns the steps that bring the cluster up: create (or connect),
 // load images, install Tekton, deploy the registries, the network proxy in
 // front of them and the git server.
+//
+// Once the images are in, three chains run side by side, each mostly
+// waiting for pods to become ready: Tekton and Triggers; the registries,
+// the network proxy in front of them, the mirror and the base images; the
+// git server.
 func Setup(cfg Config, set *images.Set, p support.E2EClusterProvider, repos []gitserver.Repo) []env.Func {
 	return []env.Func{
 		envfuncs.CreateClusterWithOpts(p, cfg.Name),
 		connect(cfg, set, p),
 		loadImages(cfg, set, p),
-		installTekton(cfg, set),
-		installTriggers(cfg, set),
-		deployRegistries(cfg, set),
-		deployNetwork(cfg, set),
-		deployMirror(cfg, set),
-		pushBases(cfg, set),
-		deployGit(cfg, set, repos),
+		together(
+			[]env.Func{installTekton(cfg, set), installTriggers(cfg, set)},
+			[]env.Func{deployRegistries(cfg, set), deployNetwork(cfg, set), deployMirror(cfg, set), pushBases(cfg, set)},
+			[]env.Func{deployGit(cfg, set, repos)},
+		),
+	}
+}
+
+// together runs chains of steps side by side, the steps of each chain in
+// order, and returns the first error. The steps share the environment in
+// the context (each sets fields of its own) and return the context as
+// they got it. What a step starts for the benchmark's whole life (a
+// port-forward) lives on the context given, not on one ended with the
+// setup.
+func together(chains ...[]env.Func) env.Func {
+	return func(ctx context.Context, c *envconf.Config) (context.Context, error) {
+		var g errgroup.Group
+		for _, chain := range chains {
+			g.Go(func() error {
+				for _, step := range chain {
+					if _, err := step(ctx, c); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		return ctx, g.Wait()
 	}
 }
 
@@ -222,7 +255,10 @@ func loadImages(cfg Config, set *images.Set, p support.E2EClusterProvider) env.F
 		if len(set.Load) == 0 {
 			return ctx, nil
 		}
-		loader, ok := p.(support.E2EClusterProviderWithImageLoader)
+		kp, ok := p.(*kind.Provider)
+		if ok && kp.ImagesLoaded() {
+			return ctx, nil // while the cluster was created
+		}
 		if !ok {
 			// An existing cluster's nodes must have these images already (a
 			// cluster made by "cachebench cluster up") or be able to pull them;
@@ -231,13 +267,28 @@ func loadImages(cfg Config, set *images.Set, p support.E2EClusterProvider) env.F
 			return ctx, nil
 		}
 		start := time.Now()
-		for i, a := range set.Load {
-			cfg.Log.Infof("loading image %d/%d %s", i+1, len(set.Load), strings.Join(a.Refs, ", "))
-			if err := loader.LoadImageArchive(ctx, a.Path); err != nil {
-				return ctx, fmt.Errorf("load images: %w", err)
+		// A cluster taken over (--reuse) may have them already: an image
+		// counts as there when its references and its configuration are.
+		has, err := kp.Holds(ctx)
+		if err != nil {
+			return ctx, fmt.Errorf("load images: %w", err)
+		}
+		var missing []images.Archive
+		for _, a := range set.Load {
+			config, err := a.ConfigDigest()
+			if err != nil || !has[config] || slices.ContainsFunc(a.Refs, func(r string) bool { return !has[r] }) {
+				missing = append(missing, a)
 			}
 		}
-		cfg.Log.Infof("loaded %d images in %s", len(set.Load), time.Since(start).Round(100*time.Millisecond))
+		if len(missing) == 0 {
+			cfg.Log.Infof("the cluster has its %d images already", len(set.Load))
+			return ctx, nil
+		}
+		cfg.Log.Infof("loading %d images into the cluster in one import", len(missing))
+		if err := kp.LoadImages(ctx, func(w io.Writer) error { return images.WriteCombined(w, missing) }); err != nil {
+			return ctx, fmt.Errorf("load images: %w", err)
+		}
+		cfg.Log.Infof("loaded %d images in %s", len(missing), time.Since(start).Round(100*time.Millisecond))
 		return ctx, nil
 	}
 }

@@ -1,10 +1,12 @@
 package images
 
 import (
-	"archive/tar"
-	"compress/gzip"
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"os"
@@ -19,8 +21,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"golang.org/x/crypto/x509roots/fallback/bundle"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cachebench/cachebench/cluster/gitserver/gitd"
 	"github.com/cachebench/cachebench/cluster/pkgcache/server"
 	"github.com/cachebench/cachebench/internal/gomod"
 	"github.com/cachebench/cachebench/versions"
@@ -34,7 +38,8 @@ const LocalPrefix = "cachebench.local"
 var (
 	debianRootfs = Rootfs{Name: "debian", Packages: []string{"ca-certificates"}}
 	// Debian bookworm's Node.js (18) and npm, for the node workload.
-	nodejsRootfs    = Rootfs{Name: "nodejs", Packages: []string{"ca-certificates", "nodejs", "npm"}}
+	nodejsRootfs = Rootfs{Name: "nodejs", Packages: []string{"ca-certificates", "nodejs", "npm"}}
+	// Tekton's resolvers run under tini, and its git resolver runs git.
 	gitRootfs       = Rootfs{Name: "git", Packages: []string{"ca-certificates", "git", "tini"}}
 	kubeProxyRootfs = Rootfs{Name: "kube-proxy", Packages: []string{"iptables", "nftables", "conntrack", "kmod", "ipset"}}
 	// BuildKit's OCI worker runs buildkit-runc, else runc, from PATH;
@@ -84,8 +89,11 @@ func (f *Factory) specKey(ctx context.Context, s Spec) (string, error) {
 	}
 	cfg, _ := json.Marshal(s.Config)
 	in := []string{"image", s.Name, strings.Join(s.Refs, ","), fmt.Sprint(s.Static), string(cfg), s.ExtraInput}
-	if s.Rootfs != nil || s.Static {
-		in = append(in, "rootfs", f.rootfsKey(rootfsOf(s)))
+	if s.Rootfs != nil {
+		in = append(in, "rootfs", f.rootfsKey(*s.Rootfs))
+	}
+	if s.Static {
+		in = append(in, "ca", caBundleKey)
 	}
 	for _, b := range s.Binaries {
 		in = append(in, "bin", b.Build.key(goVersion), b.Name, b.Dest)
@@ -94,15 +102,6 @@ func (f *Factory) specKey(ctx context.Context, s Spec) (string, error) {
 		in = append(in, "file", fl.Path, fmt.Sprint(fl.Mode), string(fl.Data), fl.Link, fmt.Sprint(fl.Dir), fl.Src)
 	}
 	return Key(in...), nil
-}
-
-// rootfsOf is the root filesystem the image uses, or the one the static base
-// takes its CA bundle from.
-func rootfsOf(s Spec) Rootfs {
-	if s.Rootfs != nil {
-		return *s.Rootfs
-	}
-	return debianRootfs
 }
 
 // archivePath is where the archive of s is cached.
@@ -127,7 +126,7 @@ func (f *Factory) Build(ctx context.Context, s Spec) (Archive, error) {
 
 func (f *Factory) build(ctx context.Context, s Spec, path string) error {
 	t := Timing{Step: "image " + s.Name, Kind: "image"}
-	if exists(path) {
+	if f.cached(path) {
 		t.Cached, t.Bytes = true, treeSize(path)
 		f.sched.record(t)
 		return nil
@@ -140,9 +139,9 @@ func (f *Factory) build(ctx context.Context, s Spec, path string) error {
 	// spent waiting for them is not this image's.
 	start := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
-	if s.Rootfs != nil || s.Static {
+	if s.Rootfs != nil {
 		g.Go(func() error {
-			_, err := f.RootfsTar(gctx, rootfsOf(s))
+			_, err := f.RootfsTar(gctx, *s.Rootfs)
 			return err
 		})
 	}
@@ -178,7 +177,7 @@ func (f *Factory) build(ctx context.Context, s Spec, path string) error {
 	if err := tarball.MultiRefWriteToFile(out, refs); err != nil {
 		return fmt.Errorf("image %s: write archive: %w", s.Name, err)
 	}
-	if err := os.Rename(out, path); err != nil {
+	if err := f.sealInto(out, path); err != nil {
 		return err
 	}
 	t.BuildSeconds, t.Bytes = time.Since(start).Seconds(), treeSize(path)
@@ -202,11 +201,7 @@ func (f *Factory) assemble(ctx context.Context, s Spec, tmp string) (v1.Image, e
 		layers = append(layers, l)
 	}
 	if s.Static {
-		files, err := f.staticBase(ctx)
-		if err != nil {
-			return nil, err
-		}
-		l, err := f.writeLayer(filepath.Join(tmp, "static.tar.gz"), files)
+		l, err := f.writeLayer(filepath.Join(tmp, "static.tar.gz"), staticBase())
 		if err != nil {
 			return nil, err
 		}
@@ -259,55 +254,31 @@ func (f *Factory) assemble(ctx context.Context, s Spec, tmp string) (v1.Image, e
 
 // staticBase holds what static Go binaries expect of a distro: a CA bundle,
 // users (65532 is the "nonroot" user Tekton's deployments run as), /tmp.
-func (f *Factory) staticBase(ctx context.Context) ([]File, error) {
-	ca, err := f.caBundle(ctx)
-	if err != nil {
-		return nil, err
-	}
+// No Debian: an image of static binaries needs no root filesystem, nor root
+// to make one.
+func staticBase() []File {
 	return []File{
-		{Path: "/etc/ssl/certs/ca-certificates.crt", Data: ca},
+		{Path: "/etc/ssl/certs/ca-certificates.crt", Data: caBundle},
 		{Path: "/etc/passwd", Data: []byte("root:x:0:0:root:/root:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin\n")},
 		{Path: "/etc/group", Data: []byte("root:x:0:\nnonroot:x:65532:\n")},
 		{Path: "/etc/nsswitch.conf", Data: []byte("hosts: files dns\n")},
 		{Path: "/tmp", Dir: true, Mode: 0o1777},
 		{Path: "/home/nonroot", Dir: true},
 		{Path: "/root", Dir: true, Mode: 0o700},
-	}, nil
+	}
 }
 
-// caBundle reads Debian's CA bundle out of the debian root filesystem.
-func (f *Factory) caBundle(ctx context.Context) ([]byte, error) {
-	tgz, err := f.RootfsTar(ctx, debianRootfs)
-	if err != nil {
-		return nil, err
+// caBundle is the CA bundle of images without a Debian root filesystem:
+// Mozilla's roots, as the pinned module golang.org/x/crypto/x509roots/fallback
+// carries them, in PEM. caBundleKey names its content in cache keys.
+var caBundle, caBundleKey = func() ([]byte, string) {
+	var b bytes.Buffer
+	for r := range bundle.Roots() {
+		pem.Encode(&b, &pem.Block{Type: "CERTIFICATE", Bytes: r.Certificate})
 	}
-	return readFromTarGz(tgz, "etc/ssl/certs/ca-certificates.crt")
-}
-
-func readFromTarGz(tgz, want string) ([]byte, error) {
-	fh, err := os.Open(tgz)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	gz, err := gzip.NewReader(fh)
-	if err != nil {
-		return nil, err
-	}
-	tr := tar.NewReader(gz)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return nil, fmt.Errorf("%s not found in %s", want, tgz)
-		}
-		if err != nil {
-			return nil, err
-		}
-		if strings.TrimPrefix(path.Clean(h.Name), "./") == want {
-			return io.ReadAll(tr)
-		}
-	}
-}
+	sum := sha256.Sum256(b.Bytes())
+	return b.Bytes(), hex.EncodeToString(sum[:])
+}()
 
 // Ref builds a local image reference.
 func Ref(repo, tag string) string { return LocalPrefix + "/" + repo + ":" + tag }
@@ -407,10 +378,18 @@ func NewCatalog(k8sVersion string) *Catalog {
 		c.Triggers = append(c.Triggers, tektonSpec("tekton-triggers-"+cmd, ref, triggers, cmd))
 	}
 
-	c.Git = Ref("git", versions.Debian)
-	c.TektonShell = c.Git
+	// The git server and the pipelines' clone step: one static binary.
+	c.Git = Ref("git", versions.GoGit)
 	c.Cluster = append(c.Cluster, Spec{
-		Name: "git", Refs: []string{c.Git}, Rootfs: &gitRootfs,
+		Name: "git", Refs: []string{c.Git}, Static: true,
+		Binaries: []Binary{{Build: gitServerBuild(), Name: path.Base(gitd.Binary), Dest: gitd.Binary}},
+		Files:    []File{{Path: "/srv/git", Dir: true, Mode: 0o777}},
+		Config:   v1.Config{Entrypoint: []string{gitd.Binary}, Env: []string{"GIT_ROOT=/srv/git"}},
+	})
+	// Tekton's script steps need a shell (its -shell-image): Debian's.
+	c.TektonShell = Ref("shell", versions.Debian)
+	c.Cluster = append(c.Cluster, Spec{
+		Name: "shell", Refs: []string{c.TektonShell}, Rootfs: &debianRootfs,
 		Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
 	})
 
@@ -554,13 +533,9 @@ func kanikoSpec(b GoBuild, name, cmd, ref string) Spec {
 			{Path: "/workspace", Dir: true, Mode: 0o777},
 		},
 		Extra: func(ctx context.Context, f *Factory, tmp string) ([]File, error) {
-			ca, err := f.caBundle(ctx)
-			if err != nil {
-				return nil, err
-			}
-			return []File{{Path: "/kaniko/ssl/certs/ca-certificates.crt", Data: ca}}, nil
+			return []File{{Path: "/kaniko/ssl/certs/ca-certificates.crt", Data: caBundle}}, nil
 		},
-		ExtraInput: "kaniko CA bundle from " + debianRootfs.Name,
+		ExtraInput: "kaniko CA bundle " + caBundleKey,
 		Config: v1.Config{
 			Entrypoint: []string{"/kaniko/" + cmd},
 			WorkingDir: "/workspace",
@@ -637,4 +612,38 @@ func SortedRefs(as []Archive) []string {
 	}
 	sort.Strings(r)
 	return r
+}
+
+// ConfigDigest is the digest of the image's configuration (its image ID).
+func (a Archive) ConfigDigest() (string, error) {
+	img, err := tarball.ImageFromPath(a.Path, nil)
+	if err != nil {
+		return "", err
+	}
+	h, err := img.ConfigName()
+	if err != nil {
+		return "", err
+	}
+	return h.String(), nil
+}
+
+// WriteCombined writes the archives as one archive (docker save format),
+// each layer once however many images share it: the cluster imports every
+// image in one go instead of one import per image.
+func WriteCombined(w io.Writer, archives []Archive) error {
+	refs := map[name.Reference]v1.Image{}
+	for _, a := range archives {
+		for _, r := range a.Refs {
+			tag, err := name.NewTag(r)
+			if err != nil {
+				return fmt.Errorf("image %s: reference %q: %w", a.Name, r, err)
+			}
+			img, err := tarball.ImageFromPath(a.Path, &tag)
+			if err != nil {
+				return fmt.Errorf("image %s: %w", a.Name, err)
+			}
+			refs[tag] = img
+		}
+	}
+	return tarball.MultiRefWrite(refs, w)
 }

@@ -2,14 +2,20 @@ package images
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/cachebench/cachebench/cluster/pkgcache/server"
 	"github.com/cachebench/cachebench/versions"
 )
 
@@ -47,7 +53,7 @@ func (f *Factory) RootfsTar(ctx context.Context, r Rootfs) (string, error) {
 	dst := filepath.Join(f.cacheDir, "rootfs", r.Name+"-"+f.rootfsKey(r)+".tar.gz")
 	step := "rootfs " + r.Name
 	return f.sched.once(ctx, dst, func() (string, error) {
-		if exists(dst) {
+		if f.cached(dst) {
 			f.sched.record(Timing{Step: step, Kind: "rootfs", Cached: true, Bytes: treeSize(dst)})
 			return dst, nil
 		}
@@ -61,7 +67,7 @@ func (f *Factory) RootfsTar(ctx context.Context, r Rootfs) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if err := os.Rename(out, dst); err != nil {
+		if err := f.sealInto(out, dst); err != nil {
 			return "", err
 		}
 		t.Bytes = treeSize(dst)
@@ -80,12 +86,11 @@ func (f *Factory) RootfsDir(ctx context.Context, r Rootfs, dir string) error {
 	return err
 }
 
-// mmdebstrapSlot runs mmdebstrap holding a network slot: it mostly waits
-// for packages to download.
+// mmdebstrapSlot runs mmdebstrap holding a root filesystem slot.
 func (f *Factory) mmdebstrapSlot(ctx context.Context, r Rootfs, target string) (Timing, error) {
-	t := Timing{Step: "rootfs " + r.Name, Kind: "rootfs"}
+	t := Timing{Step: rootfsStep(r), Kind: "rootfs"}
 	var took time.Duration
-	waited, err := f.sched.with(ctx, Network, t.Step, func() error {
+	waited, err := f.sched.with(ctx, Unpack, t.Step, func() error {
 		start := time.Now()
 		err := f.mmdebstrap(ctx, r, target)
 		took = time.Since(start)
@@ -109,10 +114,100 @@ func (f *Factory) mmdebstrap(ctx context.Context, r Rootfs, target string) error
 	if len(r.Packages) > 0 {
 		args = append(args, "--include="+strings.Join(r.packages(), ","))
 	}
+	proxy, err := f.aptProxy()
+	if err != nil {
+		return fmt.Errorf("debian rootfs %s: %w", r.Name, err)
+	}
+	// Through the environment, which apt's http method reads, rather than
+	// --aptopt, which mmdebstrap writes into the root filesystem. Not part
+	// of the key: the proxy changes where packages come from, not which.
 	args = append(args, versions.Debian, target, f.mirror)
-	if err := f.run(ctx, "", nil, "mmdebstrap", args...); err != nil {
+	if err := f.run(ctx, "", []string{"http_proxy=" + proxy, debianPath}, "mmdebstrap", args...); err != nil {
 		return fmt.Errorf("debian rootfs %s: %w", r.Name, err)
 	}
 	f.log.Infof("made root filesystem %q in %s", r.Name, time.Since(start).Round(time.Second))
 	return nil
+}
+
+// debianPath is the search path of Debian's own programs. mmdebstrap runs
+// helpers by name (mmtarfilter, a Python script, once per package): a PATH
+// that puts a version manager's shims first (pyenv's python3 here) costs
+// seconds per package, and they expect Debian's interpreters anyway.
+const debianPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// aptProxy starts, on first use, the package cache (cluster/pkgcache) on
+// loopback as apt's HTTP proxy for every root filesystem this factory
+// makes: each package list and each package comes from the mirror once,
+// however many root filesystems install it side by side. Its store is a
+// folder of this factory run, removed by Close.
+func (f *Factory) aptProxy() (string, error) {
+	f.apt.once.Do(func() {
+		dir, err := f.tempDir("apt")
+		if err != nil {
+			f.apt.err = err
+			return
+		}
+		cache, err := server.New(server.Config{CacheDir: dir}, &f.apt.tally)
+		if err != nil {
+			f.apt.err = err
+			return
+		}
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			f.apt.err = fmt.Errorf("apt proxy: %w", err)
+			return
+		}
+		f.apt.srv = &http.Server{Handler: cache}
+		go f.apt.srv.Serve(ln)
+		f.apt.dir, f.apt.url = dir, "http://"+ln.Addr().String()
+	})
+	return f.apt.url, f.apt.err
+}
+
+// aptProxyState is the factory's apt proxy, started by aptProxy.
+type aptProxyState struct {
+	once  sync.Once
+	srv   *http.Server
+	dir   string
+	url   string
+	err   error
+	tally aptTally
+}
+
+// aptTally counts what the apt proxy served, from its log lines.
+type aptTally struct {
+	mu               sync.Mutex
+	fetched, again   int
+	fetchedB, againB int64
+}
+
+func (t *aptTally) Write(p []byte) (int, error) {
+	var l server.LogLine
+	if json.Unmarshal(p, &l) == nil {
+		t.mu.Lock()
+		switch l.Result {
+		case server.Fill, server.Pass:
+			t.fetched++
+			t.fetchedB += l.Bytes
+		case server.Hit:
+			t.again++
+			t.againB += l.Bytes
+		}
+		t.mu.Unlock()
+	}
+	return len(p), nil
+}
+
+// Close stops what the factory started for its builds (the apt proxy) and
+// removes its store.
+func (f *Factory) Close() error {
+	if f.apt.srv == nil {
+		return nil
+	}
+	err := f.apt.srv.Close()
+	t := &f.apt.tally
+	t.mu.Lock()
+	f.log.Infof("Debian packages: %d downloads from the mirror (%.0f MB), %d served again from the first download (%.0f MB)", t.fetched, float64(t.fetchedB)/1e6, t.again, float64(t.againB)/1e6)
+	t.mu.Unlock()
+	return errors.Join(err, os.RemoveAll(f.apt.dir))
 }

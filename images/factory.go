@@ -25,6 +25,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -49,6 +50,12 @@ type Factory struct {
 	minFreeGiB uint64
 	slots      map[Slot]int
 	sched      *scheduler
+	apt        aptProxyState
+	// checked remembers which cached files were found whole (cached).
+	checked sync.Map
+	// inputs are, for each step of the timing table, the steps it waits
+	// for (for its critical path).
+	inputs map[string][]string
 }
 
 // Option configures a Factory.
@@ -182,6 +189,10 @@ func NewFactory(opts ...Option) (*Factory, error) {
 // Timings returns how long each step of this factory's builds took.
 func (f *Factory) Timings() []Timing { return f.sched.Timings() }
 
+// CriticalPath is the chain of the steps built that decided when the build
+// ended (see CriticalPath), none when everything was cached.
+func (f *Factory) CriticalPath() []Timing { return CriticalPath(f.Timings(), f.inputs) }
+
 // KubernetesVersion returns the node's Kubernetes version.
 func (f *Factory) KubernetesVersion() string { return f.kubernetes }
 
@@ -221,6 +232,81 @@ func (f *Factory) checkDisk() error {
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// sealSuffix names the file beside a cached result that holds its digest.
+const sealSuffix = ".sha256"
+
+// seal records the digest of a finished result beside it, so that a later
+// run can tell a whole file from one cut short or damaged.
+func seal(path string) error {
+	sum, err := fileDigest(path)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path+sealSuffix, []byte(sum+"\n"), 0o644)
+}
+
+// sealInto seals a finished file and moves it, with its seal, to its place
+// in the cache: the seal first, so that the file is never there without it.
+func (f *Factory) sealInto(tmp, path string) error {
+	if err := seal(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp+sealSuffix, path+sealSuffix); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	f.checked.Store(path, true)
+	return nil
+}
+
+// cached reports whether the cache holds path whole: it exists and has the
+// digest sealed beside it. A file without its seal, or whose bytes differ
+// from it, is removed (the log names it) so that it is built again, never
+// used. Each file is checked once per factory.
+func (f *Factory) cached(path string) bool {
+	if ok, done := f.checked.Load(path); done {
+		return ok.(bool)
+	}
+	ok := f.checkSeal(path)
+	f.checked.Store(path, ok)
+	return ok
+}
+
+func (f *Factory) checkSeal(path string) bool {
+	if !exists(path) {
+		return false
+	}
+	want, err := os.ReadFile(path + sealSuffix)
+	if err != nil {
+		f.log.Warnf("%s has no digest beside it (a build cut short?): building it again", path)
+		os.Remove(path)
+		return false
+	}
+	got, err := fileDigest(path)
+	if err != nil || got != strings.TrimSpace(string(want)) {
+		f.log.Warnf("%s does not match its digest (%s): building it again", path, strings.TrimSpace(string(want)))
+		os.Remove(path)
+		os.Remove(path + sealSuffix)
+		return false
+	}
+	return true
+}
+
+func fileDigest(path string) (string, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer fh.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, fh); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // run runs a command and, when it fails, returns an error holding the tail

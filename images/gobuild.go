@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -49,6 +51,10 @@ type Wrapper struct {
 	// server module replaces its siblings with ../ paths).
 	MainName   string
 	MainSource string
+	// Files are more files of the wrapper module (its path -> content): a
+	// package of cachebench's own that MainSource imports under the
+	// wrapper's module path (GoBuild.wrapperModule).
+	Files map[string]string
 }
 
 func (b GoBuild) key(goVersion string) string {
@@ -61,6 +67,9 @@ func (b GoBuild) key(goVersion string) string {
 	}
 	if b.InModule {
 		inputs = append(inputs, "in-module")
+	}
+	for _, p := range slices.Sorted(maps.Keys(b.Wrap.Files)) {
+		inputs = append(inputs, "file", p, b.Wrap.Files[p])
 	}
 	return Key(inputs...)
 }
@@ -164,7 +173,7 @@ func (b GoBuild) flags() []string {
 
 // check refuses combinations that mean nothing.
 func (b GoBuild) check() error {
-	if b.InModule && (b.Wrap != Wrapper{}) {
+	if b.InModule && (b.Wrap.StagingFrom != "" || b.Wrap.MainName != "" || b.Wrap.MainSource != "" || len(b.Wrap.Files) > 0) {
 		return fmt.Errorf("build %s@%s: a build inside the module has no wrapper module", b.Module, b.Version)
 	}
 	if b.InModule && len(b.Packages) == 0 {
@@ -194,8 +203,19 @@ func (f *Factory) goDownload(ctx context.Context, b GoBuild, wdir string) error 
 		return err
 	}
 	if b.Wrap.MainSource != "" {
-		if err := os.WriteFile(filepath.Join(wdir, "main.go"), []byte(b.Wrap.MainSource), 0o644); err != nil {
-			return err
+		files := maps.Clone(b.Wrap.Files)
+		if files == nil {
+			files = map[string]string{}
+		}
+		files["main.go"] = b.Wrap.MainSource
+		for p, data := range files {
+			dst := filepath.Join(wdir, filepath.FromSlash(p))
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				return err
+			}
+			if err := os.WriteFile(dst, []byte(data), 0o644); err != nil {
+				return err
+			}
 		}
 		// The wrapper's own main imports the upstream: tidy resolves its graph.
 		if err := f.run(ctx, wdir, staticEnv, "go", "mod", "tidy"); err != nil {
@@ -304,6 +324,9 @@ func (f *Factory) goCompile(ctx context.Context, b GoBuild, wdir, out string) er
 	return nil
 }
 
+// wrapperModule is the module path of the wrapper module.
+func (b GoBuild) wrapperModule() string { return "cachebench.local/build/" + path.Base(b.Module) }
+
 // wrapperGoMod writes the go.mod of a wrapper module: the upstream's go
 // directive, the upstream as its one requirement, and staging replaces.
 func wrapperGoMod(ctx context.Context, b GoBuild) (string, error) {
@@ -329,7 +352,7 @@ func wrapperGoModFor(mf *modfile.File, b GoBuild) (string, error) {
 		goLine = mf.Go.Version
 	}
 	out := &modfile.File{Syntax: &modfile.FileSyntax{}}
-	if err := out.AddModuleStmt("cachebench.local/build/" + path.Base(b.Module)); err != nil {
+	if err := out.AddModuleStmt(b.wrapperModule()); err != nil {
 		return "", err
 	}
 	if err := out.AddGoStmt(goLine); err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"reflect"
 	"sort"
@@ -16,6 +17,7 @@ import (
 
 	"golang.org/x/mod/modfile"
 
+	"github.com/cachebench/cachebench/cluster/gitserver/gitd"
 	"github.com/cachebench/cachebench/versions"
 )
 
@@ -504,4 +506,45 @@ func TestPackageCacheCompiles(t *testing.T) {
 	if !strings.Contains(string(out), "-go-upstream") {
 		t.Errorf("%s -help: %v\n%s", bin, err, out)
 	}
+}
+
+// The git server is compiled from cachebench's embedded copy of its source
+// (cluster/gitserver/gitd) in a wrapper module that requires go-git at the
+// pinned version: it must build there, and run.
+func TestGitServerCompiles(t *testing.T) {
+	f, err := NewFactory(WithCacheDir(t.TempDir()), WithMinFreeGiB(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := f.Binaries(context.Background(), gitServerBuild())
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, path.Base(gitd.Binary))
+	out, err := exec.Command(bin).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "clone URL BRANCH DIR COMMIT-FILE") {
+		t.Errorf("%s with no command should print its usage and fail: %v\n%s", bin, err, out)
+	}
+}
+
+// TestGoGitVersionAgrees: the git server's image is built with the go-git
+// this module's tests run gitd with.
+func TestGoGitVersionAgrees(t *testing.T) {
+	data, err := os.ReadFile("../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mf, err := modfile.Parse("go.mod", data, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range mf.Require {
+		if r.Mod.Path == "github.com/go-git/go-git/v5" {
+			if r.Mod.Version != versions.GoGit {
+				t.Errorf("go.mod requires go-git %s, versions.GoGit is %s: make them agree", r.Mod.Version, versions.GoGit)
+			}
+			return
+		}
+	}
+	t.Error("go.mod does not require go-git")
 }

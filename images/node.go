@@ -88,7 +88,7 @@ func (f *Factory) NodeImage(ctx context.Context, preload []Spec, built func() ([
 		return ref, nil
 	}
 	tarPath := filepath.Join(f.cacheDir, "node", key+".tar")
-	if !exists(tarPath) {
+	if !f.cached(tarPath) {
 		if err := f.checkDisk(); err != nil {
 			return "", err
 		}
@@ -169,7 +169,7 @@ func (f *Factory) buildNodeTar(ctx context.Context, filesDir string, built func(
 	if err := f.run(ctx, "", nil, "tar", "--numeric-owner", "--xattrs", "-C", root, "-cf", out, "."); err != nil {
 		return err
 	}
-	if err := os.Rename(out, dst); err != nil {
+	if err := f.sealInto(out, dst); err != nil {
 		return err
 	}
 	took := time.Since(afterRootfs)

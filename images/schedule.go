@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,20 +20,22 @@ import (
 )
 
 // Slot is a kind of machine resource a step of the factory waits for:
-// downloads (root filesystems, Go modules) wait on the network and disk,
-// compiles on the CPU. Steps of different kinds run side by side, so that
-// both cores compile while root filesystems download.
+// module downloads wait on the network, compiles on the CPU, root
+// filesystems (Unpack) on packages unpacking to disk. Steps of different kinds run
+// side by side, so that both cores compile while modules download.
 type Slot string
 
 const (
 	Network Slot = "network"
 	CPU     Slot = "cpu"
+	Unpack  Slot = "unpack"
 )
 
 // defaultSlots: a few downloads at once; one Go compile per two cores,
-// since one go build already compiles packages in parallel.
+// since one go build already compiles packages in parallel; two root
+// filesystems at once, which keeps module downloads from waiting for them.
 func defaultSlots() map[Slot]int {
-	return map[Slot]int{Network: 4, CPU: max(1, runtime.NumCPU()/2)}
+	return map[Slot]int{Network: 4, CPU: max(1, runtime.NumCPU()/2), Unpack: 2}
 }
 
 // Timing is how long one step of the factory took.
@@ -48,20 +52,96 @@ type Timing struct {
 	WaitSeconds float64 `json:"waitSeconds,omitempty"`
 	// Bytes: size of the result (archive, tarball, binaries).
 	Bytes int64 `json:"bytes,omitempty"`
+	// EndSeconds: when it ended, from the start of the factory's build.
+	EndSeconds float64 `json:"endSeconds,omitempty"`
 }
 
 // scheduler hands out slots, runs each shared step once however many
 // images need it, and keeps what runs and what waits for the progress line
 // and the timing table.
 type scheduler struct {
-	slots map[Slot]chan struct{}
-	log   log.Logger
+	log log.Logger
 
-	mu      sync.Mutex
+	started time.Time
+
+	mu    sync.Mutex
+	slots map[Slot]*slotQueue
+	// priority is each step's critical path (seconds of work from its start
+	// to the end of the plan): a free slot goes to the waiting step with the
+	// longest.
+	priority map[string]float64
+	// opensAt: no slot is handed out before it, so that the steps that
+	// start together all ask first, and the longest chain gets the slot.
+	opensAt time.Time
 	calls   map[string]*call
 	running map[string]time.Time // step -> since
 	waiting map[string]Slot      // step -> the slot it waits for
 	timings []Timing
+}
+
+// slotQueue is one kind of slot: how many are free, and who waits for one.
+type slotQueue struct {
+	free    int
+	waiters []*waiter
+}
+
+type waiter struct {
+	step     string
+	priority float64
+	granted  chan struct{}
+}
+
+// acquire takes a slot for step, waiting behind steps of higher priority.
+func (s *scheduler) acquire(ctx context.Context, slot Slot, step string) error {
+	s.mu.Lock()
+	q := s.slots[slot]
+	if q.free > 0 && len(q.waiters) == 0 && !time.Now().Before(s.opensAt) {
+		q.free--
+		s.mu.Unlock()
+		return nil
+	}
+	w := &waiter{step: step, priority: s.priority[step], granted: make(chan struct{})}
+	q.waiters = append(q.waiters, w)
+	s.mu.Unlock()
+	select {
+	case <-w.granted:
+		return nil
+	case <-ctx.Done():
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if i := slices.Index(q.waiters, w); i >= 0 {
+			q.waiters = slices.Delete(q.waiters, i, i+1)
+			return ctx.Err()
+		}
+		// Granted meanwhile: pass the slot on.
+		s.releaseLocked(slot)
+		return ctx.Err()
+	}
+}
+
+// release hands the slot to the waiting step of highest priority (the
+// first to ask among equals), or frees it.
+func (s *scheduler) release(slot Slot) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.releaseLocked(slot)
+}
+
+func (s *scheduler) releaseLocked(slot Slot) {
+	q := s.slots[slot]
+	if len(q.waiters) == 0 {
+		q.free++
+		return
+	}
+	best := 0
+	for i, w := range q.waiters {
+		if w.priority > q.waiters[best].priority {
+			best = i
+		}
+	}
+	w := q.waiters[best]
+	q.waiters = slices.Delete(q.waiters, best, best+1)
+	close(w.granted)
 }
 
 type call struct {
@@ -71,11 +151,31 @@ type call struct {
 }
 
 func newScheduler(slots map[Slot]int, l log.Logger) *scheduler {
-	s := &scheduler{slots: map[Slot]chan struct{}{}, log: l, calls: map[string]*call{}, running: map[string]time.Time{}, waiting: map[string]Slot{}}
+	s := &scheduler{started: time.Now(), slots: map[Slot]*slotQueue{}, priority: map[string]float64{}, log: l, calls: map[string]*call{}, running: map[string]time.Time{}, waiting: map[string]Slot{}}
 	for k, n := range slots {
-		s.slots[k] = make(chan struct{}, n)
+		s.slots[k] = &slotQueue{free: n}
 	}
 	return s
+}
+
+// prioritize sets the steps' priorities (their critical paths) and holds
+// every slot for gather, so that the steps starting now queue up by
+// priority instead of taking slots as they come.
+func (s *scheduler) prioritize(p map[string]float64, gather time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	maps.Copy(s.priority, p)
+	s.opensAt = time.Now().Add(gather)
+	time.AfterFunc(gather, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for slot, q := range s.slots {
+			for q.free > 0 && len(q.waiters) > 0 {
+				q.free--
+				s.releaseLocked(slot)
+			}
+		}
+	})
 }
 
 // once runs fn for key a single time; concurrent and later callers get its
@@ -111,13 +211,11 @@ func (s *scheduler) with(ctx context.Context, slot Slot, step string, fn func() 
 	s.mu.Lock()
 	s.waiting[step] = slot
 	s.mu.Unlock()
-	select {
-	case s.slots[slot] <- struct{}{}:
-	case <-ctx.Done():
+	if err := s.acquire(ctx, slot, step); err != nil {
 		s.mu.Lock()
 		delete(s.waiting, step)
 		s.mu.Unlock()
-		return time.Since(start), ctx.Err()
+		return time.Since(start), err
 	}
 	waited := time.Since(start)
 	s.mu.Lock()
@@ -125,7 +223,7 @@ func (s *scheduler) with(ctx context.Context, slot Slot, step string, fn func() 
 	s.running[step] = time.Now()
 	s.mu.Unlock()
 	defer func() {
-		<-s.slots[slot]
+		s.release(slot)
 		s.mu.Lock()
 		delete(s.running, step)
 		s.mu.Unlock()
@@ -134,6 +232,9 @@ func (s *scheduler) with(ctx context.Context, slot Slot, step string, fn func() 
 }
 
 func (s *scheduler) record(t Timing) {
+	if !t.Cached {
+		t.EndSeconds = time.Since(s.started).Seconds()
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.timings = append(s.timings, t)
@@ -208,13 +309,13 @@ func PrintTimings(w io.Writer, ts []Timing) {
 		return ts[i].DownloadSeconds+ts[i].BuildSeconds > ts[j].DownloadSeconds+ts[j].BuildSeconds
 	})
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "step\tkind\tresult\tdownload\tbuild\twaited\tsize\t")
+	fmt.Fprintln(tw, "step\tkind\tresult\tdownload\tbuild\twaited\tended\tsize\t")
 	for _, t := range ts {
 		result := "built"
 		if t.Cached {
 			result = "cached"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", t.Step, t.Kind, result, dur(t.DownloadSeconds), dur(t.BuildSeconds), dur(t.WaitSeconds), size(t.Bytes))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", t.Step, t.Kind, result, dur(t.DownloadSeconds), dur(t.BuildSeconds), dur(t.WaitSeconds), dur(t.EndSeconds), size(t.Bytes))
 	}
 	tw.Flush()
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,5 +115,34 @@ func TestPrintTimings(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
 	if len(lines) != 3 || !strings.Contains(lines[1], "k8s.io/kubernetes") || !strings.Contains(lines[1], "1m35s") || !strings.Contains(lines[1], "10m0s") || !strings.Contains(lines[2], "cached") {
 		t.Errorf("table, slowest first:\n%s", b.String())
+	}
+}
+
+// TestSlotGoesToTheLongestChain: steps that start together queue by
+// priority during the gather window, and a freed slot goes to the waiting
+// step of highest priority, not to the first that asked.
+func TestSlotGoesToTheLongestChain(t *testing.T) {
+	s := newScheduler(map[Slot]int{CPU: 1}, log.NoOp())
+	s.prioritize(map[string]float64{"short": 10, "middle": 100, "long": 1000}, time.Second)
+	var mu sync.Mutex
+	var order []string
+	var wg sync.WaitGroup
+	for _, step := range []string{"short", "middle", "long"} { // the shortest asks first
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.with(context.Background(), CPU, step, func() error {
+				mu.Lock()
+				order = append(order, step)
+				mu.Unlock()
+				time.Sleep(5 * time.Millisecond)
+				return nil
+			})
+		}()
+		time.Sleep(5 * time.Millisecond)
+	}
+	wg.Wait()
+	if want := []string{"long", "middle", "short"}; !slices.Equal(order, want) {
+		t.Errorf("ran %v, want %v", order, want)
 	}
 }

@@ -127,6 +127,11 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err := f.Close(); err != nil {
+			f.log.Warnf("image factory: %v", err)
+		}
+	}()
 	if mode == Auto || mode == "" {
 		mode = Offline
 		if CanPull(ctx) {
@@ -144,10 +149,29 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	builderSpecs, builderRefs := cat.builderImages(builders)
+	specs := append(append([]Spec(nil), cat.Cluster...), builderSpecs...)
+	if f.triggers {
+		specs = append(specs, cat.Triggers...)
+	}
+	baseSpecs := f.selectBases(cat.Bases)
+	durationsPath := filepath.Join(f.cacheDir, DurationsFile)
+	durations, err := LoadDurations(durationsPath)
+	if err != nil {
+		f.log.Warnf("image factory: %v", err)
+		durations = Durations{}
+	}
+	plan := durations.plan(append(slices.Clone(specs), baseSpecs...), true, kubernetesBuild(f.kubernetes), cat.ControlPlane)
+	paths := criticalPaths(plan)
+	f.inputs = inputs(plan)
+	f.sched.prioritize(paths, time.Second)
+	_, finish := simulate(plan, f.slots, paths)
+	f.log.Debugf("images: a build of everything would take about %s here (critical path first)", (time.Duration(finish) * time.Second).Round(time.Second))
 	go f.sched.report(ctx, 30*time.Second)
 	// Every recipe at once; each step waits for a slot of what it uses (the
-	// network, the CPU), and steps shared by several images run once. The
-	// node image waits for the control-plane images it preloads.
+	// network, the CPU, unpacking), the longest chain of work first, and
+	// steps shared by several images run once. The node image waits for
+	// the control-plane images it preloads.
 	g, gctx := errgroup.WithContext(ctx)
 	var cp, load []Archive
 	var node string
@@ -167,17 +191,11 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 		})
 		return err
 	})
-	builderSpecs, builderRefs := cat.builderImages(builders)
 	g.Go(func() (err error) {
-		specs := append(append([]Spec(nil), cat.Cluster...), builderSpecs...)
-		if f.triggers {
-			specs = append(specs, cat.Triggers...)
-		}
 		load, err = f.BuildAll(gctx, specs)
 		return err
 	})
 	var bases []Archive
-	baseSpecs := f.selectBases(cat.Bases)
 	g.Go(func() (err error) {
 		bases, err = f.BuildAll(gctx, baseSpecs)
 		return err
@@ -201,6 +219,13 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 	}
 	if err := WriteTimings(filepath.Join(f.cacheDir, TimingsFile), f.Timings()); err != nil {
 		f.log.Warnf("write the timing table: %v", err)
+	}
+	durations.Merge(f.Timings())
+	if err := durations.Save(durationsPath); err != nil {
+		f.log.Warnf("write the durations: %v", err)
+	}
+	if chain := f.CriticalPath(); len(chain) > 0 {
+		f.log.Infof("critical path: %s", FormatPath(chain))
 	}
 	f.log.Infof("offline images ready in %s (cache %s)", time.Since(start).Round(time.Second), f.cacheDir)
 	return set, nil

@@ -3,8 +3,10 @@ package images
 import (
 	"context"
 	"fmt"
+	"path"
 	"strings"
 
+	"github.com/cachebench/cachebench/cluster/gitserver/gitd"
 	"github.com/cachebench/cachebench/versions"
 )
 
@@ -55,9 +57,33 @@ func main() { etcdmain.Main(os.Args) }
 	}
 }
 
+// coreDNSBuild builds CoreDNS with the plugins that the Corefile kubeadm
+// v1.34 writes uses (cmd/kubeadm/app/phases/addons/dns/manifests.go), as
+// CoreDNS's own docs build it with a chosen plugin list: its main with
+// fewer plugin imports. All of them (cloud DNS providers, etcd, ...)
+// would take three times as long to compile, for nothing a cluster here
+// uses.
 func coreDNSBuild(v string) GoBuild {
-	return GoBuild{Module: "github.com/coredns/coredns", Version: v, Packages: []string{"github.com/coredns/coredns"}}
+	const m = "github.com/coredns/coredns"
+	var imports strings.Builder
+	for _, p := range coreDNSPlugins {
+		fmt.Fprintf(&imports, "\t_ %q\n", m+"/plugin/"+p)
+	}
+	return GoBuild{Module: m, Version: v, Wrap: Wrapper{MainName: "coredns", MainSource: `package main
+
+import (
+` + imports.String() + `
+	"github.com/coredns/coredns/coremain"
+)
+
+func main() { coremain.Run() }
+`}}
 }
+
+// coreDNSPlugins serve kubeadm's Corefile: errors, health, ready,
+// kubernetes, prometheus (the metrics plugin), forward, cache, loop,
+// reload, loadbalance.
+var coreDNSPlugins = []string{"errors", "health", "ready", "kubernetes", "metrics", "forward", "cache", "loop", "reload", "loadbalance"}
 
 // tektonCommands are the images of a Tekton Pipelines release.
 var tektonCommands = []string{"controller", "webhook", "events", "resolvers", "entrypoint", "nop", "sidecarlogresults", "workingdirinit"}
@@ -122,11 +148,33 @@ func buildkitBuild(v string) GoBuild {
 	}
 }
 
+// distributionBuild builds the registry with what the in-cluster
+// registries use: the filesystem store, htpasswd auth and the pull-through
+// proxy (the mirror), as its cmd/registry main does with every driver
+// (its cloud stores, S3, Azure and GCS, compile for minutes).
 func distributionBuild(v string) GoBuild {
+	const m = "github.com/distribution/distribution/v3"
 	return GoBuild{
-		Module: "github.com/distribution/distribution/v3", Version: v,
-		Packages: []string{"github.com/distribution/distribution/v3/cmd/registry"},
-		LDFlags:  []string{"-X github.com/distribution/distribution/v3/version.version=" + v},
+		Module: m, Version: v,
+		LDFlags: []string{"-X " + m + "/version.version=" + v},
+		Wrap: Wrapper{MainName: "registry", MainSource: `package main
+
+import (
+	"os"
+
+	"github.com/distribution/distribution/v3/registry"
+	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
+	_ "github.com/distribution/distribution/v3/registry/proxy"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+)
+
+func main() {
+	if err := registry.RootCmd.Execute(); err != nil {
+		os.Exit(1)
+	}
+}
+`},
 	}
 }
 
@@ -138,13 +186,26 @@ func toxiproxyBuild(v string) GoBuild {
 	}
 }
 
+// gitServerBuild builds the git server (cluster/gitserver/gitd, from
+// cachebench's own copy of its source) against go-git, as a wrapper module
+// whose main calls it.
+func gitServerBuild() GoBuild {
+	b := GoBuild{Module: "github.com/go-git/go-git/v5", Version: versions.GoGit}
+	b.Wrap = Wrapper{
+		MainName:   path.Base(gitd.Binary),
+		MainSource: "package main\n\nimport \"" + b.wrapperModule() + "/gitd\"\n\nfunc main() { gitd.Main() }\n",
+		Files:      map[string]string{"gitd/gitd.go": gitd.Source},
+	}
+	return b
+}
+
 // allBuilds lists every upstream build, for prefetching.
 func allBuilds() []GoBuild {
 	return []GoBuild{
 		kubernetesBuild(versions.Kubernetes), etcdBuild(versions.Etcd), coreDNSBuild(versions.CoreDNS),
 		tektonBuild(versions.Tekton), kanikoBuild(versions.Kaniko), distributionBuild(versions.Distribution),
 		kanikoChainguardBuild(versions.KanikoChainguard), buildkitBuild(versions.BuildKit),
-		toxiproxyBuild(versions.Toxiproxy), triggersBuild(versions.Triggers),
+		toxiproxyBuild(versions.Toxiproxy), triggersBuild(versions.Triggers), gitServerBuild(),
 	}
 }
 

@@ -170,7 +170,12 @@ type Run struct {
 
 	// WallMillis is the harness's monotonic clock from create to completion
 	// (for a trigger, from the watch seeing the PipelineRun).
-	WallMillis int64  `json:"wallMillis"`
+	WallMillis int64 `json:"wallMillis"`
+	// Overlapped counts the runs that were under way during this one, which
+	// happens only when runs go side by side (CI's smoke, which proves and
+	// does not time): its duration, and its traffic (counted from access
+	// logs over its time), are then not its own alone.
+	Overlapped int    `json:"overlapped,omitempty"`
 	Pipeline   Span   `json:"pipeline"`
 	Tasks      []Task `json:"tasks,omitempty"`
 	Pulls      []Pull `json:"pulls,omitempty"`

@@ -9,6 +9,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+
+	"github.com/cachebench/cachebench/cluster/gitserver/gitd"
 )
 
 // Names of the Tekton objects of the classic clone-build-push pipeline.
@@ -32,16 +34,9 @@ func objectMeta(name string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Name: name, Labels: map[string]string{"app.kubernetes.io/part-of": "cachebench"}}
 }
 
-// cloneScript clones one revision, shallow, and records the commit.
-const cloneScript = `#!/bin/sh
-set -eu
-dest="$(workspaces.output.path)/src"
-rm -rf "$dest"
-git clone --quiet --depth=1 --branch "$(params.revision)" "$(params.url)" "$dest"
-git -C "$dest" rev-parse HEAD | tr -d '\n' | tee "$(results.commit.path)"
-`
-
-// CloneTask returns the git clone Task; image needs git and /bin/sh.
+// CloneTask returns the git clone Task; image is the git server's, whose
+// program clones one branch and records its commit. The parameters are
+// its arguments, never a script's text.
 func CloneTask(image string) *pipelinev1.Task {
 	return &pipelinev1.Task{
 		TypeMeta:   typeMeta("Task"),
@@ -55,9 +50,10 @@ func CloneTask(image string) *pipelinev1.Task {
 			Workspaces: []pipelinev1.WorkspaceDeclaration{{Name: "output"}},
 			Results:    []pipelinev1.TaskResult{{Name: "commit", Description: "the commit cloned"}},
 			Steps: []pipelinev1.Step{{
-				Name:   "clone",
-				Image:  image,
-				Script: cloneScript,
+				Name:    "clone",
+				Image:   image,
+				Command: []string{gitd.Binary},
+				Args:    []string{"clone", "$(params.url)", "$(params.revision)", "$(workspaces.output.path)/src", "$(results.commit.path)"},
 			}},
 		},
 	}

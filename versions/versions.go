@@ -32,6 +32,11 @@ const (
 	// online or offline, cachebench builds them from this module.
 	KanikoChainguard = "v1.25.5"
 
+	// GoGit is github.com/go-git/go-git/v5, which the git server (and the
+	// clone step of every pipeline) is built with: one static binary, no
+	// git and no distribution in its image.
+	GoGit = "v5.19.3"
+
 	// Kind is the sigs.k8s.io/kind module this project is built with.
 	Kind = "v0.33.0"
 
@@ -44,6 +49,18 @@ const (
 	// taken from the Go module proxy (golang.org/toolchain).
 	Go = "1.26.8"
 )
+
+// KindNodeImages are the node images kind v0.33.0 published with its
+// release ("Images pre-built for this release" in its release notes), by
+// digest: kind promises only these to work with it. The first is kind's
+// default (pkg/apis/config/defaults/image.go); Kubernetes 1.35 and later
+// do not boot on cgroup v1 hosts by default, where the newest 1.34 serves.
+var KindNodeImages = []string{
+	"docker.io/kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5",
+	"docker.io/kindest/node:v1.36.4@sha256:099e049362a1526b2db71494e1947aae99bd16290d7c895f2b7ea312e3cbfaed",
+	"docker.io/kindest/node:v1.35.8@sha256:07b2536e30b803ed61d1677a79df6115f798ce64c80f9e22f6ed45afd09323c0",
+	"docker.io/kindest/node:v1.34.11@sha256:44e222ee2132dab25ff87301682f89eb82c7880ea3a1bf543bfe9708fd08d67d",
+}
 
 // Online images: the official references used when a registry can be reached.
 const (

@@ -4,9 +4,11 @@
 package kind
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -42,7 +44,11 @@ type Provider struct {
 
 	kind       Backend
 	restConfig *rest.Config
-	reused     bool
+	// images writes the images to load into a new cluster's nodes while
+	// its control plane starts (WithImages); loaded says they were.
+	images func(io.Writer) error
+	loaded bool
+	reused bool
 	// created: kind's Create was called, so a node may exist and is this
 	// provider's to delete, whatever Create returned.
 	created bool
@@ -91,6 +97,12 @@ func WithDefaultCNI(on bool) Option { return func(p *Provider) { p.defaultCNI = 
 
 // WithLogger sets where progress goes.
 func WithLogger(l log.Logger) Option { return func(p *Provider) { p.log = l } }
+
+// WithImages gives the images (an archive in docker save format, as write
+// produces it) to load into the nodes of a cluster Create makes: they are
+// loaded while its control plane starts, as soon as the nodes' containerd
+// answers, rather than after.
+func WithImages(write func(io.Writer) error) Option { return func(p *Provider) { p.images = write } }
 
 // WithBackend sets what creates and deletes the nodes (default: kind's
 // Docker provider).
@@ -219,6 +231,14 @@ func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 	// teardown that follows deletes a whole cluster rather than half of one.
 	done := make(chan error, 1)
 	go func() { done <- p.kind.Create(p.name, opts...) }()
+	lctx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	loaded := make(chan error, 1)
+	if p.images != nil {
+		go func() { loaded <- p.loadWhileCreating(lctx) }()
+	} else {
+		loaded <- nil
+	}
 	select {
 	case err = <-done:
 	case <-ctx.Done():
@@ -227,6 +247,12 @@ func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 		if err == nil {
 			err = ctx.Err()
 		}
+	}
+	if err != nil {
+		stopLoad()
+	}
+	if lerr := <-loaded; err == nil && lerr != nil {
+		err = fmt.Errorf("load images: %w", lerr)
 	}
 	if err != nil {
 		if takenMeanwhile(err) {
@@ -469,6 +495,102 @@ func (p *Provider) LoadImageArchive(ctx context.Context, archivePath string, arg
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("load %s into node %s: %w", filepath.Base(archivePath), n.String(), err)
+		}
+	}
+	return nil
+}
+
+var errImportEnded = errors.New("the import ended")
+
+// loadWhileCreating waits until kubeadm has started on every node of the
+// cluster being created (its CA exists: kind has configured containerd,
+// and restarted it when patched, by then) and containerd answers, then
+// loads the images into them.
+func (p *Provider) loadWhileCreating(ctx context.Context) error {
+	start := time.Now()
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		nodes, err := p.kind.ListInternalNodes(p.name)
+		if err != nil || len(nodes) == 0 {
+			return false, nil
+		}
+		for _, n := range nodes {
+			if n.CommandContext(ctx, "sh", "-c", "test -e /etc/kubernetes/pki/ca.crt && ctr version").Run() != nil {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("wait for the nodes' containerd: %w", err)
+	}
+	p.log.Infof("loading images into %q while its control plane starts", p.name)
+	if err := p.LoadImages(ctx, p.images); err != nil {
+		return err
+	}
+	p.loaded = true
+	p.log.Infof("images loaded in %s", time.Since(start).Round(100*time.Millisecond))
+	return nil
+}
+
+// ImagesLoaded says whether Create loaded the images it was given.
+func (p *Provider) ImagesLoaded() bool { return p.loaded }
+
+// Holds lists what every node's containerd holds (what some node lacks is
+// left out): the image references and the digests of the content (layers,
+// configurations, manifests).
+func (p *Provider) Holds(ctx context.Context) (map[string]bool, error) {
+	p.SetDefaults()
+	nodes, err := p.kind.ListInternalNodes(p.name)
+	if err != nil {
+		return nil, fmt.Errorf("list nodes of %q: %w", p.name, err)
+	}
+	var all map[string]bool
+	for _, n := range nodes {
+		has := map[string]bool{}
+		for _, list := range [][]string{{"images", "list", "--quiet"}, {"content", "list", "--quiet"}} {
+			var out bytes.Buffer
+			if err := n.CommandContext(ctx, "ctr", append([]string{"--namespace=k8s.io"}, list...)...).SetStdout(&out).Run(); err != nil {
+				return nil, fmt.Errorf("list the %s of node %s: %w", list[0], n.String(), err)
+			}
+			for _, x := range strings.Fields(out.String()) {
+				if all == nil || all[x] {
+					has[x] = true
+				}
+			}
+		}
+		all = has
+	}
+	return all, nil
+}
+
+// LoadImages imports, into every node's containerd, the image archive that
+// write produces (docker save format, several images in it): one import
+// per node for all of them, streamed, with no file written.
+func (p *Provider) LoadImages(ctx context.Context, write func(io.Writer) error) error {
+	p.SetDefaults()
+	nodes, err := p.kind.ListInternalNodes(p.name)
+	if err != nil {
+		return fmt.Errorf("list nodes of %q: %w", p.name, err)
+	}
+	for _, n := range nodes {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		pr, pw := io.Pipe()
+		wrote := make(chan error, 1)
+		go func() {
+			err := write(pw)
+			pw.CloseWithError(err)
+			wrote <- err
+		}()
+		err := nodeutils.LoadImageArchive(n, pr)
+		// Unblocks the writer when the import stopped reading early.
+		pr.CloseWithError(errImportEnded)
+		if werr := <-wrote; werr != nil && !errors.Is(werr, errImportEnded) {
+			err = errors.Join(werr, err)
+		}
+		if err != nil {
+			return fmt.Errorf("load images into node %s: %w", n.String(), err)
 		}
 	}
 	return nil

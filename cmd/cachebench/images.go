@@ -57,6 +57,9 @@ build time, its size and whether it came from the cache.`,
 			}
 			fmt.Fprintf(out, "\ntime per step (also in %s):\n", filepath.Join(f.CacheDir(), images.TimingsFile))
 			images.PrintTimings(out, f.Timings())
+			if chain := f.CriticalPath(); len(chain) > 0 {
+				fmt.Fprintf(out, "\ncritical path: %s\n", images.FormatPath(chain))
+			}
 			return nil
 		},
 	}

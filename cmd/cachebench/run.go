@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -94,12 +95,19 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 				l.Infof("the benchmark ends: %s", why)
 				break
 			}
-			for i, step := range steps {
+			var mu sync.Mutex
+			done := 0
+			bench.EachLane(bench.Lanes(steps, opts.SideBySide), func(step bench.Step) bool {
 				if ctx.Err() != nil {
-					break rounds
+					return false
 				}
-				l.Infof("run %d/%d of round %d: %s", i+1, len(steps), step.Round, step.Name())
+				mu.Lock()
+				done++
+				l.Infof("run %d/%d of round %d: %s", done, len(steps), step.Round, step.Name())
+				mu.Unlock()
 				runs, err := s.Runner.Do(ctx, step)
+				mu.Lock()
+				defer mu.Unlock()
 				total += len(runs)
 				for _, r := range runs {
 					if !r.Success {
@@ -111,11 +119,15 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 				}
 				if errors.As(err, &stopErr) {
 					l.Warnf("%v", stopErr)
-					break rounds
+					return false
 				}
 				if err != nil && ctx.Err() == nil {
 					l.Warnf("%v", err)
 				}
+				return true
+			})
+			if ctx.Err() != nil || stopErr != nil {
+				break rounds
 			}
 			l.Infof("%s", planner.Progress(s.Runner.Runs()))
 			if w := planner.Shortfall(); w != "" {
