@@ -202,8 +202,15 @@ func TestOptionsValidate(t *testing.T) {
 		{"negative stop after", func(o *Options) { o.StopAfterFailures = -1 }, []string{"--stop-after-failures (CACHEBENCH_STOP_AFTER_FAILURES)"}},
 		{"bad images", func(o *Options) { o.Images = "cloud" }, []string{"--images", "auto, online or offline"}},
 		{"missing kubeconfig", func(o *Options) { o.Kubeconfig = "/nonexistent/kubeconfig" }, []string{"--kubeconfig"}},
-		{"reuse with kubeconfig", func(o *Options) { o.Kubeconfig = kubeconfig; o.Reuse = true }, []string{"--reuse"}},
+		{"reuse with kubeconfig", func(o *Options) { o.Kubeconfig = kubeconfig; o.Reuse = true; o.ImageRegistry = "registry.example/cb" }, []string{"--reuse"}},
+		{"kubeconfig without an image registry", func(o *Options) { o.Kubeconfig = kubeconfig }, []string{"--kubeconfig", "--image-registry REGISTRY (CACHEBENCH_IMAGE_REGISTRY)"}},
+		{"kubeconfig with an image registry", func(o *Options) { o.Kubeconfig = kubeconfig; o.ImageRegistry = "registry.example/cb" }, nil},
 		{"bad build ca", func(o *Options) { o.BuildCA = kubeconfig }, []string{"--build-ca", "no PEM"}},
+		{"registry mirror without a URL", func(o *Options) { o.RegistryMirrors = []string{"docker.io"} }, []string{"--registry-mirror (CACHEBENCH_REGISTRY_MIRROR)", "HOST=URL"}},
+		{"registry mirror without a scheme", func(o *Options) { o.RegistryMirrors = []string{"docker.io=10.0.0.1:5000"} }, []string{"--registry-mirror", "http://"}},
+		{"registry mirrors", func(o *Options) {
+			o.RegistryMirrors = []string{"docker.io=http://10.0.0.1:5000", "quay.io=https://mirror.example"}
+		}, nil},
 		{"two errors at once", func(o *Options) { o.WarmRuns, o.Rounds = -2, -1 }, []string{"--warm-runs", "--rounds"}},
 	}
 	for _, tt := range tests {

@@ -38,11 +38,10 @@ func TestCache(t *testing.T) {
 			t.Logf("the benchmark ends: %s", why)
 			break
 		}
-		// Each lane's steps in order; the lanes (the builders, with
-		// CACHEBENCH_SIDE_BY_SIDE) side by side.
+		// With CACHEBENCH_SIDE_BY_SIDE, the builders side by side.
 		var mu sync.Mutex
 		var ends []string
-		EachLane(Lanes(steps, session.Opts.SideBySide), func(step Step) bool {
+		RunRound(steps, session.Opts.SideBySide, func(step Step) bool {
 			ran, stopped := runStep(t, step)
 			end := ""
 			switch {
@@ -115,7 +114,7 @@ func runStep(t *testing.T, step Step) (ran bool, stopped *StoppedError) {
 
 // downloadsPackages are the built-in workloads whose RUN steps download
 // packages (apt, Go modules, npm).
-var downloadsPackages = map[string]bool{"small": true, "gobuild": true, "node": true}
+var downloadsPackages = map[string]bool{"small": true, "smoke": true, "gobuild": true, "node": true}
 
 // checkPackages proves that a run with proxied packages went through the
 // package cache: nothing refused, and a build without a cache, which runs

@@ -67,12 +67,18 @@ type Options struct {
 	Reuse       bool
 	Keep        bool
 	Images      string
-	NodeImage   string
-	Kubernetes  string
-	Executor    string
-	Warmer      string
-	CacheDir    string
-	BuildCA     string
+	// ImageRegistry is where the images cachebench makes are pushed and
+	// pulled from, for a cluster it cannot load them into (Kubeconfig).
+	ImageRegistry string
+	// RegistryMirrors are HOST=URL pairs: the kind cluster's nodes pull
+	// the images of registry HOST through the mirror at URL.
+	RegistryMirrors []string
+	NodeImage       string
+	Kubernetes      string
+	Executor        string
+	Warmer          string
+	CacheDir        string
+	BuildCA         string
 	// StopAfterFailures ends the benchmark after that many failed runs in
 	// a row with the same cause (0: never).
 	StopAfterFailures int
@@ -133,7 +139,6 @@ func Defaults() Options {
 		OutRoot:      results.DefaultRoot(),
 		ClusterName:  "cachebench",
 		Images:       string(images.Auto),
-		Kubernetes:   versions.Kubernetes,
 		CacheDir:     images.DefaultCacheDir(),
 		BuildCA:      "auto",
 
@@ -182,8 +187,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.Reuse, "reuse", o.Reuse, "use a running kind cluster of the same name instead of refusing")
 	fs.BoolVar(&o.Keep, "keep", o.Keep, "keep the cluster running at the end")
 	fs.StringVar(&o.Images, "images", o.Images, "where images come from: auto, online (official images), offline (built locally)")
-	fs.StringVar(&o.NodeImage, "node-image", o.NodeImage, "kind node image (default: kindest/node:<kubernetes-version> online, the locally built one offline)")
-	fs.StringVar(&o.Kubernetes, "kubernetes-version", o.Kubernetes, "Kubernetes version of the kind node (offline: v1.34 releases only)")
+	fs.StringVar(&o.ImageRegistry, "image-registry", o.ImageRegistry, "a registry (REGISTRY[/PATH], e.g. ghcr.io/you/cachebench) to push the images cachebench makes itself to (the git server, the package cache; offline, all of them), which the cluster then pulls from there, by digest: needed with --kubeconfig, whose nodes cachebench cannot load images into; your docker login is used")
+	fs.StringArrayVar(&o.RegistryMirrors, "registry-mirror", o.RegistryMirrors, "HOST=URL: the kind cluster's nodes pull the images of registry HOST (docker.io, quay.io, ...) through the mirror at URL (e.g. docker.io=http://10.89.0.1:5000, a pull-through cache of your network); repeat it for more")
+	fs.StringVar(&o.NodeImage, "node-image", o.NodeImage, "kind node image (default: online kindest/node of --kubernetes-version as kind publishes it, by digest; offline the one built here)")
+	fs.StringVar(&o.Kubernetes, "kubernetes-version", o.Kubernetes, "Kubernetes version of the kind node (default: offline "+versions.Kubernetes+"; online the newest node image kind "+versions.Kind+" publishes that boots here: 1.34 on a cgroup v1 host, kind's default on cgroup v2; online, a version kind publishes; offline, v1.34 releases)")
 	fs.StringVar(&o.Executor, "kaniko-executor", o.Executor, "kaniko executor image, e.g. a fork's (default: the image set's)")
 	fs.StringVar(&o.Warmer, "kaniko-warmer", o.Warmer, "kaniko warmer image (default: the image set's)")
 	fs.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "cache of built images and binaries (offline mode)")
@@ -327,9 +334,15 @@ func (o *Options) Validate() error {
 	if _, err := o.BuildCAFile(); err != nil {
 		bad("build-ca", "%v", err)
 	}
+	if _, err := o.registryMirrors(); err != nil {
+		bad("registry-mirror", "%v", err)
+	}
 	if o.Kubeconfig != "" {
 		if _, err := os.Stat(o.Kubeconfig); err != nil {
 			bad("kubeconfig", "%v", err)
+		}
+		if o.ImageRegistry == "" {
+			bad("kubeconfig", "the nodes of a cluster cachebench did not create cannot have the images it makes loaded into them (the git server, the package cache; offline, every image): give --image-registry REGISTRY (%s) to push them there for the nodes to pull, or use a kind cluster (--cluster-name, with --reuse for one that runs)", EnvName("image-registry"))
 		}
 		if o.Reuse {
 			bad("reuse", "only applies to kind clusters; drop it when giving --kubeconfig")
@@ -384,7 +397,7 @@ func (o *Options) Settings() map[string]string {
 		"rounds":              fmt.Sprint(o.Rounds),
 		"run-timeout":         o.RunTimeout.String(),
 		"images":              o.Images,
-		"kubernetes":          o.Kubernetes,
+		"kubernetes":          cmp.Or(o.Kubernetes, "(the image set's)"),
 		"build-ca":            o.BuildCA,
 		"stop-after-failures": fmt.Sprint(o.StopAfterFailures),
 		"cluster":             map[bool]string{true: "existing kubeconfig", false: "kind " + o.ClusterName}[o.Kubeconfig != ""],
@@ -517,3 +530,19 @@ func (p *percent) Set(s string) error {
 }
 
 func (p *percent) Type() string { return "percent" }
+
+// registryMirrors parses the HOST=URL pairs of --registry-mirror.
+func (o *Options) registryMirrors() (map[string]string, error) {
+	m := map[string]string{}
+	for _, pair := range o.RegistryMirrors {
+		host, url, ok := strings.Cut(pair, "=")
+		switch {
+		case !ok || host == "" || strings.Contains(host, "/"):
+			return nil, fmt.Errorf("%q: want HOST=URL, e.g. docker.io=http://10.89.0.1:5000", pair)
+		case !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://"):
+			return nil, fmt.Errorf("%q: the mirror %q must be an http:// or https:// URL", pair, url)
+		}
+		m[host] = url
+	}
+	return m, nil
+}

@@ -134,30 +134,35 @@ func Plan(m Matrix, rounds, warm int) []Step {
 	return steps
 }
 
-// Lanes splits a round's steps into the lanes that run side by side: one
-// per builder, each keeping the round's order; the round as one lane
-// unless sideBySide.
-func Lanes(steps []Step, sideBySide bool) [][]Step {
-	if !sideBySide {
-		return [][]Step{steps}
-	}
-	var lanes [][]Step
-	index := map[string]int{}
-	for _, s := range steps {
-		i, ok := index[s.Builder.Name()]
-		if !ok {
-			i = len(lanes)
-			index[s.Builder.Name()] = i
-			lanes = append(lanes, nil)
-		}
-		lanes[i] = append(lanes[i], s)
-	}
-	return lanes
+// needsQuiet says whether a step's run must have the cluster to itself
+// when runs go side by side: its verdict is judged from the registries'
+// traffic (the mirror), or it is a cold run without a cache, the baseline
+// whose package traffic says what a build downloads.
+func needsQuiet(s Step) bool {
+	return s.Strategy.Mirror || (!s.Strategy.UsesCache() && s.Cache == results.Cold)
 }
 
-// EachLane runs the lanes side by side, each lane's steps in order, until
-// do returns false: then no lane starts another step.
-func EachLane(lanes [][]Step, do func(Step) bool) {
+// RunRound runs a round's steps through do, until do returns false. In
+// order, one at a time; or, sideBySide, first the steps that need the
+// cluster to themselves (needsQuiet), in order, then the others in one
+// lane per builder, the lanes side by side and each in the round's order
+// (a round's cold run of a strategy comes before its warm runs in either
+// part).
+func RunRound(steps []Step, sideBySide bool, do func(Step) bool) {
+	if !sideBySide {
+		for _, s := range steps {
+			if !do(s) {
+				return
+			}
+		}
+		return
+	}
+	alone, lanes := Lanes(steps)
+	for _, s := range alone {
+		if !do(s) {
+			return
+		}
+	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
 	for _, lane := range lanes {
@@ -173,6 +178,27 @@ func EachLane(lanes [][]Step, do func(Step) bool) {
 		}()
 	}
 	wg.Wait()
+}
+
+// Lanes splits a round's steps into those that need the cluster to
+// themselves, in the round's order, and one lane per builder for the
+// others, each in the round's order.
+func Lanes(steps []Step) (alone []Step, lanes [][]Step) {
+	index := map[string]int{}
+	for _, s := range steps {
+		if needsQuiet(s) {
+			alone = append(alone, s)
+			continue
+		}
+		i, ok := index[s.Builder.Name()]
+		if !ok {
+			i = len(lanes)
+			index[s.Builder.Name()] = i
+			lanes = append(lanes, nil)
+		}
+		lanes[i] = append(lanes[i], s)
+	}
+	return alone, lanes
 }
 
 // Estimate is about how long the steps take (each workload's RunTime).

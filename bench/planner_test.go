@@ -162,55 +162,83 @@ func TestPlannerShortfall(t *testing.T) {
 	}
 }
 
-// TestLanes: side by side, a round runs one lane per builder, each in the
-// round's order; otherwise the round is one lane.
+// TestLanes: side by side, the steps that need the cluster alone (cold
+// runs without a cache, the mirror's) come first, in the round's order;
+// then one lane per builder, each in the round's order.
 func TestLanes(t *testing.T) {
 	m := testMatrix(t, "kaniko", "buildkit")
+	m.Strategies = []string{"none", "registry", "pv-warm", "mirror"}
 	steps := roundSteps(m, 1, 1)
-	if lanes := Lanes(steps, false); len(lanes) != 1 || len(lanes[0]) != len(steps) {
-		t.Fatalf("not side by side: %d lanes", len(lanes))
+	index := func(s Step) int { return slices.IndexFunc(steps, func(x Step) bool { return x.Name() == s.Name() }) }
+	alone, lanes := Lanes(steps)
+	for i, s := range alone {
+		if !s.Strategy.Mirror && !(s.Strategy.Name == "none" && s.Cache == results.Cold) {
+			t.Errorf("%s runs alone", s.Name())
+		}
+		if i > 0 && index(s) < index(alone[i-1]) {
+			t.Errorf("%s before %s, not in the round's order", alone[i-1].Name(), s.Name())
+		}
 	}
-	lanes := Lanes(steps, true)
 	if len(lanes) != 2 {
 		t.Fatalf("%d lanes, want one per builder", len(lanes))
 	}
-	n := 0
+	n := len(alone)
 	for _, lane := range lanes {
 		for i, s := range lane {
-			if s.Builder.Name() != lane[0].Builder.Name() {
+			if s.Builder.Name() != lane[0].Builder.Name() || needsQuiet(s) {
 				t.Errorf("lane of %s holds %s", lane[0].Builder.Name(), s.Name())
 			}
-			// The round's order within the lane: each step comes after the
-			// one before it in the round.
-			if i > 0 && slices.IndexFunc(steps, func(x Step) bool { return x.Name() == s.Name() }) < slices.IndexFunc(steps, func(x Step) bool { return x.Name() == lane[i-1].Name() }) {
+			if i > 0 && index(s) < index(lane[i-1]) {
 				t.Errorf("%s before %s, not in the round's order", lane[i-1].Name(), s.Name())
 			}
 		}
 		n += len(lane)
 	}
 	if n != len(steps) {
-		t.Errorf("lanes hold %d steps, the round %d", n, len(steps))
+		t.Errorf("%d steps placed, the round has %d", n, len(steps))
 	}
 }
 
-// TestEachLaneStops: once a step says stop, no lane starts another.
-func TestEachLaneStops(t *testing.T) {
+// TestRunRound: every step once, the steps alone before the lanes; once a
+// step says stop, no lane starts another.
+func TestRunRound(t *testing.T) {
 	m := testMatrix(t, "kaniko", "buildkit")
-	lanes := Lanes(roundSteps(m, 1, 1), true)
-	var mu sync.Mutex
-	ran := 0
-	EachLane(lanes, func(s Step) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		ran++
-		return ran < 3
-	})
-	if ran > 3+len(lanes)-1 {
-		t.Errorf("%d steps ran after a stop", ran-3)
-	}
-	all := 0
-	EachLane(lanes, func(Step) bool { mu.Lock(); all++; mu.Unlock(); return true })
-	if want := len(roundSteps(m, 1, 1)); all != want {
-		t.Errorf("ran %d steps, want all %d", all, want)
+	m.Strategies = []string{"none", "registry", "pv-warm", "mirror"}
+	steps := roundSteps(m, 1, 1)
+	for _, sideBySide := range []bool{false, true} {
+		var mu sync.Mutex
+		var ran []string
+		lanesBegan := false
+		RunRound(steps, sideBySide, func(s Step) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			if sideBySide && needsQuiet(s) && lanesBegan {
+				t.Errorf("%s ran alone after the lanes began", s.Name())
+			}
+			lanesBegan = lanesBegan || !needsQuiet(s)
+			ran = append(ran, s.Name())
+			return true
+		})
+		if len(ran) != len(steps) {
+			t.Errorf("side by side %v: ran %d steps of %d", sideBySide, len(ran), len(steps))
+		}
+		if !sideBySide {
+			for i, s := range steps {
+				if ran[i] != s.Name() {
+					t.Errorf("in order: step %d is %s, want %s", i, ran[i], s.Name())
+				}
+			}
+		}
+		stopped := 0
+		limit := len(steps) - 3
+		RunRound(steps, sideBySide, func(Step) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			stopped++
+			return stopped < limit
+		})
+		if stopped > limit+1 {
+			t.Errorf("side by side %v: %d steps ran after a stop", sideBySide, stopped-limit)
+		}
 	}
 }

@@ -137,14 +137,6 @@ func (r *Runner) round(s Step) (*round, bool) {
 	return rd, ok
 }
 
-// needsQuiet says whether a step's run must have the cluster to itself
-// when runs go side by side: its verdict is judged from the registries'
-// traffic (the mirror), or it is a cold run without a cache, the baseline
-// whose package traffic says what a build downloads.
-func needsQuiet(s Step) bool {
-	return s.Strategy.Mirror || (!s.Strategy.UsesCache() && s.Cache == results.Cold)
-}
-
 // started notes that a run is under way, overlapping every run already
 // under way (and they it).
 func (r *Runner) started(seq int) {

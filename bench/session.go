@@ -122,13 +122,18 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes), images.WithBases(bases...), images.WithTriggers(o.Start == results.StartTrigger))
+	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes), images.WithNodeImage(o.NodeImage), images.WithBases(bases...), images.WithTriggers(o.Start == results.StartTrigger))
 	if err != nil {
 		return nil, err
 	}
 	mode, _ := images.ParseMode(o.Images)
 	if s.Images, err = factory.Resolve(ctx, mode, o.Builders...); err != nil {
 		return nil, fmt.Errorf("prepare images: %w", err)
+	}
+	if o.ImageRegistry != "" {
+		if err := s.Images.Relocate(ctx, o.ImageRegistry, l); err != nil {
+			return nil, fmt.Errorf("prepare images: %w", err)
+		}
 	}
 	bi := BuilderImages{Images: map[string]string{}}
 	for k, v := range s.Images.Builders {
@@ -149,9 +154,16 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if s.Matrix, err = o.selection(bi, s.Images); err != nil {
 		return nil, err
 	}
+	mirrors, err := o.registryMirrors()
+	if err != nil {
+		return nil, err
+	}
 	s.Cluster = cluster.Config{
 		Name: o.ClusterName, Kubeconfig: o.Kubeconfig, Reuse: o.Reuse, Keep: o.Keep,
-		NodeImage: o.NodeImage, Log: l,
+		NodeImage: o.NodeImage, RegistryMirrors: mirrors, Log: l,
+	}
+	if s.Images.Mode == images.Online {
+		s.Cluster.NodeImage = "" // the image set has it, by digest
 	}
 	s.Provider = cluster.Provider(s.Cluster, s.Images)
 	return s, nil

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -48,6 +49,9 @@ type Config struct {
 	Keep bool
 	// NodeImage overrides the node image of the image set.
 	NodeImage string
+	// RegistryMirrors maps a registry host to the mirror the kind nodes
+	// pull its images through.
+	RegistryMirrors map[string]string
 	// TektonFeatureFlags are set in Tekton's feature-flags ConfigMap.
 	TektonFeatureFlags map[string]string
 	Log                log.Logger
@@ -87,6 +91,16 @@ type Env struct {
 	Versions map[string]string
 	// Kind is the kind provider, nil for an existing cluster.
 	Kind *kind.Provider
+
+	// versionsMu guards Versions while setup steps run side by side.
+	versionsMu sync.Mutex
+}
+
+// setVersion records what runs, from a setup step.
+func (e *Env) setVersion(k, v string) {
+	e.versionsMu.Lock()
+	defer e.versionsMu.Unlock()
+	e.Versions[k] = v
 }
 
 // Registries lists the registries: upstream, cache, mirror.
@@ -131,7 +145,7 @@ func Provider(cfg Config, set *images.Set) support.E2EClusterProvider {
 		node = cfg.NodeImage
 	}
 	opts := []kind.Option{kind.WithName(cfg.Name), kind.WithNodeImage(node), kind.WithReuse(cfg.Reuse),
-		kind.WithDefaultCNI(set.DefaultCNI), kind.WithLogger(cfg.Log)}
+		kind.WithDefaultCNI(set.DefaultCNI), kind.WithLogger(cfg.Log), kind.WithRegistryMirrors(cfg.RegistryMirrors)}
 	if len(set.Load) > 0 {
 		opts = append(opts, kind.WithImages(func(w io.Writer) error { return images.WriteCombined(w, set.Load) }))
 	}
@@ -142,17 +156,19 @@ func Provider(cfg Config, set *images.Set) support.E2EClusterProvider {
 // load images, install Tekton, deploy the registries, the network proxy in
 // front of them and the git server.
 //
-// Once the images are in, three chains run side by side, each mostly
-// waiting for pods to become ready: Tekton and Triggers; the registries,
-// the network proxy in front of them, the mirror and the base images; the
-// git server.
+// Once the images are in, four chains run side by side, each mostly
+// waiting for pods to become ready: Tekton; Triggers (which needs none of
+// Tekton's pods, only its CRDs once a Trigger makes a PipelineRun); the
+// registries, the network proxy in front of them, the mirror and the base
+// images; the git server.
 func Setup(cfg Config, set *images.Set, p support.E2EClusterProvider, repos []gitserver.Repo) []env.Func {
 	return []env.Func{
 		envfuncs.CreateClusterWithOpts(p, cfg.Name),
 		connect(cfg, set, p),
 		loadImages(cfg, set, p),
 		together(
-			[]env.Func{installTekton(cfg, set), installTriggers(cfg, set)},
+			[]env.Func{installTekton(cfg, set)},
+			[]env.Func{installTriggers(cfg, set)},
 			[]env.Func{deployRegistries(cfg, set), deployNetwork(cfg, set), deployMirror(cfg, set), pushBases(cfg, set)},
 			[]env.Func{deployGit(cfg, set, repos)},
 		),
@@ -235,6 +251,7 @@ func connect(cfg Config, set *images.Set, p support.E2EClusterProvider) env.Func
 			"tekton": versions.Tekton, "kind": versions.Kind,
 			"images": string(set.Mode), "node-image": set.NodeImage,
 			"registry-image": set.Registry, "kubernetes": v.GitVersion,
+			"toxiproxy-image": set.Toxiproxy, "git-image": set.Git,
 		}
 		// The builders' images are the benchmark's to list: options may
 		// replace those of the image set.
@@ -313,8 +330,9 @@ func installTekton(cfg Config, set *images.Set) env.Func {
 			flags = DefaultFeatureFlags
 		}
 		for k, v := range flags {
-			e.Versions["tekton-feature-flag/"+k] = v
+			e.setVersion("tekton-feature-flag/"+k, v)
 		}
+		e.setVersion("tekton-images", strings.Join(tekton.ReleaseImages(manifest), " "))
 		return ctx, tekton.Install(ctx, e.Clients, manifest, flags, cfg.Log)
 	}
 }
@@ -344,7 +362,8 @@ func installTriggers(cfg Config, set *images.Set) env.Func {
 		if err := triggers.Install(ctx, e.Clients, r, cfg.Log); err != nil {
 			return ctx, err
 		}
-		e.Versions["triggers"] = versions.Triggers
+		e.setVersion("triggers", versions.Triggers)
+		e.setVersion("triggers-images", strings.Join(tekton.ReleaseImages(append(r.Controller, r.Interceptors...)), " "))
 		e.Listener, err = triggers.Deploy(ctx, e.Clients, e.Namespace, cfg.Log)
 		return ctx, err
 	}
@@ -423,6 +442,9 @@ func pushBases(cfg Config, set *images.Set) env.Func {
 				return ctx, fmt.Errorf("base image %s: %w", logical, err)
 			}
 			e.Bases[logical] = e.Upstream.Ref(b.Repo)
+			if b.Remote != "" {
+				e.setVersion("base-image/"+logical, b.Remote)
+			}
 		}
 		cfg.Log.Infof("base images pushed in %s", time.Since(start).Round(100*time.Millisecond))
 		return ctx, nil

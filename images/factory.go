@@ -14,6 +14,7 @@ package images
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -44,6 +45,7 @@ type Factory struct {
 	bases      []string
 	triggers   bool
 	kubernetes string
+	nodeImage  string
 	cacheDir   string
 	mirror     string
 	log        log.Logger
@@ -112,13 +114,14 @@ func WithDebianMirror(url string) Option {
 	}
 }
 
-// WithKubernetesVersion sets the node's Kubernetes version (default
-// versions.Kubernetes). Offline, the control-plane images besides
-// Kubernetes' own (etcd, CoreDNS, pause) are those kubeadm v1.34 lists, so
-// only v1.34 patch releases can be built.
+// WithKubernetesVersion sets the node's Kubernetes version; "" is the
+// mode's default: offline versions.Kubernetes (the control-plane images
+// besides Kubernetes' own, etcd, CoreDNS and pause, are those kubeadm
+// v1.34 lists, so only v1.34 patch releases can be built), online the
+// node image OnlineNodeImage picks.
 func WithKubernetesVersion(v string) Option {
 	return func(f *Factory) error {
-		if !kubernetesVersionRe.MatchString(v) {
+		if v != "" && !kubernetesVersionRe.MatchString(v) {
 			return fmt.Errorf("kubernetes version %q: want v1.<minor>.<patch>, e.g. %s", v, versions.Kubernetes)
 		}
 		f.kubernetes = v
@@ -130,6 +133,13 @@ var kubernetesVersionRe = regexp.MustCompile(`^v1\.[0-9]+\.[0-9]+$`)
 
 // offlineMinor is the Kubernetes minor release the offline images fit.
 const offlineMinor = "v1.34."
+
+// WithNodeImage sets the kind node image of an online run (default: the
+// one OnlineNodeImage picks); it is checked in its registry like the
+// other official images.
+func WithNodeImage(ref string) Option {
+	return func(f *Factory) error { f.nodeImage = ref; return nil }
+}
 
 // WithSlots sets how many steps of a kind run at once (default: 4
 // downloads, one compile per two cores).
@@ -165,7 +175,6 @@ func DefaultCacheDir() string {
 // NewFactory returns a Factory with its cache folder created.
 func NewFactory(opts ...Option) (*Factory, error) {
 	f := &Factory{
-		kubernetes: versions.Kubernetes,
 		cacheDir:   DefaultCacheDir(),
 		mirror:     "http://deb.debian.org/debian",
 		log:        log.NoOp(),
@@ -193,8 +202,9 @@ func (f *Factory) Timings() []Timing { return f.sched.Timings() }
 // ended (see CriticalPath), none when everything was cached.
 func (f *Factory) CriticalPath() []Timing { return CriticalPath(f.Timings(), f.inputs) }
 
-// KubernetesVersion returns the node's Kubernetes version.
-func (f *Factory) KubernetesVersion() string { return f.kubernetes }
+// offlineKubernetes is the Kubernetes version of the node image built
+// offline.
+func (f *Factory) offlineKubernetes() string { return cmp.Or(f.kubernetes, versions.Kubernetes) }
 
 // CacheDir returns the cache folder.
 func (f *Factory) CacheDir() string { return f.cacheDir }

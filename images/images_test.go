@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/mod/modfile"
 
 	"github.com/cachebench/cachebench/cluster/gitserver/gitd"
@@ -479,6 +480,10 @@ func TestOnlinePlan(t *testing.T) {
 		var names []string
 		for _, s := range specs {
 			names = append(names, s.Name)
+			// Online means no root and no Debian mirror: no root filesystem.
+			if s.Rootfs != nil {
+				t.Errorf("%v: online image %s needs the Debian root filesystem %s (mmdebstrap, root)", tc.builders, s.Name, s.Rootfs.Name)
+			}
 		}
 		if !reflect.DeepEqual(names, tc.local) || !reflect.DeepEqual(refs, tc.refs) {
 			t.Errorf("%v: builds %v, refs %v; want %v, %v", tc.builders, names, refs, tc.local, tc.refs)
@@ -547,4 +552,41 @@ func TestGoGitVersionAgrees(t *testing.T) {
 		}
 	}
 	t.Error("go.mod does not require go-git")
+}
+
+// TestStaticImagesNeedNoDebian: an image of static binaries is assembled
+// with no Debian mirror and no mmdebstrap (its CA bundle comes from a Go
+// module), as an online user without root builds the harness's own images.
+func TestStaticImagesNeedNoDebian(t *testing.T) {
+	f, err := NewFactory(WithCacheDir(t.TempDir()), WithMinFreeGiB(0), WithDebianMirror("http://127.0.0.1:9/debian"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := f.Build(context.Background(), Spec{Name: "static", Refs: []string{Ref("static", "v1")}, Static: true, Files: []File{{Path: "/hello", Data: []byte("hi\n")}}})
+	if err != nil {
+		t.Fatalf("a static image needed more than Go: %v", err)
+	}
+	img, err := tarball.ImageFromPath(a.Path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	layers, _ := img.Layers()
+	for _, l := range layers {
+		rc, _ := l.Uncompressed()
+		tr := tar.NewReader(rc)
+		for {
+			h, err := tr.Next()
+			if err != nil {
+				break
+			}
+			if h.Name == "etc/ssl/certs/ca-certificates.crt" && h.Size > 100000 {
+				found = true
+			}
+		}
+		rc.Close()
+	}
+	if !found {
+		t.Error("the static image has no CA bundle")
+	}
 }

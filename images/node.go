@@ -72,7 +72,7 @@ func (f *Factory) NodeImage(ctx context.Context, preload []Spec, built func() ([
 	if err != nil {
 		return "", err
 	}
-	inputs := []string{"node", versions.Kind, filesHash, f.rootfsKey(nodeRootfs), kubernetesBuild(f.kubernetes).key(goVersion), bridgeCNI}
+	inputs := []string{"node", versions.Kind, filesHash, f.rootfsKey(nodeRootfs), kubernetesBuild(f.offlineKubernetes()).key(goVersion), bridgeCNI}
 	for _, spec := range preload {
 		path, err := f.archivePath(ctx, spec)
 		if err != nil {
@@ -82,7 +82,7 @@ func (f *Factory) NodeImage(ctx context.Context, preload []Spec, built func() ([
 		inputs = append(inputs, filepath.Base(path))
 	}
 	key := Key(inputs...)
-	ref := LocalPrefix + "/kind-node:" + f.kubernetes + "-" + key
+	ref := LocalPrefix + "/kind-node:" + f.offlineKubernetes() + "-" + key
 	if dockerHasImage(ctx, ref) {
 		f.sched.record(Timing{Step: "node image", Kind: "node", Cached: true})
 		return ref, nil
@@ -147,7 +147,7 @@ func (f *Factory) buildNodeTar(ctx context.Context, filesDir string, built func(
 		{"configure systemd", func() error { return f.configureSystemd(ctx, root) }},
 		{"write the CRI base spec", func() error { return f.writeCRIBaseSpec(ctx, root) }},
 		{"install Kubernetes", func() error {
-			if err := wait(func() error { _, err := f.Binaries(ctx, kubernetesBuild(f.kubernetes)); return err }); err != nil {
+			if err := wait(func() error { _, err := f.Binaries(ctx, kubernetesBuild(f.offlineKubernetes())); return err }); err != nil {
 				return err
 			}
 			return f.installKubernetes(ctx, root)
@@ -305,7 +305,7 @@ func (f *Factory) writeCRIBaseSpec(ctx context.Context, root string) error {
 }
 
 func (f *Factory) installKubernetes(ctx context.Context, root string) error {
-	dir, err := f.Binaries(ctx, kubernetesBuild(f.kubernetes))
+	dir, err := f.Binaries(ctx, kubernetesBuild(f.offlineKubernetes()))
 	if err != nil {
 		return err
 	}
@@ -321,7 +321,7 @@ func (f *Factory) installKubernetes(ctx context.Context, root string) error {
 	if err := os.MkdirAll(filepath.Join(root, "kind"), 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(root, "kind/version"), []byte(f.kubernetes+"\n"), 0o644)
+	return os.WriteFile(filepath.Join(root, "kind/version"), []byte(f.offlineKubernetes()+"\n"), 0o644)
 }
 
 // preload imports image archives into the node's containerd store with a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -139,12 +140,12 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 		}
 		f.log.Infof("images: %s (a public registry %s)", mode, map[bool]string{true: "answers", false: "does not answer"}[mode == Online])
 	}
-	cat := NewCatalog(f.kubernetes)
+	cat := NewCatalog(f.offlineKubernetes())
 	if mode == Online {
 		return f.resolveOnline(ctx, cat, builders)
 	}
-	if !strings.HasPrefix(f.kubernetes, offlineMinor) {
-		return nil, fmt.Errorf("offline images are made for Kubernetes %sx (etcd, CoreDNS and pause as kubeadm v1.34 lists them), not %s: use a v1.34 release, or --images=online", offlineMinor, f.kubernetes)
+	if k8s := f.offlineKubernetes(); !strings.HasPrefix(k8s, offlineMinor) {
+		return nil, fmt.Errorf("offline images are made for Kubernetes %sx (etcd, CoreDNS and pause as kubeadm v1.34 lists them), not %s: use a v1.34 release, or --images=online", offlineMinor, k8s)
 	}
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
@@ -161,7 +162,7 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 		f.log.Warnf("image factory: %v", err)
 		durations = Durations{}
 	}
-	plan := durations.plan(append(slices.Clone(specs), baseSpecs...), true, kubernetesBuild(f.kubernetes), cat.ControlPlane)
+	plan := durations.plan(append(slices.Clone(specs), baseSpecs...), true, kubernetesBuild(f.offlineKubernetes()), cat.ControlPlane)
 	paths := criticalPaths(plan)
 	f.inputs = inputs(plan)
 	f.sched.prioritize(paths, time.Second)
@@ -233,15 +234,23 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 
 // resolveOnline: official images where there are any; git and the builders
 // without public images are built here and loaded into the cluster.
+//
+// Every official image is used by digest: the node image as kind
+// publishes it, Tekton's and Triggers' as their release manifests name
+// them, the others resolved from their tag now (and a digest given
+// checked), before anything is built, so that a registry out of reach is
+// said at once.
 func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []string) (*Set, error) {
-	local, refs := cat.onlinePlan(builders)
-	load, err := f.BuildAll(ctx, local)
-	if err != nil {
-		return nil, err
+	node := f.nodeImage
+	if node == "" {
+		var err error
+		if node, err = OnlineNodeImage(f.kubernetes, CgroupV2()); err != nil {
+			return nil, err
+		}
 	}
+	local, refs := cat.onlinePlan(builders)
 	set := &Set{
-		Mode: Online, NodeImage: versions.KindNodeImageRepo + ":" + f.kubernetes, DefaultCNI: true,
-		Load:             load,
+		Mode: Online, NodeImage: node, DefaultCNI: true,
 		TektonReleaseURL: versions.TektonReleaseURL,
 		Registry:         versions.RegistryImage, Toxiproxy: versions.ToxiproxyImage, Git: cat.Git, PackageCache: cat.PackageCache,
 		Bases: map[string]Base{
@@ -249,17 +258,58 @@ func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []st
 			"golang": {Repo: baseRepos["golang"], Remote: versions.GolangBaseImage},
 			"node":   {Repo: baseRepos["node"], Remote: versions.NodeBaseImage},
 		},
+		Builders: refs,
 	}
 	for logical := range set.Bases {
 		if !f.wantsBase(logical) {
 			delete(set.Bases, logical)
 		}
 	}
-	set.Builders = refs
 	if f.triggers {
 		set.Triggers = &TriggersImages{ReleaseURL: versions.TriggersReleaseURL, InterceptorsURL: versions.TriggersInterceptorsURL}
 	}
+	start := time.Now()
+	if err := set.pinOfficial(ctx); err != nil {
+		return nil, err
+	}
+	f.log.Infof("official images found, by digest, in %s", time.Since(start).Round(100*time.Millisecond))
+	var err error
+	if set.Load, err = f.BuildAll(ctx, local); err != nil {
+		return nil, err
+	}
 	return set, nil
+}
+
+// pinOfficial pins every official image of the set (Pin): the node, the
+// registry, Toxiproxy, the builders' that are not made here, the bases.
+func (s *Set) pinOfficial(ctx context.Context) error {
+	refs := []*string{&s.NodeImage, &s.Registry, &s.Toxiproxy}
+	roles := slices.Sorted(maps.Keys(s.Builders))
+	builders := make([]string, len(roles))
+	for i, role := range roles {
+		builders[i] = s.Builders[role]
+		if !strings.HasPrefix(builders[i], LocalPrefix+"/") {
+			refs = append(refs, &builders[i])
+		}
+	}
+	logicals := slices.Sorted(maps.Keys(s.Bases))
+	bases := make([]string, len(logicals))
+	for i, l := range logicals {
+		bases[i] = s.Bases[l].Remote
+		refs = append(refs, &bases[i])
+	}
+	if err := pinAll(ctx, refs...); err != nil {
+		return err
+	}
+	for i, role := range roles {
+		s.Builders[role] = builders[i]
+	}
+	for i, l := range logicals {
+		b := s.Bases[l]
+		b.Remote = bases[i]
+		s.Bases[l] = b
+	}
+	return nil
 }
 
 // wantsBase reports whether WithBases names a base image (all are wanted

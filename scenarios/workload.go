@@ -64,6 +64,14 @@ var builtin = []Workload{
 		RunTime:    20 * time.Second,
 	},
 	{
+		Name:        "smoke",
+		Description: "CI's smoke: small's shape with one small package (hello) instead of python3, half the cost of a build",
+		Dockerfile:  "Dockerfile", Context: ".",
+		Bases:      []string{"debian"},
+		SourceFile: "app/greet.sh",
+		RunTime:    15 * time.Second,
+	},
+	{
 		Name:        "gobuild",
 		Description: "multi-stage Go build: module download layer, compile (stamped each run), runtime image",
 		Dockerfile:  "Dockerfile", Context: ".",

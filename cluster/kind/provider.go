@@ -48,7 +48,10 @@ type Provider struct {
 	// its control plane starts (WithImages); loaded says they were.
 	images func(io.Writer) error
 	loaded bool
-	reused bool
+	// mirrors maps a registry host to the mirror its images are pulled
+	// through (WithRegistryMirrors).
+	mirrors map[string]string
+	reused  bool
 	// created: kind's Create was called, so a node may exist and is this
 	// provider's to delete, whatever Create returned.
 	created bool
@@ -103,6 +106,55 @@ func WithLogger(l log.Logger) Option { return func(p *Provider) { p.log = l } }
 // loaded while its control plane starts, as soon as the nodes' containerd
 // answers, rather than after.
 func WithImages(write func(io.Writer) error) Option { return func(p *Provider) { p.images = write } }
+
+// WithRegistryMirrors has the nodes' containerd pull each registry host's
+// images through a mirror (host -> URL, e.g. "docker.io" ->
+// "http://10.89.0.1:5001"; a plain-HTTP URL is spoken to in plain HTTP), as
+// kind documents it: containerd's hosts directory, one hosts.toml a host.
+func WithRegistryMirrors(m map[string]string) Option {
+	return func(p *Provider) { p.mirrors = m }
+}
+
+// hostsDir is where containerd looks for each registry host's settings.
+const hostsDir = "/etc/containerd/certs.d"
+
+// mirrorPatch points containerd at hostsDir (kind's node images of v0.27
+// and later do by default; older containerd configurations do not).
+const mirrorPatch = `[plugins."io.containerd.grpc.v1.cri".registry]
+  config_path = "` + hostsDir + `"`
+
+// hostsTOML is the hosts.toml of a registry host pulled through mirror.
+func hostsTOML(host, mirror string) string {
+	server := "https://" + host
+	if host == "docker.io" {
+		server = "https://registry-1.docker.io"
+	}
+	return fmt.Sprintf("server = %q\n\n[host.%q]\n  capabilities = [\"pull\", \"resolve\"]\n", server, mirror)
+}
+
+// writeMirrors writes the hosts.toml of every mirrored registry into every
+// node: containerd reads them at each pull.
+func (p *Provider) writeMirrors() error {
+	if len(p.mirrors) == 0 {
+		return nil
+	}
+	nodes, err := p.kind.ListInternalNodes(p.name)
+	if err != nil {
+		return fmt.Errorf("list nodes of %q: %w", p.name, err)
+	}
+	for _, n := range nodes {
+		for host, mirror := range p.mirrors {
+			dir := hostsDir + "/" + host
+			if err := n.Command("mkdir", "-p", dir).Run(); err != nil {
+				return fmt.Errorf("registry mirror of %s on node %s: %w", host, n.String(), err)
+			}
+			if err := nodeutils.WriteFile(n, dir+"/hosts.toml", hostsTOML(host, mirror)); err != nil {
+				return fmt.Errorf("registry mirror of %s on node %s: %w", host, n.String(), err)
+			}
+		}
+	}
+	return nil
+}
 
 // WithBackend sets what creates and deletes the nodes (default: kind's
 // Docker provider).
@@ -207,11 +259,17 @@ func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 		if err := p.kind.ExportKubeConfig(p.name, p.kubeconfigPath, false); err != nil {
 			return "", fmt.Errorf("export kubeconfig of %q: %w", p.name, err)
 		}
+		if err := p.writeMirrors(); err != nil {
+			return "", err
+		}
 		return p.kubeconfigPath, p.loadRestConfig()
 	}
 	cfg := &kindv1alpha4.Cluster{
 		Networking: kindv1alpha4.Networking{DisableDefaultCNI: !p.defaultCNI},
 		Nodes:      []kindv1alpha4.Node{{Role: kindv1alpha4.ControlPlaneRole}},
+	}
+	if len(p.mirrors) > 0 {
+		cfg.ContainerdConfigPatches = []string{mirrorPatch}
 	}
 	opts := []kindcluster.CreateOption{
 		kindcluster.CreateWithV1Alpha4Config(cfg),
@@ -262,6 +320,10 @@ func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 		}
 		p.createErr = err
 		return "", fmt.Errorf("create kind cluster %q: %w", p.name, err)
+	}
+	if err := p.writeMirrors(); err != nil {
+		p.createErr = err
+		return "", err
 	}
 	p.log.Infof("kind cluster %q is up in %s", p.name, time.Since(start).Round(100*time.Millisecond))
 	if err := p.loadRestConfig(); err != nil {

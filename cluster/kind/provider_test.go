@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	kindcluster "sigs.k8s.io/kind/pkg/cluster"
@@ -63,5 +64,18 @@ func TestDeleteRemovesOwnKubeconfig(t *testing.T) {
 				t.Errorf("kubeconfig %s kept: %v, want %v", path, kept, tc.wantKept)
 			}
 		})
+	}
+}
+
+// TestHostsTOML: a mirror in containerd's hosts.toml form, Docker Hub's
+// server being registry-1.docker.io.
+func TestHostsTOML(t *testing.T) {
+	got := hostsTOML("docker.io", "http://10.89.0.1:5001")
+	want := "server = \"https://registry-1.docker.io\"\n\n[host.\"http://10.89.0.1:5001\"]\n  capabilities = [\"pull\", \"resolve\"]\n"
+	if got != want {
+		t.Errorf("hosts.toml:\n%s\nwant\n%s", got, want)
+	}
+	if got := hostsTOML("quay.io", "https://m.example"); !strings.HasPrefix(got, `server = "https://quay.io"`) {
+		t.Errorf("quay.io: %s", got)
 	}
 }

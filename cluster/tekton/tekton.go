@@ -6,10 +6,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -189,4 +191,19 @@ func WaitReady(ctx context.Context, c *kube.Clients, timeout time.Duration) erro
 		return fmt.Errorf("tekton webhook does not admit a Task: %v", last)
 	}
 	return nil
+}
+
+// imageRef finds image references in a release manifest: an image: field or
+// an -...-image flag's value (the entrypoint, nop and shell images are
+// flags of the controller).
+var imageRef = regexp.MustCompile(`(?m)(?:image:\s*["']?|-[a-z-]*image["',=\s]+)([a-z0-9][a-z0-9.-]*(?::[0-9]+)?/[^\s"',]+)`)
+
+// ReleaseImages lists, sorted and once each, the images a release manifest
+// runs, as it names them (a published release names them by digest).
+func ReleaseImages(manifest []byte) []string {
+	seen := map[string]bool{}
+	for _, m := range imageRef.FindAllSubmatch(manifest, -1) {
+		seen[string(m[1])] = true
+	}
+	return slices.Sorted(maps.Keys(seen))
 }

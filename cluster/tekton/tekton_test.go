@@ -2,6 +2,7 @@ package tekton
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -60,5 +61,31 @@ func TestRenderNamesMissingImages(t *testing.T) {
 	_, err := RenderFromModule(context.Background(), "v1.15.0", Images{Commands: map[string]string{"controller": "x"}})
 	if err == nil || !strings.Contains(err.Error(), "webhook") {
 		t.Fatalf("want an error naming the commands without images, got %v", err)
+	}
+}
+
+// TestReleaseImages: the images of a release manifest, from its image
+// fields and the controller's image flags, once each.
+func TestReleaseImages(t *testing.T) {
+	manifest := []byte(`
+        args: [
+          "-entrypoint-image", "ghcr.io/tektoncd/pipeline/entrypoint-bff0a22da108bc2f16c818c97641a296:v1.15.0@sha256:` + strings.Repeat("a", 64) + `",
+          "-shell-image", "cgr.dev/chainguard/busybox@sha256:` + strings.Repeat("b", 64) + `",
+        ]
+        image: ghcr.io/tektoncd/pipeline/controller-10a3e32792f33651396d02b6855a6e36:v1.15.0@sha256:` + strings.Repeat("c", 64) + `
+---
+        - name: webhook
+          image: "cachebench.local/tekton/webhook:v1.15.0"
+        image: ghcr.io/tektoncd/pipeline/controller-10a3e32792f33651396d02b6855a6e36:v1.15.0@sha256:` + strings.Repeat("c", 64) + `
+`)
+	got := ReleaseImages(manifest)
+	want := []string{
+		"cachebench.local/tekton/webhook:v1.15.0",
+		"cgr.dev/chainguard/busybox@sha256:" + strings.Repeat("b", 64),
+		"ghcr.io/tektoncd/pipeline/controller-10a3e32792f33651396d02b6855a6e36:v1.15.0@sha256:" + strings.Repeat("c", 64),
+		"ghcr.io/tektoncd/pipeline/entrypoint-bff0a22da108bc2f16c818c97641a296:v1.15.0@sha256:" + strings.Repeat("a", 64),
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("images\n%q\nwant\n%q", got, want)
 	}
 }

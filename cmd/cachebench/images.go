@@ -19,7 +19,7 @@ func newImagesCmd() *cobra.Command {
 	cacheDir := images.DefaultCacheDir()
 	var verbose bool
 	var builders []string
-	kubernetes := versions.Kubernetes
+	kubernetes := ""
 	build := &cobra.Command{
 		Use:   "build",
 		Short: "Build every image an offline run needs (what the cache lacks)",
@@ -64,7 +64,7 @@ build time, its size and whether it came from the cache.`,
 		},
 	}
 	build.Flags().StringVar(&cacheDir, "cache-dir", cacheDir, "cache of built images and binaries (CACHEBENCH_CACHE)")
-	build.Flags().StringVar(&kubernetes, "kubernetes-version", kubernetes, "Kubernetes version of the node image (v1.34 releases)")
+	build.Flags().StringVar(&kubernetes, "kubernetes-version", kubernetes, "Kubernetes version of the node image (v1.34 releases; default "+versions.Kubernetes+")")
 	build.Flags().StringSliceVar(&builders, "builders", nil, "builders whose images to build: "+strings.Join(images.AllBuilders, ", ")+" (default all)")
 	build.Flags().BoolVarP(&verbose, "verbose", "v", false, "show every command run")
 	cmd.AddCommand(build)

@@ -97,7 +97,7 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 			}
 			var mu sync.Mutex
 			done := 0
-			bench.EachLane(bench.Lanes(steps, opts.SideBySide), func(step bench.Step) bool {
+			bench.RunRound(steps, opts.SideBySide, func(step bench.Step) bool {
 				if ctx.Err() != nil {
 					return false
 				}
