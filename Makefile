@@ -17,7 +17,7 @@ REPORT  ?=
 E2E_CLUSTER ?= cachebench-e2e
 SMOKE_ENV ?= CACHEBENCH_CLUSTER_NAME=$(E2E_CLUSTER) CACHEBENCH_START=trigger CACHEBENCH_WORKLOADS=smoke CACHEBENCH_STRATEGIES=none,registry,pv-warm,mirror CACHEBENCH_STOP_AFTER_FAILURES=2 CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1 CACHEBENCH_SIDE_BY_SIDE=1
 
-.PHONY: help test e2e faults bench report docker images cluster-up cluster-down build vet clean-cluster
+.PHONY: help test e2e e2e-online faults bench report docker images cluster-up cluster-down build vet clean-cluster
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -48,6 +48,13 @@ e2e: docker ## end-to-end smoke: every builder and strategy, one workload, 1 war
 
 faults: docker ## fault tests of the harness: SIGINT during cluster creation, SIGKILL mid-run then --reuse
 	bash .ci/faults
+
+# E2E_ONLINE=full (the nightly) runs every builder and strategy online; the
+# default is the part CI runs.
+E2E_ONLINE ?= ci
+
+e2e-online: images ## the online path against a local stand-in of the internet, as a user who is not root: bad input, the online smoke, --kubeconfig with --image-registry
+	E2E_ONLINE=$(E2E_ONLINE) bash .ci/e2e-online
 
 bench: docker ## the full benchmark (defaults: every builder on small, until ±10% or 90 min) and its report
 	$(GO) run ./cmd/cachebench run

@@ -156,9 +156,9 @@ func Provider(cfg Config, set *images.Set) support.E2EClusterProvider {
 // load images, install Tekton, deploy the registries, the network proxy in
 // front of them and the git server.
 //
-// Once the images are in, four chains run side by side, each mostly
-// waiting for pods to become ready: Tekton; Triggers (which needs none of
-// Tekton's pods, only its CRDs once a Trigger makes a PipelineRun); the
+// Once the images are in, three chains run side by side, each mostly
+// waiting for pods to become ready: Tekton, then Triggers (installed side
+// by side, Triggers' webhook went away under its interceptors' apply); the
 // registries, the network proxy in front of them, the mirror and the base
 // images; the git server.
 func Setup(cfg Config, set *images.Set, p support.E2EClusterProvider, repos []gitserver.Repo) []env.Func {
@@ -167,8 +167,7 @@ func Setup(cfg Config, set *images.Set, p support.E2EClusterProvider, repos []gi
 		connect(cfg, set, p),
 		loadImages(cfg, set, p),
 		together(
-			[]env.Func{installTekton(cfg, set)},
-			[]env.Func{installTriggers(cfg, set)},
+			[]env.Func{installTekton(cfg, set), installTriggers(cfg, set)},
 			[]env.Func{deployRegistries(cfg, set), deployNetwork(cfg, set), deployMirror(cfg, set), pushBases(cfg, set)},
 			[]env.Func{deployGit(cfg, set, repos)},
 		),

@@ -417,7 +417,7 @@ func TestCatalogBuilderImages(t *testing.T) {
 
 func TestBuilderImageLayouts(t *testing.T) {
 	c := NewCatalog(versions.Kubernetes)
-	bk := c.specByName("buildkit")
+	bk := c.SpecNamed("buildkit")
 	if bk.Rootfs == nil || !contains(bk.Rootfs.Packages, "runc") || len(bk.Config.Entrypoint) != 0 {
 		t.Errorf("buildkit: want a Debian rootfs with runc and no entrypoint: %+v", bk)
 	}
@@ -431,20 +431,20 @@ func TestBuilderImageLayouts(t *testing.T) {
 	if !reflect.DeepEqual(dests, []string{"/usr/bin/buildkitd", "/usr/bin/buildctl"}) {
 		t.Errorf("buildkit binaries at %v", dests)
 	}
-	bh := c.specByName("buildah")
+	bh := c.SpecNamed("buildah")
 	for _, p := range []string{"buildah", "runc", "fuse-overlayfs", "uidmap", "ca-certificates"} {
 		if bh.Rootfs == nil || !contains(bh.Rootfs.Packages, p) {
 			t.Errorf("buildah rootfs lacks %s", p)
 		}
 	}
-	for _, s := range []Spec{c.specByName("kaniko-chainguard-executor"), c.specByName("kaniko-chainguard-warmer")} {
+	for _, s := range []Spec{c.SpecNamed("kaniko-chainguard-executor"), c.SpecNamed("kaniko-chainguard-warmer")} {
 		cmd := strings.TrimPrefix(s.Name, "kaniko-chainguard-")
 		if !reflect.DeepEqual(s.Config.Entrypoint, []string{"/kaniko/" + cmd}) || s.Binaries[0].Build.Module != "github.com/chainguard-dev/kaniko" {
 			t.Errorf("%s: entrypoint %v, module %s", s.Name, s.Config.Entrypoint, s.Binaries[0].Build.Module)
 		}
 	}
 	// The two kaniko flavours share a layout, not an archive.
-	up, cg := c.specByName("kaniko-executor"), c.specByName("kaniko-chainguard-executor")
+	up, cg := c.SpecNamed("kaniko-executor"), c.SpecNamed("kaniko-chainguard-executor")
 	if !reflect.DeepEqual(up.Config, cg.Config) || !reflect.DeepEqual(up.Files, cg.Files) {
 		t.Error("kaniko-chainguard's layout differs from kaniko's")
 	}

@@ -332,7 +332,7 @@ func (f *Factory) selectBases(specs []Spec) []Spec {
 // onlinePlan returns the images an online run builds locally (git, and the
 // builders' images that have no official ones) and the builders' references.
 func (c *Catalog) onlinePlan(builders []string) ([]Spec, map[string]string) {
-	local := []Spec{c.specByName("git"), c.specByName("package-cache")}
+	local := []Spec{c.SpecNamed("git"), c.SpecNamed("package-cache")}
 	refs := map[string]string{}
 	for _, b := range builders {
 		for _, role := range builderRoles[b] {
@@ -370,7 +370,9 @@ func (c *Catalog) specByRef(ref string) Spec {
 	panic("images: no spec makes " + ref)
 }
 
-func (c *Catalog) specByName(name string) Spec {
+// SpecNamed is the spec of the catalog's image of that name ("buildkit",
+// "tekton-controller"); it panics on a name it lacks.
+func (c *Catalog) SpecNamed(name string) Spec {
 	for _, group := range c.groups() {
 		for _, s := range group {
 			if s.Name == name {
