@@ -297,11 +297,19 @@ func (c *cleaner) waitGone(ctx context.Context, selector string, claims, volumes
 // waitFor polls cond until it holds; an API error ends the wait at once
 // and is returned, rather than being retried silently until the deadline.
 func (c *cleaner) waitFor(ctx context.Context, what string, cond wait.ConditionWithContextFunc) error {
+	start := time.Now()
 	if err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, RemoveTimeout, true, cond); err != nil {
 		return fmt.Errorf("wait for %s: %w", what, err)
 	}
+	// A slow removal delays the next run's start: it is said, not silent.
+	if took := time.Since(start); took > slowRemoval {
+		c.log.Infof("waited %s for %s", took.Round(100*time.Millisecond), what)
+	}
 	return nil
 }
+
+// slowRemoval is how long a removal takes before it is worth a line.
+const slowRemoval = 10 * time.Second
 
 // cancel stops a running PipelineRun, so that it does not go on building.
 func (c *cleaner) cancel(ctx context.Context, name string) {

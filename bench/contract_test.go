@@ -1,0 +1,88 @@
+package bench
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/cachebench/cachebench/images"
+	"github.com/cachebench/cachebench/scenarios"
+	"github.com/cachebench/cachebench/versions"
+)
+
+// TestOnlineAndOfflineRenderAlike: the Tekton objects and warm-up pods of
+// an online run and an offline run differ in image references only, the
+// online ones by digest (the settings that differ between the official
+// images and the offline ones are in the steps themselves, for both: the
+// runtime wrapper's lookup, Buildah's isolation and storage).
+func TestOnlineAndOfflineRenderAlike(t *testing.T) {
+	cat := images.NewCatalog(versions.Kubernetes)
+	offline := BuilderImages{Images: cat.Builders, CABundle: BuildCAConfigMap}
+	digest := "@sha256:" + strings.Repeat("d", 64)
+	online := BuilderImages{Images: map[string]string{
+		images.RoleKanikoExecutor:           versions.KanikoExecutor + digest,
+		images.RoleKanikoWarmer:             versions.KanikoWarmer + digest,
+		images.RoleKanikoChainguardExecutor: cat.Builders[images.RoleKanikoChainguardExecutor],
+		images.RoleKanikoChainguardWarmer:   cat.Builders[images.RoleKanikoChainguardWarmer],
+		images.RoleBuildKit:                 versions.BuildKitImage + digest,
+		images.RoleBuildah:                  versions.BuildahImage + digest,
+	}, CABundle: BuildCAConfigMap}
+	w, err := scenarios.SelectWorkloads([]string{"gobuild"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	imageRefs := map[string]bool{}
+	for _, m := range []map[string]string{offline.Images, online.Images} {
+		for _, ref := range m {
+			imageRefs[ref] = true
+		}
+	}
+	// render writes a builder's objects with every image reference blanked.
+	render := func(b scenarios.Builder) string {
+		var objs []any
+		objs = append(objs, b.Task(scenarios.BuildTaskName(b)), scenarios.Pipeline(b))
+		for _, s := range b.Strategies() {
+			req := scenarios.BuildRequest{Workload: w[0], Strategy: s, BaseRegistry: "upstream:5000", Mirror: "mirror:5000",
+				Bases: map[string]string{"golang": "upstream:5000/base/golang:1", "debian": "upstream:5000/base/debian:1"}, CacheRepo: "registry:5000/cache/r1", Stamp: "s"}
+			args, err := b.Args(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pod, err := b.WarmerPod(req, "claim")
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs = append(objs, args, pod)
+		}
+		data, err := json.Marshal(objs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := string(data)
+		for ref := range imageRefs {
+			out = strings.ReplaceAll(out, `"`+ref+`"`, `"IMAGE"`)
+		}
+		return out
+	}
+	for _, name := range Builders {
+		off, err := NewBuilder(name, offline)
+		if err != nil {
+			t.Fatal(err)
+		}
+		on, err := NewBuilder(name, online)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := render(off), render(on); a != b {
+			t.Errorf("%s renders differently online and offline, images aside:\noffline %s\nonline  %s", name, a, b)
+		}
+		for _, ref := range on.Images() {
+			if !strings.HasPrefix(ref, images.LocalPrefix+"/") && !strings.Contains(ref, "@sha256:") {
+				t.Errorf("%s runs %s online, not by digest", name, ref)
+			}
+		}
+	}
+	if a, b := scenarios.CloneTask(cat.Git), scenarios.CloneTask("registry.example/cb/git:v1"+digest); a.Spec.Steps[0].Image == b.Spec.Steps[0].Image {
+		t.Error("the clone task does not take its image from the set")
+	}
+}
