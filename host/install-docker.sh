@@ -79,7 +79,8 @@ if running && [ "$restart" = yes ]; then
   if pid=$(pidof dockerd); then
     say "restarting dockerd ($pid) to pick up $daemon_json"
     kill "$pid"
-    for _ in $(seq 60); do running || break; sleep 1; done
+    # Until it has exited: a new dockerd refuses to start beside its pid file.
+    for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
   fi
 fi
 

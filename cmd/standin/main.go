@@ -80,7 +80,7 @@ func run() error {
 	env := []string{
 		fmt.Sprintf("HTTPS_PROXY=http://127.0.0.1:%d", *base),
 		"NO_PROXY=" + *address,
-		"SSL_CERT_FILE=" + s.CAFile(),
+		"SSL_CERT_FILE=" + s.BundleFile(),
 		"CACHEBENCH_REGISTRY_MIRROR=" + strings.Join(mirrors, ","),
 		"STANDIN_NODE_IMAGE=" + pub.NodeImage,
 		fmt.Sprintf("STANDIN_DOCKER_MIRROR=http://127.0.0.1:%d", s.Port("docker.io")),

@@ -55,6 +55,9 @@ const UserRegistry = "user"
 // ReleaseHost serves Tekton's release manifests at the paths of its bucket.
 const ReleaseHost = "infra.tekton.dev"
 
+// systemBundle is the host's CA bundle (Debian's).
+const systemBundle = "/etc/ssl/certs/ca-certificates.crt"
+
 // CAMarker is the first line of the CA file: a build that sees the file
 // can tell it is this one.
 const CAMarker = "# cachebench stand-in CA"
@@ -116,9 +119,13 @@ func (s *Server) Port(host string) int {
 	return 0
 }
 
-// CAFile is the stand-in's CA (PEM), for SSL_CERT_FILE; its first line is
-// CAMarker.
+// CAFile is the stand-in's CA (PEM); its first line is CAMarker.
 func (s *Server) CAFile() string { return filepath.Join(s.Dir, "ca.pem") }
+
+// BundleFile is the host's CA bundle with the stand-in's CA first: what a
+// machine behind a TLS-inspecting proxy trusts (SSL_CERT_FILE, and a
+// build's --build-ca).
+func (s *Server) BundleFile() string { return filepath.Join(s.Dir, "ca-bundle.pem") }
 
 // Serve starts listening on every port, on addr ("" for all addresses).
 func (s *Server) Serve(addr string) error {
@@ -174,10 +181,10 @@ type status struct {
 
 func (s *status) WriteHeader(code int) { s.code = code; s.ResponseWriter.WriteHeader(code) }
 
-// proxy answers CONNECT host:443 for the hosts stood in for, as a
-// TLS-inspecting egress proxy does: it ends TLS with a certificate for the
-// host signed by its CA, and serves the host's stand-in. Any other host is
-// refused, so that nothing reaches past the stand-in.
+// proxy answers CONNECT host:443 as a TLS-inspecting egress proxy does:
+// for a host stood in for, it ends TLS with a certificate for the host
+// signed by its CA, and serves the host's stand-in; any other host (the Go
+// module proxy, the Debian mirror) it tunnels to, untouched.
 func (s *Server) proxy(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodConnect {
 		http.Error(w, "the stand-in proxies https (CONNECT) only", http.StatusMethodNotAllowed)
@@ -188,10 +195,12 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request) {
 		host = r.Host
 	}
 	h := s.handler(host)
+	var upstream net.Conn
 	if h == nil {
-		s.log.Printf("CONNECT %s refused: not stood in for", r.Host)
-		http.Error(w, host+" is not stood in for", http.StatusBadGateway)
-		return
+		if upstream, err = net.DialTimeout("tcp", r.Host, 30*time.Second); err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
 	}
 	hj, ok := w.(http.Hijacker)
 	if !ok {
@@ -203,6 +212,12 @@ func (s *Server) proxy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	io.WriteString(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
+	if upstream != nil {
+		go func() { io.Copy(upstream, conn); upstream.Close() }()
+		io.Copy(conn, upstream)
+		conn.Close()
+		return
+	}
 	tc := tls.Server(conn, &tls.Config{GetCertificate: s.certificate})
 	srv := &http.Server{Handler: s.logged(host, h), ReadHeaderTimeout: time.Minute}
 	srv.Serve(&oneConn{conn: tc})
@@ -278,7 +293,14 @@ func (s *Server) makeCA() error {
 	}
 	s.caKey = key
 	s.caPEM = append([]byte(CAMarker+"\n"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
-	return os.WriteFile(s.CAFile(), s.caPEM, 0o644)
+	if err := os.WriteFile(s.CAFile(), s.caPEM, 0o644); err != nil {
+		return err
+	}
+	system, err := os.ReadFile(systemBundle)
+	if err != nil {
+		return fmt.Errorf("the host's CA bundle: %w", err)
+	}
+	return os.WriteFile(s.BundleFile(), append(append(s.caPEM, '\n'), system...), 0o644)
 }
 
 // certificate signs, once per host, a certificate for the host asked for.
