@@ -204,6 +204,11 @@ func TestOptionsValidate(t *testing.T) {
 		{"missing kubeconfig", func(o *Options) { o.Kubeconfig = "/nonexistent/kubeconfig" }, []string{"--kubeconfig"}},
 		{"reuse with kubeconfig", func(o *Options) { o.Kubeconfig = kubeconfig; o.Reuse = true; o.ImageRegistry = "registry.example/cb" }, []string{"--reuse"}},
 		{"kubeconfig without an image registry", func(o *Options) { o.Kubeconfig = kubeconfig }, []string{"--kubeconfig", "--image-registry REGISTRY (CACHEBENCH_IMAGE_REGISTRY)"}},
+		{"node image with kubeconfig", func(o *Options) {
+			o.Kubeconfig = kubeconfig
+			o.ImageRegistry = "registry.example/cb"
+			o.NodeImage = "kindest/node:v1.34.11"
+		}, []string{"--node-image", "drop it"}},
 		{"kubeconfig with an image registry", func(o *Options) { o.Kubeconfig = kubeconfig; o.ImageRegistry = "registry.example/cb" }, nil},
 		{"bad build ca", func(o *Options) { o.BuildCA = kubeconfig }, []string{"--build-ca", "no PEM"}},
 		{"registry mirror without a URL", func(o *Options) { o.RegistryMirrors = []string{"docker.io"} }, []string{"--registry-mirror (CACHEBENCH_REGISTRY_MIRROR)", "HOST=URL"}},

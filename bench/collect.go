@@ -88,6 +88,25 @@ func failed(tr *pipelinev1.TaskRun) bool {
 	return c != nil && c.Status == corev1.ConditionFalse
 }
 
+// failedStepOf is, for an error message, what the first failed step of
+// PipelineRun pr printed: its error line and the lines up to it ("" if
+// none can be read).
+func (r *Runner) failedStepOf(ctx context.Context, pr string) string {
+	trs, err := r.tekton.TektonV1().TaskRuns(r.env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: "tekton.dev/pipelineRun=" + pr})
+	if err != nil {
+		return ""
+	}
+	for _, tr := range trs.Items {
+		if !failed(&tr) {
+			continue
+		}
+		if f := r.failedStep(ctx, &tr); f != nil {
+			return fmt.Sprintf("\n%s printed:\n%s", f.step, measure.Tail(f.tail, 15))
+		}
+	}
+	return ""
+}
+
 // failedStep reads the log of the first step that failed: the error line
 // its builder printed (or, for other steps, the last error line) and the
 // lines up to it.

@@ -347,6 +347,9 @@ func (o *Options) Validate() error {
 		if o.Reuse {
 			bad("reuse", "only applies to kind clusters; drop it when giving --kubeconfig")
 		}
+		if o.NodeImage != "" {
+			bad("node-image", "only applies to kind clusters: the nodes of --kubeconfig's cluster are its own; drop it")
+		}
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("bad options:\n  %s", strings.Join(errs, "\n  "))

@@ -116,7 +116,7 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 		if c != nil {
 			why = c.Message
 		}
-		return fmt.Errorf("fill the package cache: the build of %s through it failed (PipelineRun %s): %s; --packages direct downloads from the internet instead", w.Name, created.Name, why)
+		return fmt.Errorf("fill the package cache: the build of %s through it failed (PipelineRun %s): %s; --packages direct downloads from the internet instead%s", w.Name, created.Name, why, r.failedStepOf(ctx, created.Name))
 	}
 	if t, terr := r.env.Packages.Traffic(ctx, start, end); terr != nil {
 		r.log.Warnf("package cache traffic: %v", terr)

@@ -122,7 +122,11 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	factory, err := images.NewFactory(images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes), images.WithNodeImage(o.NodeImage), images.WithBases(bases...), images.WithTriggers(o.Start == results.StartTrigger))
+	opts := []images.Option{images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes), images.WithNodeImage(o.NodeImage), images.WithBases(bases...), images.WithTriggers(o.Start == results.StartTrigger)}
+	if o.Kubeconfig != "" {
+		opts = append(opts, images.WithoutNodeImage())
+	}
+	factory, err := images.NewFactory(opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -46,6 +46,9 @@ type Factory struct {
 	triggers   bool
 	kubernetes string
 	nodeImage  string
+	// noNode: the cluster exists already (--kubeconfig), so no node image
+	// is built, nor pinned.
+	noNode     bool
 	cacheDir   string
 	mirror     string
 	log        log.Logger
@@ -139,6 +142,12 @@ const offlineMinor = "v1.34."
 // other official images.
 func WithNodeImage(ref string) Option {
 	return func(f *Factory) error { f.nodeImage = ref; return nil }
+}
+
+// WithoutNodeImage leaves the node image out of the set: the cluster
+// exists already (--kubeconfig), its nodes are not the harness's.
+func WithoutNodeImage() Option {
+	return func(f *Factory) error { f.noNode = true; return nil }
 }
 
 // WithSlots sets how many steps of a kind run at once (default: 4

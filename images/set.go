@@ -162,7 +162,7 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 		f.log.Warnf("image factory: %v", err)
 		durations = Durations{}
 	}
-	plan := durations.plan(append(slices.Clone(specs), baseSpecs...), true, kubernetesBuild(f.offlineKubernetes()), cat.ControlPlane)
+	plan := durations.plan(append(slices.Clone(specs), baseSpecs...), !f.noNode, kubernetesBuild(f.offlineKubernetes()), cat.ControlPlane)
 	paths := criticalPaths(plan)
 	f.inputs = inputs(plan)
 	f.sched.prioritize(paths, time.Second)
@@ -177,21 +177,23 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 	var cp, load []Archive
 	var node string
 	cpBuilt := make(chan struct{})
-	g.Go(func() (err error) {
-		defer close(cpBuilt)
-		cp, err = f.BuildAll(gctx, cat.ControlPlane)
-		return err
-	})
-	g.Go(func() (err error) {
-		node, err = f.NodeImage(gctx, cat.ControlPlane, func() ([]Archive, error) {
-			<-cpBuilt
-			if cp == nil {
-				return nil, errors.New("the control-plane images were not built")
-			}
-			return cp, nil
+	if !f.noNode {
+		g.Go(func() (err error) {
+			defer close(cpBuilt)
+			cp, err = f.BuildAll(gctx, cat.ControlPlane)
+			return err
 		})
-		return err
-	})
+		g.Go(func() (err error) {
+			node, err = f.NodeImage(gctx, cat.ControlPlane, func() ([]Archive, error) {
+				<-cpBuilt
+				if cp == nil {
+					return nil, errors.New("the control-plane images were not built")
+				}
+				return cp, nil
+			})
+			return err
+		})
+	}
 	g.Go(func() (err error) {
 		load, err = f.BuildAll(gctx, specs)
 		return err
@@ -242,7 +244,7 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 // said at once.
 func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []string) (*Set, error) {
 	node := f.nodeImage
-	if node == "" {
+	if node == "" && !f.noNode {
 		var err error
 		if node, err = OnlineNodeImage(f.kubernetes, CgroupV2()); err != nil {
 			return nil, err
