@@ -46,6 +46,23 @@ func TestPin(t *testing.T) {
 	if _, err := Pin(ctx, wrong); err == nil || !strings.Contains(err.Error(), wrong) || !strings.Contains(err.Error(), "digest") {
 		t.Errorf("Pin of a digest the registry does not serve: %v", err)
 	}
+	// A set: every official reference, wherever it stands, by digest; the
+	// images made here as they are.
+	local := LocalPrefix + "/git:v1"
+	set := &Set{Registry: tag, NodeImage: byDigest, Git: local,
+		Builders: map[string]string{"buildkit": tag, "kaniko-chainguard-executor": local},
+		Bases:    map[string]Base{"debian": {Repo: "base/debian", Remote: tag}}}
+	if err := set.pinOfficial(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for what, got := range map[string]string{"registry": set.Registry, "node": set.NodeImage, "builder": set.Builders["buildkit"], "base": set.Bases["debian"].Remote} {
+		if got != byDigest {
+			t.Errorf("pinOfficial: the %s is %s, want %s", what, got, byDigest)
+		}
+	}
+	if set.Git != local || set.Builders["kaniko-chainguard-executor"] != local {
+		t.Errorf("pinOfficial changed images made here: %s, %s", set.Git, set.Builders["kaniko-chainguard-executor"])
+	}
 	start := time.Now()
 	_, err = Pin(ctx, "127.0.0.1:1/moby/buildkit:v0.34.2")
 	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") || !strings.Contains(err.Error(), "--images offline") {

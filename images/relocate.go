@@ -1,6 +1,7 @@
 package images
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -47,7 +48,7 @@ func (s *Set) Relocate(ctx context.Context, registry string, l log.Logger) error
 			l.Infof("pushed %s as %s", ref, moved[ref])
 		}
 	}
-	s.rename(moved)
+	s.mapRefs(func(ref string) string { return cmp.Or(moved[ref], ref) })
 	s.Load = nil
 	return nil
 }
@@ -56,28 +57,4 @@ func (s *Set) Relocate(ctx context.Context, registry string, l log.Logger) error
 // cachebench.local/git:v5 becomes <registry>/git:v5.
 func relocated(registry string, tag name.Tag) string {
 	return strings.TrimSuffix(registry, "/") + "/" + strings.TrimPrefix(tag.Context().RepositoryStr(), "/") + ":" + tag.TagStr()
-}
-
-// rename replaces every reference of the set that moved.
-func (s *Set) rename(moved map[string]string) {
-	to := func(ref *string) {
-		if r, ok := moved[*ref]; ok {
-			*ref = r
-		}
-	}
-	for _, ref := range []*string{&s.TektonShell, &s.Registry, &s.Toxiproxy, &s.Git, &s.PackageCache} {
-		to(ref)
-	}
-	for _, m := range []map[string]string{s.TektonImages, s.Builders} {
-		for k, ref := range m {
-			to(&ref)
-			m[k] = ref
-		}
-	}
-	if s.Triggers != nil {
-		for k, ref := range s.Triggers.Commands {
-			to(&ref)
-			s.Triggers.Commands[k] = ref
-		}
-	}
 }

@@ -1,10 +1,10 @@
 package images
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"path/filepath"
 	"slices"
@@ -282,36 +282,57 @@ func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []st
 	return set, nil
 }
 
-// pinOfficial pins every official image of the set (Pin): the node, the
-// registry, Toxiproxy, the builders' that are not made here, the bases.
+// pinOfficial pins every official image of the set (Pin): every reference
+// but those of the images made here (LocalPrefix).
 func (s *Set) pinOfficial(ctx context.Context) error {
-	refs := []*string{&s.NodeImage, &s.Registry, &s.Toxiproxy}
-	roles := slices.Sorted(maps.Keys(s.Builders))
-	builders := make([]string, len(roles))
-	for i, role := range roles {
-		builders[i] = s.Builders[role]
-		if !strings.HasPrefix(builders[i], LocalPrefix+"/") {
-			refs = append(refs, &builders[i])
+	var official []string
+	s.mapRefs(func(ref string) string {
+		if !strings.HasPrefix(ref, LocalPrefix+"/") && !slices.Contains(official, ref) {
+			official = append(official, ref)
 		}
-	}
-	logicals := slices.Sorted(maps.Keys(s.Bases))
-	bases := make([]string, len(logicals))
-	for i, l := range logicals {
-		bases[i] = s.Bases[l].Remote
-		refs = append(refs, &bases[i])
+		return ref
+	})
+	pinned := slices.Clone(official)
+	refs := make([]*string, len(pinned))
+	for i := range pinned {
+		refs[i] = &pinned[i]
 	}
 	if err := pinAll(ctx, refs...); err != nil {
 		return err
 	}
-	for i, role := range roles {
-		s.Builders[role] = builders[i]
+	to := map[string]string{}
+	for i, ref := range official {
+		to[ref] = pinned[i]
 	}
-	for i, l := range logicals {
-		b := s.Bases[l]
-		b.Remote = bases[i]
+	s.mapRefs(func(ref string) string { return cmp.Or(to[ref], ref) })
+	return nil
+}
+
+// mapRefs replaces each image reference of the set (the empty ones aside)
+// by what fn returns for it.
+func (s *Set) mapRefs(fn func(ref string) string) {
+	to := func(ref *string) {
+		if *ref != "" {
+			*ref = fn(*ref)
+		}
+	}
+	for _, ref := range []*string{&s.NodeImage, &s.TektonShell, &s.Registry, &s.Toxiproxy, &s.Git, &s.PackageCache} {
+		to(ref)
+	}
+	tables := []map[string]string{s.TektonImages, s.Builders}
+	if s.Triggers != nil {
+		tables = append(tables, s.Triggers.Commands)
+	}
+	for _, m := range tables {
+		for k, ref := range m {
+			to(&ref)
+			m[k] = ref
+		}
+	}
+	for l, b := range s.Bases {
+		to(&b.Remote)
 		s.Bases[l] = b
 	}
-	return nil
 }
 
 // wantsBase reports whether WithBases names a base image (all are wanted
