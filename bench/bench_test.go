@@ -433,3 +433,30 @@ func TestCheckBasesOffline(t *testing.T) {
 		t.Errorf("offline bases: %v", err)
 	}
 }
+
+// TestUnfrozenPackageCacheFailsTheRun: a run whose build fetched a package
+// from upstream after the cache was frozen, or that found the cache thawed,
+// is not a measurement, and says why; one served by the frozen cache is.
+func TestUnfrozenPackageCacheFailsTheRun(t *testing.T) {
+	if why := unfrozen(&results.PackageTraffic{Requests: 24, Hits: 24}, true); why != "" {
+		t.Errorf("a run served by the frozen cache: %q", why)
+	}
+	if why := unfrozen(nil, true); why != "" {
+		t.Errorf("a run that asked nothing of the frozen cache: %q", why)
+	}
+	for _, tc := range []struct {
+		traffic *results.PackageTraffic
+		frozen  bool
+		want    string
+	}{
+		{&results.PackageTraffic{Requests: 24, Upstream: 24}, true, "24 of the run's 24"},
+		{&results.PackageTraffic{Requests: 24, Hits: 24}, false, "no longer frozen"},
+	} {
+		why := unfrozen(tc.traffic, tc.frozen)
+		for _, want := range []string{tc.want, "lost its store", "--packages direct"} {
+			if !strings.Contains(why, want) {
+				t.Errorf("the reason %q does not say %q", why, want)
+			}
+		}
+	}
+}

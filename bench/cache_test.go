@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"archive/tar"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,7 +16,11 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -89,6 +95,9 @@ func runStep(t *testing.T, step Step) (ran bool, stopped *StoppedError) {
 				run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits)
 			if run.Success && (run.Check == nil || run.Check.Verdict != results.Verified) {
 				t.Errorf("cache use not verified: %+v", run.Check)
+			}
+			if run.Success && run.Check != nil && (run.Check.Image == nil || run.Check.Image.Files == 0) {
+				t.Errorf("the pushed image was not checked against the commit: %+v", run.Check.Image)
 			}
 			if run.Success && run.FirstStepMillis <= 0 {
 				t.Errorf("no time to the first step: %d ms", run.FirstStepMillis)
@@ -354,20 +363,31 @@ const changeRound = 80
 // base change (every builder) is a new digest of the round's own copy of
 // the base image, the same layers, while the shared base stays as it was. Findings (a
 // builder's cache doing other than the change predicts) are logged, not
-// failed: finding them is the point.
+// failed: finding them is the point. Beside them, in Buildah's lane, the
+// image check catches a stale layer planted in the cache (runPlanted).
 func TestCacheChanges(t *testing.T) {
 	requireSession(t)
 	w := session.Workloads[0]
 	// A source change is the harness's git work, the same under every
 	// builder; a base image's new digest is read by each builder's own
 	// registry client, so each builder takes one.
+	// The image check's proof, a planted stale layer, goes in Buildah's lane.
 	type change struct {
 		c       scenarios.Change
 		builder scenarios.Builder
+		planted bool
 	}
-	cases := []change{{scenarios.ChangeSource, session.Builders[0]}}
+	cases := []change{{c: scenarios.ChangeSource, builder: session.Builders[0]}}
+	planted := false
 	for _, b := range session.Builders {
-		cases = append(cases, change{scenarios.ChangeBase, b})
+		cases = append(cases, change{c: scenarios.ChangeBase, builder: b})
+		if b.Name() == plantBuilder {
+			cases = append(cases, change{builder: b, planted: true})
+			planted = true
+		}
+	}
+	if !planted {
+		t.Logf("the planted-layer test needs the %s builder: not run", plantBuilder)
 	}
 	// The builders' cases side by side with CACHEBENCH_SIDE_BY_SIDE, each
 	// builder's in order.
@@ -385,6 +405,10 @@ func TestCacheChanges(t *testing.T) {
 		lane := func() {
 			defer wg.Done()
 			for _, tc := range lanes[b] {
+				if tc.planted {
+					runPlanted(t, w, tc.builder)
+					continue
+				}
 				runChange(t, w, tc.c, tc.builder)
 			}
 		}
@@ -422,6 +446,9 @@ func runChange(t *testing.T, w scenarios.Workload, c scenarios.Change, builder s
 			run := rs[len(rs)-1]
 			if run.Change != string(c) || run.Check == nil || run.Check.Verdict != results.Verified {
 				t.Fatalf("%s: change %q, check %+v", s.Name(), run.Change, run.Check)
+			}
+			if img := run.Check.Image; img == nil || img.Files == 0 || len(img.Notes) > 0 {
+				t.Errorf("%s: the pushed image was not checked against the commit and its change: %+v", s.Name(), img)
 			}
 			t.Logf("%s: %.1fs, commit %s, hits %d, misses %d, instructions %+v, findings %q", s.Name(), run.WallSeconds(), run.Commit, run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.Instructions, run.Findings)
 			runs = append(runs, run)
@@ -476,6 +503,156 @@ func runChange(t *testing.T, w scenarios.Workload, c scenarios.Change, builder s
 			}
 		}
 	})
+}
+
+// plantRound numbers the round of the planted-layer test.
+const plantRound = 85
+
+// plantBuilder is the builder whose cache the planted-layer test plants
+// in: Buildah's registry cache keeps one image per instruction, under a tag
+// of the instruction's key, and serves it after checking only its history.
+const plantBuilder = "buildah"
+
+// runPlanted runs the planted-layer test of TestCacheChanges: a stale
+// layer planted in Buildah's registry cache, under the key of the image's
+// copy of the application files, serves the next build of the same commit,
+// which succeeds with a cache hit; the image check reads the pushed image
+// and contradicts the run, naming the file that is not the commit's.
+func runPlanted(t *testing.T, w scenarios.Workload, builder scenarios.Builder) {
+	t.Run("planted-layer/"+builder.Name(), func(t *testing.T) {
+		testPlanted(t, w, builder)
+	})
+}
+
+func testPlanted(t *testing.T, w scenarios.Workload, builder scenarios.Builder) {
+	strategy, ok := strategyNamed(builder, "registry")
+	if !ok {
+		t.Fatalf("%s has no strategy registry", builder.Name())
+	}
+	cold := Step{Workload: w, Change: scenarios.ChangeNone, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: plantRound, Cache: results.Cold}
+	warm := cold
+	warm.Cache, warm.Attempt = results.Warm, 1
+	rs, err := session.Runner.Do(suiteCtx, cold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run := rs[len(rs)-1]; run.Check == nil || run.Check.Verdict != results.Verified || run.Check.Image == nil || run.Check.Image.Files == 0 {
+		t.Fatalf("the cold run: %+v", run.Check)
+	}
+	files, _, err := w.ImageFiles([]string{w.SourceFile})
+	if err != nil || len(files) != 1 {
+		t.Fatalf("where the image holds %s: %v, %v", w.SourceFile, files, err)
+	}
+	target := files[0].Path
+	const stale = "echo stale\n"
+
+	// Every cached image whose top layer holds the file gets that layer
+	// replaced by one with other bytes in it, under its own tag; its
+	// history stays, as Buildah checks it before it takes a cached image.
+	rd, _ := session.Runner.round(cold)
+	repo := strings.TrimPrefix(rd.cacheRepo, session.Runner.env.Registry.Host+"/")
+	sess, err := session.Runner.env.Registry.Connect(suiteCtx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	tags, err := sess.Tags(suiteCtx, repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planted := 0
+	for _, tag := range tags {
+		img, err := sess.Image(suiteCtx, repo+":"+tag)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stale, err := plantFile(img, target, stale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stale == nil {
+			continue
+		}
+		if err := sess.Push(suiteCtx, repo+":"+tag, stale); err != nil {
+			t.Fatal(err)
+		}
+		planted++
+	}
+	if planted == 0 {
+		t.Fatalf("no image of the cache %s (tags %q) holds %s: nothing to plant in", repo, tags, target)
+	}
+	t.Logf("planted a stale %s in %d of %d cached images of %s", target, planted, len(tags), repo)
+
+	rs, err = session.Runner.Do(suiteCtx, warm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := rs[len(rs)-1]
+	t.Logf("the warm run: hits %d, misses %d, check %+v", run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.Check)
+	if run.BuildLog.CacheHits == 0 {
+		t.Fatalf("the warm run took nothing from the cache: the planted layer was not served (check %+v)", run.Check)
+	}
+	if run.Check == nil || run.Check.Verdict != results.Contradicted || !strings.Contains(strings.Join(run.Check.Problems, "\n"), target) {
+		t.Fatalf("the image check did not catch the planted layer: %+v", run.Check)
+	}
+	note := fmt.Sprintf("Run #%d (%s) built from a cache in which the end-to-end test had planted a stale %s: its contradiction is the image check's proof, as expected.", run.Seq, warm.Name(), target)
+	if err := session.Writer.AddNote(note); err != nil {
+		t.Error(err)
+	}
+}
+
+// plantFile returns img with its top layer replaced by one holding only
+// file (an absolute path) with content, its history and configuration
+// otherwise the same; nil when the top layer does not hold file.
+func plantFile(img v1.Image, file, content string) (v1.Image, error) {
+	layers, err := img.Layers()
+	if err != nil || len(layers) == 0 {
+		return nil, err
+	}
+	top, err := mutate.AppendLayers(empty.Image, layers[len(layers)-1])
+	if err != nil {
+		return nil, err
+	}
+	if got, err := measure.ReadImageFiles(top, []string{file}); err != nil || !got[file].Found {
+		return nil, err
+	}
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(file, "/"), Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(content))})
+	tw.Write([]byte(content))
+	tw.Close()
+	mt, err := img.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	var opts []tarball.LayerOption
+	if mt == types.OCIManifestSchema1 {
+		opts = append(opts, tarball.WithMediaType(types.OCILayer))
+	}
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.Bytes())), nil }, opts...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := mutate.AppendLayers(empty.Image, append(layers[:len(layers)-1:len(layers)-1], l)...)
+	if err != nil {
+		return nil, err
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	cf = cf.DeepCopy()
+	if cf.RootFS.DiffIDs[len(cf.RootFS.DiffIDs)-1], err = l.DiffID(); err != nil {
+		return nil, err
+	}
+	if out, err = mutate.ConfigFile(out, cf); err != nil {
+		return nil, err
+	}
+	out = mutate.MediaType(out, mt)
+	if mt == types.OCIManifestSchema1 {
+		out = mutate.ConfigMediaType(out, types.OCIConfigJSON)
+	}
+	return out, nil
 }
 
 // TestCacheLeavesNothing removes what the benchmark created and proves

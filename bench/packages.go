@@ -126,7 +126,8 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 	return nil
 }
 
-// packageTraffic records what a run asked of the package cache.
+// packageTraffic records what a run asked of the package cache, and fails
+// a successful run that did not get it from the frozen cache (unfrozen).
 func (r *Runner) packageTraffic(ctx context.Context, run *results.Run, from, to time.Time) {
 	if r.packagesPath() == "" || r.env.Packages == nil {
 		return
@@ -134,9 +135,34 @@ func (r *Runner) packageTraffic(ctx context.Context, run *results.Run, from, to 
 	t, err := r.env.Packages.Traffic(ctx, from, to)
 	if err != nil {
 		r.log.Warnf("package cache traffic: %v", err)
-		return
+	} else {
+		run.Packages = &t
 	}
-	run.Packages = &t
+	frozen, err := r.env.Packages.Frozen(ctx)
+	if err != nil {
+		r.log.Warnf("%v", err)
+		frozen = true // unknown: the traffic alone decides
+	}
+	if why := unfrozen(run.Packages, frozen); why != "" && run.Success {
+		run.Success, run.Reason = false, why
+	}
+}
+
+// unfrozen says why a run is not a measurement when the package cache it
+// used is no longer the frozen one ("" when it is): measured runs come
+// after the cache was filled and frozen, so a cache found thawed, or a
+// fetch from upstream, means the cache lost its store and its frozen state
+// (its pod was replaced), and builds download from the internet what the
+// runs before took from the cache.
+func unfrozen(t *results.PackageTraffic, frozen bool) string {
+	const why = " (was its pod replaced?), so this run is not measured; run the benchmark again to fill it, or use --packages direct"
+	switch {
+	case t != nil && t.Upstream > 0:
+		return fmt.Sprintf("the package cache fetched %d of the run's %d package requests from upstream after it was frozen: it has lost its store%s", t.Upstream, t.Requests, why)
+	case !frozen:
+		return "the package cache, frozen after its fill, is no longer frozen: it has lost its store" + why
+	}
+	return ""
 }
 
 // packagesNote is the run's package traffic for the progress line.

@@ -583,7 +583,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 		}
 		return run, err
 	}
-	stamp, err := r.makeChange(ctx, s, rd, fmt.Sprintf("%s-%d", r.runID, run.Seq))
+	stamp, err := r.makeChange(ctx, s, rd, changeToken(r.runID, run.Seq))
 	if err != nil {
 		run.Reason = err.Error()
 		if ctx.Err() != nil {
@@ -593,7 +593,7 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 	}
 	var pr *pipelinev1.PipelineRun
 	if r.opts.Start == results.StartTrigger {
-		err = r.pushCommit(ctx, s, rd, fmt.Sprintf("%s-%d", r.runID, run.Seq))
+		err = r.pushCommit(ctx, s, rd, changeToken(r.runID, run.Seq))
 	} else {
 		pr, err = r.pipelineRun(s, rd, stamp, r.env.Git.URL(s.Workload.Name), fmt.Sprintf("%s-%s-%s-%d", r.runID, s.Builder.Name(), s.Strategy.Name, run.Seq))
 		if pr != nil {
@@ -693,7 +693,18 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 			run.Check.Problems = append(run.Check.Problems, fmt.Sprintf("the run built commit %s, not the change's %s", run.Commit, rd.commit))
 		}
 		run.Findings = r.findings(s, run)
-		r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, trafficNote(run.Traffic)+packagesNote(run.Packages))
+		image, problems, findings, err := r.checkImage(ctx, s, run)
+		if err != nil {
+			r.log.Warnf("%s: the image was not checked: %v", s.Name(), err)
+		} else {
+			run.Check.Image = image
+			if len(problems) > 0 {
+				run.Check.Verdict = results.Contradicted
+				run.Check.Problems = append(run.Check.Problems, problems...)
+			}
+			run.Findings = append(run.Findings, findings...)
+		}
+		r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, imageNote(run.Check.Image), trafficNote(run.Traffic)+packagesNote(run.Packages))
 		for _, p := range run.Check.Problems {
 			r.log.Warnf("%s: %s", s.Name(), p)
 		}

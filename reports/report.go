@@ -2,6 +2,7 @@ package reports
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -380,6 +381,7 @@ func reportDoc(rep *Report) doc {
 	default:
 		d.add(bullets(contradicted))
 	}
+	d.para(imageCheckNote(res.Runs))
 
 	findingsSection(&d, res.Runs)
 
@@ -404,6 +406,48 @@ func reportDoc(rep *Report) doc {
 	}
 	d.para(fmt.Sprintf("Rendered by cachebench report %s from %d runs.", filepath.Base(rep.Dir), len(res.Runs)))
 	return d
+}
+
+// imageCheckNote says how many successful runs' images were read back from
+// the registry and found to hold their commit, and what the check could not
+// follow.
+func imageCheckNote(runs []results.Run) string {
+	var succeeded, checked, files int
+	skipped := map[string]bool{}
+	var notes []string
+	for _, r := range runs {
+		if !r.Success {
+			continue
+		}
+		succeeded++
+		if r.Check == nil || r.Check.Image == nil {
+			continue
+		}
+		checked++
+		files += r.Check.Image.Files
+		for _, s := range r.Check.Image.Skipped {
+			skipped[s] = true
+		}
+		for _, n := range r.Check.Image.Notes {
+			if !slices.Contains(notes, n) {
+				notes = append(notes, n)
+			}
+		}
+	}
+	if succeeded == 0 {
+		return ""
+	}
+	text := fmt.Sprintf("The image check read %d of %d successful runs' pushed images back from the cache registry and compared every file the Dockerfile copies from the commit into the image with the commit's bytes (%d files in all); a file missing or not the commit's, as after a stale cache hit, contradicts its run above.", checked, succeeded, files)
+	if checked < succeeded {
+		text += fmt.Sprintf(" %d images were not checked (results recorded before the check, or an image that could not be read: the benchmark's log says why).", succeeded-checked)
+	}
+	if len(skipped) > 0 {
+		text += " Instructions it cannot follow, not checked: " + strings.Join(slices.Sorted(maps.Keys(skipped)), "; ") + "."
+	}
+	if len(notes) > 0 {
+		text += " " + strings.Join(notes, "; ") + "."
+	}
+	return text
 }
 
 // runName names one run: "#12 small/buildkit/registry warm2".

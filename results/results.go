@@ -128,6 +128,22 @@ const (
 type CacheCheck struct {
 	Verdict  Verdict  `json:"verdict"`
 	Problems []string `json:"problems,omitempty"`
+	// Image is what the pushed image, read back from the registry, was
+	// checked for: a stale cache hit shows there as a file that is not the
+	// commit's (a problem).
+	Image *ImageCheck `json:"image,omitempty"`
+}
+
+// ImageCheck is what the image check compared.
+type ImageCheck struct {
+	// Files is how many files the Dockerfile copies from the commit into
+	// the image and the image holds with the commit's bytes.
+	Files int `json:"files"`
+	// Skipped are the instructions the check cannot follow ("line N: TEXT").
+	Skipped []string `json:"skipped,omitempty"`
+	// Notes say what it could not see (a change whose file reaches the
+	// image only through an earlier stage).
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Run is one PipelineRun of the benchmark: one JSON line of results.jsonl.

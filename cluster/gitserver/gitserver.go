@@ -136,6 +136,28 @@ func (s *Server) EmptyCommit(ctx context.Context, repo, branch, message string) 
 	return out, nil
 }
 
+// Files returns the files of commit of repo, by their paths in it.
+func (s *Server) Files(ctx context.Context, repo, commit string) (map[string][]byte, error) {
+	out, err := s.clients.Exec(ctx, s.Namespace, s.pod, container, []string{gitd.Binary, "files", repo, commit}, nil)
+	if err != nil {
+		return nil, fmt.Errorf("git server: files of %s of %s: %w", commit, repo, err)
+	}
+	files := map[string][]byte{}
+	tr := tar.NewReader(strings.NewReader(out))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return files, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("git server: files of %s of %s: %w", commit, repo, err)
+		}
+		if files[h.Name], err = io.ReadAll(tr); err != nil {
+			return nil, fmt.Errorf("git server: files of %s of %s: %w", commit, repo, err)
+		}
+	}
+}
+
 // Head returns the commit branch of repo points at.
 func (s *Server) Head(ctx context.Context, repo, branch string) (string, error) {
 	out, err := s.run(ctx, nil, "head", repo, branch)

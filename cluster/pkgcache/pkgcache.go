@@ -134,6 +134,36 @@ func (c *Cache) Freeze(ctx context.Context, on bool) error {
 	return nil
 }
 
+// Frozen reports whether the cache answers only from what it holds: a
+// cache frozen once and found thawed has lost its store (its pod replaced,
+// which starts empty and filling).
+func (c *Cache) Frozen(ctx context.Context) (bool, error) {
+	local, stop, err := c.clients.PortForward(ctx, c.ns, c.selector, adminPort)
+	if err != nil {
+		return false, fmt.Errorf("ask the package cache whether it is frozen: %w", err)
+	}
+	defer stop()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/healthz", local), nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return false, fmt.Errorf("ask the package cache whether it is frozen: %w", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	switch {
+	case resp.StatusCode != http.StatusOK:
+		return false, fmt.Errorf("ask the package cache whether it is frozen: %s: %s", resp.Status, bytes.TrimSpace(body))
+	case bytes.Contains(body, []byte("frozen=true")):
+		return true, nil
+	case bytes.Contains(body, []byte("frozen=false")):
+		return false, nil
+	}
+	return false, fmt.Errorf("ask the package cache whether it is frozen: it answered %q", bytes.TrimSpace(body))
+}
+
 // Traffic counts what build steps asked of the cache between from and to,
 // from its log (one line a request, with the kubelet's timestamps).
 func (c *Cache) Traffic(ctx context.Context, from, to time.Time) (results.PackageTraffic, error) {

@@ -378,6 +378,19 @@ func (s *Session) Image(ctx context.Context, repoTag string) (v1.Image, error) {
 	return img, nil
 }
 
+// ImageByDigest reads the image of repo at digest ("sha256:...").
+func (s *Session) ImageByDigest(ctx context.Context, repo, digest string) (v1.Image, error) {
+	ref, err := name.NewDigest(s.host+"/"+repo+"@"+digest, name.Insecure)
+	if err != nil {
+		return nil, err
+	}
+	img, err := remote.Image(ref, remote.WithAuth(s.auth), remote.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("read %s@%s: %w", repo, digest, err)
+	}
+	return img, nil
+}
+
 // Copy writes the image at src to dst, both repo:tag in this registry:
 // its blobs are mounted from src's repository, not uploaded again.
 func (s *Session) Copy(ctx context.Context, src, dst string) error {

@@ -44,8 +44,8 @@ import (
 // Binary is where the program is in its image.
 const Binary = "/git-server"
 
-// Main runs one command: serve, commit, branch, append, empty, head, diff
-// or clone (see usage), and exits.
+// Main runs one command: serve, commit, branch, append, empty, head, diff,
+// files or clone (see usage), and exits.
 func Main() {
 	if err := Run(os.Args[1:], os.Stdin, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "git-server:", err)
@@ -114,6 +114,11 @@ func Run(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		files, err := ChangedFiles(root, args[0], args[1], args[2])
 		return print(strings.Join(files, "\n"), err)
+	case "files":
+		if err := want(2); err != nil {
+			return err
+		}
+		return Files(root, args[0], args[1], stdout)
 	case "clone":
 		if err := want(4); err != nil {
 			return err
@@ -136,6 +141,7 @@ const usage = `usage (repositories under $GIT_ROOT, default /srv/git):
   empty REPO BRANCH MESSAGE          commit no change on BRANCH
   head REPO BRANCH                   print BRANCH's commit
   diff REPO FROM TO                  print the files that differ between two commits
+  files REPO COMMIT                  write the commit's files as a tar to standard output
   clone URL BRANCH DIR COMMIT-FILE   clone BRANCH of URL into DIR, write its commit to COMMIT-FILE`
 
 // signature is the author and committer of every commit: fixed, so that
@@ -462,6 +468,44 @@ func ChangedFiles(root, repo, from, to string) ([]string, error) {
 	}
 	sort.Strings(files)
 	return files, nil
+}
+
+// Files writes the files of commit of repo to w as a tar archive (regular
+// files, mode 0755 for an executable), in the tree's order.
+func Files(root, repo, commit string, w io.Writer) error {
+	g, err := open(root, repo)
+	if err != nil {
+		return err
+	}
+	c, err := g.CommitObject(plumbing.NewHash(commit))
+	if err != nil {
+		return fmt.Errorf("repository %s: commit %s: %w", repo, commit, err)
+	}
+	tree, err := c.Tree()
+	if err != nil {
+		return err
+	}
+	tw := tar.NewWriter(w)
+	err = tree.Files().ForEach(func(f *object.File) error {
+		mode := int64(0o644)
+		if f.Mode == filemode.Executable {
+			mode = 0o755
+		}
+		if err := tw.WriteHeader(&tar.Header{Name: f.Name, Mode: mode, Size: f.Size, Typeflag: tar.TypeReg, ModTime: fixedTime}); err != nil {
+			return err
+		}
+		r, err := f.Reader()
+		if err != nil {
+			return err
+		}
+		defer r.Close()
+		_, err = io.Copy(tw, r)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("repository %s: files of %s: %w", repo, commit, err)
+	}
+	return tw.Close()
 }
 
 // Serve serves the repositories under root read-only over the git protocol

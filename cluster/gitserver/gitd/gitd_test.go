@@ -221,3 +221,59 @@ func TestGitAgrees(t *testing.T) {
 		t.Errorf("main moved to %s after a refused push", head)
 	}
 }
+
+// TestFiles: a commit's files come out as the tar they went in, executable
+// bits kept, and a change's commit holds the change.
+func TestFiles(t *testing.T) {
+	root := t.TempDir()
+	first, err := Commit(root, "app", sources(t, appFiles, "app/run.sh"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func(commit string) (map[string]string, map[string]int64) {
+		t.Helper()
+		var b bytes.Buffer
+		if err := Files(root, "app", commit, &b); err != nil {
+			t.Fatal(err)
+		}
+		files, modes := map[string]string{}, map[string]int64{}
+		tr := tar.NewReader(&b)
+		for {
+			h, err := tr.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			data, _ := io.ReadAll(tr)
+			files[h.Name], modes[h.Name] = string(data), h.Mode
+		}
+		return files, modes
+	}
+	files, modes := read(first)
+	if len(files) != len(appFiles) {
+		t.Errorf("%d files, want %d: %v", len(files), len(appFiles), files)
+	}
+	for name, want := range appFiles {
+		if files[name] != want {
+			t.Errorf("%s: %q, want %q", name, files[name], want)
+		}
+	}
+	if modes["app/run.sh"] != 0o755 || modes["app/main.py"] != 0o644 {
+		t.Errorf("modes %o and %o, want 755 and 644", modes["app/run.sh"], modes["app/main.py"])
+	}
+	if err := Branch(root, "app", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	changed, err := AppendLine(root, "app", "r1", "app/main.py", "# change")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files, _ := read(changed); files["app/main.py"] != appFiles["app/main.py"]+"# change\n" {
+		t.Errorf("the change's main.py: %q", files["app/main.py"])
+	}
+	if err := Files(root, "app", strings.Repeat("0", 40), io.Discard); err == nil {
+		t.Error("a commit the repository lacks gave files")
+	}
+}
