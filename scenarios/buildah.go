@@ -57,7 +57,7 @@ const buildahAuth = "/root/.docker/config.json"
 // a registries.conf.
 const buildahScript = `#!/bin/sh
 set -eu
-image="$(params.IMAGE)"
+image="$PARAM_IMAGE"
 ` + registryMapArg + `if [ -n "$mirror_from" ]; then
   printf '[[registry]]\nlocation = "%s"\ninsecure = true\n[[registry.mirror]]\nlocation = "%s"\ninsecure = true\n' "$mirror_from" "$mirror_to" >/tmp/registries.conf
   export CONTAINERS_REGISTRIES_CONF=/tmp/registries.conf
@@ -66,7 +66,7 @@ root=/var/lib/containers/storage
 if [ "$(workspaces.cache.bound)" = "true" ]; then root="$(workspaces.cache.path)/containers"; fi
 ` + buildahStorage + `src="$(workspaces.source.path)/src"
 ` + prepareRuncWithCA + `buildah bud --tls-verify=false --authfile ` + buildahAuth + ` ${runtime:+--runtime="$runtime"} \
-  -f "$src/$(params.DOCKERFILE)" -t "$image" "$@" "$src/$(params.CONTEXT)"
+  -f "$src/$PARAM_DOCKERFILE" -t "$image" "$@" "$src/$PARAM_CONTEXT"
 buildah push --tls-verify=false --authfile ` + buildahAuth + ` \
   --digestfile "$(results.IMAGE_DIGEST.path)" "$image" "docker://$image"
 `

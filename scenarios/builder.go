@@ -132,6 +132,10 @@ func dockerConfigVolume(secret string) corev1.Volume {
 // builder's Task has, its one step with the registry credentials and its
 // volumes, and the build CA bundle mounted over the step's system bundle
 // when one is given. cacheUse says what the cache workspace holds.
+// ParamEnv is the environment variable that carries a build Task's string
+// parameter to its script.
+func ParamEnv(param string) string { return "PARAM_" + param }
+
 func buildTask(name, description, cacheUse string, step pipelinev1.Step, volumes []corev1.Volume, caBundle string) *pipelinev1.Task {
 	t := &pipelinev1.Task{
 		TypeMeta:   typeMeta("Task"),
@@ -152,6 +156,17 @@ func buildTask(name, description, cacheUse string, step pipelinev1.Step, volumes
 			Steps:   []pipelinev1.Step{step},
 			Volumes: volumes,
 		},
+	}
+	if step.Script != "" {
+		// A script reads the parameters from its environment: substituted
+		// into its text, a value (the image reference carries a pushed
+		// event's commit) would be shell.
+		st := &t.Spec.Steps[0]
+		for _, p := range t.Spec.Params {
+			if p.Type == pipelinev1.ParamTypeString {
+				st.Env = append(st.Env, corev1.EnvVar{Name: ParamEnv(p.Name), Value: "$(params." + p.Name + ")"})
+			}
+		}
 	}
 	if caBundle != "" {
 		t.Spec.Volumes = append(t.Spec.Volumes, corev1.Volume{Name: "build-ca", VolumeSource: corev1.VolumeSource{

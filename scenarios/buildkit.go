@@ -100,13 +100,13 @@ done
 // build argument).
 const buildKitScript = `#!/bin/sh
 set -eu
-image="$(params.IMAGE)"
+image="$PARAM_IMAGE"
 ` + registryMapArg + buildKitRegistries + `root=/var/lib/buildkit
 if [ "$(workspaces.cache.bound)" = "true" ]; then root="$(workspaces.cache.path)/buildkit"; fi
 ` + buildKitStart + `src="$(workspaces.source.path)/src"
-dockerfile="$src/$(params.DOCKERFILE)"
+dockerfile="$src/$PARAM_DOCKERFILE"
 buildctl build --progress=plain --frontend dockerfile.v0 \
-  --local context="$src/$(params.CONTEXT)" \
+  --local context="$src/$PARAM_CONTEXT" \
   --local dockerfile="$(dirname "$dockerfile")" --opt filename="$(basename "$dockerfile")" \
   --output "type=image,name=$image,push=true,registry.insecure=true" \
   --metadata-file /tmp/metadata.json "$@"

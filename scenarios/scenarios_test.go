@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/cachebench/cachebench/results"
 )
 
@@ -527,5 +530,36 @@ func TestDefaultChangeAgreesWithResults(t *testing.T) {
 	}
 	if got := results.DefaultChange("webapp"); got != string(ChangeNone) {
 		t.Errorf("a user's workload defaults to %s", got)
+	}
+}
+
+// TestScriptsTakeParametersFromTheEnvironment: no build script has a
+// parameter substituted into its text, where a crafted value (the image
+// reference carries a pushed event's commit) would run as shell; each
+// string parameter reaches it as an environment variable instead.
+func TestScriptsTakeParametersFromTheEnvironment(t *testing.T) {
+	scripts := 0
+	for _, b := range testBuilders {
+		task := b.Task("t")
+		for _, st := range task.Spec.Steps {
+			if st.Script == "" {
+				continue
+			}
+			scripts++
+			if i := strings.Index(st.Script, "$(params."); i >= 0 {
+				t.Errorf("%s: step %s substitutes a parameter into its script: %q", b.Name(), st.Name, st.Script[i:min(len(st.Script), i+30)])
+			}
+			for _, p := range task.Spec.Params {
+				if p.Type != pipelinev1.ParamTypeString {
+					continue
+				}
+				if !slices.ContainsFunc(st.Env, func(e corev1.EnvVar) bool { return e.Name == ParamEnv(p.Name) && e.Value == "$(params."+p.Name+")" }) {
+					t.Errorf("%s: step %s lacks %s=$(params.%s)", b.Name(), st.Name, ParamEnv(p.Name), p.Name)
+				}
+			}
+		}
+	}
+	if scripts == 0 {
+		t.Fatal("no builder has a script step: nothing checked")
 	}
 }
