@@ -99,12 +99,15 @@ func checkBases(ctx context.Context, o Options, mode images.Mode) error {
 // NewSession validates the options and prepares the images (building what
 // the cache lacks when offline).
 func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) {
-	if err := Preflight(ctx, o); err != nil {
-		return nil, err
-	}
 	s := &Session{Opts: o, Log: l, RunID: o.RunID}
 	if s.RunID == "" {
 		s.RunID = results.NewRunID(time.Now(), "")
+	}
+	if err := results.CheckFree(s.ResultsDir()); err != nil {
+		return nil, fmt.Errorf("--run-id %s: %w; a new benchmark's runs would be mixed into it: choose another --run-id (or none, for one named by the time), or remove the folder", s.RunID, err)
+	}
+	if err := Preflight(ctx, o); err != nil {
+		return nil, err
 	}
 	// Said before any image is built or cluster created: on a new machine
 	// that is most of an hour the user need not wait to read it.

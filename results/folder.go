@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -48,8 +49,26 @@ type Writer struct {
 	dir string
 }
 
-// Create makes a results folder and writes its environment file.
+// CheckFree says why dir cannot receive a new benchmark's results: it
+// already holds one (nil when it does not exist or holds none), whose runs
+// a new one would be appended to.
+func CheckFree(dir string) error {
+	for _, f := range []string{EnvironmentFile, ResultsFile} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			return fmt.Errorf("the results folder %s already holds a benchmark (its %s)", dir, f)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Create makes a results folder and writes its environment file; it
+// refuses a folder that holds a benchmark already (CheckFree).
 func Create(dir string, env Environment) (*Writer, error) {
+	if err := CheckFree(dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create results folder: %w", err)
 	}
@@ -57,7 +76,15 @@ func Create(dir string, env Environment) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(dir, EnvironmentFile), append(data, '\n'), 0o644); err != nil {
+	ef, err := os.OpenFile(filepath.Join(dir, EnvironmentFile), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("write environment: %w", err)
+	}
+	if _, err := ef.Write(append(data, '\n')); err != nil {
+		ef.Close()
+		return nil, fmt.Errorf("write environment: %w", err)
+	}
+	if err := ef.Close(); err != nil {
 		return nil, fmt.Errorf("write environment: %w", err)
 	}
 	f, err := os.OpenFile(filepath.Join(dir, ResultsFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)

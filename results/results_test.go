@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -115,5 +116,32 @@ func TestCheckRunID(t *testing.T) {
 		if err := CheckRunID(id); (err == nil) != ok {
 			t.Errorf("CheckRunID(%q) = %v, want ok=%v", id, err, ok)
 		}
+	}
+}
+
+// TestCreateRefusesAFolderInUse: a results folder that holds a benchmark
+// is refused, naming it, and its runs are left as they were.
+func TestCreateRefusesAFolderInUse(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "bench-1")
+	if err := CheckFree(dir); err != nil {
+		t.Fatalf("a folder that does not exist: %v", err)
+	}
+	w, err := Create(dir, Environment{RunID: "bench-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Append(Run{RunID: "bench-1", Seq: 1, Success: true}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	before, _ := os.ReadFile(filepath.Join(dir, ResultsFile))
+	if err := CheckFree(dir); err == nil || !strings.Contains(err.Error(), dir) {
+		t.Errorf("CheckFree of a folder in use: %v", err)
+	}
+	if _, err := Create(dir, Environment{RunID: "bench-1"}); err == nil {
+		t.Error("Create made a second benchmark in a folder in use")
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, ResultsFile)); !bytes.Equal(before, after) {
+		t.Errorf("the first benchmark's runs changed: %q, then %q", before, after)
 	}
 }
