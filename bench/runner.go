@@ -406,6 +406,12 @@ func (r *Runner) warmVolume(ctx context.Context, s Step, rd *round) error {
 	}
 	// From here on the round owns the claim: endRound deletes it on every path.
 	rd.claim = created.Name
+	bctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout)
+	err = waitClaimBound(bctx, kc, created, r.log)
+	cancel()
+	if err != nil {
+		return err
+	}
 	spec, err := s.Builder.WarmerPod(r.request(s, rd, ""), rd.claim)
 	if err != nil {
 		return fmt.Errorf("warm-up pod: %w", err)
@@ -426,6 +432,7 @@ func (r *Runner) warmVolume(ctx context.Context, s Step, rd *round) error {
 	}()
 	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout)
 	defer cancel()
+	defer watchStalls(wctx, kc, ns, s.Name()+": warm-up", metav1.ListOptions{FieldSelector: "metadata.name=" + warm.Name}, r.log)()
 	done, err := waitPodDone(wctx, kc, ns, warm.Name)
 	if err != nil {
 		return fmt.Errorf("warm-up pod %s: %w", warm.Name, err)
@@ -657,7 +664,9 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout+DeadlineGrace)
 	defer cancel()
 	firstStep := r.watchFirstStep(wctx, created.Name)
+	stopStalls := watchStalls(wctx, r.env.Clients.Kube, r.env.Namespace, s.Name(), metav1.ListOptions{LabelSelector: "tekton.dev/pipelineRun=" + created.Name}, r.log)
 	done, err := r.waitDone(wctx, created.Name)
+	stopStalls()
 	end := time.Now()
 	overlapped()
 	run.WallMillis = end.Sub(start).Milliseconds()
