@@ -48,11 +48,18 @@ type Release struct {
 // name -> reference). The EventListener's image is a placeholder too, in
 // the controller's arguments.
 func RenderFromModule(ctx context.Context, version string, images map[string]string) (Release, error) {
-	const module = "github.com/tektoncd/triggers"
-	dir, err := gomod.Download(ctx, module, version)
+	dir, err := gomod.Download(ctx, triggersModule, version)
 	if err != nil {
 		return Release{}, fmt.Errorf("render triggers release: %w", err)
 	}
+	return renderFromDir(dir, images)
+}
+
+const triggersModule = "github.com/tektoncd/triggers"
+
+// renderFromDir renders a release from dir, the module's files.
+func renderFromDir(dir string, images map[string]string) (Release, error) {
+	const module = triggersModule
 	controller, err := tekton.ConcatManifests(dir, "config/*.yaml")
 	if err != nil {
 		return Release{}, fmt.Errorf("render triggers release: %w", err)
