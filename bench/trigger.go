@@ -199,7 +199,8 @@ func (e *NoPipelineRunError) Error() string {
 // CheckRejected sends the events a listener must turn away for the
 // round of step s (one signed with a wrong secret, one for a repository
 // the git server does not have) and checks that neither made a
-// PipelineRun. It is the e2e test's; the round must have started.
+// PipelineRun, then the same event signed right, which must make one. It
+// is the e2e test's; the round must have started.
 func (r *Runner) CheckRejected(ctx context.Context, s Step) ([]string, error) {
 	if s.Change == "" {
 		s.Change = s.Workload.DefaultChange()
@@ -231,6 +232,17 @@ func (r *Runner) CheckRejected(ctx context.Context, s Step) ([]string, error) {
 			return seen, fmt.Errorf("push event %s with %s made PipelineRun %s", sent.EventID, c.what, pr.Name)
 		}
 	}
+	// The control: the same event, signed right, is taken (its PipelineRun
+	// removed at once), so the two above were turned away for what they
+	// got wrong, not because no event gets through.
+	pr, _, sent, err := r.sendAndWait(ctx, good, false, RejectWait)
+	if err != nil {
+		return seen, fmt.Errorf("the control, a push event signed right, made no PipelineRun: %w", err)
+	}
+	if rerr := r.clean.removePipelineRun(cleanupContext(ctx), pr.Name); rerr != nil {
+		return seen, rerr
+	}
+	seen = append(seen, fmt.Sprintf("push event %s signed right (the control): answered in %d ms, PipelineRun %s (removed)", sent.EventID, sent.Accepted.Sub(sent.At).Milliseconds(), pr.Name))
 	return seen, nil
 }
 

@@ -243,6 +243,14 @@ func (r *Registry) Scale(ctx context.Context, replicas int32) error {
 		return fmt.Errorf("scale %s registry to %d: %w", r.Role, replicas, err)
 	}
 	if replicas == 0 {
+		// Gone means no pod left to answer, not only the Deployment told.
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+			pods, err := r.clients.Kube.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: r.PodSelector()})
+			return err == nil && len(pods.Items) == 0, err
+		})
+		if err != nil {
+			return fmt.Errorf("scale %s registry to 0: its pods did not go: %w", r.Role, err)
+		}
 		return nil
 	}
 	if err := r.clients.WaitDeployments(ctx, r.Namespace, []string{r.Role.Name()}, 3*time.Minute); err != nil {
