@@ -41,6 +41,10 @@ test: vet ## unit tests (no cluster, no Docker, no network)
 	  echo "go test -short ./... with the network (no unshare -rn or ip here)"; \
 	  $(GO) test -short -count=1 ./...; \
 	fi
+	@# The package cache serves concurrent builds: its tests under the race detector too (it needs cgo).
+	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v gcc >/dev/null; then \
+	  echo "go test -race ./cluster/pkgcache/..."; $(GO) test -race -short -count=1 ./cluster/pkgcache/...; \
+	else echo "no race detector here (it needs cgo and gcc): the package cache's tests ran without it"; fi
 
 docker: ## install and start Docker for kind (Debian; needs root)
 	bash host/install-docker.sh

@@ -19,6 +19,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/url"
 	"os"
@@ -50,12 +51,20 @@ const (
 	KindNPM  = "npm"
 )
 
+// DefaultMaxBytes bounds, unless told otherwise, what the cache keeps on
+// its node's disk (an emptyDir): 10 GiB.
+const DefaultMaxBytes = 10 << 30
+
 // Config is how a Server runs.
 type Config struct {
 	CacheDir string
 	// GoUpstream and NPMUpstream are the real module proxy and registry.
 	GoUpstream  string
 	NPMUpstream string
+	// MaxBytes limits what the cache keeps (0: no limit): an answer that
+	// would take it past the limit is refused with 507, saying so, rather
+	// than filling the node's disk.
+	MaxBytes int64
 }
 
 // Server is the package cache.
@@ -71,6 +80,8 @@ type Server struct {
 	mu      sync.Mutex
 	filling map[string]chan struct{}
 	waiters atomic.Int32
+	// stored is the bytes of the answers kept.
+	stored atomic.Int64
 }
 
 // LogLine is what the server prints for every request, one JSON object a
@@ -95,6 +106,19 @@ func New(cfg Config, logTo io.Writer) (*Server, error) {
 	s := &Server{cfg: cfg, client: &http.Client{Timeout: 10 * time.Minute}, log: logTo, filling: map[string]chan struct{}{}}
 	if _, err := os.Stat(filepath.Join(cfg.CacheDir, frozenMarker)); err == nil {
 		s.frozen.Store(true)
+	}
+	// What a restarted container finds kept counts against the limit.
+	err := filepath.WalkDir(filepath.Join(cfg.CacheDir, "objects"), func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
+			return err
+		}
+		if e, ok := readEntry(p); ok {
+			s.stored.Add(e.Size)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -293,6 +317,11 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request, url, bodyPath, me
 		n, _ := io.Copy(w, resp.Body)
 		return Pass, resp.StatusCode, n
 	}
+	if max := s.cfg.MaxBytes; max > 0 && resp.ContentLength >= 0 && s.stored.Load()+resp.ContentLength > max {
+		msg := fmt.Sprintf("the package cache is full: keeping %s (%d bytes) would take it past its limit of %d bytes, %d of them kept (its -max-bytes)", redact(url), resp.ContentLength, max, s.stored.Load())
+		http.Error(w, msg, http.StatusInsufficientStorage)
+		return Failed, http.StatusInsufficientStorage, 0
+	}
 	w.Header().Set("X-Package-Cache", Fill)
 	w.WriteHeader(http.StatusOK)
 	if err := os.MkdirAll(filepath.Dir(bodyPath), 0o755); err != nil {
@@ -317,9 +346,15 @@ func (s *Server) fetch(w http.ResponseWriter, r *http.Request, url, bodyPath, me
 	meta, _ := json.Marshal(entry{URL: redact(url), ContentType: resp.Header.Get("Content-Type"), Size: n})
 	// The metadata says the body is whole: it is written last, and renamed
 	// into place, so that a kill at any point leaves no torn entry.
+	if max := s.cfg.MaxBytes; max > 0 && s.stored.Load()+n > max {
+		// An answer of unknown length that turned out too big: served,
+		// not kept.
+		return Pass, resp.StatusCode, n
+	}
 	if os.Rename(tmp.Name(), bodyPath) != nil || writeAtomic(metaPath, meta) != nil {
 		return Pass, resp.StatusCode, n
 	}
+	s.stored.Add(n)
 	return Fill, resp.StatusCode, n
 }
 
@@ -368,6 +403,7 @@ func Main(args []string) error {
 	fs.StringVar(&cfg.CacheDir, "cache-dir", "/var/cache/packages", "where answers are kept")
 	fs.StringVar(&cfg.GoUpstream, "go-upstream", "https://proxy.golang.org", "Go module proxy filled from")
 	fs.StringVar(&cfg.NPMUpstream, "npm-upstream", "https://registry.npmjs.org", "npm registry filled from")
+	fs.Int64Var(&cfg.MaxBytes, "max-bytes", DefaultMaxBytes, "most bytes of answers kept (0: no limit); past it, an answer is refused with 507")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -288,3 +288,44 @@ func TestLogHidesCredentials(t *testing.T) {
 		}
 	}
 }
+
+// TestSizeLimit: an answer that would take the cache past its limit is
+// refused with 507, saying so and naming the limit, and nothing of it is
+// kept; what a restarted cache finds kept counts against the limit.
+func TestSizeLimit(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, strings.Repeat("x", 60))
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	logs := &syncBuffer{}
+	s, err := New(Config{CacheDir: dir, MaxBytes: 100}, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(s *Server, path string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, upstream.URL+path, nil))
+		return rec
+	}
+	if rec := get(s, "/pool/a.deb"); rec.Code != http.StatusOK {
+		t.Fatalf("the first answer, within the limit: %d %q", rec.Code, rec.Body.String())
+	}
+	rec := get(s, "/pool/b.deb")
+	if rec.Code != http.StatusInsufficientStorage || !strings.Contains(rec.Body.String(), "limit of 100 bytes") || !strings.Contains(rec.Body.String(), "-max-bytes") {
+		t.Errorf("past the limit: %d %q", rec.Code, rec.Body.String())
+	}
+	if l := logs.lines(t); len(l) != 2 || l[0].Result != Fill || l[1].Result != Failed || l[1].Status != http.StatusInsufficientStorage {
+		t.Errorf("logged %+v", l)
+	}
+	if rec := get(s, "/pool/a.deb"); rec.Code != http.StatusOK || rec.Header().Get("X-Package-Cache") != Hit {
+		t.Errorf("what was kept is served: %d %q", rec.Code, rec.Header().Get("X-Package-Cache"))
+	}
+	again, err := New(Config{CacheDir: dir, MaxBytes: 100}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := get(again, "/pool/b.deb"); rec.Code != http.StatusInsufficientStorage {
+		t.Errorf("a restarted cache forgot what it keeps: %d", rec.Code)
+	}
+}
