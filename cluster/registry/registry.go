@@ -243,8 +243,21 @@ func (r *Registry) Scale(ctx context.Context, replicas int32) error {
 		return fmt.Errorf("scale %s registry to %d: %w", r.Role, replicas, err)
 	}
 	if replicas == 0 {
-		// Gone means no pod left to answer, not only the Deployment told.
-		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		// Taken away as a crash would: its pods killed at once, not drained
+		// (a terminating registry still answers, slowly, through its
+		// Service), and gone, not only the Deployment told.
+		pods := r.clients.Kube.CoreV1().Pods(r.Namespace)
+		list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: r.PodSelector()})
+		if err != nil {
+			return fmt.Errorf("scale %s registry to 0: %w", r.Role, err)
+		}
+		now := int64(0)
+		for _, p := range list.Items {
+			if err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &now}); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("scale %s registry to 0: %w", r.Role, err)
+			}
+		}
+		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 			pods, err := r.clients.Kube.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: r.PodSelector()})
 			return err == nil && len(pods.Items) == 0, err
 		})
