@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"archive/tar"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -622,11 +620,6 @@ func plantFile(img v1.Image, file, content string) (v1.Image, error) {
 	if got, err := measure.ReadImageFiles(top, []string{file}); err != nil || !got[file].Found {
 		return nil, err
 	}
-	var b bytes.Buffer
-	tw := tar.NewWriter(&b)
-	tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(file, "/"), Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(content))})
-	tw.Write([]byte(content))
-	tw.Close()
 	mt, err := img.MediaType()
 	if err != nil {
 		return nil, err
@@ -635,7 +628,7 @@ func plantFile(img v1.Image, file, content string) (v1.Image, error) {
 	if mt == types.OCIManifestSchema1 {
 		opts = append(opts, tarball.WithMediaType(types.OCILayer))
 	}
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.Bytes())), nil }, opts...)
+	l, err := layerOf(map[string]string{file: content}, 0o755, opts...)
 	if err != nil {
 		return nil, err
 	}

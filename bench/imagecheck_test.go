@@ -22,17 +22,29 @@ import (
 	"github.com/cachebench/cachebench/scenarios"
 )
 
-// testLayer is a layer holding files (absolute path -> content).
-func testLayer(t *testing.T, files map[string]string) v1.Layer {
-	t.Helper()
+// layerOf is a layer holding files (absolute path -> content), each of
+// mode.
+func layerOf(files map[string]string, mode int64, opts ...tarball.LayerOption) (v1.Layer, error) {
 	var b bytes.Buffer
 	tw := tar.NewWriter(&b)
 	for _, p := range slices.Sorted(maps.Keys(files)) {
-		tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(p, "/"), Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[p]))})
-		tw.Write([]byte(files[p]))
+		if err := tw.WriteHeader(&tar.Header{Name: strings.TrimPrefix(p, "/"), Typeflag: tar.TypeReg, Mode: mode, Size: int64(len(files[p]))}); err != nil {
+			return nil, err
+		}
+		if _, err := tw.Write([]byte(files[p])); err != nil {
+			return nil, err
+		}
 	}
-	tw.Close()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.Bytes())), nil })
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	return tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b.Bytes())), nil }, opts...)
+}
+
+// testLayer is a layer holding files (absolute path -> content).
+func testLayer(t *testing.T, files map[string]string) v1.Layer {
+	t.Helper()
+	l, err := layerOf(files, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,13 +41,9 @@ type ImageFile struct {
 // wins. Skipped says which instructions it cannot follow (variables in a
 // path, archives ADD unpacks, --parents, --exclude), each as "line N: TEXT".
 func (w Workload) ImageFiles(commit []string) (files []ImageFile, skipped []string, err error) {
-	df, err := fs.ReadFile(w.Files, w.Dockerfile)
+	chain, err := w.lastStages()
 	if err != nil {
-		return nil, nil, fmt.Errorf("workload %s: %w", w.Name, err)
-	}
-	ast, err := parseDockerfile(df)
-	if err != nil {
-		return nil, nil, fmt.Errorf("workload %s: parse %s: %w", w.Name, w.Dockerfile, err)
+		return nil, nil, err
 	}
 	ignore, err := w.ignorePatterns()
 	if err != nil {
@@ -75,10 +71,6 @@ func (w Workload) ImageFiles(commit []string) (files []ImageFile, skipped []stri
 		inContext = append(inContext, rel)
 	}
 	slices.Sort(inContext)
-	chain, err := ast.finalChain(w.BuildArgs)
-	if err != nil {
-		return nil, nil, fmt.Errorf("workload %s: %w", w.Name, err)
-	}
 	byPath := map[string]int{}
 	workdir := "/"
 	for _, st := range chain {
@@ -273,17 +265,26 @@ func (w Workload) ignorePatterns() ([]string, error) {
 // FinalFromScratch reports whether the image's last stage (through the
 // stages it builds on) starts FROM scratch, so inherits no configuration.
 func (w Workload) FinalFromScratch() (bool, error) {
+	chain, err := w.lastStages()
+	if err != nil {
+		return false, err
+	}
+	return strings.EqualFold(chain[0].BaseName, "scratch"), nil
+}
+
+// lastStages is the workload's Dockerfile's finalChain.
+func (w Workload) lastStages() ([]instructions.Stage, error) {
 	df, err := fs.ReadFile(w.Files, w.Dockerfile)
 	if err != nil {
-		return false, fmt.Errorf("workload %s: %w", w.Name, err)
+		return nil, fmt.Errorf("workload %s: %w", w.Name, err)
 	}
 	ast, err := parseDockerfile(df)
 	if err != nil {
-		return false, fmt.Errorf("workload %s: parse %s: %w", w.Name, w.Dockerfile, err)
+		return nil, fmt.Errorf("workload %s: parse %s: %w", w.Name, w.Dockerfile, err)
 	}
 	chain, err := ast.finalChain(w.BuildArgs)
 	if err != nil {
-		return false, fmt.Errorf("workload %s: %w", w.Name, err)
+		return nil, fmt.Errorf("workload %s: %w", w.Name, err)
 	}
-	return strings.EqualFold(chain[0].BaseName, "scratch"), nil
+	return chain, nil
 }

@@ -113,23 +113,8 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image, caConfigMap, caKey 
 // or to filling itself from the upstreams again (off).
 func (c *Cache) Freeze(ctx context.Context, on bool) error {
 	what := map[bool]string{true: "freeze", false: "thaw"}[on]
-	local, stop, err := c.clients.PortForward(ctx, c.ns, c.selector, adminPort)
-	if err != nil {
+	if _, err := c.admin(ctx, http.MethodPost, "/"+what); err != nil {
 		return fmt.Errorf("%s the package cache: %w", what, err)
-	}
-	defer stop()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, fmt.Sprintf("http://127.0.0.1:%d/%s", local, what), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s the package cache: %w", what, err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s the package cache: %s: %s", what, resp.Status, bytes.TrimSpace(body))
 	}
 	return nil
 }
@@ -138,30 +123,42 @@ func (c *Cache) Freeze(ctx context.Context, on bool) error {
 // cache frozen once and found thawed has lost its store (its pod replaced,
 // which starts empty and filling).
 func (c *Cache) Frozen(ctx context.Context) (bool, error) {
-	local, stop, err := c.clients.PortForward(ctx, c.ns, c.selector, adminPort)
-	if err != nil {
-		return false, fmt.Errorf("ask the package cache whether it is frozen: %w", err)
-	}
-	defer stop()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://127.0.0.1:%d/healthz", local), nil)
-	if err != nil {
-		return false, err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return false, fmt.Errorf("ask the package cache whether it is frozen: %w", err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
+	body, err := c.admin(ctx, http.MethodGet, "/healthz")
 	switch {
-	case resp.StatusCode != http.StatusOK:
-		return false, fmt.Errorf("ask the package cache whether it is frozen: %s: %s", resp.Status, bytes.TrimSpace(body))
+	case err != nil:
+		return false, fmt.Errorf("ask the package cache whether it is frozen: %w", err)
 	case bytes.Contains(body, []byte("frozen=true")):
 		return true, nil
 	case bytes.Contains(body, []byte("frozen=false")):
 		return false, nil
 	}
-	return false, fmt.Errorf("ask the package cache whether it is frozen: it answered %q", bytes.TrimSpace(body))
+	return false, fmt.Errorf("ask the package cache whether it is frozen: it answered %q", body)
+}
+
+// admin sends a request to the cache's admin endpoint, through a port
+// forward to its pod, and returns the answer's body, trimmed; an answer
+// other than 200 is an error.
+func (c *Cache) admin(ctx context.Context, method, path string) ([]byte, error) {
+	local, stop, err := c.clients.PortForward(ctx, c.ns, c.selector, adminPort)
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	req, err := http.NewRequestWithContext(ctx, method, fmt.Sprintf("http://127.0.0.1:%d%s", local, path), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	body = bytes.TrimSpace(body)
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	return body, nil
 }
 
 // Traffic counts what build steps asked of the cache between from and to,

@@ -246,18 +246,11 @@ func (r *Registry) Scale(ctx context.Context, replicas int32) error {
 		// Taken away as a crash would: its pods killed at once, not drained
 		// (a terminating registry still answers, slowly, through its
 		// Service), and gone, not only the Deployment told.
-		pods := r.clients.Kube.CoreV1().Pods(r.Namespace)
-		list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: r.PodSelector()})
-		if err != nil {
+		now := int64(0)
+		if _, err := r.deletePods(ctx, metav1.DeleteOptions{GracePeriodSeconds: &now}); err != nil {
 			return fmt.Errorf("scale %s registry to 0: %w", r.Role, err)
 		}
-		now := int64(0)
-		for _, p := range list.Items {
-			if err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &now}); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("scale %s registry to 0: %w", r.Role, err)
-			}
-		}
-		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
 			pods, err := r.clients.Kube.CoreV1().Pods(r.Namespace).List(ctx, metav1.ListOptions{LabelSelector: r.PodSelector()})
 			return err == nil && len(pods.Items) == 0, err
 		})
@@ -272,18 +265,29 @@ func (r *Registry) Scale(ctx context.Context, replicas int32) error {
 	return nil
 }
 
+// deletePods deletes the registry's pods with opts and returns them as
+// they were.
+func (r *Registry) deletePods(ctx context.Context, opts metav1.DeleteOptions) ([]corev1.Pod, error) {
+	pods := r.clients.Kube.CoreV1().Pods(r.Namespace)
+	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: r.PodSelector()})
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range list.Items {
+		if err := pods.Delete(ctx, p.Name, opts); err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	return list.Items, nil
+}
+
 // Restart replaces the registry's pod and waits for the new one: for the
 // mirror, whose storage is an emptyDir, a restart empties it.
 func (r *Registry) Restart(ctx context.Context) error {
 	pods := r.clients.Kube.CoreV1().Pods(r.Namespace)
-	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: r.PodSelector()})
+	old, err := r.deletePods(ctx, metav1.DeleteOptions{})
 	if err != nil {
 		return fmt.Errorf("restart %s registry: %w", r.Role, err)
-	}
-	for _, p := range list.Items {
-		if err := pods.Delete(ctx, p.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("restart %s registry: %w", r.Role, err)
-		}
 	}
 	// Wait until the old pods are gone and a new one serves: with the
 	// Recreate strategy the Deployment makes one once the old is deleted.
@@ -293,8 +297,8 @@ func (r *Registry) Restart(ctx context.Context) error {
 			return false, err
 		}
 		for _, p := range now.Items {
-			for _, old := range list.Items {
-				if p.UID == old.UID {
+			for _, o := range old {
+				if p.UID == o.UID {
 					return false, nil
 				}
 			}
