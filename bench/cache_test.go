@@ -97,6 +97,7 @@ func runStep(t *testing.T, step Step) (ran bool, stopped *StoppedError) {
 			if run.Success && run.Check != nil && (run.Check.Image == nil || run.Check.Image.Files == 0) {
 				t.Errorf("the pushed image was not checked against the commit: %+v", run.Check.Image)
 			}
+			checkFindings(t, run)
 			if run.Success && run.FirstStepMillis <= 0 {
 				t.Errorf("no time to the first step: %d ms", run.FirstStepMillis)
 			}
@@ -117,6 +118,15 @@ func runStep(t *testing.T, step Step) (ran bool, stopped *StoppedError) {
 		}
 	})
 	return ran, stopped
+}
+
+// checkFindings fails the test on a finding the harness does not
+// recognise: like a contradiction, it is read before it is believed.
+func checkFindings(t *testing.T, run results.Run) {
+	t.Helper()
+	for _, f := range Unrecognised(run) {
+		t.Errorf("%s %s %s r%d: a finding the harness does not recognise: %s (read the run's build log; once understood, add it to knownFindings in findings.go with why)", run.Builder, run.Strategy, run.Change, run.Round, f)
+	}
 }
 
 // downloadsPackages are the built-in workloads whose RUN steps download
@@ -455,6 +465,7 @@ func runChange(t *testing.T, w scenarios.Workload, c scenarios.Change, builder s
 				t.Errorf("%s: the pushed image was not checked against the commit and its change: %+v", s.Name(), img)
 			}
 			t.Logf("%s: %.1fs, commit %s, hits %d, misses %d, instructions %+v, findings %q", s.Name(), run.WallSeconds(), run.Commit, run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.Instructions, run.Findings)
+			checkFindings(t, run)
 			runs = append(runs, run)
 		}
 		if len(runs[1].BuildLog.Instructions) == 0 {
@@ -652,6 +663,13 @@ func plantFile(img v1.Image, file, content string) (v1.Image, error) {
 		out = mutate.ConfigMediaType(out, types.OCIConfigJSON)
 	}
 	return out, nil
+}
+
+// TestCacheHostile: builds cannot reach the harness's controls (see
+// testHostile).
+func TestCacheHostile(t *testing.T) {
+	requireSession(t)
+	testHostile(t)
 }
 
 // TestCacheLeavesNothing removes what the benchmark created and proves

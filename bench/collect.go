@@ -152,7 +152,7 @@ func (r *Runner) podLog(ctx context.Context, pod, container string, timestamps b
 func (r *Runner) traffic(ctx context.Context, from, to time.Time) (map[string]results.RegistryTraffic, error) {
 	out := map[string]results.RegistryTraffic{}
 	for _, reg := range r.env.Registries() {
-		log, err := r.env.Clients.LogsSince(ctx, r.env.Namespace, reg.PodSelector(), "registry", from.Add(-time.Second))
+		log, err := r.env.Clients.LogsSince(ctx, r.env.Namespace, reg.PodSelector(), reg.LogContainer(), from.Add(-time.Second))
 		if err != nil {
 			return nil, fmt.Errorf("%s registry: %w", reg.Role, err)
 		}

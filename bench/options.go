@@ -57,11 +57,13 @@ type Options struct {
 	Rounds int
 	// Precision is the relative half-width of the 95% interval every row
 	// should reach (0.1 for ±10%); Budget bounds the whole benchmark.
-	Precision   float64
-	Budget      time.Duration
-	RunTimeout  time.Duration
-	OutRoot     string
-	RunID       string
+	Precision  float64
+	Budget     time.Duration
+	RunTimeout time.Duration
+	OutRoot    string
+	RunID      string
+	// Resume names a benchmark cut off earlier to continue (its run id).
+	Resume      string
 	ClusterName string
 	Kubeconfig  string
 	Reuse       bool
@@ -182,6 +184,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.RunTimeout, "run-timeout", o.RunTimeout, "limit for one PipelineRun")
 	fs.StringVar(&o.OutRoot, "out", o.OutRoot, "folder that receives the results folder <out>/<run-id> (git-ignored in the checkout)")
 	fs.StringVar(&o.RunID, "run-id", o.RunID, "name of this benchmark's results folder (default: UTC time; not trend or examples)")
+	fs.StringVar(&o.Resume, "resume", o.Resume, "continue the benchmark of this run id, cut off earlier (Ctrl-C, a crash, a lost machine), with the options it was planned with: the rounds it recorded whole are kept, those cut off run again from their cold run, and the budget left is what it had left")
 	fs.StringVar(&o.ClusterName, "cluster-name", o.ClusterName, "name of the kind cluster")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "use the existing cluster of this kubeconfig instead of kind")
 	fs.BoolVar(&o.Reuse, "reuse", o.Reuse, "use a running kind cluster of the same name instead of refusing")
@@ -314,6 +317,13 @@ func (o *Options) Validate() error {
 	if o.RunID != "" {
 		if err := results.CheckRunID(o.RunID); err != nil {
 			bad("run-id", "%v", err)
+		}
+	}
+	if o.Resume != "" {
+		if err := results.CheckRunID(o.Resume); err != nil {
+			bad("resume", "%v", err)
+		} else if o.RunID != "" && o.RunID != o.Resume {
+			bad("run-id", "%q with --resume %s: a resumed benchmark keeps its run id; drop --run-id", o.RunID, o.Resume)
 		}
 	}
 	if o.StopAfterFailures < 0 {

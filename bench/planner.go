@@ -30,6 +30,8 @@ type Planner struct {
 	took      time.Duration // the rounds so far
 	round     int
 	stopped   string
+	// resumed skips the groups of runs an earlier session recorded whole.
+	resumed *Resumption
 }
 
 // MaxRounds bounds a precision-driven benchmark whatever its budget.
@@ -37,13 +39,18 @@ const MaxRounds = 100
 
 // Planner returns the session's planner; the budget counts from start.
 func (s *Session) Planner(start time.Time) *Planner {
+	budget := s.Opts.Budget
+	if s.Resumed != nil {
+		budget -= s.Resumed.Spent
+	}
 	return &Planner{
 		matrix: s.Matrix, warm: s.Opts.WarmRuns,
 		fixed: s.Opts.Rounds, precision: s.Opts.Precision,
 		// Teardown (removing what the benchmark made, deleting the cluster)
 		// comes out of the budget too.
-		deadline: start.Add(s.Opts.Budget - teardownReserve),
+		deadline: start.Add(budget - teardownReserve),
 		now:      time.Now,
+		resumed:  s.Resumed,
 	}
 }
 
@@ -57,24 +64,32 @@ func (p *Planner) Next(runs []results.Run) ([]Step, string) {
 	if n := len(p.started); n > 0 {
 		p.took = now.Sub(p.started[0])
 	}
-	switch {
-	case p.stopped != "":
-		return nil, p.stopped
-	case p.fixed > 0 && p.round >= p.fixed:
-		p.stopped = fmt.Sprintf("all %d rounds run", p.fixed)
-	case p.fixed == 0 && p.round >= minRounds && p.reached(runs):
-		p.stopped = fmt.Sprintf("every row reached ±%s after %d rounds", pct(p.precision), p.round)
-	case p.fixed == 0 && p.round >= MaxRounds:
-		p.stopped = fmt.Sprintf("%d rounds, the most a benchmark runs", MaxRounds)
-	case p.fixed == 0 && p.round > 0 && now.Add(p.nextRound()).After(p.deadline):
-		p.stopped = fmt.Sprintf("the budget would be overrun by round %d (about %s more)", p.round+1, p.nextRound().Round(time.Second))
+	for {
+		switch {
+		case p.stopped != "":
+			return nil, p.stopped
+		case p.fixed > 0 && p.round >= p.fixed:
+			p.stopped = fmt.Sprintf("all %d rounds run", p.fixed)
+		case p.fixed == 0 && p.round >= minRounds && p.reached(runs):
+			p.stopped = fmt.Sprintf("every row reached ±%s after %d rounds", pct(p.precision), p.round)
+		case p.fixed == 0 && p.round >= MaxRounds:
+			p.stopped = fmt.Sprintf("%d rounds, the most a benchmark runs", MaxRounds)
+		case p.fixed == 0 && len(p.started) > 0 && now.Add(p.nextRound()).After(p.deadline):
+			p.stopped = fmt.Sprintf("the budget would be overrun by round %d (about %s more)", p.round+1, p.nextRound().Round(time.Second))
+		case p.fixed == 0 && !now.Before(p.deadline):
+			p.stopped = "the budget is spent"
+		}
+		if p.stopped != "" {
+			return nil, p.stopped
+		}
+		p.round++
+		steps := slices.DeleteFunc(roundSteps(p.matrix, p.round, p.warm), p.resumed.Done)
+		if len(steps) == 0 {
+			continue // recorded whole before a resume
+		}
+		p.started = append(p.started, now)
+		return steps, ""
 	}
-	if p.stopped != "" {
-		return nil, p.stopped
-	}
-	p.round++
-	p.started = append(p.started, now)
-	return roundSteps(p.matrix, p.round, p.warm), ""
 }
 
 // minRounds: a median's 95% interval needs n >= 6.
@@ -97,7 +112,7 @@ func (p *Planner) nextRound() time.Duration {
 // round, when the budget cannot hold the rounds an interval needs at that
 // pace, and what to change; "" when it can.
 func (p *Planner) Shortfall() string {
-	if p.fixed > 0 || p.round != 1 {
+	if p.fixed > 0 || len(p.started) != 1 {
 		return ""
 	}
 	per := p.nextRound()
@@ -112,10 +127,10 @@ func (p *Planner) Shortfall() string {
 // Left estimates the time the benchmark still needs: the rounds still
 // planned (fixed), or until the deadline at the most.
 func (p *Planner) Left() time.Duration {
-	if p.round == 0 {
+	if len(p.started) == 0 {
 		return 0
 	}
-	per := p.took / time.Duration(p.round)
+	per := p.took / time.Duration(len(p.started))
 	if p.fixed > 0 {
 		return per * time.Duration(p.fixed-p.round)
 	}

@@ -51,11 +51,15 @@ var CacheVolumeSize = resource.MustParse("4Gi")
 
 // Runner runs benchmark steps against a prepared cluster.
 type Runner struct {
-	env      *cluster.Env
-	tekton   tektonclient.Interface
-	matrix   Matrix
-	opts     Options
-	runID    string
+	env    *cluster.Env
+	tekton tektonclient.Interface
+	matrix Matrix
+	opts   Options
+	runID  string
+	// names is what the cluster's names of the benchmark's rounds start
+	// with: the run id, with the session's number for a resumed one (its
+	// cut-off rounds' repositories and branches may still be there).
+	names    string
 	out      *results.Writer
 	log      log.Logger
 	clean    *cleaner
@@ -106,7 +110,7 @@ type round struct {
 func NewRunner(env *cluster.Env, m Matrix, opts Options, runID string, versions map[string]string, l log.Logger) *Runner {
 	tc := env.Clients.Tekton
 	return &Runner{
-		env: env, tekton: tc, matrix: m, opts: opts, runID: runID, log: l,
+		env: env, tekton: tc, matrix: m, opts: opts, runID: runID, names: runID, log: l,
 		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
 		rounds: map[string]*round{}, versions: versions, expected: map[string][]scenarios.ExpectedInstruction{},
 		streak:   streak{limit: opts.StopAfterFailures},
@@ -120,6 +124,16 @@ func (r *Runner) append(run results.Run) error {
 	r.runs = append(r.runs, run)
 	r.mu.Unlock()
 	return r.out.Append(run)
+}
+
+// resume continues a benchmark: its kept runs count as recorded, and new
+// runs number after every run it recorded.
+func (r *Runner) resume(res *Resumption) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.runs = slices.Clone(res.Kept)
+	r.seq = res.LastSeq
+	r.names = fmt.Sprintf("%s-%d", r.runID, res.Session)
 }
 
 // Runs returns the runs recorded so far.
@@ -209,7 +223,7 @@ func roundKey(s Step) string {
 // roundPath names a round in git branches and registry repositories:
 // lower case, unique within the cluster.
 func (r *Runner) roundPath(s Step) string {
-	return "rounds/" + strings.Trim(dnsName(fmt.Sprintf("%s-%s-%s-%s-%s-r%d", r.runID, s.Builder.Name(), s.Strategy.Name, s.Change, s.Network.Slug(), s.Round)), "-")
+	return "rounds/" + strings.Trim(dnsName(fmt.Sprintf("%s-%s-%s-%s-%s-r%d", r.names, s.Builder.Name(), s.Strategy.Name, s.Change, s.Network.Slug(), s.Round)), "-")
 }
 
 // setNetwork gives the registries the step's network profiles: the
@@ -316,7 +330,7 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 	r.mu.Unlock()
 	if s.Strategy.LayerRepo != "" {
 		// Each change pattern has rounds of its own, and so repositories.
-		rd.cacheRepo = scenarios.CacheRepo(r.env.Registry.Host, s.Strategy, s.Builder.Name()+"/"+s.Workload.Name+"/"+string(s.Change)+"/"+r.runID+"/"+s.Network.Slug(), s.Round)
+		rd.cacheRepo = scenarios.CacheRepo(r.env.Registry.Host, s.Strategy, s.Builder.Name()+"/"+s.Workload.Name+"/"+string(s.Change)+"/"+r.names+"/"+s.Network.Slug(), s.Round)
 		if err := r.checkEmptyRepo(ctx, rd.cacheRepo); err != nil {
 			return err
 		}

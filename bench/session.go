@@ -42,7 +42,9 @@ type Session struct {
 	Provider support.E2EClusterProvider
 	Writer   *results.Writer
 	Runner   *Runner
-	caFile   string
+	// Resumed is what --resume keeps of the benchmark it continues.
+	Resumed *Resumption
+	caFile  string
 	// gitCopyNotes warn of workloads that copy the clone's .git.
 	gitCopyNotes []string
 }
@@ -100,11 +102,30 @@ func checkBases(ctx context.Context, o Options, mode images.Mode) error {
 // the cache lacks when offline).
 func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) {
 	s := &Session{Opts: o, Log: l, RunID: o.RunID}
+	if o.Resume != "" {
+		s.RunID = o.Resume
+	}
 	if s.RunID == "" {
 		s.RunID = results.NewRunID(time.Now(), "")
 	}
-	if err := results.CheckFree(s.ResultsDir()); err != nil {
-		return nil, fmt.Errorf("--run-id %s: %w; a new benchmark's runs would be mixed into it: choose another --run-id (or none, for one named by the time), or remove the folder", s.RunID, err)
+	if o.Resume != "" {
+		env, err := recordedEnvironment(s.ResultsDir())
+		if err != nil {
+			return nil, err
+		}
+		res, err := results.Load(s.ResultsDir())
+		if err != nil {
+			return nil, fmt.Errorf("--resume %s: %w", s.RunID, err)
+		}
+		earlier, err := results.LoadSuperseded(s.ResultsDir())
+		if err != nil {
+			return nil, fmt.Errorf("--resume %s: %w", s.RunID, err)
+		}
+		r := Resume(env, res.Runs, earlier, o.WarmRuns)
+		s.Resumed = &r
+		l.Infof("resuming benchmark %s: %d runs kept; %d runs of rounds cut off are set aside and those rounds run again; %s of its budget spent", s.RunID, len(r.Kept), len(r.Superseded), r.Spent.Round(time.Second))
+	} else if err := results.CheckFree(s.ResultsDir()); err != nil {
+		return nil, fmt.Errorf("--run-id %s: %w; a new benchmark's runs would be mixed into it: continue it with --resume %s, choose another --run-id (or none, for one named by the time), or remove the folder", s.RunID, err, s.RunID)
 	}
 	if err := Preflight(ctx, o); err != nil {
 		return nil, err
@@ -321,8 +342,24 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		return err
 	}
 	envInfo.Notes = append(envInfo.Notes, note)
-	if s.Writer, err = results.Create(s.ResultsDir(), envInfo); err != nil {
-		return err
+	if s.Resumed == nil {
+		envInfo.Plan = s.Opts.Plan()
+		if s.Writer, err = results.Create(s.ResultsDir(), envInfo); err != nil {
+			return err
+		}
+	} else {
+		if s.Writer, err = results.Reopen(s.ResultsDir(), s.Resumed.Superseded); err != nil {
+			return fmt.Errorf("--resume %s: %w", s.RunID, err)
+		}
+		at := time.Now()
+		err = s.Writer.UpdateEnvironment(func(e *results.Environment) {
+			e.Resumed = append(e.Resumed, at.UTC())
+			e.Notes = append(e.Notes, s.Resumed.Note(at), note)
+		})
+		if err != nil {
+			return fmt.Errorf("--resume %s: %w", s.RunID, err)
+		}
+		s.Runner.resume(s.Resumed)
 	}
 	s.Runner.SetWriter(s.Writer)
 	if err := s.Runner.PreparePackages(ctx); err != nil {

@@ -129,8 +129,14 @@ func (w *Writer) Append(r Run) error {
 }
 
 // AddNote appends a note to the environment file (what the benchmark found
-// before it started, say), rewriting the file whole.
+// before it started, say).
 func (w *Writer) AddNote(note string) error {
+	return w.UpdateEnvironment(func(e *Environment) { e.Notes = append(e.Notes, note) })
+}
+
+// UpdateEnvironment changes the environment file, rewriting it whole
+// (a temporary file renamed over it, so a crash leaves the old one).
+func (w *Writer) UpdateEnvironment(change func(*Environment)) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	path := filepath.Join(w.dir, EnvironmentFile)
@@ -142,15 +148,98 @@ func (w *Writer) AddNote(note string) error {
 	if err := json.Unmarshal(data, &env); err != nil {
 		return fmt.Errorf("read %s: %w", EnvironmentFile, err)
 	}
-	env.Notes = append(env.Notes, note)
+	change(&env)
 	if data, err = json.MarshalIndent(env, "", "  "); err != nil {
 		return err
 	}
+	return writeFileAtomic(path, append(data, '\n'))
+}
+
+// writeFileAtomic writes path through a temporary file renamed over it.
+func writeFileAtomic(path string, data []byte) error {
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(data, '\n'), 0o644); err != nil {
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// SupersededFile receives, when a benchmark is resumed, the runs of the
+// rounds it runs again (cut off before their last run): kept, but out of
+// results.jsonl and so of every table.
+const SupersededFile = "superseded.jsonl"
+
+// LoadSuperseded reads the runs earlier resumes set aside in dir (none
+// when there were none).
+func LoadSuperseded(dir string) ([]Run, error) {
+	data, err := os.ReadFile(filepath.Join(dir, SupersededFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	runs, _, err := parseRuns(data)
+	return runs, err
+}
+
+// Reopen continues a benchmark in dir (--resume): the runs in superseded
+// move from results.jsonl to SupersededFile, results.jsonl is rewritten
+// with the others (atomically), and the Writer appends after them.
+func Reopen(dir string, superseded []Run) (*Writer, error) {
+	res, err := Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	gone := map[int]bool{}
+	for _, r := range superseded {
+		gone[r.Seq] = true
+	}
+	var kept, moved bytes.Buffer
+	for _, r := range res.Runs {
+		line, err := json.Marshal(r)
+		if err != nil {
+			return nil, err
+		}
+		if gone[r.Seq] {
+			moved.Write(append(line, '\n'))
+		} else {
+			kept.Write(append(line, '\n'))
+		}
+	}
+	if moved.Len() > 0 {
+		sf, err := os.OpenFile(filepath.Join(dir, SupersededFile), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, err
+		}
+		_, err = sf.Write(moved.Bytes())
+		if cerr := sf.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, fmt.Errorf("keep superseded runs: %w", err)
+		}
+	}
+	if err := writeFileAtomic(filepath.Join(dir, ResultsFile), kept.Bytes()); err != nil {
+		return nil, fmt.Errorf("rewrite %s: %w", ResultsFile, err)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, ResultsFile), os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open results: %w", err)
+	}
+	return &Writer{f: f, dir: dir}, nil
 }
 
 // Close closes the file.
@@ -181,6 +270,15 @@ func Load(dir string) (*Results, error) {
 			return nil, fmt.Errorf("read %s: %w", EnvironmentFile, err)
 		}
 	}
+	if res.Runs, res.Skipped, err = parseRuns(data); err != nil {
+		return nil, fmt.Errorf("read %s: %w", ResultsFile, err)
+	}
+	return res, nil
+}
+
+// parseRuns reads JSON lines of runs, ordered by sequence number; lines
+// that cannot be read are counted, not fatal.
+func parseRuns(data []byte) (runs []Run, skipped int, err error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -190,16 +288,16 @@ func Load(dir string) (*Results, error) {
 		}
 		var r Run
 		if err := json.Unmarshal(line, &r); err != nil {
-			res.Skipped++
+			skipped++
 			continue
 		}
-		res.Runs = append(res.Runs, r)
+		runs = append(runs, r)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read %s: %w", ResultsFile, err)
+		return nil, 0, err
 	}
-	sort.SliceStable(res.Runs, func(i, j int) bool { return res.Runs[i].Seq < res.Runs[j].Seq })
-	return res, nil
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].Seq < runs[j].Seq })
+	return runs, skipped, nil
 }
 
 // folder is a results folder and when its benchmark started.

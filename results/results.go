@@ -363,6 +363,13 @@ type Environment struct {
 	Versions  map[string]string `json:"versions"`
 	// Settings are the options the benchmark ran with.
 	Settings map[string]string `json:"settings"`
+	// Plan holds, by flag name, the values of the options that shape the
+	// plan and its measurements, as given to the flags: what --resume
+	// continues with.
+	Plan map[string][]string `json:"plan,omitempty"`
+	// Resumed are when the benchmark was continued (--resume), after
+	// Started.
+	Resumed []time.Time `json:"resumed,omitempty"`
 	// Builders are the builders measured, each with its strategies as it
 	// implements them and what its build pod needed.
 	Builders []BuilderInfo `json:"builders,omitempty"`

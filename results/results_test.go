@@ -145,3 +145,48 @@ func TestCreateRefusesAFolderInUse(t *testing.T) {
 		t.Errorf("the first benchmark's runs changed: %q, then %q", before, after)
 	}
 }
+
+// TestReopenSetsRunsAside: a resumed benchmark's results hold the runs it
+// keeps and those it adds; the runs set aside are kept apart, whole.
+func TestReopenSetsRunsAside(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cut")
+	w, err := Create(dir, Environment{RunID: "cut"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seq := 1; seq <= 3; seq++ {
+		if err := w.Append(Run{Seq: seq, Workload: "small", Reason: map[bool]string{true: "interrupted"}[seq == 2]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+	w, err = Reopen(dir, []Run{{Seq: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Append(Run{Seq: 4, Workload: "small"}); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	seqs := func(runs []Run) []int {
+		var out []int
+		for _, r := range runs {
+			out = append(out, r.Seq)
+		}
+		return out
+	}
+	res, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := seqs(res.Runs); len(got) != 3 || got[0] != 1 || got[1] != 3 || got[2] != 4 {
+		t.Errorf("results hold runs %v, want 1 3 4", got)
+	}
+	aside, err := LoadSuperseded(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(aside) != 1 || aside[0].Seq != 2 || aside[0].Reason != "interrupted" {
+		t.Errorf("set aside %+v, want run 2 as recorded", aside)
+	}
+}

@@ -78,17 +78,27 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, repos []Repo
 	s := &Server{Namespace: ns, Host: fmt.Sprintf("%s.%s.svc.cluster.local", name_, ns), clients: c, pod: pod}
 	var names []string
 	for _, r := range repos {
-		data, err := tarFS(r.Files)
+		size, err := s.Add(ctx, r)
 		if err != nil {
-			return nil, fmt.Errorf("deploy git server: pack %s: %w", r.Name, err)
+			return nil, fmt.Errorf("deploy git server: %w", err)
 		}
-		if _, err := s.run(ctx, bytes.NewReader(data), "commit", r.Name); err != nil {
-			return nil, fmt.Errorf("deploy git server: commit %s: %w", r.Name, err)
-		}
-		names = append(names, fmt.Sprintf("%s (%d KiB)", r.Name, len(data)>>10))
+		names = append(names, fmt.Sprintf("%s (%d KiB)", r.Name, size>>10))
 	}
 	l.Infof("git server ready at git://%s with %s in %s", s.Host, strings.Join(names, ", "), time.Since(start).Round(100*time.Millisecond))
 	return s, nil
+}
+
+// Add commits r's files as the only commit of repository r.Name and
+// returns the size of what it sent.
+func (s *Server) Add(ctx context.Context, r Repo) (int, error) {
+	data, err := tarFS(r.Files)
+	if err != nil {
+		return 0, fmt.Errorf("pack %s: %w", r.Name, err)
+	}
+	if _, err := s.run(ctx, bytes.NewReader(data), "commit", r.Name); err != nil {
+		return 0, fmt.Errorf("commit %s: %w", r.Name, err)
+	}
+	return len(data), nil
 }
 
 // run runs a command of the git server in its container and returns what

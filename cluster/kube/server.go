@@ -14,9 +14,9 @@ import (
 )
 
 // Server is one of the harness's own servers in the cluster (a registry,
-// the git daemon, the network proxy, the package cache): one container in
-// one pod, replaced rather than rolled, since two would not share their
-// storage.
+// the git daemon, the network proxy, the package cache): one container
+// (and its sidecars) in one pod, replaced rather than rolled, since two
+// would not share their storage.
 type Server struct {
 	Name      string
 	Namespace string
@@ -28,7 +28,9 @@ type Server struct {
 	// Annotations go on the pod template: changing one restarts the pod.
 	Annotations map[string]string
 	Container   corev1.Container
-	Volumes     []corev1.Volume
+	// Sidecars run beside Container in the pod, sharing its volumes.
+	Sidecars []corev1.Container
+	Volumes  []corev1.Volume
 }
 
 // Labels are the labels that select a server named name: its name and
@@ -57,9 +59,11 @@ func (s Server) Deployment() *appsv1.Deployment {
 	one := int32(1)
 	labels := maps.Clone(s.Selector)
 	maps.Copy(labels, s.Labels)
-	ctr := s.Container
-	if ctr.ImagePullPolicy == "" {
-		ctr.ImagePullPolicy = corev1.PullIfNotPresent
+	ctrs := append([]corev1.Container{s.Container}, s.Sidecars...)
+	for i := range ctrs {
+		if ctrs[i].ImagePullPolicy == "" {
+			ctrs[i].ImagePullPolicy = corev1.PullIfNotPresent
+		}
 	}
 	return &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: s.Name, Namespace: s.Namespace, Labels: s.Selector},
@@ -69,7 +73,7 @@ func (s Server) Deployment() *appsv1.Deployment {
 			Strategy: appsv1.DeploymentStrategy{Type: appsv1.RecreateDeploymentStrategyType},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: s.Annotations},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{ctr}, Volumes: s.Volumes},
+				Spec:       corev1.PodSpec{Containers: ctrs, Volumes: s.Volumes},
 			},
 		},
 	}
@@ -103,10 +107,4 @@ const serverReadyTimeout = 3 * time.Minute
 // checked every second: setup waits on it.
 func TCPReady(port int32) *corev1.Probe {
 	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(port)}}, PeriodSeconds: 1}
-}
-
-// HTTPReady is a readiness probe that GET path on port answers 2xx or 3xx,
-// checked every second.
-func HTTPReady(path string, port int32) *corev1.Probe {
-	return &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Path: path, Port: intstr.FromInt32(port)}}, PeriodSeconds: 1}
 }

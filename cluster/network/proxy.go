@@ -54,7 +54,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 		Enabled  bool   `json:"enabled"`
 	}
 	var cfg []proxyConfig
-	ports := []corev1.ContainerPort{{Name: "api", ContainerPort: apiPort}}
+	var ports []corev1.ContainerPort
 	for i, r := range routes {
 		listen := int32(firstPort + i)
 		cfg = append(cfg, proxyConfig{Name: r.Name, Listen: fmt.Sprintf("0.0.0.0:%d", listen), Upstream: r.Origin, Enabled: true})
@@ -70,11 +70,14 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 		// reads them only when it starts.
 		Annotations: map[string]string{"cachebench/routes": fmt.Sprintf("%x", sha256.Sum256(config))},
 		Container: corev1.Container{
-			Name:           name_,
-			Image:          image,
-			Command:        []string{"/toxiproxy", "-host=0.0.0.0", fmt.Sprintf("-port=%d", apiPort), "-config=/etc/toxiproxy/proxies.json"},
+			Name:  name_,
+			Image: image,
+			// The API listens on the pod's loopback only: the harness reaches
+			// it through a port forward, which connects there, and no build
+			// can change its own network profile.
+			Command:        []string{"/toxiproxy", "-host=127.0.0.1", fmt.Sprintf("-port=%d", apiPort), "-config=/etc/toxiproxy/proxies.json"},
 			Ports:          ports,
-			ReadinessProbe: kube.HTTPReady("/version", apiPort),
+			ReadinessProbe: kube.TCPReady(firstPort),
 			VolumeMounts:   []corev1.VolumeMount{{Name: "config", MountPath: "/etc/toxiproxy"}},
 		},
 		Volumes: []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{

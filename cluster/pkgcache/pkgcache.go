@@ -92,12 +92,12 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image, caConfigMap, caKey 
 		Container: corev1.Container{
 			Name:  Name,
 			Image: image,
-			Args:  []string{fmt.Sprintf("-listen=:%d", listenPort), fmt.Sprintf("-admin=:%d", adminPort), "-cache-dir=" + cacheDir},
-			Ports: []corev1.ContainerPort{
-				{Name: "packages", ContainerPort: listenPort},
-				{Name: "admin", ContainerPort: adminPort},
-			},
-			ReadinessProbe: kube.HTTPReady("/healthz", adminPort),
+			// The admin endpoints (freeze, thaw) listen on the pod's loopback
+			// only: the harness reaches them through a port forward, which
+			// connects there; no build can unfreeze the cache.
+			Args:           []string{fmt.Sprintf("-listen=:%d", listenPort), fmt.Sprintf("-admin=127.0.0.1:%d", adminPort), "-cache-dir=" + cacheDir},
+			Ports:          []corev1.ContainerPort{{Name: "packages", ContainerPort: listenPort}},
+			ReadinessProbe: kube.TCPReady(listenPort),
 			VolumeMounts:   mounts,
 		},
 		Volumes: volumes,

@@ -12,11 +12,14 @@ package registry
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -79,7 +82,11 @@ func (r Role) Name() string {
 const (
 	// Port is the port every registry serves on, behind its proxy too.
 	Port = 5000
-	user = "cachebench"
+	// ReadOnlyPort is the upstream registry's read-only front, which its
+	// Service (and so the network proxy) sends pods to.
+	ReadOnlyPort      = 5001
+	readOnlyContainer = "read-only"
+	user              = "cachebench"
 	// AuthSecret is the docker config Secret the builders mount (key
 	// config.json), with the cache registry's credentials.
 	AuthSecret   = "registry-auth"
@@ -110,8 +117,15 @@ type Registry struct {
 // its own (so that a restarted registry pod keeps its images), deletes
 // allowed, an access log line per request (the traffic of a run is read
 // from it), basic auth from the htpasswd Secret for the cache, and for the
-// mirror the registry it pulls through from (remote, a URL).
+// mirror the registry it pulls through from (remote, a URL). The upstream
+// registry serves writes on the pod's loopback only (the harness pushes
+// the bases through a port forward, which connects there); pods reach its
+// read-only front (readOnlyConfig).
 func config(role Role, remote string) string {
+	addr := fmt.Sprintf(":%d", Port)
+	if role == Upstream {
+		addr = fmt.Sprintf("127.0.0.1:%d", Port)
+	}
 	c := `version: 0.1
 log:
   level: info
@@ -123,7 +137,7 @@ storage:
   delete:
     enabled: true
 http:
-  addr: :5000
+  addr: ` + addr + `
 `
 	if role == Cache {
 		c += `auth:
@@ -136,6 +150,36 @@ http:
 		c += "proxy:\n  remoteurl: " + remote + "\n"
 	}
 	return c
+}
+
+// readOnlyConfig is the upstream registry's read-only front: the same
+// storage, served on ReadOnlyPort, refusing uploads and deletes, so that
+// no build can change the bases every later run pulls.
+func readOnlyConfig() string {
+	return fmt.Sprintf(`version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: false
+storage:
+  filesystem:
+    rootdirectory: /var/lib/registry
+  maintenance:
+    readonly:
+      enabled: true
+http:
+  addr: :%d
+`, ReadOnlyPort)
+}
+
+// LogContainer is the container whose access log holds the requests of
+// pods: the upstream registry's read-only front, the registry itself for
+// the others.
+func (r *Registry) LogContainer() string {
+	if r.Role == Upstream {
+		return readOnlyContainer
+	}
+	return "registry"
 }
 
 // Deploy deploys (or updates) the registry of role in ns with image and
@@ -180,7 +224,11 @@ func DeployMirror(ctx context.Context, c *kube.Clients, ns, image string, upstre
 // deploy applies the registry's objects (with extra ones) and waits for it.
 func (r *Registry) deploy(ctx context.Context, image, remote string, extra []runtime.Object, start time.Time, l log.Logger) error {
 	name_, ns := r.Role.Name(), r.Namespace
-	objs := append(extra, &corev1.ConfigMap{ObjectMeta: kube.Meta(name_+"-config", ns), Data: map[string]string{"config.yml": config(r.Role, remote)}})
+	configs := map[string]string{"config.yml": config(r.Role, remote)}
+	if r.Role == Upstream {
+		configs["read-only.yml"] = readOnlyConfig()
+	}
+	objs := append(extra, &corev1.ConfigMap{ObjectMeta: kube.Meta(name_+"-config", ns), Data: configs})
 	data := corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}
 	if r.Role != Mirror {
 		objs = append(objs, &corev1.PersistentVolumeClaim{
@@ -205,6 +253,13 @@ func (r *Registry) deploy(ctx context.Context, image, remote string, extra []run
 		volumes = append(volumes, corev1.Volume{Name: "auth", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: htpasswdName}}})
 	}
 	server := r.server()
+	// A reused cluster's registry restarts when its configuration changed:
+	// it reads it only when it starts.
+	hash := sha256.New()
+	for _, k := range slices.Sorted(maps.Keys(configs)) {
+		hash.Write([]byte(k + "\x00" + configs[k] + "\x00"))
+	}
+	server.Annotations = map[string]string{"cachebench/config": fmt.Sprintf("%x", hash.Sum(nil))}
 	server.Container = corev1.Container{
 		Name:           "registry",
 		Image:          image,
@@ -214,8 +269,29 @@ func (r *Registry) deploy(ctx context.Context, image, remote string, extra []run
 		VolumeMounts:   mounts,
 	}
 	server.Volumes = volumes
-	if err := r.clients.Deploy(ctx, server, append(objs, server.Service(name_+"-origin", "registry", Port, Port))...); err != nil {
+	target := int32(Port)
+	if r.Role == Upstream {
+		// Probes reach the pod's address, which the writable registry
+		// does not listen on: the front's readiness stands for both, and
+		// the writable one is awaited through a port forward below.
+		server.Container.Ports, server.Container.ReadinessProbe = nil, nil
+		server.Sidecars = []corev1.Container{{
+			Name:           readOnlyContainer,
+			Image:          image,
+			Command:        []string{"/bin/registry", "serve", "/etc/cachebench-registry/read-only.yml"},
+			Ports:          []corev1.ContainerPort{{Name: "read-only", ContainerPort: ReadOnlyPort}},
+			ReadinessProbe: kube.TCPReady(ReadOnlyPort),
+			VolumeMounts:   mounts,
+		}}
+		target = ReadOnlyPort
+	}
+	if err := r.clients.Deploy(ctx, server, append(objs, server.Service(name_+"-origin", "registry", Port, target))...); err != nil {
 		return fmt.Errorf("deploy %s registry: %w", r.Role, err)
+	}
+	if r.Role == Upstream {
+		if err := r.awaitWritable(ctx); err != nil {
+			return fmt.Errorf("deploy %s registry: %w", r.Role, err)
+		}
 	}
 	l.Infof("%s registry ready at %s in %s", r.Role, r.Host, time.Since(start).Round(100*time.Millisecond))
 	return nil
@@ -369,6 +445,45 @@ func (r *Registry) Connect(ctx context.Context) (*Session, error) {
 		auth = &authn.Basic{Username: r.User, Password: r.Password}
 	}
 	return &Session{host: fmt.Sprintf("localhost:%d", local), auth: auth, stop: stop}, nil
+}
+
+// awaitWritable waits until the registry answers on its loopback port,
+// through a port forward.
+func (r *Registry) awaitWritable(ctx context.Context) error {
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		sess, err := r.Connect(ctx)
+		if err != nil {
+			last = err
+			return false, nil
+		}
+		defer sess.Close()
+		if last = sess.Ping(ctx); last != nil {
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil && last != nil {
+		return fmt.Errorf("the writable registry does not answer: %w", last)
+	}
+	return err
+}
+
+// Ping asks the registry's API root (/v2/).
+func (s *Session) Ping(ctx context.Context) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.host+"/v2/", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusUnauthorized {
+		return fmt.Errorf("GET /v2/: %s", resp.Status)
+	}
+	return nil
 }
 
 // Close ends the port forward.

@@ -38,12 +38,13 @@ itself), or until the next round would overrun --budget; each row says what
 it reached. --rounds fixes the number of rounds instead.
 
 Ctrl-C cancels the running PipelineRun, keeps every result written so far
-and still cleans up.`,
+and still cleans up; --resume RUN-ID continues such a benchmark later.`,
 		Example: `  cachebench run
   cachebench run --builders kaniko,buildkit --workloads small --precision 10% --budget 40m
   cachebench run --workloads small --strategies none,registry --rounds 1 --warm-runs 10
   cachebench run --workload-dir ~/src/myservice --builders kaniko,buildkit --rounds 3
-  cachebench run --kubeconfig ~/.kube/config --images online`,
+  cachebench run --kubeconfig ~/.kube/config --images online
+  cachebench run --resume 20261205-195753 --reuse`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runBenchmark(cmd.Context(), opts, !noReport)
@@ -51,7 +52,18 @@ and still cleans up.`,
 	}
 	opts.AddFlags(cmd.Flags())
 	cmd.Flags().BoolVar(&noReport, "no-report", false, "do not render the report at the end")
-	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error { return applyEnv(cmd) }
+	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error {
+		if err := applyEnv(cmd); err != nil {
+			return err
+		}
+		if opts.Resume == "" {
+			return nil
+		}
+		if err := results.CheckRunID(opts.Resume); err != nil {
+			return fmt.Errorf("--resume: %w", err)
+		}
+		return bench.ResumeFlags(cmd.Flags(), filepath.Join(opts.OutRoot, opts.Resume))
+	}
 	return cmd
 }
 
