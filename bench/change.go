@@ -19,7 +19,7 @@ const ChangeLabel = "dev.cachebench.change"
 // startChanges prepares a round for its change pattern: a source or deps
 // change gets a branch of its own, starting at the workload's commit; a
 // base change gets its own copies of the base images, so that their new
-// digests reach no other round.
+// digests reach no other round, and so does a mirror round.
 func (r *Runner) startChanges(ctx context.Context, s Step, rd *round) error {
 	if r.opts.Start == results.StartTrigger && s.Change != scenarios.ChangeSource && s.Change != scenarios.ChangeDeps {
 		// Every run is a push, so every round needs a branch to push to.
@@ -33,19 +33,32 @@ func (r *Runner) startChanges(ctx context.Context, s Step, rd *round) error {
 		rd.branch = r.roundPath(s)
 		return r.env.Git.Branch(ctx, s.Workload.Name, rd.branch)
 	case scenarios.ChangeBase:
-		// From the packages mode's copies, so that the round's bases point
-		// package managers where the others' do.
-		from := r.packagesPath()
-		rd.basePath = path.Join(from, r.roundPath(s))
-		sess, err := r.env.Upstream.Connect(ctx)
-		if err != nil {
-			return err
-		}
-		defer sess.Close()
-		for _, repo := range r.baseRepos(s) {
-			if err := sess.Copy(ctx, path.Join(from, repo), rd.basePath+"/"+repo); err != nil {
-				return fmt.Errorf("copy base image %s for the round: %w", repo, err)
-			}
+		return r.ownBases(ctx, s, rd)
+	}
+	if s.Strategy.Mirror {
+		// Bases no round pulled before are new to the mirror, as an empty
+		// mirror would be, and their repositories tell the round's traffic
+		// from that of runs beside it.
+		return r.ownBases(ctx, s, rd)
+	}
+	return nil
+}
+
+// ownBases gives the round copies of the workload's base images of its
+// own, in upstream under the round's path.
+func (r *Runner) ownBases(ctx context.Context, s Step, rd *round) error {
+	// From the packages mode's copies, so that the round's bases point
+	// package managers where the others' do.
+	from := r.packagesPath()
+	rd.basePath = path.Join(from, r.roundPath(s))
+	sess, err := r.env.Upstream.Connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	for _, repo := range r.baseRepos(s) {
+		if err := sess.Copy(ctx, path.Join(from, repo), rd.basePath+"/"+repo); err != nil {
+			return fmt.Errorf("copy base image %s for the round: %w", repo, err)
 		}
 	}
 	return nil

@@ -29,7 +29,7 @@ func CheckCacheUse(s Step, run results.Run) []string {
 		case m.BlobGets == 0 && m.Pulls == 0:
 			bad("nothing was pulled through the mirror (upstream served %d blobs)", up.BlobGets)
 		case run.Cache == results.Cold && up.BlobGets == 0:
-			bad("cold run: the emptied mirror fetched no blob from upstream")
+			bad("cold run: the mirror fetched none of the round's new bases' blobs from upstream")
 		case run.Cache == results.Warm && up.BlobGets > 0:
 			bad("warm run: %d blobs (%.1f MB) came from upstream, which the mirror should have served", up.BlobGets, float64(up.PulledBytes)/1e6)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
@@ -145,11 +147,13 @@ func (r *Runner) podLog(ctx context.Context, pod, container string, timestamps b
 
 // traffic reads what the run asked of each registry, between its start
 // and its end, from the registries' access logs: requests are attributed
-// by the kubelet's timestamp of their log line (runs are sequential, and
-// warm-ups and cache checks happen before a run starts). The bytes pushed
-// are looked up blob by blob, since the access log holds response sizes
-// only.
-func (r *Runner) traffic(ctx context.Context, from, to time.Time) (map[string]results.RegistryTraffic, error) {
+// by the kubelet's timestamp of their log line (warm-ups and cache checks
+// happen before a run starts). With bases, a repository path that is the
+// run's round's alone, only the requests for repositories under it count
+// at the upstream registry and the mirror, which tells the run's requests
+// from those of runs beside it. The bytes pushed are looked up blob by
+// blob, since the access log holds response sizes only.
+func (r *Runner) traffic(ctx context.Context, from, to time.Time, bases string) (map[string]results.RegistryTraffic, error) {
 	out := map[string]results.RegistryTraffic{}
 	for _, reg := range r.env.Registries() {
 		log, err := r.env.Clients.LogsSince(ctx, r.env.Namespace, reg.PodSelector(), reg.LogContainer(), from.Add(-time.Second))
@@ -157,6 +161,9 @@ func (r *Runner) traffic(ctx context.Context, from, to time.Time) (map[string]re
 			return nil, fmt.Errorf("%s registry: %w", reg.Role, err)
 		}
 		reqs := measure.AccessLog(measure.ParseTimestamped(log))
+		if bases != "" && reg.Role != registry.Cache {
+			reqs = slices.DeleteFunc(reqs, func(q measure.Request) bool { return !strings.HasPrefix(q.Repository(), bases+"/") })
+		}
 		t := measure.Tally(reqs, from, to)
 		rt := results.RegistryTraffic{
 			Requests: t.Requests, Pulls: t.Pulls, BlobGets: t.BlobGets, PulledBytes: t.PulledBytes,

@@ -135,11 +135,12 @@ func Plan(m Matrix, rounds, warm int) []Step {
 }
 
 // needsQuiet says whether a step's run must have the cluster to itself
-// when runs go side by side: its verdict is judged from the registries'
-// traffic (the mirror), or it is a cold run without a cache, the baseline
-// whose package traffic says what a build downloads.
+// when runs go side by side: a cold run without a cache, the baseline
+// whose package traffic (told from other runs' by time alone) says what a
+// build downloads. A mirror round's traffic is told by its own bases'
+// repositories (ownBases).
 func needsQuiet(s Step) bool {
-	return s.Strategy.Mirror || (!s.Strategy.UsesCache() && s.Cache == results.Cold)
+	return !s.Strategy.UsesCache() && !s.Strategy.Mirror && s.Cache == results.Cold
 }
 
 // RunRound runs a round's steps through do, until do returns false. In

@@ -79,6 +79,11 @@ type Runner struct {
 	alone sync.RWMutex
 	// network serialises the network profiles' changes.
 	network sync.Mutex
+	// mirrorCold serialises the mirror's cold runs: distribution's
+	// pull-through cache streams a blob that another request is fetching
+	// already without storing it, so two rounds filling the mirror with
+	// the same layers at once would leave one of them unfilled.
+	mirrorCold sync.Mutex
 	// inFlight are the runs under way, by sequence number, and overlaps
 	// counts for each the runs it overlapped.
 	inFlight map[int]bool
@@ -266,6 +271,10 @@ func (r *Runner) Do(ctx context.Context, s Step) ([]results.Run, error) {
 		r.alone.RLock()
 		defer r.alone.RUnlock()
 	}
+	if s.Strategy.Mirror && s.Cache == results.Cold {
+		r.mirrorCold.Lock()
+		defer r.mirrorCold.Unlock()
+	}
 	runs, err := r.do(ctx, s)
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -337,14 +346,6 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 	}
 	if err := r.startChanges(ctx, s, rd); err != nil {
 		return fmt.Errorf("%s: %w", s.Name(), err)
-	}
-	if s.Strategy.Mirror {
-		start := time.Now()
-		if err := r.env.Mirror.Restart(ctx); err != nil {
-			return fmt.Errorf("%s: empty the mirror: %w", s.Name(), err)
-		}
-		rd.prepareSec = time.Since(start).Seconds()
-		r.log.Infof("%s: mirror emptied (restarted) in %.1fs", s.Name(), rd.prepareSec)
 	}
 	if s.Strategy.CacheVolume {
 		start := time.Now()
@@ -705,7 +706,13 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 			r.log.Warnf("%v", err)
 		}
 	}
-	if run.Traffic, err = r.traffic(ctx, start, end); err != nil {
+	// A mirror round's bases are its own (ownBases): its traffic to the
+	// mirror and upstream is told from other runs' by their repositories.
+	bases := ""
+	if s.Strategy.Mirror {
+		bases = rd.basePath
+	}
+	if run.Traffic, err = r.traffic(ctx, start, end, bases); err != nil {
 		r.log.Warnf("%s: registry traffic: %v", s.Name(), err)
 	}
 	r.packageTraffic(ctx, &run, start, end)

@@ -290,7 +290,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		}
 	}
 	if s.Opts.SideBySide {
-		envInfo.Notes = append(envInfo.Notes, "Runs went side by side (--side-by-side): each round's builders at once, every builder's runs in order, to prove rather than time. A run's overlapped count says how many runs were under way during it: its duration, and its traffic (counted from access logs over its time), are then not its own alone. Mirror runs and cold runs without a cache had the cluster to themselves.")
+		envInfo.Notes = append(envInfo.Notes, "Runs went side by side (--side-by-side): each round's builders at once, every builder's runs in order, to prove rather than time. A run's overlapped count says how many runs were under way during it: its duration, and its traffic (counted from access logs over its time), are then not its own alone. Cold runs without a cache had the cluster to themselves; a mirror round's traffic is counted from its own bases' repositories.")
 	}
 	envInfo.Notes = append(envInfo.Notes, s.gitCopyNotes...)
 	envInfo.Notes = append(envInfo.Notes, s.changeNotes()...)

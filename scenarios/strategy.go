@@ -24,7 +24,7 @@ type Strategy struct {
 	// storage), so warm runs take layers from it.
 	VolumeLayers bool
 	// Mirror: base images come through the pull-through mirror near the
-	// cluster, emptied at the start of each round; no layer cache.
+	// cluster, each round's bases new to it; no layer cache.
 	Mirror bool
 	// OptIn: measured only when named (--strategies), not by default.
 	OptIn bool

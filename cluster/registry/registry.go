@@ -323,7 +323,7 @@ func (r *Registry) Scale(ctx context.Context, replicas int32) error {
 		// (a terminating registry still answers, slowly, through its
 		// Service), and gone, not only the Deployment told.
 		now := int64(0)
-		if _, err := r.deletePods(ctx, metav1.DeleteOptions{GracePeriodSeconds: &now}); err != nil {
+		if err := r.clients.Kube.CoreV1().Pods(r.Namespace).DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: &now}, metav1.ListOptions{LabelSelector: r.PodSelector()}); err != nil {
 			return fmt.Errorf("scale %s registry to 0: %w", r.Role, err)
 		}
 		err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
@@ -339,61 +339,6 @@ func (r *Registry) Scale(ctx context.Context, replicas int32) error {
 		return fmt.Errorf("scale %s registry to %d: %w", r.Role, replicas, err)
 	}
 	return nil
-}
-
-// deletePods deletes the registry's pods with opts and returns them as
-// they were.
-func (r *Registry) deletePods(ctx context.Context, opts metav1.DeleteOptions) ([]corev1.Pod, error) {
-	pods := r.clients.Kube.CoreV1().Pods(r.Namespace)
-	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: r.PodSelector()})
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range list.Items {
-		if err := pods.Delete(ctx, p.Name, opts); err != nil && !apierrors.IsNotFound(err) {
-			return nil, err
-		}
-	}
-	return list.Items, nil
-}
-
-// Restart replaces the registry's pod and waits for the new one: for the
-// mirror, whose storage is an emptyDir, a restart empties it.
-func (r *Registry) Restart(ctx context.Context) error {
-	pods := r.clients.Kube.CoreV1().Pods(r.Namespace)
-	old, err := r.deletePods(ctx, metav1.DeleteOptions{})
-	if err != nil {
-		return fmt.Errorf("restart %s registry: %w", r.Role, err)
-	}
-	// Wait until the old pods are gone and a new one serves: with the
-	// Recreate strategy the Deployment makes one once the old is deleted.
-	err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		now, err := pods.List(ctx, metav1.ListOptions{LabelSelector: r.PodSelector()})
-		if err != nil {
-			return false, err
-		}
-		for _, p := range now.Items {
-			for _, o := range old {
-				if p.UID == o.UID {
-					return false, nil
-				}
-			}
-		}
-		return len(now.Items) == 1 && podReady(&now.Items[0]), nil
-	})
-	if err != nil {
-		return fmt.Errorf("restart %s registry: %w", r.Role, err)
-	}
-	return nil
-}
-
-func podReady(p *corev1.Pod) bool {
-	for _, c := range p.Status.Conditions {
-		if c.Type == corev1.PodReady {
-			return c.Status == corev1.ConditionTrue
-		}
-	}
-	return false
 }
 
 // ensureCredentials keeps the password of an earlier deploy, or makes one.
