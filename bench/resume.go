@@ -212,6 +212,6 @@ func (r *Resumption) Note(at time.Time) string {
 	for _, run := range r.Superseded {
 		again[groupOfRun(run)] = true
 	}
-	return fmt.Sprintf("Resumed (--resume) at %s, session %d: %d runs recorded before were kept, their rounds not run again; %d runs of %d rounds cut off before their last run were moved to %s and those rounds run again from their cold run; the earlier sessions took %s of the budget.",
+	return fmt.Sprintf("Resumed (--resume) at %s, session %d: %d run(s) recorded before were kept, their rounds not run again; %d run(s) of %d round(s) cut off before their last run were moved to %s and those rounds run again from their cold run; the earlier sessions took %s of the budget.",
 		at.UTC().Format(time.RFC3339), r.Session, len(r.Kept), len(r.Superseded), len(again), results.SupersededFile, r.Spent.Round(time.Second))
 }
