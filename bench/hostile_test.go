@@ -18,6 +18,8 @@ import (
 
 	"github.com/cachebench/cachebench/cluster/gitserver"
 	"github.com/cachebench/cachebench/cluster/kube"
+	"github.com/cachebench/cachebench/cluster/network"
+	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
@@ -110,22 +112,17 @@ func testHostile(t *testing.T) {
 		}
 		return pods.Items[0].Status.PodIP
 	}
-	const (
-		toxiproxyAPI = 8474
-		packagesPort = 8080
-		packagesAdm  = 8081
-	)
 	upstream := registry.Upstream.Name()
 	args := []string{
-		fmt.Sprintf("TOXIPROXY_API=%s:%d", ip("toxiproxy"), toxiproxyAPI),
-		fmt.Sprintf("TOXIPROXY_ROUTE=%s:%d", ip("toxiproxy"), 15000), // the first route: upstream's
+		fmt.Sprintf("TOXIPROXY_API=%s:%d", ip("toxiproxy"), network.APIPort),
+		fmt.Sprintf("TOXIPROXY_ROUTE=%s:%d", ip("toxiproxy"), network.FirstRoutePort), // upstream's
 		fmt.Sprintf("UPSTREAM_WRITABLE=%s:%d", ip(upstream), registry.Port),
 		fmt.Sprintf("UPSTREAM_FRONT=%s:%d", ip(upstream), registry.ReadOnlyPort),
 		"UPSTREAM=" + e.Upstream.Host,
 	}
 	want := maps.Clone(hostileWant)
 	if e.Packages != nil {
-		args = append(args, fmt.Sprintf("PACKAGES_ADMIN=%s:%d", ip("packages"), packagesAdm), fmt.Sprintf("PACKAGES_SERVE=%s:%d", ip("packages"), packagesPort))
+		args = append(args, fmt.Sprintf("PACKAGES_ADMIN=%s:%d", ip("packages"), pkgcache.AdminPort), fmt.Sprintf("PACKAGES_SERVE=%s:%d", ip("packages"), pkgcache.ListenPort))
 	} else {
 		delete(want, "packages-admin")
 		delete(want, "packages-serve")
@@ -171,7 +168,7 @@ func testHostile(t *testing.T) {
 		method, path   string
 		status         int
 	}{
-		{"Toxiproxy's API", labels.SelectorFromSet(kube.Labels("toxiproxy")).String(), toxiproxyAPI, http.MethodGet, "/proxies", http.StatusOK},
+		{"Toxiproxy's API", labels.SelectorFromSet(kube.Labels("toxiproxy")).String(), network.APIPort, http.MethodGet, "/proxies", http.StatusOK},
 		{"the upstream registry's writable port (an upload)", e.Upstream.PodSelector(), registry.Port, http.MethodPost, "/v2/hostile/blobs/uploads/", http.StatusAccepted},
 	}
 	if e.Packages != nil {
@@ -180,7 +177,7 @@ func testHostile(t *testing.T) {
 			port           int
 			method, path   string
 			status         int
-		}{"the package cache's admin port", labels.SelectorFromSet(kube.Labels("packages")).String(), packagesAdm, http.MethodGet, "/healthz", http.StatusOK})
+		}{"the package cache's admin port", labels.SelectorFromSet(kube.Labels("packages")).String(), pkgcache.AdminPort, http.MethodGet, "/healthz", http.StatusOK})
 	}
 	for _, c := range calls {
 		local, stop, err := e.Clients.PortForward(suiteCtx, e.Namespace, c.selector, c.port)

@@ -49,13 +49,13 @@ func flagValue(f *pflag.Flag) []string {
 // command line or in its CACHEBENCH_* variable, is refused: its runs would
 // not measure what the others did.
 func ResumeFlags(fs *pflag.FlagSet, dir string) error {
-	env, err := recordedEnvironment(dir)
+	res, err := loadResumable(dir)
 	if err != nil {
 		return err
 	}
 	var errs []string
 	for _, name := range planFlags {
-		want, ok := env.Plan[name]
+		want, ok := res.Environment.Plan[name]
 		f := fs.Lookup(name)
 		if !ok || f == nil {
 			continue // a flag newer or older than the benchmark: its default
@@ -80,21 +80,21 @@ func ResumeFlags(fs *pflag.FlagSet, dir string) error {
 	return nil
 }
 
-// recordedEnvironment reads the environment file of the benchmark that
-// --resume names, saying what is wrong when it cannot be continued.
-func recordedEnvironment(dir string) (results.Environment, error) {
+// loadResumable reads the results of the benchmark that --resume names,
+// saying what is wrong when it cannot be continued.
+func loadResumable(dir string) (*results.Results, error) {
 	id := filepath.Base(dir)
 	res, err := results.Load(dir)
 	if err != nil {
 		if _, serr := os.Stat(filepath.Join(dir, results.EnvironmentFile)); errors.Is(serr, fs.ErrNotExist) {
-			return results.Environment{}, fmt.Errorf("--resume %s: %s holds no benchmark (no %s): name a results folder under %s", id, dir, results.EnvironmentFile, filepath.Dir(dir))
+			return nil, fmt.Errorf("--resume %s: %s holds no benchmark (no %s): name a results folder under %s", id, dir, results.EnvironmentFile, filepath.Dir(dir))
 		}
-		return results.Environment{}, fmt.Errorf("--resume %s: %w", id, err)
+		return nil, fmt.Errorf("--resume %s: %w", id, err)
 	}
 	if len(res.Environment.Plan) == 0 {
-		return results.Environment{}, fmt.Errorf("--resume %s: its environment file records no plan (written before --resume existed): run a new benchmark", id)
+		return nil, fmt.Errorf("--resume %s: its environment file records no plan (written before --resume existed): run a new benchmark", id)
 	}
-	return res.Environment, nil
+	return res, nil
 }
 
 // group is a round of one builder's strategy on one workload, change and

@@ -109,19 +109,15 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 		s.RunID = results.NewRunID(time.Now(), "")
 	}
 	if o.Resume != "" {
-		env, err := recordedEnvironment(s.ResultsDir())
+		res, err := loadResumable(s.ResultsDir())
 		if err != nil {
 			return nil, err
-		}
-		res, err := results.Load(s.ResultsDir())
-		if err != nil {
-			return nil, fmt.Errorf("--resume %s: %w", s.RunID, err)
 		}
 		earlier, err := results.LoadSuperseded(s.ResultsDir())
 		if err != nil {
 			return nil, fmt.Errorf("--resume %s: %w", s.RunID, err)
 		}
-		r := Resume(env, res.Runs, earlier, o.WarmRuns)
+		r := Resume(res.Environment, res.Runs, earlier, o.WarmRuns)
 		s.Resumed = &r
 		l.Infof("resuming benchmark %s: %d runs kept; %d runs of rounds cut off are set aside and those rounds run again; %s of its budget spent", s.RunID, len(r.Kept), len(r.Superseded), r.Spent.Round(time.Second))
 	} else if err := results.CheckFree(s.ResultsDir()); err != nil {

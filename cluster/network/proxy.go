@@ -27,10 +27,13 @@ type Route struct {
 	Origin string // host:port of what it stands in front of
 }
 
+const name_ = "toxiproxy"
+
 const (
-	name_     = "toxiproxy"
-	apiPort   = 8474
-	firstPort = 15000 // listen port of the first route; the next ones follow
+	// APIPort is Toxiproxy's API, on the pod's loopback only.
+	APIPort = 8474
+	// FirstRoutePort is the listen port of the first route; the next ones follow.
+	FirstRoutePort = 15000
 )
 
 // Proxy is Toxiproxy deployed in the cluster, with one proxy per route.
@@ -56,7 +59,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 	var cfg []proxyConfig
 	var ports []corev1.ContainerPort
 	for i, r := range routes {
-		listen := int32(firstPort + i)
+		listen := int32(FirstRoutePort + i)
 		cfg = append(cfg, proxyConfig{Name: r.Name, Listen: fmt.Sprintf("0.0.0.0:%d", listen), Upstream: r.Origin, Enabled: true})
 		ports = append(ports, corev1.ContainerPort{Name: fmt.Sprintf("route-%d", i), ContainerPort: listen})
 	}
@@ -75,9 +78,9 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 			// The API listens on the pod's loopback only: the harness reaches
 			// it through a port forward, which connects there, and no build
 			// can change its own network profile.
-			Command:        []string{"/toxiproxy", "-host=127.0.0.1", fmt.Sprintf("-port=%d", apiPort), "-config=/etc/toxiproxy/proxies.json"},
+			Command:        []string{"/toxiproxy", "-host=127.0.0.1", fmt.Sprintf("-port=%d", APIPort), "-config=/etc/toxiproxy/proxies.json"},
 			Ports:          ports,
-			ReadinessProbe: kube.TCPReady(firstPort),
+			ReadinessProbe: kube.TCPReady(FirstRoutePort),
 			VolumeMounts:   []corev1.VolumeMount{{Name: "config", MountPath: "/etc/toxiproxy"}},
 		},
 		Volumes: []corev1.Volume{{Name: "config", VolumeSource: corev1.VolumeSource{
@@ -86,7 +89,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 	}
 	objs := []runtime.Object{&corev1.ConfigMap{ObjectMeta: kube.Meta(name_+"-config", ns), Data: map[string]string{"proxies.json": string(config)}}}
 	for i, r := range routes {
-		objs = append(objs, proxy.Service(r.Name, "tcp", r.Port, int32(firstPort+i)))
+		objs = append(objs, proxy.Service(r.Name, "tcp", r.Port, int32(FirstRoutePort+i)))
 	}
 	if err := c.Deploy(ctx, proxy, objs...); err != nil {
 		return nil, fmt.Errorf("deploy toxiproxy: %w", err)
@@ -110,7 +113,7 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image string, routes []Rou
 // through a port forward of its own, so that nothing stays open between
 // runs.
 func (p *Proxy) Set(ctx context.Context, profiles map[string]Profile) error {
-	local, stop, err := p.clients.PortForward(ctx, p.ns, p.selector, apiPort)
+	local, stop, err := p.clients.PortForward(ctx, p.ns, p.selector, APIPort)
 	if err != nil {
 		return fmt.Errorf("connect to toxiproxy: %w", err)
 	}
@@ -141,7 +144,7 @@ func (p *Proxy) Forward(ctx context.Context, route string) (int, func(), error) 
 	if i < 0 {
 		return 0, nil, fmt.Errorf("forward %q: no such route (%s)", route, strings.Join(p.Routes(), ", "))
 	}
-	return p.clients.PortForward(ctx, p.ns, p.selector, firstPort+i)
+	return p.clients.PortForward(ctx, p.ns, p.selector, FirstRoutePort+i)
 }
 
 // Routes names the routes, in the order given to Deploy.

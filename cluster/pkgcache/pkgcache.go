@@ -32,10 +32,13 @@ const (
 	// Port is the Service's port, plain http's, so that URLs need none.
 	Port = 80
 
-	origin     = Name + "-origin"
-	listenPort = 8080
-	adminPort  = 8081
-	cacheDir   = "/var/cache/packages"
+	// ListenPort is the server's port in its pod, behind the Service's.
+	ListenPort = 8080
+	// AdminPort takes the freeze and thaw requests, on the pod's loopback only.
+	AdminPort = 8081
+
+	origin   = Name + "-origin"
+	cacheDir = "/var/cache/packages"
 )
 
 // Host is the name build steps reach the cache by, on port 80.
@@ -95,14 +98,14 @@ func Deploy(ctx context.Context, c *kube.Clients, ns, image, caConfigMap, caKey 
 			// The admin endpoints (freeze, thaw) listen on the pod's loopback
 			// only: the harness reaches them through a port forward, which
 			// connects there; no build can unfreeze the cache.
-			Args:           []string{fmt.Sprintf("-listen=:%d", listenPort), fmt.Sprintf("-admin=127.0.0.1:%d", adminPort), "-cache-dir=" + cacheDir},
-			Ports:          []corev1.ContainerPort{{Name: "packages", ContainerPort: listenPort}},
-			ReadinessProbe: kube.TCPReady(listenPort),
+			Args:           []string{fmt.Sprintf("-listen=:%d", ListenPort), fmt.Sprintf("-admin=127.0.0.1:%d", AdminPort), "-cache-dir=" + cacheDir},
+			Ports:          []corev1.ContainerPort{{Name: "packages", ContainerPort: ListenPort}},
+			ReadinessProbe: kube.TCPReady(ListenPort),
 			VolumeMounts:   mounts,
 		},
 		Volumes: volumes,
 	}
-	if err := c.Deploy(ctx, cache, cache.Service(origin, "http", Port, listenPort)); err != nil {
+	if err := c.Deploy(ctx, cache, cache.Service(origin, "http", Port, ListenPort)); err != nil {
 		return nil, fmt.Errorf("deploy package cache: %w", err)
 	}
 	l.Infof("package cache ready in %s", time.Since(start).Round(100*time.Millisecond))
@@ -139,7 +142,7 @@ func (c *Cache) Frozen(ctx context.Context) (bool, error) {
 // forward to its pod, and returns the answer's body, trimmed; an answer
 // other than 200 is an error.
 func (c *Cache) admin(ctx context.Context, method, path string) ([]byte, error) {
-	local, stop, err := c.clients.PortForward(ctx, c.ns, c.selector, adminPort)
+	local, stop, err := c.clients.PortForward(ctx, c.ns, c.selector, AdminPort)
 	if err != nil {
 		return nil, err
 	}

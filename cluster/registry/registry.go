@@ -122,54 +122,53 @@ type Registry struct {
 // the bases through a port forward, which connects there); pods reach its
 // read-only front (readOnlyConfig).
 func config(role Role, remote string) string {
-	addr := fmt.Sprintf(":%d", Port)
-	if role == Upstream {
-		addr = fmt.Sprintf("127.0.0.1:%d", Port)
+	c := distributionConfig{addr: fmt.Sprintf(":%d", Port), deletes: true}
+	switch role {
+	case Upstream:
+		c.addr = fmt.Sprintf("127.0.0.1:%d", Port)
+	case Cache:
+		c.htpasswd = "/auth/htpasswd"
+	case Mirror:
+		c.remote = remote
 	}
-	c := `version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: /var/lib/registry
-  delete:
-    enabled: true
-http:
-  addr: ` + addr + `
-`
-	if role == Cache {
-		c += `auth:
-  htpasswd:
-    realm: cachebench
-    path: /auth/htpasswd
-`
-	}
-	if role == Mirror {
-		c += "proxy:\n  remoteurl: " + remote + "\n"
-	}
-	return c
+	return c.render()
 }
 
 // readOnlyConfig is the upstream registry's read-only front: the same
 // storage, served on ReadOnlyPort, refusing uploads and deletes, so that
 // no build can change the bases every later run pulls.
 func readOnlyConfig() string {
-	return fmt.Sprintf(`version: 0.1
-log:
-  level: info
-  accesslog:
-    disabled: false
-storage:
-  filesystem:
-    rootdirectory: /var/lib/registry
-  maintenance:
-    readonly:
-      enabled: true
-http:
-  addr: :%d
-`, ReadOnlyPort)
+	return distributionConfig{addr: fmt.Sprintf(":%d", ReadOnlyPort), readOnly: true}.render()
+}
+
+// distributionConfig is what the registry's containers differ in; render
+// writes distribution's configuration file for it.
+type distributionConfig struct {
+	addr     string
+	deletes  bool   // manifests and blobs may be deleted (the fault tests and cleanup do)
+	readOnly bool   // uploads and deletes refused
+	htpasswd string // basic auth against this file, when set
+	remote   string // a pull-through cache of this registry, when set
+}
+
+func (c distributionConfig) render() string {
+	var b strings.Builder
+	b.WriteString("version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n")
+	b.WriteString("storage:\n  filesystem:\n    rootdirectory: /var/lib/registry\n")
+	if c.deletes {
+		b.WriteString("  delete:\n    enabled: true\n")
+	}
+	if c.readOnly {
+		b.WriteString("  maintenance:\n    readonly:\n      enabled: true\n")
+	}
+	fmt.Fprintf(&b, "http:\n  addr: %s\n", c.addr)
+	if c.htpasswd != "" {
+		fmt.Fprintf(&b, "auth:\n  htpasswd:\n    realm: cachebench\n    path: %s\n", c.htpasswd)
+	}
+	if c.remote != "" {
+		fmt.Fprintf(&b, "proxy:\n  remoteurl: %s\n", c.remote)
+	}
+	return b.String()
 }
 
 // LogContainer is the container whose access log holds the requests of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	stdlog "log"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"sigs.k8s.io/yaml"
 )
 
 func TestDockerConfigJSON(t *testing.T) {
@@ -60,6 +62,28 @@ func TestConfigPerRole(t *testing.T) {
 			if strings.Contains(c, n) {
 				t.Errorf("%s: config has %q:\n%s", tt.role, n, c)
 			}
+		}
+	}
+	ro := readOnlyConfig()
+	for _, w := range []string{"readonly:\n      enabled: true", fmt.Sprintf("addr: :%d\n", ReadOnlyPort)} {
+		if !strings.Contains(ro, w) {
+			t.Errorf("read-only front: config lacks %q:\n%s", w, ro)
+		}
+	}
+	if strings.Contains(ro, "delete:") {
+		t.Errorf("read-only front: config enables deletes:\n%s", ro)
+	}
+	// Each is a configuration distribution can read: YAML with its version.
+	for name, c := range map[string]string{"upstream": config(Upstream, ""), "cache": config(Cache, ""), "mirror": config(Mirror, "http://u:5000"), "read-only": ro} {
+		var v struct {
+			Version string         `json:"version"`
+			Storage map[string]any `json:"storage"`
+			HTTP    struct {
+				Addr string `json:"addr"`
+			} `json:"http"`
+		}
+		if err := yaml.Unmarshal([]byte(c), &v); err != nil || v.Version != "0.1" || v.HTTP.Addr == "" || v.Storage["filesystem"] == nil {
+			t.Errorf("%s: config does not read as distribution's (%v):\n%s", name, err, c)
 		}
 	}
 	if Cache.Name() != "registry" || Upstream.Name() != "upstream" || Mirror.Name() != "mirror" {
