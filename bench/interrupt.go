@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"sync"
 	"syscall"
 )
 
@@ -14,23 +13,14 @@ import (
 // cleanup runs. After that first signal the default handling comes back: a
 // second Ctrl-C ends the process at once, aborting a slow cleanup.
 func WithInterrupt(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(parent)
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	done := make(chan struct{})
+	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	go func() {
-		defer signal.Stop(sigs)
-		select {
-		case sig := <-sigs:
-			signal.Stop(sigs)
-			fmt.Fprintf(os.Stderr, "cachebench: %v: cleaning up; press Ctrl-C again to abort the cleanup\n", sig)
-			cancel()
-		case <-done:
+		<-ctx.Done()
+		stop()
+		// Cancelled by a signal, not by the parent or by stop: say so.
+		if cause := context.Cause(ctx); parent.Err() == nil && cause != context.Canceled {
+			fmt.Fprintf(os.Stderr, "cachebench: %v: cleaning up; press Ctrl-C again to abort the cleanup\n", cause)
 		}
 	}()
-	var once sync.Once
-	return ctx, func() {
-		once.Do(func() { close(done) })
-		cancel()
-	}
+	return ctx, stop
 }

@@ -228,7 +228,7 @@ func roundKey(s Step) string {
 // roundPath names a round in git branches and registry repositories:
 // lower case, unique within the cluster.
 func (r *Runner) roundPath(s Step) string {
-	return "rounds/" + strings.Trim(dnsName(fmt.Sprintf("%s-%s-%s-%s-%s-r%d", r.names, s.Builder.Name(), s.Strategy.Name, s.Change, s.Network.Slug(), s.Round)), "-")
+	return "rounds/" + strings.Trim(nameChars(fmt.Sprintf("%s-%s-%s-%s-%s-%s-r%d", r.names, s.Workload.Name, s.Builder.Name(), s.Strategy.Name, s.Change, s.Network.Slug(), s.Round)), "-")
 }
 
 // setNetwork gives the registries the step's network profiles: the
@@ -791,20 +791,20 @@ func namePrefix(s string) string {
 
 // dnsName makes a valid Kubernetes name (lower case, at most 63 characters).
 func dnsName(s string) string {
-	s = strings.ToLower(s)
-	var b strings.Builder
-	for _, c := range s {
+	out := nameChars(s)
+	return out[:min(len(out), 63)]
+}
+
+// nameChars is s in lower case with every character other than a letter,
+// a digit or '-' replaced by '-': a name git, registries and Kubernetes
+// all take, of any length.
+func nameChars(s string) string {
+	return strings.Map(func(c rune) rune {
 		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' {
-			b.WriteRune(c)
-		} else {
-			b.WriteRune('-')
+			return c
 		}
-	}
-	out := b.String()
-	if len(out) > 63 {
-		out = out[:63]
-	}
-	return out
+		return '-'
+	}, strings.ToLower(s))
 }
 
 // trafficNote is the run's registry traffic for the progress line.

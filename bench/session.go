@@ -269,7 +269,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		versions[k] = v
 	}
 	envInfo := results.Environment{
-		RunID: s.RunID, Started: time.Now().UTC(), Versions: versions, Settings: s.Opts.Settings(), GoArch: cl.arch,
+		RunID: s.RunID, Started: time.Now().UTC(), Versions: versions, Settings: s.Opts.Settings(), GoOS: cl.os, GoArch: cl.arch,
 		Builders: builders,
 		Networks: s.networkInfo(),
 		Notes: []string{
@@ -392,7 +392,7 @@ func fillHost(e *results.Environment) {
 	e.CPUs = runtime.NumCPU()
 	e.GoVersion = runtime.Version()
 	if e.GoArch == "" {
-		e.GoArch = runtime.GOARCH
+		e.GoOS, e.GoArch = runtime.GOOS, runtime.GOARCH
 	}
 	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
 		e.Kernel = strings.TrimSpace(string(b))
@@ -418,7 +418,7 @@ func fillHost(e *results.Environment) {
 
 // clusterFacts are what the report says of the cluster itself.
 type clusterFacts struct {
-	arch     string
+	os, arch string
 	versions map[string]string
 }
 
@@ -429,7 +429,7 @@ func describeCluster(ctx context.Context, e *cluster.Env, cfg cluster.Config) cl
 	f := clusterFacts{versions: map[string]string{}}
 	kc := e.Clients.Kube
 	if nodes, err := kc.CoreV1().Nodes().List(ctx, metav1.ListOptions{}); err == nil && len(nodes.Items) > 0 {
-		f.arch = nodes.Items[0].Status.NodeInfo.Architecture
+		f.os, f.arch = nodes.Items[0].Status.NodeInfo.OperatingSystem, nodes.Items[0].Status.NodeInfo.Architecture
 		f.versions["container-runtime"] = nodes.Items[0].Status.NodeInfo.ContainerRuntimeVersion
 	}
 	f.versions["storage-class"] = "none is the default"

@@ -6,6 +6,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/cachebench/cachebench/scenarios"
 )
 
 func TestTriggerName(t *testing.T) {
@@ -50,5 +52,34 @@ func TestStepStarted(t *testing.T) {
 		if got := stepStarted(p); got != tc.want {
 			t.Errorf("%s: stepStarted = %v, want %v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// TestRoundPathsAreUniquePerRound: every round of a plan of two workloads,
+// two builders and two rounds has a path (branch, base copies, Trigger) of
+// its own, however long the benchmark's run id.
+func TestRoundPathsAreUniquePerRound(t *testing.T) {
+	m := testMatrix(t, "kaniko", "kaniko-chainguard")
+	ws, err := scenarios.SelectWorkloads([]string{"small", "gobuild"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Workloads = ws
+	r := &Runner{names: "a-run-id-chosen-by-a-user-that-is-rather-long-20261206-session-2"}
+	seen := map[string]Step{}
+	triggers := map[string]string{}
+	for _, s := range Plan(m, 2, 1) {
+		p := r.roundPath(s)
+		if other, ok := seen[p]; ok && groupOfStep(other) != groupOfStep(s) {
+			t.Errorf("rounds %+v and %+v share the path %q", groupOfStep(other), groupOfStep(s), p)
+		}
+		seen[p] = s
+		if other, ok := triggers[triggerName(p)]; ok && other != p {
+			t.Errorf("%q and %q share the Trigger %q", p, other, triggerName(p))
+		}
+		triggers[triggerName(p)] = p
+	}
+	if len(seen) != 2*2*3*2 {
+		t.Errorf("%d round paths, want one per workload, builder, strategy and round: 24", len(seen))
 	}
 }

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"os"
@@ -159,8 +160,10 @@ func benchConfig(e results.Environment) []benchfmt.Config {
 		}, strings.ToLower(k))
 		cfg = append(cfg, benchfmt.Config{Key: k, Value: []byte(strings.ReplaceAll(v, "\n", " ")), File: true})
 	}
-	add("goos", "linux")
-	add("goarch", "amd64")
+	// Records from before the node's system was recorded were all made
+	// on linux/amd64 machines.
+	add("goos", cmp.Or(e.GoOS, "linux"))
+	add("goarch", cmp.Or(e.GoArch, "amd64"))
 	add("pkg", "github.com/cachebench/cachebench/bench")
 	if e.CPUs > 0 {
 		add("cpus", fmt.Sprint(e.CPUs))

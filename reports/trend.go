@@ -49,10 +49,9 @@ func Trend(dirs []string) ([]Series, error) {
 		if err != nil {
 			return nil, err
 		}
-		id := res.Environment.RunID
-		if id == "" {
-			id = filepath.Base(dir)
-		}
+		// A benchmark is named by its folder, as the chart places it: a
+		// folder renamed after the benchmark keeps its place.
+		id := filepath.Base(dir)
 		for _, st := range stats.Summarize(res.Runs) {
 			if st.N == 0 {
 				continue

@@ -2,6 +2,7 @@ package reports
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,6 +74,30 @@ func TestTrendMarksRegressions(t *testing.T) {
 	html, _ := os.ReadFile(filepath.Join(root, TrendDir, "trend.html"))
 	if !bytes.Contains(html, []byte("<svg")) || bytes.Contains(html, []byte("<?xml")) {
 		t.Error("trend.html should hold its charts inline, without XML prologs")
+	}
+}
+
+// TestTrendOfRenamedFolders: a results folder renamed after its benchmark
+// (as the examples are) is placed by its folder's name.
+func TestTrendOfRenamedFolders(t *testing.T) {
+	root := t.TempDir()
+	for i, name := range []string{"before-upgrade", "after-upgrade"} {
+		dir := writeResults(t, root, fmt.Sprintf("2026110%d-020000", i+1), resultstest.Runs("small", "registry", results.Warm, 10, 11))
+		if err := os.Rename(dir, filepath.Join(root, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tr, err := RenderTrend(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Series) != 1 || len(tr.Series[0].Points) != 2 {
+		t.Fatalf("series = %+v, want one of two points", tr.Series)
+	}
+	for _, p := range tr.Series[0].Points {
+		if p.RunID != "before-upgrade" && p.RunID != "after-upgrade" {
+			t.Errorf("a point is named %q, not by its folder", p.RunID)
+		}
 	}
 }
 

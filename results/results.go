@@ -357,7 +357,8 @@ type Environment struct {
 	MemoryGiB float64           `json:"memoryGiB"`
 	Kernel    string            `json:"kernel"`
 	Cgroup    string            `json:"cgroup"`
-	GoArch    string            `json:"goarch,omitempty"`
+	GoOS      string            `json:"goos,omitempty"`   // the node's, where the builds ran
+	GoArch    string            `json:"goarch,omitempty"` // the node's
 	Docker    string            `json:"docker,omitempty"`
 	GoVersion string            `json:"goVersion"`
 	Versions  map[string]string `json:"versions"`
