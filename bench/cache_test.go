@@ -150,6 +150,16 @@ func checkPackages(t *testing.T, step Step, run results.Run) {
 		if p.Requests == 0 || p.Hits != p.Requests {
 			t.Errorf("a cold run without a cache should download every package from the frozen cache: %+v", p)
 		}
+		// It runs the RUN steps the fill ran: the same requests, the same
+		// bytes, whatever ran beside it, or its traffic is not its own.
+		session.Runner.mu.Lock()
+		fill, ok := session.Runner.filled[step.Workload.Name]
+		session.Runner.mu.Unlock()
+		if !ok {
+			t.Errorf("the package cache's fill by %s has no recorded traffic", step.Workload.Name)
+		} else if p.Requests != fill.Requests || p.Bytes != fill.Bytes {
+			t.Errorf("a cold run without a cache asked the package cache %d requests, %d bytes; its fill asked %d, %d: a run's package traffic must be its own", p.Requests, p.Bytes, fill.Requests, fill.Bytes)
+		}
 	}
 	t.Logf("package cache: %d requests, %d hits, %.1f MB", p.Requests, p.Hits, float64(p.Bytes)/1e6)
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
@@ -19,45 +20,50 @@ const ChangeLabel = "dev.cachebench.change"
 // startChanges prepares a round for its change pattern: a source or deps
 // change gets a branch of its own, starting at the workload's commit; a
 // base change gets its own copies of the base images, so that their new
-// digests reach no other round, and so does a mirror round.
+// digests reach no other round, and so does a mirror round, and every
+// round of runs side by side (ownBases).
 func (r *Runner) startChanges(ctx context.Context, s Step, rd *round) error {
-	if r.opts.Start == results.StartTrigger && s.Change != scenarios.ChangeSource && s.Change != scenarios.ChangeDeps {
-		// Every run is a push, so every round needs a branch to push to.
+	switch {
+	case s.Change == scenarios.ChangeSource || s.Change == scenarios.ChangeDeps,
+		r.opts.Start == results.StartTrigger:
+		// Every run of a round started by pushes needs a branch to push to.
 		rd.branch = r.roundPath(s)
 		if err := r.env.Git.Branch(ctx, s.Workload.Name, rd.branch); err != nil {
 			return err
 		}
 	}
-	switch s.Change {
-	case scenarios.ChangeSource, scenarios.ChangeDeps:
-		rd.branch = r.roundPath(s)
-		return r.env.Git.Branch(ctx, s.Workload.Name, rd.branch)
-	case scenarios.ChangeBase:
-		return r.ownBases(ctx, s, rd)
-	}
-	if s.Strategy.Mirror {
-		// Bases no round pulled before are new to the mirror, as an empty
-		// mirror would be, and their repositories tell the round's traffic
-		// from that of runs beside it.
+	if s.Change == scenarios.ChangeBase || s.Strategy.Mirror || r.opts.SideBySide {
 		return r.ownBases(ctx, s, rd)
 	}
 	return nil
 }
 
 // ownBases gives the round copies of the workload's base images of its
-// own, in upstream under the round's path.
+// own, in upstream under the round's path. Their repositories tell the
+// round's registry traffic from that of runs beside it; bases no round
+// pulled before are new to the mirror, as an empty mirror would be. With
+// packages proxied, the copies carry the package cache's settings with
+// the round's own tag (pkgcache.Env), which tells its package traffic
+// from others' likewise.
 func (r *Runner) ownBases(ctx context.Context, s Step, rd *round) error {
-	// From the packages mode's copies, so that the round's bases point
-	// package managers where the others' do.
-	from := r.packagesPath()
-	rd.basePath = path.Join(from, r.roundPath(s))
+	proxied := r.packagesPath() != ""
+	rd.basePath = path.Join(r.packagesPath(), r.roundPath(s))
+	if proxied {
+		rd.packageTag = roundName(r.roundPath(s))
+	}
 	sess, err := r.env.Upstream.Connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 	for _, repo := range r.baseRepos(s) {
-		if err := sess.Copy(ctx, path.Join(from, repo), rd.basePath+"/"+repo); err != nil {
+		dst := rd.basePath + "/" + repo
+		if proxied {
+			_, err = sess.CopyWithEnv(ctx, repo, dst, pkgcache.Env(r.env.Namespace, rd.packageTag))
+		} else {
+			err = sess.Copy(ctx, repo, dst)
+		}
+		if err != nil {
 			return fmt.Errorf("copy base image %s for the round: %w", repo, err)
 		}
 	}

@@ -199,7 +199,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "cache of built images and binaries (offline mode)")
 	fs.StringVar(&o.BuildCA, "build-ca", o.BuildCA, "CA bundle mounted as the system bundle of build steps, so RUN steps trust what the host trusts: a file, auto (the host's bundle) or none")
 	fs.IntVar(&o.StopAfterFailures, "stop-after-failures", o.StopAfterFailures, "end the benchmark after this many failed runs in a row with the same cause (0: never)")
-	fs.BoolVar(&o.SideBySide, "side-by-side", o.SideBySide, "run the builders' runs side by side, to prove rather than time (CI's smoke): runs that overlap are marked so in the results, and a cold run without a cache still has the cluster to itself")
+	fs.BoolVar(&o.SideBySide, "side-by-side", o.SideBySide, "run the builders' runs side by side, to prove rather than time (CI's smoke): runs that overlap are marked so in the results; every round pulls bases of its own, so each run's registry and package traffic stays its own")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "show debug output")
 }
 

@@ -48,7 +48,7 @@ func (r *Runner) PreparePackages(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("prepare the package cache: %w", err)
 	}
-	env := pkgcache.Env(r.env.Namespace)
+	env := pkgcache.Env(r.env.Namespace, "")
 	for logical := range r.env.Bases {
 		repo := r.baseRepo(logical)
 		if _, err := sess.CopyWithEnv(ctx, repo, path.Join(ProxiedBasePath, repo), env); err != nil {
@@ -118,21 +118,25 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 		}
 		return fmt.Errorf("fill the package cache: the build of %s through it failed (PipelineRun %s): %s; --packages direct downloads from the internet instead%s", w.Name, created.Name, why, r.failedStepOf(ctx, created.Name))
 	}
-	if t, terr := r.env.Packages.Traffic(ctx, start, end); terr != nil {
+	if t, terr := r.env.Packages.Traffic(ctx, start, end, ""); terr != nil {
 		r.log.Warnf("package cache traffic: %v", terr)
 	} else {
+		r.mu.Lock()
+		r.filled[w.Name] = t
+		r.mu.Unlock()
 		r.log.Infof("package cache: %s took %d requests, %d from upstream, %.1f MB", w.Name, t.Requests, t.Upstream, float64(t.Bytes)/1e6)
 	}
 	return nil
 }
 
-// packageTraffic records what a run asked of the package cache, and fails
-// a successful run that did not get it from the frozen cache (unfrozen).
-func (r *Runner) packageTraffic(ctx context.Context, run *results.Run, from, to time.Time) {
+// packageTraffic records what a run asked of the package cache (the
+// requests with tag only, when the round has one), and fails a successful
+// run that did not get it from the frozen cache (unfrozen).
+func (r *Runner) packageTraffic(ctx context.Context, run *results.Run, from, to time.Time, tag string) {
 	if r.packagesPath() == "" || r.env.Packages == nil {
 		return
 	}
-	t, err := r.env.Packages.Traffic(ctx, from, to)
+	t, err := r.env.Packages.Traffic(ctx, from, to, tag)
 	if err != nil {
 		r.log.Warnf("package cache traffic: %v", err)
 	} else {

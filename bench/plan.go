@@ -134,21 +134,12 @@ func Plan(m Matrix, rounds, warm int) []Step {
 	return steps
 }
 
-// needsQuiet says whether a step's run must have the cluster to itself
-// when runs go side by side: a cold run without a cache, the baseline
-// whose package traffic (told from other runs' by time alone) says what a
-// build downloads. A mirror round's traffic is told by its own bases'
-// repositories (ownBases).
-func needsQuiet(s Step) bool {
-	return !s.Strategy.UsesCache() && !s.Strategy.Mirror && s.Cache == results.Cold
-}
-
 // RunRound runs a round's steps through do, until do returns false. In
-// order, one at a time; or, sideBySide, first the steps that need the
-// cluster to themselves (needsQuiet), in order, then the others in one
-// lane per builder, the lanes side by side and each in the round's order
-// (a round's cold run of a strategy comes before its warm runs in either
-// part).
+// order, one at a time; or, sideBySide, in one lane per builder, the lanes
+// side by side and each in the round's order (a round's cold run of a
+// strategy comes before its warm runs). Side by side, every round has
+// bases of its own (ownBases), so each run's registry and package traffic
+// is still its own.
 func RunRound(steps []Step, sideBySide bool, do func(Step) bool) {
 	if !sideBySide {
 		for _, s := range steps {
@@ -158,39 +149,27 @@ func RunRound(steps []Step, sideBySide bool, do func(Step) bool) {
 		}
 		return
 	}
-	alone, lanes := Lanes(steps)
-	for _, s := range alone {
-		if !do(s) {
-			return
-		}
-	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	for _, lane := range lanes {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+	for _, lane := range Lanes(steps) {
+		wg.Go(func() {
 			for _, step := range lane {
 				if stop.Load() || !do(step) {
 					stop.Store(true)
 					return
 				}
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }
 
-// Lanes splits a round's steps into those that need the cluster to
-// themselves, in the round's order, and one lane per builder for the
-// others, each in the round's order.
-func Lanes(steps []Step) (alone []Step, lanes [][]Step) {
+// Lanes splits a round's steps into one lane per builder, each in the
+// round's order.
+func Lanes(steps []Step) [][]Step {
 	index := map[string]int{}
+	var lanes [][]Step
 	for _, s := range steps {
-		if needsQuiet(s) {
-			alone = append(alone, s)
-			continue
-		}
 		i, ok := index[s.Builder.Name()]
 		if !ok {
 			i = len(lanes)
@@ -199,7 +178,7 @@ func Lanes(steps []Step) (alone []Step, lanes [][]Step) {
 		}
 		lanes[i] = append(lanes[i], s)
 	}
-	return alone, lanes
+	return lanes
 }
 
 // Estimate is about how long the steps take (each workload's RunTime).

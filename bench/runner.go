@@ -68,15 +68,15 @@ type Runner struct {
 	versions map[string]string
 	streak   streak
 	runs     []results.Run
+	// filled is each workload's package traffic while it filled the
+	// package cache: what one build of it asks.
+	filled map[string]results.PackageTraffic
 	// expected caches the expected cache use per workload and change.
 	expected map[string][]scenarios.ExpectedInstruction
 
 	// mu guards the fields above, which runs side by side share (see
 	// SideBySide).
 	mu sync.Mutex
-	// alone is held for reading by every run, and for writing by a run
-	// that must have the cluster to itself even when runs go side by side.
-	alone sync.RWMutex
 	// network serialises the network profiles' changes.
 	network sync.Mutex
 	// mirrorCold serialises the mirror's cold runs: distribution's
@@ -96,10 +96,12 @@ type round struct {
 	claim      string
 	prepareSec float64
 	// branch is the git branch a source or deps change commits on;
-	// basePath the repository path of the round's own base images for a
-	// base change (see scenarios.BuildRequest).
-	branch   string
-	basePath string
+	// basePath the repository path of the round's own base images
+	// (ownBases; see scenarios.BuildRequest), and packageTag what they
+	// send with every package request.
+	branch     string
+	basePath   string
+	packageTag string
 	// commit is the last change's commit, which the next run must build.
 	commit string
 	// For runs started by push events: the round's Trigger, when it was
@@ -119,7 +121,7 @@ func NewRunner(env *cluster.Env, m Matrix, opts Options, runID string, versions 
 		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
 		rounds: map[string]*round{}, versions: versions, expected: map[string][]scenarios.ExpectedInstruction{},
 		streak:   streak{limit: opts.StopAfterFailures},
-		inFlight: map[int]bool{}, overlaps: map[int]int{},
+		inFlight: map[int]bool{}, overlaps: map[int]int{}, filled: map[string]results.PackageTraffic{},
 	}
 }
 
@@ -263,13 +265,6 @@ func (r *Runner) setNetwork(ctx context.Context, s Step) error {
 func (r *Runner) Do(ctx context.Context, s Step) ([]results.Run, error) {
 	if s.Change == "" {
 		s.Change = s.Workload.DefaultChange()
-	}
-	if needsQuiet(s) {
-		r.alone.Lock()
-		defer r.alone.Unlock()
-	} else {
-		r.alone.RLock()
-		defer r.alone.RUnlock()
 	}
 	if s.Strategy.Mirror && s.Cache == results.Cold {
 		r.mirrorCold.Lock()
@@ -706,16 +701,13 @@ func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, e
 			r.log.Warnf("%v", err)
 		}
 	}
-	// A mirror round's bases are its own (ownBases): its traffic to the
-	// mirror and upstream is told from other runs' by their repositories.
-	bases := ""
-	if s.Strategy.Mirror {
-		bases = rd.basePath
-	}
-	if run.Traffic, err = r.traffic(ctx, start, end, bases); err != nil {
+	// A round with bases of its own (ownBases) tells its traffic to the
+	// mirror and upstream from other runs' by their repositories, and its
+	// package traffic by its tag.
+	if run.Traffic, err = r.traffic(ctx, start, end, rd.basePath); err != nil {
 		r.log.Warnf("%s: registry traffic: %v", s.Name(), err)
 	}
-	r.packageTraffic(ctx, &run, start, end)
+	r.packageTraffic(ctx, &run, start, end, rd.packageTag)
 	if run.Success {
 		run.Check = CheckRun(s, run)
 		if rd.commit != "" && run.Commit != rd.commit {

@@ -46,9 +46,11 @@ var (
 	TriggerSettle = 2 * time.Second
 )
 
-// triggerName names a round's Trigger and TriggerTemplate, unique and
-// short enough for a label value.
-func triggerName(path string) string {
+// roundName names a round in Kubernetes objects (its Trigger and
+// TriggerTemplate) and in its package requests (its package tag): unique
+// and stable per round path, a valid name and label value (at most 63
+// characters).
+func roundName(path string) string {
 	sum := sha256.Sum256([]byte(path))
 	n := strings.Trim(dnsName(strings.TrimPrefix(path, "rounds/")), "-")
 	return strings.TrimRight(n[:min(len(n), 50)], "-") + "-" + hex.EncodeToString(sum[:])[:8]
@@ -69,7 +71,7 @@ func (r *Runner) addTrigger(ctx context.Context, s Step, rd *round) error {
 		return err
 	}
 	pr.GenerateName = namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-push", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round))
-	rd.trigger = triggerName(r.roundPath(s))
+	rd.trigger = roundName(r.roundPath(s))
 	l := r.labels(s)
 	// Cold and warm runs share the round's template: the state is in the
 	// results, not on the PipelineRun.

@@ -15,20 +15,20 @@ func TestTriggerName(t *testing.T) {
 	paths := []string{"rounds/20261128-103000-kaniko-none-none-local-r1", "rounds/20261128-103000-kaniko-none-none-local-r2", long, long + "x"}
 	seen := map[string]string{}
 	for _, p := range paths {
-		n := triggerName(p)
+		n := roundName(p)
 		// A Trigger's name is also the value of its round label.
 		if errs := validation.IsDNS1123Label(n); len(errs) > 0 {
-			t.Errorf("triggerName(%q) = %q: %v", p, n, errs)
+			t.Errorf("roundName(%q) = %q: %v", p, n, errs)
 		}
 		if errs := validation.IsValidLabelValue(n); len(errs) > 0 {
-			t.Errorf("triggerName(%q) = %q is no label value: %v", p, n, errs)
+			t.Errorf("roundName(%q) = %q is no label value: %v", p, n, errs)
 		}
 		if other, dup := seen[n]; dup {
 			t.Errorf("%q and %q share the name %q", p, other, n)
 		}
 		seen[n] = p
-		if again := triggerName(p); again != n {
-			t.Errorf("triggerName(%q) not stable: %q then %q", p, n, again)
+		if again := roundName(p); again != n {
+			t.Errorf("roundName(%q) not stable: %q then %q", p, n, again)
 		}
 	}
 }
@@ -74,10 +74,10 @@ func TestRoundPathsAreUniquePerRound(t *testing.T) {
 			t.Errorf("rounds %+v and %+v share the path %q", groupOfStep(other), groupOfStep(s), p)
 		}
 		seen[p] = s
-		if other, ok := triggers[triggerName(p)]; ok && other != p {
-			t.Errorf("%q and %q share the Trigger %q", p, other, triggerName(p))
+		if other, ok := triggers[roundName(p)]; ok && other != p {
+			t.Errorf("%q and %q share the Trigger %q", p, other, roundName(p))
 		}
-		triggers[triggerName(p)] = p
+		triggers[roundName(p)] = p
 	}
 	if len(seen) != 2*2*3*2 {
 		t.Errorf("%d round paths, want one per workload, builder, strategy and round: 24", len(seen))

@@ -56,14 +56,20 @@ func OriginHost(ns string) string {
 // (the bases' apt sources are plain http), Go through GOPROXY (with no
 // "direct", so a miss fails instead of reaching a VCS host), npm through
 // its registry setting. no_proxy keeps Go and npm from sending their
-// requests to the cache's proxy endpoint instead of its own.
-func Env(ns string) []string {
+// requests to the cache's proxy endpoint instead of its own. A tag, when
+// given, is sent with every request (see server.TagPrefix), so that the
+// requests of the builds whose bases carry it can be told from others'.
+func Env(ns, tag string) []string {
 	h := Host(ns)
+	proxy, prefix := h, ""
+	if tag != "" {
+		proxy, prefix = tag+"@"+h, strings.TrimSuffix(server.TagPrefix, "/")+"/"+tag
+	}
 	return []string{
-		"http_proxy=http://" + h,
+		"http_proxy=http://" + proxy,
 		"no_proxy=" + h,
-		"GOPROXY=http://" + h + strings.TrimSuffix(server.GoPrefix, "/"),
-		"npm_config_registry=http://" + h + "/",
+		"GOPROXY=http://" + h + prefix + strings.TrimSuffix(server.GoPrefix, "/"),
+		"npm_config_registry=http://" + h + prefix + "/",
 	}
 }
 
@@ -165,24 +171,26 @@ func (c *Cache) admin(ctx context.Context, method, path string) ([]byte, error) 
 }
 
 // Traffic counts what build steps asked of the cache between from and to,
-// from its log (one line a request, with the kubelet's timestamps).
-func (c *Cache) Traffic(ctx context.Context, from, to time.Time) (results.PackageTraffic, error) {
+// from its log (one line a request, with the kubelet's timestamps): those
+// with tag only, when one is given.
+func (c *Cache) Traffic(ctx context.Context, from, to time.Time, tag string) (results.PackageTraffic, error) {
 	log, err := c.clients.LogsSince(ctx, c.ns, c.selector, Name, from.Add(-time.Second))
 	if err != nil {
 		return results.PackageTraffic{}, fmt.Errorf("package cache: %w", err)
 	}
-	return Tally(measure.ParseTimestamped(log), from, to), nil
+	return Tally(measure.ParseTimestamped(log), from, to, tag), nil
 }
 
-// Tally counts the requests logged between from and to.
-func Tally(lines []measure.LogLine, from, to time.Time) results.PackageTraffic {
+// Tally counts the requests logged between from and to, those with tag
+// only when one is given.
+func Tally(lines []measure.LogLine, from, to time.Time, tag string) results.PackageTraffic {
 	var t results.PackageTraffic
 	for _, l := range lines {
 		if l.Time.Before(from) || l.Time.After(to) {
 			continue
 		}
 		var ll server.LogLine
-		if json.Unmarshal([]byte(l.Text), &ll) != nil || ll.Kind == "" {
+		if json.Unmarshal([]byte(l.Text), &ll) != nil || ll.Kind == "" || (tag != "" && ll.Tag != tag) {
 			continue
 		}
 		t.Requests++

@@ -35,6 +35,14 @@ import (
 // package names cannot start with "_", so the two never meet.
 const GoPrefix = "/_go/"
 
+// TagPrefix begins the path of a request that says who asks:
+// /_t/<tag>/ before the Go or npm path (GOPROXY, npm's registry). apt,
+// which reaches the cache as its proxy, says it as the proxy's user name
+// (http_proxy=http://<tag>@host). The tag is logged with the request, so
+// that runs side by side can each count their own; it is no part of what
+// is fetched or kept.
+const TagPrefix = "/_t/"
+
 // Results of a request, as logged.
 const (
 	Hit     = "hit"     // served from the cache
@@ -92,6 +100,7 @@ type LogLine struct {
 	Status int    `json:"status"`
 	Bytes  int64  `json:"bytes"`
 	URL    string `json:"url"`
+	Tag    string `json:"tag,omitempty"`
 }
 
 // frozenMarker in the cache directory keeps the frozen state across a
@@ -141,6 +150,47 @@ func (s *Server) Freeze(on bool) error {
 // Frozen says whether the cache serves only what it holds.
 func (s *Server) Frozen() bool { return s.frozen.Load() }
 
+// untag takes the tag a request carries (see TagPrefix) off it and
+// returns it: from an origin-form path, its prefix, removed; from a proxy
+// request, the proxy credentials' user name.
+func untag(r *http.Request) string {
+	if r.URL.IsAbs() {
+		user, _, ok := parseProxyAuth(r.Header.Get("Proxy-Authorization"))
+		if !ok || !validTag(user) {
+			return ""
+		}
+		return user
+	}
+	rest, ok := strings.CutPrefix(r.URL.Path, TagPrefix)
+	if !ok {
+		return ""
+	}
+	tag, path, ok := strings.Cut(rest, "/")
+	if !ok || !validTag(tag) {
+		return ""
+	}
+	r.URL.Path = "/" + path
+	if r.URL.RawPath != "" {
+		// An escaped path (npm's scoped names: @scope%2fname) keeps its
+		// escapes; the tag's characters need none.
+		r.URL.RawPath = strings.TrimPrefix(r.URL.RawPath, TagPrefix+tag)
+	}
+	return tag
+}
+
+// validTag: lower-case letters, digits and '-', as the harness makes them,
+// so that a tag is a plain word in a URL, a user name and the log.
+func validTag(t string) bool {
+	return t != "" && len(t) <= 63 && strings.Trim(t, "abcdefghijklmnopqrstuvwxyz0123456789-") == ""
+}
+
+// parseProxyAuth reads Basic credentials, as http.Request.BasicAuth does
+// for the Authorization header.
+func parseProxyAuth(h string) (user, password string, ok bool) {
+	r := http.Request{Header: http.Header{"Authorization": {h}}}
+	return r.BasicAuth()
+}
+
 // target is where a request goes upstream, and under which key its answer
 // is kept.
 func (s *Server) target(r *http.Request) (kind, url, key string) {
@@ -175,8 +225,9 @@ func (s *Server) paths(key string) (body, meta string) {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	tag := untag(r)
 	kind, url, key := s.target(r)
-	line := LogLine{Kind: kind, URL: redact(url)}
+	line := LogLine{Kind: kind, URL: redact(url), Tag: tag}
 	defer func() {
 		b, _ := json.Marshal(line)
 		fmt.Fprintf(s.log, "%s\n", b)

@@ -72,6 +72,9 @@ func TestServer(t *testing.T) {
 	defer front.Close()
 	proxyURL, _ := url.Parse(front.URL)
 	viaProxy := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(proxyURL)}}
+	tagged, _ := url.Parse(front.URL)
+	tagged.User = url.User("round-7")
+	viaTaggedProxy := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(tagged)}}
 
 	get := func(c *http.Client, u, accept string) (int, string) {
 		t.Helper()
@@ -99,6 +102,7 @@ func TestServer(t *testing.T) {
 		kind     string
 		result   string
 		upstream string // the URL upstream saw
+		tag      string // the tag logged
 	}{
 		{name: "go module fills", url: front.URL + "/_go/example.com/m/@v/v1.0.0.zip", status: 200, body: "body of /goproxy/example.com/m/@v/v1.0.0.zip", kind: KindGo, result: Fill, upstream: upstream.URL + "/goproxy/example.com/m/@v/v1.0.0.zip"},
 		{name: "go module hits", url: front.URL + "/_go/example.com/m/@v/v1.0.0.zip", status: 200, body: "body of /goproxy/example.com/m/@v/v1.0.0.zip", kind: KindGo, result: Hit, upstream: upstream.URL + "/goproxy/example.com/m/@v/v1.0.0.zip"},
@@ -109,6 +113,10 @@ func TestServer(t *testing.T) {
 		{name: "apt through the forward proxy", client: viaProxy, url: upstream.URL + "/debian/dists/bookworm/InRelease", status: 200, body: "body of /debian/dists/bookworm/InRelease", kind: KindHTTP, result: Fill, upstream: upstream.URL + "/debian/dists/bookworm/InRelease"},
 		{name: "a 404 passes and is not kept", url: front.URL + "/_go/example.com/m/@v/missing", status: 404, kind: KindGo, result: Pass, upstream: upstream.URL + "/goproxy/example.com/m/@v/missing"},
 		{name: "frozen serves what it holds", freeze: true, client: viaProxy, url: upstream.URL + "/debian/dists/bookworm/InRelease", status: 200, body: "body of /debian/dists/bookworm/InRelease", kind: KindHTTP, result: Hit, upstream: upstream.URL + "/debian/dists/bookworm/InRelease"},
+		{name: "a tagged go request hits what an untagged one kept", url: front.URL + "/_t/round-7/_go/example.com/m/@v/v1.0.0.zip", status: 200, body: "body of /goproxy/example.com/m/@v/v1.0.0.zip", kind: KindGo, result: Hit, upstream: upstream.URL + "/goproxy/example.com/m/@v/v1.0.0.zip", tag: "round-7"},
+		{name: "a tagged npm scoped name keeps its escape", url: front.URL + "/_t/round-7/@types%2fnode", status: 200, body: "body of /npm/@types/node", kind: KindNPM, result: Fill, upstream: upstream.URL + "/npm/@types%2fnode", tag: "round-7"},
+		{name: "apt names its tag as the proxy's user", client: viaTaggedProxy, url: upstream.URL + "/debian/dists/bookworm/InRelease", status: 200, body: "body of /debian/dists/bookworm/InRelease", kind: KindHTTP, result: Hit, upstream: upstream.URL + "/debian/dists/bookworm/InRelease", tag: "round-7"},
+		{name: "a tag that is no word is not one", url: front.URL + "/_t/Round%207/left-pad", status: 200, body: "body of /npm/_t/Round 7/left-pad", kind: KindNPM, result: Fill, upstream: upstream.URL + "/npm/_t/Round%207/left-pad"},
 		{name: "frozen refuses a miss", freeze: true, url: front.URL + "/_go/example.com/m/@v/v2.0.0.zip", status: 404, kind: KindGo, result: Refused, upstream: upstream.URL + "/goproxy/example.com/m/@v/v2.0.0.zip"},
 	}
 	for _, tt := range tests {
@@ -132,8 +140,8 @@ func TestServer(t *testing.T) {
 				t.Fatalf("log lines %+v, want one", lines)
 			}
 			l := lines[0]
-			if l.Kind != tt.kind || l.Result != tt.result || l.Status != tt.status || l.URL != tt.upstream {
-				t.Errorf("logged %+v, want kind %s result %s status %d url %s", l, tt.kind, tt.result, tt.status, tt.upstream)
+			if l.Kind != tt.kind || l.Result != tt.result || l.Status != tt.status || l.URL != tt.upstream || l.Tag != tt.tag {
+				t.Errorf("logged %+v, want kind %s result %s status %d url %s tag %q", l, tt.kind, tt.result, tt.status, tt.upstream, tt.tag)
 			}
 			if tt.status == 200 && l.Bytes != int64(len(body)) {
 				t.Errorf("logged %d bytes, served %d", l.Bytes, len(body))
