@@ -46,10 +46,12 @@ func (r *Runner) startChanges(ctx context.Context, s Step, rd *round) error {
 // the round's own tag (pkgcache.Env), which tells its package traffic
 // from others' likewise.
 func (r *Runner) ownBases(ctx context.Context, s Step, rd *round) error {
-	proxied := r.packagesPath() != ""
-	rd.basePath = path.Join(r.packagesPath(), r.roundPath(s))
-	if proxied {
-		rd.packageTag = roundName(r.roundPath(s))
+	pathOfRound, from := r.roundPath(s), r.packagesPath()
+	rd.basePath = path.Join(from, pathOfRound)
+	var env []string
+	if from != "" {
+		rd.packageTag = roundName(pathOfRound)
+		env = pkgcache.Env(r.env.Namespace, rd.packageTag)
 	}
 	sess, err := r.env.Upstream.Connect(ctx)
 	if err != nil {
@@ -58,8 +60,8 @@ func (r *Runner) ownBases(ctx context.Context, s Step, rd *round) error {
 	defer sess.Close()
 	for _, repo := range r.baseRepos(s) {
 		dst := rd.basePath + "/" + repo
-		if proxied {
-			_, err = sess.CopyWithEnv(ctx, repo, dst, pkgcache.Env(r.env.Namespace, rd.packageTag))
+		if env != nil {
+			_, err = sess.CopyWithEnv(ctx, repo, dst, env)
 		} else {
 			err = sess.Copy(ctx, repo, dst)
 		}

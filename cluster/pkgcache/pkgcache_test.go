@@ -43,30 +43,28 @@ func TestTally(t *testing.T) {
 	}
 }
 
+// TestEnvPointsEveryManagerAtTheCache: without a tag and with one, every
+// package manager goes to the cache, and the tag goes with each.
 func TestEnvPointsEveryManagerAtTheCache(t *testing.T) {
-	env := strings.Join(Env("cachebench", ""), " ")
-	for _, want := range []string{
-		"http_proxy=http://packages.cachebench.svc.cluster.local",
-		"no_proxy=packages.cachebench.svc.cluster.local",
-		"GOPROXY=http://packages.cachebench.svc.cluster.local/_go ",
-		"npm_config_registry=http://packages.cachebench.svc.cluster.local/",
+	for tag, wants := range map[string][]string{
+		"": {
+			"http_proxy=http://packages.cachebench.svc.cluster.local",
+			"no_proxy=packages.cachebench.svc.cluster.local",
+			"GOPROXY=http://packages.cachebench.svc.cluster.local/_go ",
+			"npm_config_registry=http://packages.cachebench.svc.cluster.local/",
+		},
+		"round-3": {
+			"http_proxy=http://round-3@packages.cachebench.svc.cluster.local",
+			"no_proxy=packages.cachebench.svc.cluster.local",
+			"GOPROXY=http://packages.cachebench.svc.cluster.local/_t/round-3/_go ",
+			"npm_config_registry=http://packages.cachebench.svc.cluster.local/_t/round-3/",
+		},
 	} {
-		if !strings.Contains(env+" ", want) {
-			t.Errorf("Env lacks %q: %s", want, env)
-		}
-	}
-}
-
-func TestEnvCarriesTheTag(t *testing.T) {
-	env := strings.Join(Env("cachebench", "round-3"), " ")
-	for _, want := range []string{
-		"http_proxy=http://round-3@packages.cachebench.svc.cluster.local",
-		"no_proxy=packages.cachebench.svc.cluster.local",
-		"GOPROXY=http://packages.cachebench.svc.cluster.local/_t/round-3/_go ",
-		"npm_config_registry=http://packages.cachebench.svc.cluster.local/_t/round-3/",
-	} {
-		if !strings.Contains(env+" ", want) {
-			t.Errorf("Env lacks %q: %s", want, env)
+		env := strings.Join(Env("cachebench", tag), " ")
+		for _, want := range wants {
+			if !strings.Contains(env+" ", want) {
+				t.Errorf("Env with tag %q lacks %q: %s", tag, want, env)
+			}
 		}
 	}
 }
