@@ -326,7 +326,7 @@ func reportDoc(rep *Report) doc {
 				charts = append(charts, c)
 			}
 		}
-		d.heading(2, sectionTitle(wl))
+		d.heading(2, sectionTitle(rows[0].Key))
 		if wMulti {
 			d.para("Which builder with which cache: median wall time of the warm and of the cold runs, seconds; in brackets the warm runs' speedup against the same builder without cache.")
 			d.add(builderStrategyTable(rows))
@@ -758,23 +758,21 @@ func sortedKeys[V any](m map[string]V) []string {
 	return k
 }
 
-// sectionTitle is the heading of a section (see stats.Key.Where):
-// "Workload small", "Workload small, upstream network wan" under a profile
-// other than local, "Workload small, started by a push event" for runs a
-// Trigger started.
-func sectionTitle(where string) string {
-	where, start, hasStart := strings.Cut(where, "~")
-	wl, net, hasNet := strings.Cut(where, "@")
-	wl, change, hasChange := strings.Cut(wl, "+")
-	title := "Workload " + wl
-	if hasChange {
-		title += ", change " + change
+// sectionTitle is the heading of the section of k's workload, change,
+// network profile and start (stats.Key.Where's parts, in words): "Workload
+// small", "Workload small, upstream network wan" under a profile other than
+// local, "Workload small, started by a push event" for runs a Trigger
+// started.
+func sectionTitle(k stats.Key) string {
+	title := "Workload " + k.Workload
+	if c := k.NamedChange(); c != "" {
+		title += ", change " + c
 	}
-	if hasNet {
-		title += ", upstream network " + net
+	if n := k.NamedNetwork(); n != "" {
+		title += ", upstream network " + n
 	}
-	if hasStart {
-		title += ", " + startedBy(start)
+	if s := k.NamedStart(); s != "" {
+		title += ", " + startedBy(s)
 	}
 	return title
 }
@@ -803,7 +801,9 @@ func networkSection(d *doc, rep *Report) {
 			d.para("What each cache saves as the upstream registry gets farther away: warm runs' speedup against the same builder without cache under the same profile, 95% interval, and the warm median.")
 			started = true
 		}
-		d.heading(3, sectionTitle(wl))
+		group := rows[0].Key
+		group.Network = ""
+		d.heading(3, sectionTitle(group))
 		t := table{header: append([]string{"builder", "strategy"}, nets...), numeric: 2}
 		for _, b := range builderNames(rows) {
 			for _, st := range strategies(filterBuilder(rows, b)) {

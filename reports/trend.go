@@ -140,7 +140,7 @@ func RenderTrend(root string) (*TrendReport, error) {
 			return nil, err
 		}
 		tr.Files = append(tr.Files, c.Base+".png", c.Base+".svg")
-		d.heading(2, sectionTitle(wl))
+		d.heading(2, sectionTitle(ws[0].Key))
 		d.add(figure{c})
 		header := []string{"strategy", "cache", "benchmark", "n", "median", "95% CI", "CV", "verdict"}
 		numeric := 3

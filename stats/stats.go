@@ -59,16 +59,41 @@ func (k Key) String() string {
 // runs recorded before each dimension existed stay what they were.
 func (k Key) Where() string {
 	w := k.Workload
-	if k.Change != "" && k.Change != results.DefaultChange(k.Workload) {
-		w += "+" + k.Change
+	if c := k.NamedChange(); c != "" {
+		w += "+" + c
 	}
-	if k.Network != "" && k.Network != results.LocalNetwork {
-		w += "@" + k.Network
+	if n := k.NamedNetwork(); n != "" {
+		w += "@" + n
 	}
-	if k.Start != "" && k.Start != results.StartAPI {
-		w += "~" + k.Start
+	if s := k.NamedStart(); s != "" {
+		w += "~" + s
 	}
 	return w
+}
+
+// NamedChange is the change pattern, or "" when it is the workload's
+// default (Where leaves it out then).
+func (k Key) NamedChange() string {
+	if k.Change == results.DefaultChange(k.Workload) {
+		return ""
+	}
+	return k.Change
+}
+
+// NamedNetwork is the network profile, or "" when it is local.
+func (k Key) NamedNetwork() string {
+	if k.Network == results.LocalNetwork {
+		return ""
+	}
+	return k.Network
+}
+
+// NamedStart is how the runs started, or "" when through the API.
+func (k Key) NamedStart() string {
+	if k.Start == results.StartAPI {
+		return ""
+	}
+	return k.Start
 }
 
 // Interval is a confidence interval; OK is false when the sample is too
