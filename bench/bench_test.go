@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -397,9 +398,12 @@ func TestCheckTimeout(t *testing.T) {
 		timeout string
 		ok      bool
 	}{{o, "10m", false}, {o, "2h", true}, {o, "0", true}, {fixed, "10m", false}, {fixed, "2h", true}} {
-		o := tt.o
+		c, err := tt.o.Parse()
+		if err != nil {
+			t.Fatal(err)
+		}
 		flag.Set("test.timeout", tt.timeout)
-		err := checkTimeout(o)
+		err = checkTimeout(c)
 		if (err == nil) != tt.ok {
 			t.Errorf("-timeout %s: %v", tt.timeout, err)
 		}
@@ -415,21 +419,30 @@ func TestCheckBasesOffline(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM debian:bookworm-slim AS tools\nFROM python:3.12-slim\n"), 0o644)
 	o := Defaults()
 	o.WorkloadDirs = []string{dir}
-	err := checkBases(context.Background(), o, images.Offline)
+	check := func(mode images.Mode) error {
+		t.Helper()
+		c, err := o.Parse()
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Mode = mode
+		return checkBases(context.Background(), c)
+	}
+	err := check(images.Offline)
 	for _, want := range []string{"--workload-dir " + dir, "python:3.12-slim is not available offline", "debian:bookworm-slim", "golang:1.26-bookworm", "--images online"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want it to contain %q", err, want)
 		}
 	}
-	if err := checkBases(context.Background(), o, images.Online); err != nil {
+	if err := check(images.Online); err != nil {
 		t.Errorf("online, any base may be copied: %v", err)
 	}
-	// The options read a directory once; another one holds bases we build.
+	// Another directory holds bases we build.
 	dir = filepath.Join(t.TempDir(), "go")
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM golang:1.26-bookworm AS build\nFROM debian:12-slim\n"), 0o644)
 	o.WorkloadDirs = []string{dir}
-	if err := checkBases(context.Background(), o, images.Offline); err != nil {
+	if err := check(images.Offline); err != nil {
 		t.Errorf("offline bases: %v", err)
 	}
 }
@@ -458,5 +471,34 @@ func TestUnfrozenPackageCacheFailsTheRun(t *testing.T) {
 				t.Errorf("the reason %q does not say %q", why, want)
 			}
 		}
+	}
+}
+
+// TestParseReadsWorkloadFoldersOnce: the plan is made from what Parse read;
+// a workload's folder is not read again (here it is gone by then).
+func TestParseReadsWorkloadFoldersOnce(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "app")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM debian:12-slim\nCOPY app.sh /\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "app.sh"), []byte("echo app\n"), 0o644)
+	o := Defaults()
+	o.WorkloadDirs = []string{dir}
+	o.Builders = []string{"buildkit"}
+	c, err := o.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.selection(BuilderImages{}, nil)
+	if err != nil {
+		t.Fatalf("the plan read the workload's folder again: %v", err)
+	}
+	if len(m.Workloads) != 1 || m.Workloads[0].Name != "app" {
+		t.Errorf("workloads %v, want app", m.Workloads)
+	}
+	if got := c.baseNames(); !slices.Equal(got, []string{"debian"}) {
+		t.Errorf("bases %v, want debian", got)
 	}
 }

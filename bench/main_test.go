@@ -69,23 +69,23 @@ func runMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "cachebench: %v\n", err)
 		return 1
 	}
-	if err := opts.Validate(); err != nil {
+	c, err := opts.Parse()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "cachebench: %v\n", err)
 		return 1
 	}
 	ctx, stop := WithInterrupt(context.Background())
 	defer stop()
-	if err := Preflight(ctx, opts); err != nil {
+	if err := c.Preflight(ctx); err != nil {
 		return cannot(err)
 	}
-	if err := checkTimeout(opts); err != nil {
+	if err := checkTimeout(c); err != nil {
 		fmt.Fprintf(os.Stderr, "cachebench: %v\n", err)
 		return 1
 	}
 	l := log.New(os.Stderr, opts.Verbose)
-	var err error
 	benchStart = time.Now()
-	session, err = NewSession(ctx, opts, l)
+	session, err = NewSession(ctx, c, l)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "cachebench: %v\n", err)
 		return 1
@@ -125,7 +125,7 @@ func runSelects(test string) bool {
 
 // checkTimeout refuses to start a plan that go test's -timeout (10 minutes
 // unless given) would cut off midway with a panic.
-func checkTimeout(o Options) error {
+func checkTimeout(c Config) error {
 	f := flag.Lookup("test.timeout")
 	if f == nil {
 		return nil
@@ -134,19 +134,19 @@ func checkTimeout(o Options) error {
 	if err != nil || timeout == 0 {
 		return nil
 	}
-	m, err := o.selection(BuilderImages{}, nil)
+	m, err := c.selection(BuilderImages{}, nil)
 	if err != nil {
 		return err
 	}
-	if o.Rounds == 0 {
+	if c.Rounds == 0 {
 		// The budget bounds a precision-driven benchmark; setup comes on top.
-		if need := o.Budget + 15*time.Minute; need > timeout {
+		if need := c.Budget + 15*time.Minute; need > timeout {
 			return fmt.Errorf("the benchmark may take its whole budget of %s plus the setup, and go test's -timeout is %s: pass -timeout %s (or a smaller CACHEBENCH_BUDGET, or fixed CACHEBENCH_ROUNDS)",
-				o.Budget, timeout, need.Round(10*time.Minute)+10*time.Minute)
+				c.Budget, timeout, need.Round(10*time.Minute)+10*time.Minute)
 		}
 		return nil
 	}
-	plan := Plan(m, o.Rounds, o.WarmRuns)
+	plan := Plan(m, c.Rounds, c.WarmRuns)
 	if need := Estimate(plan); need > timeout {
 		return fmt.Errorf("the plan has %d runs, about %s on a 2-core machine, and go test's -timeout is %s: pass -timeout %s (or fewer runs)",
 			len(plan), need.Round(time.Minute), timeout, (2*need).Round(10*time.Minute)+10*time.Minute)

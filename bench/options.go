@@ -89,39 +89,6 @@ type Options struct {
 	SideBySide bool
 	Verbose    bool
 
-	// loaded holds the workloads as last read (see workloads): a pointer,
-	// so that copies of the options share it.
-	loaded *loadedWorkloads
-}
-
-// loadedWorkloads are the built-in workloads named and the --workload-dir
-// builds, read once for the settings in key.
-type loadedWorkloads struct {
-	key     string
-	builtin []scenarios.Workload
-	dirs    []*scenarios.WorkloadDir
-	err     error // of the built-in names; dirErr of the directories
-	dirErr  error
-}
-
-// workloads reads the built-in workloads named (generating manyfiles'
-// files) and every --workload-dir, once for the options' current
-// settings: validation, the offline base check, the image set and the
-// plan all need them.
-func (o *Options) workloads() *loadedWorkloads {
-	key := fmt.Sprintf("%q", []any{o.workloadNames(), o.WorkloadDirs, o.Dockerfile, o.Context, o.BuildArgs, o.SourceFile, o.DepsFile})
-	if o.loaded != nil && o.loaded.key == key {
-		return o.loaded
-	}
-	l := &loadedWorkloads{key: key}
-	l.builtin, l.err = scenarios.SelectWorkloads(o.workloadNames())
-	l.dirs, l.dirErr = o.readWorkloadDirs()
-	if o.loaded == nil {
-		o.loaded = l
-	} else {
-		*o.loaded = *l
-	}
-	return o.loaded
 }
 
 // Defaults returns the default options.
@@ -145,8 +112,6 @@ func Defaults() Options {
 		BuildCA:      "auto",
 
 		StopAfterFailures: 3,
-
-		loaded: &loadedWorkloads{},
 	}
 }
 
@@ -243,18 +208,48 @@ func splitList(s string) []string {
 // clusterNameRe: kind names node containers and kubeconfig contexts after it.
 var clusterNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,40}$`)
 
+// Config is the options parsed once (Options.Parse), each value in its
+// own type: the session, the image factory, the cluster and the plan read
+// these, and nothing after Parse reads a flag, a workload's folder or a
+// CA file again.
+type Config struct {
+	Options
+	Mode         images.Mode
+	Changes      []scenarios.Change
+	Networks     []network.Profile
+	CacheNetwork network.Profile
+	// CAFile is --build-ca resolved to a file ("" for none).
+	CAFile string
+	// Mirrors are --registry-mirror's pairs: registry host -> mirror URL.
+	Mirrors map[string]string
+	// Builtin are the built-in workloads named; Dirs the --workload-dir
+	// builds, read from their folders.
+	Builtin []scenarios.Workload
+	Dirs    []*scenarios.WorkloadDir
+}
+
 // Validate checks the options and says, for each bad one, which setting it
 // is and what to do.
-func (o *Options) Validate() error {
+func (o Options) Validate() error {
+	_, err := o.Parse()
+	return err
+}
+
+// Parse checks the options and reads them into a Config, reading each
+// workload's folder and the CA file once; for each bad option the error
+// says which setting it is and what to do.
+func (o Options) Parse() (Config, error) {
+	c := Config{Options: o}
 	var errs []string
 	bad := func(flag, format string, args ...any) {
 		errs = append(errs, fmt.Sprintf("--%s (%s): %s", flag, EnvName(flag), fmt.Sprintf(format, args...)))
 	}
-	if err := o.workloads().err; err != nil {
-		bad("workloads", "%v", err)
+	var builtinErr, dirErr error
+	if c.Builtin, builtinErr = scenarios.SelectWorkloads(o.workloadNames()); builtinErr != nil {
+		bad("workloads", "%v", builtinErr)
 	}
-	if err := o.workloads().dirErr; err != nil {
-		bad("workload-dir", "%v", err)
+	if c.Dirs, dirErr = o.readWorkloadDirs(); dirErr != nil {
+		bad("workload-dir", "%v", dirErr)
 	}
 	if len(o.WorkloadDirs) == 0 {
 		for _, f := range []struct {
@@ -271,10 +266,13 @@ func (o *Options) Validate() error {
 	default:
 		bad("start", "%q: use api or trigger", o.Start)
 	}
-	if changes, err := scenarios.ParseChanges(o.Changes); err != nil {
+	var err error
+	if c.Changes, err = scenarios.ParseChanges(o.Changes); err != nil {
 		bad("change", "%v", err)
-	} else if err := o.checkChanges(changes); err != nil {
-		bad("change", "%v", err)
+	} else if builtinErr == nil && dirErr == nil {
+		if err := checkChanges(c.Builtin, c.Dirs, c.Changes); err != nil {
+			bad("change", "%v", err)
+		}
 	}
 	if len(o.Builders) == 0 {
 		bad("builders", "empty: choose from %s", strings.Join(Builders, ", "))
@@ -288,10 +286,10 @@ func (o *Options) Validate() error {
 			}
 		}
 	}
-	if _, err := network.ParseList(o.Networks); err != nil {
+	if c.Networks, err = network.ParseList(o.Networks); err != nil {
 		bad("network", "%v", err)
 	}
-	if _, err := network.Parse(o.CacheNetwork); err != nil {
+	if c.CacheNetwork, err = network.Parse(o.CacheNetwork); err != nil {
 		bad("cache-network", "%v", err)
 	}
 	if o.Packages != results.PackagesProxied && o.Packages != results.PackagesDirect {
@@ -335,16 +333,16 @@ func (o *Options) Validate() error {
 	if !clusterNameRe.MatchString(o.ClusterName) {
 		bad("cluster-name", "%q: use lower-case letters, digits and '-'", o.ClusterName)
 	}
-	if _, err := images.ParseMode(o.Images); err != nil {
+	if c.Mode, err = images.ParseMode(o.Images); err != nil {
 		bad("images", "%v", err)
 	}
 	if err := images.WithKubernetesVersion(o.Kubernetes)(&images.Factory{}); err != nil {
 		bad("kubernetes-version", "%v", err)
 	}
-	if _, err := o.BuildCAFile(); err != nil {
+	if c.CAFile, err = o.buildCAFile(); err != nil {
 		bad("build-ca", "%v", err)
 	}
-	if _, err := o.registryMirrors(); err != nil {
+	if c.Mirrors, err = o.registryMirrors(); err != nil {
 		bad("registry-mirror", "%v", err)
 	}
 	if o.Kubeconfig != "" {
@@ -362,16 +360,16 @@ func (o *Options) Validate() error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("bad options:\n  %s", strings.Join(errs, "\n  "))
+		return Config{}, fmt.Errorf("bad options:\n  %s", strings.Join(errs, "\n  "))
 	}
-	return nil
+	return c, nil
 }
 
 // hostCABundles are where distributions keep the system CA bundle.
 var hostCABundles = []string{"/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"}
 
-// BuildCAFile resolves --build-ca to a file ("" for none).
-func (o *Options) BuildCAFile() (string, error) {
+// buildCAFile resolves --build-ca to a file ("" for none).
+func (o Options) buildCAFile() (string, error) {
 	switch o.BuildCA {
 	case "none", "":
 		return "", nil
@@ -437,7 +435,7 @@ func (o *Options) Settings() map[string]string {
 const DefaultWorkload = "small"
 
 // workloadNames are the built-in workloads to build.
-func (o *Options) workloadNames() []string {
+func (o Options) workloadNames() []string {
 	if len(o.Workloads) == 0 && len(o.WorkloadDirs) == 0 {
 		return []string{DefaultWorkload}
 	}
@@ -447,38 +445,31 @@ func (o *Options) workloadNames() []string {
 // baseNames are the base images (by logical name) that the workloads
 // build FROM: built and pushed before the runs. Users' bases that only an
 // online run has are added once the images are known (images.Set.AddBase).
-func (o *Options) baseNames() ([]string, error) {
-	loaded := o.workloads()
-	if loaded.err != nil {
-		return nil, loaded.err
-	}
-	if loaded.dirErr != nil {
-		return nil, loaded.dirErr
-	}
+func (c Config) baseNames() []string {
 	var names []string
 	add := func(n string) {
 		if !slices.Contains(names, n) {
 			names = append(names, n)
 		}
 	}
-	for _, w := range loaded.builtin {
+	for _, w := range c.Builtin {
 		for _, b := range w.Bases {
 			add(b)
 		}
 	}
-	for _, d := range loaded.dirs {
+	for _, d := range c.Dirs {
 		for _, image := range d.Images {
 			if n, ok := images.OfflineBase(image); ok {
 				add(n)
 			}
 		}
 	}
-	return names, nil
+	return names
 }
 
 // readWorkloadDirs reads every --workload-dir; their names must differ from
 // each other's (the built-in ones are checked when each is read).
-func (o *Options) readWorkloadDirs() ([]*scenarios.WorkloadDir, error) {
+func (o Options) readWorkloadDirs() ([]*scenarios.WorkloadDir, error) {
 	var out []*scenarios.WorkloadDir
 	seen := map[string]string{}
 	for _, spec := range o.WorkloadDirs {
@@ -498,27 +489,24 @@ func (o *Options) readWorkloadDirs() ([]*scenarios.WorkloadDir, error) {
 // checkChanges refuses change patterns of which some workload can take
 // none; patterns only some workloads can take are left out for the others
 // (Matrix.Skipped says so).
-func (o *Options) checkChanges(changes []scenarios.Change) error {
+func checkChanges(builtin []scenarios.Workload, dirs []*scenarios.WorkloadDir, changes []scenarios.Change) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	loaded := o.workloads()
-	if loaded.err != nil || loaded.dirErr != nil {
-		return nil // reported with --workloads and --workload-dir
-	}
-	ws := slices.Clone(loaded.builtin)
-	for _, d := range loaded.dirs {
+	ws := slices.Clone(builtin)
+	for _, d := range dirs {
 		ws = append(ws, scenarios.Workload{Name: d.Name, SourceFile: d.SourceFile, DepsFile: d.DepsFile})
 	}
 	for _, w := range ws {
 		if (Matrix{Changes: changes}).ChangesOf(w) != nil {
 			continue
 		}
-		var why []string
+		var why, named []string
 		for _, c := range changes {
 			why = append(why, w.CheckChange(c).Error())
+			named = append(named, string(c))
 		}
-		return fmt.Errorf("workload %s can take none of %s (%s): add a change it can take, or leave the workload out", w.Name, strings.Join(o.Changes, ","), strings.Join(why, "; "))
+		return fmt.Errorf("workload %s can take none of %s (%s): add a change it can take, or leave the workload out", w.Name, strings.Join(named, ","), strings.Join(why, "; "))
 	}
 	return nil
 }
@@ -545,7 +533,7 @@ func (p *percent) Set(s string) error {
 func (p *percent) Type() string { return "percent" }
 
 // registryMirrors parses the HOST=URL pairs of --registry-mirror.
-func (o *Options) registryMirrors() (map[string]string, error) {
+func (o Options) registryMirrors() (map[string]string, error) {
 	m := map[string]string{}
 	for _, pair := range o.RegistryMirrors {
 		host, url, ok := strings.Cut(pair, "=")

@@ -190,23 +190,16 @@ func Estimate(steps []Step) time.Duration {
 	return d
 }
 
-// selection returns the matrix the options name: workloads, network
-// profiles, builders (with img's images) and strategy names; every builder
-// must have every strategy. No strategies named means the first builder's
-// default ones.
+// selection returns the matrix the configuration names: workloads,
+// network profiles, builders (with img's images) and strategy names; every
+// builder must have every strategy. No strategies named means the first
+// builder's default ones.
 //
 // Users' workloads take their base images from set (nil when only the
 // plan's size matters).
-func (o *Options) selection(img BuilderImages, set *images.Set) (Matrix, error) {
-	loaded := o.workloads()
-	if loaded.err != nil {
-		return Matrix{}, loaded.err
-	}
-	if loaded.dirErr != nil {
-		return Matrix{}, loaded.dirErr
-	}
-	ws := slices.Clone(loaded.builtin)
-	for _, d := range loaded.dirs {
+func (c Config) selection(img BuilderImages, set *images.Set) (Matrix, error) {
+	ws := slices.Clone(c.Builtin)
+	for _, d := range c.Dirs {
 		bases := map[string]scenarios.BaseSource{}
 		for _, image := range d.Images {
 			var logical string
@@ -228,29 +221,14 @@ func (o *Options) selection(img BuilderImages, set *images.Set) (Matrix, error) 
 		}
 		ws = append(ws, w)
 	}
-	changes, err := scenarios.ParseChanges(o.Changes)
-	if err != nil {
-		return Matrix{}, err
-	}
-	if err := o.checkChanges(changes); err != nil {
-		return Matrix{}, fmt.Errorf("--change: %w", err)
-	}
-	ns, err := network.ParseList(o.Networks)
-	if err != nil {
-		return Matrix{}, err
-	}
-	cacheNet, err := network.Parse(o.CacheNetwork)
-	if err != nil {
-		return Matrix{}, err
-	}
-	bs, err := NewBuilders(o.Builders, img)
+	bs, err := NewBuilders(c.Builders, img)
 	if err != nil {
 		return Matrix{}, err
 	}
 	if len(bs) == 0 {
 		return Matrix{}, fmt.Errorf("no builder: choose from %s", strings.Join(Builders, ", "))
 	}
-	names := o.Strategies
+	names := c.Strategies
 	if len(names) == 0 {
 		names = scenarios.DefaultStrategyNames(bs[0])
 	}
@@ -259,7 +237,7 @@ func (o *Options) selection(img BuilderImages, set *images.Set) (Matrix, error) 
 			return Matrix{}, err
 		}
 	}
-	return Matrix{Workloads: ws, Changes: changes, Networks: ns, Builders: bs, Strategies: names, CacheNetwork: cacheNet}, nil
+	return Matrix{Workloads: ws, Changes: c.Changes, Networks: c.Networks, Builders: bs, Strategies: names, CacheNetwork: c.CacheNetwork}, nil
 }
 
 // strategyOf is a builder's own strategy of that name (selection checked

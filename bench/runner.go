@@ -54,7 +54,7 @@ type Runner struct {
 	env    *cluster.Env
 	tekton tektonclient.Interface
 	matrix Matrix
-	opts   Options
+	opts   Config
 	runID  string
 	// names is what the cluster's names of the benchmark's rounds start
 	// with: the run id, with the session's number for a resumed one (its
@@ -114,7 +114,7 @@ type round struct {
 
 // NewRunner returns a Runner; versions go into every run. Runs are
 // written to the results folder given by SetWriter.
-func NewRunner(env *cluster.Env, m Matrix, opts Options, runID string, versions map[string]string, l log.Logger) *Runner {
+func NewRunner(env *cluster.Env, m Matrix, opts Config, runID string, versions map[string]string, l log.Logger) *Runner {
 	tc := env.Clients.Tekton
 	return &Runner{
 		env: env, tekton: tc, matrix: m, opts: opts, runID: runID, names: runID, log: l,

@@ -31,7 +31,7 @@ import (
 
 // Session is one benchmark: options, images, cluster, results.
 type Session struct {
-	Opts  Options
+	Opts  Config
 	Log   log.Logger
 	RunID string
 	// Matrix is what the benchmark crosses.
@@ -53,23 +53,19 @@ type Session struct {
 const BuildCAConfigMap = "build-ca"
 
 // Preflight says, in one line, why a benchmark cannot run here.
-func Preflight(ctx context.Context, o Options) error {
-	if err := o.Validate(); err != nil {
+func (c Config) Preflight(ctx context.Context) error {
+	if err := checkBases(ctx, c); err != nil {
 		return err
 	}
-	mode, _ := images.ParseMode(o.Images)
-	if err := checkBases(ctx, o, mode); err != nil {
-		return err
-	}
-	if o.Kubeconfig == "" {
+	if c.Kubeconfig == "" {
 		if err := cluster.CheckDocker(ctx); err != nil {
 			return err
 		}
 	}
-	if mode != images.Online && os.Geteuid() != 0 {
+	if c.Mode != images.Online && os.Geteuid() != 0 {
 		return errors.New("building images offline needs root (mmdebstrap, chroot): run as root, or with --images=online where a registry can be reached")
 	}
-	if mode != images.Online {
+	if c.Mode != images.Online {
 		if _, err := exec.LookPath("mmdebstrap"); err != nil {
 			return errors.New("mmdebstrap not found: run `sudo make docker` (host/install-docker.sh installs it)")
 		}
@@ -79,16 +75,11 @@ func Preflight(ctx context.Context, o Options) error {
 
 // checkBases refuses, before any image is built, a user's workload whose
 // base image an offline run cannot have.
-func checkBases(ctx context.Context, o Options, mode images.Mode) error {
-	loaded := o.workloads()
-	dirs := loaded.dirs
-	if loaded.dirErr != nil || len(dirs) == 0 {
-		return loaded.dirErr
-	}
-	if mode == images.Online || (mode == images.Auto && images.CanPull(ctx)) {
+func checkBases(ctx context.Context, c Config) error {
+	if len(c.Dirs) == 0 || c.Mode == images.Online || (c.Mode == images.Auto && images.CanPull(ctx)) {
 		return nil
 	}
-	for _, d := range dirs {
+	for _, d := range c.Dirs {
 		for _, image := range d.Images {
 			if _, err := images.RequireOfflineBase(image); err != nil {
 				return fmt.Errorf("--workload-dir %s: %w", d.Dir, err)
@@ -98,10 +89,11 @@ func checkBases(ctx context.Context, o Options, mode images.Mode) error {
 	return nil
 }
 
-// NewSession validates the options and prepares the images (building what
-// the cache lacks when offline).
-func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) {
-	s := &Session{Opts: o, Log: l, RunID: o.RunID}
+// NewSession checks that the benchmark c describes can run here and
+// prepares the images (building what the cache lacks when offline).
+func NewSession(ctx context.Context, c Config, l log.Logger) (*Session, error) {
+	o := c.Options
+	s := &Session{Opts: c, Log: l, RunID: o.RunID}
 	if o.Resume != "" {
 		s.RunID = o.Resume
 	}
@@ -123,12 +115,12 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	} else if err := results.CheckFree(s.ResultsDir()); err != nil {
 		return nil, fmt.Errorf("--run-id %s: %w; a new benchmark's runs would be mixed into it: continue it with --resume %s, choose another --run-id (or none, for one named by the time), or remove the folder", s.RunID, err, s.RunID)
 	}
-	if err := Preflight(ctx, o); err != nil {
+	if err := c.Preflight(ctx); err != nil {
 		return nil, err
 	}
 	// Said before any image is built or cluster created: on a new machine
 	// that is most of an hour the user need not wait to read it.
-	early, err := o.selection(BuilderImages{}, nil)
+	early, err := c.selection(BuilderImages{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -138,11 +130,7 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	for _, n := range s.gitCopyNotes {
 		l.Warnf("%s", n)
 	}
-	bases, err := o.baseNames()
-	if err != nil {
-		return nil, err
-	}
-	opts := []images.Option{images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes), images.WithNodeImage(o.NodeImage), images.WithBases(bases...), images.WithTriggers(o.Start == results.StartTrigger)}
+	opts := []images.Option{images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes), images.WithNodeImage(o.NodeImage), images.WithBases(c.baseNames()...), images.WithTriggers(o.Start == results.StartTrigger)}
 	if o.Kubeconfig != "" {
 		opts = append(opts, images.WithoutNodeImage())
 	}
@@ -150,8 +138,7 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if err != nil {
 		return nil, err
 	}
-	mode, _ := images.ParseMode(o.Images)
-	if s.Images, err = factory.Resolve(ctx, mode, o.Builders...); err != nil {
+	if s.Images, err = factory.Resolve(ctx, c.Mode, o.Builders...); err != nil {
 		return nil, fmt.Errorf("prepare images: %w", err)
 	}
 	if o.ImageRegistry != "" {
@@ -163,9 +150,7 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	for k, v := range s.Images.Builders {
 		bi.Images[k] = v
 	}
-	if s.caFile, err = o.BuildCAFile(); err != nil {
-		return nil, err
-	}
+	s.caFile = c.CAFile
 	if s.caFile != "" {
 		bi.CABundle = BuildCAConfigMap
 	}
@@ -175,16 +160,12 @@ func NewSession(ctx context.Context, o Options, l log.Logger) (*Session, error) 
 	if o.Warmer != "" {
 		bi.Images[images.RoleKanikoWarmer] = o.Warmer
 	}
-	if s.Matrix, err = o.selection(bi, s.Images); err != nil {
-		return nil, err
-	}
-	mirrors, err := o.registryMirrors()
-	if err != nil {
+	if s.Matrix, err = c.selection(bi, s.Images); err != nil {
 		return nil, err
 	}
 	s.Cluster = cluster.Config{
 		Name: o.ClusterName, Kubeconfig: o.Kubeconfig, Reuse: o.Reuse, Keep: o.Keep,
-		NodeImage: o.NodeImage, RegistryMirrors: mirrors, Log: l,
+		NodeImage: o.NodeImage, RegistryMirrors: c.Mirrors, Log: l,
 	}
 	if s.Images.Mode == images.Online {
 		s.Cluster.NodeImage = "" // the image set has it, by digest

@@ -30,7 +30,11 @@ inspection or for later runs with --reuse.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Keep = true
 			l := log.New(os.Stderr, opts.Verbose)
-			s, err := bench.NewSession(cmd.Context(), opts, l)
+			c, err := opts.Parse()
+			if err != nil {
+				return err
+			}
+			s, err := bench.NewSession(cmd.Context(), c, l)
 			if err != nil {
 				return err
 			}

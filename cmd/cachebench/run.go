@@ -84,7 +84,11 @@ func runSteps(ctx context.Context, steps []env.Func, cfg *envconf.Config) (conte
 func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 	start := time.Now()
 	l := log.New(os.Stderr, opts.Verbose)
-	s, err := bench.NewSession(ctx, opts, l)
+	c, err := opts.Parse()
+	if err != nil {
+		return err
+	}
+	s, err := bench.NewSession(ctx, c, l)
 	if err != nil {
 		return err
 	}
