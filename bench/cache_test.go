@@ -129,13 +129,13 @@ func checkFindings(t *testing.T, run results.Run) {
 	}
 }
 
-// downloadsPackages are the built-in workloads whose RUN steps download
+// downloadsPackages are the built-in workloads whose RUN instructions download
 // packages (apt, Go modules, npm).
 var downloadsPackages = map[string]bool{"small": true, "smoke": true, "gobuild": true, "node": true}
 
 // checkPackages proves that a run with proxied packages went through the
 // package cache: nothing refused, and a build without a cache, which runs
-// every RUN step, made requests to it.
+// every RUN instruction, made requests to it.
 func checkPackages(t *testing.T, step Step, run results.Run) {
 	t.Helper()
 	p := run.Packages
@@ -150,7 +150,7 @@ func checkPackages(t *testing.T, step Step, run results.Run) {
 		if p.Requests == 0 || p.Hits != p.Requests {
 			t.Errorf("a cold run without a cache should download every package from the frozen cache: %+v", p)
 		}
-		// It runs the RUN steps the fill ran: the same requests, the same
+		// It runs the RUN instructions the fill ran: the same requests, the same
 		// bytes, whatever ran beside it, or its traffic is not its own.
 		session.Runner.mu.Lock()
 		fill, ok := session.Runner.filled[step.Workload.Name]

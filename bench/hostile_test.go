@@ -28,7 +28,7 @@ import (
 // hostileRound numbers the hostile build's round, apart from the plan's.
 const hostileRound = 95
 
-// hostileDockerfile builds on the smoke's base and, in a RUN step, makes
+// hostileDockerfile builds on the smoke's base and, in a RUN instruction, makes
 // every call a build must not be able to make, each beside a call to the
 // same pod that it may make (the control: the pod is there, the probe
 // works). The targets come as build arguments.
@@ -83,7 +83,7 @@ var hostileWant = map[string]*regexp.Regexp{
 	"upstream-read":     regexp.MustCompile(`^HTTP/1\.[01] 200 `),
 }
 
-// TestCacheHostile builds a workload whose RUN step calls the harness's
+// TestCacheHostile builds a workload whose RUN instruction calls the harness's
 // controls from inside the build: Toxiproxy's API (which would change its
 // own network profile), the package cache's admin port (which would thaw
 // it), the upstream registry's writable port and an upload through its
@@ -97,7 +97,7 @@ func testHostile(t *testing.T) {
 	builder := session.Builders[0]
 	for _, b := range session.Builders {
 		if b.Name() == "kaniko" {
-			builder = b // RUN steps in the build pod's own network namespace
+			builder = b // RUN instructions in the build pod's own network namespace
 		}
 	}
 	strategy, ok := strategyNamed(builder, "none")
@@ -128,7 +128,7 @@ func testHostile(t *testing.T) {
 		delete(want, "packages-serve")
 	}
 	w := scenarios.Workload{
-		Name: "hostile", Description: "RUN steps that call the harness's controls",
+		Name: "hostile", Description: "RUN instructions that call the harness's controls",
 		Files:      fstest.MapFS{"Dockerfile": {Data: []byte(hostileDockerfile)}, "probe.sh": {Data: []byte(hostileProbe)}},
 		Dockerfile: "Dockerfile", Context: ".", Bases: []string{"debian"}, BuildArgs: args,
 	}

@@ -88,7 +88,6 @@ type Options struct {
 	// runs in order (CI's smoke, which proves and does not time).
 	SideBySide bool
 	Verbose    bool
-
 }
 
 // Defaults returns the default options.
@@ -135,7 +134,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.Changes, "change", o.Changes, "what each warm run's commit changes, each measured: none (the same commit), stamp (a new build argument value), source (a source file edited), deps (the dependency manifest edited), base (base images with a new digest); default: stamp for workloads with a stamp argument, else none")
 	fs.StringSliceVar(&o.Networks, "network", o.Networks, "network profiles between the builders and the upstream registry (base images), each measured: "+strings.Join(network.PresetNames(), ", ")+" or <rtt>[+-<jitter>]/<bandwidth>, e.g. 30ms/100mbit")
 	fs.StringVar(&o.CacheNetwork, "cache-network", o.CacheNetwork, "network profile between the builders and the cache registry (layer caches, pushed images)")
-	fs.StringVar(&o.Packages, "packages", o.Packages, "how RUN steps download apt packages, Go modules and npm packages: proxied (through a package cache in the cluster, behind the upstream network profile, filled by one unmeasured build of each workload and then frozen, so every run downloads the same) or direct (from the internet, as the Dockerfile says)")
+	fs.StringVar(&o.Packages, "packages", o.Packages, "how RUN instructions download apt packages, Go modules and npm packages: proxied (through a package cache in the cluster, behind the upstream network profile, filled by one unmeasured build of each workload and then frozen, so every run downloads the same) or direct (from the internet, as the Dockerfile says)")
 	fs.StringVar(&o.Start, "start", o.Start, "how each run starts: api (the harness creates the PipelineRun) or trigger (a commit pushed to the git server, announced by a signed GitHub push event to a Tekton Triggers "+versions.Triggers+" EventListener, whose Trigger creates the PipelineRun; the event's latency is measured too)")
 	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure, each under every builder (default: all: none, registry, pv-warm)")
 	fs.StringSliceVar(&o.Builders, "builders", o.Builders, "image builders to compare ("+strings.Join(Builders, ", ")+")")
@@ -162,7 +161,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Executor, "kaniko-executor", o.Executor, "kaniko executor image, e.g. a fork's (default: the image set's)")
 	fs.StringVar(&o.Warmer, "kaniko-warmer", o.Warmer, "kaniko warmer image (default: the image set's)")
 	fs.StringVar(&o.CacheDir, "cache-dir", o.CacheDir, "cache of built images and binaries (offline mode)")
-	fs.StringVar(&o.BuildCA, "build-ca", o.BuildCA, "CA bundle mounted as the system bundle of build steps, so RUN steps trust what the host trusts: a file, auto (the host's bundle) or none")
+	fs.StringVar(&o.BuildCA, "build-ca", o.BuildCA, "CA bundle mounted as the system bundle of build steps, so RUN instructions trust what the host trusts: a file, auto (the host's bundle) or none")
 	fs.IntVar(&o.StopAfterFailures, "stop-after-failures", o.StopAfterFailures, "end the benchmark after this many failed runs in a row with the same cause (0: never)")
 	fs.BoolVar(&o.SideBySide, "side-by-side", o.SideBySide, "run the builders' runs side by side, to prove rather than time (CI's smoke): runs that overlap are marked so in the results; every round pulls bases of its own, so each run's registry and package traffic stays its own")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "show debug output")

@@ -289,7 +289,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		}
 	}
 	if s.Opts.Packages == results.PackagesProxied {
-		envInfo.Notes = append(envInfo.Notes, "Packages proxied: RUN steps download apt packages, Go modules and npm packages through the package cache in the cluster, behind the upstream registry's network profile. Every build takes its base images from copies whose configuration points the package managers there (http_proxy for apt's http sources, GOPROXY, npm_config_registry); Dockerfiles are unchanged. Before the first run, one unmeasured build of each workload filled the cache from the internet; then it was frozen, so every run downloads the same bytes and a miss fails the run. Each run's requests to it are counted from its log.")
+		envInfo.Notes = append(envInfo.Notes, "Packages proxied: RUN instructions download apt packages, Go modules and npm packages through the package cache in the cluster, behind the upstream registry's network profile. Every build takes its base images from copies whose configuration points the package managers there (http_proxy for apt's http sources, GOPROXY, npm_config_registry); Dockerfiles are unchanged. Before the first run, one unmeasured build of each workload filled the cache from the internet; then it was frozen, so every run downloads the same bytes and a miss fails the run. Each run's requests to it are counted from its log.")
 		ca := ""
 		if s.caFile != "" {
 			ca = BuildCAConfigMap
@@ -299,7 +299,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 			return err
 		}
 	} else {
-		envInfo.Notes = append(envInfo.Notes, "Packages direct: RUN steps download apt packages, Go modules and npm packages from the internet, as their Dockerfiles say, outside any network profile.")
+		envInfo.Notes = append(envInfo.Notes, "Packages direct: RUN instructions download apt packages, Go modules and npm packages from the internet, as their Dockerfiles say, outside any network profile.")
 	}
 	fillHost(&envInfo)
 	for _, n := range s.Matrix.Skipped() {

@@ -8,7 +8,7 @@ import (
 )
 
 // The logs under testdata were recorded from real runs in a kind cluster
-// (workload small; RUN steps' apt output thinned out).
+// (workload small; RUN instructions' apt output thinned out).
 func TestBuilderLogs(t *testing.T) {
 	tests := []struct {
 		file                        string

@@ -34,7 +34,7 @@ func TestInstructionsFromLogs(t *testing.T) {
 		read func([]LogLine) results.BuildLog
 		want []results.InstructionCache
 	}{
-		// kaniko looks up RUN steps only (no --cache-copy-layers), all of a
+		// kaniko looks up RUN instructions only (no --cache-copy-layers), all of a
 		// stage's before running it, and none after the first miss.
 		{"kaniko-gobuild-registry-warm.log", Kaniko, []results.InstructionCache{
 			hit("RUN go mod download"),

@@ -355,7 +355,7 @@ func reportDoc(rep *Report) doc {
 		d.para("Where the time goes (median seconds of each part; the parts come from different runs, so they need not add up to the median wall time):")
 		d.add(breakdownTable(rows, wMulti))
 		if t, ok := trafficTable(res.Runs, rows, wMulti); ok {
-			d.para("Registry traffic of a run (medians, from the registries' access logs): megabytes from upstream (base images; under the mirror strategy, what the mirror fetched) and pulls there (manifest GETs, as Docker Hub counts them), megabytes pulled from and pushed to the cache registry (layer caches, the image), and, where runs pulled through the mirror, megabytes it served. With packages proxied, the last column is what RUN steps downloaded from the package cache (apt, Go modules, npm), under the upstream profile.")
+			d.para("Registry traffic of a run (medians, from the registries' access logs): megabytes from upstream (base images; under the mirror strategy, what the mirror fetched) and pulls there (manifest GETs, as Docker Hub counts them), megabytes pulled from and pushed to the cache registry (layer caches, the image), and, where runs pulled through the mirror, megabytes it served. With packages proxied, the last column is what RUN instructions downloaded from the package cache (apt, Go modules, npm), under the upstream profile.")
 			d.add(t)
 		}
 	}

@@ -30,7 +30,7 @@ func (b Buildah) Images() map[string]string { return map[string]string{"image": 
 
 // Pod implements Builder.
 func (Buildah) Pod() string {
-	return "privileged container (RUN steps run with runc); overlay containers storage on an emptyDir, or on the cache volume for pv-warm"
+	return "privileged container (RUN instructions run with runc); overlay containers storage on an emptyDir, or on the cache volume for pv-warm"
 }
 
 // StepName implements Builder.
@@ -80,7 +80,7 @@ const buildahStorage = `printf '[storage]\ndriver = "overlay"\ngraphroot = "%s"\
 export CONTAINERS_STORAGE_CONF=/tmp/storage.conf
 `
 
-// buildahIsolation runs RUN steps in containers of the OCI runtime, where
+// buildahIsolation runs RUN instructions in containers of the OCI runtime, where
 // the runtime wrapper (--runtime) binds the build CA: the official image
 // sets BUILDAH_ISOLATION=chroot, under which --runtime is never called.
 var buildahIsolation = corev1.EnvVar{Name: "BUILDAH_ISOLATION", Value: "oci"}

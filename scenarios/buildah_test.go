@@ -9,7 +9,7 @@ import (
 )
 
 // TestBuildahSetsIsolationAndStorage: Buildah's official image sets
-// BUILDAH_ISOLATION=chroot, under which RUN steps never call the runtime
+// BUILDAH_ISOLATION=chroot, under which RUN instructions never call the runtime
 // wrapper that binds the build CA, and configures fuse-overlayfs storage;
 // the step must say both itself.
 func TestBuildahSetsIsolationAndStorage(t *testing.T) {
@@ -22,7 +22,7 @@ func TestBuildahSetsIsolationAndStorage(t *testing.T) {
 		}
 	}
 	if isolation != "oci" {
-		t.Errorf("BUILDAH_ISOLATION=%q in the build step, want oci (RUN steps through the runtime wrapper)", isolation)
+		t.Errorf("BUILDAH_ISOLATION=%q in the build step, want oci (RUN instructions through the runtime wrapper)", isolation)
 	}
 	for name, script := range map[string]string{"build": step.Script, "warm-up": buildahWarmScript} {
 		if strings.Contains(script, "--storage-driver") || !strings.Contains(script, "CONTAINERS_STORAGE_CONF") {

@@ -187,13 +187,13 @@ const systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
 // buildCAEnv is set in a build step that has the build CA bundle mounted.
 const buildCAEnv = "CACHEBENCH_BUILD_CA"
 
-// runcWithCA is a shell script that builders whose RUN steps run in
+// runcWithCA is a shell script that builders whose RUN instructions run in
 // containers of their own (BuildKit, Buildah) use as their OCI runtime
 // when the step has the build CA bundle: it binds the bundle, read-only,
-// over the system bundle of each RUN step's container, then runs the OCI
+// over the system bundle of each RUN instruction's container, then runs the OCI
 // runtime the image has, looked up as buildkitd does (buildkit-runc, as in
 // BuildKit's official image, then runc), else crun (Fedora's Buildah). So
-// RUN steps trust what the host trusts, as kaniko's (which run in the
+// RUN instructions trust what the host trusts, as kaniko's (which run in the
 // step's own container) do. Only where the image has a system bundle
 // already: a mount point made in the root filesystem would end up in the
 // layer. prepareRuncWithCA writes it to $runtime and leaves $runtime empty
@@ -230,7 +230,7 @@ fi
 `
 
 // privileged is the security context of builders that run containers
-// themselves (BuildKit's and Buildah's RUN steps go through runc).
+// themselves (BuildKit's and Buildah's RUN instructions go through runc).
 func privileged() *corev1.SecurityContext {
 	t := true
 	return &corev1.SecurityContext{Privileged: &t}

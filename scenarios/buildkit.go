@@ -31,7 +31,7 @@ func (b BuildKit) Images() map[string]string { return map[string]string{"image":
 
 // Pod implements Builder.
 func (BuildKit) Pod() string {
-	return "privileged container (buildkitd runs RUN steps with runc); its state directory on an emptyDir, or on the cache volume for pv-warm, never on overlayfs"
+	return "privileged container (buildkitd runs RUN instructions with runc); its state directory on an emptyDir, or on the cache volume for pv-warm, never on overlayfs"
 }
 
 // StepName implements Builder.

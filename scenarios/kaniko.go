@@ -24,7 +24,7 @@ type Kaniko struct {
 	// pull rights on the registry, mounted as /kaniko/.docker/config.json.
 	AuthSecret string
 	// CABundle, when set, names a ConfigMap whose ca-certificates.crt is
-	// mounted over the build's system CA bundle, so that RUN steps trust
+	// mounted over the build's system CA bundle, so that RUN instructions trust
 	// what the host trusts (a TLS-inspecting egress proxy, a corporate CA).
 	// kaniko leaves mounted paths out of the image it builds.
 	CABundle string

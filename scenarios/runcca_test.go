@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-// The runtime wrapper binds the build CA bundle into each RUN step's
+// The runtime wrapper binds the build CA bundle into each RUN instruction's
 // container, once, and only where its root filesystem has a bundle.
 func TestRuncWithCA(t *testing.T) {
 	if _, err := exec.LookPath("sh"); err != nil {

@@ -51,7 +51,7 @@ func OriginHost(ns string) string {
 }
 
 // Env is what a base image's configuration carries in proxied mode, so
-// that every RUN step's package managers use the cache, whatever the
+// that every RUN instruction's package managers use the cache, whatever the
 // builder and without a change to the Dockerfile: apt through http_proxy
 // (the bases' apt sources are plain http), Go through GOPROXY (with no
 // "direct", so a miss fails instead of reaching a VCS host), npm through
