@@ -3,8 +3,6 @@ package images
 import (
 	"context"
 	"fmt"
-	"io"
-	"io/fs"
 	"maps"
 	"os"
 	"path"
@@ -256,53 +254,12 @@ func (b GoBuild) tagArgs() []string {
 	return []string{"-tags=" + strings.Join(b.Tags, ",")}
 }
 
-// copyTreeWritable copies the regular files and folders under src to dst
-// (which must not exist), with owner write permission added and executable
-// bits kept. The module cache holds no symbolic links; any is refused.
+// copyTreeWritable copies the files and folders under src to dst: the copies
+// are writable (os.CopyFS makes files 0o666 plus the source's executable
+// bits, before the umask), where the module cache's are read-only. It
+// overwrites no file.
 func copyTreeWritable(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		target := filepath.Join(dst, rel)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(target, 0o755)
-		case info.Mode().IsRegular():
-			mode := os.FileMode(0o644)
-			if info.Mode()&0o111 != 0 {
-				mode = 0o755
-			}
-			return copyRegular(p, target, mode)
-		default:
-			return fmt.Errorf("%s: not a regular file or folder", p)
-		}
-	})
-}
-
-func copyRegular(src, dst string, mode os.FileMode) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return os.CopyFS(dst, os.DirFS(src))
 }
 
 // goCompile builds the binaries of the wrapper module (or the module copy)
