@@ -78,7 +78,7 @@ func TestPlanCrossesNetworks(t *testing.T) {
 // Builders interleave within each strategy, and their order turns every
 // round; each step carries its builder's own strategy.
 // stepNames are the steps' test names, in order.
-func stepNames(steps []Step) []string {
+func stepNames(steps []PlannedRun) []string {
 	var names []string
 	for _, s := range steps {
 		names = append(names, s.Name())
@@ -307,7 +307,7 @@ func TestCheckCacheUse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			step := Step{Workload: small, Change: tt.change, Builder: tt.builder, Strategy: tt.strategy, Cache: tt.phase}
+			step := PlannedRun{Workload: small, Change: tt.change, Builder: tt.builder, Strategy: tt.strategy, Cache: tt.phase}
 			got := CheckCacheUse(step, results.Run{Cache: tt.phase, Success: true, BuildLog: tt.k})
 			if len(got) != tt.problems {
 				t.Fatalf("problems = %q, want %d", got, tt.problems)
@@ -345,7 +345,7 @@ func TestCheckMirror(t *testing.T) {
 		{"the builder went around the mirror", results.Warm, map[string]results.RegistryTraffic{"upstream": {Pulls: 1, BlobGets: 2}}, results.Contradicted},
 		{"no access logs", results.Warm, nil, results.Unverified},
 	} {
-		step := Step{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: mirror[0], Cache: tt.cache}
+		step := PlannedRun{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: mirror[0], Cache: tt.cache}
 		c := CheckRun(step, results.Run{Cache: tt.cache, Success: true, BuildLog: log, Traffic: tt.traffic})
 		if c.Verdict != tt.want {
 			t.Errorf("%s: %s %q, want %s", tt.name, c.Verdict, c.Problems, tt.want)

@@ -45,7 +45,7 @@ func TestCache(t *testing.T) {
 		// With CACHEBENCH_SIDE_BY_SIDE, the builders side by side.
 		var mu sync.Mutex
 		var ends []string
-		RunRound(steps, session.Opts.SideBySide, func(step Step) bool {
+		RunRound(steps, session.Opts.SideBySide, func(step PlannedRun) bool {
 			ran, stopped := runStep(t, step)
 			end := ""
 			switch {
@@ -82,7 +82,7 @@ func TestCache(t *testing.T) {
 
 // runStep runs one step as a subtest unless -run filters it out; it
 // returns whether it ran and why the benchmark must stop, if it must.
-func runStep(t *testing.T, step Step) (ran bool, stopped *StoppedError) {
+func runStep(t *testing.T, step PlannedRun) (ran bool, stopped *StoppedError) {
 	// t.Run says whether the subtest passed, not whether -run selected it.
 	t.Run(step.Name(), func(t *testing.T) {
 		ran = true
@@ -136,7 +136,7 @@ var downloadsPackages = map[string]bool{"small": true, "smoke": true, "gobuild":
 // checkPackages proves that a run with proxied packages went through the
 // package cache: nothing refused, and a build without a cache, which runs
 // every RUN instruction, made requests to it.
-func checkPackages(t *testing.T, step Step, run results.Run) {
+func checkPackages(t *testing.T, step PlannedRun, run results.Run) {
 	t.Helper()
 	p := run.Packages
 	if p == nil {
@@ -181,7 +181,7 @@ func TestCacheTriggerRejected(t *testing.T) {
 	if !ok {
 		t.Fatalf("builder %s has no strategy none", builder.Name())
 	}
-	step := Step{Workload: session.Workloads[0], Network: session.Networks[0], Builder: builder, Strategy: none, Round: faultRound + 1, Cache: results.Cold}
+	step := PlannedRun{Workload: session.Workloads[0], Network: session.Networks[0], Builder: builder, Strategy: none, Round: faultRound + 1, Cache: results.Cold}
 	step.Change = step.Workload.DefaultChange()
 	r := session.Runner
 	if err := r.startRound(suiteCtx, step); err != nil {
@@ -221,7 +221,7 @@ func TestCacheRegistryFault(t *testing.T) {
 		t.Fatalf("builder %s has no strategy none", builder.Name())
 	}
 	e := session.Runner.env
-	step := Step{Workload: session.Workloads[0], Network: session.Networks[0], Builder: builder, Strategy: none, Round: faultRound, Cache: results.Cold}
+	step := PlannedRun{Workload: session.Workloads[0], Network: session.Networks[0], Builder: builder, Strategy: none, Round: faultRound, Cache: results.Cold}
 
 	// The cache registry goes as soon as the build step starts: the builder
 	// then fails pushing its result (its base images come from upstream).
@@ -458,11 +458,11 @@ func runChange(t *testing.T, w scenarios.Workload, c scenarios.Change, builder s
 		if err := w.CheckChange(c); err != nil {
 			t.Fatalf("the smoke's workload must take a %s change: %v", c, err)
 		}
-		cold := Step{Workload: w, Change: c, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: changeRound, Cache: results.Cold}
+		cold := PlannedRun{Workload: w, Change: c, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: changeRound, Cache: results.Cold}
 		warm := cold
 		warm.Cache, warm.Attempt = results.Warm, 1
 		var runs []results.Run
-		for _, s := range []Step{cold, warm} {
+		for _, s := range []PlannedRun{cold, warm} {
 			rs, err := session.Runner.Do(suiteCtx, s)
 			if err != nil {
 				t.Fatalf("%s: %v", s.Name(), err)
@@ -554,7 +554,7 @@ func testPlanted(t *testing.T, w scenarios.Workload, builder scenarios.Builder) 
 	if !ok {
 		t.Fatalf("%s has no strategy registry", builder.Name())
 	}
-	cold := Step{Workload: w, Change: scenarios.ChangeNone, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: plantRound, Cache: results.Cold}
+	cold := PlannedRun{Workload: w, Change: scenarios.ChangeNone, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: plantRound, Cache: results.Cold}
 	warm := cold
 	warm.Cache, warm.Attempt = results.Warm, 1
 	rs, err := session.Runner.Do(suiteCtx, cold)
@@ -718,7 +718,7 @@ func strategyNamed(b scenarios.Builder, name string) (scenarios.Strategy, bool) 
 }
 
 // waitBuildStep waits until the build step of the step's run is running.
-func waitBuildStep(ctx context.Context, s Step) error {
+func waitBuildStep(ctx context.Context, s PlannedRun) error {
 	r := session.Runner
 	selector := strings.Join([]string{
 		LabelRunID + "=" + r.runID, LabelBuilder + "=" + s.Builder.Name(), LabelStrategy + "=" + s.Strategy.Name,

@@ -22,7 +22,7 @@ const ChangeLabel = "dev.cachebench.change"
 // base change gets its own copies of the base images, so that their new
 // digests reach no other round, and so does a mirror round, and every
 // round of runs side by side (ownBases).
-func (r *Runner) startChanges(ctx context.Context, s Step, rd *round) error {
+func (r *Runner) startChanges(ctx context.Context, s PlannedRun, rd *round) error {
 	switch {
 	case s.Change == scenarios.ChangeSource || s.Change == scenarios.ChangeDeps,
 		r.opts.Start == results.StartTrigger:
@@ -45,7 +45,7 @@ func (r *Runner) startChanges(ctx context.Context, s Step, rd *round) error {
 // packages proxied, the copies carry the package cache's settings with
 // the round's own tag (pkgcache.Env), which tells its package traffic
 // from others' likewise.
-func (r *Runner) ownBases(ctx context.Context, s Step, rd *round) error {
+func (r *Runner) ownBases(ctx context.Context, s PlannedRun, rd *round) error {
 	pathOfRound, from := r.roundPath(s), r.packagesPath()
 	rd.basePath = path.Join(from, pathOfRound)
 	var env []string
@@ -74,7 +74,7 @@ func (r *Runner) ownBases(ctx context.Context, s Step, rd *round) error {
 
 // baseRepos are the upstream repositories (repo:tag) of the workload's
 // base images.
-func (r *Runner) baseRepos(s Step) []string {
+func (r *Runner) baseRepos(s PlannedRun) []string {
 	var out []string
 	for _, b := range s.Workload.Bases {
 		out = append(out, r.baseRepo(b))
@@ -91,7 +91,7 @@ func (r *Runner) baseRepo(logical string) string {
 // makeChange makes a warm run's change, marked with token, before the run
 // starts, and returns the run's stamp (a new one for a stamp change, the
 // same one in every run otherwise).
-func (r *Runner) makeChange(ctx context.Context, s Step, rd *round, token string) (string, error) {
+func (r *Runner) makeChange(ctx context.Context, s PlannedRun, rd *round, token string) (string, error) {
 	if s.Change == scenarios.ChangeStamp {
 		return token, nil
 	}
@@ -126,7 +126,7 @@ func (r *Runner) makeChange(ctx context.Context, s Step, rd *round, token string
 
 // findings compares, for a warm run with a layer cache, each instruction
 // the builder looked up with what the run's change predicts.
-func (r *Runner) findings(s Step, run results.Run) []string {
+func (r *Runner) findings(s PlannedRun, run results.Run) []string {
 	if s.Cache != results.Warm || !s.Strategy.LayerCache() || !run.BuildLog.Read {
 		return nil
 	}
@@ -140,7 +140,7 @@ func (r *Runner) findings(s Step, run results.Run) []string {
 
 // expectation is what a warm run of the step's workload and change should
 // find cached, computed once per workload and change.
-func (r *Runner) expectation(s Step) ([]scenarios.ExpectedInstruction, error) {
+func (r *Runner) expectation(s PlannedRun) ([]scenarios.ExpectedInstruction, error) {
 	key := s.Workload.Name + "+" + string(s.Change)
 	r.mu.Lock()
 	e, ok := r.expected[key]

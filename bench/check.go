@@ -15,7 +15,7 @@ import (
 // base image. A mirror, judged from the registries' traffic, must be
 // pulled through, fill itself from upstream in a cold run and spare
 // upstream every blob in warm runs.
-func CheckCacheUse(s Step, run results.Run) []string {
+func CheckCacheUse(s PlannedRun, run results.Run) []string {
 	var problems []string
 	bad := func(format string, args ...any) {
 		problems = append(problems, fmt.Sprintf("%s %s (%s %s%d): ", s.Builder.Name(), s.Strategy.Name, s.Workload.Name, run.Cache, run.Attempt)+fmt.Sprintf(format, args...))
@@ -79,7 +79,7 @@ func changesInputs(c scenarios.Change) bool {
 // CheckRun is the verdict on a successful run's cache use: unverified when
 // the builder's log could not be read (its counters are then unknown, not
 // zero), else verified or contradicted by CheckCacheUse.
-func CheckRun(s Step, run results.Run) *results.CacheCheck {
+func CheckRun(s PlannedRun, run results.Run) *results.CacheCheck {
 	if !run.BuildLog.Read {
 		return &results.CacheCheck{Verdict: results.Unverified, Problems: []string{"the builder's log could not be read"}}
 	}

@@ -135,7 +135,7 @@ func testHostile(t *testing.T) {
 	if _, err := e.Git.Add(suiteCtx, gitserver.Repo{Name: w.Name, Files: w.Files}); err != nil {
 		t.Fatal(err)
 	}
-	step := Step{Workload: w, Change: scenarios.ChangeNone, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: hostileRound, Cache: results.Cold}
+	step := PlannedRun{Workload: w, Change: scenarios.ChangeNone, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: hostileRound, Cache: results.Cold}
 	runs, err := session.Runner.Do(suiteCtx, step)
 	if err != nil {
 		t.Fatal(err)

@@ -81,7 +81,7 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 	if err != nil {
 		return fmt.Errorf("fill the package cache: %w", err)
 	}
-	s := Step{Workload: w, Change: w.DefaultChange(), Network: network.Profile{Name: network.Local}, Builder: b, Strategy: none[0], Cache: results.Cold}
+	s := PlannedRun{Workload: w, Change: w.DefaultChange(), Network: network.Profile{Name: network.Local}, Builder: b, Strategy: none[0], Cache: results.Cold}
 	if err := r.setNetwork(ctx, s); err != nil {
 		return fmt.Errorf("fill the package cache: %w", err)
 	}

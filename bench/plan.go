@@ -14,8 +14,8 @@ import (
 	"github.com/cachebench/cachebench/scenarios"
 )
 
-// Step is one planned run.
-type Step struct {
+// PlannedRun is one run of the plan, before it is made.
+type PlannedRun struct {
 	Workload scenarios.Workload
 	// Change is what each warm run's commit changes.
 	Change scenarios.Change
@@ -34,7 +34,7 @@ type Step struct {
 // "-run Cache//buildkit" one builder; the change is named unless it is the
 // workload's default, and a custom network profile's slash becomes a dash
 // ("30ms-100mbit").
-func (s Step) Name() string {
+func (s PlannedRun) Name() string {
 	run := fmt.Sprintf("r%d-cold", s.Round)
 	if s.Cache == results.Warm {
 		run = fmt.Sprintf("r%d-warm%d", s.Round, s.Attempt)
@@ -43,7 +43,7 @@ func (s Step) Name() string {
 }
 
 // workload is the workload's name, with the change unless it is the default.
-func (s Step) workload() string {
+func (s PlannedRun) workload() string {
 	if s.Change == "" || s.Change == s.Workload.DefaultChange() {
 		return s.Workload.Name
 	}
@@ -126,8 +126,8 @@ func (m Matrix) Skipped() []string {
 
 // Plan lists the runs of a fixed number of rounds, in the order the
 // Planner hands them out.
-func Plan(m Matrix, rounds, warm int) []Step {
-	var steps []Step
+func Plan(m Matrix, rounds, warm int) []PlannedRun {
+	var steps []PlannedRun
 	for r := 1; r <= rounds; r++ {
 		steps = append(steps, roundSteps(m, r, warm)...)
 	}
@@ -140,7 +140,7 @@ func Plan(m Matrix, rounds, warm int) []Step {
 // strategy comes before its warm runs). Side by side, every round has
 // bases of its own (ownBases), so each run's registry and package traffic
 // is still its own.
-func RunRound(steps []Step, sideBySide bool, do func(Step) bool) {
+func RunRound(steps []PlannedRun, sideBySide bool, do func(PlannedRun) bool) {
 	if !sideBySide {
 		for _, s := range steps {
 			if !do(s) {
@@ -166,9 +166,9 @@ func RunRound(steps []Step, sideBySide bool, do func(Step) bool) {
 
 // Lanes splits a round's steps into one lane per builder, each in the
 // round's order.
-func Lanes(steps []Step) [][]Step {
+func Lanes(steps []PlannedRun) [][]PlannedRun {
 	index := map[string]int{}
-	var lanes [][]Step
+	var lanes [][]PlannedRun
 	for _, s := range steps {
 		i, ok := index[s.Builder.Name()]
 		if !ok {
@@ -182,7 +182,7 @@ func Lanes(steps []Step) [][]Step {
 }
 
 // Estimate is about how long the steps take (each workload's RunTime).
-func Estimate(steps []Step) time.Duration {
+func Estimate(steps []PlannedRun) time.Duration {
 	var d time.Duration
 	for _, s := range steps {
 		d += s.Workload.RunTime

@@ -59,7 +59,7 @@ const teardownReserve = time.Minute
 
 // Next returns the steps of the next round, given every run so far, or nil
 // and why the benchmark ends.
-func (p *Planner) Next(runs []results.Run) ([]Step, string) {
+func (p *Planner) Next(runs []results.Run) ([]PlannedRun, string) {
 	now := p.now()
 	if n := len(p.started); n > 0 {
 		p.took = now.Sub(p.started[0])
@@ -215,18 +215,18 @@ func pct(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
 // profile), so that a slow drift of a shared machine favours no strategy,
 // builder or profile. The builders' order turns by one each round, so
 // that none always runs first or last.
-func roundSteps(m Matrix, round, warm int) []Step {
+func roundSteps(m Matrix, round, warm int) []PlannedRun {
 	n := len(m.Builders)
 	turned := make([]scenarios.Builder, 0, n)
 	for i := range m.Builders {
 		turned = append(turned, m.Builders[(i+round-1)%n])
 	}
-	var steps []Step
+	var steps []PlannedRun
 	each := func(w scenarios.Workload, c scenarios.Change, cache results.CacheState, attempt int) {
 		for _, net := range m.Networks {
 			for _, name := range m.Strategies {
 				for _, b := range turned {
-					steps = append(steps, Step{Workload: w, Change: c, Network: net, Builder: b, Strategy: strategyOf(b, name), Round: round, Cache: cache, Attempt: attempt})
+					steps = append(steps, PlannedRun{Workload: w, Change: c, Network: net, Builder: b, Strategy: strategyOf(b, name), Round: round, Cache: cache, Attempt: attempt})
 				}
 			}
 		}

@@ -20,7 +20,7 @@ func (c *fakeClock) now() time.Time { c.t = c.t.Add(c.step); return c.t }
 
 // runRound makes the runs of a round's steps: none takes base seconds,
 // cached warm runs fast seconds, with a little spread per round.
-func runRound(steps []Step, round int, base, fast float64) []results.Run {
+func runRound(steps []PlannedRun, round int, base, fast float64) []results.Run {
 	var runs []results.Run
 	jitter := []float64{0, 0.3, -0.2, 0.1, -0.3, 0.2, 0.05, -0.1}[round%8]
 	for _, s := range steps {
@@ -104,7 +104,7 @@ func TestPlannerStopsBeforeOverrunningTheBudget(t *testing.T) {
 	rounds := 0
 	var why string
 	for {
-		var steps []Step
+		var steps []PlannedRun
 		if steps, why = p.Next(runs); steps == nil {
 			break
 		}
@@ -168,7 +168,9 @@ func TestLanes(t *testing.T) {
 	m := testMatrix(t, "kaniko", "buildkit")
 	m.Strategies = []string{"none", "registry", "pv-warm", "mirror"}
 	steps := roundSteps(m, 1, 1)
-	index := func(s Step) int { return slices.IndexFunc(steps, func(x Step) bool { return x.Name() == s.Name() }) }
+	index := func(s PlannedRun) int {
+		return slices.IndexFunc(steps, func(x PlannedRun) bool { return x.Name() == s.Name() })
+	}
 	lanes := Lanes(steps)
 	if len(lanes) != 2 {
 		t.Fatalf("%d lanes, want one per builder", len(lanes))
@@ -201,10 +203,10 @@ func TestRunRound(t *testing.T) {
 		var mu sync.Mutex
 		var ran []string
 		last := map[string]int{}
-		RunRound(steps, sideBySide, func(s Step) bool {
+		RunRound(steps, sideBySide, func(s PlannedRun) bool {
 			mu.Lock()
 			defer mu.Unlock()
-			i := slices.IndexFunc(steps, func(x Step) bool { return x.Name() == s.Name() })
+			i := slices.IndexFunc(steps, func(x PlannedRun) bool { return x.Name() == s.Name() })
 			if prev, ok := last[s.Builder.Name()]; ok && i < prev {
 				t.Errorf("%s ran after a later step of its builder", s.Name())
 			}
@@ -224,7 +226,7 @@ func TestRunRound(t *testing.T) {
 		}
 		stopped := 0
 		limit := len(steps) - 3
-		RunRound(steps, sideBySide, func(Step) bool {
+		RunRound(steps, sideBySide, func(PlannedRun) bool {
 			mu.Lock()
 			defer mu.Unlock()
 			stopped++

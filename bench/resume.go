@@ -105,7 +105,7 @@ type group struct {
 	round                                        int
 }
 
-func groupOfStep(s Step) group {
+func groupOfStep(s PlannedRun) group {
 	change := s.Change
 	if change == "" {
 		change = s.Workload.DefaultChange()
@@ -204,7 +204,7 @@ func spent(env results.Environment, runs []results.Run) time.Duration {
 }
 
 // Done says whether the step's group was recorded whole.
-func (r *Resumption) Done(s Step) bool { return r != nil && r.done[groupOfStep(s)] }
+func (r *Resumption) Done(s PlannedRun) bool { return r != nil && r.done[groupOfStep(s)] }
 
 // Note says, for the environment file, what the resume kept and ran again.
 func (r *Resumption) Note(at time.Time) string {

@@ -15,7 +15,7 @@ import (
 )
 
 // recorded is the run a step records, numbered seq and ending at end.
-func recorded(s Step, seq int, end time.Time) results.Run {
+func recorded(s PlannedRun, seq int, end time.Time) results.Run {
 	g := groupOfStep(s)
 	return results.Run{
 		Seq: seq, Workload: g.workload, Change: g.change, Network: g.network, Builder: g.builder,

@@ -151,7 +151,7 @@ func (r *Runner) Runs() []results.Run {
 }
 
 // round returns the state of the step's round, if it has started.
-func (r *Runner) round(s Step) (*round, bool) {
+func (r *Runner) round(s PlannedRun) (*round, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rd, ok := r.rounds[roundKey(s)]
@@ -223,20 +223,20 @@ func (r *Runner) Install(ctx context.Context) error {
 	return nil
 }
 
-func roundKey(s Step) string {
+func roundKey(s PlannedRun) string {
 	return fmt.Sprintf("%s/%s/%s/%s/%s/%d", s.Builder.Name(), s.Strategy.Name, s.Workload.Name, s.Change, s.Network.Slug(), s.Round)
 }
 
 // roundPath names a round in git branches and registry repositories:
 // lower case, unique within the cluster.
-func (r *Runner) roundPath(s Step) string {
+func (r *Runner) roundPath(s PlannedRun) string {
 	return "rounds/" + strings.Trim(nameChars(fmt.Sprintf("%s-%s-%s-%s-%s-%s-r%d", r.names, s.Workload.Name, s.Builder.Name(), s.Strategy.Name, s.Change, s.Network.Slug(), s.Round)), "-")
 }
 
 // setNetwork gives the registries the step's network profiles: the
 // step's own in front of upstream, the benchmark's in front of the cache
 // registry and the mirror. Toxiproxy is asked only; nothing changes when they are set.
-func (r *Runner) setNetwork(ctx context.Context, s Step) error {
+func (r *Runner) setNetwork(ctx context.Context, s PlannedRun) error {
 	if r.env.Network == nil {
 		return errors.New("no network proxy in the cluster")
 	}
@@ -262,7 +262,7 @@ func (r *Runner) setNetwork(ctx context.Context, s Step) error {
 // cold run was filtered out) runs that cold run first, since a warm number
 // means nothing without it. After too many failures in a row with the same
 // cause it returns a *StoppedError: the benchmark should end there.
-func (r *Runner) Do(ctx context.Context, s Step) ([]results.Run, error) {
+func (r *Runner) Do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 	if s.Change == "" {
 		s.Change = s.Workload.DefaultChange()
 	}
@@ -281,7 +281,7 @@ func (r *Runner) Do(ctx context.Context, s Step) ([]results.Run, error) {
 	return runs, err
 }
 
-func (r *Runner) do(ctx context.Context, s Step) ([]results.Run, error) {
+func (r *Runner) do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 	var runs []results.Run
 	// The warm-up of a cold run's cache pulls under the step's profile too.
 	if err := r.setNetwork(ctx, s); err != nil {
@@ -326,7 +326,7 @@ func (r *Runner) do(ctx context.Context, s Step) ([]results.Run, error) {
 
 // startRound resets a strategy's cache: a layer cache repository never
 // used before, and a new volume warmed with the workload's base images.
-func (r *Runner) startRound(ctx context.Context, s Step) error {
+func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 	r.endRound(ctx, s)
 	rd := &round{}
 	r.mu.Lock()
@@ -358,7 +358,7 @@ func (r *Runner) startRound(ctx context.Context, s Step) error {
 }
 
 // endRound forgets a round and deletes its cache volume, awaited.
-func (r *Runner) endRound(ctx context.Context, s Step) {
+func (r *Runner) endRound(ctx context.Context, s PlannedRun) {
 	r.mu.Lock()
 	old, ok := r.rounds[roundKey(s)]
 	delete(r.rounds, roundKey(s))
@@ -399,7 +399,7 @@ func (r *Runner) checkEmptyRepo(ctx context.Context, ref string) error {
 // warmVolume creates the round's cache volume and fills it with the
 // builder's warm-up pod. The claim's name is generated, so a retried round
 // never collides with an earlier claim, however long the run id.
-func (r *Runner) warmVolume(ctx context.Context, s Step, rd *round) error {
+func (r *Runner) warmVolume(ctx context.Context, s PlannedRun, rd *round) error {
 	ns := r.env.Namespace
 	kc := r.env.Clients.Kube
 	labels := r.labels(s)
@@ -496,7 +496,7 @@ func (r *Runner) Leftovers(ctx context.Context) ([]string, error) {
 	return r.clean.leftovers(ctx, LabelRunID+"="+r.runID)
 }
 
-func (r *Runner) labels(s Step) map[string]string {
+func (r *Runner) labels(s PlannedRun) map[string]string {
 	return map[string]string{
 		"app.kubernetes.io/part-of": "cachebench",
 		LabelRunID:                  r.runID,
@@ -510,7 +510,7 @@ func (r *Runner) labels(s Step) map[string]string {
 	}
 }
 
-func (r *Runner) request(s Step, rd *round, stamp string) scenarios.BuildRequest {
+func (r *Runner) request(s PlannedRun, rd *round, stamp string) scenarios.BuildRequest {
 	req := scenarios.BuildRequest{
 		Workload: s.Workload, Strategy: s.Strategy,
 		BaseRegistry: r.env.Upstream.Host, Mirror: r.env.Mirror.Host, Bases: r.env.Bases,
@@ -528,7 +528,7 @@ func (r *Runner) request(s Step, rd *round, stamp string) scenarios.BuildRequest
 
 // pipelineRun renders the run's PipelineRun, checked by Tekton's own
 // validation; tag is the pushed image's tag.
-func (r *Runner) pipelineRun(s Step, rd *round, stamp, repoURL, tag string) (*pipelinev1.PipelineRun, error) {
+func (r *Runner) pipelineRun(s PlannedRun, rd *round, stamp, repoURL, tag string) (*pipelinev1.PipelineRun, error) {
 	args, err := s.Builder.Args(r.request(s, rd, stamp))
 	if err != nil {
 		return nil, err
@@ -569,7 +569,7 @@ func (r *Runner) recordFirstStep(run *results.Run, firstStep <-chan time.Time, c
 }
 
 // newRun numbers a run and fills in what is known before it starts.
-func (r *Runner) newRun(s Step, rd *round) results.Run {
+func (r *Runner) newRun(s PlannedRun, rd *round) results.Run {
 	r.mu.Lock()
 	r.seq++
 	seq := r.seq
@@ -589,7 +589,7 @@ var DeadlineGrace = 2 * time.Minute
 // it returns, the PipelineRun, its pods and its volumes are deleted and
 // their deletion awaited, so that the next run's clock starts on a quiet
 // cluster.
-func (r *Runner) runOnce(ctx context.Context, s Step, rd *round) (results.Run, error) {
+func (r *Runner) runOnce(ctx context.Context, s PlannedRun, rd *round) (results.Run, error) {
 	run := r.newRun(s, rd)
 	if s.Cache == results.Cold {
 		run.PrepareSeconds = rd.prepareSec

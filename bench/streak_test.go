@@ -61,7 +61,7 @@ func TestNamePrefix(t *testing.T) {
 
 func TestCheckRunUnverifiedWhenLogUnread(t *testing.T) {
 	m := testMatrix(t)
-	step := Step{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: m.Builders[0].Strategies()[1], Cache: results.Warm, Attempt: 1}
+	step := PlannedRun{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: m.Builders[0].Strategies()[1], Cache: results.Warm, Attempt: 1}
 	if c := CheckRun(step, results.Run{Success: true, Cache: results.Warm}); c.Verdict != results.Unverified {
 		t.Errorf("unread log: %+v", c)
 	}

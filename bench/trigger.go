@@ -58,7 +58,7 @@ func roundName(path string) string {
 
 // addTrigger creates the round's Trigger: a push to the round's branch
 // makes the round's PipelineRun.
-func (r *Runner) addTrigger(ctx context.Context, s Step, rd *round) error {
+func (r *Runner) addTrigger(ctx context.Context, s PlannedRun, rd *round) error {
 	if r.env.Listener == nil {
 		return errors.New("runs start from push events, but the cluster has no event listener (Tekton Triggers not installed)")
 	}
@@ -97,7 +97,7 @@ func (r *Runner) removeTrigger(ctx context.Context, rd *round) {
 
 // pushCommit makes the run's commit when its change made none: the round's
 // first commit for a cold run, a commit changing nothing for the others.
-func (r *Runner) pushCommit(ctx context.Context, s Step, rd *round, token string) error {
+func (r *Runner) pushCommit(ctx context.Context, s PlannedRun, rd *round, token string) error {
 	if rd.commit != "" && rd.pushed != rd.commit {
 		return nil // the change committed
 	}
@@ -118,7 +118,7 @@ func (r *Runner) pushCommit(ctx context.Context, s Step, rd *round, token string
 // startTrigger sends the run's push event and waits for the PipelineRun
 // it makes. The clock of the run's wall time starts when the watch sees
 // the PipelineRun; the event's own times go into tt.
-func (r *Runner) startTrigger(ctx context.Context, s Step, rd *round) (*pipelinev1.PipelineRun, time.Time, *results.TriggerTimes, error) {
+func (r *Runner) startTrigger(ctx context.Context, s PlannedRun, rd *round) (*pipelinev1.PipelineRun, time.Time, *results.TriggerTimes, error) {
 	if wait := TriggerSettle - time.Since(rd.triggerAt); wait > 0 {
 		select {
 		case <-time.After(wait):
@@ -143,7 +143,7 @@ func (r *Runner) startTrigger(ctx context.Context, s Step, rd *round) (*pipeline
 
 // push is the event announcing the round's commit: its branch moved from
 // the commit pushed last to the one the run builds.
-func (r *Runner) push(s Step, rd *round) triggers.Push {
+func (r *Runner) push(s PlannedRun, rd *round) triggers.Push {
 	return triggers.Push{Repository: s.Workload.Name, CloneURL: r.env.Git.URL(s.Workload.Name), Branch: rd.branch, Before: rd.pushed, After: rd.commit}
 }
 
@@ -203,7 +203,7 @@ func (e *NoPipelineRunError) Error() string {
 // the git server does not have) and checks that neither made a
 // PipelineRun, then the same event signed right, which must make one. It
 // is the e2e test's; the round must have started.
-func (r *Runner) CheckRejected(ctx context.Context, s Step) ([]string, error) {
+func (r *Runner) CheckRejected(ctx context.Context, s PlannedRun) ([]string, error) {
 	if s.Change == "" {
 		s.Change = s.Workload.DefaultChange()
 	}

@@ -66,7 +66,7 @@ func TestRoundPathsAreUniquePerRound(t *testing.T) {
 	}
 	m.Workloads = ws
 	r := &Runner{names: "a-run-id-chosen-by-a-user-that-is-rather-long-20261206-session-2"}
-	seen := map[string]Step{}
+	seen := map[string]PlannedRun{}
 	triggers := map[string]string{}
 	for _, s := range Plan(m, 2, 1) {
 		p := r.roundPath(s)

@@ -113,7 +113,7 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 			}
 			var mu sync.Mutex
 			done := 0
-			bench.RunRound(steps, opts.SideBySide, func(step bench.Step) bool {
+			bench.RunRound(steps, opts.SideBySide, func(step bench.PlannedRun) bool {
 				if ctx.Err() != nil {
 					return false
 				}
