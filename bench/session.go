@@ -44,7 +44,6 @@ type Session struct {
 	Runner   *Runner
 	// Resumed is what --resume keeps of the benchmark it continues.
 	Resumed *Resumption
-	caFile  string
 	// gitCopyNotes warn of workloads that copy the clone's .git.
 	gitCopyNotes []string
 }
@@ -150,8 +149,7 @@ func NewSession(ctx context.Context, c Config, l log.Logger) (*Session, error) {
 	for k, v := range s.Images.Builders {
 		bi.Images[k] = v
 	}
-	s.caFile = c.CAFile
-	if s.caFile != "" {
+	if c.CAFile != "" {
 		bi.CABundle = BuildCAConfigMap
 	}
 	if o.Executor != "" {
@@ -274,9 +272,9 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	if s.Opts.Start == results.StartTrigger {
 		envInfo.Notes = append(envInfo.Notes, "Runs start from push events (Tekton Triggers): before each run the harness pushes a commit to the round's branch of the git server (for the cold run the branch's first commit, for a warm run its change's commit, or one that changes no file), then POSTs a GitHub push event signed with the webhook secret (X-Hub-Signature-256) to the EventListener, through a port-forward. The round's Trigger (GitHub interceptor: signature and event type; CEL filter: repository and branch) makes the same PipelineRun the API start creates, with the event's clone URL and commit. Times from the event are the harness's monotonic clock, from sending it until the watch sees the PipelineRun labelled with its event id, and until the pod watch sees the first step run; the wall time starts when the PipelineRun is seen.")
 	}
-	if s.caFile != "" {
-		envInfo.Notes = append(envInfo.Notes, "Build steps trust the CA bundle "+s.caFile+" of the host (mounted over /etc/ssl/certs/ca-certificates.crt during the build, not part of the images).")
-		ca, err := os.ReadFile(s.caFile)
+	if s.Opts.CAFile != "" {
+		envInfo.Notes = append(envInfo.Notes, "Build steps trust the CA bundle "+s.Opts.CAFile+" of the host (mounted over /etc/ssl/certs/ca-certificates.crt during the build, not part of the images).")
+		ca, err := os.ReadFile(s.Opts.CAFile)
 		if err != nil {
 			return fmt.Errorf("read build CA bundle: %w", err)
 		}
@@ -291,7 +289,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	if s.Opts.Packages == results.PackagesProxied {
 		envInfo.Notes = append(envInfo.Notes, "Packages proxied: RUN instructions download apt packages, Go modules and npm packages through the package cache in the cluster, behind the upstream registry's network profile. Every build takes its base images from copies whose configuration points the package managers there (http_proxy for apt's http sources, GOPROXY, npm_config_registry); Dockerfiles are unchanged. Before the first run, one unmeasured build of each workload filled the cache from the internet; then it was frozen, so every run downloads the same bytes and a miss fails the run. Each run's requests to it are counted from its log.")
 		ca := ""
-		if s.caFile != "" {
+		if s.Opts.CAFile != "" {
 			ca = BuildCAConfigMap
 		}
 		var err error
