@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"flag"
+	"github.com/cachebench/cachebench/builders"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,20 +19,20 @@ import (
 	"github.com/cachebench/cachebench/scenarios"
 )
 
-func testMatrix(t *testing.T, builders ...string) Matrix {
+func testMatrix(t *testing.T, names ...string) Matrix {
 	t.Helper()
 	ws, err := scenarios.SelectWorkloads([]string{"small"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(builders) == 0 {
-		builders = []string{"kaniko"}
+	if len(names) == 0 {
+		names = []string{"kaniko"}
 	}
-	bs, err := NewBuilders(builders, BuilderImages{})
+	bs, err := NewBuilders(names, BuilderImages{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Matrix{Workloads: ws, Networks: []network.Profile{{Name: network.Local}}, Builders: bs, Strategies: scenarios.DefaultStrategyNames(bs[0])}
+	return Matrix{Workloads: ws, Networks: []network.Profile{{Name: network.Local}}, Builders: bs, Strategies: builders.DefaultStrategyNames(bs[0])}
 }
 
 func TestPlanInterleavesWarmRuns(t *testing.T) {
@@ -271,8 +272,8 @@ func TestCheckCacheUse(t *testing.T) {
 	bkPV := buildkit.Strategies()[2]
 	tests := []struct {
 		name     string
-		builder  scenarios.Builder
-		strategy scenarios.Strategy
+		builder  builders.Builder
+		strategy builders.Strategy
 		phase    results.CacheState
 		k        results.BuildLog
 		problems int
@@ -320,7 +321,7 @@ func TestCheckCacheUse(t *testing.T) {
 // fills itself from upstream when cold and spares upstream when warm.
 func TestCheckMirror(t *testing.T) {
 	m := testMatrix(t, "kaniko")
-	mirror, err := scenarios.SelectStrategies(m.Builders[0], []string{scenarios.MirrorName})
+	mirror, err := builders.SelectStrategies(m.Builders[0], []string{builders.MirrorName})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,11 +2,14 @@ package bench
 
 import (
 	"fmt"
+	"github.com/cachebench/cachebench/builders"
+	"github.com/cachebench/cachebench/builders/buildah"
+	"github.com/cachebench/cachebench/builders/buildkit"
+	"github.com/cachebench/cachebench/builders/kaniko"
 	"strings"
 
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/images"
-	"github.com/cachebench/cachebench/scenarios"
 )
 
 // BuilderImages are the images builders run, by role (images.RoleBuildKit,
@@ -22,24 +25,24 @@ type BuilderImages struct {
 var Builders = images.AllBuilders
 
 // NewBuilder returns a builder by name.
-func NewBuilder(name string, img BuilderImages) (scenarios.Builder, error) {
+func NewBuilder(name string, img BuilderImages) (builders.Builder, error) {
 	i := img.Images
 	switch name {
 	case images.BuilderKaniko:
-		return scenarios.Kaniko{Executor: i[images.RoleKanikoExecutor], Warmer: i[images.RoleKanikoWarmer], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
+		return kaniko.Kaniko{Executor: i[images.RoleKanikoExecutor], Warmer: i[images.RoleKanikoWarmer], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
 	case images.BuilderKanikoChainguard:
-		return scenarios.Kaniko{Label: name, Executor: i[images.RoleKanikoChainguardExecutor], Warmer: i[images.RoleKanikoChainguardWarmer], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
+		return kaniko.Kaniko{Label: name, Executor: i[images.RoleKanikoChainguardExecutor], Warmer: i[images.RoleKanikoChainguardWarmer], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
 	case images.BuilderBuildKit:
-		return scenarios.BuildKit{Image: i[images.RoleBuildKit], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
+		return buildkit.BuildKit{Image: i[images.RoleBuildKit], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
 	case images.BuilderBuildah:
-		return scenarios.Buildah{Image: i[images.RoleBuildah], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
+		return buildah.Buildah{Image: i[images.RoleBuildah], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
 	}
 	return nil, fmt.Errorf("unknown builder %q: choose from %s", name, strings.Join(Builders, ", "))
 }
 
 // NewBuilders returns the named builders, in the order given.
-func NewBuilders(names []string, img BuilderImages) ([]scenarios.Builder, error) {
-	var out []scenarios.Builder
+func NewBuilders(names []string, img BuilderImages) ([]builders.Builder, error) {
+	var out []builders.Builder
 	seen := map[string]bool{}
 	for _, n := range names {
 		if seen[n] {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cachebench/cachebench/builders"
 	"io"
 	"os"
 	"slices"
@@ -398,7 +399,7 @@ func TestCacheChanges(t *testing.T) {
 	// The image check's proof, a planted stale layer, goes in Buildah's lane.
 	type change struct {
 		c       scenarios.Change
-		builder scenarios.Builder
+		builder builders.Builder
 		planted bool
 	}
 	cases := []change{{c: scenarios.ChangeSource, builder: session.Builders[0]}}
@@ -447,7 +448,7 @@ func TestCacheChanges(t *testing.T) {
 
 // runChange runs one change of TestCacheChanges: a round's cold run, then
 // a warm run whose commit makes the change.
-func runChange(t *testing.T, w scenarios.Workload, c scenarios.Change, builder scenarios.Builder) {
+func runChange(t *testing.T, w scenarios.Workload, c scenarios.Change, builder builders.Builder) {
 	e := session.Runner.env
 	strategy, ok := strategyNamed(builder, "registry")
 	if !ok {
@@ -543,13 +544,13 @@ const plantBuilder = "buildah"
 // copy of the application files, serves the next build of the same commit,
 // which succeeds with a cache hit; the image check reads the pushed image
 // and contradicts the run, naming the file that is not the commit's.
-func runPlanted(t *testing.T, w scenarios.Workload, builder scenarios.Builder) {
+func runPlanted(t *testing.T, w scenarios.Workload, builder builders.Builder) {
 	t.Run("planted-layer/"+builder.Name(), func(t *testing.T) {
 		testPlanted(t, w, builder)
 	})
 }
 
-func testPlanted(t *testing.T, w scenarios.Workload, builder scenarios.Builder) {
+func testPlanted(t *testing.T, w scenarios.Workload, builder builders.Builder) {
 	strategy, ok := strategyNamed(builder, "registry")
 	if !ok {
 		t.Fatalf("%s has no strategy registry", builder.Name())
@@ -708,13 +709,13 @@ func requireSession(t *testing.T) {
 	}
 }
 
-func strategyNamed(b scenarios.Builder, name string) (scenarios.Strategy, bool) {
+func strategyNamed(b builders.Builder, name string) (builders.Strategy, bool) {
 	for _, s := range b.Strategies() {
 		if s.Name == name {
 			return s, true
 		}
 	}
-	return scenarios.Strategy{}, false
+	return builders.Strategy{}, false
 }
 
 // waitBuildStep waits until the build step of the step's run is running.
@@ -724,7 +725,7 @@ func waitBuildStep(ctx context.Context, s PlannedRun) error {
 		LabelRunID + "=" + r.runID, LabelBuilder + "=" + s.Builder.Name(), LabelStrategy + "=" + s.Strategy.Name,
 		// Not the cache label: a push-started round's runs share one
 		// template. Only one run exists at a time.
-		LabelRound + "=" + fmt.Sprint(s.Round), "tekton.dev/pipelineTask=" + scenarios.BuildTask,
+		LabelRound + "=" + fmt.Sprint(s.Round), "tekton.dev/pipelineTask=" + builders.BuildTask,
 	}, ",")
 	return wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
 		trs, err := r.tekton.TektonV1().TaskRuns(r.env.Namespace).List(ctx, metav1.ListOptions{LabelSelector: selector})

@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"github.com/cachebench/cachebench/builders/buildkit"
+	"github.com/cachebench/cachebench/builders/kaniko"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -46,22 +48,22 @@ func TestCacheFindingsOnRealLogs(t *testing.T) {
 		change scenarios.Change
 		want   []string
 	}{
-		{"kaniko-node-registry-warm1.log", measure.Kaniko, scenarios.ChangeStamp, nil},
-		{"buildkit-node-registry-warm1.log", measure.BuildKit, scenarios.ChangeStamp, nil},
+		{"kaniko-node-registry-warm1.log", kaniko.Kaniko{}.ReadLog, scenarios.ChangeStamp, nil},
+		{"buildkit-node-registry-warm1.log", buildkit.BuildKit{}.ReadLog, scenarios.ChangeStamp, nil},
 		// The same logs judged as if nothing had changed: the stamped
 		// build ran, which a rebuild of the same commit should not.
-		{"kaniko-node-registry-warm1.log", measure.Kaniko, scenarios.ChangeNone, []string{`"RUN printf 'export const buildId = \"%s\";\\n' \"${BUILD_ID}\" >src/build-id.ts && npm run build" ran`}},
-		{"buildkit-node-registry-warm1.log", measure.BuildKit, scenarios.ChangeNone, []string{`"RUN printf 'export const buildId = \"%s\";\\n' \"${BUILD_ID}\" >src/build-id.ts && npm run build" ran`}},
+		{"kaniko-node-registry-warm1.log", kaniko.Kaniko{}.ReadLog, scenarios.ChangeNone, []string{`"RUN printf 'export const buildId = \"%s\";\\n' \"${BUILD_ID}\" >src/build-id.ts && npm run build" ran`}},
+		{"buildkit-node-registry-warm1.log", buildkit.BuildKit{}.ReadLog, scenarios.ChangeNone, []string{`"RUN printf 'export const buildId = \"%s\";\\n' \"${BUILD_ID}\" >src/build-id.ts && npm run build" ran`}},
 		// ... and as if the dependency manifest had changed: npm ci came
 		// from the cache, which the change should have made it run; judged
 		// on that cached layer, the stamped build should then have been
 		// served too.
-		{"kaniko-node-registry-warm1.log", measure.Kaniko, scenarios.ChangeDeps, []string{
+		{"kaniko-node-registry-warm1.log", kaniko.Kaniko{}.ReadLog, scenarios.ChangeDeps, []string{
 			`"RUN npm ci --no-audit --no-fund" came from the cache; expected to run (follows a missed instruction)`,
 			`"RUN printf 'export const buildId = \"%s\";\\n' \"${BUILD_ID}\" >src/build-id.ts && npm run build" ran`}},
 	} {
 		t.Run(tt.log+"/"+string(tt.change), func(t *testing.T) {
-			data, err := os.ReadFile(filepath.Join("..", "measure", "testdata", tt.log))
+			data, err := os.ReadFile(filepath.Join("..", "builders", "testdata", tt.log))
 			if err != nil {
 				t.Fatal(err)
 			}

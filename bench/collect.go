@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"github.com/cachebench/cachebench/builders"
 	"io"
 	"slices"
 	"strings"
@@ -16,13 +17,12 @@ import (
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
-	"github.com/cachebench/cachebench/scenarios"
 )
 
 // collect fills a run from the finished PipelineRun: status times, its
 // TaskRuns and pods, kubelet events and the builder's log, which it
 // returns ("" when it could not be read).
-func (r *Runner) collect(ctx context.Context, b scenarios.Builder, pr *pipelinev1.PipelineRun, run *results.Run) (buildLog string) {
+func (r *Runner) collect(ctx context.Context, b builders.Builder, pr *pipelinev1.PipelineRun, run *results.Run) (buildLog string) {
 	ns := r.env.Namespace
 	run.Pipeline = measure.Pipeline(pr)
 	c := pr.Status.GetCondition("Succeeded")
@@ -51,7 +51,7 @@ func (r *Runner) collect(ctx context.Context, b scenarios.Builder, pr *pipelinev
 		if err == nil {
 			run.Pulls = append(run.Pulls, measure.Pulls(pod, events.Items)...)
 		}
-		if tr.Labels[measure.PipelineTaskLabel] == scenarios.BuildTask {
+		if tr.Labels[measure.PipelineTaskLabel] == builders.BuildTask {
 			logText, err := r.podLog(ctx, pod, "step-"+b.StepName(), true)
 			if err != nil {
 				r.log.Warnf("read build log of %s: %v", pod, err)

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/json"
+	"github.com/cachebench/cachebench/builders"
 	"strings"
 	"testing"
 
@@ -38,11 +39,11 @@ func TestOnlineAndOfflineRenderAlike(t *testing.T) {
 		}
 	}
 	// render writes a builder's objects with every image reference blanked.
-	render := func(b scenarios.Builder) string {
+	render := func(b builders.Builder) string {
 		var objs []any
-		objs = append(objs, b.Task(scenarios.BuildTaskName(b)), scenarios.Pipeline(b))
+		objs = append(objs, b.Task(builders.BuildTaskName(b)), builders.Pipeline(b))
 		for _, s := range b.Strategies() {
-			req := scenarios.BuildRequest{Workload: w[0], Strategy: s, BaseRegistry: "upstream:5000", Mirror: "mirror:5000",
+			req := builders.BuildRequest{Workload: w[0], Strategy: s, BaseRegistry: "upstream:5000", Mirror: "mirror:5000",
 				Bases: map[string]string{"golang": "upstream:5000/base/golang:1", "debian": "upstream:5000/base/debian:1"}, CacheRepo: "registry:5000/cache/r1", Stamp: "s"}
 			args, err := b.Args(req)
 			if err != nil {
@@ -82,7 +83,7 @@ func TestOnlineAndOfflineRenderAlike(t *testing.T) {
 			}
 		}
 	}
-	if a, b := scenarios.CloneTask(cat.Git), scenarios.CloneTask("registry.example/cb/git:v1"+digest); a.Spec.Steps[0].Image == b.Spec.Steps[0].Image {
+	if a, b := builders.CloneTask(cat.Git), builders.CloneTask("registry.example/cb/git:v1"+digest); a.Spec.Steps[0].Image == b.Spec.Steps[0].Image {
 		t.Error("the clone task does not take its image from the set")
 	}
 }

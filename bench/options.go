@@ -7,6 +7,7 @@ package bench
 import (
 	"cmp"
 	"fmt"
+	"github.com/cachebench/cachebench/builders"
 	"os"
 	"regexp"
 	"slices"
@@ -279,7 +280,7 @@ func (o Options) Parse() (Config, error) {
 		bad("builders", "%v", err)
 	} else {
 		for _, b := range bs {
-			if _, err := scenarios.SelectStrategies(b, o.Strategies); err != nil {
+			if _, err := builders.SelectStrategies(b, o.Strategies); err != nil {
 				bad("strategies", "%v", err)
 				break
 			}

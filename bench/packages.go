@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"github.com/cachebench/cachebench/builders"
 	"path"
 	"time"
 
@@ -77,7 +78,7 @@ func (r *Runner) PreparePackages(ctx context.Context) error {
 // run: nothing is recorded, and its PipelineRun is removed.
 func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 	b := r.matrix.Builders[0]
-	none, err := scenarios.SelectStrategies(b, []string{"none"})
+	none, err := builders.SelectStrategies(b, []string{"none"})
 	if err != nil {
 		return fmt.Errorf("fill the package cache: %w", err)
 	}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/cachebench/cachebench/builders"
 	"slices"
 	"strings"
 	"sync"
@@ -21,8 +22,8 @@ type PlannedRun struct {
 	Change scenarios.Change
 	// Network is the profile between the builders and the upstream registry.
 	Network  network.Profile
-	Builder  scenarios.Builder
-	Strategy scenarios.Strategy // as Builder implements it
+	Builder  builders.Builder
+	Strategy builders.Strategy // as Builder implements it
 	Round    int
 	Cache    results.CacheState
 	Attempt  int // 0 for cold, 1.. for warm
@@ -59,7 +60,7 @@ type Matrix struct {
 	Changes []scenarios.Change
 	// Networks are the upstream registry's network profiles.
 	Networks []network.Profile
-	Builders []scenarios.Builder
+	Builders []builders.Builder
 	// Strategies are the strategy names measured under every builder.
 	Strategies []string
 	// CacheNetwork is the cache registry's network profile, the same for
@@ -230,10 +231,10 @@ func (c Config) selection(img BuilderImages, set *images.Set) (Matrix, error) {
 	}
 	names := c.Strategies
 	if len(names) == 0 {
-		names = scenarios.DefaultStrategyNames(bs[0])
+		names = builders.DefaultStrategyNames(bs[0])
 	}
 	for _, b := range bs {
-		if _, err := scenarios.SelectStrategies(b, names); err != nil {
+		if _, err := builders.SelectStrategies(b, names); err != nil {
 			return Matrix{}, err
 		}
 	}
@@ -242,7 +243,7 @@ func (c Config) selection(img BuilderImages, set *images.Set) (Matrix, error) {
 
 // strategyOf is a builder's own strategy of that name (selection checked
 // that it has it).
-func strategyOf(b scenarios.Builder, name string) scenarios.Strategy {
-	ss, _ := scenarios.SelectStrategies(b, []string{name})
+func strategyOf(b builders.Builder, name string) builders.Strategy {
+	ss, _ := builders.SelectStrategies(b, []string{name})
 	return ss[0]
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"github.com/cachebench/cachebench/builders"
 	"math"
 	"slices"
 	"strings"
@@ -217,7 +218,7 @@ func pct(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
 // that none always runs first or last.
 func roundSteps(m Matrix, round, warm int) []PlannedRun {
 	n := len(m.Builders)
-	turned := make([]scenarios.Builder, 0, n)
+	turned := make([]builders.Builder, 0, n)
 	for i := range m.Builders {
 		turned = append(turned, m.Builders[(i+round-1)%n])
 	}

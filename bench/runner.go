@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cachebench/cachebench/builders"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -97,7 +98,7 @@ type round struct {
 	prepareSec float64
 	// branch is the git branch a source or deps change commits on;
 	// basePath the repository path of the round's own base images
-	// (ownBases; see scenarios.BuildRequest), and packageTag what they
+	// (ownBases; see builders.BuildRequest), and packageTag what they
 	// send with every package request.
 	branch     string
 	basePath   string
@@ -199,14 +200,14 @@ func (r *Runner) Quiet(ctx context.Context) (string, error) {
 // Task and Pipeline, after Tekton's own validation.
 func (r *Runner) Install(ctx context.Context) error {
 	ns := r.env.Namespace
-	clone := scenarios.CloneTask(r.env.Images.Git)
+	clone := builders.CloneTask(r.env.Images.Git)
 	clone.Namespace = ns
 	objs := []runtime.Object{clone}
 	checks := []interface {
 		Validate(context.Context) *apis.FieldError
 	}{clone}
 	for _, b := range r.matrix.Builders {
-		build, pipeline := b.Task(scenarios.BuildTaskName(b)), scenarios.Pipeline(b)
+		build, pipeline := b.Task(builders.BuildTaskName(b)), builders.Pipeline(b)
 		build.Namespace, pipeline.Namespace = ns, ns
 		objs = append(objs, build, pipeline)
 		checks = append(checks, build, pipeline)
@@ -334,7 +335,7 @@ func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 	r.mu.Unlock()
 	if s.Strategy.LayerRepo != "" {
 		// Each change pattern has rounds of its own, and so repositories.
-		rd.cacheRepo = scenarios.CacheRepo(r.env.Registry.Host, s.Strategy, s.Builder.Name()+"/"+s.Workload.Name+"/"+string(s.Change)+"/"+r.names+"/"+s.Network.Slug(), s.Round)
+		rd.cacheRepo = builders.CacheRepo(r.env.Registry.Host, s.Strategy, s.Builder.Name()+"/"+s.Workload.Name+"/"+string(s.Change)+"/"+r.names+"/"+s.Network.Slug(), s.Round)
 		if err := r.checkEmptyRepo(ctx, rd.cacheRepo); err != nil {
 			return err
 		}
@@ -510,8 +511,8 @@ func (r *Runner) labels(s PlannedRun) map[string]string {
 	}
 }
 
-func (r *Runner) request(s PlannedRun, rd *round, stamp string) scenarios.BuildRequest {
-	req := scenarios.BuildRequest{
+func (r *Runner) request(s PlannedRun, rd *round, stamp string) builders.BuildRequest {
+	req := builders.BuildRequest{
 		Workload: s.Workload, Strategy: s.Strategy,
 		BaseRegistry: r.env.Upstream.Host, Mirror: r.env.Mirror.Host, Bases: r.env.Bases,
 		CacheRepo: rd.cacheRepo, Stamp: stamp,
@@ -533,7 +534,7 @@ func (r *Runner) pipelineRun(s PlannedRun, rd *round, stamp, repoURL, tag string
 	if err != nil {
 		return nil, err
 	}
-	pr, err := scenarios.PipelineRun(scenarios.PipelineRunParams{
+	pr, err := builders.PipelineRun(builders.PipelineRunParams{
 		Namespace: r.env.Namespace, Builder: s.Builder, Workload: s.Workload,
 		Name:    "pending",
 		RepoURL: repoURL, Revision: rd.branch,

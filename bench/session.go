@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/cachebench/cachebench/builders"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -232,7 +233,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	for k, v := range e.Versions {
 		versions[k] = v
 	}
-	var builders []results.BuilderInfo
+	var infos []results.BuilderInfo
 	for _, b := range s.Builders {
 		for role, ref := range b.Images() {
 			key := b.Name() + "-" + role // kaniko-executor
@@ -241,7 +242,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 			}
 			versions[key] = ref
 		}
-		builders = append(builders, scenarios.Info(b))
+		infos = append(infos, builders.Info(b))
 	}
 	cl := describeCluster(ctx, e, s.Cluster)
 	for k, v := range cl.versions {
@@ -249,7 +250,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	}
 	envInfo := results.Environment{
 		RunID: s.RunID, Started: time.Now().UTC(), Versions: versions, Settings: s.Opts.Settings(), GoOS: cl.os, GoArch: cl.arch,
-		Builders: builders,
+		Builders: infos,
 		Networks: s.networkInfo(),
 		Notes: []string{
 			"Tekton feature flag coschedule=disabled: the pv-warm build binds two PVC workspaces, which the default (workspaces) refuses.",
@@ -280,7 +281,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		}
 		cm := &corev1.ConfigMap{
 			ObjectMeta: metav1.ObjectMeta{Name: BuildCAConfigMap, Namespace: e.Namespace},
-			Data:       map[string]string{scenarios.CABundleKey: string(ca)},
+			Data:       map[string]string{builders.CABundleKey: string(ca)},
 		}
 		if err := e.Clients.ApplyObjects(ctx, cm); err != nil {
 			return fmt.Errorf("build CA bundle: %w", err)
@@ -293,7 +294,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 			ca = BuildCAConfigMap
 		}
 		var err error
-		if e.Packages, err = pkgcache.Deploy(ctx, e.Clients, e.Namespace, s.Images.PackageCache, ca, scenarios.CABundleKey, s.Log); err != nil {
+		if e.Packages, err = pkgcache.Deploy(ctx, e.Clients, e.Namespace, s.Images.PackageCache, ca, builders.CABundleKey, s.Log); err != nil {
 			return err
 		}
 	} else {

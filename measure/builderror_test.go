@@ -141,7 +141,7 @@ func TestBuildError(t *testing.T) {
 
 // A successful warm run recorded from a real cluster holds no error line.
 func TestBuildErrorRecordedSuccess(t *testing.T) {
-	raw, err := os.ReadFile("testdata/kaniko-gobuild-registry-warm.log")
+	raw, err := os.ReadFile("../builders/testdata/kaniko-gobuild-registry-warm.log")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package measure extracts durations from what a finished PipelineRun
 // leaves behind: Tekton's status times, the pods' conditions and events,
-// and the builder's own log. Every function here is pure, so that each
-// timing source is tested from recorded objects.
+// and the lines of logs (each builder reads its own log, in builders/).
+// Every function here is pure, so that each timing source is tested from
+// recorded objects.
 package measure
 
 import (

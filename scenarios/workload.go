@@ -1,6 +1,6 @@
-// Package scenarios holds what a benchmark builds and how: the workloads
-// (a Dockerfile and its sources), the builders (kaniko first) with their
-// cache strategies, and the Tekton objects that run one build.
+// Package scenarios holds what a benchmark builds: the workloads (a
+// Dockerfile and its sources), the change patterns a commit applies to
+// them, and the cache use each change predicts.
 package scenarios
 
 import (

@@ -1,4 +1,4 @@
-package scenarios
+package builders
 
 import (
 	"fmt"
@@ -11,6 +11,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"github.com/cachebench/cachebench/cluster/gitserver/gitd"
+	"github.com/cachebench/cachebench/scenarios"
 )
 
 // Names of the Tekton objects of the classic clone-build-push pipeline.
@@ -117,7 +118,7 @@ type PipelineRunParams struct {
 	Name      string
 	Namespace string
 	Builder   Builder
-	Workload  Workload
+	Workload  scenarios.Workload
 	RepoURL   string
 	// Revision is the branch to build ("" for main).
 	Revision  string

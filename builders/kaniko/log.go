@@ -1,39 +1,14 @@
-package measure
+package kaniko
 
 import (
-	"bufio"
 	"encoding/json"
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 )
-
-// LogLine is one line of a container log, with the kubelet's timestamp.
-type LogLine struct {
-	Time time.Time
-	Text string
-}
-
-// ParseTimestamped splits a log fetched with timestamps (each line starts
-// with an RFC 3339 time and a space). Lines without one get the last time seen.
-func ParseTimestamped(log string) []LogLine {
-	var out []LogLine
-	var last time.Time
-	sc := bufio.NewScanner(strings.NewReader(log))
-	sc.Buffer(make([]byte, 1<<20), 16<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		ts, rest, ok := strings.Cut(line, " ")
-		if t, err := time.Parse(time.RFC3339Nano, ts); ok && err == nil {
-			last = t
-			line = rest
-		}
-		out = append(out, LogLine{Time: last, Text: line})
-	}
-	return out
-}
 
 // kanikoEntry is a line of kaniko's JSON log (--log-format=json).
 type kanikoEntry struct {
@@ -67,11 +42,11 @@ var dockerfileCommand = regexp.MustCompile(`^(RUN|COPY|ADD|WORKDIR|ENV|ARG|USER|
 
 var localHit = regexp.MustCompile(`^Found \S+ in local cache`)
 
-// Kaniko counts cache hits and splits the build into phases from kaniko's
+// readLog counts cache hits and splits the build into phases from kaniko's
 // log. A phase lasts from its marker line to the next marker line; lines
 // that are not kaniko's (a RUN command's output) stay in the current phase.
 // Instructions are the commands its cache lookup messages name.
-func Kaniko(lines []LogLine) results.BuildLog {
+func readLog(lines []measure.LogLine) results.BuildLog {
 	b := results.BuildLog{Read: true}
 	totals := map[string]float64{}
 	phase, since := "", time.Time{}
@@ -141,13 +116,4 @@ func appendKanikoLookup(list []results.InstructionCache, msg, prefix string, cac
 		return list
 	}
 	return append(list, results.InstructionCache{Instruction: results.NormalizeInstruction(instr), Cached: cached})
-}
-
-// Tail returns the last n lines of a log, for failure records.
-func Tail(log string, n int) string {
-	lines := strings.Split(strings.TrimRight(log, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }

@@ -1,10 +1,11 @@
-package measure
+package buildkit
 
 import (
 	"regexp"
 	"strconv"
 	"strings"
 
+	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 )
 
@@ -37,7 +38,7 @@ type bkVertex struct {
 	pushing float64 // of "exporting to image": seconds spent pushing
 }
 
-// BuildKit counts cache hits and splits the build into phases from
+// readLog counts cache hits and splits the build into phases from
 // BuildKit's plain progress. Phases are the vertices' own durations
 // (BuildKit times each vertex itself), by kind: base images (resolving
 // and pulling FROM), cache-lookup (importing the cache manifest), the
@@ -47,7 +48,7 @@ type bkVertex struct {
 // Instructions are the steps other than FROM that ended CACHED or DONE,
 // in the order their vertices first appeared; a step that did neither
 // (it failed, or the log stops) is not counted either.
-func BuildKit(lines []LogLine) results.BuildLog {
+func readLog(lines []measure.LogLine) results.BuildLog {
 	b := results.BuildLog{Read: true}
 	vertices := map[int]*bkVertex{}
 	var order []int

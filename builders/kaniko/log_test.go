@@ -1,30 +1,28 @@
-package measure
+package kaniko
 
 import (
-	"encoding/json"
 	"math"
 	"os"
 	"strings"
 	"testing"
-	"time"
 
-	corev1 "k8s.io/api/core/v1"
+	"github.com/cachebench/cachebench/measure"
 )
 
-// testdata/kaniko-gobuild-registry-warm.log is the build step's log of a real
+// ../testdata/kaniko-gobuild-registry-warm.log is the build step's log of a real
 // warm run of the gobuild workload under the registry strategy, fetched
 // with kubelet timestamps: the dependency layer came from the cache, the
 // stamped compile missed and was pushed to the cache.
 func TestKanikoFromRecordedLog(t *testing.T) {
-	raw, err := os.ReadFile("testdata/kaniko-gobuild-registry-warm.log")
+	raw, err := os.ReadFile("../testdata/kaniko-gobuild-registry-warm.log")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := ParseTimestamped(string(raw))
+	lines := measure.ParseTimestamped(string(raw))
 	if len(lines) < 50 || lines[0].Time.IsZero() {
 		t.Fatalf("parsed %d lines, first at %v", len(lines), lines[0].Time)
 	}
-	b := Kaniko(lines)
+	b := readLog(lines)
 	if b.CacheHits != 1 || b.CacheMisses != 1 || b.LocalCacheHits != 0 || b.CachePushes != 1 {
 		t.Fatalf("counters = %+v", b)
 	}
@@ -69,7 +67,7 @@ func TestKanikoCountsLocalCacheHits(t *testing.T) {
 		`2026-11-26T13:00:06.500000000Z {"level":"info","msg":"Pushing image to r/bench/small:x"}`,
 		`2026-11-26T13:00:07.000000000Z {"level":"info","msg":"Pushed r/bench/small@sha256:ff"}`,
 	}, "\n")
-	b := Kaniko(ParseTimestamped(log))
+	b := readLog(measure.ParseTimestamped(log))
 	if b.LocalCacheHits != 1 || b.CacheMisses != 1 || b.CachePushes != 1 || b.CacheHits != 0 {
 		t.Fatalf("counters = %+v", b)
 	}
@@ -85,34 +83,11 @@ func TestKanikoCountsLocalCacheHits(t *testing.T) {
 	}
 }
 
-func TestParseTimestampedKeepsUntimedLines(t *testing.T) {
-	lines := ParseTimestamped("2026-11-26T13:00:00.5Z first\ncontinued\n")
-	if len(lines) != 2 || lines[1].Text != "continued" || !lines[1].Time.Equal(time.Date(2026, 11, 26, 13, 0, 0, 5e8, time.UTC)) {
-		t.Fatalf("lines = %+v", lines)
-	}
-}
-
-// testdata/events-offline-build-pod.json holds the events of a real build
-// pod on an offline node: every image was already present.
-func TestPullsOfflineNode(t *testing.T) {
-	raw, err := os.ReadFile("testdata/events-offline-build-pod.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var list corev1.EventList
-	if err := json.Unmarshal(raw, &list); err != nil {
-		t.Fatal(err)
-	}
-	if len(list.Items) == 0 {
-		t.Fatal("no events in the fixture")
-	}
-	if got := Pulls("pod", list.Items); len(got) != 0 {
-		t.Fatalf("images already present are not pulls: %+v", got)
-	}
-}
-
-func TestTail(t *testing.T) {
-	if got := Tail("a\nb\nc\n", 2); got != "b\nc" {
-		t.Fatalf("Tail = %q", got)
+// Early kaniko releases said "No cached layer found, executing command...",
+// naming no command: still a miss, but there is nothing to list.
+func TestKanikoLookupWithoutCommand(t *testing.T) {
+	b := readLog(measure.ParseTimestamped(`{"level":"info","msg":"No cached layer found, executing command..."}`))
+	if b.CacheMisses != 1 || b.Instructions != nil {
+		t.Fatalf("misses %d, instructions %v", b.CacheMisses, b.Instructions)
 	}
 }

@@ -1,4 +1,4 @@
-package scenarios
+package builders
 
 import (
 	"encoding/json"
@@ -21,7 +21,7 @@ func TestRuncWithCA(t *testing.T) {
 	// A runc that records its arguments.
 	os.WriteFile(filepath.Join(bin, "runc"), []byte("#!/bin/sh\necho \"$@\" >>\""+tmp+"/runc.args\"\n"), 0o755)
 	prepare := func(env ...string) string {
-		cmd := exec.Command("sh", "-c", prepareRuncWithCA+`printf %s "$runtime"`)
+		cmd := exec.Command("sh", "-c", PrepareRuncWithCA+`printf %s "$runtime"`)
 		cmd.Env = append([]string{"TMPDIR=" + tmp, "PATH=" + bin + ":/usr/bin:/bin"}, env...)
 		out, err := cmd.CombinedOutput()
 		if err != nil {
@@ -127,7 +127,7 @@ func TestRuncWithCAFindsTheImagesRuntime(t *testing.T) {
 				os.Symlink(p, filepath.Join(tools, tool))
 			}
 			path := "PATH=" + bin + ":" + tools
-			cmd := exec.Command("sh", "-c", prepareRuncWithCA+`printf %s "$runtime"`)
+			cmd := exec.Command("sh", "-c", PrepareRuncWithCA+`printf %s "$runtime"`)
 			cmd.Env = []string{"TMPDIR=" + tmp, path, buildCAEnv + "=" + systemCABundle}
 			out, err := cmd.CombinedOutput()
 			if err != nil || len(out) == 0 {

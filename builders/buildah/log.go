@@ -1,10 +1,11 @@
-package measure
+package buildah
 
 import (
 	"regexp"
 	"strings"
 	"time"
 
+	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 )
 
@@ -16,7 +17,7 @@ var buildahStep = regexp.MustCompile(`^(?:\[\d+/\d+\] )?STEP \d+/\d+: ((\S+).*)$
 // buildahPull is printed when an image is fetched from a registry.
 var buildahPull = []string{"Trying to pull ", "Copying blob "}
 
-// Buildah counts cache hits and splits the build into phases from the log
+// readLog counts cache hits and splits the build into phases from the log
 // of `buildah bud` followed by `buildah push`. Buildah prints no times, so
 // a step lasts from its STEP line to the next one (kubelet timestamps):
 // FROM steps are base-image, steps served from the cache cache-lookup
@@ -24,7 +25,7 @@ var buildahPull = []string{"Trying to pull ", "Copying blob "}
 // "--> Pushing cache", which opens cache-push; COMMIT is snapshot, and
 // what `buildah push` prints after it is push. Instructions are the steps
 // other than FROM, cached when "--> Using cache" followed their STEP line.
-func Buildah(lines []LogLine) results.BuildLog {
+func readLog(lines []measure.LogLine) results.BuildLog {
 	b := results.BuildLog{Read: true}
 	totals := map[string]float64{}
 	type step struct {

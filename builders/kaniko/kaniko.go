@@ -1,4 +1,4 @@
-package scenarios
+package kaniko
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 )
@@ -30,10 +31,7 @@ type Kaniko struct {
 	CABundle string
 }
 
-// CABundleKey is the key of the CA bundle in its ConfigMap.
-const CABundleKey = "ca-certificates.crt"
-
-var _ Builder = Kaniko{}
+var _ builders.Builder = Kaniko{}
 
 // Name implements Builder.
 func (k Kaniko) Name() string {
@@ -49,7 +47,7 @@ func (Kaniko) Pod() string {
 }
 
 // ReadLog implements Builder.
-func (Kaniko) ReadLog(lines []measure.LogLine) results.BuildLog { return measure.Kaniko(lines) }
+func (Kaniko) ReadLog(lines []measure.LogLine) results.BuildLog { return readLog(lines) }
 
 // Images implements Builder.
 func (k Kaniko) Images() map[string]string {
@@ -60,12 +58,12 @@ func (k Kaniko) Images() map[string]string {
 // --cache=true, and serves only base images from it; layers then still go
 // to a registry repository, a different one from "registry"'s so that the
 // two never share a layer.
-func (Kaniko) Strategies() []Strategy {
-	return []Strategy{
+func (Kaniko) Strategies() []builders.Strategy {
+	return []builders.Strategy{
 		{Name: "none", Summary: "no cache: --cache=false, base images pulled from the registry every run"},
 		{Name: "registry", Summary: "layer cache in a registry repository: --cache=true --cache-repo", LayerRepo: "cache"},
 		{Name: "pv-warm", Summary: "base images warmed into a volume (--cache-dir) plus a layer cache repository", CacheVolume: true, LayerRepo: "cache-pv"},
-		mirrorStrategy("base images through a pull-through mirror near the cluster: --registry-map=<upstream>=<mirror> --skip-default-registry-fallback, --cache=false"),
+		builders.MirrorStrategy("base images through a pull-through mirror near the cluster: --registry-map=<upstream>=<mirror> --skip-default-registry-fallback, --cache=false"),
 	}
 }
 
@@ -77,7 +75,7 @@ var registryFlags = []string{"--insecure", "--insecure-pull", "--skip-tls-verify
 
 // Task implements Builder.
 func (k Kaniko) Task(name string) *pipelinev1.Task {
-	return buildTask(name, "Build an image from a Dockerfile with kaniko and push it.",
+	return builders.Task(name, "Build an image from a Dockerfile with kaniko and push it.",
 		"kaniko --cache-dir, for strategies with a cache volume",
 		pipelinev1.Step{
 			Name:  k.StepName(),
@@ -99,12 +97,12 @@ func (k Kaniko) Task(name string) *pipelinev1.Task {
 			}, "$(params.EXTRA_ARGS[*])"),
 			VolumeMounts: []corev1.VolumeMount{{Name: "docker-config", MountPath: "/kaniko/.docker"}},
 		},
-		[]corev1.Volume{dockerConfigVolume(k.AuthSecret)}, k.CABundle)
+		[]corev1.Volume{builders.DockerConfigVolume(k.AuthSecret)}, k.CABundle)
 }
 
 // Args implements Builder.
-func (k Kaniko) Args(req BuildRequest) ([]string, error) {
-	buildArgs, err := req.buildArgs()
+func (k Kaniko) Args(req builders.BuildRequest) ([]string, error) {
+	buildArgs, err := req.BuildArgs()
 	if err != nil {
 		return nil, err
 	}
@@ -113,7 +111,7 @@ func (k Kaniko) Args(req BuildRequest) ([]string, error) {
 		args = append(args, "--build-arg="+a)
 	}
 	s := req.Strategy
-	m, err := req.registryMap()
+	m, err := req.RegistryMap()
 	if err != nil {
 		return nil, err
 	}
@@ -129,22 +127,22 @@ func (k Kaniko) Args(req BuildRequest) ([]string, error) {
 	}
 	args = append(args, "--cache=true", "--cache-repo="+req.CacheRepo)
 	if s.CacheVolume {
-		args = append(args, "--cache-dir="+CacheMountPath)
+		args = append(args, "--cache-dir="+builders.CacheMountPath)
 	}
 	return args, nil
 }
 
 // WarmerPod implements Builder: kaniko's warmer pulls the base images into
 // the volume. It knows only the pull-side registry flags.
-func (k Kaniko) WarmerPod(req BuildRequest, claim string) (*corev1.PodSpec, error) {
+func (k Kaniko) WarmerPod(req builders.BuildRequest, claim string) (*corev1.PodSpec, error) {
 	if !req.Strategy.CacheVolume {
 		return nil, nil
 	}
-	refs, err := req.baseRefs()
+	refs, err := req.BaseRefs()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"--cache-dir=" + CacheMountPath, "--insecure-pull", "--skip-tls-verify-pull"}
+	args := []string{"--cache-dir=" + builders.CacheMountPath, "--insecure-pull", "--skip-tls-verify-pull"}
 	for _, r := range refs {
 		args = append(args, "--image="+r)
 	}
@@ -155,11 +153,11 @@ func (k Kaniko) WarmerPod(req BuildRequest, claim string) (*corev1.PodSpec, erro
 			Image:        k.Warmer,
 			Command:      []string{"/kaniko/warmer"},
 			Args:         args,
-			VolumeMounts: []corev1.VolumeMount{{Name: "cache", MountPath: CacheMountPath}, {Name: "docker-config", MountPath: "/kaniko/.docker"}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "cache", MountPath: builders.CacheMountPath}, {Name: "docker-config", MountPath: "/kaniko/.docker"}},
 		}},
 		Volumes: []corev1.Volume{
 			{Name: "cache", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}},
-			dockerConfigVolume(k.AuthSecret),
+			builders.DockerConfigVolume(k.AuthSecret),
 		},
 	}, nil
 }

@@ -1,11 +1,16 @@
-package measure
+package builders_test
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 
+	"github.com/cachebench/cachebench/builders/buildah"
+	"github.com/cachebench/cachebench/builders/buildkit"
+	"github.com/cachebench/cachebench/builders/kaniko"
+	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 )
 
@@ -16,6 +21,54 @@ const (
 	webappGo  = "RUN CGO_ENABLED=0 go build -trimpath -o /out/hello ."
 	nodeNpm   = "RUN npm ci --no-audit --no-fund"
 )
+
+// The logs under testdata were recorded from real runs in a kind cluster
+// (workload small; RUN instructions' apt output thinned out).
+func TestBuilderLogs(t *testing.T) {
+	tests := []struct {
+		file                        string
+		read                        func([]measure.LogLine) results.BuildLog
+		hits, misses, local, pushes int
+		phases                      map[string]float64
+	}{
+		// Registry cache imported into an empty state directory: both steps
+		// cached, the base image never loaded, the cache exported again.
+		{"buildkit-registry-warm1.log", buildkit.BuildKit{}.ReadLog, 2, 0, 0, 1,
+			map[string]float64{"base-image": 0.3, "cache-lookup": 0.3, "push": 0.6, "cache-push": 0.8}},
+		// State directory warmed with the base image: FROM is CACHED.
+		{"buildkit-pv-warm-cold0.log", buildkit.BuildKit{}.ReadLog, 0, 2, 1, 0,
+			map[string]float64{"base-image": 0.1, "commands": 8.8, "snapshot": 8.0, "push": 1.0}},
+		{"buildah-registry-cold0.log", buildah.Buildah{}.ReadLog, 0, 3, 0, 3,
+			map[string]float64{"base-image": 9.48, "commands": 16.14, "cache-push": 4.99, "snapshot": 0.97, "push": 1.11}},
+		{"buildah-registry-warm1.log", buildah.Buildah{}.ReadLog, 3, 0, 0, 0,
+			map[string]float64{"base-image": 7.16, "cache-lookup": 4.80, "snapshot": 0.16, "push": 0.73}},
+		// Base image pulled into the volume by the warm-up pod.
+		{"buildah-pv-warm-cold0.log", buildah.Buildah{}.ReadLog, 0, 3, 1, 0,
+			map[string]float64{"base-image": 0.13, "commands": 13.24, "snapshot": 0.11, "push": 6.57}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			b := readTestLog(t, tt.file, tt.read)
+			if !b.Read || b.CacheHits != tt.hits || b.CacheMisses != tt.misses || b.LocalCacheHits != tt.local || b.CachePushes != tt.pushes {
+				t.Errorf("hits %d misses %d local %d pushes %d, want %d %d %d %d", b.CacheHits, b.CacheMisses, b.LocalCacheHits, b.CachePushes, tt.hits, tt.misses, tt.local, tt.pushes)
+			}
+			got := map[string]float64{}
+			for _, p := range b.Phases {
+				got[p.Name] = p.Seconds
+			}
+			for name, want := range tt.phases {
+				if math.Abs(got[name]-want) > 0.02 {
+					t.Errorf("phase %s = %.3f s, want %.2f (all: %v)", name, got[name], want, got)
+				}
+			}
+			for name, v := range got {
+				if _, ok := tt.phases[name]; !ok && v > 0.02 {
+					t.Errorf("unexpected phase %s = %.3f s", name, v)
+				}
+			}
+		})
+	}
+}
 
 func hit(instr string) results.InstructionCache {
 	return results.InstructionCache{Instruction: instr, Cached: true}
@@ -31,54 +84,54 @@ func miss(instr string) results.InstructionCache {
 func TestInstructionsFromLogs(t *testing.T) {
 	tests := []struct {
 		file string
-		read func([]LogLine) results.BuildLog
+		read func([]measure.LogLine) results.BuildLog
 		want []results.InstructionCache
 	}{
 		// kaniko looks up RUN instructions only (no --cache-copy-layers), all of a
 		// stage's before running it, and none after the first miss.
-		{"kaniko-gobuild-registry-warm.log", Kaniko, []results.InstructionCache{
+		{"kaniko-gobuild-registry-warm.log", kaniko.Kaniko{}.ReadLog, []results.InstructionCache{
 			hit("RUN go mod download"),
 			miss(`RUN CGO_ENABLED=0 go build -trimpath -ldflags "-X main.buildID=${BUILD_ID}" -o /out/server ./cmd/server`),
 		}},
 		// The message is JSON-decoded; kaniko logs the RUN before
 		// expanding the build argument.
-		{"kaniko-node-registry-warm1.log", Kaniko, []results.InstructionCache{
+		{"kaniko-node-registry-warm1.log", kaniko.Kaniko{}.ReadLog, []results.InstructionCache{
 			hit(nodeNpm),
 			miss(`RUN printf 'export const buildId = "%s";\n' "${BUILD_ID}" >src/build-id.ts && npm run build`),
 		}},
 		// Two stages, each looked up on its own: the COPY steps between
 		// the RUNs of the second stage are not.
-		{"kaniko-webapp-registry-warm1.log", Kaniko, []results.InstructionCache{
+		{"kaniko-webapp-registry-warm1.log", kaniko.Kaniko{}.ReadLog, []results.InstructionCache{
 			hit(webappGo), hit(webappApt), hit("RUN /scripts/check.sh"),
 		}},
 		// After its stage's first miss kaniko stops asking: check.sh ran
 		// and was pushed to the cache but never looked up.
-		{"kaniko-webapp-registry-cold0.log", Kaniko, []results.InstructionCache{
+		{"kaniko-webapp-registry-cold0.log", kaniko.Kaniko{}.ReadLog, []results.InstructionCache{
 			miss(webappGo), miss(webappApt),
 		}},
 		// --cache=false: no lookups.
-		{"kaniko-node-none-warm1.log", Kaniko, nil},
+		{"kaniko-node-none-warm1.log", kaniko.Kaniko{}.ReadLog, nil},
 		// A step served by the remote cache whose layer the next step (a
 		// miss) needs is never CACHED: BuildKit pulls and extracts its
 		// blobs under it and ends it DONE. It did not run.
-		{"buildkit-gobuild-source-registry-warm1.log", BuildKit, []results.InstructionCache{
+		{"buildkit-gobuild-source-registry-warm1.log", buildkit.BuildKit{}.ReadLog, []results.InstructionCache{
 			hit("COPY go.mod go.sum ./"), hit("WORKDIR /src"),
 			hit("RUN go mod download && go build github.com/prometheus/client_golang/prometheus/promhttp github.com/spf13/cobra"),
 			miss("COPY . ."), miss(`RUN go build -ldflags "-X main.buildID=change-first" -o /out/server ./cmd/server`),
 			miss("COPY --from=build /out/server /usr/local/bin/server"),
 		}},
 
-		{"buildkit-registry-warm1.log", BuildKit, []results.InstructionCache{
+		{"buildkit-registry-warm1.log", buildkit.BuildKit{}.ReadLog, []results.InstructionCache{
 			hit(smallApt), hit("COPY app/ /app/"),
 		}},
-		{"buildkit-pv-warm-cold0.log", BuildKit, []results.InstructionCache{
+		{"buildkit-pv-warm-cold0.log", buildkit.BuildKit{}.ReadLog, []results.InstructionCache{
 			miss(smallApt), miss("COPY app/ /app/"),
 		}},
 		// Vertices in the order BuildKit first printed them (WORKDIR after
 		// the COPYs); COPY src/ is CACHED, then DONE as its layer is pulled
 		// for the last step, which missed. BuildKit logs the RUN with the
 		// build argument expanded.
-		{"buildkit-node-registry-warm1.log", BuildKit, []results.InstructionCache{
+		{"buildkit-node-registry-warm1.log", buildkit.BuildKit{}.ReadLog, []results.InstructionCache{
 			hit("COPY package.json package-lock.json ./"),
 			hit(nodeNpm),
 			hit("COPY tsconfig.json ./"),
@@ -87,7 +140,7 @@ func TestInstructionsFromLogs(t *testing.T) {
 			miss(`RUN printf 'export const buildId = "%s";\n' "issue10-first-10" >src/build-id.ts && npm run build`),
 		}},
 		// Multi-stage: "[stage-1 3/5] COPY --from=build ...".
-		{"buildkit-webapp-registry-warm1.log", BuildKit, []results.InstructionCache{
+		{"buildkit-webapp-registry-warm1.log", buildkit.BuildKit{}.ReadLog, []results.InstructionCache{
 			hit(webappApt),
 			hit(webappGo),
 			hit("COPY --from=build /out/hello /usr/local/bin/hello"),
@@ -98,13 +151,13 @@ func TestInstructionsFromLogs(t *testing.T) {
 		}},
 
 		// Buildah looks up every step, CMD too.
-		{"buildah-registry-warm1.log", Buildah, []results.InstructionCache{
+		{"buildah-registry-warm1.log", buildah.Buildah{}.ReadLog, []results.InstructionCache{
 			hit(smallApt), hit("COPY app/ /app/"), hit(`CMD ["python3", "/app/main.py"]`),
 		}},
-		{"buildah-registry-cold0.log", Buildah, []results.InstructionCache{
+		{"buildah-registry-cold0.log", buildah.Buildah{}.ReadLog, []results.InstructionCache{
 			miss(smallApt), miss("COPY app/ /app/"), miss(`CMD ["python3", "/app/main.py"]`),
 		}},
-		{"buildah-pv-warm-cold0.log", Buildah, []results.InstructionCache{
+		{"buildah-pv-warm-cold0.log", buildah.Buildah{}.ReadLog, []results.InstructionCache{
 			miss(smallApt), miss("COPY app/ /app/"), miss(`CMD ["python3", "/app/main.py"]`),
 		}},
 	}
@@ -128,23 +181,14 @@ func TestInstructionsFromLogs(t *testing.T) {
 	}
 }
 
-// Early kaniko releases said "No cached layer found, executing command...",
-// naming no command: still a miss, but there is nothing to list.
-func TestKanikoLookupWithoutCommand(t *testing.T) {
-	b := Kaniko(ParseTimestamped(`{"level":"info","msg":"No cached layer found, executing command..."}`))
-	if b.CacheMisses != 1 || b.Instructions != nil {
-		t.Fatalf("misses %d, instructions %v", b.CacheMisses, b.Instructions)
-	}
-}
-
 // readTestLog parses a recorded builder log of testdata with read.
-func readTestLog(t *testing.T, file string, read func([]LogLine) results.BuildLog) results.BuildLog {
+func readTestLog(t *testing.T, file string, read func([]measure.LogLine) results.BuildLog) results.BuildLog {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", file))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return read(ParseTimestamped(string(data)))
+	return read(measure.ParseTimestamped(string(data)))
 }
 
 func formatInstructions(list []results.InstructionCache) string {

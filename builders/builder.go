@@ -1,4 +1,8 @@
-package scenarios
+// Package builders holds what every builder shares: the Builder interface,
+// cache strategies, the build Task's shape and the clone-build-push
+// Pipeline around it. Each builder is a folder below (kaniko, buildkit,
+// buildah).
+package builders
 
 import (
 	"fmt"
@@ -10,6 +14,7 @@ import (
 
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/scenarios"
 )
 
 // Builder builds and pushes an image inside a Tekton task. kaniko is the
@@ -40,12 +45,15 @@ type Builder interface {
 	Pod() string
 }
 
+// CABundleKey is the key of the CA bundle in its ConfigMap.
+const CABundleKey = "ca-certificates.crt"
+
 // CacheMountPath is where a cache volume is mounted in build and warmer pods.
 const CacheMountPath = "/cache"
 
 // BuildRequest holds what a builder needs to render one run.
 type BuildRequest struct {
-	Workload Workload
+	Workload scenarios.Workload
 	Strategy Strategy
 	// BaseRegistry is the host (host:port) the base images come from: the
 	// upstream registry, through its network profile.
@@ -68,12 +76,12 @@ type BuildRequest struct {
 
 // buildArgs are the build arguments of a run, as KEY=VALUE: where base
 // images come from and, for stamped workloads, this run's stamp.
-func (r BuildRequest) buildArgs() ([]string, error) {
+func (r BuildRequest) BuildArgs() ([]string, error) {
 	from := r.BaseRegistry
 	if r.BasePath != "" {
 		from += "/" + r.BasePath
 	}
-	args := append([]string{BaseRegistryArg + "=" + from}, r.Workload.BuildArgs...)
+	args := append([]string{scenarios.BaseRegistryArg + "=" + from}, r.Workload.BuildArgs...)
 	if r.Workload.StampArg != "" {
 		if r.Stamp == "" {
 			return nil, fmt.Errorf("workload %s: a stamp is needed for %s", r.Workload.Name, r.Workload.StampArg)
@@ -85,7 +93,7 @@ func (r BuildRequest) buildArgs() ([]string, error) {
 
 // registryMap is the mirror strategy's mapping "<base registry>=<mirror>",
 // "" for other strategies.
-func (r BuildRequest) registryMap() (string, error) {
+func (r BuildRequest) RegistryMap() (string, error) {
 	if !r.Strategy.Mirror {
 		return "", nil
 	}
@@ -95,7 +103,7 @@ func (r BuildRequest) registryMap() (string, error) {
 	return r.BaseRegistry + "=" + r.Mirror, nil
 }
 
-func (r BuildRequest) baseRefs() ([]string, error) {
+func (r BuildRequest) BaseRefs() ([]string, error) {
 	var refs []string
 	for _, b := range r.Workload.Bases {
 		ref, ok := r.Bases[b]
@@ -118,7 +126,7 @@ func Info(b Builder) results.BuilderInfo {
 
 // dockerConfigVolume mounts a kubernetes.io/dockerconfigjson Secret as a
 // folder holding config.json.
-func dockerConfigVolume(secret string) corev1.Volume {
+func DockerConfigVolume(secret string) corev1.Volume {
 	return corev1.Volume{
 		Name: "docker-config",
 		VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{
@@ -128,7 +136,7 @@ func dockerConfigVolume(secret string) corev1.Volume {
 	}
 }
 
-// buildTask is a build Task: the params, workspaces and result every
+// Task is a build Task: the params, workspaces and result every
 // builder's Task has, its one step with the registry credentials and its
 // volumes, and the build CA bundle mounted over the step's system bundle
 // when one is given. cacheUse says what the cache workspace holds.
@@ -136,7 +144,7 @@ func dockerConfigVolume(secret string) corev1.Volume {
 // parameter to its script.
 func ParamEnv(param string) string { return "PARAM_" + param }
 
-func buildTask(name, description, cacheUse string, step pipelinev1.Step, volumes []corev1.Volume, caBundle string) *pipelinev1.Task {
+func Task(name, description, cacheUse string, step pipelinev1.Step, volumes []corev1.Volume, caBundle string) *pipelinev1.Task {
 	t := &pipelinev1.Task{
 		TypeMeta:   typeMeta("Task"),
 		ObjectMeta: objectMeta(name),
@@ -196,9 +204,9 @@ const buildCAEnv = "CACHEBENCH_BUILD_CA"
 // RUN instructions trust what the host trusts, as kaniko's (which run in the
 // step's own container) do. Only where the image has a system bundle
 // already: a mount point made in the root filesystem would end up in the
-// layer. prepareRuncWithCA writes it to $runtime and leaves $runtime empty
+// layer. PrepareRuncWithCA writes it to $runtime and leaves $runtime empty
 // when the step has no build CA.
-const prepareRuncWithCA = `runtime=""
+const PrepareRuncWithCA = `runtime=""
 if [ -n "${` + buildCAEnv + `:-}" ]; then
   runtime="${TMPDIR:-/tmp}/runc-with-ca"
   cat >"$runtime" <<'RUNC'
@@ -231,7 +239,7 @@ fi
 
 // privileged is the security context of builders that run containers
 // themselves (BuildKit's and Buildah's RUN instructions go through runc).
-func privileged() *corev1.SecurityContext {
+func Privileged() *corev1.SecurityContext {
 	t := true
 	return &corev1.SecurityContext{Privileged: &t}
 }
@@ -242,4 +250,24 @@ func CacheRepo(registry string, s Strategy, workload string, round int) string {
 		return ""
 	}
 	return fmt.Sprintf("%s/%s/%s/r%d", registry, strings.Trim(s.LayerRepo, "/"), workload, round)
+}
+
+// WarmerPod runs a shell script, privileged, with the cache volume and the
+// registry credentials mounted.
+func WarmerPod(image, authSecret, claim, dockerConfig, script string, args []string) *corev1.PodSpec {
+	return &corev1.PodSpec{
+		RestartPolicy: corev1.RestartPolicyNever,
+		Containers: []corev1.Container{{
+			Name:            "warmer",
+			Image:           image,
+			Command:         append([]string{"/bin/sh", "-c", strings.TrimPrefix(script, "#!/bin/sh\n"), "warmer"}, args...),
+			Env:             []corev1.EnvVar{{Name: "DOCKER_CONFIG", Value: dockerConfig}},
+			SecurityContext: Privileged(),
+			VolumeMounts:    []corev1.VolumeMount{{Name: "cache", MountPath: CacheMountPath}, {Name: "docker-config", MountPath: dockerConfig}},
+		}},
+		Volumes: []corev1.Volume{
+			{Name: "cache", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}},
+			DockerConfigVolume(authSecret),
+		},
+	}
 }

@@ -1,4 +1,4 @@
-package scenarios
+package builders
 
 import (
 	"fmt"
@@ -34,7 +34,7 @@ type Strategy struct {
 const MirrorName = "mirror"
 
 // mirrorStrategy is a builder's mirror strategy, with its summary.
-func mirrorStrategy(summary string) Strategy {
+func MirrorStrategy(summary string) Strategy {
 	return Strategy{Name: MirrorName, Summary: summary, Mirror: true, OptIn: true}
 }
 
@@ -84,10 +84,10 @@ func DefaultStrategyNames(b Builder) []string {
 	return n
 }
 
-// registryMapArg is the shell that takes a first argument
+// RegistryMapArg is the shell that takes a first argument
 // --registry-map=<registry>=<mirror> off the script's arguments into
 // $mirror_from and $mirror_to (both empty without one).
-const registryMapArg = `mirror_from=""
+const RegistryMapArg = `mirror_from=""
 mirror_to=""
 case "${1:-}" in
 --registry-map=*)

@@ -1,13 +1,13 @@
-package scenarios
+package buildkit
 
 import (
 	"fmt"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 )
@@ -21,7 +21,7 @@ type BuildKit struct {
 	CABundle   string // ConfigMap of the build CA bundle ("" for none)
 }
 
-var _ Builder = BuildKit{}
+var _ builders.Builder = BuildKit{}
 
 // Name implements Builder.
 func (BuildKit) Name() string { return "buildkit" }
@@ -38,19 +38,19 @@ func (BuildKit) Pod() string {
 func (BuildKit) StepName() string { return "build" }
 
 // ReadLog implements Builder.
-func (BuildKit) ReadLog(lines []measure.LogLine) results.BuildLog { return measure.BuildKit(lines) }
+func (BuildKit) ReadLog(lines []measure.LogLine) results.BuildLog { return readLog(lines) }
 
 // buildKitCacheTag is the tag of the registry cache in a round's repository.
 const buildKitCacheTag = "buildcache"
 
 // Strategies implements Builder. With pv-warm the volume is buildkitd's
 // whole state directory: base images, and every layer the builds make.
-func (BuildKit) Strategies() []Strategy {
-	return []Strategy{
+func (BuildKit) Strategies() []builders.Strategy {
+	return []builders.Strategy{
 		{Name: "none", Summary: "no cache: a fresh state directory every run, no cache import or export"},
 		{Name: "registry", Summary: "layer cache in a registry repository: --export-cache type=registry,mode=max and --import-cache of the same ref", LayerRepo: "cache"},
 		{Name: "pv-warm", Summary: "buildkitd's state directory on the round's volume, warmed with the base images; the layers it builds stay there too", CacheVolume: true, VolumeLayers: true},
-		mirrorStrategy(`base images through a pull-through mirror near the cluster: buildkitd.toml [registry."<upstream>"] mirrors = ["<mirror>"]; no cache import or export`),
+		builders.MirrorStrategy(`base images through a pull-through mirror near the cluster: buildkitd.toml [registry."<upstream>"] mirrors = ["<mirror>"]; no cache import or export`),
 	}
 }
 
@@ -60,7 +60,7 @@ func (BuildKit) Strategies() []Strategy {
 // (hosts, space-separated), $mirror_from, $mirror_to and $root must be set.
 const buildKitStart = `mkdir -p /etc/buildkit "$root"
 ` + buildKitConfig + ` >/etc/buildkit/buildkitd.toml
-` + prepareRuncWithCA + `
+` + builders.PrepareRuncWithCA + `
 buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" ${runtime:+--oci-worker-binary="$runtime"} >/tmp/buildkitd.log 2>&1 &
 daemon=$!
 trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true' EXIT
@@ -101,7 +101,7 @@ done
 const buildKitScript = `#!/bin/sh
 set -eu
 image="$PARAM_IMAGE"
-` + registryMapArg + buildKitRegistries + `root=/var/lib/buildkit
+` + builders.RegistryMapArg + buildKitRegistries + `root=/var/lib/buildkit
 if [ "$(workspaces.cache.bound)" = "true" ]; then root="$(workspaces.cache.path)/buildkit"; fi
 ` + buildKitStart + `src="$(workspaces.source.path)/src"
 dockerfile="$src/$PARAM_DOCKERFILE"
@@ -115,7 +115,7 @@ sed -n 's/.*"containerimage.digest": *"\([^"]*\)".*/\1/p' /tmp/metadata.json | t
 
 // Task implements Builder.
 func (b BuildKit) Task(name string) *pipelinev1.Task {
-	return buildTask(name, "Build an image from a Dockerfile with BuildKit (daemonless: buildkitd runs inside the step) and push it.",
+	return builders.Task(name, "Build an image from a Dockerfile with BuildKit (daemonless: buildkitd runs inside the step) and push it.",
 		"buildkitd's state directory, for strategies with a cache volume",
 		pipelinev1.Step{
 			Name:            b.StepName(),
@@ -123,26 +123,26 @@ func (b BuildKit) Task(name string) *pipelinev1.Task {
 			Script:          buildKitScript,
 			Args:            []string{"$(params.EXTRA_ARGS[*])"},
 			Env:             []corev1.EnvVar{{Name: "DOCKER_CONFIG", Value: "/root/.docker"}},
-			SecurityContext: privileged(),
+			SecurityContext: builders.Privileged(),
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "docker-config", MountPath: "/root/.docker"},
 				{Name: "buildkit-state", MountPath: "/var/lib/buildkit"},
 			},
 		},
 		[]corev1.Volume{
-			dockerConfigVolume(b.AuthSecret),
+			builders.DockerConfigVolume(b.AuthSecret),
 			{Name: "buildkit-state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		}, b.CABundle)
 }
 
 // Args implements Builder.
-func (b BuildKit) Args(req BuildRequest) ([]string, error) {
-	buildArgs, err := req.buildArgs()
+func (b BuildKit) Args(req builders.BuildRequest) ([]string, error) {
+	buildArgs, err := req.BuildArgs()
 	if err != nil {
 		return nil, err
 	}
 	var args []string
-	m, err := req.registryMap()
+	m, err := req.RegistryMap()
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +175,7 @@ mirror_from=""
 mirror_to=""
 registries=""
 for base in "$@"; do registries="$registries ${base%%/*}"; done
-root=` + CacheMountPath + `/buildkit
+root=` + builders.CacheMountPath + `/buildkit
 ` + buildKitStart + `for base in "$@"; do
   dir=$(mktemp -d)
   printf 'FROM %s\nRUN true\n' "$base" >"$dir/Dockerfile"
@@ -184,33 +184,13 @@ done
 `
 
 // WarmerPod implements Builder.
-func (b BuildKit) WarmerPod(req BuildRequest, claim string) (*corev1.PodSpec, error) {
+func (b BuildKit) WarmerPod(req builders.BuildRequest, claim string) (*corev1.PodSpec, error) {
 	if !req.Strategy.CacheVolume {
 		return nil, nil
 	}
-	refs, err := req.baseRefs()
+	refs, err := req.BaseRefs()
 	if err != nil {
 		return nil, err
 	}
-	return warmerPod(b.Image, b.AuthSecret, claim, "/root/.docker", buildKitWarmScript, refs), nil
-}
-
-// warmerPod runs a shell script, privileged, with the cache volume and the
-// registry credentials mounted.
-func warmerPod(image, authSecret, claim, dockerConfig, script string, args []string) *corev1.PodSpec {
-	return &corev1.PodSpec{
-		RestartPolicy: corev1.RestartPolicyNever,
-		Containers: []corev1.Container{{
-			Name:            "warmer",
-			Image:           image,
-			Command:         append([]string{"/bin/sh", "-c", strings.TrimPrefix(script, "#!/bin/sh\n"), "warmer"}, args...),
-			Env:             []corev1.EnvVar{{Name: "DOCKER_CONFIG", Value: dockerConfig}},
-			SecurityContext: privileged(),
-			VolumeMounts:    []corev1.VolumeMount{{Name: "cache", MountPath: CacheMountPath}, {Name: "docker-config", MountPath: dockerConfig}},
-		}},
-		Volumes: []corev1.Volume{
-			{Name: "cache", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: claim}}},
-			dockerConfigVolume(authSecret),
-		},
-	}
+	return builders.WarmerPod(b.Image, b.AuthSecret, claim, "/root/.docker", buildKitWarmScript, refs), nil
 }

@@ -1,4 +1,4 @@
-package scenarios
+package buildah
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 )
@@ -20,7 +21,7 @@ type Buildah struct {
 	CABundle   string // ConfigMap of the build CA bundle ("" for none)
 }
 
-var _ Builder = Buildah{}
+var _ builders.Builder = Buildah{}
 
 // Name implements Builder.
 func (Buildah) Name() string { return "buildah" }
@@ -37,15 +38,15 @@ func (Buildah) Pod() string {
 func (Buildah) StepName() string { return "build" }
 
 // ReadLog implements Builder.
-func (Buildah) ReadLog(lines []measure.LogLine) results.BuildLog { return measure.Buildah(lines) }
+func (Buildah) ReadLog(lines []measure.LogLine) results.BuildLog { return readLog(lines) }
 
 // Strategies implements Builder. Buildah caches layers only with --layers.
-func (Buildah) Strategies() []Strategy {
-	return []Strategy{
+func (Buildah) Strategies() []builders.Strategy {
+	return []builders.Strategy{
 		{Name: "none", Summary: "no cache: --layers=false, fresh containers storage every run"},
 		{Name: "registry", Summary: "layer cache in a registry repository: --layers --cache-from and --cache-to the same repository", LayerRepo: "cache"},
 		{Name: "pv-warm", Summary: "containers storage (/var/lib/containers) on the round's volume, base images pulled into it by a warm-up pod, --layers; the layers it builds stay there too", CacheVolume: true, VolumeLayers: true},
-		mirrorStrategy("base images through a pull-through mirror near the cluster: registries.conf [[registry.mirror]] for the upstream registry, --layers=false"),
+		builders.MirrorStrategy("base images through a pull-through mirror near the cluster: registries.conf [[registry.mirror]] for the upstream registry, --layers=false"),
 	}
 }
 
@@ -58,14 +59,14 @@ const buildahAuth = "/root/.docker/config.json"
 const buildahScript = `#!/bin/sh
 set -eu
 image="$PARAM_IMAGE"
-` + registryMapArg + `if [ -n "$mirror_from" ]; then
+` + builders.RegistryMapArg + `if [ -n "$mirror_from" ]; then
   printf '[[registry]]\nlocation = "%s"\ninsecure = true\n[[registry.mirror]]\nlocation = "%s"\ninsecure = true\n' "$mirror_from" "$mirror_to" >/tmp/registries.conf
   export CONTAINERS_REGISTRIES_CONF=/tmp/registries.conf
 fi
 root=/var/lib/containers/storage
 if [ "$(workspaces.cache.bound)" = "true" ]; then root="$(workspaces.cache.path)/containers"; fi
 ` + buildahStorage + `src="$(workspaces.source.path)/src"
-` + prepareRuncWithCA + `buildah bud --tls-verify=false --authfile ` + buildahAuth + ` ${runtime:+--runtime="$runtime"} \
+` + builders.PrepareRuncWithCA + `buildah bud --tls-verify=false --authfile ` + buildahAuth + ` ${runtime:+--runtime="$runtime"} \
   -f "$src/$PARAM_DOCKERFILE" -t "$image" "$@" "$src/$PARAM_CONTEXT"
 buildah push --tls-verify=false --authfile ` + buildahAuth + ` \
   --digestfile "$(results.IMAGE_DIGEST.path)" "$image" "docker://$image"
@@ -87,7 +88,7 @@ var buildahIsolation = corev1.EnvVar{Name: "BUILDAH_ISOLATION", Value: "oci"}
 
 // Task implements Builder.
 func (b Buildah) Task(name string) *pipelinev1.Task {
-	return buildTask(name, "Build an image from a Dockerfile with Buildah and push it.",
+	return builders.Task(name, "Build an image from a Dockerfile with Buildah and push it.",
 		"containers storage, for strategies with a cache volume",
 		pipelinev1.Step{
 			Name:            b.StepName(),
@@ -95,21 +96,21 @@ func (b Buildah) Task(name string) *pipelinev1.Task {
 			Script:          buildahScript,
 			Args:            []string{"$(params.EXTRA_ARGS[*])"},
 			Env:             []corev1.EnvVar{buildahIsolation},
-			SecurityContext: privileged(),
+			SecurityContext: builders.Privileged(),
 			VolumeMounts: []corev1.VolumeMount{
 				{Name: "docker-config", MountPath: "/root/.docker"},
 				{Name: "containers-storage", MountPath: "/var/lib/containers"},
 			},
 		},
 		[]corev1.Volume{
-			dockerConfigVolume(b.AuthSecret),
+			builders.DockerConfigVolume(b.AuthSecret),
 			{Name: "containers-storage", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 		}, b.CABundle)
 }
 
 // Args implements Builder.
-func (b Buildah) Args(req BuildRequest) ([]string, error) {
-	buildArgs, err := req.buildArgs()
+func (b Buildah) Args(req builders.BuildRequest) ([]string, error) {
+	buildArgs, err := req.BuildArgs()
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +118,7 @@ func (b Buildah) Args(req BuildRequest) ([]string, error) {
 	for _, a := range buildArgs {
 		args = append(args, "--build-arg="+a)
 	}
-	m, err := req.registryMap()
+	m, err := req.RegistryMap()
 	if err != nil {
 		return nil, err
 	}
@@ -141,20 +142,20 @@ func (b Buildah) Args(req BuildRequest) ([]string, error) {
 // the volume.
 const buildahWarmScript = `#!/bin/sh
 set -eu
-root=` + CacheMountPath + `/containers
+root=` + builders.CacheMountPath + `/containers
 ` + buildahStorage + `for base in "$@"; do
   buildah pull --tls-verify=false --authfile ` + buildahAuth + ` "$base"
 done
 `
 
 // WarmerPod implements Builder.
-func (b Buildah) WarmerPod(req BuildRequest, claim string) (*corev1.PodSpec, error) {
+func (b Buildah) WarmerPod(req builders.BuildRequest, claim string) (*corev1.PodSpec, error) {
 	if !req.Strategy.CacheVolume {
 		return nil, nil
 	}
-	refs, err := req.baseRefs()
+	refs, err := req.BaseRefs()
 	if err != nil {
 		return nil, err
 	}
-	return warmerPod(b.Image, b.AuthSecret, claim, "/root/.docker", buildahWarmScript, refs), nil
+	return builders.WarmerPod(b.Image, b.AuthSecret, claim, "/root/.docker", buildahWarmScript, refs), nil
 }
