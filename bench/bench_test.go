@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"flag"
-	"github.com/cachebench/cachebench/builders"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/results"
@@ -28,7 +28,7 @@ func testMatrix(t *testing.T, names ...string) Matrix {
 	if len(names) == 0 {
 		names = []string{"kaniko"}
 	}
-	bs, err := NewBuilders(names, BuilderImages{})
+	bs, err := NewBuilders(names, builders.Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -492,7 +492,7 @@ func TestParseReadsWorkloadFoldersOnce(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	m, err := c.selection(BuilderImages{}, nil)
+	m, err := c.selection(builders.Settings{}, nil)
 	if err != nil {
 		t.Fatalf("the plan read the workload's folder again: %v", err)
 	}

@@ -1,59 +1,27 @@
 package bench
 
 import (
-	"fmt"
 	"github.com/cachebench/cachebench/builders"
-	"github.com/cachebench/cachebench/builders/buildah"
-	"github.com/cachebench/cachebench/builders/buildkit"
-	"github.com/cachebench/cachebench/builders/kaniko"
-	"strings"
-
-	"github.com/cachebench/cachebench/cluster/registry"
-	"github.com/cachebench/cachebench/images"
+	"github.com/cachebench/cachebench/builders/all"
 )
-
-// BuilderImages are the images builders run, by role (images.RoleBuildKit,
-// ...: the keys of images.Set.Builders).
-type BuilderImages struct {
-	Images map[string]string
-	// CABundle names the ConfigMap holding the build CA bundle ("" for none).
-	CABundle string
-}
 
 // Builders lists the builders cachebench knows, the reference builder
 // (upstream kaniko) first.
-var Builders = images.AllBuilders
+var Builders = all.Names()
 
-// NewBuilder returns a builder by name.
-func NewBuilder(name string, img BuilderImages) (builders.Builder, error) {
-	i := img.Images
-	switch name {
-	case images.BuilderKaniko:
-		return kaniko.Kaniko{Executor: i[images.RoleKanikoExecutor], Warmer: i[images.RoleKanikoWarmer], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
-	case images.BuilderKanikoChainguard:
-		return kaniko.Kaniko{Label: name, Executor: i[images.RoleKanikoChainguardExecutor], Warmer: i[images.RoleKanikoChainguardWarmer], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
-	case images.BuilderBuildKit:
-		return buildkit.BuildKit{Image: i[images.RoleBuildKit], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
-	case images.BuilderBuildah:
-		return buildah.Buildah{Image: i[images.RoleBuildah], AuthSecret: registry.AuthSecret, CABundle: img.CABundle}, nil
+// NewBuilders returns the named builders, in the order given, made with s;
+// none for no names.
+func NewBuilders(names []string, s builders.Settings) ([]builders.Builder, error) {
+	if len(names) == 0 {
+		return nil, nil
 	}
-	return nil, fmt.Errorf("unknown builder %q: choose from %s", name, strings.Join(Builders, ", "))
-}
-
-// NewBuilders returns the named builders, in the order given.
-func NewBuilders(names []string, img BuilderImages) ([]builders.Builder, error) {
+	defs, err := all.Select(names)
+	if err != nil {
+		return nil, err
+	}
 	var out []builders.Builder
-	seen := map[string]bool{}
-	for _, n := range names {
-		if seen[n] {
-			return nil, fmt.Errorf("builder %q named twice", n)
-		}
-		seen[n] = true
-		b, err := NewBuilder(n, img)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
+	for _, d := range defs {
+		out = append(out, d.New(s))
 	}
 	return out, nil
 }

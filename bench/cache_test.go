@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cachebench/cachebench/builders"
 	"io"
 	"os"
 	"slices"
@@ -23,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/measure"

@@ -1,8 +1,6 @@
 package bench
 
 import (
-	"github.com/cachebench/cachebench/builders/buildkit"
-	"github.com/cachebench/cachebench/builders/kaniko"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -10,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachebench/cachebench/builders/buildkit"
+	"github.com/cachebench/cachebench/builders/kaniko"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"github.com/cachebench/cachebench/builders"
 	"io"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"

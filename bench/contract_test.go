@@ -2,10 +2,12 @@ package bench
 
 import (
 	"encoding/json"
-	"github.com/cachebench/cachebench/builders"
 	"strings"
 	"testing"
 
+	"github.com/cachebench/cachebench/builders"
+	"github.com/cachebench/cachebench/builders/all"
+	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/scenarios"
 	"github.com/cachebench/cachebench/versions"
@@ -18,16 +20,16 @@ import (
 // runtime wrapper's lookup, Buildah's isolation and storage).
 func TestOnlineAndOfflineRenderAlike(t *testing.T) {
 	cat := images.NewCatalog(versions.Kubernetes)
-	offline := BuilderImages{Images: cat.Builders, CABundle: BuildCAConfigMap}
+	offline := builders.Settings{Images: map[string]string{}, AuthSecret: registry.AuthSecret, CABundle: BuildCAConfigMap}
+	online := builders.Settings{Images: map[string]string{}, AuthSecret: registry.AuthSecret, CABundle: BuildCAConfigMap}
 	digest := "@sha256:" + strings.Repeat("d", 64)
-	online := BuilderImages{Images: map[string]string{
-		images.RoleKanikoExecutor:           versions.KanikoExecutor + digest,
-		images.RoleKanikoWarmer:             versions.KanikoWarmer + digest,
-		images.RoleKanikoChainguardExecutor: cat.Builders[images.RoleKanikoChainguardExecutor],
-		images.RoleKanikoChainguardWarmer:   cat.Builders[images.RoleKanikoChainguardWarmer],
-		images.RoleBuildKit:                 versions.BuildKitImage + digest,
-		images.RoleBuildah:                  versions.BuildahImage + digest,
-	}, CABundle: BuildCAConfigMap}
+	for _, img := range all.Images(all.Builders) {
+		offline.Images[img.Role] = img.Ref()
+		online.Images[img.Role] = img.Ref()
+		if img.Official != "" {
+			online.Images[img.Role] = img.Official + digest
+		}
+	}
 	w, err := scenarios.SelectWorkloads([]string{"gobuild"})
 	if err != nil {
 		t.Fatal(err)
@@ -65,15 +67,9 @@ func TestOnlineAndOfflineRenderAlike(t *testing.T) {
 		}
 		return out
 	}
-	for _, name := range Builders {
-		off, err := NewBuilder(name, offline)
-		if err != nil {
-			t.Fatal(err)
-		}
-		on, err := NewBuilder(name, online)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, d := range all.Builders {
+		name := d.Name
+		off, on := d.New(offline), d.New(online)
 		if a, b := render(off), render(on); a != b {
 			t.Errorf("%s renders differently online and offline, images aside:\noffline %s\nonline  %s", name, a, b)
 		}

@@ -14,6 +14,7 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/log"
 )
 
@@ -134,7 +135,7 @@ func checkTimeout(c Config) error {
 	if err != nil || timeout == 0 {
 		return nil
 	}
-	m, err := c.selection(BuilderImages{}, nil)
+	m, err := c.selection(builders.Settings{}, nil)
 	if err != nil {
 		return err
 	}

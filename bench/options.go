@@ -7,7 +7,6 @@ package bench
 import (
 	"cmp"
 	"fmt"
-	"github.com/cachebench/cachebench/builders"
 	"os"
 	"regexp"
 	"slices"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/results"
@@ -276,7 +276,7 @@ func (o Options) Parse() (Config, error) {
 	}
 	if len(o.Builders) == 0 {
 		bad("builders", "empty: choose from %s", strings.Join(Builders, ", "))
-	} else if bs, err := NewBuilders(o.Builders, BuilderImages{}); err != nil {
+	} else if bs, err := NewBuilders(o.Builders, builders.Settings{}); err != nil {
 		bad("builders", "%v", err)
 	} else {
 		for _, b := range bs {

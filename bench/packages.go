@@ -4,13 +4,13 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"github.com/cachebench/cachebench/builders"
 	"path"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/results"

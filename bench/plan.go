@@ -2,13 +2,13 @@ package bench
 
 import (
 	"fmt"
-	"github.com/cachebench/cachebench/builders"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/results"
@@ -198,7 +198,7 @@ func Estimate(steps []PlannedRun) time.Duration {
 //
 // Users' workloads take their base images from set (nil when only the
 // plan's size matters).
-func (c Config) selection(img BuilderImages, set *images.Set) (Matrix, error) {
+func (c Config) selection(s builders.Settings, set *images.Set) (Matrix, error) {
 	ws := slices.Clone(c.Builtin)
 	for _, d := range c.Dirs {
 		bases := map[string]scenarios.BaseSource{}
@@ -222,7 +222,7 @@ func (c Config) selection(img BuilderImages, set *images.Set) (Matrix, error) {
 		}
 		ws = append(ws, w)
 	}
-	bs, err := NewBuilders(c.Builders, img)
+	bs, err := NewBuilders(c.Builders, s)
 	if err != nil {
 		return Matrix{}, err
 	}

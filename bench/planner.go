@@ -2,12 +2,12 @@ package bench
 
 import (
 	"fmt"
-	"github.com/cachebench/cachebench/builders"
 	"math"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 	"github.com/cachebench/cachebench/stats"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cachebench/cachebench/builders"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	tektonclient "github.com/tektoncd/pipeline/pkg/client/clientset/versioned"
 	"knative.dev/pkg/apis"
 
+	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/cluster"
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/cluster/pkgcache"

@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/cachebench/cachebench/builders"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +20,9 @@ import (
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/support"
 
+	"github.com/cachebench/cachebench/builders"
+	"github.com/cachebench/cachebench/builders/all"
+	"github.com/cachebench/cachebench/builders/kaniko"
 	"github.com/cachebench/cachebench/cluster"
 	"github.com/cachebench/cachebench/cluster/gitserver"
 	"github.com/cachebench/cachebench/cluster/pkgcache"
@@ -120,7 +123,7 @@ func NewSession(ctx context.Context, c Config, l log.Logger) (*Session, error) {
 	}
 	// Said before any image is built or cluster created: on a new machine
 	// that is most of an hour the user need not wait to read it.
-	early, err := c.selection(BuilderImages{}, nil)
+	early, err := c.selection(builders.Settings{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +141,11 @@ func NewSession(ctx context.Context, c Config, l log.Logger) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.Images, err = factory.Resolve(ctx, c.Mode, o.Builders...); err != nil {
+	defs, err := all.Select(o.Builders)
+	if err != nil {
+		return nil, err
+	}
+	if s.Images, err = factory.Resolve(ctx, c.Mode, all.Images(defs)); err != nil {
 		return nil, fmt.Errorf("prepare images: %w", err)
 	}
 	if o.ImageRegistry != "" {
@@ -146,18 +153,15 @@ func NewSession(ctx context.Context, c Config, l log.Logger) (*Session, error) {
 			return nil, fmt.Errorf("prepare images: %w", err)
 		}
 	}
-	bi := BuilderImages{Images: map[string]string{}}
-	for k, v := range s.Images.Builders {
-		bi.Images[k] = v
-	}
+	bi := builders.Settings{Images: maps.Clone(s.Images.Builders), AuthSecret: registry.AuthSecret}
 	if c.CAFile != "" {
 		bi.CABundle = BuildCAConfigMap
 	}
 	if o.Executor != "" {
-		bi.Images[images.RoleKanikoExecutor] = o.Executor
+		bi.Images[kaniko.RoleExecutor] = o.Executor
 	}
 	if o.Warmer != "" {
-		bi.Images[images.RoleKanikoWarmer] = o.Warmer
+		bi.Images[kaniko.RoleWarmer] = o.Warmer
 	}
 	if s.Matrix, err = c.selection(bi, s.Images); err != nil {
 		return nil, err

@@ -2,11 +2,6 @@ package builders_test
 
 import (
 	"context"
-	"github.com/cachebench/cachebench/builders"
-	"github.com/cachebench/cachebench/builders/buildah"
-	"github.com/cachebench/cachebench/builders/buildkit"
-	"github.com/cachebench/cachebench/builders/kaniko"
-	"github.com/cachebench/cachebench/scenarios"
 	"slices"
 	"strings"
 	"testing"
@@ -14,6 +9,12 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/cachebench/cachebench/builders"
+	"github.com/cachebench/cachebench/builders/buildah"
+	"github.com/cachebench/cachebench/builders/buildkit"
+	"github.com/cachebench/cachebench/builders/kaniko"
+	"github.com/cachebench/cachebench/scenarios"
 )
 
 var testKaniko = kaniko.Kaniko{Executor: "cachebench.local/kaniko/executor:v1.24.0", Warmer: "cachebench.local/kaniko/warmer:v1.24.0", AuthSecret: "registry-auth"}

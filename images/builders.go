@@ -2,88 +2,48 @@ package images
 
 import (
 	"fmt"
-	"strings"
-
-	"github.com/cachebench/cachebench/versions"
+	"slices"
 )
 
-// Builders a benchmark can select (the names Resolve takes).
-const (
-	BuilderKaniko           = "kaniko"
-	BuilderKanikoChainguard = "kaniko-chainguard"
-	BuilderBuildKit         = "buildkit"
-	BuilderBuildah          = "buildah"
-)
-
-// Roles: the keys of Set.Builders and Catalog.Builders, one per image a
-// builder's steps run.
-const (
-	RoleKanikoExecutor           = "kaniko-executor"
-	RoleKanikoWarmer             = "kaniko-warmer"
-	RoleKanikoChainguardExecutor = "kaniko-chainguard-executor"
-	RoleKanikoChainguardWarmer   = "kaniko-chainguard-warmer"
-	RoleBuildKit                 = "buildkit" // buildkitd and buildctl, runc on PATH
-	RoleBuildah                  = "buildah"  // buildah, runc, fuse-overlayfs
-)
-
-// AllBuilders lists every builder, in a fixed order.
-var AllBuilders = []string{BuilderKaniko, BuilderKanikoChainguard, BuilderBuildKit, BuilderBuildah}
-
-// builderRoles are the images each builder needs.
-var builderRoles = map[string][]string{
-	BuilderKaniko:           {RoleKanikoExecutor, RoleKanikoWarmer},
-	BuilderKanikoChainguard: {RoleKanikoChainguardExecutor, RoleKanikoChainguardWarmer},
-	BuilderBuildKit:         {RoleBuildKit},
-	BuilderBuildah:          {RoleBuildah},
+// BuilderImage is one image a builder's pods run. Builders describe their
+// own (builders/<name>); the factory builds or pins what it is given.
+type BuilderImage struct {
+	// Role is the image's key in Set.Builders ("kaniko-executor",
+	// "buildkit"), unique across builders.
+	Role string
+	// Official is the publisher's image, run online; "" when it publishes
+	// none, and then the image is built here online too.
+	Official string
+	// Spec builds it offline; its first reference is the one runs use.
+	Spec Spec
 }
 
-// BuilderRoles returns the roles of a builder's images.
-func BuilderRoles(builder string) []string {
-	return append([]string(nil), builderRoles[builder]...)
-}
+// Ref is the image's local reference, the one offline runs use.
+func (b BuilderImage) Ref() string { return b.Spec.Refs[0] }
 
-// onlineBuilders are the official images of the builders that publish
-// them; the others are built locally in online mode too.
-var onlineBuilders = map[string]string{
-	RoleKanikoExecutor: versions.KanikoExecutor,
-	RoleKanikoWarmer:   versions.KanikoWarmer,
-	RoleBuildKit:       versions.BuildKitImage,
-	RoleBuildah:        versions.BuildahImage,
-}
-
-// SelectBuilders checks builder names and returns them without
-// duplicates, in AllBuilders' order; none means all.
-func SelectBuilders(names []string) ([]string, error) {
-	if len(names) == 0 {
-		return append([]string(nil), AllBuilders...), nil
-	}
-	want := map[string]bool{}
-	for _, n := range names {
-		n = strings.ToLower(strings.TrimSpace(n))
-		if _, ok := builderRoles[n]; !ok {
-			return nil, fmt.Errorf("builder %q: want one of %s", n, strings.Join(AllBuilders, ", "))
+// checkBuilderImages refuses images that would shadow one another.
+func checkBuilderImages(imgs []BuilderImage) error {
+	var roles []string
+	for _, b := range imgs {
+		if slices.Contains(roles, b.Role) {
+			return fmt.Errorf("two builder images have the role %q", b.Role)
 		}
-		want[n] = true
-	}
-	var out []string
-	for _, b := range AllBuilders {
-		if want[b] {
-			out = append(out, b)
+		if len(b.Spec.Refs) == 0 {
+			return fmt.Errorf("builder image %q has no reference", b.Role)
 		}
+		roles = append(roles, b.Role)
 	}
-	return out, nil
+	return nil
 }
 
-// builderImages returns the specs and the role references of the selected
-// builders (names already checked).
-func (c *Catalog) builderImages(builders []string) ([]Spec, map[string]string) {
+// offlineBuilders returns the specs of the builders' images and their
+// references by role.
+func offlineBuilders(imgs []BuilderImage) ([]Spec, map[string]string) {
 	var specs []Spec
 	refs := map[string]string{}
-	for _, b := range builders {
-		specs = append(specs, c.BuilderSpecs[b]...)
-		for _, r := range builderRoles[b] {
-			refs[r] = c.Builders[r]
-		}
+	for _, b := range imgs {
+		specs = append(specs, b.Spec)
+		refs[b.Role] = b.Ref()
 	}
 	return specs, refs
 }

@@ -42,14 +42,6 @@ var (
 	// Tekton's resolvers run under tini, and its git resolver runs git.
 	gitRootfs       = Rootfs{Name: "git", Packages: []string{"ca-certificates", "git", "tini"}}
 	kubeProxyRootfs = Rootfs{Name: "kube-proxy", Packages: []string{"iptables", "nftables", "conntrack", "kmod", "ipset"}}
-	// BuildKit's OCI worker runs buildkit-runc, else runc, from PATH;
-	// Debian's runc brings libseccomp2. pigz: containerd (in buildkitd)
-	// decompresses layers with unpigz when it finds one, as it does in
-	// BuildKit's official image.
-	buildkitRootfs = Rootfs{Name: "buildkit", Packages: []string{"ca-certificates", "runc", "pigz"}}
-	// minbase leaves Recommends out: without runc named here, every RUN of
-	// buildah fails ("exec: no command").
-	buildahRootfs = Rootfs{Name: "buildah", Packages: []string{"buildah", "runc", "fuse-overlayfs", "uidmap", "ca-certificates"}}
 )
 
 // Binary places one binary of an upstream build into an image.
@@ -280,6 +272,10 @@ var caBundle, caBundleKey = func() ([]byte, string) {
 	return b.Bytes(), hex.EncodeToString(sum[:])
 }()
 
+// CABundle returns the CA bundle of images without a Debian root
+// filesystem and the key that names its content (for Spec.ExtraInput).
+func CABundle() (data []byte, key string) { return caBundle, caBundleKey }
+
 // Ref builds a local image reference.
 func Ref(repo, tag string) string { return LocalPrefix + "/" + repo + ":" + tag }
 
@@ -290,9 +286,9 @@ type Catalog struct {
 	Cluster      []Spec // loaded into the cluster once it runs
 	Bases        []Spec // pushed into the in-cluster registry for the workloads
 
-	// BuilderSpecs are the builders' images, by builder name (BuilderKaniko,
-	// ...): loaded into the cluster with Cluster when the builder is selected.
-	BuilderSpecs map[string][]Spec
+	// BuilderImages are the images of the builders the catalog was made
+	// with: built and loaded with Cluster.
+	BuilderImages []BuilderImage
 
 	TektonImages map[string]string // Tekton command -> reference
 	TektonShell  string
@@ -301,11 +297,9 @@ type Catalog struct {
 	// reference.
 	Triggers       []Spec
 	TriggersImages map[string]string
-	// Builders maps a role (RoleKanikoExecutor, ...) to its local reference.
-	Builders  map[string]string
-	Registry  string
-	Toxiproxy string
-	Git       string
+	Registry       string
+	Toxiproxy      string
+	Git            string
 	// PackageCache is the cache package managers download through when
 	// packages are proxied (cluster/pkgcache), built here online too.
 	PackageCache string
@@ -314,9 +308,9 @@ type Catalog struct {
 }
 
 // NewCatalog lists the images of an offline run at the pinned versions,
-// with Kubernetes at version k8s.
-func NewCatalog(k8sVersion string) *Catalog {
-	c := &Catalog{TektonImages: map[string]string{}, TriggersImages: map[string]string{}, BaseRefs: map[string]string{}, BuilderSpecs: map[string][]Spec{}, Builders: map[string]string{}}
+// with Kubernetes at version k8s, and the images of the builders given.
+func NewCatalog(k8sVersion string, builders ...BuilderImage) *Catalog {
+	c := &Catalog{TektonImages: map[string]string{}, TriggersImages: map[string]string{}, BaseRefs: map[string]string{}, BuilderImages: builders}
 	k8s := kubernetesBuild(k8sVersion)
 	for _, n := range []string{"kube-apiserver", "kube-controller-manager", "kube-scheduler"} {
 		c.ControlPlane = append(c.ControlPlane, Spec{
@@ -392,29 +386,6 @@ func NewCatalog(k8sVersion string) *Catalog {
 		Name: "shell", Refs: []string{c.TektonShell}, Rootfs: &debianRootfs,
 		Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
 	})
-
-	c.addKaniko(BuilderKaniko, kanikoBuild(versions.Kaniko), RoleKanikoExecutor, RoleKanikoWarmer)
-	c.addKaniko(BuilderKanikoChainguard, kanikoChainguardBuild(versions.KanikoChainguard), RoleKanikoChainguardExecutor, RoleKanikoChainguardWarmer)
-
-	c.Builders[RoleBuildKit] = Ref("buildkit", versions.BuildKit)
-	buildkit := buildkitBuild(versions.BuildKit)
-	c.BuilderSpecs[BuilderBuildKit] = []Spec{{
-		// No entrypoint and no buildkitd.toml: the Tekton step starts
-		// buildkitd with the configuration it writes.
-		Name: "buildkit", Refs: []string{c.Builders[RoleBuildKit]}, Rootfs: &buildkitRootfs,
-		Binaries: []Binary{
-			{Build: buildkit, Name: "buildkitd", Dest: "/usr/bin/buildkitd"},
-			{Build: buildkit, Name: "buildctl", Dest: "/usr/bin/buildctl"},
-		},
-		Files:  []File{{Path: "/var/lib/buildkit", Dir: true}, {Path: "/etc/buildkit", Dir: true}},
-		Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
-	}}
-
-	c.Builders[RoleBuildah] = Ref("buildah", versions.Debian)
-	c.BuilderSpecs[BuilderBuildah] = []Spec{{
-		Name: "buildah", Refs: []string{c.Builders[RoleBuildah]}, Rootfs: &buildahRootfs,
-		Config: v1.Config{Env: []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}},
-	}}
 
 	c.Registry = Ref("registry", versions.Distribution)
 	c.Cluster = append(c.Cluster, Spec{
@@ -508,44 +479,6 @@ var goToolchainExec = []string{"bin/*", "pkg/tool/*/*"}
 
 // goToolchainVersion is the golang.org/toolchain module version of a Go release.
 func goToolchainVersion() string { return "v0.0.1-go" + versions.Go + ".linux-amd64" }
-
-// addKaniko adds the executor and warmer images of a kaniko build, under
-// cachebench.local/<builder>/<cmd>:<version>.
-func (c *Catalog) addKaniko(builder string, b GoBuild, executorRole, warmerRole string) {
-	for _, x := range []struct{ cmd, role string }{{"executor", executorRole}, {"warmer", warmerRole}} {
-		ref := Ref(builder+"/"+x.cmd, b.Version)
-		c.Builders[x.role] = ref
-		c.BuilderSpecs[builder] = append(c.BuilderSpecs[builder], kanikoSpec(b, builder+"-"+x.cmd, x.cmd, ref))
-	}
-}
-
-// kanikoSpec follows the layout of kaniko's own images: everything under
-// /kaniko (which kaniko leaves out of its snapshots), nothing else but
-// nsswitch.conf, so that the build's root file system stays clean.
-func kanikoSpec(b GoBuild, name, cmd, ref string) Spec {
-	return Spec{
-		Name: name, Refs: []string{ref},
-		Binaries: []Binary{{Build: b, Name: cmd, Dest: "/kaniko/" + cmd}},
-		Files: []File{
-			{Path: "/kaniko", Dir: true, Mode: 0o777},
-			{Path: "/kaniko/.docker", Dir: true, Mode: 0o777},
-			{Path: "/etc/nsswitch.conf", Data: []byte("hosts: files dns\n")},
-			{Path: "/workspace", Dir: true, Mode: 0o777},
-		},
-		Extra: func(ctx context.Context, f *Factory, tmp string) ([]File, error) {
-			return []File{{Path: "/kaniko/ssl/certs/ca-certificates.crt", Data: caBundle}}, nil
-		},
-		ExtraInput: "kaniko CA bundle " + caBundleKey,
-		Config: v1.Config{
-			Entrypoint: []string{"/kaniko/" + cmd},
-			WorkingDir: "/workspace",
-			Env: []string{
-				"HOME=/root", "USER=root", "PATH=/usr/local/bin:/kaniko",
-				"SSL_CERT_DIR=/kaniko/ssl/certs", "DOCKER_CONFIG=/kaniko/.docker/",
-			},
-		},
-	}
-}
 
 // pauseBinary compiles Kubernetes' pause.c statically, as its Makefile does.
 func (f *Factory) pauseBinary(ctx context.Context, k8sVersion, tmp string) (string, error) {

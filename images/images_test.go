@@ -13,7 +13,6 @@ import (
 	"path"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
@@ -287,35 +286,6 @@ func TestGoBuildCheck(t *testing.T) {
 	}
 }
 
-func TestUpstreamBuilds(t *testing.T) {
-	for _, tc := range []struct {
-		b        GoBuild
-		inModule bool
-		ldflag   string
-		names    []string
-	}{
-		{buildkitBuild("v0.34.2"), true, "-X github.com/moby/buildkit/version.Version=v0.34.2", []string{"buildkitd", "buildctl"}},
-		{kanikoChainguardBuild("v1.25.5"), true, "-X github.com/chainguard-dev/kaniko/pkg/version.version=v1.25.5", []string{"executor", "warmer"}},
-		{kanikoBuild("v1.24.0"), false, "-X github.com/GoogleContainerTools/kaniko/pkg/version.version=v1.24.0", []string{"executor", "warmer"}},
-	} {
-		if tc.b.InModule != tc.inModule {
-			t.Errorf("%s: InModule %v, want %v", tc.b.Module, tc.b.InModule, tc.inModule)
-		}
-		if err := tc.b.check(); err != nil {
-			t.Errorf("%s: %v", tc.b.Module, err)
-		}
-		if !strings.Contains(strings.Join(tc.b.flags(), " "), tc.ldflag) {
-			t.Errorf("%s: flags %q lack %s", tc.b.Module, tc.b.flags(), tc.ldflag)
-		}
-		if !reflect.DeepEqual(tc.b.names(), tc.names) {
-			t.Errorf("%s: binaries %v, want %v", tc.b.Module, tc.b.names(), tc.names)
-		}
-	}
-	if fl := strings.Join(buildkitBuild("v0.34.2").flags(), " "); !strings.Contains(fl, "-tags=osusergo,netgo,static_build") {
-		t.Errorf("BuildKit flags %q: want upstream's static tags", fl)
-	}
-}
-
 func TestCopyTreeWritable(t *testing.T) {
 	src := filepath.Join(t.TempDir(), "mod")
 	os.MkdirAll(filepath.Join(src, "cmd", "a"), 0o755)
@@ -347,114 +317,6 @@ func TestCopyTreeWritable(t *testing.T) {
 	}
 }
 
-func TestSelectBuilders(t *testing.T) {
-	for _, tc := range []struct {
-		in   []string
-		want []string
-		err  bool
-	}{
-		{nil, AllBuilders, false},
-		{[]string{"buildah", "kaniko", "kaniko"}, []string{"kaniko", "buildah"}, false},
-		{[]string{" BuildKit "}, []string{"buildkit"}, false},
-		{[]string{"docker"}, nil, true},
-	} {
-		got, err := SelectBuilders(tc.in)
-		if (err != nil) != tc.err || !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("SelectBuilders(%q) = %v, %v; want %v (error %v)", tc.in, got, err, tc.want, tc.err)
-		}
-	}
-}
-
-func TestCatalogBuilderImages(t *testing.T) {
-	c := NewCatalog(versions.Kubernetes)
-	wantRefs := map[string]string{
-		RoleKanikoExecutor:           "cachebench.local/kaniko/executor:" + versions.Kaniko,
-		RoleKanikoWarmer:             "cachebench.local/kaniko/warmer:" + versions.Kaniko,
-		RoleKanikoChainguardExecutor: "cachebench.local/kaniko-chainguard/executor:v1.25.5",
-		RoleKanikoChainguardWarmer:   "cachebench.local/kaniko-chainguard/warmer:v1.25.5",
-		RoleBuildKit:                 "cachebench.local/buildkit:v0.34.2",
-		RoleBuildah:                  "cachebench.local/buildah:" + versions.Debian,
-	}
-	if !reflect.DeepEqual(c.Builders, wantRefs) {
-		t.Errorf("catalog builders:\n%v\nwant\n%v", c.Builders, wantRefs)
-	}
-	for _, tc := range []struct {
-		builders []string
-		images   []string // spec names
-		roles    []string
-	}{
-		{[]string{BuilderKaniko}, []string{"kaniko-executor", "kaniko-warmer"}, []string{RoleKanikoExecutor, RoleKanikoWarmer}},
-		{[]string{BuilderKanikoChainguard}, []string{"kaniko-chainguard-executor", "kaniko-chainguard-warmer"}, []string{RoleKanikoChainguardExecutor, RoleKanikoChainguardWarmer}},
-		{[]string{BuilderBuildKit}, []string{"buildkit"}, []string{RoleBuildKit}},
-		{[]string{BuilderBuildah}, []string{"buildah"}, []string{RoleBuildah}},
-		{AllBuilders, []string{"kaniko-executor", "kaniko-warmer", "kaniko-chainguard-executor", "kaniko-chainguard-warmer", "buildkit", "buildah"},
-			[]string{RoleBuildKit, RoleBuildah, RoleKanikoChainguardExecutor, RoleKanikoChainguardWarmer, RoleKanikoExecutor, RoleKanikoWarmer}},
-	} {
-		specs, refs := c.builderImages(tc.builders)
-		var names []string
-		for _, s := range specs {
-			names = append(names, s.Name)
-		}
-		if !reflect.DeepEqual(names, tc.images) {
-			t.Errorf("%v: images %v, want %v", tc.builders, names, tc.images)
-		}
-		var roles []string
-		for r := range refs {
-			roles = append(roles, r)
-		}
-		sort.Strings(roles)
-		want := append([]string(nil), tc.roles...)
-		sort.Strings(want)
-		if !reflect.DeepEqual(roles, want) {
-			t.Errorf("%v: roles %v, want %v", tc.builders, roles, want)
-		}
-	}
-	// The builder images are not part of what every run loads.
-	for _, s := range c.Cluster {
-		if strings.HasPrefix(s.Name, "kaniko") || s.Name == "buildkit" || s.Name == "buildah" {
-			t.Errorf("%s is in Cluster: it would be built for every builder", s.Name)
-		}
-	}
-}
-
-func TestBuilderImageLayouts(t *testing.T) {
-	c := NewCatalog(versions.Kubernetes)
-	bk := c.SpecNamed("buildkit")
-	if bk.Rootfs == nil || !contains(bk.Rootfs.Packages, "runc") || len(bk.Config.Entrypoint) != 0 {
-		t.Errorf("buildkit: want a Debian rootfs with runc and no entrypoint: %+v", bk)
-	}
-	var dests []string
-	for _, b := range bk.Binaries {
-		dests = append(dests, b.Dest)
-		if !b.Build.InModule {
-			t.Errorf("buildkit's %s is not built inside its module", b.Name)
-		}
-	}
-	if !reflect.DeepEqual(dests, []string{"/usr/bin/buildkitd", "/usr/bin/buildctl"}) {
-		t.Errorf("buildkit binaries at %v", dests)
-	}
-	bh := c.SpecNamed("buildah")
-	for _, p := range []string{"buildah", "runc", "fuse-overlayfs", "uidmap", "ca-certificates"} {
-		if bh.Rootfs == nil || !contains(bh.Rootfs.Packages, p) {
-			t.Errorf("buildah rootfs lacks %s", p)
-		}
-	}
-	for _, s := range []Spec{c.SpecNamed("kaniko-chainguard-executor"), c.SpecNamed("kaniko-chainguard-warmer")} {
-		cmd := strings.TrimPrefix(s.Name, "kaniko-chainguard-")
-		if !reflect.DeepEqual(s.Config.Entrypoint, []string{"/kaniko/" + cmd}) || s.Binaries[0].Build.Module != "github.com/chainguard-dev/kaniko" {
-			t.Errorf("%s: entrypoint %v, module %s", s.Name, s.Config.Entrypoint, s.Binaries[0].Build.Module)
-		}
-	}
-	// The two kaniko flavours share a layout, not an archive.
-	up, cg := c.SpecNamed("kaniko-executor"), c.SpecNamed("kaniko-chainguard-executor")
-	if !reflect.DeepEqual(up.Config, cg.Config) || !reflect.DeepEqual(up.Files, cg.Files) {
-		t.Error("kaniko-chainguard's layout differs from kaniko's")
-	}
-	if up.Refs[0] == cg.Refs[0] {
-		t.Error("kaniko and kaniko-chainguard share a reference")
-	}
-}
-
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -464,32 +326,56 @@ func contains(list []string, s string) bool {
 	return false
 }
 
+// testBuilderImages stand in for the builders' images (builders/<name>
+// has the real ones): one with an official image, one without.
+func testBuilderImages() []BuilderImage {
+	return []BuilderImage{
+		{Role: "official", Official: "docker.io/example/builder:v1", Spec: Spec{Name: "official", Refs: []string{Ref("official", "v1")}, Rootfs: &debianRootfs}},
+		{Role: "local", Spec: Spec{Name: "local", Refs: []string{Ref("local", "v1")}, Static: true}},
+	}
+}
+
+// Online, a builder image with an official image runs it; one without is
+// built here, like git and the package cache.
 func TestOnlinePlan(t *testing.T) {
-	c := NewCatalog(versions.Kubernetes)
-	for _, tc := range []struct {
-		builders []string
-		local    []string
-		refs     map[string]string
-	}{
-		{[]string{BuilderKaniko}, []string{"git", "package-cache"}, map[string]string{RoleKanikoExecutor: versions.KanikoExecutor, RoleKanikoWarmer: versions.KanikoWarmer}},
-		{[]string{BuilderBuildKit, BuilderBuildah}, []string{"git", "package-cache"}, map[string]string{RoleBuildKit: "docker.io/moby/buildkit:v0.34.2", RoleBuildah: versions.BuildahImage}},
-		{[]string{BuilderKanikoChainguard}, []string{"git", "package-cache", "kaniko-chainguard-executor", "kaniko-chainguard-warmer"}, map[string]string{
-			RoleKanikoChainguardExecutor: "cachebench.local/kaniko-chainguard/executor:v1.25.5",
-			RoleKanikoChainguardWarmer:   "cachebench.local/kaniko-chainguard/warmer:v1.25.5",
-		}},
-	} {
-		specs, refs := c.onlinePlan(tc.builders)
-		var names []string
-		for _, s := range specs {
-			names = append(names, s.Name)
-			// Online means no root and no Debian mirror: no root filesystem.
-			if s.Rootfs != nil {
-				t.Errorf("%v: online image %s needs the Debian root filesystem %s (mmdebstrap, root)", tc.builders, s.Name, s.Rootfs.Name)
-			}
+	c := NewCatalog(versions.Kubernetes, testBuilderImages()...)
+	specs, refs := c.onlinePlan()
+	var names []string
+	for _, s := range specs {
+		names = append(names, s.Name)
+	}
+	wantRefs := map[string]string{"official": "docker.io/example/builder:v1", "local": "cachebench.local/local:v1"}
+	if want := []string{"git", "package-cache", "local"}; !reflect.DeepEqual(names, want) || !reflect.DeepEqual(refs, wantRefs) {
+		t.Errorf("builds %v, refs %v; want %v, %v", names, refs, want, wantRefs)
+	}
+	for _, s := range specs {
+		// Online means no root and no Debian mirror: no root filesystem.
+		if s.Rootfs != nil {
+			t.Errorf("online image %s needs the Debian root filesystem %s (mmdebstrap, root)", s.Name, s.Rootfs.Name)
 		}
-		if !reflect.DeepEqual(names, tc.local) || !reflect.DeepEqual(refs, tc.refs) {
-			t.Errorf("%v: builds %v, refs %v; want %v, %v", tc.builders, names, refs, tc.local, tc.refs)
+	}
+	if _, refs := offlineBuilders(c.BuilderImages); !reflect.DeepEqual(refs, map[string]string{"official": "cachebench.local/official:v1", "local": "cachebench.local/local:v1"}) {
+		t.Errorf("offline refs %v", refs)
+	}
+	// The builder images are not part of what every run loads.
+	for _, s := range c.Cluster {
+		if s.Name == "official" || s.Name == "local" {
+			t.Errorf("%s is in Cluster: it would be built for every builder", s.Name)
 		}
+	}
+}
+
+func TestCheckBuilderImages(t *testing.T) {
+	imgs := testBuilderImages()
+	if err := checkBuilderImages(imgs); err != nil {
+		t.Fatal(err)
+	}
+	twice := append(imgs, imgs[0])
+	if err := checkBuilderImages(twice); err == nil || !strings.Contains(err.Error(), `"official"`) {
+		t.Errorf("two images with one role: %v", err)
+	}
+	if err := checkBuilderImages([]BuilderImage{{Role: "x"}}); err == nil || !strings.Contains(err.Error(), "no reference") {
+		t.Errorf("an image without a reference: %v", err)
 	}
 }
 

@@ -28,7 +28,7 @@ func TestRelocate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set := &Set{Git: Ref("git", "v1"), Builders: map[string]string{RoleBuildKit: "docker.io/moby/buildkit:v0.34.2"}, Load: []Archive{git}}
+	set := &Set{Git: Ref("git", "v1"), Builders: map[string]string{"buildkit": "docker.io/moby/buildkit:v0.34.2"}, Load: []Archive{git}}
 	if err := set.Relocate(context.Background(), host+"/team/cachebench", log.NoOp()); err != nil {
 		t.Fatal(err)
 	}
@@ -38,8 +38,8 @@ func TestRelocate(t *testing.T) {
 	if !strings.HasPrefix(set.Git, host+"/team/cachebench/git:v1@sha256:") {
 		t.Errorf("git server image %s, want it in the registry by digest", set.Git)
 	}
-	if set.Builders[RoleBuildKit] != "docker.io/moby/buildkit:v0.34.2" {
-		t.Errorf("an official image moved: %s", set.Builders[RoleBuildKit])
+	if set.Builders["buildkit"] != "docker.io/moby/buildkit:v0.34.2" {
+		t.Errorf("an official image moved: %s", set.Builders["buildkit"])
 	}
 	ref, err := name.ParseReference(set.Git, name.Insecure)
 	if err != nil {

@@ -66,8 +66,7 @@ type Set struct {
 	Triggers *TriggersImages
 
 	// Builders maps the role of each image of the selected builders
-	// (RoleKanikoExecutor, RoleBuildKit, ...) to its reference; roles of
-	// builders not selected are absent.
+	// (BuilderImage.Role) to its reference.
 	Builders map[string]string
 
 	Registry  string
@@ -118,14 +117,12 @@ func CanPull(ctx context.Context) bool {
 }
 
 // Resolve decides the mode (for Auto) and prepares the images of a run:
-// offline, it builds whatever the cache lacks. builders names the builders
-// to benchmark (BuilderKaniko, BuilderKanikoChainguard, BuilderBuildKit,
-// BuilderBuildah); none means all. Only their images are built and loaded.
-// Online, kaniko, BuildKit and Buildah are the official images, and
-// kaniko-chainguard, which has none, is built and loaded like git.
-func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*Set, error) {
-	builders, err := SelectBuilders(builders)
-	if err != nil {
+// offline, it builds whatever the cache lacks. builders are the images of
+// the builders to benchmark, which are built and loaded with the rest;
+// online, those with an official image run it, and the others are built
+// and loaded like git.
+func (f *Factory) Resolve(ctx context.Context, mode Mode, builders []BuilderImage) (*Set, error) {
+	if err := checkBuilderImages(builders); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -140,9 +137,9 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 		}
 		f.log.Infof("images: %s (a public registry %s)", mode, map[bool]string{true: "answers", false: "does not answer"}[mode == Online])
 	}
-	cat := NewCatalog(f.offlineKubernetes())
+	cat := NewCatalog(f.offlineKubernetes(), builders...)
 	if mode == Online {
-		return f.resolveOnline(ctx, cat, builders)
+		return f.resolveOnline(ctx, cat)
 	}
 	if k8s := f.offlineKubernetes(); !strings.HasPrefix(k8s, offlineMinor) {
 		return nil, fmt.Errorf("offline images are made for Kubernetes %sx (etcd, CoreDNS and pause as kubeadm v1.34 lists them), not %s: use a v1.34 release, or --images=online", offlineMinor, k8s)
@@ -150,7 +147,7 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 	start := time.Now()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	builderSpecs, builderRefs := cat.builderImages(builders)
+	builderSpecs, builderRefs := offlineBuilders(cat.BuilderImages)
 	specs := append(append([]Spec(nil), cat.Cluster...), builderSpecs...)
 	if f.triggers {
 		specs = append(specs, cat.Triggers...)
@@ -242,7 +239,7 @@ func (f *Factory) Resolve(ctx context.Context, mode Mode, builders ...string) (*
 // them, the others resolved from their tag now (and a digest given
 // checked), before anything is built, so that a registry out of reach is
 // said at once.
-func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []string) (*Set, error) {
+func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog) (*Set, error) {
 	node := f.nodeImage
 	if node == "" && !f.noNode {
 		var err error
@@ -250,7 +247,7 @@ func (f *Factory) resolveOnline(ctx context.Context, cat *Catalog, builders []st
 			return nil, err
 		}
 	}
-	local, refs := cat.onlinePlan(builders)
+	local, refs := cat.onlinePlan()
 	set := &Set{
 		Mode: Online, NodeImage: node, DefaultCNI: true,
 		TektonReleaseURL: versions.TektonReleaseURL,
@@ -352,31 +349,27 @@ func (f *Factory) selectBases(specs []Spec) []Spec {
 	return out
 }
 
-// onlinePlan returns the images an online run builds locally (git, and the
-// builders' images that have no official ones) and the builders' references.
-func (c *Catalog) onlinePlan(builders []string) ([]Spec, map[string]string) {
+// onlinePlan returns the images an online run builds locally (git, the
+// package cache, and the builders' images that have no official ones) and
+// the builders' references.
+func (c *Catalog) onlinePlan() ([]Spec, map[string]string) {
 	local := []Spec{c.SpecNamed("git"), c.SpecNamed("package-cache")}
 	refs := map[string]string{}
-	for _, b := range builders {
-		for _, role := range builderRoles[b] {
-			if ref, ok := onlineBuilders[role]; ok {
-				refs[role] = ref
-				continue
-			}
-			refs[role] = c.Builders[role]
-			local = append(local, c.specByRef(c.Builders[role]))
+	for _, b := range c.BuilderImages {
+		if b.Official != "" {
+			refs[b.Role] = b.Official
+			continue
 		}
+		refs[b.Role] = b.Ref()
+		local = append(local, b.Spec)
 	}
 	return local, refs
 }
 
 // groups lists every spec of the catalog, builder images included.
 func (c *Catalog) groups() [][]Spec {
-	g := [][]Spec{c.ControlPlane, c.Cluster, c.Bases, c.Triggers}
-	for _, b := range AllBuilders {
-		g = append(g, c.BuilderSpecs[b])
-	}
-	return g
+	builders, _ := offlineBuilders(c.BuilderImages)
+	return [][]Spec{c.ControlPlane, c.Cluster, c.Bases, c.Triggers, builders}
 }
 
 // specByRef finds the spec that makes an image reference.

@@ -1,7 +1,6 @@
 package images
 
 import (
-	"context"
 	"fmt"
 	"path"
 	"strings"
@@ -112,42 +111,6 @@ func triggersBuild(v string) GoBuild {
 	return GoBuild{Module: m, Version: v, InModule: true, Packages: pkgs}
 }
 
-func kanikoBuild(v string) GoBuild {
-	return GoBuild{
-		Module:   "github.com/GoogleContainerTools/kaniko",
-		Version:  v,
-		Packages: []string{"github.com/GoogleContainerTools/kaniko/cmd/executor", "github.com/GoogleContainerTools/kaniko/cmd/warmer"},
-		LDFlags:  []string{"-X github.com/GoogleContainerTools/kaniko/pkg/version.version=" + v},
-	}
-}
-
-// kanikoChainguardBuild builds the maintained fork of kaniko from its own
-// module (its go.mod is the main module's, as in its release builds).
-func kanikoChainguardBuild(v string) GoBuild {
-	const m = "github.com/chainguard-dev/kaniko"
-	return GoBuild{
-		Module: m, Version: v, InModule: true,
-		Packages: []string{m + "/cmd/executor", m + "/cmd/warmer"},
-		LDFlags:  []string{"-X " + m + "/pkg/version.version=" + v},
-	}
-}
-
-// buildkitBuild builds buildkitd and buildctl from BuildKit's own module:
-// its go.mod excludes versions that a wrapper module would select. Static
-// (cgo off, as in upstream's Dockerfile), with its tags less "seccomp",
-// which selects no other file when cgo is off, and the version stamps
-// "buildctl --version" prints. (Upstream also stamps version.Revision, a
-// git commit the module proxy does not tell.)
-func buildkitBuild(v string) GoBuild {
-	const m = "github.com/moby/buildkit"
-	return GoBuild{
-		Module: m, Version: v, InModule: true,
-		Packages: []string{m + "/cmd/buildkitd", m + "/cmd/buildctl"},
-		Tags:     []string{"osusergo", "netgo", "static_build"},
-		LDFlags:  []string{"-X " + m + "/version.Version=" + v, "-X " + m + "/version.Package=" + m},
-	}
-}
-
 // distributionBuild builds the registry with what the in-cluster
 // registries use: the filesystem store, htpasswd auth and the pull-through
 // proxy (the mirror), as its cmd/registry main does with every driver
@@ -197,24 +160,4 @@ func gitServerBuild() GoBuild {
 		Files:      map[string]string{"gitd/gitd.go": gitd.Source},
 	}
 	return b
-}
-
-// allBuilds lists every upstream build, for prefetching.
-func allBuilds() []GoBuild {
-	return []GoBuild{
-		kubernetesBuild(versions.Kubernetes), etcdBuild(versions.Etcd), coreDNSBuild(versions.CoreDNS),
-		tektonBuild(versions.Tekton), kanikoBuild(versions.Kaniko), distributionBuild(versions.Distribution),
-		kanikoChainguardBuild(versions.KanikoChainguard), buildkitBuild(versions.BuildKit),
-		toxiproxyBuild(versions.Toxiproxy), triggersBuild(versions.Triggers), gitServerBuild(),
-	}
-}
-
-// BuildUpstream builds one upstream by name (a debugging aid for the CLI).
-func (f *Factory) BuildUpstream(ctx context.Context, module string) (string, error) {
-	for _, b := range allBuilds() {
-		if b.Module == module {
-			return f.Binaries(ctx, b)
-		}
-	}
-	return "", fmt.Errorf("no upstream build for module %q", module)
 }

@@ -38,7 +38,7 @@ func (k Kaniko) Name() string {
 	if k.Label != "" {
 		return k.Label
 	}
-	return "kaniko"
+	return upstreamName
 }
 
 // Pod implements Builder.

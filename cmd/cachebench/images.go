@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachebench/cachebench/builders/all"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/log"
 	"github.com/cachebench/cachebench/versions"
@@ -40,7 +41,11 @@ build time, its size and whether it came from the cache.`,
 			if err != nil {
 				return err
 			}
-			set, err := f.Resolve(cmd.Context(), images.Offline, builders...)
+			defs, err := all.Select(builders)
+			if err != nil {
+				return err
+			}
+			set, err := f.Resolve(cmd.Context(), images.Offline, all.Images(defs))
 			if err != nil {
 				return err
 			}
@@ -65,7 +70,7 @@ build time, its size and whether it came from the cache.`,
 	}
 	build.Flags().StringVar(&cacheDir, "cache-dir", cacheDir, "cache of built images and binaries (CACHEBENCH_CACHE)")
 	build.Flags().StringVar(&kubernetes, "kubernetes-version", kubernetes, "Kubernetes version of the node image (v1.34 releases; default "+versions.Kubernetes+")")
-	build.Flags().StringSliceVar(&builders, "builders", nil, "builders whose images to build: "+strings.Join(images.AllBuilders, ", ")+" (default all)")
+	build.Flags().StringSliceVar(&builders, "builders", nil, "builders whose images to build: "+strings.Join(all.Names(), ", ")+" (default all)")
 	build.Flags().BoolVarP(&verbose, "verbose", "v", false, "show every command run")
 	cmd.AddCommand(build)
 	return cmd

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/cachebench/cachebench/builders/all"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/internal/standin"
 	"github.com/cachebench/cachebench/log"
@@ -50,7 +51,7 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	set, err := f.Resolve(ctx, images.Offline)
+	set, err := f.Resolve(ctx, images.Offline, all.Images(all.Builders))
 	if err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func run() error {
 	if err := s.Ready(ctx); err != nil {
 		return err
 	}
-	pub, err := s.Populate(ctx, f, images.NewCatalog(""), set.NodeImage)
+	pub, err := s.Populate(ctx, f, images.NewCatalog("", all.Images(all.Builders)...), set.NodeImage)
 	if err != nil {
 		return err
 	}

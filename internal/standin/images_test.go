@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachebench/cachebench/builders/all"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/versions"
 )
@@ -15,7 +16,7 @@ import (
 // are.
 func TestCatalogIsFaithful(t *testing.T) {
 	byRef := map[string]images.Spec{}
-	for _, img := range Catalog(images.NewCatalog("")) {
+	for _, img := range Catalog(images.NewCatalog("", all.Images(all.Builders)...)) {
 		if _, twice := byRef[img.Ref]; twice {
 			t.Errorf("%s is in the catalog twice", img.Ref)
 		}
