@@ -38,9 +38,9 @@ func testMatrix(t *testing.T, names ...string) Matrix {
 func TestPlanInterleavesWarmRuns(t *testing.T) {
 	plan := Plan(testMatrix(t), 2, 2)
 	if len(plan) != 2*3*(1+2) {
-		t.Fatalf("%d steps, want 18", len(plan))
+		t.Fatalf("%d planned runs, want 18", len(plan))
 	}
-	names := stepNames(plan[:9])
+	names := runNames(plan[:9])
 	want := []string{
 		"none/kaniko/small/local/r1-cold", "registry/kaniko/small/local/r1-cold", "pv-warm/kaniko/small/local/r1-cold",
 		"none/kaniko/small/local/r1-warm1", "registry/kaniko/small/local/r1-warm1", "pv-warm/kaniko/small/local/r1-warm1",
@@ -61,7 +61,7 @@ func TestPlanCrossesNetworks(t *testing.T) {
 	m.Strategies = []string{"none", "registry"}
 	wan, _ := network.Parse("30ms/100mbit")
 	m.Networks = append(m.Networks, wan)
-	names := stepNames(Plan(m, 1, 1))
+	names := runNames(Plan(m, 1, 1))
 	want := []string{
 		"none/kaniko/small/local/r1-cold", "registry/kaniko/small/local/r1-cold",
 		"none/kaniko/small/30ms-100mbit/r1-cold", "registry/kaniko/small/30ms-100mbit/r1-cold",
@@ -78,10 +78,10 @@ func TestPlanCrossesNetworks(t *testing.T) {
 
 // Builders interleave within each strategy, and their order turns every
 // round; each step carries its builder's own strategy.
-// stepNames are the steps' test names, in order.
-func stepNames(steps []PlannedRun) []string {
+// runNames are the planned runs' test names, in order.
+func runNames(planned []PlannedRun) []string {
 	var names []string
-	for _, s := range steps {
+	for _, s := range planned {
 		names = append(names, s.Name())
 	}
 	return names
@@ -98,7 +98,7 @@ func TestPlanCrossesChanges(t *testing.T) {
 	}
 	m.Workloads, m.Strategies = ws, []string{"registry"}
 	m.Changes = []scenarios.Change{scenarios.ChangeSource, scenarios.ChangeDeps, scenarios.ChangeStamp}
-	names := stepNames(Plan(m, 1, 1))
+	names := runNames(Plan(m, 1, 1))
 	want := []string{
 		"registry/kaniko/small+source/local/r1-cold", "registry/kaniko/small+source/local/r1-warm1",
 		"registry/kaniko/gobuild+source/local/r1-cold", "registry/kaniko/gobuild+source/local/r1-warm1",
@@ -120,9 +120,9 @@ func TestPlanCrossesChanges(t *testing.T) {
 func TestPlanInterleavesBuilders(t *testing.T) {
 	plan := Plan(testMatrix(t, "kaniko", "buildkit", "buildah"), 2, 1)
 	if len(plan) != 2*3*3*2 {
-		t.Fatalf("%d steps, want 36", len(plan))
+		t.Fatalf("%d planned runs, want 36", len(plan))
 	}
-	r1, r2 := stepNames(plan[:3]), stepNames(plan[18:21])
+	r1, r2 := runNames(plan[:3]), runNames(plan[18:21])
 	want1 := "none/kaniko/small/local/r1-cold none/buildkit/small/local/r1-cold none/buildah/small/local/r1-cold"
 	want2 := "none/buildkit/small/local/r2-cold none/buildah/small/local/r2-cold none/kaniko/small/local/r2-cold"
 	if strings.Join(r1, " ") != want1 || strings.Join(r2, " ") != want2 {
@@ -295,7 +295,7 @@ func TestCheckCacheUse(t *testing.T) {
 		{"volume layers warm", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheHits: 2, CacheMisses: 1, LocalCacheHits: 1}, 0, ""},
 		{"volume layers warm no hits", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheMisses: 3, LocalCacheHits: 1}, 1, ""},
 		{"volume layers cold without the base", buildkit, bkPV, results.Cold, results.BuildLog{Read: true, CacheMisses: 3}, 1, ""},
-		// Every step cached: BuildKit never loads the base image.
+		// Every instruction cached: BuildKit never loads the base image.
 		{"volume layers warm, all cached", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheHits: 2}, 0, ""},
 		// A change of the build's inputs may leave nothing cached that the
 		// builder looks up (judged per instruction instead); a new base
@@ -308,8 +308,8 @@ func TestCheckCacheUse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			step := PlannedRun{Workload: small, Change: tt.change, Builder: tt.builder, Strategy: tt.strategy, Cache: tt.phase}
-			got := CheckCacheUse(step, results.Run{Cache: tt.phase, Success: true, BuildLog: tt.k})
+			plannedRun := PlannedRun{Workload: small, Change: tt.change, Builder: tt.builder, Strategy: tt.strategy, Cache: tt.phase}
+			got := CheckCacheUse(plannedRun, results.Run{Cache: tt.phase, Success: true, BuildLog: tt.k})
 			if len(got) != tt.problems {
 				t.Fatalf("problems = %q, want %d", got, tt.problems)
 			}
@@ -346,8 +346,8 @@ func TestCheckMirror(t *testing.T) {
 		{"the builder went around the mirror", results.Warm, map[string]results.RegistryTraffic{"upstream": {Pulls: 1, BlobGets: 2}}, results.Contradicted},
 		{"no access logs", results.Warm, nil, results.Unverified},
 	} {
-		step := PlannedRun{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: mirror[0], Cache: tt.cache}
-		c := CheckRun(step, results.Run{Cache: tt.cache, Success: true, BuildLog: log, Traffic: tt.traffic})
+		plannedRun := PlannedRun{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: mirror[0], Cache: tt.cache}
+		c := CheckRun(plannedRun, results.Run{Cache: tt.cache, Success: true, BuildLog: log, Traffic: tt.traffic})
 		if c.Verdict != tt.want {
 			t.Errorf("%s: %s %q, want %s", tt.name, c.Verdict, c.Problems, tt.want)
 		}

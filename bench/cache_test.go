@@ -38,20 +38,20 @@ func TestCache(t *testing.T) {
 	requireSession(t)
 	planner := session.Planner(benchStart)
 	for {
-		steps, why := planner.Next(session.Runner.Runs())
-		if steps == nil {
+		planned, why := planner.Next(session.Runner.Runs())
+		if planned == nil {
 			t.Logf("the benchmark ends: %s", why)
 			break
 		}
 		// With CACHEBENCH_SIDE_BY_SIDE, the builders side by side.
 		var mu sync.Mutex
 		var ends []string
-		RunRound(steps, session.Opts.SideBySide, func(step PlannedRun) bool {
-			ran, stopped := runStep(t, step)
+		RunRound(planned, session.Opts.SideBySide, func(plannedRun PlannedRun) bool {
+			ran, stopped := runPlanned(t, plannedRun)
 			end := ""
 			switch {
 			case !ran && session.Opts.Rounds == 0:
-				end = fmt.Sprintf("-run selects part of the plan (not %s): a precision-driven benchmark needs every row, the baseline's too; set CACHEBENCH_ROUNDS for a fixed number of rounds", step.Name())
+				end = fmt.Sprintf("-run selects part of the plan (not %s): a precision-driven benchmark needs every row, the baseline's too; set CACHEBENCH_ROUNDS for a fixed number of rounds", plannedRun.Name())
 			case stopped != nil:
 				end = fmt.Sprintf("%v: results so far are in %s", stopped, session.ResultsDir())
 			case suiteCtx.Err() != nil:
@@ -81,13 +81,13 @@ func TestCache(t *testing.T) {
 	}
 }
 
-// runStep runs one step as a subtest unless -run filters it out; it
+// runPlanned makes one planned run, as a subtest unless -run filters it out; it
 // returns whether it ran and why the benchmark must stop, if it must.
-func runStep(t *testing.T, step PlannedRun) (ran bool, stopped *StoppedError) {
+func runPlanned(t *testing.T, plannedRun PlannedRun) (ran bool, stopped *StoppedError) {
 	// t.Run says whether the subtest passed, not whether -run selected it.
-	t.Run(step.Name(), func(t *testing.T) {
+	t.Run(plannedRun.Name(), func(t *testing.T) {
 		ran = true
-		runs, err := session.Runner.Do(suiteCtx, step)
+		runs, err := session.Runner.Do(suiteCtx, plannedRun)
 		for _, run := range runs {
 			t.Logf("%s %s r%d %s%d: success=%v wall=%.1fs hits=%d misses=%d local-hits=%d",
 				run.Builder, run.Strategy, run.Round, run.Cache, run.Attempt, run.Success, run.WallSeconds(),
@@ -103,7 +103,7 @@ func runStep(t *testing.T, step PlannedRun) (ran bool, stopped *StoppedError) {
 				t.Errorf("no time to the first step: %d ms", run.FirstStepMillis)
 			}
 			if run.Success && session.Opts.Packages == results.PackagesProxied {
-				checkPackages(t, step, run)
+				checkPackages(t, plannedRun, run)
 			}
 			if run.Start == results.StartTrigger && run.Success {
 				if tt := run.Trigger; tt == nil || tt.EventID == "" || tt.PipelineRunMillis <= 0 || tt.FirstStepMillis <= tt.PipelineRunMillis {
@@ -137,7 +137,7 @@ var downloadsPackages = map[string]bool{"small": true, "smoke": true, "gobuild":
 // checkPackages proves that a run with proxied packages went through the
 // package cache: nothing refused, and a build without a cache, which runs
 // every RUN instruction, made requests to it.
-func checkPackages(t *testing.T, step PlannedRun, run results.Run) {
+func checkPackages(t *testing.T, plannedRun PlannedRun, run results.Run) {
 	t.Helper()
 	p := run.Packages
 	if p == nil {
@@ -147,17 +147,17 @@ func checkPackages(t *testing.T, step PlannedRun, run results.Run) {
 	if p.Refused > 0 {
 		t.Errorf("the frozen package cache refused %d requests: %v", p.Refused, p.RefusedURLs)
 	}
-	if run.Cache == results.Cold && step.Strategy.Name == "none" && downloadsPackages[step.Workload.Name] && !step.Workload.Custom {
+	if run.Cache == results.Cold && plannedRun.Strategy.Name == "none" && downloadsPackages[plannedRun.Workload.Name] && !plannedRun.Workload.Custom {
 		if p.Requests == 0 || p.Hits != p.Requests {
 			t.Errorf("a cold run without a cache should download every package from the frozen cache: %+v", p)
 		}
 		// It runs the RUN instructions the fill ran: the same requests, the same
 		// bytes, whatever ran beside it, or its traffic is not its own.
 		session.Runner.mu.Lock()
-		fill, ok := session.Runner.filled[step.Workload.Name]
+		fill, ok := session.Runner.filled[plannedRun.Workload.Name]
 		session.Runner.mu.Unlock()
 		if !ok {
-			t.Errorf("the package cache's fill by %s has no recorded traffic", step.Workload.Name)
+			t.Errorf("the package cache's fill by %s has no recorded traffic", plannedRun.Workload.Name)
 		} else if p.Requests != fill.Requests || p.Bytes != fill.Bytes {
 			t.Errorf("a cold run without a cache asked the package cache %d requests, %d bytes; its fill asked %d, %d: a run's package traffic must be its own", p.Requests, p.Bytes, fill.Requests, fill.Bytes)
 		}
@@ -182,18 +182,18 @@ func TestCacheTriggerRejected(t *testing.T) {
 	if !ok {
 		t.Fatalf("builder %s has no strategy none", builder.Name())
 	}
-	step := PlannedRun{Workload: session.Workloads[0], Network: session.Networks[0], Builder: builder, Strategy: none, Round: faultRound + 1, Cache: results.Cold}
-	step.Change = step.Workload.DefaultChange()
+	plannedRun := PlannedRun{Workload: session.Workloads[0], Network: session.Networks[0], Builder: builder, Strategy: none, Round: faultRound + 1, Cache: results.Cold}
+	plannedRun.Change = plannedRun.Workload.DefaultChange()
 	r := session.Runner
-	if err := r.startRound(suiteCtx, step); err != nil {
+	if err := r.startRound(suiteCtx, plannedRun); err != nil {
 		t.Fatal(err)
 	}
-	defer r.endRound(suiteCtx, step)
-	rd, _ := r.round(step)
-	if err := r.pushCommit(suiteCtx, step, rd, "rejected"); err != nil {
+	defer r.endRound(suiteCtx, plannedRun)
+	rd, _ := r.round(plannedRun)
+	if err := r.pushCommit(suiteCtx, plannedRun, rd, "rejected"); err != nil {
 		t.Fatal(err)
 	}
-	seen, err := r.CheckRejected(suiteCtx, step)
+	seen, err := r.CheckRejected(suiteCtx, plannedRun)
 	for _, s := range seen {
 		t.Log(s)
 	}
@@ -222,14 +222,14 @@ func TestCacheRegistryFault(t *testing.T) {
 		t.Fatalf("builder %s has no strategy none", builder.Name())
 	}
 	e := session.Runner.env
-	step := PlannedRun{Workload: session.Workloads[0], Network: session.Networks[0], Builder: builder, Strategy: none, Round: faultRound, Cache: results.Cold}
+	plannedRun := PlannedRun{Workload: session.Workloads[0], Network: session.Networks[0], Builder: builder, Strategy: none, Round: faultRound, Cache: results.Cold}
 
 	// The cache registry goes as soon as the build step starts: the builder
 	// then fails pushing its result (its base images come from upstream).
 	taken := make(chan error, 1)
 	go func() {
 		taken <- func() error {
-			if err := waitBuildStep(suiteCtx, step); err != nil {
+			if err := waitBuildStep(suiteCtx, plannedRun); err != nil {
 				return err
 			}
 			return e.Registry.Scale(suiteCtx, 0)
@@ -241,7 +241,7 @@ func TestCacheRegistryFault(t *testing.T) {
 			t.Errorf("bring the registry back: %v", err)
 		}
 	}()
-	runs, err := session.Runner.Do(suiteCtx, step)
+	runs, err := session.Runner.Do(suiteCtx, plannedRun)
 	if terr := <-taken; terr != nil {
 		t.Fatalf("take the registry away: %v", terr)
 	}
@@ -270,7 +270,7 @@ func TestCacheRegistryFault(t *testing.T) {
 	if limit < 1 {
 		t.Fatalf("the fault test needs --stop-after-failures of 1 or more, not %d", limit)
 	}
-	next := step
+	next := plannedRun
 	next.Cache = results.Warm
 	for next.Attempt = 1; next.Attempt <= limit+1 && stopped == nil; next.Attempt++ {
 		runs, err = session.Runner.Do(suiteCtx, next)
@@ -718,7 +718,7 @@ func strategyNamed(b builders.Builder, name string) (builders.Strategy, bool) {
 	return builders.Strategy{}, false
 }
 
-// waitBuildStep waits until the build step of the step's run is running.
+// waitBuildStep waits until the build step of the planned run is running.
 func waitBuildStep(ctx context.Context, s PlannedRun) error {
 	r := session.Runner
 	selector := strings.Join([]string{

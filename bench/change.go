@@ -138,7 +138,7 @@ func (r *Runner) findings(s PlannedRun, run results.Run) []string {
 	return CacheFindings(expected, run.BuildLog.Instructions)
 }
 
-// expectation is what a warm run of the step's workload and change should
+// expectation is what a warm run of the planned run's workload and change should
 // find cached, computed once per workload and change.
 func (r *Runner) expectation(s PlannedRun) ([]scenarios.ExpectedInstruction, error) {
 	key := s.Workload.Name + "+" + string(s.Change)

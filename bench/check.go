@@ -59,7 +59,7 @@ func CheckCacheUse(s PlannedRun, run results.Run) []string {
 		}
 	}
 	// A volume that keeps layers serves the warm runs' layers, and a build
-	// whose every step is cached needs no base image at all (BuildKit does
+	// whose every instruction is cached needs no base image at all (BuildKit does
 	// not even load it): the bases are checked in the cold run there.
 	// After a base change the volume holds the old digests, which the
 	// warm runs no longer ask for.

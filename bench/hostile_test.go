@@ -135,8 +135,8 @@ func testHostile(t *testing.T) {
 	if _, err := e.Git.Add(suiteCtx, gitserver.Repo{Name: w.Name, Files: w.Files}); err != nil {
 		t.Fatal(err)
 	}
-	step := PlannedRun{Workload: w, Change: scenarios.ChangeNone, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: hostileRound, Cache: results.Cold}
-	runs, err := session.Runner.Do(suiteCtx, step)
+	plannedRun := PlannedRun{Workload: w, Change: scenarios.ChangeNone, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: hostileRound, Cache: results.Cold}
+	runs, err := session.Runner.Do(suiteCtx, plannedRun)
 	if err != nil {
 		t.Fatal(err)
 	}

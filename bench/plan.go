@@ -29,7 +29,7 @@ type PlannedRun struct {
 	Attempt  int // 0 for cold, 1.. for warm
 }
 
-// Name is the step's test name:
+// Name is the planned run's test name:
 // <strategy>/<builder>/<workload>[+<change>]/<network>/r<round>-<cold|warmN>,
 // so that "go test -run Cache/registry" selects one strategy and
 // "-run Cache//buildkit" one builder; the change is named unless it is the
@@ -128,22 +128,22 @@ func (m Matrix) Skipped() []string {
 // Plan lists the runs of a fixed number of rounds, in the order the
 // Planner hands them out.
 func Plan(m Matrix, rounds, warm int) []PlannedRun {
-	var steps []PlannedRun
+	var planned []PlannedRun
 	for r := 1; r <= rounds; r++ {
-		steps = append(steps, roundSteps(m, r, warm)...)
+		planned = append(planned, roundRuns(m, r, warm)...)
 	}
-	return steps
+	return planned
 }
 
-// RunRound runs a round's steps through do, until do returns false. In
+// RunRound runs a round's planned runs through do, until do returns false. In
 // order, one at a time; or, sideBySide, in one lane per builder, the lanes
 // side by side and each in the round's order (a round's cold run of a
 // strategy comes before its warm runs). Side by side, every round has
 // bases of its own (ownBases), so each run's registry and package traffic
 // is still its own.
-func RunRound(steps []PlannedRun, sideBySide bool, do func(PlannedRun) bool) {
+func RunRound(planned []PlannedRun, sideBySide bool, do func(PlannedRun) bool) {
 	if !sideBySide {
-		for _, s := range steps {
+		for _, s := range planned {
 			if !do(s) {
 				return
 			}
@@ -152,10 +152,10 @@ func RunRound(steps []PlannedRun, sideBySide bool, do func(PlannedRun) bool) {
 	}
 	var stop atomic.Bool
 	var wg sync.WaitGroup
-	for _, lane := range Lanes(steps) {
+	for _, lane := range Lanes(planned) {
 		wg.Go(func() {
-			for _, step := range lane {
-				if stop.Load() || !do(step) {
+			for _, plannedRun := range lane {
+				if stop.Load() || !do(plannedRun) {
 					stop.Store(true)
 					return
 				}
@@ -165,12 +165,12 @@ func RunRound(steps []PlannedRun, sideBySide bool, do func(PlannedRun) bool) {
 	wg.Wait()
 }
 
-// Lanes splits a round's steps into one lane per builder, each in the
+// Lanes splits a round's planned runs into one lane per builder, each in the
 // round's order.
-func Lanes(steps []PlannedRun) [][]PlannedRun {
+func Lanes(planned []PlannedRun) [][]PlannedRun {
 	index := map[string]int{}
 	var lanes [][]PlannedRun
-	for _, s := range steps {
+	for _, s := range planned {
 		i, ok := index[s.Builder.Name()]
 		if !ok {
 			i = len(lanes)
@@ -182,10 +182,10 @@ func Lanes(steps []PlannedRun) [][]PlannedRun {
 	return lanes
 }
 
-// Estimate is about how long the steps take (each workload's RunTime).
-func Estimate(steps []PlannedRun) time.Duration {
+// Estimate is about how long the planned runs take (each workload's RunTime).
+func Estimate(planned []PlannedRun) time.Duration {
 	var d time.Duration
-	for _, s := range steps {
+	for _, s := range planned {
 		d += s.Workload.RunTime
 	}
 	return d

@@ -58,7 +58,7 @@ func (s *Session) Planner(start time.Time) *Planner {
 // teardownReserve is kept from the budget for the cleanup at the end.
 const teardownReserve = time.Minute
 
-// Next returns the steps of the next round, given every run so far, or nil
+// Next returns the planned runs of the next round, given every run so far, or nil
 // and why the benchmark ends.
 func (p *Planner) Next(runs []results.Run) ([]PlannedRun, string) {
 	now := p.now()
@@ -84,12 +84,12 @@ func (p *Planner) Next(runs []results.Run) ([]PlannedRun, string) {
 			return nil, p.stopped
 		}
 		p.round++
-		steps := slices.DeleteFunc(roundSteps(p.matrix, p.round, p.warm), p.resumed.Done)
-		if len(steps) == 0 {
+		planned := slices.DeleteFunc(roundRuns(p.matrix, p.round, p.warm), p.resumed.Done)
+		if len(planned) == 0 {
 			continue // recorded whole before a resume
 		}
 		p.started = append(p.started, now)
-		return steps, ""
+		return planned, ""
 	}
 }
 
@@ -209,25 +209,25 @@ func (p *Planner) Summary(runs []results.Run) string {
 
 func pct(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
 
-// roundSteps are the runs of one round: for each workload and change, every network
+// roundRuns are the runs of one round: for each workload and change, every network
 // profile's, strategy's and builder's cold run (each after its cache
 // reset), then the warm runs, interleaved across them (none under each
 // builder, registry under each, ..., then the same under the next
 // profile), so that a slow drift of a shared machine favours no strategy,
 // builder or profile. The builders' order turns by one each round, so
 // that none always runs first or last.
-func roundSteps(m Matrix, round, warm int) []PlannedRun {
+func roundRuns(m Matrix, round, warm int) []PlannedRun {
 	n := len(m.Builders)
 	turned := make([]builders.Builder, 0, n)
 	for i := range m.Builders {
 		turned = append(turned, m.Builders[(i+round-1)%n])
 	}
-	var steps []PlannedRun
+	var planned []PlannedRun
 	each := func(w scenarios.Workload, c scenarios.Change, cache results.CacheState, attempt int) {
 		for _, net := range m.Networks {
 			for _, name := range m.Strategies {
 				for _, b := range turned {
-					steps = append(steps, PlannedRun{Workload: w, Change: c, Network: net, Builder: b, Strategy: strategyOf(b, name), Round: round, Cache: cache, Attempt: attempt})
+					planned = append(planned, PlannedRun{Workload: w, Change: c, Network: net, Builder: b, Strategy: strategyOf(b, name), Round: round, Cache: cache, Attempt: attempt})
 				}
 			}
 		}
@@ -240,5 +240,5 @@ func roundSteps(m Matrix, round, warm int) []PlannedRun {
 			}
 		}
 	}
-	return steps
+	return planned
 }

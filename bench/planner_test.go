@@ -18,12 +18,12 @@ type fakeClock struct {
 
 func (c *fakeClock) now() time.Time { c.t = c.t.Add(c.step); return c.t }
 
-// runRound makes the runs of a round's steps: none takes base seconds,
+// runRound makes the runs of a round's planned: none takes base seconds,
 // cached warm runs fast seconds, with a little spread per round.
-func runRound(steps []PlannedRun, round int, base, fast float64) []results.Run {
+func runRound(planned []PlannedRun, round int, base, fast float64) []results.Run {
 	var runs []results.Run
 	jitter := []float64{0, 0.3, -0.2, 0.1, -0.3, 0.2, 0.05, -0.1}[round%8]
-	for _, s := range steps {
+	for _, s := range planned {
 		wall := base
 		if s.Strategy.Name != "none" && s.Cache == results.Warm {
 			wall = fast
@@ -43,17 +43,17 @@ func TestPlannerFixedRounds(t *testing.T) {
 	p := newTestPlanner(t, 2, 0.1, time.Hour, clock)
 	var runs []results.Run
 	for round := 1; ; round++ {
-		steps, why := p.Next(runs)
-		if steps == nil {
+		planned, why := p.Next(runs)
+		if planned == nil {
 			if round != 3 || !strings.Contains(why, "all 2 rounds") {
 				t.Fatalf("stopped before round %d: %s", round, why)
 			}
 			break
 		}
-		if len(steps) != 3*2 || steps[0].Round != round || steps[0].Cache != results.Cold {
-			t.Fatalf("round %d: %d steps, first %+v", round, len(steps), steps[0])
+		if len(planned) != 3*2 || planned[0].Round != round || planned[0].Cache != results.Cold {
+			t.Fatalf("round %d: %d planned, first %+v", round, len(planned), planned[0])
 		}
-		runs = append(runs, runRound(steps, round, 16, 11)...)
+		runs = append(runs, runRound(planned, round, 16, 11)...)
 	}
 	if p.Summary(runs) != "" {
 		t.Error("a fixed benchmark has no precision summary")
@@ -66,15 +66,15 @@ func TestPlannerStopsWhenEveryRowIsPrecise(t *testing.T) {
 	var runs []results.Run
 	rounds := 0
 	for {
-		steps, why := p.Next(runs)
-		if steps == nil {
+		planned, why := p.Next(runs)
+		if planned == nil {
 			if !strings.Contains(why, "every row reached ±10.0%") {
 				t.Fatalf("ended because %s", why)
 			}
 			break
 		}
 		rounds++
-		runs = append(runs, runRound(steps, rounds, 16, 11)...)
+		runs = append(runs, runRound(planned, rounds, 16, 11)...)
 	}
 	// An interval needs n >= 6: never fewer rounds, however tight the runs.
 	if rounds != minRounds {
@@ -104,12 +104,12 @@ func TestPlannerStopsBeforeOverrunningTheBudget(t *testing.T) {
 	rounds := 0
 	var why string
 	for {
-		var steps []PlannedRun
-		if steps, why = p.Next(runs); steps == nil {
+		var planned []PlannedRun
+		if planned, why = p.Next(runs); planned == nil {
 			break
 		}
 		rounds++
-		runs = append(runs, runRound(steps, rounds, 16, 11)...)
+		runs = append(runs, runRound(planned, rounds, 16, 11)...)
 	}
 	if !strings.Contains(why, "budget would be overrun") || rounds == 0 || rounds >= 5 {
 		t.Fatalf("%d rounds, ended because %s", rounds, why)
@@ -145,9 +145,9 @@ func TestPlannerShortfall(t *testing.T) {
 		if w := p.Shortfall(); w != "" {
 			t.Fatalf("before the first round: %q", w)
 		}
-		steps, _ := p.Next(nil)
+		planned, _ := p.Next(nil)
 		clock.t = clock.t.Add(15 * time.Minute) // the first round took 15 minutes
-		runs := runRound(steps, 1, 16, 11)
+		runs := runRound(planned, 1, 16, 11)
 		w := p.Shortfall()
 		if (w != "") != tt.warn {
 			t.Errorf("budget %s: shortfall %q, want a warning %v", tt.budget, w, tt.warn)
@@ -163,15 +163,15 @@ func TestPlannerShortfall(t *testing.T) {
 }
 
 // TestLanes: side by side, one lane per builder, each in the round's
-// order, every step in one.
+// order, every planned run in one.
 func TestLanes(t *testing.T) {
 	m := testMatrix(t, "kaniko", "buildkit")
 	m.Strategies = []string{"none", "registry", "pv-warm", "mirror"}
-	steps := roundSteps(m, 1, 1)
+	planned := roundRuns(m, 1, 1)
 	index := func(s PlannedRun) int {
-		return slices.IndexFunc(steps, func(x PlannedRun) bool { return x.Name() == s.Name() })
+		return slices.IndexFunc(planned, func(x PlannedRun) bool { return x.Name() == s.Name() })
 	}
-	lanes := Lanes(steps)
+	lanes := Lanes(planned)
 	if len(lanes) != 2 {
 		t.Fatalf("%d lanes, want one per builder", len(lanes))
 	}
@@ -187,53 +187,53 @@ func TestLanes(t *testing.T) {
 		}
 		n += len(lane)
 	}
-	if n != len(steps) {
-		t.Errorf("%d steps placed, the round has %d", n, len(steps))
+	if n != len(planned) {
+		t.Errorf("%d planned placed, the round has %d", n, len(planned))
 	}
 }
 
-// TestRunRound: every step once, in order one at a time, or side by side
-// with each builder's in order; once a step says stop, no lane starts
+// TestRunRound: every planned run once, in order one at a time, or side by side
+// with each builder's in order; once a run says stop, no lane starts
 // another.
 func TestRunRound(t *testing.T) {
 	m := testMatrix(t, "kaniko", "buildkit")
 	m.Strategies = []string{"none", "registry", "pv-warm", "mirror"}
-	steps := roundSteps(m, 1, 1)
+	planned := roundRuns(m, 1, 1)
 	for _, sideBySide := range []bool{false, true} {
 		var mu sync.Mutex
 		var ran []string
 		last := map[string]int{}
-		RunRound(steps, sideBySide, func(s PlannedRun) bool {
+		RunRound(planned, sideBySide, func(s PlannedRun) bool {
 			mu.Lock()
 			defer mu.Unlock()
-			i := slices.IndexFunc(steps, func(x PlannedRun) bool { return x.Name() == s.Name() })
+			i := slices.IndexFunc(planned, func(x PlannedRun) bool { return x.Name() == s.Name() })
 			if prev, ok := last[s.Builder.Name()]; ok && i < prev {
-				t.Errorf("%s ran after a later step of its builder", s.Name())
+				t.Errorf("%s ran after a later run of its builder", s.Name())
 			}
 			last[s.Builder.Name()] = i
 			ran = append(ran, s.Name())
 			return true
 		})
-		if len(ran) != len(steps) {
-			t.Errorf("side by side %v: ran %d steps of %d", sideBySide, len(ran), len(steps))
+		if len(ran) != len(planned) {
+			t.Errorf("side by side %v: ran %d planned of %d", sideBySide, len(ran), len(planned))
 		}
 		if !sideBySide {
-			for i, s := range steps {
+			for i, s := range planned {
 				if ran[i] != s.Name() {
-					t.Errorf("in order: step %d is %s, want %s", i, ran[i], s.Name())
+					t.Errorf("in order: run %d is %s, want %s", i, ran[i], s.Name())
 				}
 			}
 		}
 		stopped := 0
-		limit := len(steps) - 3
-		RunRound(steps, sideBySide, func(PlannedRun) bool {
+		limit := len(planned) - 3
+		RunRound(planned, sideBySide, func(PlannedRun) bool {
 			mu.Lock()
 			defer mu.Unlock()
 			stopped++
 			return stopped < limit
 		})
 		if stopped > limit+1 {
-			t.Errorf("side by side %v: %d steps ran after a stop", sideBySide, stopped-limit)
+			t.Errorf("side by side %v: %d planned ran after a stop", sideBySide, stopped-limit)
 		}
 	}
 }

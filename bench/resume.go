@@ -203,7 +203,7 @@ func spent(env results.Environment, runs []results.Run) time.Duration {
 	return total
 }
 
-// Done says whether the step's group was recorded whole.
+// Done says whether the planned run's group was recorded whole.
 func (r *Resumption) Done(s PlannedRun) bool { return r != nil && r.done[groupOfStep(s)] }
 
 // Note says, for the environment file, what the resume kept and ran again.

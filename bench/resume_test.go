@@ -14,7 +14,7 @@ import (
 	"github.com/cachebench/cachebench/results"
 )
 
-// recorded is the run a step records, numbered seq and ending at end.
+// recorded is the run a planned run records, numbered seq and ending at end.
 func recorded(s PlannedRun, seq int, end time.Time) results.Run {
 	g := groupOfStep(s)
 	return results.Run{
@@ -36,7 +36,7 @@ func TestResumeRunsOnlyWhatWasCutOff(t *testing.T) {
 	start := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	var runs []results.Run
 	end := start
-	// Round 1 whole; of round 2, the first six steps (the four cold runs,
+	// Round 1 whole; of round 2, the first six planned (the four cold runs,
 	// then kaniko's and buildkit's none warm1), the seventh interrupted.
 	cut := len(plan)/2 + 6
 	for i, s := range plan[:cut+1] {
@@ -64,15 +64,15 @@ func TestResumeRunsOnlyWhatWasCutOff(t *testing.T) {
 		}
 	}
 	p := &Planner{matrix: m, warm: warm, fixed: 2, now: time.Now, resumed: &res}
-	steps, why := p.Next(res.Kept)
-	if steps == nil {
+	planned, why := p.Next(res.Kept)
+	if planned == nil {
 		t.Fatalf("nothing left to run: %s", why)
 	}
 	if p.round != 2 {
 		t.Errorf("resumed at round %d, want 2 (round 1 was recorded whole)", p.round)
 	}
 	var names []string
-	for _, s := range steps {
+	for _, s := range planned {
 		names = append(names, s.Name())
 	}
 	var want []string
@@ -82,8 +82,8 @@ func TestResumeRunsOnlyWhatWasCutOff(t *testing.T) {
 	if !slices.Equal(names, want) {
 		t.Errorf("resumed round 2 runs\n  %s\nwant every run of its cut-off groups, cold first:\n  %s", strings.Join(names, "\n  "), strings.Join(want, "\n  "))
 	}
-	if steps, _ := p.Next(res.Kept); steps != nil {
-		t.Errorf("a third round of a 2-round benchmark: %d steps", len(steps))
+	if planned, _ := p.Next(res.Kept); planned != nil {
+		t.Errorf("a third round of a 2-round benchmark: %d planned", len(planned))
 	}
 
 	// A round whose last run was interrupted is cut off too, though every

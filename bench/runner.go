@@ -50,7 +50,7 @@ const (
 // CacheVolumeSize is the size of a cache volume (base images of a workload).
 var CacheVolumeSize = resource.MustParse("4Gi")
 
-// Runner runs benchmark steps against a prepared cluster.
+// Runner runs benchmark planned against a prepared cluster.
 type Runner struct {
 	env    *cluster.Env
 	tekton tektonclient.Interface
@@ -151,7 +151,7 @@ func (r *Runner) Runs() []results.Run {
 	return slices.Clone(r.runs)
 }
 
-// round returns the state of the step's round, if it has started.
+// round returns the state of the planned run's round, if it has started.
 func (r *Runner) round(s PlannedRun) (*round, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -234,8 +234,8 @@ func (r *Runner) roundPath(s PlannedRun) string {
 	return "rounds/" + strings.Trim(nameChars(fmt.Sprintf("%s-%s-%s-%s-%s-%s-r%d", r.names, s.Workload.Name, s.Builder.Name(), s.Strategy.Name, s.Change, s.Network.Slug(), s.Round)), "-")
 }
 
-// setNetwork gives the registries the step's network profiles: the
-// step's own in front of upstream, the benchmark's in front of the cache
+// setNetwork gives the registries the planned run's network profiles:
+// its own in front of upstream, the benchmark's in front of the cache
 // registry and the mirror. Toxiproxy is asked only; nothing changes when they are set.
 func (r *Runner) setNetwork(ctx context.Context, s PlannedRun) error {
 	if r.env.Network == nil {
@@ -258,8 +258,8 @@ func (r *Runner) setNetwork(ctx context.Context, s PlannedRun) error {
 	return nil
 }
 
-// Do runs one step and appends its result. A cold step resets the
-// strategy's cache first; a warm step whose round has not started (its
+// Do makes one planned run and appends its result. A cold run resets the
+// strategy's cache first; a warm run whose round has not started (its
 // cold run was filtered out) runs that cold run first, since a warm number
 // means nothing without it. After too many failures in a row with the same
 // cause it returns a *StoppedError: the benchmark should end there.
@@ -284,7 +284,7 @@ func (r *Runner) Do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 
 func (r *Runner) do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 	var runs []results.Run
-	// The warm-up of a cold run's cache pulls under the step's profile too.
+	// The warm-up of a cold run's cache pulls under the planned run's profile too.
 	if err := r.setNetwork(ctx, s); err != nil {
 		run := r.newRun(s, &round{})
 		run.Reason = err.Error()
@@ -297,7 +297,7 @@ func (r *Runner) do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 	if !ok || s.Cache == results.Cold {
 		if err := r.startRound(ctx, s); err != nil {
 			// The round's run cannot happen: it is recorded as failed, with why.
-			// The next step of the round starts it again, cold run first.
+			// The round's next planned run starts it again, cold run first.
 			r.endRound(ctx, s)
 			run := r.newRun(s, &round{})
 			run.Reason = "prepare the cache: " + err.Error()

@@ -61,14 +61,14 @@ func TestNamePrefix(t *testing.T) {
 
 func TestCheckRunUnverifiedWhenLogUnread(t *testing.T) {
 	m := testMatrix(t)
-	step := PlannedRun{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: m.Builders[0].Strategies()[1], Cache: results.Warm, Attempt: 1}
-	if c := CheckRun(step, results.Run{Success: true, Cache: results.Warm}); c.Verdict != results.Unverified {
+	plannedRun := PlannedRun{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: m.Builders[0].Strategies()[1], Cache: results.Warm, Attempt: 1}
+	if c := CheckRun(plannedRun, results.Run{Success: true, Cache: results.Warm}); c.Verdict != results.Unverified {
 		t.Errorf("unread log: %+v", c)
 	}
-	if c := CheckRun(step, results.Run{Success: true, Cache: results.Warm, BuildLog: results.BuildLog{Read: true}}); c.Verdict != results.Contradicted {
+	if c := CheckRun(plannedRun, results.Run{Success: true, Cache: results.Warm, BuildLog: results.BuildLog{Read: true}}); c.Verdict != results.Contradicted {
 		t.Errorf("a warm run with no hits: %+v", c)
 	}
-	if c := CheckRun(step, results.Run{Success: true, Cache: results.Warm, BuildLog: results.BuildLog{Read: true, CacheHits: 1}}); c.Verdict != results.Verified {
+	if c := CheckRun(plannedRun, results.Run{Success: true, Cache: results.Warm, BuildLog: results.BuildLog{Read: true, CacheHits: 1}}); c.Verdict != results.Verified {
 		t.Errorf("a warm run with a hit: %+v", c)
 	}
 }

@@ -199,7 +199,7 @@ func (e *NoPipelineRunError) Error() string {
 }
 
 // CheckRejected sends the events a listener must turn away for the
-// round of step s (one signed with a wrong secret, one for a repository
+// round of the planned run s (one signed with a wrong secret, one for a repository
 // the git server does not have) and checks that neither made a
 // PipelineRun, then the same event signed right, which must make one. It
 // is the e2e test's; the round must have started.

@@ -106,22 +106,22 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 		planner := s.Planner(start)
 	rounds:
 		for {
-			steps, why := planner.Next(s.Runner.Runs())
-			if steps == nil {
+			planned, why := planner.Next(s.Runner.Runs())
+			if planned == nil {
 				l.Infof("the benchmark ends: %s", why)
 				break
 			}
 			var mu sync.Mutex
 			done := 0
-			bench.RunRound(steps, opts.SideBySide, func(step bench.PlannedRun) bool {
+			bench.RunRound(planned, opts.SideBySide, func(plannedRun bench.PlannedRun) bool {
 				if ctx.Err() != nil {
 					return false
 				}
 				mu.Lock()
 				done++
-				l.Infof("run %d/%d of round %d: %s", done, len(steps), step.Round, step.Name())
+				l.Infof("run %d/%d of round %d: %s", done, len(planned), plannedRun.Round, plannedRun.Name())
 				mu.Unlock()
-				runs, err := s.Runner.Do(ctx, step)
+				runs, err := s.Runner.Do(ctx, plannedRun)
 				mu.Lock()
 				defer mu.Unlock()
 				total += len(runs)
