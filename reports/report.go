@@ -437,6 +437,9 @@ func imageCheckNote(runs []results.Run) string {
 	if succeeded == 0 {
 		return ""
 	}
+	if checked == 0 {
+		return fmt.Sprintf("No pushed image was checked against its commit (the image check): these %d successful runs were recorded before the check existed, or their images could not be read (the benchmark's log says why).", succeeded)
+	}
 	text := fmt.Sprintf("The image check read %d of %d successful runs' pushed images back from the cache registry and compared every file the Dockerfile copies from the commit into the image with the commit's bytes (%d files in all); a file missing or not the commit's, as after a stale cache hit, contradicts its run above.", checked, succeeded, files)
 	if checked < succeeded {
 		text += fmt.Sprintf(" %d images were not checked (results recorded before the check, or an image that could not be read: the benchmark's log says why).", succeeded-checked)
