@@ -190,7 +190,7 @@ func TestCacheTriggerRejected(t *testing.T) {
 	}
 	defer r.endRound(suiteCtx, plannedRun)
 	rd, _ := r.round(plannedRun)
-	if err := r.pushCommit(suiteCtx, plannedRun, rd, "rejected"); err != nil {
+	if err := (triggerStarter{r}).pushCommit(suiteCtx, plannedRun, rd, "rejected"); err != nil {
 		t.Fatal(err)
 	}
 	seen, err := r.CheckRejected(suiteCtx, plannedRun)

@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"path"
 	"regexp"
 	"strings"
 
-	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
@@ -16,61 +14,6 @@ import (
 // ChangeLabel is the label a base change adds to the base images'
 // configuration, giving them a new digest with the same layers.
 const ChangeLabel = "dev.cachebench.change"
-
-// startChanges prepares a round for its change pattern: a source or deps
-// change gets a branch of its own, starting at the workload's commit; a
-// base change gets its own copies of the base images, so that their new
-// digests reach no other round, and so does a mirror round, and every
-// round of runs side by side (ownBases).
-func (r *Runner) startChanges(ctx context.Context, s PlannedRun, rd *round) error {
-	switch {
-	case s.Change == scenarios.ChangeSource || s.Change == scenarios.ChangeDeps,
-		r.opts.Start == results.StartTrigger:
-		// Every run of a round started by pushes needs a branch to push to.
-		rd.branch = r.roundPath(s)
-		if err := r.env.Git.Branch(ctx, s.Workload.Name, rd.branch); err != nil {
-			return err
-		}
-	}
-	if s.Change == scenarios.ChangeBase || s.Strategy.Mirror || r.opts.SideBySide {
-		return r.ownBases(ctx, s, rd)
-	}
-	return nil
-}
-
-// ownBases gives the round copies of the workload's base images of its
-// own, in upstream under the round's path. Their repositories tell the
-// round's registry traffic from that of runs beside it; bases no round
-// pulled before are new to the mirror, as an empty mirror would be. With
-// packages proxied, the copies carry the package cache's settings with
-// the round's own tag (pkgcache.Env), which tells its package traffic
-// from others' likewise.
-func (r *Runner) ownBases(ctx context.Context, s PlannedRun, rd *round) error {
-	pathOfRound, from := r.roundPath(s), r.packagesPath()
-	rd.basePath = path.Join(from, pathOfRound)
-	var env []string
-	if from != "" {
-		rd.packageTag = roundName(pathOfRound)
-		env = pkgcache.Env(r.env.Namespace, rd.packageTag)
-	}
-	sess, err := r.env.Upstream.Connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
-	for _, repo := range r.baseRepos(s) {
-		dst := rd.basePath + "/" + repo
-		if env != nil {
-			_, err = sess.CopyWithEnv(ctx, repo, dst, env)
-		} else {
-			err = sess.Copy(ctx, repo, dst)
-		}
-		if err != nil {
-			return fmt.Errorf("copy base image %s for the round: %w", repo, err)
-		}
-	}
-	return nil
-}
 
 // baseRepos are the upstream repositories (repo:tag) of the workload's
 // base images.
@@ -126,7 +69,8 @@ func (r *Runner) makeChange(ctx context.Context, s PlannedRun, rd *round, token 
 
 // findings compares, for a warm run with a layer cache, each instruction
 // the builder looked up with what the run's change predicts.
-func (r *Runner) findings(s PlannedRun, run results.Run) []string {
+func (c verdictCollector) findings(s PlannedRun, run results.Run) []string {
+	r := c.r
 	if s.Cache != results.Warm || !s.Strategy.LayerCache() || !run.BuildLog.Read {
 		return nil
 	}

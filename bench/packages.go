@@ -130,58 +130,6 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 	return nil
 }
 
-// packageTraffic records what a run asked of the package cache (the
-// requests with tag only, when the round has one), and fails a successful
-// run that did not get it from the frozen cache (unfrozen).
-func (r *Runner) packageTraffic(ctx context.Context, run *results.Run, from, to time.Time, tag string) {
-	if r.packagesPath() == "" || r.env.Packages == nil {
-		return
-	}
-	t, err := r.env.Packages.Traffic(ctx, from, to, tag)
-	if err != nil {
-		r.log.Warnf("package cache traffic: %v", err)
-	} else {
-		run.Packages = &t
-	}
-	frozen, err := r.env.Packages.Frozen(ctx)
-	if err != nil {
-		r.log.Warnf("%v", err)
-		frozen = true // unknown: the traffic alone decides
-	}
-	if why := unfrozen(run.Packages, frozen); why != "" && run.Success {
-		run.Success, run.Reason = false, why
-	}
-}
-
-// unfrozen says why a run is not a measurement when the package cache it
-// used is no longer the frozen one ("" when it is): measured runs come
-// after the cache was filled and frozen, so a cache found thawed, or a
-// fetch from upstream, means the cache lost its store and its frozen state
-// (its pod was replaced), and builds download from the internet what the
-// runs before took from the cache.
-func unfrozen(t *results.PackageTraffic, frozen bool) string {
-	const why = " (was its pod replaced?), so this run is not measured; run the benchmark again to fill it, or use --packages direct"
-	switch {
-	case t != nil && t.Upstream > 0:
-		return fmt.Sprintf("the package cache fetched %d of the run's %d package requests from upstream after it was frozen: it has lost its store%s", t.Upstream, t.Requests, why)
-	case !frozen:
-		return "the package cache, frozen after its fill, is no longer frozen: it has lost its store" + why
-	}
-	return ""
-}
-
-// packagesNote is the run's package traffic for the progress line.
-func packagesNote(t *results.PackageTraffic) string {
-	if t == nil {
-		return ""
-	}
-	note := fmt.Sprintf("; packages %.1f MB in %d requests", float64(t.Bytes)/1e6, t.Requests)
-	if t.Refused > 0 {
-		note += fmt.Sprintf(", %d refused (first: %s)", t.Refused, t.RefusedURLs[0])
-	}
-	return note
-}
-
 // basePath is the repository path a round's builds take base images
 // from: its own for a base change, else the packages mode's.
 func (r *Runner) basePath(rd *round) string {

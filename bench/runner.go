@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
 	watchtools "k8s.io/client-go/tools/watch"
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
@@ -28,7 +27,6 @@ import (
 	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/log"
-	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
@@ -93,6 +91,8 @@ type Runner struct {
 
 // round is the state of one builder's strategy's round on one workload.
 type round struct {
+	// prepared are the round's preparations, undone when it ends.
+	prepared   []Preparation
 	cacheRepo  string
 	claim      string
 	prepareSec float64
@@ -325,151 +325,39 @@ func (r *Runner) do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 	return append(runs, run), err
 }
 
-// startRound resets a strategy's cache: a layer cache repository never
-// used before, and a new volume warmed with the workload's base images.
+// startRound resets a strategy's cache and prepares the round
+// (preparations): after it the round's cold run can start.
 func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 	r.endRound(ctx, s)
-	rd := &round{}
+	rd := &round{prepared: r.preparations(s)}
 	r.mu.Lock()
 	r.rounds[roundKey(s)] = rd
 	r.mu.Unlock()
-	if s.Strategy.LayerRepo != "" {
-		// Each change pattern has rounds of its own, and so repositories.
-		rd.cacheRepo = builders.CacheRepo(r.env.Registry.Host, s.Strategy, s.Builder.Name()+"/"+s.Workload.Name+"/"+string(s.Change)+"/"+r.names+"/"+s.Network.Slug(), s.Round)
-		if err := r.checkEmptyRepo(ctx, rd.cacheRepo); err != nil {
+	for _, p := range rd.prepared {
+		if err := p.Start(ctx, s, rd); err != nil {
 			return err
 		}
-	}
-	if err := r.startChanges(ctx, s, rd); err != nil {
-		return fmt.Errorf("%s: %w", s.Name(), err)
-	}
-	if s.Strategy.CacheVolume {
-		start := time.Now()
-		if err := r.warmVolume(ctx, s, rd); err != nil {
-			return fmt.Errorf("%s: warm cache volume: %w", s.Name(), err)
-		}
-		rd.prepareSec = time.Since(start).Seconds()
-		r.log.Infof("%s: cache volume %s warmed in %.1fs", s.Name(), rd.claim, rd.prepareSec)
-	}
-	if r.opts.Start == results.StartTrigger {
-		// Last: the template names the round's cache volume.
-		return r.addTrigger(ctx, s, rd)
 	}
 	return nil
 }
 
-// endRound forgets a round and deletes its cache volume, awaited.
+// endRound forgets a round and undoes its preparations, last first.
 func (r *Runner) endRound(ctx context.Context, s PlannedRun) {
 	r.mu.Lock()
 	old, ok := r.rounds[roundKey(s)]
 	delete(r.rounds, roundKey(s))
 	r.mu.Unlock()
-	if ok {
-		r.removeTrigger(cleanupContext(ctx), old)
+	if !ok {
+		return
 	}
-	if ok && old.claim != "" {
-		if err := r.clean.removeClaim(cleanupContext(ctx), old.claim); err != nil {
-			r.log.Warnf("%v", err)
-		}
+	for _, p := range slices.Backward(old.prepared) {
+		p.End(cleanupContext(ctx), old)
 	}
 }
 
 // cleanupContext outlives a Ctrl-C: what was created must still go.
 func cleanupContext(ctx context.Context) context.Context {
 	return context.WithoutCancel(ctx)
-}
-
-// checkEmptyRepo proves that a round's cache starts empty.
-func (r *Runner) checkEmptyRepo(ctx context.Context, ref string) error {
-	repo := strings.TrimPrefix(ref, r.env.Registry.Host+"/")
-	sess, err := r.env.Registry.Connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer sess.Close()
-	tags, err := sess.Tags(ctx, repo)
-	if err != nil {
-		return fmt.Errorf("check cache repository %s: %w", repo, err)
-	}
-	if len(tags) > 0 {
-		return fmt.Errorf("cache repository %s is not empty (%d tags): a round must start cold; use a new --run-id", repo, len(tags))
-	}
-	return nil
-}
-
-// warmVolume creates the round's cache volume and fills it with the
-// builder's warm-up pod. The claim's name is generated, so a retried round
-// never collides with an earlier claim, however long the run id.
-func (r *Runner) warmVolume(ctx context.Context, s PlannedRun, rd *round) error {
-	ns := r.env.Namespace
-	kc := r.env.Clients.Kube
-	labels := r.labels(s)
-	pvc := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("cache-" + s.Builder.Name() + "-" + s.Strategy.Name + "-" + s.Workload.Name + "-" + s.Network.Slug()), Namespace: ns, Labels: labels},
-		Spec: corev1.PersistentVolumeClaimSpec{
-			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
-			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: CacheVolumeSize}},
-		},
-	}
-	created, err := kc.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("create volume claim: %w", err)
-	}
-	// From here on the round owns the claim: endRound deletes it on every path.
-	rd.claim = created.Name
-	bctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout)
-	err = waitClaimBound(bctx, kc, created, r.log)
-	cancel()
-	if err != nil {
-		return err
-	}
-	spec, err := s.Builder.WarmerPod(r.request(s, rd, ""), rd.claim)
-	if err != nil {
-		return fmt.Errorf("warm-up pod: %w", err)
-	}
-	if spec == nil {
-		return fmt.Errorf("warm-up pod: builder %s has none", s.Builder.Name())
-	}
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("warm-" + s.Builder.Name() + "-" + s.Workload.Name), Namespace: ns, Labels: labels}, Spec: *spec}
-	warm, err := kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
-	if err != nil {
-		return fmt.Errorf("create warm-up pod: %w", err)
-	}
-	// The warm-up pod's teardown must not land inside the cold run's clock.
-	defer func() {
-		if err := r.clean.removePod(cleanupContext(ctx), warm.Name); err != nil {
-			r.log.Warnf("%v", err)
-		}
-	}()
-	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout)
-	defer cancel()
-	defer watchStalls(wctx, kc, ns, s.Name()+": warm-up", metav1.ListOptions{FieldSelector: "metadata.name=" + warm.Name}, r.log)()
-	done, err := waitPodDone(wctx, kc, ns, warm.Name)
-	if err != nil {
-		return fmt.Errorf("warm-up pod %s: %w", warm.Name, err)
-	}
-	if done.Status.Phase != corev1.PodSucceeded {
-		logs, _ := r.podLog(ctx, warm.Name, "warmer", false)
-		return fmt.Errorf("warm-up pod %s failed:\n%s", warm.Name, measure.Tail(logs, 20))
-	}
-	return nil
-}
-
-// waitPodDone watches a pod until it succeeds or fails. API errors end the
-// wait and are returned.
-func waitPodDone(ctx context.Context, kc kubernetes.Interface, ns, name string) (*corev1.Pod, error) {
-	pods := kc.CoreV1().Pods(ns)
-	ev, err := watchtools.UntilWithSync(ctx, fieldSelectorLW(name, pods.List, pods.Watch), &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
-		if ev.Type == watch.Deleted {
-			return false, errors.New("deleted before it finished")
-		}
-		p, ok := ev.Object.(*corev1.Pod)
-		return ok && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed), nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return ev.Object.(*corev1.Pod), nil
 }
 
 // Close removes everything the benchmark created (labelled with its run
@@ -555,7 +443,7 @@ func (r *Runner) pipelineRun(s PlannedRun, rd *round, stamp, repoURL, tag string
 // recordFirstStep puts into run when its first step started, if the pod
 // watch saw it, from the PipelineRun's creation and, for a push, from the
 // event.
-func (r *Runner) recordFirstStep(run *results.Run, firstStep <-chan time.Time, created time.Time) {
+func recordFirstStep(run *results.Run, firstStep <-chan time.Time, created time.Time) {
 	select {
 	case at, ok := <-firstStep:
 		if !ok {
@@ -601,151 +489,127 @@ func (r *Runner) runOnce(ctx context.Context, s PlannedRun, rd *round) (results.
 		}
 		return run, err
 	}
+	failed := func(err error) (results.Run, error) {
+		run.Reason = err.Error()
+		if ctx.Err() != nil {
+			run.Reason = "interrupted"
+		}
+		return record(err)
+	}
 	stamp, err := r.makeChange(ctx, s, rd, changeToken(r.runID, run.Seq))
 	if err != nil {
-		run.Reason = err.Error()
-		if ctx.Err() != nil {
-			run.Reason = "interrupted"
-		}
-		return record(err)
+		return failed(err)
 	}
-	var pr *pipelinev1.PipelineRun
-	if r.opts.Start == results.StartTrigger {
-		err = r.pushCommit(ctx, s, rd, changeToken(r.runID, run.Seq))
-	} else {
-		pr, err = r.pipelineRun(s, rd, stamp, r.env.Git.URL(s.Workload.Name), fmt.Sprintf("%s-%s-%s-%d", r.runID, s.Builder.Name(), s.Strategy.Name, run.Seq))
-		if pr != nil {
-			pr.GenerateName = namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-%s%d", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round, s.Cache, s.Attempt))
-		}
-	}
+	begin, err := r.starter().Prepare(ctx, s, rd, run.Seq, stamp)
 	if err != nil {
-		run.Reason = err.Error()
-		if ctx.Err() != nil {
-			run.Reason = "interrupted"
-		}
-		return record(err)
+		return failed(err)
 	}
-
-	// The kubelet notices a container's exit at its next relist (once a
-	// second), so a run started right after the previous one finished is
-	// phase-locked to those ticks and its wall time comes out in whole
-	// seconds. A random wait of up to a second dithers the start, turning
-	// that quantisation into unbiased noise that medians average out.
-	select {
-	case <-time.After(rand.N(time.Second)):
-	case <-ctx.Done():
-		run.Reason = "interrupted"
-		return record(ctx.Err())
+	if err := dither(ctx); err != nil {
+		return failed(err)
 	}
-	var start time.Time
-	var created *pipelinev1.PipelineRun
 	r.started(run.Seq)
-	overlapped := func() { run.Overlapped = r.ended(run.Seq) }
-	if pr != nil {
-		start = time.Now()
-		created, err = r.tekton.TektonV1().PipelineRuns(r.env.Namespace).Create(ctx, pr, metav1.CreateOptions{})
-		if err != nil {
-			overlapped()
-			run.Reason = "create PipelineRun: " + err.Error()
-			return record(errors.New(run.Reason))
-		}
-	} else {
-		created, start, run.Trigger, err = r.startTrigger(ctx, s, rd)
-		if err != nil {
-			overlapped()
-			run.Reason = err.Error()
-			if ctx.Err() != nil {
-				run.Reason = "interrupted"
-			}
-			return record(err)
-		}
-	}
-	run.PipelineRun = created.Name
-	defer func() {
-		// Cancelled first if it still runs (Ctrl-C, the harness's deadline).
-		cctx, cancel := context.WithTimeout(cleanupContext(ctx), RemoveTimeout)
-		defer cancel()
-		if err := r.clean.removePipelineRun(cctx, created.Name); err != nil {
-			r.log.Warnf("%v", err)
-		}
-	}()
-	r.log.Infof("%s: PipelineRun %s started", s.Name(), created.Name)
-	// The harness's own deadline, beside Tekton's timeout: a PipelineRun
-	// whose controller never reports an end must not hang the benchmark.
-	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout+DeadlineGrace)
-	defer cancel()
-	firstStep := r.watchFirstStep(wctx, created.Name)
-	stopStalls := watchStalls(wctx, r.env.Clients.Kube, r.env.Namespace, s.Name(), metav1.ListOptions{LabelSelector: "tekton.dev/pipelineRun=" + created.Name}, r.log)
-	done, err := r.waitDone(wctx, created.Name)
-	stopStalls()
-	end := time.Now()
-	overlapped()
-	run.WallMillis = end.Sub(start).Milliseconds()
-	r.recordFirstStep(&run, firstStep, start)
+	st, err := begin(ctx)
+	run.Trigger = st.Trigger
 	if err != nil {
-		switch {
-		case ctx.Err() != nil:
-			run.Reason = "interrupted"
-		case wctx.Err() != nil:
-			run.Reason = fmt.Sprintf("no completion reported within %s (Tekton's timeout %s plus %s): %v", r.opts.RunTimeout+DeadlineGrace, r.opts.RunTimeout, DeadlineGrace, err)
-		default:
-			run.Reason = "waiting for completion: " + err.Error()
-		}
-		if !isDoneName(cleanupContext(ctx), r.tekton, r.env.Namespace, created.Name) {
-			r.clean.cancel(cleanupContext(ctx), created.Name)
-		}
-		run.WallMillis = 0
+		run.Overlapped = r.ended(run.Seq)
+		return failed(err)
+	}
+	run.PipelineRun = st.PipelineRun.Name
+	defer r.remove(ctx, st.PipelineRun.Name)
+	r.log.Infof("%s: PipelineRun %s started", s.Name(), st.PipelineRun.Name)
+	done, end, err := r.await(ctx, s, st, &run)
+	if err != nil {
 		return record(err)
 	}
-	if text := r.collect(ctx, s.Builder, done, &run); text != "" && r.out != nil {
-		if run.BuildLogFile, err = r.out.WriteLog(run.Seq, text); err != nil {
-			r.log.Warnf("%v", err)
-		}
+	f := Finished{Planned: s, PipelineRun: done, Start: st.At, End: end, round: rd}
+	for _, c := range r.collectors() {
+		c.Collect(ctx, f, &run)
 	}
-	// A round with bases of its own (ownBases) tells its traffic to the
-	// mirror and upstream from other runs' by their repositories, and its
-	// package traffic by its tag.
-	if run.Traffic, err = r.traffic(ctx, start, end, rd.basePath); err != nil {
-		r.log.Warnf("%s: registry traffic: %v", s.Name(), err)
-	}
-	r.packageTraffic(ctx, &run, start, end, rd.packageTag)
-	if run.Success {
-		run.Check = CheckRun(s, run)
-		if rd.commit != "" && run.Commit != rd.commit {
-			run.Check.Verdict = results.Contradicted
-			run.Check.Problems = append(run.Check.Problems, fmt.Sprintf("the run built commit %s, not the change's %s", run.Commit, rd.commit))
-		}
-		run.Findings = r.findings(s, run)
-		image, problems, findings, err := r.checkImage(ctx, s, run)
-		if err != nil {
-			r.log.Warnf("%s: the image was not checked: %v", s.Name(), err)
-		} else {
-			run.Check.Image = image
-			if len(problems) > 0 {
-				run.Check.Verdict = results.Contradicted
-				run.Check.Problems = append(run.Check.Problems, problems...)
-			}
-			run.Findings = append(run.Findings, findings...)
-		}
-		r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, imageNote(run.Check.Image), trafficNote(run.Traffic)+packagesNote(run.Packages))
-		for _, p := range run.Check.Problems {
-			r.log.Warnf("%s: %s", s.Name(), p)
-		}
-		for _, f := range run.Findings {
-			r.log.Infof("%s: finding: %s", s.Name(), f)
-		}
-	} else {
-		r.log.Warnf("%s: failed: %s%s", s.Name(), run.Reason, packagesNote(run.Packages))
-		// A failure is never a duration.
-		run.WallMillis = 0
+	r.logRun(s, run)
+	if !run.Success {
+		run.WallMillis = 0 // a failure is never a duration
 	}
 	if _, err := record(nil); err != nil {
 		return run, err
 	}
 	if !run.Success {
-		return run, fmt.Errorf("%s: PipelineRun %s failed: %s", s.Name(), created.Name, run.Reason)
+		return run, fmt.Errorf("%s: PipelineRun %s failed: %s", s.Name(), done.Name, run.Reason)
 	}
 	return run, nil
+}
+
+// dither waits up to a second, at random. The kubelet notices a
+// container's exit at its next relist (once a second), so a run started
+// right after the previous one finished is phase-locked to those ticks
+// and its wall time comes out in whole seconds. A random wait turns that
+// quantisation into unbiased noise that medians average out.
+func dither(ctx context.Context) error {
+	select {
+	case <-time.After(rand.N(time.Second)):
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// remove deletes a run's PipelineRun, cancelled first if it still runs
+// (Ctrl-C, the harness's deadline), and awaits its pods' going.
+func (r *Runner) remove(ctx context.Context, name string) {
+	cctx, cancel := context.WithTimeout(cleanupContext(ctx), RemoveTimeout)
+	defer cancel()
+	if err := r.clean.removePipelineRun(cctx, name); err != nil {
+		r.log.Warnf("%v", err)
+	}
+}
+
+// await waits for a started run's PipelineRun to end, and puts into run
+// its wall time and when its first step started. The harness's own
+// deadline stands beside Tekton's timeout: a PipelineRun whose controller
+// never reports an end must not hang the benchmark. On an error, run says
+// why and its PipelineRun is cancelled.
+func (r *Runner) await(ctx context.Context, s PlannedRun, st Started, run *results.Run) (*pipelinev1.PipelineRun, time.Time, error) {
+	name := st.PipelineRun.Name
+	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout+DeadlineGrace)
+	defer cancel()
+	firstStep := r.watchFirstStep(wctx, name)
+	stopStalls := watchStalls(wctx, r.env.Clients.Kube, r.env.Namespace, s.Name(), metav1.ListOptions{LabelSelector: "tekton.dev/pipelineRun=" + name}, r.log)
+	done, err := r.waitDone(wctx, name)
+	stopStalls()
+	end := time.Now()
+	run.Overlapped = r.ended(run.Seq)
+	run.WallMillis = end.Sub(st.At).Milliseconds()
+	recordFirstStep(run, firstStep, st.At)
+	if err == nil {
+		return done, end, nil
+	}
+	switch {
+	case ctx.Err() != nil:
+		run.Reason = "interrupted"
+	case wctx.Err() != nil:
+		run.Reason = fmt.Sprintf("no completion reported within %s (Tekton's timeout %s plus %s): %v", r.opts.RunTimeout+DeadlineGrace, r.opts.RunTimeout, DeadlineGrace, err)
+	default:
+		run.Reason = "waiting for completion: " + err.Error()
+	}
+	if !isDoneName(cleanupContext(ctx), r.tekton, r.env.Namespace, name) {
+		r.clean.cancel(cleanupContext(ctx), name)
+	}
+	run.WallMillis = 0
+	return nil, end, err
+}
+
+// logRun says how a finished run went.
+func (r *Runner) logRun(s PlannedRun, run results.Run) {
+	if !run.Success {
+		r.log.Warnf("%s: failed: %s%s", s.Name(), run.Reason, packagesNote(run.Packages))
+		return
+	}
+	r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, imageNote(run.Check.Image), trafficNote(run.Traffic)+packagesNote(run.Packages))
+	for _, p := range run.Check.Problems {
+		r.log.Warnf("%s: %s", s.Name(), p)
+	}
+	for _, f := range run.Findings {
+		r.log.Infof("%s: finding: %s", s.Name(), f)
+	}
 }
 
 // waitDone watches a PipelineRun until it succeeds or fails; the watch

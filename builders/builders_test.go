@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/cachebench/cachebench/builders"
+	"github.com/cachebench/cachebench/builders/all"
 	"github.com/cachebench/cachebench/builders/buildah"
 	"github.com/cachebench/cachebench/builders/buildkit"
 	"github.com/cachebench/cachebench/builders/kaniko"
@@ -22,7 +23,19 @@ var testKaniko = kaniko.Kaniko{Executor: "cachebench.local/kaniko/executor:v1.24
 var (
 	testBuildKit = buildkit.BuildKit{Image: "cachebench.local/buildkit:v0.34.2", AuthSecret: "registry-auth"}
 	testBuildah  = buildah.Buildah{Image: "cachebench.local/buildah:bookworm", AuthSecret: "registry-auth"}
-	testBuilders = []builders.Builder{testKaniko, kaniko.Kaniko{Label: "kaniko-chainguard", Executor: "e", Warmer: "w", AuthSecret: "a"}, testBuildKit, testBuildah}
+	// testBuilders are every registered builder, so that a new one is
+	// checked as the others are.
+	testBuilders = func() []builders.Builder {
+		refs := map[string]string{}
+		for _, img := range all.Images(all.Builders) {
+			refs[img.Role] = img.Ref()
+		}
+		var bs []builders.Builder
+		for _, d := range all.Builders {
+			bs = append(bs, d.New(builders.Settings{Images: refs, AuthSecret: "registry-auth"}))
+		}
+		return bs
+	}()
 )
 
 const reg = "registry.cachebench.svc.cluster.local:5000"

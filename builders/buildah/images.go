@@ -1,6 +1,8 @@
 package buildah
 
 import (
+	"regexp"
+
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/cachebench/cachebench/builders"
@@ -21,6 +23,18 @@ var Definition = builders.Definition{
 	}}},
 	New: func(s builders.Settings) builders.Builder {
 		return Buildah{Image: s.Images[Role], AuthSecret: s.AuthSecret, CABundle: s.CABundle}
+	},
+	KnownFindings: []builders.KnownFinding{
+		{
+			Change: "base",
+			Text:   regexp.MustCompile(`^".*" came from the cache; expected to run \(the base image has a new digest\)$`),
+			Why:    "Buildah's layer cache serves a RUN after the base changed digest with the same layers (docs/image-check.md)",
+		},
+		{
+			Change: "base",
+			Text:   regexp.MustCompile(`^the image's configuration is not the new base's: .* \(the build kept an earlier base's configuration\)$`),
+			Why:    "Buildah's image keeps the earlier base's configuration when its cache serves the build (docs/image-check.md)",
+		},
 	},
 }
 

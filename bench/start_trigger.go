@@ -19,7 +19,6 @@ import (
 
 	"github.com/cachebench/cachebench/cluster/triggers"
 	"github.com/cachebench/cachebench/results"
-	"github.com/cachebench/cachebench/scenarios"
 )
 
 // Runs started by push events (--start trigger): each run is a commit on
@@ -56,48 +55,26 @@ func roundName(path string) string {
 	return strings.TrimRight(n[:min(len(n), 50)], "-") + "-" + hex.EncodeToString(sum[:])[:8]
 }
 
-// addTrigger creates the round's Trigger: a push to the round's branch
-// makes the round's PipelineRun.
-func (r *Runner) addTrigger(ctx context.Context, s PlannedRun, rd *round) error {
-	if r.env.Listener == nil {
-		return errors.New("runs start from push events, but the cluster has no event listener (Tekton Triggers not installed)")
-	}
-	stamp := r.runID
-	if s.Change == scenarios.ChangeStamp {
-		stamp = paramCommit // each push is a new commit, so a new value
-	}
-	pr, err := r.pipelineRun(s, rd, stamp, paramURL, fmt.Sprintf("%s-%s-%s-%s", r.runID, s.Builder.Name(), s.Strategy.Name, paramCommit))
-	if err != nil {
-		return err
-	}
-	pr.GenerateName = namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-push", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round))
-	rd.trigger = roundName(r.roundPath(s))
-	l := r.labels(s)
-	// Cold and warm runs share the round's template: the state is in the
-	// results, not on the PipelineRun.
-	delete(l, LabelCache)
-	l[LabelTrigger] = rd.trigger
-	pr.Labels = l
-	if err := r.env.Listener.AddTrigger(ctx, triggers.Trigger{Name: rd.trigger, Labels: l, Repository: s.Workload.Name, Branch: rd.branch, PipelineRun: pr}); err != nil {
-		return fmt.Errorf("%s: %w", s.Name(), err)
-	}
-	rd.triggerAt = time.Now()
-	return nil
-}
+// triggerStarter starts each run with a push event to the round's
+// Trigger, as a git server's webhook would; the run's clock starts when
+// the PipelineRun it makes is seen.
+type triggerStarter struct{ r *Runner }
 
-// removeTrigger deletes a round's Trigger and template.
-func (r *Runner) removeTrigger(ctx context.Context, rd *round) {
-	if rd.trigger == "" || r.env.Listener == nil {
-		return
+// Prepare implements Starter: it makes the run's commit.
+func (t triggerStarter) Prepare(ctx context.Context, s PlannedRun, rd *round, seq int, _ string) (Begin, error) {
+	if err := t.pushCommit(ctx, s, rd, changeToken(t.r.runID, seq)); err != nil {
+		return nil, err
 	}
-	if err := r.env.Listener.RemoveTriggers(ctx, LabelTrigger+"="+rd.trigger); err != nil {
-		r.log.Warnf("%v", err)
-	}
+	return func(ctx context.Context) (Started, error) {
+		pr, at, tt, err := t.startTrigger(ctx, s, rd)
+		return Started{PipelineRun: pr, At: at, Trigger: tt}, err
+	}, nil
 }
 
 // pushCommit makes the run's commit when its change made none: the round's
 // first commit for a cold run, a commit changing nothing for the others.
-func (r *Runner) pushCommit(ctx context.Context, s PlannedRun, rd *round, token string) error {
+func (t triggerStarter) pushCommit(ctx context.Context, s PlannedRun, rd *round, token string) error {
+	r := t.r
 	if rd.commit != "" && rd.pushed != rd.commit {
 		return nil // the change committed
 	}
@@ -118,7 +95,8 @@ func (r *Runner) pushCommit(ctx context.Context, s PlannedRun, rd *round, token 
 // startTrigger sends the run's push event and waits for the PipelineRun
 // it makes. The clock of the run's wall time starts when the watch sees
 // the PipelineRun; the event's own times go into tt.
-func (r *Runner) startTrigger(ctx context.Context, s PlannedRun, rd *round) (*pipelinev1.PipelineRun, time.Time, *results.TriggerTimes, error) {
+func (t triggerStarter) startTrigger(ctx context.Context, s PlannedRun, rd *round) (*pipelinev1.PipelineRun, time.Time, *results.TriggerTimes, error) {
+	r := t.r
 	if wait := TriggerSettle - time.Since(rd.triggerAt); wait > 0 {
 		select {
 		case <-time.After(wait):
@@ -126,8 +104,8 @@ func (r *Runner) startTrigger(ctx context.Context, s PlannedRun, rd *round) (*pi
 			return nil, time.Time{}, nil, ctx.Err()
 		}
 	}
-	push := r.push(s, rd)
-	pr, seen, sent, err := r.sendAndWait(ctx, push, false, TriggerTimeout)
+	push := t.push(s, rd)
+	pr, seen, sent, err := t.sendAndWait(ctx, push, false, TriggerTimeout)
 	tt := &results.TriggerTimes{EventID: sent.EventID}
 	if !sent.At.IsZero() {
 		tt.AcceptedMillis = sent.Accepted.Sub(sent.At).Milliseconds()
@@ -143,14 +121,16 @@ func (r *Runner) startTrigger(ctx context.Context, s PlannedRun, rd *round) (*pi
 
 // push is the event announcing the round's commit: its branch moved from
 // the commit pushed last to the one the run builds.
-func (r *Runner) push(s PlannedRun, rd *round) triggers.Push {
+func (t triggerStarter) push(s PlannedRun, rd *round) triggers.Push {
+	r := t.r
 	return triggers.Push{Repository: s.Workload.Name, CloneURL: r.env.Git.URL(s.Workload.Name), Branch: rd.branch, Before: rd.pushed, After: rd.commit}
 }
 
 // sendAndWait sends a push event and waits up to timeout for the
 // PipelineRun labelled with its event id. The watch starts before the
 // event leaves, so the PipelineRun is seen as it is created.
-func (r *Runner) sendAndWait(ctx context.Context, push triggers.Push, forged bool, timeout time.Duration) (*pipelinev1.PipelineRun, time.Time, triggers.Sent, error) {
+func (t triggerStarter) sendAndWait(ctx context.Context, push triggers.Push, forged bool, timeout time.Duration) (*pipelinev1.PipelineRun, time.Time, triggers.Sent, error) {
+	r := t.r
 	prs := r.tekton.TektonV1().PipelineRuns(r.env.Namespace)
 	sel := labels.Set{LabelRunID: r.runID, triggers.EventListenerLabel: triggers.ListenerName}.String()
 	wctx, cancel := context.WithTimeout(ctx, timeout)
@@ -211,7 +191,8 @@ func (r *Runner) CheckRejected(ctx context.Context, s PlannedRun) ([]string, err
 	if !ok || rd.trigger == "" {
 		return nil, fmt.Errorf("%s: no round with a Trigger", s.Name())
 	}
-	good := r.push(s, rd)
+	t := triggerStarter{r}
+	good := t.push(s, rd)
 	unknown := good
 	unknown.Repository, unknown.CloneURL = "no-such-repository", r.env.Git.URL("no-such-repository")
 	var seen []string
@@ -220,7 +201,7 @@ func (r *Runner) CheckRejected(ctx context.Context, s PlannedRun) ([]string, err
 		push   triggers.Push
 		forged bool
 	}{{"a wrong signature", good, true}, {"an unknown repository", unknown, false}} {
-		pr, _, sent, err := r.sendAndWait(ctx, c.push, c.forged, RejectWait)
+		pr, _, sent, err := t.sendAndWait(ctx, c.push, c.forged, RejectWait)
 		var none *NoPipelineRunError
 		switch {
 		case errors.As(err, &none):
@@ -237,7 +218,7 @@ func (r *Runner) CheckRejected(ctx context.Context, s PlannedRun) ([]string, err
 	// The control: the same event, signed right, is taken (its PipelineRun
 	// removed at once), so the two above were turned away for what they
 	// got wrong, not because no event gets through.
-	pr, _, sent, err := r.sendAndWait(ctx, good, false, RejectWait)
+	pr, _, sent, err := t.sendAndWait(ctx, good, false, RejectWait)
 	if err != nil {
 		return seen, fmt.Errorf("the control, a push event signed right, made no PipelineRun: %w", err)
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
-	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,19 +12,35 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"github.com/cachebench/cachebench/builders"
-	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 )
 
-// collect fills a run from the finished PipelineRun: status times, its
-// TaskRuns and pods, kubelet events and the builder's log, which it
-// returns ("" when it could not be read).
-func (r *Runner) collect(ctx context.Context, b builders.Builder, pr *pipelinev1.PipelineRun, run *results.Run) (buildLog string) {
+// pipelineCollector fills a run from its finished PipelineRun: success,
+// status times, its TaskRuns and pods, kubelet events (image pulls), the
+// builder's log read into cache hits and phases (and kept beside the
+// results), and why it failed.
+type pipelineCollector struct{ r *Runner }
+
+// Collect implements Collector.
+func (c pipelineCollector) Collect(ctx context.Context, f Finished, run *results.Run) {
+	r, b, pr := c.r, f.Planned.Builder, f.PipelineRun
+	if text := c.collect(ctx, b, pr, run); text != "" && r.out != nil {
+		var err error
+		if run.BuildLogFile, err = r.out.WriteLog(run.Seq, text); err != nil {
+			r.log.Warnf("%v", err)
+		}
+	}
+}
+
+// collect fills the run and returns the builder's log ("" when it could
+// not be read).
+func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *pipelinev1.PipelineRun, run *results.Run) (buildLog string) {
+	r := c.r
 	ns := r.env.Namespace
 	run.Pipeline = measure.Pipeline(pr)
-	c := pr.Status.GetCondition("Succeeded")
-	run.Success = c != nil && c.Status == corev1.ConditionTrue
+	cond := pr.Status.GetCondition("Succeeded")
+	run.Success = cond != nil && cond.Status == corev1.ConditionTrue
 	for _, res := range pr.Status.Results {
 		switch res.Name {
 		case "commit":
@@ -143,48 +157,4 @@ func (r *Runner) podLog(ctx context.Context, pod, container string, timestamps b
 	var sb strings.Builder
 	_, err = io.Copy(&sb, rc)
 	return sb.String(), err
-}
-
-// traffic reads what the run asked of each registry, between its start
-// and its end, from the registries' access logs: requests are attributed
-// by the kubelet's timestamp of their log line (warm-ups and cache checks
-// happen before a run starts). With bases, a repository path that is the
-// run's round's alone, only the requests for repositories under it count
-// at the upstream registry and the mirror, which tells the run's requests
-// from those of runs beside it. The bytes pushed are looked up blob by
-// blob, since the access log holds response sizes only.
-func (r *Runner) traffic(ctx context.Context, from, to time.Time, bases string) (map[string]results.RegistryTraffic, error) {
-	out := map[string]results.RegistryTraffic{}
-	for _, reg := range r.env.Registries() {
-		log, err := r.env.Clients.LogsSince(ctx, r.env.Namespace, reg.PodSelector(), reg.LogContainer(), from.Add(-time.Second))
-		if err != nil {
-			return nil, fmt.Errorf("%s registry: %w", reg.Role, err)
-		}
-		reqs := measure.AccessLog(measure.ParseTimestamped(log))
-		if bases != "" && reg.Role != registry.Cache {
-			reqs = slices.DeleteFunc(reqs, func(q measure.Request) bool { return !strings.HasPrefix(q.Repository(), bases+"/") })
-		}
-		t := measure.Tally(reqs, from, to)
-		rt := results.RegistryTraffic{
-			Requests: t.Requests, Pulls: t.Pulls, BlobGets: t.BlobGets, PulledBytes: t.PulledBytes,
-			PushedBlobs: len(t.Pushed), ManifestPuts: t.ManifestPuts,
-		}
-		if len(t.Pushed) > 0 {
-			sess, err := reg.Connect(ctx)
-			if err != nil {
-				return nil, err
-			}
-			for _, b := range t.Pushed {
-				n, err := sess.BlobSize(ctx, b.Repository, b.Digest)
-				if err != nil {
-					sess.Close()
-					return nil, fmt.Errorf("%s registry: %w", reg.Role, err)
-				}
-				rt.PushedBytes += n
-			}
-			sess.Close()
-		}
-		out[string(reg.Role)] = rt
-	}
-	return out, nil
 }

@@ -1,0 +1,57 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cachebench/cachebench/cluster/triggers"
+	"github.com/cachebench/cachebench/scenarios"
+)
+
+// triggerPreparation gives a round started by pushes its Trigger: a push
+// to the round's branch makes the round's PipelineRun.
+type triggerPreparation struct{ r *Runner }
+
+// Start implements Preparation: it creates the round's Trigger: a push to the round's branch
+// makes the round's PipelineRun.
+func (p triggerPreparation) Start(ctx context.Context, s PlannedRun, rd *round) error {
+	r := p.r
+	if r.env.Listener == nil {
+		return errors.New("runs start from push events, but the cluster has no event listener (Tekton Triggers not installed)")
+	}
+	stamp := r.runID
+	if s.Change == scenarios.ChangeStamp {
+		stamp = paramCommit // each push is a new commit, so a new value
+	}
+	pr, err := r.pipelineRun(s, rd, stamp, paramURL, fmt.Sprintf("%s-%s-%s-%s", r.runID, s.Builder.Name(), s.Strategy.Name, paramCommit))
+	if err != nil {
+		return err
+	}
+	pr.GenerateName = namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-push", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round))
+	rd.trigger = roundName(r.roundPath(s))
+	l := r.labels(s)
+	// Cold and warm runs share the round's template: the state is in the
+	// results, not on the PipelineRun.
+	delete(l, LabelCache)
+	l[LabelTrigger] = rd.trigger
+	pr.Labels = l
+	if err := r.env.Listener.AddTrigger(ctx, triggers.Trigger{Name: rd.trigger, Labels: l, Repository: s.Workload.Name, Branch: rd.branch, PipelineRun: pr}); err != nil {
+		return fmt.Errorf("%s: %w", s.Name(), err)
+	}
+	rd.triggerAt = time.Now()
+	return nil
+}
+
+// End implements Preparation: it deletes the round's Trigger and
+// template.
+func (p triggerPreparation) End(ctx context.Context, rd *round) {
+	r := p.r
+	if rd.trigger == "" || r.env.Listener == nil {
+		return
+	}
+	if err := r.env.Listener.RemoveTriggers(ctx, LabelTrigger+"="+rd.trigger); err != nil {
+		r.log.Warnf("%v", err)
+	}
+}

@@ -1,0 +1,118 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	watchtools "k8s.io/client-go/tools/watch"
+
+	"github.com/cachebench/cachebench/measure"
+)
+
+// volumePreparation gives a round with a cache volume a new one, warmed
+// by the builder's warm-up pod with the workload's base images, and
+// deletes it when the round ends.
+type volumePreparation struct{ r *Runner }
+
+// Start implements Preparation.
+func (p volumePreparation) Start(ctx context.Context, s PlannedRun, rd *round) error {
+	start := time.Now()
+	if err := p.warmVolume(ctx, s, rd); err != nil {
+		return fmt.Errorf("%s: warm cache volume: %w", s.Name(), err)
+	}
+	rd.prepareSec = time.Since(start).Seconds()
+	p.r.log.Infof("%s: cache volume %s warmed in %.1fs", s.Name(), rd.claim, rd.prepareSec)
+	return nil
+}
+
+// End implements Preparation: it deletes the volume, awaited.
+func (p volumePreparation) End(ctx context.Context, rd *round) {
+	if rd.claim == "" {
+		return
+	}
+	if err := p.r.clean.removeClaim(cleanupContext(ctx), rd.claim); err != nil {
+		p.r.log.Warnf("%v", err)
+	}
+}
+
+// warmVolume creates the round's cache volume and fills it with the
+// builder's warm-up pod. The claim's name is generated, so a retried round
+// never collides with an earlier claim, however long the run id.
+func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *round) error {
+	r := p.r
+	ns := r.env.Namespace
+	kc := r.env.Clients.Kube
+	labels := r.labels(s)
+	pvc := &corev1.PersistentVolumeClaim{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("cache-" + s.Builder.Name() + "-" + s.Strategy.Name + "-" + s.Workload.Name + "-" + s.Network.Slug()), Namespace: ns, Labels: labels},
+		Spec: corev1.PersistentVolumeClaimSpec{
+			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: CacheVolumeSize}},
+		},
+	}
+	created, err := kc.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("create volume claim: %w", err)
+	}
+	// From here on the round owns the claim: endRound deletes it on every path.
+	rd.claim = created.Name
+	bctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout)
+	err = waitClaimBound(bctx, kc, created, r.log)
+	cancel()
+	if err != nil {
+		return err
+	}
+	spec, err := s.Builder.WarmerPod(r.request(s, rd, ""), rd.claim)
+	if err != nil {
+		return fmt.Errorf("warm-up pod: %w", err)
+	}
+	if spec == nil {
+		return fmt.Errorf("warm-up pod: builder %s has none", s.Builder.Name())
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("warm-" + s.Builder.Name() + "-" + s.Workload.Name), Namespace: ns, Labels: labels}, Spec: *spec}
+	warm, err := kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
+	if err != nil {
+		return fmt.Errorf("create warm-up pod: %w", err)
+	}
+	// The warm-up pod's teardown must not land inside the cold run's clock.
+	defer func() {
+		if err := r.clean.removePod(cleanupContext(ctx), warm.Name); err != nil {
+			r.log.Warnf("%v", err)
+		}
+	}()
+	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout)
+	defer cancel()
+	defer watchStalls(wctx, kc, ns, s.Name()+": warm-up", metav1.ListOptions{FieldSelector: "metadata.name=" + warm.Name}, r.log)()
+	done, err := waitPodDone(wctx, kc, ns, warm.Name)
+	if err != nil {
+		return fmt.Errorf("warm-up pod %s: %w", warm.Name, err)
+	}
+	if done.Status.Phase != corev1.PodSucceeded {
+		logs, _ := r.podLog(ctx, warm.Name, "warmer", false)
+		return fmt.Errorf("warm-up pod %s failed:\n%s", warm.Name, measure.Tail(logs, 20))
+	}
+	return nil
+}
+
+// waitPodDone watches a pod until it succeeds or fails. API errors end the
+// wait and are returned.
+func waitPodDone(ctx context.Context, kc kubernetes.Interface, ns, name string) (*corev1.Pod, error) {
+	pods := kc.CoreV1().Pods(ns)
+	ev, err := watchtools.UntilWithSync(ctx, fieldSelectorLW(name, pods.List, pods.Watch), &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
+		if ev.Type == watch.Deleted {
+			return false, errors.New("deleted before it finished")
+		}
+		p, ok := ev.Object.(*corev1.Pod)
+		return ok && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return ev.Object.(*corev1.Pod), nil
+}

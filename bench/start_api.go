@@ -1,0 +1,32 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// apiStarter creates each run's PipelineRun through the API; the run's
+// clock starts as the create is sent.
+type apiStarter struct{ r *Runner }
+
+// Prepare implements Starter: it renders the PipelineRun, checked by
+// Tekton's own validation.
+func (a apiStarter) Prepare(ctx context.Context, s PlannedRun, rd *round, seq int, stamp string) (Begin, error) {
+	r := a.r
+	pr, err := r.pipelineRun(s, rd, stamp, r.env.Git.URL(s.Workload.Name), fmt.Sprintf("%s-%s-%s-%d", r.runID, s.Builder.Name(), s.Strategy.Name, seq))
+	if err != nil {
+		return nil, err
+	}
+	pr.GenerateName = namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-%s%d", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round, s.Cache, s.Attempt))
+	return func(ctx context.Context) (Started, error) {
+		at := time.Now()
+		created, err := r.tekton.TektonV1().PipelineRuns(r.env.Namespace).Create(ctx, pr, metav1.CreateOptions{})
+		if err != nil {
+			return Started{}, fmt.Errorf("create PipelineRun: %w", err)
+		}
+		return Started{PipelineRun: created, At: at}, nil
+	}, nil
+}
