@@ -45,7 +45,7 @@ test: vet ## unit tests (no cluster, no Docker, no network)
 	@# needs cgo). The server alone: it imports the standard library only, while the harness's side
 	@# of the package cache would have the race detector compile client-go too (4 min cold, not 1).
 	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v gcc >/dev/null; then \
-	  echo "go test -race ./cluster/pkgcache/server"; $(GO) test -race -short -count=1 ./cluster/pkgcache/server; \
+	  echo "go test -race ./internal/pkgcache/server"; $(GO) test -race -short -count=1 ./internal/pkgcache/server; \
 	else echo "no race detector here (it needs cgo and gcc): the package cache's tests ran without it"; fi
 
 docker: ## install and start Docker for kind (Debian; needs root)

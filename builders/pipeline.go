@@ -10,7 +10,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
-	"github.com/cachebench/cachebench/cluster/gitserver/gitd"
+	"github.com/cachebench/cachebench/internal/gitd"
 	"github.com/cachebench/cachebench/scenarios"
 )
 

@@ -24,9 +24,9 @@ import (
 	"golang.org/x/crypto/x509roots/fallback/bundle"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/cachebench/cachebench/cluster/gitserver/gitd"
-	"github.com/cachebench/cachebench/cluster/pkgcache/server"
+	"github.com/cachebench/cachebench/internal/gitd"
 	"github.com/cachebench/cachebench/internal/gomod"
+	"github.com/cachebench/cachebench/internal/pkgcache/server"
 	"github.com/cachebench/cachebench/versions"
 )
 

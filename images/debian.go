@@ -15,7 +15,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cachebench/cachebench/cluster/pkgcache/server"
+	"github.com/cachebench/cachebench/internal/pkgcache/server"
 	"github.com/cachebench/cachebench/versions"
 )
 

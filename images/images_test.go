@@ -19,7 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"golang.org/x/mod/modfile"
 
-	"github.com/cachebench/cachebench/cluster/gitserver/gitd"
+	"github.com/cachebench/cachebench/internal/gitd"
 	"github.com/cachebench/cachebench/versions"
 )
 
@@ -402,7 +402,7 @@ func TestPackageCacheCompiles(t *testing.T) {
 }
 
 // The git server is compiled from cachebench's embedded copy of its source
-// (cluster/gitserver/gitd) in a wrapper module that requires go-git at the
+// (internal/gitd) in a wrapper module that requires go-git at the
 // pinned version: it must build there, and run.
 func TestGitServerCompiles(t *testing.T) {
 	if testing.Short() {

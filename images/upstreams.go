@@ -5,7 +5,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/cachebench/cachebench/cluster/gitserver/gitd"
+	"github.com/cachebench/cachebench/internal/gitd"
 	"github.com/cachebench/cachebench/versions"
 )
 
@@ -149,7 +149,7 @@ func toxiproxyBuild(v string) GoBuild {
 	}
 }
 
-// gitServerBuild builds the git server (cluster/gitserver/gitd, from
+// gitServerBuild builds the git server (internal/gitd, from
 // cachebench's own copy of its source) against go-git, as a wrapper module
 // whose main calls it.
 func gitServerBuild() GoBuild {

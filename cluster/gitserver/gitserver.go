@@ -18,8 +18,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/cachebench/cachebench/cluster/gitserver/gitd"
 	"github.com/cachebench/cachebench/cluster/kube"
+	"github.com/cachebench/cachebench/internal/gitd"
 	"github.com/cachebench/cachebench/log"
 )
 

@@ -18,7 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/cachebench/cachebench/cluster/kube"
-	"github.com/cachebench/cachebench/cluster/pkgcache/server"
+	"github.com/cachebench/cachebench/internal/pkgcache/server"
 	"github.com/cachebench/cachebench/log"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
