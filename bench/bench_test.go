@@ -14,7 +14,9 @@ import (
 
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/cluster/network"
+	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/images"
+	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
 )
@@ -501,5 +503,36 @@ func TestParseReadsWorkloadFoldersOnce(t *testing.T) {
 	}
 	if got := c.baseNames(); !slices.Equal(got, []string{"debian"}) {
 		t.Errorf("bases %v, want debian", got)
+	}
+}
+
+// TestRoundRequests: a run's traffic at the cache registry is its round's
+// repositories' (its image's, its layer cache's), not a round's beside it,
+// nor a client's ping; at upstream, with bases of its own, its base path's.
+func TestRoundRequests(t *testing.T) {
+	const host = "registry.cachebench.svc.cluster.local:5000"
+	mine := &round{imageRepo: "bench/run-smoke-kaniko-registry-r1", cacheRepo: host + "/cache/kaniko/smoke/r1", basePath: "rounds/run-smoke-kaniko-registry-r1"}
+	other := &round{imageRepo: "bench/run-smoke-buildah-registry-r1", cacheRepo: host + "/cache/buildah/smoke/r1", basePath: "rounds/run-smoke-buildah-registry-r1"}
+	req := func(path string) measure.Request { return measure.Request{Method: "GET", Path: path, Status: 200} }
+	cache := []measure.Request{
+		req("/v2/"),
+		req("/v2/" + mine.imageRepo + "/manifests/t1"),
+		req("/v2/cache/kaniko/smoke/r1/blobs/sha256:aa"),
+		req("/v2/" + other.imageRepo + "/manifests/t2"),
+		req("/v2/cache/buildah/smoke/r1/blobs/sha256:bb"),
+	}
+	var got []string
+	for _, q := range roundRequests(slices.Clone(cache), registry.Cache, mine, host) {
+		got = append(got, q.Path)
+	}
+	if want := []string{cache[1].Path, cache[2].Path}; !slices.Equal(got, want) {
+		t.Errorf("cache registry: the round's requests %v, want %v", got, want)
+	}
+	up := []measure.Request{req("/v2/" + mine.basePath + "/base/debian/manifests/bookworm"), req("/v2/" + other.basePath + "/base/debian/manifests/bookworm"), req("/v2/base/debian/manifests/bookworm")}
+	if got := roundRequests(slices.Clone(up), registry.Upstream, mine, host); len(got) != 1 || got[0].Path != up[0].Path {
+		t.Errorf("upstream: the round's requests %v, want only %s", got, up[0].Path)
+	}
+	if got := roundRequests(slices.Clone(up), registry.Upstream, &round{}, host); len(got) != 3 {
+		t.Errorf("upstream, a round without bases of its own: %d requests, want every one", len(got))
 	}
 }

@@ -16,12 +16,14 @@ import (
 // cache, mirror): requests, pulls, bytes pulled and pushed.
 type trafficCollector struct{ r *Runner }
 
-// Collect implements Collector. A round with bases of its own (ownBases)
-// tells its traffic to the mirror and upstream from other runs' by their
-// repositories.
+// Collect implements Collector. At the cache registry, the run's requests
+// are those for its round's repositories (the pushed image's and the
+// layer cache's); a round with bases of its own (ownBases) tells its
+// traffic to the mirror and upstream from other runs' by their
+// repositories too.
 func (c trafficCollector) Collect(ctx context.Context, f Finished, run *results.Run) {
 	var err error
-	if run.Traffic, err = c.traffic(ctx, f.Start, f.End, f.round.basePath); err != nil {
+	if run.Traffic, err = c.traffic(ctx, f.Start, f.End, f.round); err != nil {
 		c.r.log.Warnf("%s: registry traffic: %v", f.Planned.Name(), err)
 	}
 }
@@ -29,12 +31,10 @@ func (c trafficCollector) Collect(ctx context.Context, f Finished, run *results.
 // traffic reads what the run asked of each registry, between its start
 // and its end, from the registries' access logs: requests are attributed
 // by the kubelet's timestamp of their log line (warm-ups and cache checks
-// happen before a run starts). With bases, a repository path that is the
-// run's round's alone, only the requests for repositories under it count
-// at the upstream registry and the mirror, which tells the run's requests
-// from those of runs beside it. The bytes pushed are looked up blob by
-// blob, since the access log holds response sizes only.
-func (c trafficCollector) traffic(ctx context.Context, from, to time.Time, bases string) (map[string]results.RegistryTraffic, error) {
+// happen before a run starts) and by repository (roundRequests). The
+// bytes pushed are looked up blob by blob, since the access log holds
+// response sizes only.
+func (c trafficCollector) traffic(ctx context.Context, from, to time.Time, rd *round) (map[string]results.RegistryTraffic, error) {
 	r := c.r
 	out := map[string]results.RegistryTraffic{}
 	for _, reg := range r.env.Registries() {
@@ -42,10 +42,7 @@ func (c trafficCollector) traffic(ctx context.Context, from, to time.Time, bases
 		if err != nil {
 			return nil, fmt.Errorf("%s registry: %w", reg.Role, err)
 		}
-		reqs := measure.AccessLog(measure.ParseTimestamped(log))
-		if bases != "" && reg.Role != registry.Cache {
-			reqs = slices.DeleteFunc(reqs, func(q measure.Request) bool { return !strings.HasPrefix(q.Repository(), bases+"/") })
-		}
+		reqs := roundRequests(measure.AccessLog(measure.ParseTimestamped(log)), reg.Role, rd, r.env.Registry.Host)
 		t := measure.Tally(reqs, from, to)
 		rt := results.RegistryTraffic{
 			Requests: t.Requests, Pulls: t.Pulls, BlobGets: t.BlobGets, PulledBytes: t.PulledBytes,
@@ -69,4 +66,23 @@ func (c trafficCollector) traffic(ctx context.Context, from, to time.Time, bases
 		out[string(reg.Role)] = rt
 	}
 	return out, nil
+}
+
+// roundRequests keeps the requests of a round's runs: at the cache
+// registry those for its repositories (the pushed image's, the layer
+// cache's), which no other round's runs use; at upstream and the mirror,
+// when the round has bases of its own, those under its base path. Requests
+// that name no repository (a client's /v2/ ping) are no round's.
+func roundRequests(reqs []measure.Request, role registry.Role, rd *round, cacheHost string) []measure.Request {
+	switch {
+	case role == registry.Cache:
+		mine := []string{rd.imageRepo, strings.TrimPrefix(rd.cacheRepo, cacheHost+"/")}
+		return slices.DeleteFunc(reqs, func(q measure.Request) bool {
+			repo := q.Repository()
+			return repo == "" || !slices.Contains(mine, repo)
+		})
+	case rd.basePath != "":
+		return slices.DeleteFunc(reqs, func(q measure.Request) bool { return !strings.HasPrefix(q.Repository(), rd.basePath+"/") })
+	}
+	return reqs
 }

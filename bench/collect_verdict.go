@@ -26,7 +26,7 @@ func (c verdictCollector) Collect(ctx context.Context, f Finished, run *results.
 		run.Check.Problems = append(run.Check.Problems, fmt.Sprintf("the run built commit %s, not the change's %s", run.Commit, commit))
 	}
 	run.Findings = c.findings(s, *run)
-	image, problems, findings, err := c.checkImage(ctx, s, *run)
+	image, problems, findings, err := c.checkImage(ctx, s, f.round, *run)
 	if err != nil {
 		r.log.Warnf("%s: the image was not checked: %v", s.Name(), err)
 		return

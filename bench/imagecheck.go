@@ -18,7 +18,7 @@ import (
 // checkImage reads the run's pushed image back from the cache registry and
 // compares it with the commit the run built (see CompareImage). Problems
 // contradict the run; findings are noted beside it.
-func (c verdictCollector) checkImage(ctx context.Context, s PlannedRun, run results.Run) (check *results.ImageCheck, problems, findings []string, err error) {
+func (c verdictCollector) checkImage(ctx context.Context, s PlannedRun, rd *round, run results.Run) (check *results.ImageCheck, problems, findings []string, err error) {
 	r := c.r
 	if run.ImageDigest == "" || run.Commit == "" {
 		return nil, nil, nil, fmt.Errorf("the run reported no image digest or commit")
@@ -32,7 +32,7 @@ func (c verdictCollector) checkImage(ctx context.Context, s PlannedRun, run resu
 		return nil, nil, nil, err
 	}
 	defer sess.Close()
-	img, err := sess.ImageByDigest(ctx, "bench/"+s.Workload.Name, run.ImageDigest)
+	img, err := sess.ImageByDigest(ctx, rd.imageRepo, run.ImageDigest)
 	if err != nil {
 		return nil, nil, nil, err
 	}

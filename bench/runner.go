@@ -92,7 +92,12 @@ type Runner struct {
 // round is the state of one builder's strategy's round on one workload.
 type round struct {
 	// prepared are the round's preparations, undone when it ends.
-	prepared   []Preparation
+	prepared []Preparation
+	// imageRepo is the cache registry's repository the round's runs push
+	// their images to: the round's own, so that its traffic there is told
+	// from other rounds' by repository, and no round finds blobs in it
+	// that another pushed.
+	imageRepo  string
 	cacheRepo  string
 	claim      string
 	prepareSec float64
@@ -329,7 +334,7 @@ func (r *Runner) do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 // (preparations): after it the round's cold run can start.
 func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 	r.endRound(ctx, s)
-	rd := &round{prepared: r.preparations(s)}
+	rd := &round{prepared: r.preparations(s), imageRepo: "bench/" + strings.TrimPrefix(r.roundPath(s), "rounds/")}
 	r.mu.Lock()
 	r.rounds[roundKey(s)] = rd
 	r.mu.Unlock()
@@ -426,7 +431,7 @@ func (r *Runner) pipelineRun(s PlannedRun, rd *round, stamp, repoURL, tag string
 		Namespace: r.env.Namespace, Builder: s.Builder, Workload: s.Workload,
 		Name:    "pending",
 		RepoURL: repoURL, Revision: rd.branch,
-		Image:     fmt.Sprintf("%s/bench/%s:%s", r.env.Registry.Host, s.Workload.Name, tag),
+		Image:     fmt.Sprintf("%s/%s:%s", r.env.Registry.Host, rd.imageRepo, tag),
 		ExtraArgs: args, CacheClaim: rd.claim, Timeout: r.opts.RunTimeout, Labels: r.labels(s),
 	})
 	if err != nil {
@@ -466,7 +471,7 @@ func (r *Runner) newRun(s PlannedRun, rd *round) results.Run {
 	return results.Run{
 		RunID: r.runID, Seq: seq, Workload: s.Workload.Name, Change: string(s.Change), Network: s.Network.Name, Start: r.opts.Start, Builder: s.Builder.Name(),
 		Strategy: s.Strategy.Name, Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
-		CacheRepo: rd.cacheRepo, Versions: r.versions,
+		ImageRepo: rd.imageRepo, CacheRepo: rd.cacheRepo, Versions: r.versions,
 	}
 }
 

@@ -189,8 +189,8 @@ type Run struct {
 	WallMillis int64 `json:"wallMillis"`
 	// Overlapped counts the runs that were under way during this one, which
 	// happens only when runs go side by side (CI's smoke, which proves and
-	// does not time): its duration, and its traffic (counted from access
-	// logs over its time), are then not its own alone.
+	// does not time): its duration is then not its own alone (its traffic
+	// is: counted from its round's repositories).
 	Overlapped int    `json:"overlapped,omitempty"`
 	Pipeline   Span   `json:"pipeline"`
 	Tasks      []Task `json:"tasks,omitempty"`
@@ -216,8 +216,11 @@ type Run struct {
 	// cold run (the warm-up pod, for pv-warm): not part of the build's time.
 	PrepareSeconds float64 `json:"prepareSeconds,omitempty"`
 	Commit         string  `json:"commit,omitempty"`
-	ImageDigest    string  `json:"imageDigest,omitempty"`
-	CacheRepo      string  `json:"cacheRepo,omitempty"`
+	// ImageRepo is the cache registry's repository the run pushed its
+	// image to (one per round), ImageDigest the image's digest there.
+	ImageRepo   string `json:"imageRepo,omitempty"`
+	ImageDigest string `json:"imageDigest,omitempty"`
+	CacheRepo   string `json:"cacheRepo,omitempty"`
 
 	Versions map[string]string `json:"versions"`
 }
