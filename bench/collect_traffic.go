@@ -17,8 +17,8 @@ import (
 type trafficCollector struct{ r *Runner }
 
 // Collect implements Collector. At the cache registry, the run's requests
-// are those for its round's repositories (the pushed image's and the
-// layer cache's); a round with bases of its own (ownBases) tells its
+// are those for its repositories (the builder's image repository and the
+// round's layer cache); a round with bases of its own (ownBases) tells its
 // traffic to the mirror and upstream from other runs' by their
 // repositories too.
 func (c trafficCollector) Collect(ctx context.Context, f Finished, run *results.Run) {
@@ -69,8 +69,8 @@ func (c trafficCollector) traffic(ctx context.Context, from, to time.Time, rd *r
 }
 
 // roundRequests keeps the requests of a round's runs: at the cache
-// registry those for its repositories (the pushed image's, the layer
-// cache's), which no other round's runs use; at upstream and the mirror,
+// registry those for its repositories (the builder's image repository,
+// the round's layer cache), which no run beside it uses; at upstream and the mirror,
 // when the round has bases of its own, those under its base path. Requests
 // that name no repository (a client's /v2/ ping) are no round's.
 func roundRequests(reqs []measure.Request, role registry.Role, rd *round, cacheHost string) []measure.Request {

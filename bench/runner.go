@@ -94,9 +94,7 @@ type round struct {
 	// prepared are the round's preparations, undone when it ends.
 	prepared []Preparation
 	// imageRepo is the cache registry's repository the round's runs push
-	// their images to: the round's own, so that its traffic there is told
-	// from other rounds' by repository, and no round finds blobs in it
-	// that another pushed.
+	// their images to (imageRepo).
 	imageRepo  string
 	cacheRepo  string
 	claim      string
@@ -239,6 +237,17 @@ func (r *Runner) roundPath(s PlannedRun) string {
 	return "rounds/" + strings.Trim(nameChars(fmt.Sprintf("%s-%s-%s-%s-%s-%s-r%d", r.names, s.Workload.Name, s.Builder.Name(), s.Strategy.Name, s.Change, s.Network.Slug(), s.Round)), "-")
 }
 
+// imageRepo is the repository a builder's runs of a workload push their
+// images to, the benchmark's own: as a team's image repository does, it
+// keeps what earlier builds pushed (a cold run's push finds the base's
+// layers there when an earlier run of the builder pushed them), and it is
+// the builder's alone, so no builder's push is spared by another's. With
+// --side-by-side, a builder's runs still go one after another, so a run's
+// requests to it are told from others' by repository and time.
+func (r *Runner) imageRepo(s PlannedRun) string {
+	return "bench/" + strings.Trim(nameChars(r.names), "-") + "/" + strings.Trim(nameChars(s.Builder.Name()), "-") + "/" + s.Workload.Name
+}
+
 // setNetwork gives the registries the planned run's network profiles:
 // its own in front of upstream, the benchmark's in front of the cache
 // registry and the mirror. Toxiproxy is asked only; nothing changes when they are set.
@@ -334,7 +343,7 @@ func (r *Runner) do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 // (preparations): after it the round's cold run can start.
 func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 	r.endRound(ctx, s)
-	rd := &round{prepared: r.preparations(s), imageRepo: "bench/" + strings.TrimPrefix(r.roundPath(s), "rounds/")}
+	rd := &round{prepared: r.preparations(s), imageRepo: r.imageRepo(s)}
 	r.mu.Lock()
 	r.rounds[roundKey(s)] = rd
 	r.mu.Unlock()
@@ -423,6 +432,9 @@ func (r *Runner) request(s PlannedRun, rd *round, stamp string) builders.BuildRe
 // pipelineRun renders the run's PipelineRun, checked by Tekton's own
 // validation; tag is the pushed image's tag.
 func (r *Runner) pipelineRun(s PlannedRun, rd *round, stamp, repoURL, tag string) (*pipelinev1.PipelineRun, error) {
+	if rd.imageRepo == "" {
+		return nil, fmt.Errorf("%s: no image repository to push to", s.Name())
+	}
 	args, err := s.Builder.Args(r.request(s, rd, stamp))
 	if err != nil {
 		return nil, err

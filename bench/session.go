@@ -270,7 +270,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		}
 	}
 	if s.Opts.SideBySide {
-		envInfo.Notes = append(envInfo.Notes, "Runs went side by side (--side-by-side): each round's builders at once, every builder's runs in order, to prove rather than time. A run's overlapped count says how many runs were under way during it: its duration is then not its own alone. Every round pulled bases of its own (copies in upstream under the round's path, whose package settings carry the round's tag), so a run's traffic to upstream and the mirror is counted from its round's repositories, as its traffic to the cache registry is (every round pushes to repositories of its own), and its package traffic from its round's tag.")
+		envInfo.Notes = append(envInfo.Notes, "Runs went side by side (--side-by-side): each round's builders at once, every builder's runs in order, to prove rather than time. A run's overlapped count says how many runs were under way during it: its duration is then not its own alone. Every round pulled bases of its own (copies in upstream under the round's path, whose package settings carry the round's tag), so a run's traffic to upstream and the mirror is counted from its round's repositories, as its traffic to the cache registry is (every builder pushes to a repository of its own, its runs one after another, and every round has a layer cache of its own), and its package traffic from its round's tag.")
 	}
 	envInfo.Notes = append(envInfo.Notes, s.gitCopyNotes...)
 	envInfo.Notes = append(envInfo.Notes, s.changeNotes()...)

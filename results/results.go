@@ -190,7 +190,7 @@ type Run struct {
 	// Overlapped counts the runs that were under way during this one, which
 	// happens only when runs go side by side (CI's smoke, which proves and
 	// does not time): its duration is then not its own alone (its traffic
-	// is: counted from its round's repositories).
+	// is: counted from its own repositories).
 	Overlapped int    `json:"overlapped,omitempty"`
 	Pipeline   Span   `json:"pipeline"`
 	Tasks      []Task `json:"tasks,omitempty"`
@@ -217,7 +217,8 @@ type Run struct {
 	PrepareSeconds float64 `json:"prepareSeconds,omitempty"`
 	Commit         string  `json:"commit,omitempty"`
 	// ImageRepo is the cache registry's repository the run pushed its
-	// image to (one per round), ImageDigest the image's digest there.
+	// image to (the builder's, for the workload), ImageDigest the image's
+	// digest there.
 	ImageRepo   string `json:"imageRepo,omitempty"`
 	ImageDigest string `json:"imageDigest,omitempty"`
 	CacheRepo   string `json:"cacheRepo,omitempty"`
