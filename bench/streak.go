@@ -3,7 +3,9 @@ package bench
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
+	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 )
 
@@ -31,7 +33,17 @@ type streak struct {
 var variablePart = regexp.MustCompile(`[0-9a-f]{8,}|[0-9]+|-[a-z0-9]{5}\b`)
 
 // causeOf is a failure reason with its run-specific parts blanked out.
-func causeOf(reason string) string { return variablePart.ReplaceAllString(reason, "#") }
+// A long reason keeps what failed (its start) and the root cause (its
+// end), elided between (measure.BuildError); where its end begins shifts
+// with the lengths of the run-specific parts before it, and a service
+// that is gone shows as a refused, reset or timed-out connection by turns.
+// So an elided reason's cause is what failed: its start.
+func causeOf(reason string) string {
+	if start, _, elided := strings.Cut(reason, measure.Elision); elided {
+		reason = start
+	}
+	return variablePart.ReplaceAllString(reason, "#")
+}
 
 // add records a finished run; it returns a *StoppedError when the limit of
 // same-cause failures in a row is reached. Interrupted runs do not count.

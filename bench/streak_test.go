@@ -10,6 +10,14 @@ func TestStreakStopsOnRepeatedCause(t *testing.T) {
 	refused := func(seq string) results.Run {
 		return results.Run{Reason: "step-build: error pushing image: failed to push to destination registry:5000/bench/small:run-none-" + seq + `: Patch "http://10.96.0.5:5000/v2/": connect: connection refused`}
 	}
+	// The registry gone, as CI's fault test met it: what failed is the
+	// same, its root cause and the elided reason's end are not.
+	const pushCheck = "step-build: error checking push permissions -- make sure you entered the correct tag name, and that you are auth … "
+	gone := []results.Run{
+		{Reason: pushCheck + `.cluster.local:5000/v2/": net/http: TLS handshake timeout; Get "http://registry.cachebench.svc.cluster.local:5000/v2/": read tcp 10.244.0.91:38984->10.96.80.245:5000: read: connection reset by peer`},
+		{Reason: pushCheck + `:33576->10.96.80.245:5000: read: connection reset by peer; Get "http://registry.cachebench.svc.cluster.local:5000/v2/": read tcp 10.244.0.91:33578->10.96.80.245:5000: read: connection reset by peer`},
+	}
+	otherCheck := results.Run{Reason: "step-build: error building image: error building stage: failed to get filesystem from image: failed to pull the base image, ret … " + `:33576->10.96.80.245:5000: read: connection reset by peer`}
 	ok := results.Run{Success: true}
 	other := results.Run{Reason: "create PipelineRun: admission webhook denied"}
 	interrupted := results.Run{Reason: "interrupted"}
@@ -23,6 +31,8 @@ func TestStreakStopsOnRepeatedCause(t *testing.T) {
 		{"a success resets", 3, []results.Run{refused("1"), refused("2"), ok, refused("4"), refused("5")}, -1},
 		{"another cause resets", 3, []results.Run{refused("1"), refused("2"), other, refused("4")}, -1},
 		{"interruptions do not count", 2, []results.Run{refused("1"), interrupted, refused("3")}, 2},
+		{"elided reasons: what failed decides", 2, gone, 1},
+		{"elided reasons: another failure resets", 2, []results.Run{gone[0], otherCheck, gone[1]}, -1},
 		{"never", 0, []results.Run{refused("1"), refused("2"), refused("3"), refused("4")}, -1},
 	}
 	for _, tt := range tests {

@@ -187,6 +187,9 @@ func logrusFields(s string) map[string]string {
 // oneLineReason makes msg fit a one-line reason: no colour codes or control
 // characters (a JSON msg may hold newlines), runs of space collapsed (logrus
 // pads its coloured messages), at most maxErrorLen characters.
+// Elision stands for the middle of a reason too long to keep whole.
+const Elision = " … "
+
 func oneLineReason(msg string) string {
 	msg = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) {
@@ -203,5 +206,5 @@ func oneLineReason(msg string) string {
 	r := []rune(msg)
 	head := maxErrorLen / 3
 	tail := maxErrorLen - head - 3
-	return string(r[:head]) + " … " + string(r[len(r)-tail:])
+	return string(r[:head]) + Elision + string(r[len(r)-tail:])
 }
