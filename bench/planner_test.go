@@ -18,7 +18,7 @@ type fakeClock struct {
 
 func (c *fakeClock) now() time.Time { c.t = c.t.Add(c.step); return c.t }
 
-// runRound makes the runs of a round's planned: none takes base seconds,
+// runRound makes the planned runs of a round: none takes base seconds,
 // cached warm runs fast seconds, with a little spread per round.
 func runRound(planned []PlannedRun, round int, base, fast float64) []results.Run {
 	var runs []results.Run
@@ -51,7 +51,7 @@ func TestPlannerFixedRounds(t *testing.T) {
 			break
 		}
 		if len(planned) != 3*2 || planned[0].Round != round || planned[0].Cache != results.Cold {
-			t.Fatalf("round %d: %d planned, first %+v", round, len(planned), planned[0])
+			t.Fatalf("round %d: %d planned runs, first %+v", round, len(planned), planned[0])
 		}
 		runs = append(runs, runRound(planned, round, 16, 11)...)
 	}
@@ -188,7 +188,7 @@ func TestLanes(t *testing.T) {
 		n += len(lane)
 	}
 	if n != len(planned) {
-		t.Errorf("%d planned placed, the round has %d", n, len(planned))
+		t.Errorf("%d planned runs placed, the round has %d", n, len(planned))
 	}
 }
 
@@ -215,7 +215,7 @@ func TestRunRound(t *testing.T) {
 			return true
 		})
 		if len(ran) != len(planned) {
-			t.Errorf("side by side %v: ran %d planned of %d", sideBySide, len(ran), len(planned))
+			t.Errorf("side by side %v: ran %d planned runs of %d", sideBySide, len(ran), len(planned))
 		}
 		if !sideBySide {
 			for i, s := range planned {
@@ -233,7 +233,7 @@ func TestRunRound(t *testing.T) {
 			return stopped < limit
 		})
 		if stopped > limit+1 {
-			t.Errorf("side by side %v: %d planned ran after a stop", sideBySide, stopped-limit)
+			t.Errorf("side by side %v: %d planned runs ran after a stop", sideBySide, stopped-limit)
 		}
 	}
 }

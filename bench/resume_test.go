@@ -36,7 +36,7 @@ func TestResumeRunsOnlyWhatWasCutOff(t *testing.T) {
 	start := time.Date(2026, 12, 5, 10, 0, 0, 0, time.UTC)
 	var runs []results.Run
 	end := start
-	// Round 1 whole; of round 2, the first six planned (the four cold runs,
+	// Round 1 whole; of round 2, the first six planned runs (the four cold runs,
 	// then kaniko's and buildkit's none warm1), the seventh interrupted.
 	cut := len(plan)/2 + 6
 	for i, s := range plan[:cut+1] {
@@ -83,7 +83,7 @@ func TestResumeRunsOnlyWhatWasCutOff(t *testing.T) {
 		t.Errorf("resumed round 2 runs\n  %s\nwant every run of its cut-off groups, cold first:\n  %s", strings.Join(names, "\n  "), strings.Join(want, "\n  "))
 	}
 	if planned, _ := p.Next(res.Kept); planned != nil {
-		t.Errorf("a third round of a 2-round benchmark: %d planned", len(planned))
+		t.Errorf("a third round of a 2-round benchmark: %d planned runs", len(planned))
 	}
 
 	// A round whose last run was interrupted is cut off too, though every

@@ -48,7 +48,7 @@ const (
 // CacheVolumeSize is the size of a cache volume (base images of a workload).
 var CacheVolumeSize = resource.MustParse("4Gi")
 
-// Runner runs benchmark planned against a prepared cluster.
+// Runner makes a benchmark's runs against a prepared cluster.
 type Runner struct {
 	env    *cluster.Env
 	tekton tektonclient.Interface
