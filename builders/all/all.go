@@ -27,6 +27,15 @@ func Names() []string {
 	return n
 }
 
+// Named returns the builder of that name.
+func Named(name string) (builders.Definition, bool) {
+	i := slices.IndexFunc(Builders, func(d builders.Definition) bool { return d.Name == name })
+	if i < 0 {
+		return builders.Definition{}, false
+	}
+	return Builders[i], true
+}
+
 // Select returns the named builders, in the order given; no names means
 // all. An unknown name or one given twice is an error that names the
 // choices.
@@ -39,11 +48,11 @@ func Select(names []string) ([]builders.Definition, error) {
 		if slices.Contains(names[:i], n) {
 			return nil, fmt.Errorf("builder %q named twice", n)
 		}
-		j := slices.IndexFunc(Builders, func(d builders.Definition) bool { return d.Name == n })
-		if j < 0 {
+		d, ok := Named(n)
+		if !ok {
 			return nil, fmt.Errorf("unknown builder %q: choose from %s", n, strings.Join(Names(), ", "))
 		}
-		out = append(out, Builders[j])
+		out = append(out, d)
 	}
 	return out, nil
 }
