@@ -19,11 +19,11 @@ type changePreparation struct{ r *Runner }
 // cluster).
 func (changePreparation) End(context.Context, *round) {}
 
-// Start implements Preparation: it prepares a round for its change pattern: a source or deps
-// change gets a branch of its own, starting at the workload's commit; a
-// base change gets its own copies of the base images, so that their new
-// digests reach no other round, and so does a mirror round, and every
-// round of runs side by side (ownBases).
+// Start implements Preparation: a source or deps change gets a branch of
+// its own, starting at the workload's commit, as does every round started
+// by pushes; a base change gets its own copies of the base images, so
+// that their new digests reach no other round, and so does a mirror
+// round, and every round of runs side by side (ownBases).
 func (p changePreparation) Start(ctx context.Context, s PlannedRun, rd *round) error {
 	r := p.r
 	switch {
@@ -39,7 +39,6 @@ func (p changePreparation) Start(ctx context.Context, s PlannedRun, rd *round) e
 		if err := p.ownBases(ctx, s, rd); err != nil {
 			return fmt.Errorf("%s: %w", s.Name(), err)
 		}
-		return nil
 	}
 	return nil
 }

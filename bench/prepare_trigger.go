@@ -14,8 +14,7 @@ import (
 // to the round's branch makes the round's PipelineRun.
 type triggerPreparation struct{ r *Runner }
 
-// Start implements Preparation: it creates the round's Trigger: a push to the round's branch
-// makes the round's PipelineRun.
+// Start implements Preparation: it creates the round's Trigger.
 func (p triggerPreparation) Start(ctx context.Context, s PlannedRun, rd *round) error {
 	r := p.r
 	if r.env.Listener == nil {
