@@ -311,7 +311,7 @@ func TestCheckCacheUse(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			plannedRun := PlannedRun{Workload: small, Change: tt.change, Builder: tt.builder, Strategy: tt.strategy, Cache: tt.phase}
-			got := CheckCacheUse(plannedRun, results.Run{Cache: tt.phase, Success: true, BuildLog: tt.k})
+			got := CheckCacheUse(plannedRun, results.Run{Coordinates: results.Coordinates{Cache: tt.phase}, Success: true, BuildLog: tt.k})
 			if len(got) != tt.problems {
 				t.Fatalf("problems = %q, want %d", got, tt.problems)
 			}
@@ -349,7 +349,7 @@ func TestCheckMirror(t *testing.T) {
 		{"no access logs", results.Warm, nil, results.Unverified},
 	} {
 		plannedRun := PlannedRun{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: mirror[0], Cache: tt.cache}
-		c := CheckRun(plannedRun, results.Run{Cache: tt.cache, Success: true, BuildLog: log, Traffic: tt.traffic})
+		c := CheckRun(plannedRun, results.Run{Coordinates: results.Coordinates{Cache: tt.cache}, Success: true, BuildLog: log, Traffic: tt.traffic})
 		if c.Verdict != tt.want {
 			t.Errorf("%s: %s %q, want %s", tt.name, c.Verdict, c.Problems, tt.want)
 		}

@@ -26,7 +26,7 @@ func TestUnrecognisedFindings(t *testing.T) {
 		{"buildah", "source", buildah[:1], buildah[:1]},
 		{"buildkit", "none", nil, nil},
 	} {
-		got := Unrecognised(results.Run{Builder: tt.builder, Change: tt.change, Findings: tt.findings})
+		got := Unrecognised(results.Run{Coordinates: results.Coordinates{Builder: tt.builder, Change: tt.change}, Findings: tt.findings})
 		if !slices.Equal(got, tt.want) {
 			t.Errorf("%s after a %s change: unrecognised %q, want %q", tt.builder, tt.change, got, tt.want)
 		}

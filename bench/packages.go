@@ -87,7 +87,7 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 	if err := r.setNetwork(ctx, s); err != nil {
 		return fmt.Errorf("fill the package cache: %w", err)
 	}
-	pr, err := r.pipelineRun(s, &round{imageRepo: "bench/" + strings.Trim(nameChars(r.names+"-packages-"+w.Name), "-")}, r.runID, r.env.Git.URL(w.Name), r.runID+"-packages")
+	pr, err := r.pipelineRun(s, &round{imageRepo: "bench/" + strings.Trim(results.NameChars(r.names+"-packages-"+w.Name), "-")}, r.runID, r.env.Git.URL(w.Name), r.runID+"-packages")
 	if err != nil {
 		return fmt.Errorf("fill the package cache: %w", err)
 	}

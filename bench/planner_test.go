@@ -28,7 +28,7 @@ func runRound(planned []PlannedRun, round int, base, fast float64) []results.Run
 		if s.Strategy.Name != "none" && s.Cache == results.Warm {
 			wall = fast
 		}
-		runs = append(runs, results.Run{Workload: s.Workload.Name, Builder: s.Builder.Name(), Strategy: s.Strategy.Name, Round: round, Cache: s.Cache, Attempt: s.Attempt, Success: true, WallMillis: int64((wall + jitter) * 1000)})
+		runs = append(runs, results.Run{Coordinates: results.Coordinates{Workload: s.Workload.Name, Builder: s.Builder.Name(), Strategy: s.Strategy.Name, Round: round, Cache: s.Cache, Attempt: s.Attempt}, Success: true, WallMillis: int64((wall + jitter) * 1000)})
 	}
 	return runs
 }

@@ -24,11 +24,12 @@ func (p triggerPreparation) Start(ctx context.Context, s PlannedRun, rd *round) 
 	if s.Change == scenarios.ChangeStamp {
 		stamp = paramCommit // each push is a new commit, so a new value
 	}
-	pr, err := r.pipelineRun(s, rd, stamp, paramURL, fmt.Sprintf("%s-%s-%s-%s", r.runID, s.Builder.Name(), s.Strategy.Name, paramCommit))
+	c := r.roundKey(s)
+	pr, err := r.pipelineRun(s, rd, stamp, paramURL, imageTag(r.runID, c, paramCommit))
 	if err != nil {
 		return err
 	}
-	pr.GenerateName = namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-push", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round))
+	pr.GenerateName = namePrefix(c.Slug() + "-push")
 	rd.trigger = roundName(r.roundPath(s))
 	l := r.labels(s)
 	// Cold and warm runs share the round's template: the state is in the

@@ -17,9 +17,9 @@ import (
 // recorded is the run a planned run records, numbered seq and ending at end.
 func recorded(s PlannedRun, seq int, end time.Time) results.Run {
 	g := groupOfStep(s)
-	return results.Run{
-		Seq: seq, Workload: g.workload, Change: g.change, Network: g.network, Builder: g.builder,
-		Strategy: g.strategy, Round: g.round, Cache: s.Cache, Attempt: s.Attempt, Success: true,
+	return results.Run{Coordinates: results.Coordinates{Workload: g.workload, Change: g.change, Network: g.network, Builder: g.builder,
+		Strategy: g.strategy, Round: g.round, Cache: s.Cache, Attempt: s.Attempt}, Seq: seq,
+		Success:  true,
 		Pipeline: results.NewSpan(end.Add(-time.Minute), end),
 	}
 }

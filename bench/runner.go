@@ -63,7 +63,7 @@ type Runner struct {
 	log      log.Logger
 	clean    *cleaner
 	seq      int
-	rounds   map[string]*round
+	rounds   map[results.Coordinates]*round
 	versions map[string]string
 	streak   streak
 	runs     []results.Run
@@ -123,7 +123,7 @@ func NewRunner(env *cluster.Env, m Matrix, opts Config, runID string, versions m
 	return &Runner{
 		env: env, tekton: tc, matrix: m, opts: opts, runID: runID, names: runID, log: l,
 		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
-		rounds: map[string]*round{}, versions: versions, expected: map[string][]scenarios.ExpectedInstruction{},
+		rounds: map[results.Coordinates]*round{}, versions: versions, expected: map[string][]scenarios.ExpectedInstruction{},
 		streak:   streak{limit: opts.StopAfterFailures},
 		inFlight: map[int]bool{}, overlaps: map[int]int{}, filled: map[string]results.PackageTraffic{},
 	}
@@ -158,7 +158,7 @@ func (r *Runner) Runs() []results.Run {
 func (r *Runner) round(s PlannedRun) (*round, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rd, ok := r.rounds[roundKey(s)]
+	rd, ok := r.rounds[r.roundKey(s)]
 	return rd, ok
 }
 
@@ -227,14 +227,30 @@ func (r *Runner) Install(ctx context.Context) error {
 	return nil
 }
 
-func roundKey(s PlannedRun) string {
-	return fmt.Sprintf("%s/%s/%s/%s/%s/%d", s.Builder.Name(), s.Strategy.Name, s.Workload.Name, s.Change, s.Network.Slug(), s.Round)
+// coordinates place a planned run in the benchmark.
+func (r *Runner) coordinates(s PlannedRun) results.Coordinates {
+	return results.Coordinates{
+		Workload: s.Workload.Name, Builder: s.Builder.Name(), Strategy: s.Strategy.Name,
+		Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
+		Network: s.Network.Name, Change: string(s.Change), Start: r.opts.Start,
+	}
 }
+
+// roundKey is what every run of a round shares.
+func (r *Runner) roundKey(s PlannedRun) results.Coordinates { return r.coordinates(s).OfRound() }
 
 // roundPath names a round in git branches and registry repositories:
 // lower case, unique within the cluster.
 func (r *Runner) roundPath(s PlannedRun) string {
-	return "rounds/" + strings.Trim(nameChars(fmt.Sprintf("%s-%s-%s-%s-%s-%s-r%d", r.names, s.Workload.Name, s.Builder.Name(), s.Strategy.Name, s.Change, s.Network.Slug(), s.Round)), "-")
+	return "rounds/" + strings.Trim(results.NameChars(r.names), "-") + "-" + r.roundKey(s).Slug()
+}
+
+// imageTag tags a run's image: the image repository names the builder and
+// the workload already, and a tag holds at most 128 characters, so it
+// names the strategy and what tells the run apart (its number, or for a
+// push its commit).
+func imageTag(runID string, c results.Coordinates, run string) string {
+	return fmt.Sprintf("%s-%s-%s-%s", runID, c.Builder, c.Strategy, run)
 }
 
 // imageRepo is the repository a builder's runs of a workload push their
@@ -245,7 +261,7 @@ func (r *Runner) roundPath(s PlannedRun) string {
 // --side-by-side, a builder's runs still go one after another, so a run's
 // requests to it are told from others' by repository and time.
 func (r *Runner) imageRepo(s PlannedRun) string {
-	return "bench/" + strings.Trim(nameChars(r.names), "-") + "/" + strings.Trim(nameChars(s.Builder.Name()), "-") + "/" + s.Workload.Name
+	return "bench/" + strings.Trim(results.NameChars(r.names), "-") + "/" + strings.Trim(results.NameChars(s.Builder.Name()), "-") + "/" + s.Workload.Name
 }
 
 // setNetwork gives the registries the planned run's network profiles:
@@ -345,7 +361,7 @@ func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 	r.endRound(ctx, s)
 	rd := &round{prepared: r.preparations(s), imageRepo: r.imageRepo(s)}
 	r.mu.Lock()
-	r.rounds[roundKey(s)] = rd
+	r.rounds[r.roundKey(s)] = rd
 	r.mu.Unlock()
 	for _, p := range rd.prepared {
 		if err := p.Start(ctx, s, rd); err != nil {
@@ -358,8 +374,8 @@ func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 // endRound forgets a round and undoes its preparations, last first.
 func (r *Runner) endRound(ctx context.Context, s PlannedRun) {
 	r.mu.Lock()
-	old, ok := r.rounds[roundKey(s)]
-	delete(r.rounds, roundKey(s))
+	old, ok := r.rounds[r.roundKey(s)]
+	delete(r.rounds, r.roundKey(s))
 	r.mu.Unlock()
 	if !ok {
 		return
@@ -380,7 +396,7 @@ func (r *Runner) Close(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(cleanupContext(ctx), RemoveTimeout)
 	defer cancel()
 	r.mu.Lock()
-	r.rounds = map[string]*round{}
+	r.rounds = map[results.Coordinates]*round{}
 	r.mu.Unlock()
 	if _, err := r.clean.removeAll(ctx, LabelRunID+"="+r.runID); err != nil {
 		return fmt.Errorf("clean up benchmark %s: %w", r.runID, err)
@@ -400,16 +416,17 @@ func (r *Runner) Leftovers(ctx context.Context) ([]string, error) {
 }
 
 func (r *Runner) labels(s PlannedRun) map[string]string {
+	c := r.coordinates(s)
 	return map[string]string{
 		"app.kubernetes.io/part-of": "cachebench",
 		LabelRunID:                  r.runID,
-		LabelWorkload:               s.Workload.Name,
-		LabelBuilder:                s.Builder.Name(),
-		LabelNetwork:                s.Network.Slug(),
-		LabelChange:                 string(s.Change),
-		LabelStrategy:               s.Strategy.Name,
-		LabelRound:                  fmt.Sprint(s.Round),
-		LabelCache:                  string(s.Cache),
+		LabelWorkload:               c.Workload,
+		LabelBuilder:                c.Builder,
+		LabelNetwork:                results.Slug(c.Network),
+		LabelChange:                 c.Change,
+		LabelStrategy:               c.Strategy,
+		LabelRound:                  fmt.Sprint(c.Round),
+		LabelCache:                  string(c.Cache),
 	}
 }
 
@@ -481,8 +498,7 @@ func (r *Runner) newRun(s PlannedRun, rd *round) results.Run {
 	seq := r.seq
 	r.mu.Unlock()
 	return results.Run{
-		RunID: r.runID, Seq: seq, Workload: s.Workload.Name, Change: string(s.Change), Network: s.Network.Name, Start: r.opts.Start, Builder: s.Builder.Name(),
-		Strategy: s.Strategy.Name, Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
+		RunID: r.runID, Seq: seq, Coordinates: r.coordinates(s),
 		ImageRepo: rd.imageRepo, CacheRepo: rd.cacheRepo, Versions: r.versions,
 	}
 }
@@ -665,20 +681,8 @@ func namePrefix(s string) string {
 
 // dnsName makes a valid Kubernetes name (lower case, at most 63 characters).
 func dnsName(s string) string {
-	out := nameChars(s)
+	out := results.NameChars(s)
 	return out[:min(len(out), 63)]
-}
-
-// nameChars is s in lower case with every character other than a letter,
-// a digit or '-' replaced by '-': a name git, registries and Kubernetes
-// all take, of any length.
-func nameChars(s string) string {
-	return strings.Map(func(c rune) rune {
-		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' {
-			return c
-		}
-		return '-'
-	}, strings.ToLower(s))
 }
 
 // trafficNote is the run's registry traffic for the progress line.

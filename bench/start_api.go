@@ -16,11 +16,12 @@ type apiStarter struct{ r *Runner }
 // Tekton's own validation.
 func (a apiStarter) Prepare(ctx context.Context, s PlannedRun, rd *round, seq int, stamp string) (Begin, error) {
 	r := a.r
-	pr, err := r.pipelineRun(s, rd, stamp, r.env.Git.URL(s.Workload.Name), fmt.Sprintf("%s-%s-%s-%d", r.runID, s.Builder.Name(), s.Strategy.Name, seq))
+	c := r.coordinates(s)
+	pr, err := r.pipelineRun(s, rd, stamp, r.env.Git.URL(s.Workload.Name), imageTag(r.runID, c, fmt.Sprint(seq)))
 	if err != nil {
 		return nil, err
 	}
-	pr.GenerateName = namePrefix(fmt.Sprintf("%s-%s-%s-%s-r%d-%s%d", s.Workload.Name, s.Network.Slug(), s.Builder.Name(), s.Strategy.Name, s.Round, s.Cache, s.Attempt))
+	pr.GenerateName = namePrefix(c.Slug())
 	return func(ctx context.Context) (Started, error) {
 		at := time.Now()
 		created, err := r.tekton.TektonV1().PipelineRuns(r.env.Namespace).Create(ctx, pr, metav1.CreateOptions{})

@@ -72,13 +72,13 @@ func TestNamePrefix(t *testing.T) {
 func TestCheckRunUnverifiedWhenLogUnread(t *testing.T) {
 	m := testMatrix(t)
 	plannedRun := PlannedRun{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: m.Builders[0].Strategies()[1], Cache: results.Warm, Attempt: 1}
-	if c := CheckRun(plannedRun, results.Run{Success: true, Cache: results.Warm}); c.Verdict != results.Unverified {
+	if c := CheckRun(plannedRun, results.Run{Coordinates: results.Coordinates{Cache: results.Warm}, Success: true}); c.Verdict != results.Unverified {
 		t.Errorf("unread log: %+v", c)
 	}
-	if c := CheckRun(plannedRun, results.Run{Success: true, Cache: results.Warm, BuildLog: results.BuildLog{Read: true}}); c.Verdict != results.Contradicted {
+	if c := CheckRun(plannedRun, results.Run{Coordinates: results.Coordinates{Cache: results.Warm}, Success: true, BuildLog: results.BuildLog{Read: true}}); c.Verdict != results.Contradicted {
 		t.Errorf("a warm run with no hits: %+v", c)
 	}
-	if c := CheckRun(plannedRun, results.Run{Success: true, Cache: results.Warm, BuildLog: results.BuildLog{Read: true, CacheHits: 1}}); c.Verdict != results.Verified {
+	if c := CheckRun(plannedRun, results.Run{Coordinates: results.Coordinates{Cache: results.Warm}, Success: true, BuildLog: results.BuildLog{Read: true, CacheHits: 1}}); c.Verdict != results.Verified {
 		t.Errorf("a warm run with a hit: %+v", c)
 	}
 }

@@ -174,7 +174,7 @@ func TestBuilderTables(t *testing.T) {
 
 func TestDetailTableColumns(t *testing.T) {
 	// A group whose runs all failed still gets its row.
-	two := stats.Summarize(append(resultstest.BuilderSample(), results.Run{Workload: "small", Builder: "buildkit", Strategy: "extra", Cache: results.Warm, Attempt: 9}))
+	two := stats.Summarize(append(resultstest.BuilderSample(), results.Run{Coordinates: results.Coordinates{Workload: "small", Builder: "buildkit", Strategy: "extra", Cache: results.Warm, Attempt: 9}}))
 	noRef := stats.Summarize(slices.DeleteFunc(resultstest.BuilderSample(), func(r results.Run) bool { return r.Builder == "kaniko" }))
 	noRef = append(noRef, stats.Summarize(resultstest.WithBuilder("buildah", resultstest.Runs("small", "none", results.Warm, 20)))...)
 	for _, tc := range []struct {
@@ -395,7 +395,7 @@ func TestBenchTextNamesTheBuilder(t *testing.T) {
 			t.Errorf("bench.txt lacks %q", want)
 		}
 	}
-	if got := BenchName(results.Run{Workload: "a b", Builder: "x/y", Strategy: "s", Cache: results.Cold}); got != "Cache/workload=a-b/builder=x-y/strategy=s/cache=cold" {
+	if got := BenchName(results.Run{Coordinates: results.Coordinates{Workload: "a b", Builder: "x/y", Strategy: "s", Cache: results.Cold}}); got != "Cache/workload=a-b/builder=x-y/strategy=s/cache=cold" {
 		t.Errorf("BenchName = %s", got)
 	}
 }

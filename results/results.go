@@ -148,28 +148,11 @@ type ImageCheck struct {
 
 // Run is one PipelineRun of the benchmark: one JSON line of results.jsonl.
 type Run struct {
-	RunID    string     `json:"runId"`
-	Seq      int        `json:"seq"`
-	Workload string     `json:"workload"`
-	Builder  string     `json:"builder"`
-	Strategy string     `json:"strategy"`
-	Round    int        `json:"round"`
-	Cache    CacheState `json:"cache"`
-	Attempt  int        `json:"attempt"` // 0 for the cold run, 1.. for warm runs
-	// Network is the network profile between the builders and the upstream
-	// registry ("local", "wan", "30ms/100mbit"); runs recorded before there
-	// were profiles read as local.
-	Network string `json:"network"`
-	// Change is what the run's commit changed against the round's run
-	// before it ("none", "stamp", "source", "deps", "base"; see package
-	// scenarios); runs recorded before there were change patterns read as
-	// what their workload did then (see UnmarshalJSON).
-	Change string `json:"change"`
-
-	// Start is how the run began: "api" (the harness created the
-	// PipelineRun) or "trigger" (a signed push event to an EventListener,
-	// whose Trigger created it); runs recorded before read as api.
-	Start string `json:"start"`
+	RunID string `json:"runId"`
+	Seq   int    `json:"seq"`
+	// Coordinates place the run in the benchmark; in results.jsonl their
+	// fields are the line's own.
+	Coordinates
 	// Trigger is what a trigger-started run measured from its push event.
 	Trigger *TriggerTimes `json:"trigger,omitempty"`
 	// FirstStepMillis is the harness clock from the PipelineRun's creation

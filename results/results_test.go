@@ -17,8 +17,8 @@ func TestWriterAndLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	runs := []Run{
-		{Seq: 2, Workload: "small", Strategy: "registry", Cache: Warm, Success: true, WallMillis: 16000, BuildLog: BuildLog{Read: true, CacheHits: 1}, Check: &CacheCheck{Verdict: Verified}},
-		{Seq: 1, Workload: "small", Strategy: "none", Cache: Cold, Reason: "boom"},
+		{Coordinates: Coordinates{Workload: "small", Strategy: "registry", Cache: Warm}, Seq: 2, Success: true, WallMillis: 16000, BuildLog: BuildLog{Read: true, CacheHits: 1}, Check: &CacheCheck{Verdict: Verified}},
+		{Coordinates: Coordinates{Workload: "small", Strategy: "none", Cache: Cold}, Seq: 1, Reason: "boom"},
 	}
 	for _, r := range runs {
 		if err := w.Append(r); err != nil {
@@ -155,7 +155,7 @@ func TestReopenSetsRunsAside(t *testing.T) {
 		t.Fatal(err)
 	}
 	for seq := 1; seq <= 3; seq++ {
-		if err := w.Append(Run{Seq: seq, Workload: "small", Reason: map[bool]string{true: "interrupted"}[seq == 2]}); err != nil {
+		if err := w.Append(Run{Coordinates: Coordinates{Workload: "small"}, Seq: seq, Reason: map[bool]string{true: "interrupted"}[seq == 2]}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -164,7 +164,7 @@ func TestReopenSetsRunsAside(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.Append(Run{Seq: 4, Workload: "small"}); err != nil {
+	if err := w.Append(Run{Coordinates: Coordinates{Workload: "small"}, Seq: 4}); err != nil {
 		t.Fatal(err)
 	}
 	w.Close()

@@ -30,21 +30,12 @@ const Baseline = "none"
 // one most Tekton pipelines run today (upstream kaniko).
 const ReferenceBuilder = "kaniko"
 
-// Key identifies a group of runs.
-type Key struct {
-	Workload string
-	// Network is the upstream registry's network profile.
-	Network string
-	// Change is what each warm run's commit changed (see results.Run).
-	Change string
-	// Start is how the runs began (results.StartAPI, results.StartTrigger):
-	// a push event's runs pay for the EventListener and its Trigger, so
-	// they are never pooled or compared with runs the harness created.
-	Start    string
-	Builder  string
-	Strategy string
-	Cache    results.CacheState
-}
+// Key identifies a group of runs: their coordinates, round and attempt
+// left out (results.Coordinates.OfGroup), with every default filled in.
+// How the runs began is part of it: a push event's runs pay for the
+// EventListener and its Trigger, so they are never pooled or compared with
+// runs the harness created.
+type Key struct{ results.Coordinates }
 
 // String is workload/builder/strategy/cache, the workload named as Where
 // names it.
@@ -254,7 +245,9 @@ func Summarize(runs []results.Run) []Stat {
 
 // KeyOf is the group a run belongs to.
 func KeyOf(r results.Run) Key {
-	return Key{Workload: r.Workload, Change: ChangeOf(r), Network: NetworkOf(r), Start: StartOf(r), Builder: BuilderOf(r), Strategy: r.Strategy, Cache: r.Cache}
+	c := r.Coordinates.OfGroup()
+	c.Change, c.Network, c.Start, c.Builder = ChangeOf(r), NetworkOf(r), StartOf(r), BuilderOf(r)
+	return Key{c}
 }
 
 // StartOf names how a run started; a run made without a start (built in

@@ -95,7 +95,7 @@ func TestSummarizeBuilders(t *testing.T) {
 		t.Errorf("no kaniko runs, yet vs reference %v", rows[0].VsReference)
 	}
 	// Runs recorded before builders were a choice are kaniko's.
-	if k := KeyOf(results.Run{Workload: "small", Strategy: "none", Cache: results.Cold}); k.Builder != "kaniko" {
+	if k := KeyOf(results.Run{Coordinates: results.Coordinates{Workload: "small", Strategy: "none", Cache: results.Cold}}); k.Builder != "kaniko" {
 		t.Errorf("legacy run's builder %q", k.Builder)
 	}
 }
@@ -107,12 +107,12 @@ func TestWhere(t *testing.T) {
 		run  results.Run
 		want string
 	}{
-		{results.Run{Workload: "small"}, "small"},
-		{results.Run{Workload: "small", Start: results.StartAPI, Network: results.LocalNetwork, Change: "none"}, "small"},
-		{results.Run{Workload: "gobuild", Change: "source"}, "gobuild+source"},
-		{results.Run{Workload: "small", Network: "wan"}, "small@wan"},
-		{results.Run{Workload: "small", Start: results.StartTrigger}, "small~trigger"},
-		{results.Run{Workload: "gobuild", Change: "source", Network: "30ms/100mbit", Start: results.StartTrigger}, "gobuild+source@30ms/100mbit~trigger"},
+		{results.Run{Coordinates: results.Coordinates{Workload: "small"}}, "small"},
+		{results.Run{Coordinates: results.Coordinates{Workload: "small", Start: results.StartAPI, Network: results.LocalNetwork, Change: "none"}}, "small"},
+		{results.Run{Coordinates: results.Coordinates{Workload: "gobuild", Change: "source"}}, "gobuild+source"},
+		{results.Run{Coordinates: results.Coordinates{Workload: "small", Network: "wan"}}, "small@wan"},
+		{results.Run{Coordinates: results.Coordinates{Workload: "small", Start: results.StartTrigger}}, "small~trigger"},
+		{results.Run{Coordinates: results.Coordinates{Workload: "gobuild", Change: "source", Network: "30ms/100mbit", Start: results.StartTrigger}}, "gobuild+source@30ms/100mbit~trigger"},
 	} {
 		if got := KeyOf(tc.run).Where(); got != tc.want {
 			t.Errorf("%+v: Where = %q, want %q", tc.run, got, tc.want)

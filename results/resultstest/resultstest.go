@@ -8,8 +8,7 @@ import "github.com/cachebench/cachebench/results"
 func Runs(workload, strategy string, phase results.CacheState, walls ...float64) []results.Run {
 	var out []results.Run
 	for i, w := range walls {
-		out = append(out, results.Run{
-			Workload: workload, Strategy: strategy, Cache: phase, Attempt: i, Success: true,
+		out = append(out, results.Run{Coordinates: results.Coordinates{Workload: workload, Strategy: strategy, Cache: phase, Attempt: i}, Success: true,
 			WallMillis: int64(w * 1000),
 			Tasks:      []results.Task{{Name: "fetch-source", Span: results.Span{Seconds: 5}}, {Name: "build-push", Span: results.Span{Seconds: w - 6}}},
 			BuildLog: results.BuildLog{Read: true, CacheHits: map[bool]int{true: 1}[strategy != "none" && phase == results.Warm],
@@ -29,7 +28,7 @@ func Sample() []results.Run {
 	runs = append(runs, Runs("small", "none", results.Warm, 16, 16.5, 15.8, 16.2, 16.1, 16.4)...)
 	runs = append(runs, Runs("small", "registry", results.Warm, 10, 10.4, 9.8, 10.1, 10.2, 10.3)...)
 	runs = append(runs, Runs("small", "pv-warm", results.Warm, 10.1, 12.5, 9.0, 10, 13, 10.2)...)
-	runs = append(runs, results.Run{Workload: "small", Strategy: "registry", Cache: results.Warm, Success: false, Reason: "boom", LogTail: "error building image"})
+	runs = append(runs, results.Run{Coordinates: results.Coordinates{Workload: "small", Strategy: "registry", Cache: results.Warm}, Success: false, Reason: "boom", LogTail: "error building image"})
 	for i := range runs {
 		runs[i].Seq = i + 1
 	}
@@ -60,7 +59,7 @@ func BuilderSample() []results.Run {
 	add("buildkit", "none", 13, 12.1, 12.4, 11.9, 12.2, 12.0, 12.3)
 	add("buildkit", "registry", 14, 6.1, 6.4, 5.9, 6.2, 6.0, 6.3)
 	add("buildkit", "pv-warm", 13.5, 7.1, 7.4, 6.9, 7.2, 7.0, 7.3)
-	runs = append(runs, results.Run{Workload: "small", Builder: "buildkit", Strategy: "registry", Cache: results.Warm, Success: false, Reason: "boom", LogTail: "error exporting cache"})
+	runs = append(runs, results.Run{Coordinates: results.Coordinates{Workload: "small", Builder: "buildkit", Strategy: "registry", Cache: results.Warm}, Success: false, Reason: "boom", LogTail: "error exporting cache"})
 	for i := range runs {
 		runs[i].Seq = i + 1
 	}
