@@ -19,9 +19,14 @@ func NewBuilders(names []string, s builders.Settings) ([]builders.Builder, error
 	if err != nil {
 		return nil, err
 	}
+	return newBuilders(defs, s), nil
+}
+
+// newBuilders makes the builders of defs, each with settings s.
+func newBuilders(defs []builders.Definition, s builders.Settings) []builders.Builder {
 	var out []builders.Builder
 	for _, d := range defs {
 		out = append(out, d.New(s))
 	}
-	return out, nil
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cachebench/cachebench/builders"
+	"github.com/cachebench/cachebench/builders/all"
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/results"
@@ -226,6 +227,8 @@ type Config struct {
 	// builds, read from their folders.
 	Builtin []scenarios.Workload
 	Dirs    []*scenarios.WorkloadDir
+	// Definitions are the builders named, in their order.
+	Definitions []builders.Definition
 }
 
 // Validate checks the options and says, for each bad one, which setting it
@@ -276,10 +279,10 @@ func (o Options) Parse() (Config, error) {
 	}
 	if len(o.Builders) == 0 {
 		bad("builders", "empty: choose from %s", strings.Join(Builders, ", "))
-	} else if bs, err := NewBuilders(o.Builders, builders.Settings{}); err != nil {
+	} else if c.Definitions, err = all.Select(o.Builders); err != nil {
 		bad("builders", "%v", err)
 	} else {
-		for _, b := range bs {
+		for _, b := range newBuilders(c.Definitions, builders.Settings{}) {
 			if _, err := builders.SelectStrategies(b, o.Strategies); err != nil {
 				bad("strategies", "%v", err)
 				break

@@ -222,10 +222,7 @@ func (c Config) selection(s builders.Settings, set *images.Set) (Matrix, error) 
 		}
 		ws = append(ws, w)
 	}
-	bs, err := NewBuilders(c.Builders, s)
-	if err != nil {
-		return Matrix{}, err
-	}
+	bs := newBuilders(c.Definitions, s)
 	if len(bs) == 0 {
 		return Matrix{}, fmt.Errorf("no builder: choose from %s", strings.Join(Builders, ", "))
 	}

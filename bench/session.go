@@ -141,11 +141,7 @@ func NewSession(ctx context.Context, c Config, l log.Logger) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	defs, err := all.Select(o.Builders)
-	if err != nil {
-		return nil, err
-	}
-	if s.Images, err = factory.Resolve(ctx, c.Mode, all.Images(defs)); err != nil {
+	if s.Images, err = factory.Resolve(ctx, c.Mode, all.Images(c.Definitions)); err != nil {
 		return nil, fmt.Errorf("prepare images: %w", err)
 	}
 	if o.ImageRegistry != "" {
