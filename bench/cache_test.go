@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -102,6 +103,9 @@ func runPlanned(t *testing.T, plannedRun PlannedRun) (ran bool, stopped *Stopped
 			if run.Success && run.FirstStepMillis <= 0 {
 				t.Errorf("no time to the first step: %d ms", run.FirstStepMillis)
 			}
+			if run.Success {
+				checkPlacement(t, run)
+			}
 			if run.Success && session.Opts.Packages == results.PackagesProxied {
 				checkPackages(t, plannedRun, run)
 			}
@@ -119,6 +123,33 @@ func runPlanned(t *testing.T, plannedRun PlannedRun) (ran bool, stopped *Stopped
 		}
 	})
 	return ran, stopped
+}
+
+// checkPlacement fails the test unless every task of a run names a node
+// of the cluster and when its pod was scheduled: after the PipelineRun was
+// created and, for the first task, before the run's first step started.
+func checkPlacement(t *testing.T, run results.Run) {
+	t.Helper()
+	nodes, err := session.Runner.env.Clients.Kube.CoreV1().Nodes().List(suiteCtx, metav1.ListOptions{})
+	if err != nil {
+		t.Errorf("list nodes: %v", err)
+		return
+	}
+	names := map[string]bool{}
+	for _, n := range nodes.Items {
+		names[n.Name] = true
+	}
+	if len(run.Tasks) == 0 {
+		t.Errorf("a run without tasks")
+	}
+	for i, task := range run.Tasks {
+		if !names[task.Node] {
+			t.Errorf("task %s ran on %q, not a node of the cluster (%v)", task.Name, task.Node, slices.Sorted(maps.Keys(names)))
+		}
+		if task.ScheduledMillis <= 0 || (i == 0 && task.ScheduledMillis > run.FirstStepMillis) {
+			t.Errorf("task %s scheduled %d ms after its PipelineRun's creation; the run's first step after %d ms", task.Name, task.ScheduledMillis, run.FirstStepMillis)
+		}
+	}
 }
 
 // checkFindings fails the test on a finding the harness does not

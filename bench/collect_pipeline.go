@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -25,7 +27,7 @@ type pipelineCollector struct{ r *Runner }
 // Collect implements Collector.
 func (c pipelineCollector) Collect(ctx context.Context, f Finished, run *results.Run) {
 	r, b, pr := c.r, f.Planned.Builder, f.PipelineRun
-	if text := c.collect(ctx, b, pr, run); text != "" && r.out != nil {
+	if text := c.collect(ctx, b, pr, f.Start, run); text != "" && r.out != nil {
 		var err error
 		if run.BuildLogFile, err = r.out.WriteLog(run.Seq, text); err != nil {
 			r.log.Warnf("%v", err)
@@ -34,8 +36,9 @@ func (c pipelineCollector) Collect(ctx context.Context, f Finished, run *results
 }
 
 // collect fills the run and returns the builder's log ("" when it could
-// not be read).
-func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *pipelinev1.PipelineRun, run *results.Run) (buildLog string) {
+// not be read). created is the harness's clock at the PipelineRun's
+// creation.
+func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *pipelinev1.PipelineRun, created time.Time, run *results.Run) (buildLog string) {
 	r := c.r
 	ns := r.env.Namespace
 	run.Pipeline = measure.Pipeline(pr)
@@ -61,9 +64,21 @@ func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *
 		if pod == "" {
 			continue
 		}
+		var task *results.Task
+		if i := slices.IndexFunc(run.Tasks, func(t results.Task) bool { return t.TaskRun == tr.Name }); i >= 0 {
+			task = &run.Tasks[i]
+		}
 		events, err := r.env.Clients.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + pod})
 		if err == nil {
 			run.Pulls = append(run.Pulls, measure.Pulls(pod, events.Items)...)
+			if at, ok := measure.Scheduled(events.Items); ok && task != nil && !created.IsZero() {
+				task.ScheduledMillis = at.Sub(created).Milliseconds()
+			}
+		}
+		if p, err := r.env.Clients.Kube.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{}); err != nil {
+			r.log.Warnf("node of %s: %v", pod, err)
+		} else if task != nil {
+			task.Node = p.Spec.NodeName
 		}
 		if tr.Labels[measure.PipelineTaskLabel] == builders.BuildTask {
 			logText, err := r.podLog(ctx, pod, "step-"+b.StepName(), true)

@@ -104,6 +104,24 @@ func Pulls(pod string, events []corev1.Event) []results.Pull {
 	return out
 }
 
+// Scheduled is when the scheduler placed a pod, from its Scheduled event:
+// the event's own time (microseconds) where it has one, else when it was
+// first seen (seconds).
+func Scheduled(events []corev1.Event) (time.Time, bool) {
+	for _, e := range events {
+		if e.Reason != "Scheduled" {
+			continue
+		}
+		if !e.EventTime.IsZero() {
+			return e.EventTime.Time, true
+		}
+		if !e.FirstTimestamp.IsZero() {
+			return e.FirstTimestamp.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // FailureReason summarises why a PipelineRun failed, from its Succeeded
 // condition and the first failed TaskRun's.
 func FailureReason(pr *pipelinev1.PipelineRun, trs []pipelinev1.TaskRun) string {

@@ -109,3 +109,26 @@ func TestFailureReason(t *testing.T) {
 		t.Error("want unknown without conditions")
 	}
 }
+
+func TestScheduled(t *testing.T) {
+	at := time.Date(2026, 12, 6, 11, 0, 0, 123456000, time.UTC)
+	tests := []struct {
+		name   string
+		events []corev1.Event
+		want   time.Time
+		ok     bool
+	}{
+		{"the scheduler's event time", []corev1.Event{
+			{Reason: "Pulled", EventTime: metav1.NewMicroTime(at.Add(time.Second))},
+			{Reason: "Scheduled", EventTime: metav1.NewMicroTime(at), FirstTimestamp: metav1.NewTime(at.Add(time.Second))},
+		}, at, true},
+		{"first seen, without an event time", []corev1.Event{{Reason: "Scheduled", FirstTimestamp: metav1.NewTime(at.Truncate(time.Second))}}, at.Truncate(time.Second), true},
+		{"never scheduled", []corev1.Event{{Reason: "FailedScheduling", EventTime: metav1.NewMicroTime(at)}}, time.Time{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := Scheduled(tt.events)
+		if ok != tt.ok || !got.Equal(tt.want) {
+			t.Errorf("%s: Scheduled = %v, %v; want %v, %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}

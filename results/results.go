@@ -50,7 +50,13 @@ type Task struct {
 	Span
 	// PodScheduled..first step start: scheduling, volume and init containers.
 	PodStartSeconds float64 `json:"podStartSeconds"`
-	Steps           []Step  `json:"steps"`
+	// Node is the node its pod ran on.
+	Node string `json:"node,omitempty"`
+	// ScheduledMillis is the harness clock from the PipelineRun's creation
+	// to the scheduler placing the task's pod (its Scheduled event): how
+	// long the task queued for a node.
+	ScheduledMillis int64  `json:"scheduledMillis,omitempty"`
+	Steps           []Step `json:"steps"`
 }
 
 // Pull is one image pull reported by the kubelet.
