@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 
@@ -104,7 +106,7 @@ func runPlanned(t *testing.T, plannedRun PlannedRun) (ran bool, stopped *Stopped
 				t.Errorf("no time to the first step: %d ms", run.FirstStepMillis)
 			}
 			if run.Success {
-				checkPlacement(t, run)
+				checkTasks(t, run)
 			}
 			if run.Success && session.Opts.Packages == results.PackagesProxied {
 				checkPackages(t, plannedRun, run)
@@ -125,10 +127,11 @@ func runPlanned(t *testing.T, plannedRun PlannedRun) (ran bool, stopped *Stopped
 	return ran, stopped
 }
 
-// checkPlacement fails the test unless every task of a run names a node
-// of the cluster and when its pod was scheduled: after the PipelineRun was
-// created and, for the first task, before the run's first step started.
-func checkPlacement(t *testing.T, run results.Run) {
+// checkTasks fails the test unless every task of a run names a node of
+// the cluster, when its pod was scheduled (after the PipelineRun was
+// created and, for the first task, before the run's first step started)
+// and, where the harness can read them, its pod's CPU time and peak memory.
+func checkTasks(t *testing.T, run results.Run) {
 	t.Helper()
 	nodes, err := session.Runner.env.Clients.Kube.CoreV1().Nodes().List(suiteCtx, metav1.ListOptions{})
 	if err != nil {
@@ -148,6 +151,9 @@ func checkPlacement(t *testing.T, run results.Run) {
 		}
 		if task.ScheduledMillis <= 0 || (i == 0 && task.ScheduledMillis > run.FirstStepMillis) {
 			t.Errorf("task %s scheduled %d ms after its PipelineRun's creation; the run's first step after %d ms", task.Name, task.ScheduledMillis, run.FirstStepMillis)
+		}
+		if session.Runner.accounting != nil && (task.CPUSeconds <= 0 || task.PeakMemoryBytes <= 0) {
+			t.Errorf("task %s: no CPU time or peak memory read from its pod's cgroup: %.3f s, %d bytes", task.Name, task.CPUSeconds, task.PeakMemoryBytes)
 		}
 	}
 }
@@ -705,6 +711,79 @@ func plantFile(img v1.Image, file, content string) (v1.Image, error) {
 		out = mutate.ConfigMediaType(out, types.OCIConfigJSON)
 	}
 	return out, nil
+}
+
+// TestCacheUsage checks the pods' counters against a step of known cost: a
+// shell that loops on arithmetic and then says, with the builtin times,
+// how much CPU it used. What the kernel accounted to its pod must agree,
+// within the reading interval and the container's own start.
+func TestCacheUsage(t *testing.T) {
+	requireSession(t)
+	r := session.Runner
+	if r.accounting == nil {
+		t.Skip("the cluster is not one cachebench created: its pods' counters cannot be read")
+	}
+	kc := r.env.Clients.Kube.CoreV1().Pods(r.env.Namespace)
+	group := "cachebench-usage-" + strings.ToLower(r.runID)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: "usage-", Labels: map[string]string{
+			"app.kubernetes.io/part-of": "cachebench", LabelRunID: r.runID, "tekton.dev/pipelineRun": dnsName(group),
+		}},
+		Spec: corev1.PodSpec{
+			RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{
+				Name: "burn", Image: session.Images.TektonShell, ImagePullPolicy: corev1.PullIfNotPresent,
+				Command: []string{"sh", "-c", usageBurn},
+			}},
+		},
+	}
+	stop := r.sampleUsage(suiteCtx, dnsName(group))
+	created, err := kc.Create(suiteCtx, pod, metav1.CreateOptions{})
+	if err != nil {
+		stop()
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := r.clean.removePod(cleanupContext(suiteCtx), created.Name); err != nil {
+			t.Errorf("remove pod %s: %v", created.Name, err)
+		}
+	}()
+	err = wait.PollUntilContextTimeout(suiteCtx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		p, err := kc.Get(ctx, created.Name, metav1.GetOptions{})
+		if err != nil {
+			return false, nil
+		}
+		switch p.Status.Phase {
+		case corev1.PodSucceeded:
+			return true, nil
+		case corev1.PodFailed:
+			return false, fmt.Errorf("pod %s failed: %s", p.Name, p.Status.Message)
+		}
+		return false, nil
+	})
+	usage := stop()
+	if err != nil {
+		t.Fatal(err)
+	}
+	logText, err := r.podLog(suiteCtx, created.Name, "burn", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := shellTimes(logText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, ok := usage[created.Name]
+	if !ok {
+		t.Fatalf("no counters read for pod %s", created.Name)
+	}
+	t.Logf("the shell says it used %s of CPU; its pod's cgroup %s, peak memory %.1f MiB", own, u.CPU, float64(u.PeakMemory)/(1<<20))
+	if diff := u.CPU - own; math.Abs(diff.Seconds()) > max(0.3, 0.1*own.Seconds()) {
+		t.Errorf("the pod's CPU time %s is %s from the %s its shell used", u.CPU, diff, own)
+	}
+	if u.PeakMemory <= 0 {
+		t.Errorf("no peak memory: %d", u.PeakMemory)
+	}
 }
 
 // TestCacheHostile: builds cannot reach the harness's controls (see

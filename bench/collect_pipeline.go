@@ -14,6 +14,7 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"github.com/cachebench/cachebench/builders"
+	"github.com/cachebench/cachebench/cluster/kind"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 )
@@ -27,7 +28,7 @@ type pipelineCollector struct{ r *Runner }
 // Collect implements Collector.
 func (c pipelineCollector) Collect(ctx context.Context, f Finished, run *results.Run) {
 	r, b, pr := c.r, f.Planned.Builder, f.PipelineRun
-	if text := c.collect(ctx, b, pr, f.Start, run); text != "" && r.out != nil {
+	if text := c.collect(ctx, b, pr, f.Start, f.Usage, run); text != "" && r.out != nil {
 		var err error
 		if run.BuildLogFile, err = r.out.WriteLog(run.Seq, text); err != nil {
 			r.log.Warnf("%v", err)
@@ -37,8 +38,8 @@ func (c pipelineCollector) Collect(ctx context.Context, f Finished, run *results
 
 // collect fills the run and returns the builder's log ("" when it could
 // not be read). created is the harness's clock at the PipelineRun's
-// creation.
-func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *pipelinev1.PipelineRun, created time.Time, run *results.Run) (buildLog string) {
+// creation; usage is what the kernel accounted to its pods.
+func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *pipelinev1.PipelineRun, created time.Time, usage map[string]kind.PodUsage, run *results.Run) (buildLog string) {
 	r := c.r
 	ns := r.env.Namespace
 	run.Pipeline = measure.Pipeline(pr)
@@ -79,6 +80,9 @@ func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *
 			r.log.Warnf("node of %s: %v", pod, err)
 		} else if task != nil {
 			task.Node = p.Spec.NodeName
+		}
+		if u, ok := usage[pod]; ok && task != nil {
+			task.CPUSeconds, task.PeakMemoryBytes = u.CPU.Seconds(), u.PeakMemory
 		}
 		if tr.Labels[measure.PipelineTaskLabel] == builders.BuildTask {
 			logText, err := r.podLog(ctx, pod, "step-"+b.StepName(), true)

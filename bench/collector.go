@@ -6,6 +6,7 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
+	"github.com/cachebench/cachebench/cluster/kind"
 	"github.com/cachebench/cachebench/results"
 )
 
@@ -22,7 +23,10 @@ type Finished struct {
 	PipelineRun *pipelinev1.PipelineRun
 	// Start and End are the harness's clock around the run.
 	Start, End time.Time
-	round      *round
+	// Usage is what the kernel accounted to each of its pods, by pod name
+	// (none when the harness cannot read it).
+	Usage map[string]kind.PodUsage
+	round *round
 }
 
 // collectors are the measurements of every run, in order: the pipeline's

@@ -23,6 +23,7 @@ import (
 
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/cluster"
+	"github.com/cachebench/cachebench/cluster/kind"
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/cluster/registry"
@@ -87,6 +88,9 @@ type Runner struct {
 	// counts for each the runs it overlapped.
 	inFlight map[int]bool
 	overlaps map[int]int
+	// accounting reads the kernel's counters of the runs' pods (nil when
+	// it cannot).
+	accounting *kind.Accounting
 }
 
 // round is the state of one builder's strategy's round on one workload.
@@ -124,9 +128,19 @@ func NewRunner(env *cluster.Env, m Matrix, opts Config, runID string, versions m
 		env: env, tekton: tc, matrix: m, opts: opts, runID: runID, names: runID, log: l,
 		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
 		rounds: map[results.Coordinates]*round{}, versions: versions, expected: map[string][]scenarios.ExpectedInstruction{},
-		streak:   streak{limit: opts.StopAfterFailures},
-		inFlight: map[int]bool{}, overlaps: map[int]int{}, filled: map[string]results.PackageTraffic{},
+		streak:     streak{limit: opts.StopAfterFailures},
+		accounting: accountingOf(env),
+		inFlight:   map[int]bool{}, overlaps: map[int]int{}, filled: map[string]results.PackageTraffic{},
 	}
+}
+
+// accountingOf reads the counters of a kind cluster's pods; nil for a
+// cluster cachebench did not create, whose nodes it cannot see.
+func accountingOf(env *cluster.Env) *kind.Accounting {
+	if env.Kind == nil {
+		return nil
+	}
+	return env.Kind.Accounting()
 }
 
 // append records a finished run, in results.jsonl and in memory.
@@ -550,11 +564,11 @@ func (r *Runner) runOnce(ctx context.Context, s PlannedRun, rd *round) (results.
 	run.PipelineRun = st.PipelineRun.Name
 	defer r.remove(ctx, st.PipelineRun.Name)
 	r.log.Infof("%s: PipelineRun %s started", s.Name(), st.PipelineRun.Name)
-	done, end, err := r.await(ctx, s, st, &run)
+	done, end, usage, err := r.await(ctx, s, st, &run)
 	if err != nil {
 		return record(err)
 	}
-	f := Finished{Planned: s, PipelineRun: done, Start: st.At, End: end, round: rd}
+	f := Finished{Planned: s, PipelineRun: done, Start: st.At, End: end, Usage: usage, round: rd}
 	for _, c := range r.collectors() {
 		c.Collect(ctx, f, &run)
 	}
@@ -600,20 +614,22 @@ func (r *Runner) remove(ctx context.Context, name string) {
 // deadline stands beside Tekton's timeout: a PipelineRun whose controller
 // never reports an end must not hang the benchmark. On an error, run says
 // why and its PipelineRun is cancelled.
-func (r *Runner) await(ctx context.Context, s PlannedRun, st Started, run *results.Run) (*pipelinev1.PipelineRun, time.Time, error) {
+func (r *Runner) await(ctx context.Context, s PlannedRun, st Started, run *results.Run) (*pipelinev1.PipelineRun, time.Time, map[string]kind.PodUsage, error) {
 	name := st.PipelineRun.Name
 	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout+DeadlineGrace)
 	defer cancel()
 	firstStep := r.watchFirstStep(wctx, name)
+	stopUsage := r.sampleUsage(wctx, name)
 	stopStalls := watchStalls(wctx, r.env.Clients.Kube, r.env.Namespace, s.Name(), metav1.ListOptions{LabelSelector: "tekton.dev/pipelineRun=" + name}, r.log)
 	done, err := r.waitDone(wctx, name)
 	stopStalls()
 	end := time.Now()
+	usage := stopUsage()
 	run.Overlapped = r.ended(run.Seq)
 	run.WallMillis = end.Sub(st.At).Milliseconds()
 	recordFirstStep(run, firstStep, st.At)
 	if err == nil {
-		return done, end, nil
+		return done, end, usage, nil
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -627,7 +643,7 @@ func (r *Runner) await(ctx context.Context, s PlannedRun, st Started, run *resul
 		r.clean.cancel(cleanupContext(ctx), name)
 	}
 	run.WallMillis = 0
-	return nil, end, err
+	return nil, end, nil, err
 }
 
 // logRun says how a finished run went.
@@ -636,7 +652,7 @@ func (r *Runner) logRun(s PlannedRun, run results.Run) {
 		r.log.Warnf("%s: failed: %s%s", s.Name(), run.Reason, packagesNote(run.Packages))
 		return
 	}
-	r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, imageNote(run.Check.Image), trafficNote(run.Traffic)+packagesNote(run.Packages))
+	r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, imageNote(run.Check.Image), trafficNote(run.Traffic)+packagesNote(run.Packages)+usageNote(run.Tasks))
 	for _, p := range run.Check.Problems {
 		r.log.Warnf("%s: %s", s.Name(), p)
 	}
@@ -683,6 +699,17 @@ func namePrefix(s string) string {
 func dnsName(s string) string {
 	out := results.NameChars(s)
 	return out[:min(len(out), 63)]
+}
+
+// usageNote is what the kernel accounted to the build's pod, for the
+// progress line.
+func usageNote(tasks []results.Task) string {
+	for _, t := range tasks {
+		if t.Name == builders.BuildTask && t.CPUSeconds > 0 {
+			return fmt.Sprintf("; build pod %.1f CPU-s, peak %.0f MiB", t.CPUSeconds, float64(t.PeakMemoryBytes)/(1<<20))
+		}
+	}
+	return ""
 }
 
 // trafficNote is the run's registry traffic for the progress line.

@@ -55,8 +55,14 @@ type Task struct {
 	// ScheduledMillis is the harness clock from the PipelineRun's creation
 	// to the scheduler placing the task's pod (its Scheduled event): how
 	// long the task queued for a node.
-	ScheduledMillis int64  `json:"scheduledMillis,omitempty"`
-	Steps           []Step `json:"steps"`
+	ScheduledMillis int64 `json:"scheduledMillis,omitempty"`
+	// CPUSeconds and PeakMemoryBytes are what the kernel accounted to its
+	// pod's cgroup (every container: init, steps, sidecars), read while it
+	// ran; absent where the harness cannot read them (a cluster it did
+	// not create).
+	CPUSeconds      float64 `json:"cpuSeconds,omitempty"`
+	PeakMemoryBytes int64   `json:"peakMemoryBytes,omitempty"`
+	Steps           []Step  `json:"steps"`
 }
 
 // Pull is one image pull reported by the kubelet.
