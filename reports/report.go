@@ -358,6 +358,10 @@ func reportDoc(rep *Report) doc {
 			d.para("Registry traffic of a run (medians, from the registries' access logs): megabytes from upstream (base images; under the mirror strategy, what the mirror fetched) and pulls there (manifest GETs, as Docker Hub counts them), megabytes pulled from and pushed to the cache registry (layer caches, the image), and, where runs pulled through the mirror, megabytes it served. With packages proxied, the last column is what RUN instructions downloaded from the package cache (apt, Go modules, npm), under the upstream profile.")
 			d.add(t)
 		}
+		if t, ok := usageTable(res.Runs, rows, wMulti); ok {
+			d.para("What a run used (medians, from the kernel's counters of each pod's cgroup, read every 200 ms while it ran): CPU-seconds of the build task's pod and of every task's pod together, and the most memory the build task's pod held at once.")
+			d.add(t)
+		}
 	}
 
 	d.heading(2, "Cache use")
@@ -835,6 +839,47 @@ func networkSection(d *doc, rep *Report) {
 			}
 		}
 	}
+}
+
+// usageTable gives each row's median CPU time and peak memory, from the
+// runs that recorded them; ok is false when none did.
+func usageTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok bool) {
+	header, numeric := []string{"strategy", "cache", "n", "build CPU-s", "run CPU-s", "build peak MiB"}, 2
+	if multi {
+		header, numeric = append([]string{"builder"}, header...), 3
+	}
+	t = table{header: header, numeric: numeric}
+	for _, st := range rows {
+		var build, all, peak []float64
+		for _, r := range runs {
+			if !r.Success || stats.KeyOf(r) != st.Key {
+				continue
+			}
+			var b results.Task
+			sum := 0.0
+			for _, task := range r.Tasks {
+				sum += task.CPUSeconds
+				if task.Name == "build-push" {
+					b = task
+				}
+			}
+			if b.CPUSeconds <= 0 {
+				continue
+			}
+			build, all, peak = append(build, b.CPUSeconds), append(all, sum), append(peak, float64(b.PeakMemoryBytes)/(1<<20))
+		}
+		if len(build) == 0 {
+			continue
+		}
+		ok = true
+		row := []string{st.Strategy, string(st.Cache), fmt.Sprint(len(build)),
+			fmt.Sprintf("%.1f", stats.MedianOf(build)), fmt.Sprintf("%.1f", stats.MedianOf(all)), fmt.Sprintf("%.0f", stats.MedianOf(peak))}
+		if multi {
+			row = append([]string{st.Builder}, row...)
+		}
+		t.add(row...)
+	}
+	return t, ok
 }
 
 // trafficTable gives each row's median registry traffic, with the

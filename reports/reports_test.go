@@ -71,3 +71,27 @@ func TestPaletteCoversEveryPart(t *testing.T) {
 		t.Fatalf("%d colours for %d parts: two parts of a stack would look alike", len(palette), len(stats.BreakdownParts))
 	}
 }
+
+func TestUsageTable(t *testing.T) {
+	runs := resultstest.Runs("small", "registry", results.Warm, 10, 11, 12)
+	for i := range runs {
+		runs[i].Tasks[0].CPUSeconds = 0.5
+		runs[i].Tasks[1].CPUSeconds = float64(4 + i)
+		runs[i].Tasks[1].PeakMemoryBytes = int64(100+10*i) << 20
+	}
+	// A run whose pods could not be read counts in no median.
+	unread := resultstest.Runs("small", "registry", results.Warm, 30)
+	none := resultstest.Runs("small", "none", results.Warm, 20)
+	all := append(append(runs, unread...), none...)
+	tab, ok := usageTable(all, stats.Summarize(all), false)
+	if !ok {
+		t.Fatal("no usage table for runs with counters")
+	}
+	want := [][]string{{"registry", "warm", "3", "5.0", "5.5", "110"}}
+	if len(tab.rows) != 1 || strings.Join(tab.rows[0], "|") != strings.Join(want[0], "|") {
+		t.Errorf("rows %v, want %v", tab.rows, want)
+	}
+	if _, ok := usageTable(none, stats.Summarize(none), false); ok {
+		t.Error("a usage table for runs without counters")
+	}
+}
