@@ -253,11 +253,15 @@ func (r *Runner) coordinates(s PlannedRun) results.Coordinates {
 // roundKey is what every run of a round shares.
 func (r *Runner) roundKey(s PlannedRun) results.Coordinates { return r.coordinates(s).OfRound() }
 
-// roundPath names a round in git branches and registry repositories:
-// lower case, unique within the cluster.
-func (r *Runner) roundPath(s PlannedRun) string {
-	return "rounds/" + strings.Trim(results.NameChars(r.names), "-") + "-" + r.roundKey(s).Slug()
+// roundID names a round uniquely within the cluster, in lower case: the
+// benchmark's names, then its coordinates.
+func (r *Runner) roundID(s PlannedRun) string {
+	return strings.Trim(results.NameChars(r.names), "-") + "-" + r.roundKey(s).Slug()
 }
+
+// roundPath names a round in git branches and in the upstream
+// registry's repositories (its copies of the bases).
+func (r *Runner) roundPath(s PlannedRun) string { return "rounds/" + r.roundID(s) }
 
 // imageTag tags a run's image: the image repository names the builder and
 // the workload already, and a tag holds at most 128 characters, so it

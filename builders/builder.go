@@ -244,12 +244,13 @@ func Privileged() *corev1.SecurityContext {
 	return &corev1.SecurityContext{Privileged: &t}
 }
 
-// CacheRepo returns the layer cache repository of a round.
-func CacheRepo(registry string, s Strategy, workload string, round int) string {
+// CacheRepo returns the layer cache repository of a round, named round
+// (lower-case letters, digits, '-' and '/').
+func CacheRepo(registry string, s Strategy, round string) string {
 	if s.LayerRepo == "" {
 		return ""
 	}
-	return fmt.Sprintf("%s/%s/%s/r%d", registry, strings.Trim(s.LayerRepo, "/"), workload, round)
+	return fmt.Sprintf("%s/%s/%s", registry, strings.Trim(s.LayerRepo, "/"), round)
 }
 
 // WarmerPod runs a shell script, privileged, with the cache volume and the

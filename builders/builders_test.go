@@ -110,7 +110,7 @@ func TestBuildKitAndBuildahArgsPerStrategy(t *testing.T) {
 	ws, _ := scenarios.SelectWorkloads([]string{"gobuild"})
 	gobuild := ws[0]
 	repo := func(b builders.Builder) string {
-		return builders.CacheRepo(reg, b.Strategies()[1], b.Name()+"/gobuild", 1)
+		return builders.CacheRepo(reg, b.Strategies()[1], b.Name()+"-gobuild-r1")
 	}
 	tests := []struct {
 		builder  builders.Builder
@@ -202,9 +202,9 @@ func TestKanikoArgsPerStrategy(t *testing.T) {
 		absent   []string
 	}{
 		{"none", []string{"--cache=false"}, []string{"--cache=true", "--cache-repo", "--cache-dir"}},
-		{"registry", []string{"--cache=true", "--cache-repo=" + reg + "/cache/small/r1"}, []string{"--cache-dir", "--cache=false"}},
+		{"registry", []string{"--cache=true", "--cache-repo=" + reg + "/cache/small-r1"}, []string{"--cache-dir", "--cache=false"}},
 		// kaniko reads --cache-dir only with --cache=true.
-		{"pv-warm", []string{"--cache=true", "--cache-dir=/cache", "--cache-repo=" + reg + "/cache-pv/small/r1"}, []string{"--cache=false"}},
+		{"pv-warm", []string{"--cache=true", "--cache-dir=/cache", "--cache-repo=" + reg + "/cache-pv/small-r1"}, []string{"--cache=false"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.strategy, func(t *testing.T) {
@@ -212,7 +212,7 @@ func TestKanikoArgsPerStrategy(t *testing.T) {
 			if !ok {
 				t.Fatalf("kaniko has no strategy %s", tt.strategy)
 			}
-			req := builders.BuildRequest{Workload: small, Strategy: s, BaseRegistry: reg, Bases: bases, CacheRepo: builders.CacheRepo(reg, s, "small", 1)}
+			req := builders.BuildRequest{Workload: small, Strategy: s, BaseRegistry: reg, Bases: bases, CacheRepo: builders.CacheRepo(reg, s, "small-r1")}
 			args, err := testKaniko.Args(req)
 			if err != nil {
 				t.Fatal(err)
@@ -317,13 +317,13 @@ func TestSelectStrategies(t *testing.T) {
 
 func TestCacheRepoIsPerRound(t *testing.T) {
 	s := testKaniko.Strategies()[1]
-	if builders.CacheRepo(reg, s, "w", 1) == builders.CacheRepo(reg, s, "w", 2) {
+	if builders.CacheRepo(reg, s, "w-r1") == builders.CacheRepo(reg, s, "w-r2") {
 		t.Error("rounds must not share a cache repository")
 	}
-	if builders.CacheRepo(reg, testKaniko.Strategies()[0], "w", 1) != "" {
+	if builders.CacheRepo(reg, testKaniko.Strategies()[0], "w-r1") != "" {
 		t.Error("none has no cache repository")
 	}
-	if builders.CacheRepo(reg, testKaniko.Strategies()[1], "w", 1) == builders.CacheRepo(reg, testKaniko.Strategies()[2], "w", 1) {
+	if builders.CacheRepo(reg, testKaniko.Strategies()[1], "w-r1") == builders.CacheRepo(reg, testKaniko.Strategies()[2], "w-r1") {
 		t.Error("registry and pv-warm must not share a layer cache")
 	}
 }
