@@ -107,6 +107,7 @@ func runPlanned(t *testing.T, plannedRun PlannedRun) (ran bool, stopped *Stopped
 			}
 			if run.Success {
 				checkTasks(t, run)
+				checkCacheSize(t, plannedRun, run)
 			}
 			if run.Success && session.Opts.Packages == results.PackagesProxied {
 				checkPackages(t, plannedRun, run)
@@ -155,6 +156,19 @@ func checkTasks(t *testing.T, run results.Run) {
 		if session.Runner.accounting != nil && (task.CPUSeconds <= 0 || task.PeakMemoryBytes <= 0) {
 			t.Errorf("task %s: no CPU time or peak memory read from its pod's cgroup: %.3f s, %d bytes", task.Name, task.CPUSeconds, task.PeakMemoryBytes)
 		}
+	}
+}
+
+// checkCacheSize fails the test unless a run with a layer cache repository
+// or a cache volume recorded its size after the run: every strategy's
+// cold run fills its cache.
+func checkCacheSize(t *testing.T, s PlannedRun, run results.Run) {
+	t.Helper()
+	if s.Strategy.LayerRepo != "" && run.CacheBytes <= 0 {
+		t.Errorf("no size of the layer cache repository %s after the run", run.CacheRepo)
+	}
+	if s.Strategy.CacheVolume && session.Runner.env.Kind != nil && run.VolumeBytes <= 0 {
+		t.Errorf("no size of the cache volume after the run")
 	}
 }
 

@@ -30,8 +30,8 @@ type Finished struct {
 }
 
 // collectors are the measurements of every run, in order: the pipeline's
-// own first (success, the build log), the verdict last (it reads the
-// others).
+// own first (success, the build log, each task's node), the verdict last
+// (it reads the others).
 func (r *Runner) collectors() []Collector {
-	return []Collector{pipelineCollector{r}, trafficCollector{r}, packagesCollector{r}, verdictCollector{r}}
+	return []Collector{pipelineCollector{r}, trafficCollector{r}, packagesCollector{r}, cacheCollector{r}, verdictCollector{r}}
 }

@@ -359,7 +359,7 @@ func reportDoc(rep *Report) doc {
 			d.add(t)
 		}
 		if t, ok := usageTable(res.Runs, rows, wMulti); ok {
-			d.para("What a run used (medians, from the kernel's counters of each pod's cgroup, read every 200 ms while it ran): CPU-seconds of the build task's pod and of every task's pod together, and the most memory the build task's pod held at once.")
+			d.para("What a run used (medians, from the kernel's counters of each pod's cgroup, read every 200 ms while it ran): CPU-seconds of the build task's pod and of every task's pod together, and the most memory the build task's pod held at once; then the size of the round's cache after the run: its layer cache repository (every blob once) and what its cache volume holds.")
 			d.add(t)
 		}
 	}
@@ -844,13 +844,13 @@ func networkSection(d *doc, rep *Report) {
 // usageTable gives each row's median CPU time and peak memory, from the
 // runs that recorded them; ok is false when none did.
 func usageTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok bool) {
-	header, numeric := []string{"strategy", "cache", "n", "build CPU-s", "run CPU-s", "build peak MiB"}, 2
+	header, numeric := []string{"strategy", "cache", "n", "build CPU-s", "run CPU-s", "build peak MiB", "cache repository MB", "cache volume MB"}, 2
 	if multi {
 		header, numeric = append([]string{"builder"}, header...), 3
 	}
 	t = table{header: header, numeric: numeric}
 	for _, st := range rows {
-		var build, all, peak []float64
+		var build, all, peak, repo, volume []float64
 		for _, r := range runs {
 			if !r.Success || stats.KeyOf(r) != st.Key {
 				continue
@@ -867,19 +867,34 @@ func usageTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok 
 				continue
 			}
 			build, all, peak = append(build, b.CPUSeconds), append(all, sum), append(peak, float64(b.PeakMemoryBytes)/(1<<20))
+			if r.CacheBytes > 0 {
+				repo = append(repo, float64(r.CacheBytes)/1e6)
+			}
+			if r.VolumeBytes > 0 {
+				volume = append(volume, float64(r.VolumeBytes)/1e6)
+			}
 		}
 		if len(build) == 0 {
 			continue
 		}
 		ok = true
 		row := []string{st.Strategy, string(st.Cache), fmt.Sprint(len(build)),
-			fmt.Sprintf("%.1f", stats.MedianOf(build)), fmt.Sprintf("%.1f", stats.MedianOf(all)), fmt.Sprintf("%.0f", stats.MedianOf(peak))}
+			fmt.Sprintf("%.1f", stats.MedianOf(build)), fmt.Sprintf("%.1f", stats.MedianOf(all)), fmt.Sprintf("%.0f", stats.MedianOf(peak)),
+			medianOrDash(repo, "%.1f"), medianOrDash(volume, "%.1f")}
 		if multi {
 			row = append([]string{st.Builder}, row...)
 		}
 		t.add(row...)
 	}
 	return t, ok
+}
+
+// medianOrDash is the median of vs in format, or "–" for none.
+func medianOrDash(vs []float64, format string) string {
+	if len(vs) == 0 {
+		return "–"
+	}
+	return fmt.Sprintf(format, stats.MedianOf(vs))
 }
 
 // trafficTable gives each row's median registry traffic, with the

@@ -78,6 +78,7 @@ func TestUsageTable(t *testing.T) {
 		runs[i].Tasks[0].CPUSeconds = 0.5
 		runs[i].Tasks[1].CPUSeconds = float64(4 + i)
 		runs[i].Tasks[1].PeakMemoryBytes = int64(100+10*i) << 20
+		runs[i].CacheBytes = int64(20+i) * 1e6
 	}
 	// A run whose pods could not be read counts in no median.
 	unread := resultstest.Runs("small", "registry", results.Warm, 30)
@@ -87,7 +88,7 @@ func TestUsageTable(t *testing.T) {
 	if !ok {
 		t.Fatal("no usage table for runs with counters")
 	}
-	want := [][]string{{"registry", "warm", "3", "5.0", "5.5", "110"}}
+	want := [][]string{{"registry", "warm", "3", "5.0", "5.5", "110", "21.0", "–"}}
 	if len(tab.rows) != 1 || strings.Join(tab.rows[0], "|") != strings.Join(want[0], "|") {
 		t.Errorf("rows %v, want %v", tab.rows, want)
 	}

@@ -217,6 +217,11 @@ type Run struct {
 	ImageRepo   string `json:"imageRepo,omitempty"`
 	ImageDigest string `json:"imageDigest,omitempty"`
 	CacheRepo   string `json:"cacheRepo,omitempty"`
+	// CacheBytes is the size of the round's layer cache repository after
+	// the run (its blobs, each counted once); VolumeBytes what the round's
+	// cache volume holds then.
+	CacheBytes  int64 `json:"cacheBytes,omitempty"`
+	VolumeBytes int64 `json:"volumeBytes,omitempty"`
 
 	Versions map[string]string `json:"versions"`
 }

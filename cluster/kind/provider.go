@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -656,4 +657,26 @@ func (p *Provider) LoadImages(ctx context.Context, write func(io.Writer) error) 
 		}
 	}
 	return nil
+}
+
+// DiskUsage is how many bytes the files under path on node take (du), for
+// a volume whose folder is on the node.
+func (p *Provider) DiskUsage(ctx context.Context, node, path string) (int64, error) {
+	p.SetDefaults()
+	nodes, err := p.kind.ListInternalNodes(p.name)
+	if err != nil {
+		return 0, fmt.Errorf("list nodes of %q: %w", p.name, err)
+	}
+	for _, n := range nodes {
+		if n.String() != node {
+			continue
+		}
+		var out bytes.Buffer
+		if err := n.CommandContext(ctx, "du", "-sxb", path).SetStdout(&out).Run(); err != nil {
+			return 0, fmt.Errorf("du %s on node %s: %w", path, node, err)
+		}
+		size, _, _ := strings.Cut(out.String(), "\t")
+		return strconv.ParseInt(strings.TrimSpace(size), 10, 64)
+	}
+	return 0, fmt.Errorf("no node %s in cluster %q", node, p.name)
 }

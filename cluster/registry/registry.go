@@ -584,3 +584,65 @@ func (s *Session) Tags(ctx context.Context, repo string) ([]string, error) {
 	}
 	return tags, nil
 }
+
+// RepoSize is what repo holds: every blob its tags reach (manifests,
+// configurations, layers, and what indexes list, a cache export's layers
+// too), each counted once, with the manifests' own bytes.
+func (s *Session) RepoSize(ctx context.Context, repo string) (int64, error) {
+	tags, err := s.Tags(ctx, repo)
+	if err != nil {
+		return 0, err
+	}
+	seen := map[string]bool{}
+	var total int64
+	var walk func(ref name.Reference) error
+	walk = func(ref name.Reference) error {
+		d, err := remote.Get(ref, remote.WithAuth(s.auth), remote.WithContext(ctx))
+		if err != nil {
+			return err
+		}
+		if seen[d.Digest.String()] {
+			return nil
+		}
+		seen[d.Digest.String()] = true
+		total += int64(len(d.Manifest))
+		var m struct {
+			Config    *v1.Descriptor  `json:"config"`
+			Layers    []v1.Descriptor `json:"layers"`
+			Manifests []v1.Descriptor `json:"manifests"`
+		}
+		if err := json.Unmarshal(d.Manifest, &m); err != nil {
+			return fmt.Errorf("manifest %s: %w", ref, err)
+		}
+		blobs := m.Layers
+		if m.Config != nil {
+			blobs = append(blobs, *m.Config)
+		}
+		for _, c := range m.Manifests {
+			if c.MediaType.IsIndex() || c.MediaType.IsImage() {
+				if err := walk(ref.Context().Digest(c.Digest.String())); err != nil {
+					return err
+				}
+				continue
+			}
+			blobs = append(blobs, c) // BuildKit's cache index lists its layers
+		}
+		for _, b := range blobs {
+			if !seen[b.Digest.String()] {
+				seen[b.Digest.String()] = true
+				total += b.Size
+			}
+		}
+		return nil
+	}
+	for _, t := range tags {
+		tag, err := s.tag(repo + ":" + t)
+		if err != nil {
+			return 0, err
+		}
+		if err := walk(tag); err != nil {
+			return 0, fmt.Errorf("size of %s: %w", repo, err)
+		}
+	}
+	return total, nil
+}

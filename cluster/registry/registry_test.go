@@ -14,7 +14,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"sigs.k8s.io/yaml"
 )
 
@@ -195,5 +200,74 @@ func TestMergeEnv(t *testing.T) {
 		if got := MergeEnv(tt.env, tt.add); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("MergeEnv(%q, %q) = %q, want %q", tt.env, tt.add, got, tt.want)
 		}
+	}
+}
+
+// TestRepoSize: a repository's size counts each blob once, however many
+// tags reach it, and follows an index to its manifests and to the layers
+// a BuildKit cache index lists.
+func TestRepoSize(t *testing.T) {
+	srv := httptest.NewServer(ggcrregistry.New(ggcrregistry.Logger(stdlog.New(io.Discard, "", 0))))
+	defer srv.Close()
+	s := &Session{host: strings.TrimPrefix(srv.URL, "http://"), auth: authn.Anonymous, stop: func() {}}
+	ctx := context.Background()
+	if n, err := s.RepoSize(ctx, "cache/none"); err != nil || n != 0 {
+		t.Errorf("a repository that does not exist: %d, %v", n, err)
+	}
+	img, err := random.Image(1000, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tag := range []string{"a", "b"} {
+		if err := s.Push(ctx, "cache/r1:"+tag, img); err != nil {
+			t.Fatal(err)
+		}
+	}
+	size := func(img v1.Image) int64 {
+		raw, _ := img.RawManifest()
+		cfg, _ := img.RawConfigFile()
+		n := int64(len(raw) + len(cfg))
+		layers, _ := img.Layers()
+		for _, l := range layers {
+			ln, _ := l.Size()
+			n += ln
+		}
+		return n
+	}
+	if n, err := s.RepoSize(ctx, "cache/r1"); err != nil || n != size(img) {
+		t.Errorf("two tags of one image: %d, %v; want %d", n, err, size(img))
+	}
+	// An image on top of img shares its two layers: they count once.
+	top, err := random.Layer(500, types.DockerLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img2, err := mutate.AppendLayers(img, top)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Push(ctx, "cache/r1:c", img2); err != nil {
+		t.Fatal(err)
+	}
+	raw2, _ := img2.RawManifest()
+	cfg2, _ := img2.RawConfigFile()
+	topSize, _ := top.Size()
+	shared := size(img) + int64(len(raw2)+len(cfg2)) + topSize
+	if n, err := s.RepoSize(ctx, "cache/r1"); err != nil || n != shared {
+		t.Errorf("with an image on top of it: %d, %v; want %d", n, err, shared)
+	}
+	other, err := random.Image(3000, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := mutate.AppendManifests(empty.Index, mutate.IndexAddendum{Add: img}, mutate.IndexAddendum{Add: other})
+	ref, _ := s.tag("cache/r1:index")
+	if err := remote.WriteIndex(ref, idx); err != nil {
+		t.Fatal(err)
+	}
+	rawIdx, _ := idx.RawManifest()
+	want := shared + size(other) + int64(len(rawIdx))
+	if n, err := s.RepoSize(ctx, "cache/r1"); err != nil || n != want {
+		t.Errorf("with an index of it and another image: %d, %v; want %d", n, err, want)
 	}
 }
