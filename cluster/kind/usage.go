@@ -72,8 +72,11 @@ func (p *Provider) Accounting() *Accounting {
 	}
 }
 
-// parseProcCgroup reads /proc/PID/cgroup: on v1 a line per hierarchy
-// ("4:cpu,cpuacct:/docker/ID"), on v2 one ("0::/system.slice/docker-ID.scope").
+// parseProcCgroup reads /proc/PID/cgroup of a node's first process: on v1
+// a line per hierarchy ("4:cpu,cpuacct:/docker/ID"), on v2 one
+// ("0::/system.slice/docker-ID.scope"). The node's systemd moves that
+// process into init.scope, beside the kubelet's slice: the node's cgroup
+// is the one above it.
 func parseProcCgroup(data []byte) (v1, v2 map[string]string) {
 	v1, v2 = map[string]string{}, map[string]string{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
@@ -82,6 +85,7 @@ func parseProcCgroup(data []byte) (v1, v2 map[string]string) {
 		if len(parts) != 3 {
 			continue
 		}
+		parts[2] = strings.TrimSuffix(parts[2], "/init.scope")
 		if parts[0] == "0" && parts[1] == "" {
 			v2[""] = parts[2]
 			continue

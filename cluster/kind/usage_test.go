@@ -21,17 +21,25 @@ func fakeAccounting(root fstest.MapFS, procCgroup string) *Accounting {
 }
 
 func TestPodUsageCgroupV1(t *testing.T) {
-	const uid = "3f1c2b9e-1111-2222-3333-444455556666"
-	// A kind node on a cgroup v1 host with Docker's cgroupfs driver; the
-	// kubelet inside it uses systemd's (kind's default).
-	pod := "docker/abc/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod3f1c2b9e_1111_2222_3333_444455556666.slice"
-	root := fstest.MapFS{
-		"cpu,cpuacct/" + pod + "/cpuacct.usage":                 {Data: []byte("2500000000\n")},
-		"cpu,cpuacct/docker/abc/kubepods.slice/other/x/y":       {Data: nil},
-		"memory/" + pod + "/memory.max_usage_in_bytes":          {Data: []byte("104857600\n")},
-		"cpu,cpuacct/docker/other/kubepods.slice/cpuacct.usage": {Data: []byte("1\n")},
+	// cpuacct is mounted alone on our hosts, with cpu on others.
+	for _, cpuacct := range []string{"cpuacct", "cpu,cpuacct"} {
+		t.Run(cpuacct, func(t *testing.T) { testPodUsageV1(t, cpuacct) })
 	}
-	a := fakeAccounting(root, "12:memory:/docker/abc\n4:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc\n")
+}
+
+func testPodUsageV1(t *testing.T, cpuacct string) {
+	const uid = "3f1c2b9e-1111-2222-3333-444455556666"
+	// A kind node on a cgroup v1 host with Docker's cgroupfs driver, as
+	// seen on ours: the kubelet inside it uses systemd's, and the node's
+	// systemd sits in init.scope for some controllers.
+	pod := "docker/abc/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod3f1c2b9e_1111_2222_3333_444455556666.slice"
+	root := fstest.MapFS{
+		cpuacct + "/" + pod + "/cpuacct.usage":                 {Data: []byte("2500000000\n")},
+		cpuacct + "/docker/abc/kubelet.slice/other/x/y":        {Data: nil},
+		"memory/" + pod + "/memory.max_usage_in_bytes":         {Data: []byte("104857600\n")},
+		cpuacct + "/docker/other/kubepods.slice/cpuacct.usage": {Data: []byte("1\n")},
+	}
+	a := fakeAccounting(root, "12:memory:/docker/abc/init.scope\n4:cpu,cpuacct:/docker/abc\n1:name=systemd:/docker/abc/init.scope\n0::/docker/abc/init.scope\n")
 	u, err := a.PodUsage(context.Background(), "n1", uid)
 	if err != nil {
 		t.Fatal(err)
@@ -43,7 +51,7 @@ func TestPodUsageCgroupV1(t *testing.T) {
 		t.Errorf("a pod without a cgroup: %v, want ErrNoCgroup", err)
 	}
 	// The pod ended: its cgroup is gone.
-	delete(root, "cpu,cpuacct/"+pod+"/cpuacct.usage")
+	delete(root, cpuacct+"/"+pod+"/cpuacct.usage")
 	if _, err := a.PodUsage(context.Background(), "n1", uid); !errors.Is(err, ErrNoCgroup) {
 		t.Errorf("a pod whose cgroup went: %v, want ErrNoCgroup", err)
 	}
