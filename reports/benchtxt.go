@@ -36,6 +36,10 @@ const (
 	// and until that PipelineRun's first step ran.
 	UnitEventToPipelineRun = "event-pipelinerun-s/op"
 	UnitEventToFirstStep   = "event-first-step-s/op"
+	// From the kernel's counters of the run's pods: CPU time of every
+	// task's pod, and the build pod's peak memory.
+	UnitCPU        = "cpu-s/op"
+	UnitPeakMemory = "peak-MiB/op"
 )
 
 // BenchName is the benchmark name of a run, without the "Benchmark"
@@ -102,11 +106,29 @@ func WriteBenchText(w io.Writer, res *results.Results) error {
 				benchfmt.Value{Value: float64(up.Pulls), Unit: UnitPulls})
 		}
 		result.Values = append(result.Values, triggerValues(r)...)
+		result.Values = append(result.Values, usageValues(r)...)
 		if err := bw.Write(result); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// usageValues are a run's CPU time and its build pod's peak memory, for
+// runs that recorded them (none else, so that older bench.txt files stay
+// as they were).
+func usageValues(r results.Run) []benchfmt.Value {
+	cpu, peak := 0.0, int64(0)
+	for _, t := range r.Tasks {
+		cpu += t.CPUSeconds
+		if t.Name == "build-push" {
+			peak = t.PeakMemoryBytes
+		}
+	}
+	if cpu <= 0 {
+		return nil
+	}
+	return []benchfmt.Value{{Value: cpu, Unit: UnitCPU}, {Value: float64(peak) / (1 << 20), Unit: UnitPeakMemory}}
 }
 
 // startConfig is the start: line of a run. A run the harness created

@@ -96,3 +96,31 @@ func TestUsageTable(t *testing.T) {
 		t.Error("a usage table for runs without counters")
 	}
 }
+
+func TestBenchTextUsage(t *testing.T) {
+	runs := resultstest.Runs("small", "registry", results.Warm, 10)
+	runs[0].Tasks[0].CPUSeconds = 0.5
+	runs[0].Tasks[1].CPUSeconds = 4
+	runs[0].Tasks[1].PeakMemoryBytes = 300 << 20
+	runs = append(runs, resultstest.Runs("small", "none", results.Warm, 12)...)
+	var buf bytes.Buffer
+	if err := WriteBenchText(&buf, &results.Results{Runs: runs}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	var registry, none string
+	for _, l := range lines {
+		switch {
+		case strings.Contains(l, "strategy=registry"):
+			registry = l
+		case strings.Contains(l, "strategy=none"):
+			none = l
+		}
+	}
+	if !strings.Contains(registry, "4.5 cpu-s/op") || !strings.Contains(registry, "300 peak-MiB/op") {
+		t.Errorf("the run with counters: %q", registry)
+	}
+	if strings.Contains(none, "cpu-s/op") {
+		t.Errorf("a run without counters has a CPU time: %q", none)
+	}
+}
