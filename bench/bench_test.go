@@ -217,6 +217,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"bad build ca", func(o *Options) { o.BuildCA = kubeconfig }, []string{"--build-ca", "no PEM"}},
 		{"registry mirror without a URL", func(o *Options) { o.RegistryMirrors = []string{"docker.io"} }, []string{"--registry-mirror (CACHEBENCH_REGISTRY_MIRROR)", "HOST=URL"}},
 		{"registry mirror without a scheme", func(o *Options) { o.RegistryMirrors = []string{"docker.io=10.0.0.1:5000"} }, []string{"--registry-mirror", "http://"}},
+		{"registry mirror without a host", func(o *Options) { o.RegistryMirrors = []string{"docker.io=http://:5101"} }, []string{"--registry-mirror", "names no host"}},
 		{"registry mirrors", func(o *Options) {
 			o.RegistryMirrors = []string{"docker.io=http://10.0.0.1:5000", "quay.io=https://mirror.example"}
 		}, nil},

@@ -7,6 +7,7 @@ package bench
 import (
 	"cmp"
 	"fmt"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
@@ -539,14 +540,17 @@ func (p *percent) Type() string { return "percent" }
 func (o Options) registryMirrors() (map[string]string, error) {
 	m := map[string]string{}
 	for _, pair := range o.RegistryMirrors {
-		host, url, ok := strings.Cut(pair, "=")
+		host, mirror, ok := strings.Cut(pair, "=")
+		u, err := url.Parse(mirror)
 		switch {
 		case !ok || host == "" || strings.Contains(host, "/"):
 			return nil, fmt.Errorf("%q: want HOST=URL, e.g. docker.io=http://10.89.0.1:5000", pair)
-		case !strings.HasPrefix(url, "http://") && !strings.HasPrefix(url, "https://"):
-			return nil, fmt.Errorf("%q: the mirror %q must be an http:// or https:// URL", pair, url)
+		case err != nil || (u.Scheme != "http" && u.Scheme != "https"):
+			return nil, fmt.Errorf("%q: the mirror %q must be an http:// or https:// URL", pair, mirror)
+		case u.Hostname() == "":
+			return nil, fmt.Errorf("%q: the mirror %q names no host: give the address the cluster's nodes reach it at", pair, mirror)
 		}
-		m[host] = url
+		m[host] = mirror
 	}
 	return m, nil
 }

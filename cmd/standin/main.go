@@ -7,9 +7,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -41,11 +43,10 @@ func run() error {
 	defer stop()
 	l := log.New(os.Stderr, false)
 	if *address == "" {
-		out, err := exec.CommandContext(ctx, "docker", "network", "inspect", "bridge", "--format", "{{(index .IPAM.Config 0).Gateway}}").Output()
-		if err != nil {
-			return fmt.Errorf("find Docker's bridge gateway (give --address): %w", err)
+		var err error
+		if *address, err = bridgeAddress(ctx); err != nil {
+			return fmt.Errorf("find the address of Docker's bridge (give --address): %w", err)
 		}
-		*address = strings.TrimSpace(string(out))
 	}
 	f, err := images.NewFactory(images.WithCacheDir(*cacheDir), images.WithLogger(l), images.WithTriggers(true))
 	if err != nil {
@@ -94,4 +95,47 @@ func run() error {
 	l.Infof("stand-in ready: %s", filepath.Join(*dir, "env"))
 	<-ctx.Done()
 	return nil
+}
+
+// bridgeAddress is where containers on Docker's default bridge reach this
+// host: the gateway of the bridge network or, when Docker reports none
+// (seen on a machine whose dockerd had just started for the first time),
+// the bridge interface's own IPv4 address.
+func bridgeAddress(ctx context.Context) (string, error) {
+	out, err := exec.CommandContext(ctx, "docker", "network", "inspect", "bridge", "--format",
+		`{{range .IPAM.Config}}{{.Gateway}} {{end}}|{{index .Options "com.docker.network.bridge.name"}}`).Output()
+	if err != nil {
+		return "", err
+	}
+	gateway, iface := parseBridge(string(out))
+	if gateway != "" {
+		return gateway, nil
+	}
+	ifc, err := net.InterfaceByName(iface)
+	if err != nil {
+		return "", fmt.Errorf("no gateway of Docker's bridge network, and its interface: %w", err)
+	}
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		return "", err
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+			return n.IP.String(), nil
+		}
+	}
+	return "", fmt.Errorf("no gateway of Docker's bridge network, and interface %s has no IPv4 address", iface)
+}
+
+// parseBridge reads "GATEWAY... |INTERFACE" (bridgeAddress's format): the
+// first IPv4 gateway ("" for none) and the bridge's interface (docker0
+// when Docker names none).
+func parseBridge(out string) (gateway, iface string) {
+	gateways, iface, _ := strings.Cut(strings.TrimSpace(out), "|")
+	for _, g := range strings.Fields(gateways) {
+		if ip := net.ParseIP(g); ip != nil && ip.To4() != nil {
+			return g, ""
+		}
+	}
+	return "", cmp.Or(strings.TrimSpace(iface), "docker0")
 }
