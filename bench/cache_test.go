@@ -129,9 +129,9 @@ func runPlanned(t *testing.T, plannedRun PlannedRun) (ran bool, stopped *Stopped
 }
 
 // checkTasks fails the test unless every task of a run names a node of
-// the cluster, when its pod was scheduled (after the PipelineRun was
-// created and, for the first task, before the run's first step started)
-// and, where the harness can read them, its pod's CPU time and peak memory.
+// the cluster, when its pod was scheduled (after the run began and, for
+// the first task, before the run's first step started) and, where the
+// harness can read them, its pod's CPU time and peak memory.
 func checkTasks(t *testing.T, run results.Run) {
 	t.Helper()
 	nodes, err := session.Runner.env.Clients.Kube.CoreV1().Nodes().List(suiteCtx, metav1.ListOptions{})
@@ -150,8 +150,12 @@ func checkTasks(t *testing.T, run results.Run) {
 		if !names[task.Node] {
 			t.Errorf("task %s ran on %q, not a node of the cluster (%v)", task.Name, task.Node, slices.Sorted(maps.Keys(names)))
 		}
-		if task.ScheduledMillis <= 0 || (i == 0 && task.ScheduledMillis > run.FirstStepMillis) {
-			t.Errorf("task %s scheduled %d ms after its PipelineRun's creation; the run's first step after %d ms", task.Name, task.ScheduledMillis, run.FirstStepMillis)
+		firstStep := run.FirstStepMillis
+		if run.Trigger != nil {
+			firstStep = run.Trigger.FirstStepMillis
+		}
+		if task.ScheduledMillis <= 0 || (i == 0 && task.ScheduledMillis > firstStep) {
+			t.Errorf("task %s scheduled %d ms after the run began; its first step after %d ms", task.Name, task.ScheduledMillis, firstStep)
 		}
 		if session.Runner.accounting != nil && (task.CPUSeconds <= 0 || task.PeakMemoryBytes <= 0) {
 			t.Errorf("task %s: no CPU time or peak memory read from its pod's cgroup: %.3f s, %d bytes", task.Name, task.CPUSeconds, task.PeakMemoryBytes)
@@ -751,7 +755,7 @@ func TestCacheUsage(t *testing.T) {
 			}},
 		},
 	}
-	stop := r.sampleUsage(suiteCtx, dnsName(group))
+	stop := r.watchPods(suiteCtx, dnsName(group))
 	created, err := kc.Create(suiteCtx, pod, metav1.CreateOptions{})
 	if err != nil {
 		stop()
@@ -775,7 +779,7 @@ func TestCacheUsage(t *testing.T) {
 		}
 		return false, nil
 	})
-	usage := stop()
+	seen := stop()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -787,7 +791,7 @@ func TestCacheUsage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, ok := usage[created.Name]
+	u, ok := seen.Usage[created.Name]
 	if !ok {
 		t.Fatalf("no counters read for pod %s", created.Name)
 	}

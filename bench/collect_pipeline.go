@@ -14,7 +14,6 @@ import (
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"github.com/cachebench/cachebench/builders"
-	"github.com/cachebench/cachebench/cluster/kind"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
 )
@@ -28,7 +27,13 @@ type pipelineCollector struct{ r *Runner }
 // Collect implements Collector.
 func (c pipelineCollector) Collect(ctx context.Context, f Finished, run *results.Run) {
 	r, b, pr := c.r, f.Planned.Builder, f.PipelineRun
-	if text := c.collect(ctx, b, pr, f.Start, f.Usage, run); text != "" && r.out != nil {
+	start := f.Start
+	if run.Trigger != nil {
+		// The run's clock starts when the watch sees the PipelineRun; its
+		// pods are placed from the push event on.
+		start = start.Add(-time.Duration(run.Trigger.PipelineRunMillis) * time.Millisecond)
+	}
+	if text := c.collect(ctx, b, pr, start, f.Pods, run); text != "" && r.out != nil {
 		var err error
 		if run.BuildLogFile, err = r.out.WriteLog(run.Seq, text); err != nil {
 			r.log.Warnf("%v", err)
@@ -37,9 +42,9 @@ func (c pipelineCollector) Collect(ctx context.Context, f Finished, run *results
 }
 
 // collect fills the run and returns the builder's log ("" when it could
-// not be read). created is the harness's clock at the PipelineRun's
-// creation; usage is what the kernel accounted to its pods.
-func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *pipelinev1.PipelineRun, created time.Time, usage map[string]kind.PodUsage, run *results.Run) (buildLog string) {
+// not be read). started is when the run began (its create call, or its
+// push event); seen is what the harness saw of its pods while it ran.
+func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *pipelinev1.PipelineRun, started time.Time, seen PodsSeen, run *results.Run) (buildLog string) {
 	r := c.r
 	ns := r.env.Namespace
 	run.Pipeline = measure.Pipeline(pr)
@@ -72,8 +77,12 @@ func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *
 		events, err := r.env.Clients.Kube.CoreV1().Events(ns).List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=" + pod})
 		if err == nil {
 			run.Pulls = append(run.Pulls, measure.Pulls(pod, events.Items)...)
-			if at, ok := measure.Scheduled(events.Items); ok && task != nil && !created.IsZero() {
-				task.ScheduledMillis = at.Sub(created).Milliseconds()
+			at, ok := seen.Scheduled[pod]
+			if !ok {
+				at, ok = measure.Scheduled(events.Items)
+			}
+			if ok && task != nil && !started.IsZero() {
+				task.ScheduledMillis = at.Sub(started).Milliseconds()
 			}
 		}
 		if p, err := r.env.Clients.Kube.CoreV1().Pods(ns).Get(ctx, pod, metav1.GetOptions{}); err != nil {
@@ -81,7 +90,7 @@ func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *
 		} else if task != nil {
 			task.Node = p.Spec.NodeName
 		}
-		if u, ok := usage[pod]; ok && task != nil {
+		if u, ok := seen.Usage[pod]; ok && task != nil {
 			task.CPUSeconds, task.PeakMemoryBytes = u.CPU.Seconds(), u.PeakMemory
 		}
 		if tr.Labels[measure.PipelineTaskLabel] == builders.BuildTask {

@@ -6,7 +6,6 @@ import (
 
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
-	"github.com/cachebench/cachebench/cluster/kind"
 	"github.com/cachebench/cachebench/results"
 )
 
@@ -23,9 +22,8 @@ type Finished struct {
 	PipelineRun *pipelinev1.PipelineRun
 	// Start and End are the harness's clock around the run.
 	Start, End time.Time
-	// Usage is what the kernel accounted to each of its pods, by pod name
-	// (none when the harness cannot read it).
-	Usage map[string]kind.PodUsage
+	// Pods is what the harness saw of its pods while it went on.
+	Pods  PodsSeen
 	round *round
 }
 

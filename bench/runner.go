@@ -568,11 +568,11 @@ func (r *Runner) runOnce(ctx context.Context, s PlannedRun, rd *round) (results.
 	run.PipelineRun = st.PipelineRun.Name
 	defer r.remove(ctx, st.PipelineRun.Name)
 	r.log.Infof("%s: PipelineRun %s started", s.Name(), st.PipelineRun.Name)
-	done, end, usage, err := r.await(ctx, s, st, &run)
+	done, end, pods, err := r.await(ctx, s, st, &run)
 	if err != nil {
 		return record(err)
 	}
-	f := Finished{Planned: s, PipelineRun: done, Start: st.At, End: end, Usage: usage, round: rd}
+	f := Finished{Planned: s, PipelineRun: done, Start: st.At, End: end, Pods: pods, round: rd}
 	for _, c := range r.collectors() {
 		c.Collect(ctx, f, &run)
 	}
@@ -618,22 +618,22 @@ func (r *Runner) remove(ctx context.Context, name string) {
 // deadline stands beside Tekton's timeout: a PipelineRun whose controller
 // never reports an end must not hang the benchmark. On an error, run says
 // why and its PipelineRun is cancelled.
-func (r *Runner) await(ctx context.Context, s PlannedRun, st Started, run *results.Run) (*pipelinev1.PipelineRun, time.Time, map[string]kind.PodUsage, error) {
+func (r *Runner) await(ctx context.Context, s PlannedRun, st Started, run *results.Run) (*pipelinev1.PipelineRun, time.Time, PodsSeen, error) {
 	name := st.PipelineRun.Name
 	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout+DeadlineGrace)
 	defer cancel()
 	firstStep := r.watchFirstStep(wctx, name)
-	stopUsage := r.sampleUsage(wctx, name)
+	stopPods := r.watchPods(wctx, name)
 	stopStalls := watchStalls(wctx, r.env.Clients.Kube, r.env.Namespace, s.Name(), metav1.ListOptions{LabelSelector: "tekton.dev/pipelineRun=" + name}, r.log)
 	done, err := r.waitDone(wctx, name)
 	stopStalls()
 	end := time.Now()
-	usage := stopUsage()
+	pods := stopPods()
 	run.Overlapped = r.ended(run.Seq)
 	run.WallMillis = end.Sub(st.At).Milliseconds()
 	recordFirstStep(run, firstStep, st.At)
 	if err == nil {
-		return done, end, usage, nil
+		return done, end, pods, nil
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -647,7 +647,7 @@ func (r *Runner) await(ctx context.Context, s PlannedRun, st Started, run *resul
 		r.clean.cancel(cleanupContext(ctx), name)
 	}
 	run.WallMillis = 0
-	return nil, end, nil, err
+	return nil, end, pods, err
 }
 
 // logRun says how a finished run went.

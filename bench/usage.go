@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"maps"
 	"sync"
 	"time"
 
@@ -17,40 +18,57 @@ import (
 // goes when it ends, so what it used in its last interval is not counted.
 var UsageEvery = 200 * time.Millisecond
 
-// usageSampler reads the kernel's counters of a run's pods while it goes
-// on, each pod's last reading kept.
-type usageSampler struct {
+// PodsSeen is what the harness saw of a run's pods while it went on, by
+// pod name: when the watch first saw each placed on a node, and what the
+// kernel accounted to each (its last reading).
+type PodsSeen struct {
+	Scheduled map[string]time.Time
+	Usage     map[string]kind.PodUsage
+}
+
+// podWatcher follows a run's pods while it goes on.
+type podWatcher struct {
 	mu   sync.Mutex
-	pods map[string]*sampledPod // by pod name
-	last map[string]kind.PodUsage
+	pods map[string]sampledPod // by pod name
+	seen PodsSeen
 }
 
 type sampledPod struct{ uid, node string }
 
-// sampleUsage starts reading the counters of PipelineRun prName's pods;
-// stop ends it and returns each pod's last reading, by pod name. Without
-// a way to read them (a cluster cachebench did not create) it reads none.
-func (r *Runner) sampleUsage(ctx context.Context, prName string) (stop func() map[string]kind.PodUsage) {
-	if r.accounting == nil {
-		return func() map[string]kind.PodUsage { return nil }
-	}
+// watchPods follows PipelineRun prName's pods: when each is placed on a
+// node (the scheduler's own event says so only to the second) and, where
+// the harness can read them (a kind cluster it created), their counters.
+// stop ends it and returns what it saw.
+func (r *Runner) watchPods(ctx context.Context, prName string) (stop func() PodsSeen) {
 	ctx, cancel := context.WithCancel(ctx)
-	s := &usageSampler{pods: map[string]*sampledPod{}, last: map[string]kind.PodUsage{}}
+	s := &podWatcher{pods: map[string]sampledPod{}, seen: PodsSeen{Scheduled: map[string]time.Time{}, Usage: map[string]kind.PodUsage{}}}
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		pods := r.env.Clients.Kube.CoreV1().Pods(r.env.Namespace)
 		lw := labelSelectorLW("tekton.dev/pipelineRun="+prName, pods.List, pods.Watch)
 		_, _ = watchtools.UntilWithSync(ctx, lw, &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
 			if p, ok := ev.Object.(*corev1.Pod); ok && p.Spec.NodeName != "" {
+				at := time.Now()
 				s.mu.Lock()
-				s.pods[p.Name] = &sampledPod{uid: string(p.UID), node: p.Spec.NodeName}
+				if _, known := s.pods[p.Name]; !known {
+					s.pods[p.Name] = sampledPod{uid: string(p.UID), node: p.Spec.NodeName}
+					s.seen.Scheduled[p.Name] = at
+				}
 				s.mu.Unlock()
 			}
 			return false, nil
 		})
 	}()
+	if r.accounting == nil {
+		return func() PodsSeen {
+			cancel()
+			wg.Wait()
+			return s.seen
+		}
+	}
+	wg.Add(1)
 	go func() {
 		defer wg.Done()
 		t := time.NewTicker(UsageEvery)
@@ -64,20 +82,17 @@ func (r *Runner) sampleUsage(ctx context.Context, prName string) (stop func() ma
 			s.read(ctx, r.accounting, r)
 		}
 	}()
-	return func() map[string]kind.PodUsage {
+	return func() PodsSeen {
 		cancel()
 		wg.Wait()
-		return s.last
+		return s.seen
 	}
 }
 
 // read takes a reading of every pod whose cgroup is still there.
-func (s *usageSampler) read(ctx context.Context, a *kind.Accounting, r *Runner) {
+func (s *podWatcher) read(ctx context.Context, a *kind.Accounting, r *Runner) {
 	s.mu.Lock()
-	pods := make(map[string]sampledPod, len(s.pods))
-	for name, p := range s.pods {
-		pods[name] = *p
-	}
+	pods := maps.Clone(s.pods)
 	s.mu.Unlock()
 	for name, p := range pods {
 		u, err := a.PodUsage(ctx, p.node, p.uid)
@@ -88,7 +103,7 @@ func (s *usageSampler) read(ctx context.Context, a *kind.Accounting, r *Runner) 
 			continue
 		}
 		s.mu.Lock()
-		s.last[name] = u
+		s.seen.Usage[name] = u
 		s.mu.Unlock()
 	}
 }

@@ -106,7 +106,7 @@ func Pulls(pod string, events []corev1.Event) []results.Pull {
 
 // Scheduled is when the scheduler placed a pod, from its Scheduled event:
 // the event's own time (microseconds) where it has one, else when it was
-// first seen (seconds).
+// first seen, to the second (kube-scheduler 1.34 records no event time).
 func Scheduled(events []corev1.Event) (time.Time, bool) {
 	for _, e := range events {
 		if e.Reason != "Scheduled" {

@@ -52,9 +52,9 @@ type Task struct {
 	PodStartSeconds float64 `json:"podStartSeconds"`
 	// Node is the node its pod ran on.
 	Node string `json:"node,omitempty"`
-	// ScheduledMillis is the harness clock from the PipelineRun's creation
-	// to the scheduler placing the task's pod (its Scheduled event): how
-	// long the task queued for a node.
+	// ScheduledMillis is the time from the run's start (the PipelineRun's
+	// create call or, for a push-started run, the push event) to the
+	// harness's watch seeing the task's pod placed on a node.
 	ScheduledMillis int64 `json:"scheduledMillis,omitempty"`
 	// CPUSeconds and PeakMemoryBytes are what the kernel accounted to its
 	// pod's cgroup (every container: init, steps, sidecars), read while it
