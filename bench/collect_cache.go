@@ -26,7 +26,7 @@ func (c cacheCollector) Collect(ctx context.Context, f Finished, run *results.Ru
 		}
 	}
 	if rd.claim != "" && r.env.Kind != nil {
-		if n, err := c.volumeSize(ctx, rd.claim, run.Tasks); err != nil {
+		if n, err := c.volumeSize(ctx, rd.claim, *run); err != nil {
 			r.log.Warnf("%s: %v", f.Planned.Name(), err)
 		} else {
 			run.VolumeBytes = n
@@ -45,7 +45,7 @@ func (c cacheCollector) repoSize(ctx context.Context, repo string) (int64, error
 
 // volumeSize is what the claim's volume holds, read on the node the build
 // ran on (its folder is on one node).
-func (c cacheCollector) volumeSize(ctx context.Context, claim string, tasks []results.Task) (int64, error) {
+func (c cacheCollector) volumeSize(ctx context.Context, claim string, run results.Run) (int64, error) {
 	kc := c.r.env.Clients.Kube.CoreV1()
 	pvc, err := kc.PersistentVolumeClaims(c.r.env.Namespace).Get(ctx, claim, metav1.GetOptions{})
 	if err != nil {
@@ -64,10 +64,8 @@ func (c cacheCollector) volumeSize(ctx context.Context, claim string, tasks []re
 	default:
 		return 0, fmt.Errorf("size of volume %s: not a folder on a node", pv.Name)
 	}
-	for _, t := range tasks {
-		if t.Name == builders.BuildTask && t.Node != "" {
-			return c.r.env.Kind.DiskUsage(ctx, t.Node, dir)
-		}
+	if t, _ := run.Task(builders.BuildTask); t.Node != "" {
+		return c.r.env.Kind.DiskUsage(ctx, t.Node, dir)
 	}
 	return 0, fmt.Errorf("size of volume %s: the build's node is unknown", pv.Name)
 }

@@ -656,7 +656,7 @@ func (r *Runner) logRun(s PlannedRun, run results.Run) {
 		r.log.Warnf("%s: failed: %s%s", s.Name(), run.Reason, packagesNote(run.Packages))
 		return
 	}
-	r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, imageNote(run.Check.Image), trafficNote(run.Traffic)+packagesNote(run.Packages)+usageNote(run.Tasks))
+	r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, imageNote(run.Check.Image), trafficNote(run.Traffic)+packagesNote(run.Packages)+usageNote(run))
 	for _, p := range run.Check.Problems {
 		r.log.Warnf("%s: %s", s.Name(), p)
 	}
@@ -707,11 +707,9 @@ func dnsName(s string) string {
 
 // usageNote is what the kernel accounted to the build's pod, for the
 // progress line.
-func usageNote(tasks []results.Task) string {
-	for _, t := range tasks {
-		if t.Name == builders.BuildTask && t.CPUSeconds > 0 {
-			return fmt.Sprintf("; build pod %.1f CPU-s, peak %.0f MiB", t.CPUSeconds, float64(t.PeakMemoryBytes)/(1<<20))
-		}
+func usageNote(run results.Run) string {
+	if t, _ := run.Task(builders.BuildTask); t.CPUSeconds > 0 {
+		return fmt.Sprintf("; build pod %.1f CPU-s, peak %.0f MiB", t.CPUSeconds, float64(t.PeakMemoryBytes)/(1<<20))
 	}
 	return ""
 }

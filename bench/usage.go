@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	watchtools "k8s.io/client-go/tools/watch"
 
@@ -61,27 +62,13 @@ func (r *Runner) watchPods(ctx context.Context, prName string) (stop func() Pods
 			return false, nil
 		})
 	}()
-	if r.accounting == nil {
-		return func() PodsSeen {
-			cancel()
-			wg.Wait()
-			return s.seen
-		}
+	if r.accounting != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			wait.UntilWithContext(ctx, func(ctx context.Context) { s.read(ctx, r) }, UsageEvery)
+		}()
 	}
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(UsageEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			s.read(ctx, r.accounting, r)
-		}
-	}()
 	return func() PodsSeen {
 		cancel()
 		wg.Wait()
@@ -90,12 +77,12 @@ func (r *Runner) watchPods(ctx context.Context, prName string) (stop func() Pods
 }
 
 // read takes a reading of every pod whose cgroup is still there.
-func (s *podWatcher) read(ctx context.Context, a *kind.Accounting, r *Runner) {
+func (s *podWatcher) read(ctx context.Context, r *Runner) {
 	s.mu.Lock()
 	pods := maps.Clone(s.pods)
 	s.mu.Unlock()
 	for name, p := range pods {
-		u, err := a.PodUsage(ctx, p.node, p.uid)
+		u, err := r.accounting.PodUsage(ctx, p.node, p.uid)
 		if err != nil {
 			if !errors.Is(err, kind.ErrNoCgroup) && ctx.Err() == nil {
 				r.log.Debugf("counters of pod %s: %v", name, err)

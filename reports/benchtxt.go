@@ -118,17 +118,12 @@ func WriteBenchText(w io.Writer, res *results.Results) error {
 // runs that recorded them (none else, so that older bench.txt files stay
 // as they were).
 func usageValues(r results.Run) []benchfmt.Value {
-	cpu, peak := 0.0, int64(0)
-	for _, t := range r.Tasks {
-		cpu += t.CPUSeconds
-		if t.Name == "build-push" {
-			peak = t.PeakMemoryBytes
-		}
-	}
+	cpu := r.CPUSeconds()
 	if cpu <= 0 {
 		return nil
 	}
-	return []benchfmt.Value{{Value: cpu, Unit: UnitCPU}, {Value: float64(peak) / (1 << 20), Unit: UnitPeakMemory}}
+	b, _ := r.Task("build-push")
+	return []benchfmt.Value{{Value: cpu, Unit: UnitCPU}, {Value: float64(b.PeakMemoryBytes) / (1 << 20), Unit: UnitPeakMemory}}
 }
 
 // startConfig is the start: line of a run. A run the harness created

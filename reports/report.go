@@ -855,18 +855,11 @@ func usageTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok 
 			if !r.Success || stats.KeyOf(r) != st.Key {
 				continue
 			}
-			var b results.Task
-			sum := 0.0
-			for _, task := range r.Tasks {
-				sum += task.CPUSeconds
-				if task.Name == "build-push" {
-					b = task
-				}
-			}
+			b, _ := r.Task("build-push")
 			if b.CPUSeconds <= 0 {
 				continue
 			}
-			build, all, peak = append(build, b.CPUSeconds), append(all, sum), append(peak, float64(b.PeakMemoryBytes)/(1<<20))
+			build, all, peak = append(build, b.CPUSeconds), append(all, r.CPUSeconds()), append(peak, float64(b.PeakMemoryBytes)/(1<<20))
 			if r.CacheBytes > 0 {
 				repo = append(repo, float64(r.CacheBytes)/1e6)
 			}

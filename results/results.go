@@ -344,12 +344,28 @@ func (r Run) WallSeconds() float64 { return float64(r.WallMillis) / 1000 }
 
 // TaskSeconds returns the duration of a pipeline task, 0 if absent.
 func (r Run) TaskSeconds(name string) float64 {
+	t, _ := r.Task(name)
+	return t.Seconds
+}
+
+// Task is the pipeline task of that name, if the run has it.
+func (r Run) Task(name string) (Task, bool) {
 	for _, t := range r.Tasks {
 		if t.Name == name {
-			return t.Seconds
+			return t, true
 		}
 	}
-	return 0
+	return Task{}, false
+}
+
+// CPUSeconds is what the kernel accounted to every task's pod together (0
+// when the run recorded none).
+func (r Run) CPUSeconds() float64 {
+	sum := 0.0
+	for _, t := range r.Tasks {
+		sum += t.CPUSeconds
+	}
+	return sum
 }
 
 // Environment is written once at the start of a benchmark.
