@@ -221,6 +221,17 @@ func TestOptionsValidate(t *testing.T) {
 		{"registry mirrors", func(o *Options) {
 			o.RegistryMirrors = []string{"docker.io=http://10.0.0.1:5000", "quay.io=https://mirror.example"}
 		}, nil},
+		{"a commit mix", func(o *Options) {
+			o.Changes, o.Decision.Mix, o.Decision.Current = []string{"none", "source", "base"}, "source=70,base=20,none=10", "kaniko/none"
+		}, nil},
+		{"a mix that is not numbers", func(o *Options) { o.Decision.Mix = "source=most" }, []string{"--mix", `"most"`, "source=70"}},
+		{"a mix of an unknown pattern", func(o *Options) { o.Decision.Mix = "refactor=1" }, []string{"--mix (CACHEBENCH_MIX)", `"refactor"`, "none, stamp, source"}},
+		{"a mix of a pattern not measured", func(o *Options) { o.Changes, o.Decision.Mix = []string{"source"}, "source=1,base=1" }, []string{"--mix (CACHEBENCH_MIX)", "base is not measured for small", "--change (now source)"}},
+		{"a mix of weights summing to zero", func(o *Options) { o.Decision.Mix = "none=0" }, []string{"--mix", "sum to zero"}},
+		{"an unknown constraint", func(o *Options) { o.Decision.Allow = []string{"root"} }, []string{"--allow", `"root"`, "registry-writes"}},
+		{"a current row not measured", func(o *Options) { o.Builders, o.Decision.Current = []string{"kaniko"}, "buildah/none" }, []string{"--current (CACHEBENCH_CURRENT)", "add buildah to --builders"}},
+		{"a current strategy not measured", func(o *Options) { o.Strategies, o.Decision.Current = []string{"none"}, "kaniko/registry" }, []string{"--current", "add registry to --strategies (now none)"}},
+		{"a negative price", func(o *Options) { o.Decision.Prices.EgressGB = -1 }, []string{"--price-egress-gb", "0 or more"}},
 		{"two errors at once", func(o *Options) { o.WarmRuns, o.Rounds = -2, -1 }, []string{"--warm-runs", "--rounds"}},
 	}
 	for _, tt := range tests {

@@ -20,6 +20,7 @@ import (
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/builders/all"
 	"github.com/cachebench/cachebench/cluster/network"
+	"github.com/cachebench/cachebench/decision"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
@@ -91,6 +92,9 @@ type Options struct {
 	// runs in order (CI's smoke, which proves and does not time).
 	SideBySide bool
 	Verbose    bool
+	// Decision is what the report's recommendation weighs: the team's
+	// commit mix, its rules and prices.
+	Decision decision.Flags
 }
 
 // Defaults returns the default options.
@@ -114,6 +118,7 @@ func Defaults() Options {
 		BuildCA:      "auto",
 
 		StopAfterFailures: 3,
+		Decision:          decision.NewFlags(),
 	}
 }
 
@@ -168,6 +173,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntVar(&o.StopAfterFailures, "stop-after-failures", o.StopAfterFailures, "end the benchmark after this many failed runs in a row with the same cause (0: never)")
 	fs.BoolVar(&o.SideBySide, "side-by-side", o.SideBySide, "run the builders' runs side by side, to prove rather than time (CI's smoke): runs that overlap are marked so in the results; every round pulls bases of its own, so each run's registry and package traffic stays its own")
 	fs.BoolVarP(&o.Verbose, "verbose", "v", o.Verbose, "show debug output")
+	o.Decision.Register(fs)
 }
 
 // ApplyEnv sets every flag whose CACHEBENCH_* variable is set, except
@@ -230,6 +236,8 @@ type Config struct {
 	Dirs    []*scenarios.WorkloadDir
 	// Definitions are the builders named, in their order.
 	Definitions []builders.Definition
+	// Decision is what the report's recommendation weighs.
+	Decision decision.Inputs
 }
 
 // Validate checks the options and says, for each bad one, which setting it
@@ -295,6 +303,13 @@ func (o Options) Parse() (Config, error) {
 	}
 	if c.CacheNetwork, err = network.Parse(o.CacheNetwork); err != nil {
 		bad("cache-network", "%v", err)
+	}
+	if c.Decision, err = o.Decision.Inputs(); err != nil {
+		errs = append(errs, err.Error())
+	} else if builtinErr == nil && dirErr == nil && len(c.Definitions) > 0 {
+		if err := c.checkDecision(); err != nil {
+			errs = append(errs, err.Error())
+		}
 	}
 	if o.Packages != results.PackagesProxied && o.Packages != results.PackagesDirect {
 		bad("packages", "%q: want %s or %s", o.Packages, results.PackagesProxied, results.PackagesDirect)
@@ -432,7 +447,54 @@ func (o *Options) Settings() map[string]string {
 		settings["side-by-side"] = "true"
 	}
 	settings["start"] = o.Start
+	for k, v := range o.Decision.Settings() {
+		settings[k] = v
+	}
 	return settings
+}
+
+// checkDecision refuses a --mix pattern or a --current row the benchmark
+// will not measure, before anything starts.
+func (c Config) checkDecision() error {
+	m := Matrix{Changes: c.Changes}
+	for _, p := range c.Decision.Mix.Patterns() {
+		if !slices.Contains(scenarios.Changes, scenarios.Change(p)) {
+			_, err := scenarios.ParseChanges([]string{p})
+			return fmt.Errorf("--mix (%s): %v", EnvName("mix"), err)
+		}
+		for _, w := range changeWorkloads(c.Builtin, c.Dirs) {
+			if !slices.Contains(m.ChangesOf(w), scenarios.Change(p)) {
+				return fmt.Errorf("--mix (%s): %s is not measured for %s: add it to --change (now %s), or leave it out of --mix",
+					EnvName("mix"), p, w.Name, changeNames(m.ChangesOf(w)))
+			}
+		}
+	}
+	if cur := c.Decision.Current; cur != nil {
+		if !slices.Contains(c.Builders, cur.Builder) {
+			return fmt.Errorf("--current (%s): %s is not measured: add %s to --builders (now %s)", EnvName("current"), cur, cur.Builder, strings.Join(c.Builders, ","))
+		}
+		for _, b := range newBuilders(c.Definitions, builders.Settings{}) {
+			if b.Name() != cur.Builder {
+				continue
+			}
+			names := c.Strategies
+			if len(names) == 0 {
+				names = builders.DefaultStrategyNames(b)
+			}
+			if !slices.Contains(names, cur.Strategy) {
+				return fmt.Errorf("--current (%s): %s is not measured: add %s to --strategies (now %s)", EnvName("current"), cur, cur.Strategy, strings.Join(names, ","))
+			}
+		}
+	}
+	return nil
+}
+
+func changeNames(cs []scenarios.Change) string {
+	var s []string
+	for _, c := range cs {
+		s = append(s, string(c))
+	}
+	return strings.Join(s, ",")
 }
 
 // DefaultWorkload is built when no workload is named.
@@ -497,11 +559,7 @@ func checkChanges(builtin []scenarios.Workload, dirs []*scenarios.WorkloadDir, c
 	if len(changes) == 0 {
 		return nil
 	}
-	ws := slices.Clone(builtin)
-	for _, d := range dirs {
-		ws = append(ws, scenarios.Workload{Name: d.Name, SourceFile: d.SourceFile, DepsFile: d.DepsFile})
-	}
-	for _, w := range ws {
+	for _, w := range changeWorkloads(builtin, dirs) {
 		if (Matrix{Changes: changes}).ChangesOf(w) != nil {
 			continue
 		}
@@ -513,6 +571,15 @@ func checkChanges(builtin []scenarios.Workload, dirs []*scenarios.WorkloadDir, c
 		return fmt.Errorf("workload %s can take none of %s (%s): add a change it can take, or leave the workload out", w.Name, strings.Join(named, ","), strings.Join(why, "; "))
 	}
 	return nil
+}
+
+// changeWorkloads are the workloads as far as their change patterns go.
+func changeWorkloads(builtin []scenarios.Workload, dirs []*scenarios.WorkloadDir) []scenarios.Workload {
+	ws := slices.Clone(builtin)
+	for _, d := range dirs {
+		ws = append(ws, scenarios.Workload{Name: d.Name, SourceFile: d.SourceFile, DepsFile: d.DepsFile})
+	}
+	return ws
 }
 
 // percent is a flag value given as "10%" or "0.1".

@@ -117,11 +117,35 @@ func (r BuildRequest) BaseRefs() ([]string, error) {
 
 // Info describes a builder for the results' environment.
 func Info(b Builder) results.BuilderInfo {
-	info := results.BuilderInfo{Name: b.Name(), Pod: b.Pod()}
+	// Needs are never nil here: nil means a record made before they were
+	// kept, which a reader must not take for "needs nothing".
+	info := results.BuilderInfo{Name: b.Name(), Pod: b.Pod(), Needs: []string{}}
+	if privileged(b.Task("info")) {
+		info.Needs = append(info.Needs, results.NeedPrivileged)
+	}
 	for _, s := range b.Strategies() {
-		info.Strategies = append(info.Strategies, results.StrategyInfo{Name: s.Name, Summary: s.Summary})
+		needs := []string{}
+		if s.LayerRepo != "" {
+			needs = append(needs, results.NeedRegistryWrites)
+		}
+		info.Strategies = append(info.Strategies, results.StrategyInfo{Name: s.Name, Summary: s.Summary, Needs: needs})
 	}
 	return info
+}
+
+// privileged reports whether any container of the Task runs privileged.
+func privileged(t *pipelinev1.Task) bool {
+	for _, c := range t.Spec.Steps {
+		if c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged {
+			return true
+		}
+	}
+	for _, c := range t.Spec.Sidecars {
+		if c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged {
+			return true
+		}
+	}
+	return false
 }
 
 // dockerConfigVolume mounts a kubernetes.io/dockerconfigjson Secret as a

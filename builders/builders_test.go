@@ -421,3 +421,23 @@ func TestScriptsTakeParametersFromTheEnvironment(t *testing.T) {
 		t.Fatal("no builder has a script step: nothing checked")
 	}
 }
+
+// TestInfoNeeds: what a team may forbid is read off the Tasks themselves
+// (a privileged container) and the strategies (a layer cache repository).
+func TestInfoNeeds(t *testing.T) {
+	want := map[string][]string{"kaniko": {}, "kaniko-chainguard": {}, "buildkit": {"privileged"}, "buildah": {"privileged"}}
+	for _, b := range testBuilders {
+		info := builders.Info(b)
+		if w, ok := want[b.Name()]; !ok {
+			t.Errorf("%s: no expectation: add it to this test", b.Name())
+		} else if !slices.Equal(info.Needs, w) {
+			t.Errorf("%s needs %q, want %q", b.Name(), info.Needs, w)
+		}
+		for _, s := range info.Strategies {
+			writes := s.Name == "registry" || (b.Name() != "buildkit" && b.Name() != "buildah" && s.Name == "pv-warm")
+			if got := slices.Contains(s.Needs, "registry-writes"); got != writes || s.Needs == nil {
+				t.Errorf("%s/%s needs %q: registry-writes want %v (and never nil)", b.Name(), s.Name, s.Needs, writes)
+			}
+		}
+	}
+}

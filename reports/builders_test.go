@@ -13,6 +13,7 @@ import (
 	"golang.org/x/perf/benchproc"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/cachebench/cachebench/decision"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/results/resultstest"
 	"github.com/cachebench/cachebench/stats"
@@ -42,7 +43,7 @@ func renderRuns(t *testing.T, env results.Environment, runs []results.Run) (stri
 		}
 	}
 	w.Close()
-	if _, err := Render(dir); err != nil {
+	if _, err := Render(dir, decision.Inputs{}); err != nil {
 		t.Fatal(err)
 	}
 	md, err := os.ReadFile(filepath.Join(dir, MarkdownFile))

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachebench/cachebench/decision"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/results/resultstest"
 )
@@ -43,7 +44,7 @@ func TestReportPerChangeWithFindings(t *testing.T) {
 		w.Append(r)
 	}
 	w.Close()
-	rep, err := Render(dir)
+	rep, err := Render(dir, decision.Inputs{})
 	if err != nil {
 		t.Fatal(err)
 	}

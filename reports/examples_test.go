@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cachebench/cachebench/decision"
 	"github.com/cachebench/cachebench/results"
 )
 
@@ -30,7 +31,7 @@ func TestExamplesRenderAsCommitted(t *testing.T) {
 			if err := os.CopyFS(dir, os.DirFS(src)); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Render(dir); err != nil {
+			if _, err := Render(dir, decision.Inputs{}); err != nil {
 				t.Fatal(err)
 			}
 			for _, f := range []string{BenchTextFile, MarkdownFile} {

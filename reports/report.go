@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"math"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/cachebench/cachebench/decision"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/stats"
 )
@@ -25,14 +27,18 @@ type Report struct {
 	Dir     string
 	Results *results.Results
 	Stats   []stats.Stat
-	Charts  []Chart
+	// Decisions are the recommendations, one per build shape.
+	Decisions []decision.Decision
+	Charts    []Chart
+	Inputs    decision.Inputs
 	// Files lists what was written, relative to Dir.
 	Files []string
 }
 
 // Render reads a results folder and writes into it: charts (PNG and SVG),
-// report.md, report.html (one file, charts inline) and bench.txt.
-func Render(dir string) (*Report, error) {
+// report.md, report.html (one file, charts inline) and bench.txt. in is
+// what the recommendation weighs.
+func Render(dir string, in decision.Inputs) (*Report, error) {
 	res, err := results.Load(dir)
 	if err != nil {
 		return nil, err
@@ -40,7 +46,10 @@ func Render(dir string) (*Report, error) {
 	if len(res.Runs) == 0 {
 		return nil, fmt.Errorf("%s holds no runs yet", filepath.Join(dir, results.ResultsFile))
 	}
-	rep := &Report{Dir: dir, Results: res, Stats: stats.Summarize(res.Runs)}
+	rep := &Report{Dir: dir, Results: res, Stats: stats.Summarize(res.Runs), Inputs: in}
+	if rep.Decisions, err = decision.Decide(res, in); err != nil {
+		return nil, err
+	}
 	if rep.Charts, err = Charts(dir, rep.Stats); err != nil {
 		return nil, err
 	}
@@ -256,6 +265,8 @@ func reportDoc(rep *Report) doc {
 			"Every figure is over the successful runs of its row (n); failed runs are listed at the end and never counted.")
 	}
 
+	recommendationSection(&d, rep.Decisions, rep.Inputs)
+
 	d.heading(2, "Summary")
 	for _, wl := range sections(rep.Stats) {
 		d.para("**" + wl + "** (median wall time of a run, 95% interval):")
@@ -397,7 +408,7 @@ func reportDoc(rep *Report) doc {
 		}
 		// Every failed run is listed, with its log tail where there is one.
 		nfailed++
-		d.add(bullets{fmt.Sprintf("%s (%s): %s", runName(r), orDash(r.PipelineRun), r.Reason)})
+		d.add(bullets{fmt.Sprintf("%s (%s): %s", runName(r), cmp.Or(r.PipelineRun, "no PipelineRun"), r.Reason)})
 		if r.LogTail != "" {
 			d.add(code(r.LogTail))
 		}
@@ -723,13 +734,6 @@ func checks(c map[results.Verdict]int) string {
 		return "not checked"
 	}
 	return strings.Join(parts, ", ")
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "no PipelineRun"
-	}
-	return s
 }
 
 func firstWhy(rows []stats.Stat) string {

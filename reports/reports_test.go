@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cachebench/cachebench/decision"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/results/resultstest"
 	"github.com/cachebench/cachebench/stats"
@@ -25,7 +26,7 @@ func TestRenderWritesChartsAndReport(t *testing.T) {
 		w.Append(r)
 	}
 	w.Close()
-	rep, err := Render(dir)
+	rep, err := Render(dir, decision.Inputs{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -412,7 +412,10 @@ type BuilderInfo struct {
 	Name string `json:"name"`
 	// Pod says what the builder's pod needs of the cluster (privileged,
 	// seccomp or AppArmor profiles), in words.
-	Pod        string         `json:"pod"`
+	Pod string `json:"pod"`
+	// Needs are what every pod of the builder needs that a team may
+	// forbid (NeedPrivileged); nil in records made before they were kept.
+	Needs      []string       `json:"needs"`
 	Strategies []StrategyInfo `json:"strategies"`
 }
 
@@ -420,4 +423,22 @@ type BuilderInfo struct {
 type StrategyInfo struct {
 	Name    string `json:"name"`
 	Summary string `json:"summary"`
+	// Needs are what the strategy needs beyond the builder's
+	// (NeedRegistryWrites); nil in records made before they were kept.
+	Needs []string `json:"needs"`
 }
+
+// What a builder or strategy may need that a team's rules may forbid.
+const (
+	// NeedPrivileged: the build runs in a privileged container.
+	NeedPrivileged = "privileged"
+	// NeedDaemon: builds share a long-lived build daemon.
+	NeedDaemon = "daemon"
+	// NeedRWX: builds share a ReadWriteMany volume.
+	NeedRWX = "rwx"
+	// NeedRegistryWrites: builds write a layer cache to a registry.
+	NeedRegistryWrites = "registry-writes"
+)
+
+// Needs lists every need, in the order the report names them.
+var Needs = []string{NeedPrivileged, NeedDaemon, NeedRWX, NeedRegistryWrites}

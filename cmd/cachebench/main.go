@@ -32,17 +32,21 @@ func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "cachebench",
 		Short: "Measure what build-cache strategies save for image builds in Tekton",
-		Long: `cachebench runs the same container image build (git clone, then kaniko
-build and push) in Tekton Pipelines under each cache strategy:
+		Long: `cachebench runs the same container image build (git clone, then build and
+push) in Tekton Pipelines under each builder (kaniko, kaniko-chainguard,
+BuildKit, Buildah) and each cache strategy:
 
-  none      kaniko --cache=false
-  registry  kaniko's layer cache in a registry repository
-  pv-warm   base images warmed into a volume (--cache-dir) plus a layer cache
+  none      nothing kept between builds
+  registry  a layer cache in a registry repository near the cluster
+  pv-warm   a volume warmed before the round (base images; BuildKit's and
+            Buildah's layers too)
+  mirror    base images through a pull-through mirror (when named)
 
 Each round resets a strategy's cache and starts with a cold run; warm runs
-follow, interleaved across strategies. Every run is appended to
-<out>/<run-id>/results.jsonl as it finishes; "cachebench report" turns a
-results folder into charts and a report.
+follow, interleaved across builders and strategies. Every run is appended
+to <out>/<run-id>/results.jsonl as it finishes; "cachebench report" turns a
+results folder into charts and a report that opens with a recommendation
+for your commit mix (--mix), rules (--allow) and prices.
 
 Every flag can also be given as an environment variable: --warm-runs is
 CACHEBENCH_WARM_RUNS. Flags win over variables.`,

@@ -6,12 +6,14 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachebench/cachebench/decision"
 	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/results"
 )
 
 func newReportCmd() *cobra.Command {
 	root := results.DefaultRoot()
+	flags := decision.NewFlags()
 	cmd := &cobra.Command{
 		Use:   "report [results-folder]",
 		Short: "Render charts and report.md from a results folder",
@@ -21,10 +23,15 @@ self-contained page) and bench.txt (Go benchmark format, for benchstat),
 written into the same folder. When the
 folder's parent holds two or more results folders, also draw their trend into
 <parent>/trend/ and mark the medians that moved beyond the previous
-benchmark's confidence interval. Needs no cluster.`,
+benchmark's confidence interval. Needs no cluster.
+
+The report opens with a recommendation for your commit mix (--mix), rules
+(--allow) and prices; left out, each takes what the benchmark was run
+with.`,
 		Example: `  cachebench report
   cachebench report benchmarks/20261126-131647
-  cachebench report benchmarks/examples/20261126-143712`,
+  cachebench report benchmarks/examples/20261126-143712
+  cachebench report --mix source=70,base=20,none=10 --allow registry-writes --current kaniko/none`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dir := ""
@@ -36,12 +43,19 @@ benchmark's confidence interval. Needs no cluster.`,
 					return err
 				}
 			}
-			rep, err := reports.Render(dir)
+			in, err := recordedDecision(cmd, dir, &flags)
+			if err != nil {
+				return err
+			}
+			rep, err := reports.Render(dir, in)
 			if err != nil {
 				return err
 			}
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "%s: %d runs, %d groups\n", dir, len(rep.Results.Runs), len(rep.Stats))
+			for _, d := range rep.Decisions {
+				fmt.Fprintf(out, "recommendation for %s\n", reports.Headline(d))
+			}
 			for _, f := range rep.Files {
 				fmt.Fprintf(out, "  %s\n", filepath.Join(dir, f))
 			}
@@ -64,6 +78,27 @@ benchmark's confidence interval. Needs no cluster.`,
 		},
 	}
 	cmd.Flags().StringVar(&root, "out", root, "folder holding results folders (CACHEBENCH_OUT)")
+	flags.Register(cmd.Flags())
 	cmd.PreRunE = func(cmd *cobra.Command, _ []string) error { return applyEnv(cmd) }
 	return cmd
+}
+
+// recordedDecision parses the decision's flags, each left out taking the
+// value the benchmark recorded.
+func recordedDecision(cmd *cobra.Command, dir string, f *decision.Flags) (decision.Inputs, error) {
+	res, err := results.Load(dir)
+	if err != nil {
+		return decision.Inputs{}, err
+	}
+	for _, name := range decision.FlagNames {
+		fl := cmd.Flags().Lookup(name)
+		v, ok := res.Environment.Settings[name]
+		if fl == nil || fl.Changed || !ok {
+			continue
+		}
+		if err := fl.Value.Set(v); err != nil {
+			return decision.Inputs{}, fmt.Errorf("%s records %s=%q: %w", dir, name, v, err)
+		}
+	}
+	return f.Inputs()
 }

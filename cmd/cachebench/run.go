@@ -165,9 +165,12 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 		return fmt.Errorf("setup: %w", setupErr)
 	}
 	if render && total > 0 {
-		rep, err := reports.Render(s.ResultsDir())
+		rep, err := reports.Render(s.ResultsDir(), c.Decision)
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
+		}
+		for _, d := range rep.Decisions {
+			l.Infof("recommendation for %s", reports.Headline(d))
 		}
 		l.Infof("report: %s", filepath.Join(rep.Dir, reports.MarkdownFile))
 	}

@@ -1,0 +1,230 @@
+package decision
+
+import (
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/cachebench/cachebench/results"
+)
+
+// bench builds a benchmark's results: times[row][pattern] are the warm
+// runs' seconds; every run used 10 CPU-seconds and 1 GB for 20 s. Rows
+// with a cache also get a slow cold run, which a decision must not count.
+func bench(needs map[string][]string, times map[Row]map[string][]float64) *results.Results {
+	res := &results.Results{}
+	builders := map[string]*results.BuilderInfo{}
+	var order []string
+	for row, byPattern := range times {
+		b, ok := builders[row.Builder]
+		if !ok {
+			b = &results.BuilderInfo{Name: row.Builder, Needs: needs[row.Builder]}
+			if b.Needs == nil {
+				b.Needs = []string{}
+			}
+			builders[row.Builder] = b
+			order = append(order, row.Builder)
+		}
+		sn := []string{}
+		if row.Strategy == "registry" {
+			sn = []string{results.NeedRegistryWrites}
+		}
+		b.Strategies = append(b.Strategies, results.StrategyInfo{Name: row.Strategy, Needs: sn})
+		for pattern, secs := range byPattern {
+			if row.Strategy != "none" {
+				res.Runs = append(res.Runs, results.Run{
+					Coordinates: results.Coordinates{Workload: "small", Builder: row.Builder, Strategy: row.Strategy, Round: 1,
+						Cache: results.Cold, Change: pattern, Network: results.LocalNetwork, Start: results.StartAPI},
+					Success: true, WallMillis: 500_000,
+				})
+			}
+			for i, s := range secs {
+				res.Runs = append(res.Runs, results.Run{
+					Coordinates: results.Coordinates{Workload: "small", Builder: row.Builder, Strategy: row.Strategy, Round: i%2 + 1,
+						Cache: results.Warm, Change: pattern, Network: results.LocalNetwork, Start: results.StartAPI},
+					Success: true, WallMillis: int64(s * 1000),
+					Tasks:      []results.Task{{Name: "build-push", Span: results.Span{Seconds: 20}, CPUSeconds: 10, PeakMemoryBytes: 1e9}},
+					CacheBytes: 2e9,
+				})
+			}
+		}
+	}
+	for _, n := range order {
+		res.Environment.Builders = append(res.Environment.Builders, *builders[n])
+	}
+	return res
+}
+
+func spread(center float64) []float64 {
+	return []float64{center - 0.2, center - 0.1, center, center + 0.1, center + 0.2, center}
+}
+
+func one(t *testing.T, res *results.Results, in Inputs) Decision {
+	t.Helper()
+	ds, err := Decide(res, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ds) != 1 {
+		t.Fatalf("%d decisions, want 1", len(ds))
+	}
+	return ds[0]
+}
+
+func TestDecideFastestForTheMix(t *testing.T) {
+	res := bench(map[string][]string{"buildkit": {results.NeedPrivileged}}, map[Row]map[string][]float64{
+		{"kaniko", "none"}:       {"source": spread(30), "base": spread(30)},
+		{"kaniko", "registry"}:   {"source": spread(15), "base": spread(34)},
+		{"buildkit", "none"}:     {"source": spread(40), "base": spread(40)},
+		{"buildkit", "registry"}: {"source": spread(10), "base": spread(20)},
+	})
+	mix, err := ParseMix("source=3,base=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := one(t, res, Inputs{Mix: mix, Current: &Row{"kaniko", "none"}})
+	best, ok := d.Recommended()
+	if !ok || best.Row != (Row{"buildkit", "registry"}) {
+		t.Fatalf("recommended %+v, want buildkit/registry", best.Row)
+	}
+	// 0.75·10 + 0.25·20.
+	if math.Abs(best.Seconds-12.5) > 1e-9 || !best.CI.OK || best.CI.Lo > 12.5 || best.CI.Hi < 12.5 {
+		t.Errorf("expected %.2f s (%+v), want 12.5 s inside its interval", best.Seconds, best.CI)
+	}
+	if n := best.Patterns["source"].N; n != 6 {
+		t.Errorf("source runs counted: %d, want the 6 warm ones", n)
+	}
+	if d.Tie {
+		t.Errorf("a tie: %s", d.Why)
+	}
+	if d.VsNone == nil || d.VsNone.Row != (Row{"buildkit", "none"}) || math.Abs(d.VsNone.Ratio-40/12.5) > 1e-9 {
+		t.Errorf("against no cache: %+v, want buildkit/none at 3.2×", d.VsNone)
+	}
+	if d.VsCurrent == nil || math.Abs(d.VsCurrent.Saved-(30-12.5)) > 1e-9 || !d.VsCurrent.CI.OK || d.VsCurrent.CI.Lo <= 1 {
+		t.Errorf("against the current kaniko/none: %+v, want 17.5 s saved, interval above 1", d.VsCurrent)
+	}
+	// kaniko/registry: 0.75·15 + 0.25·34 = 19.75 s, second.
+	if d.RunnerUp < 0 || d.Estimates[d.RunnerUp].Row != (Row{"kaniko", "registry"}) {
+		t.Errorf("runner-up %+v, want kaniko/registry", d.Estimates[d.RunnerUp].Row)
+	}
+	// Pivot on base: buildkit/registry 10 + 10x, kaniko/none 30 for any x:
+	// never; kaniko/registry 15+19x: never below 10+10x for x in [0,1]
+	// (15 > 10 and 34 > 20); buildkit/none 40: never. Nothing changes it.
+	if len(d.Pivots) != 0 {
+		t.Errorf("pivots %+v, want none", d.Pivots)
+	}
+	// Cost: 10 CPU-s a run → 1000·10/3600 CPU-hours; 1 GB for 20 s;
+	// 2 GB of cache a month over 1,000 builds.
+	c := best.Cost
+	if !c.Measured || math.Abs(c.CPUHours-10000.0/3600) > 1e-9 || math.Abs(c.MemoryGBHours-20000.0/3600) > 1e-9 || math.Abs(c.StorageGBMonths-2) > 1e-9 {
+		t.Errorf("cost %+v", c)
+	}
+	wantDollars := 10000.0/3600*DefaultPrices.CPUHour + 20000.0/3600*DefaultPrices.MemoryGBHour + 2*DefaultPrices.StorageGBMonth
+	if math.Abs(c.Dollars-wantDollars) > 1e-9 || math.Abs(c.WaitingHours-12500.0/3600) > 1e-9 {
+		t.Errorf("dollars %.4f want %.4f; waiting %.3f h", c.Dollars, wantDollars, c.WaitingHours)
+	}
+}
+
+func TestDecidePivot(t *testing.T) {
+	// a: 10 s after a source change, 40 after a base change; b: 20 and 20.
+	// At source share s: a = 40 − 30s, b = 20: b wins below s = 2/3.
+	res := bench(nil, map[Row]map[string][]float64{
+		{"kaniko", "registry"}: {"source": spread(10), "base": spread(40)},
+		{"kaniko", "pv-warm"}:  {"source": spread(20), "base": spread(20)},
+	})
+	d := one(t, res, Inputs{Mix: Mix{"source": 9, "base": 1}})
+	if best, _ := d.Recommended(); best.Row != (Row{"kaniko", "registry"}) {
+		t.Fatalf("recommended %s", best.Row)
+	}
+	var source *Pivot
+	for i, p := range d.Pivots {
+		if p.Pattern == "source" {
+			source = &d.Pivots[i]
+		}
+	}
+	if source == nil || math.Abs(source.At-2.0/3) > 1e-9 || source.Row != (Row{"kaniko", "pv-warm"}) || math.Abs(source.Now-0.9) > 1e-9 {
+		t.Fatalf("pivots %+v, want source at 66.7%% for kaniko/pv-warm", d.Pivots)
+	}
+}
+
+func TestDecideAllowAndTie(t *testing.T) {
+	needs := map[string][]string{"buildkit": {results.NeedPrivileged}}
+	res := bench(needs, map[Row]map[string][]float64{
+		{"kaniko", "none"}:      {"source": spread(30)},
+		{"kaniko", "pv-warm"}:   {"source": spread(12.1)},
+		{"buildkit", "none"}:    {"source": spread(40)},
+		{"buildkit", "pv-warm"}: {"source": spread(12)},
+	})
+	// Tied with the faster buildkit row, kaniko needs nothing.
+	d := one(t, res, Inputs{})
+	best, _ := d.Recommended()
+	if !d.Tie || best.Row != (Row{"kaniko", "pv-warm"}) || !strings.Contains(d.Why, "needs nothing") {
+		t.Errorf("tie %v, recommended %s (%s): want kaniko/pv-warm for needing nothing", d.Tie, best.Row, d.Why)
+	}
+	allow, err := ParseAllow([]string{"registry-writes"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d = one(t, res, Inputs{Allow: allow})
+	best, _ = d.Recommended()
+	if d.Tie || best.Row != (Row{"kaniko", "pv-warm"}) {
+		t.Errorf("without privileged: tie %v, recommended %s, want kaniko/pv-warm alone", d.Tie, best.Row)
+	}
+	for _, e := range d.Estimates {
+		if e.Builder == "buildkit" && (e.Excluded == "" || !strings.Contains(e.Excluded, "privileged") || e.Seconds == 0) {
+			t.Errorf("%s: excluded %q with %.1f s, want left out for privileged and its time kept", e.Row, e.Excluded, e.Seconds)
+		}
+	}
+	// Records without needs cannot be filtered: --allow is refused, and
+	// without it the decision says they are unknown.
+	for i := range res.Environment.Builders {
+		res.Environment.Builders[i].Needs = nil
+	}
+	if _, err := Decide(res, Inputs{Allow: allow}); err == nil || !strings.Contains(err.Error(), "leave --allow out") {
+		t.Errorf("--allow on records without needs: %v", err)
+	}
+	if d = one(t, res, Inputs{}); !d.NeedsUnknown {
+		t.Errorf("needs unknown not flagged")
+	}
+}
+
+func TestDecideRefusals(t *testing.T) {
+	res := bench(nil, map[Row]map[string][]float64{{"kaniko", "none"}: {"source": spread(30), "base": spread(20)}})
+	_, err := Decide(res, Inputs{Mix: Mix{"deps": 1, "source": 1}})
+	if err == nil || !strings.Contains(err.Error(), "--change deps") || !strings.Contains(err.Error(), "base, source") && !strings.Contains(err.Error(), "source, base") {
+		t.Errorf("mix with an unmeasured pattern: %v", err)
+	}
+	if _, err = Decide(res, Inputs{Current: &Row{"buildah", "none"}}); err == nil || !strings.Contains(err.Error(), "kaniko/none") {
+		t.Errorf("unmeasured current row: %v", err)
+	}
+	for in, want := range map[string]string{
+		"source=x":          "not a number",
+		"source=-1":         "not a number",
+		"source":            "PATTERN=WEIGHT",
+		"source=0,base=0":   "sum to zero",
+		"source=1,source=2": "twice",
+	} {
+		if _, err := ParseMix(in); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "--mix") {
+			t.Errorf("ParseMix(%q) = %v, want an error about %q", in, err, want)
+		}
+	}
+	if _, err := ParseAllow([]string{"root"}); err == nil || !strings.Contains(err.Error(), "privileged") {
+		t.Errorf("unknown constraint: %v", err)
+	}
+	if _, err := ParseRow("kaniko"); err == nil || !strings.Contains(err.Error(), "kaniko/none") {
+		t.Errorf("current without strategy: %v", err)
+	}
+	if err := (Prices{CPUHour: -1, BuildsPerMonth: 1}).Check(); err == nil || !strings.Contains(err.Error(), "--price-cpu-hour") {
+		t.Errorf("negative price: %v", err)
+	}
+}
+
+func TestMixString(t *testing.T) {
+	m, err := ParseMix("source=70, deps=20,base=5,none=5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := m.String(), "source 70%, deps 20%, base 5%, none 5%"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+}
