@@ -17,7 +17,7 @@ REPORT  ?=
 E2E_CLUSTER ?= cachebench-e2e
 SMOKE_ENV ?= CACHEBENCH_CLUSTER_NAME=$(E2E_CLUSTER) CACHEBENCH_START=trigger CACHEBENCH_WORKLOADS=smoke CACHEBENCH_STRATEGIES=none,registry,pv-warm,mirror CACHEBENCH_STOP_AFTER_FAILURES=2 CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1 CACHEBENCH_SIDE_BY_SIDE=1
 
-.PHONY: help test e2e e2e-online faults bench report docker images cluster-up cluster-down build vet clean-cluster
+.PHONY: help test e2e e2e-online faults bench report site site-test docker images cluster-up cluster-down build vet clean-cluster
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -78,6 +78,21 @@ bench: docker ## the full benchmark (defaults: every builder on small, until ±1
 
 report: ## render charts and report.md (REPORT=folder, default the newest under benchmarks/)
 	$(GO) run ./cmd/cachebench report $(REPORT)
+
+# The site to make: from these folders (results folders or folders of them),
+# into SITE_OUT.
+SITE_FROM ?= benchmarks
+SITE_OUT  ?= site
+
+site: ## a static site of benchmarks (SITE_FROM, default benchmarks/) in SITE_OUT (default site/)
+	$(GO) run ./cmd/cachebench site --out $(SITE_OUT) $(SITE_FROM)
+
+# SCREENSHOTS=folder keeps the browser test's screenshots.
+SCREENSHOTS ?=
+
+site-test: ## the site of the examples in headless Chromium (installs Debian's Chromium; needs root)
+	bash host/install-chromium.sh
+	CACHEBENCH_BROWSER=chromium $(if $(SCREENSHOTS),CACHEBENCH_SCREENSHOTS=$(SCREENSHOTS)) $(GO) test ./reports -run TestSiteInBrowser -count=1 -v
 
 cluster-up: docker ## bring the cluster up and keep it
 	$(GO) run ./cmd/cachebench cluster up

@@ -77,3 +77,31 @@ func (f Flags) Settings() map[string]string {
 	}
 	return s
 }
+
+// Recorded sets every decision flag of fs that was not given on the
+// command line to the value a benchmark recorded in its settings, so that
+// its report decides as it was run to.
+func Recorded(fs *pflag.FlagSet, settings map[string]string) error {
+	for _, name := range FlagNames {
+		f := fs.Lookup(name)
+		v, ok := settings[name]
+		if f == nil || f.Changed || !ok {
+			continue
+		}
+		if err := fs.Set(name, v); err != nil {
+			return fmt.Errorf("recorded setting %s=%q: %w", name, v, err)
+		}
+	}
+	return nil
+}
+
+// RecordedInputs are the inputs a benchmark was run with.
+func RecordedInputs(settings map[string]string) (Inputs, error) {
+	f := NewFlags()
+	fs := pflag.NewFlagSet("recorded", pflag.ContinueOnError)
+	f.Register(fs)
+	if err := Recorded(fs, settings); err != nil {
+		return Inputs{}, err
+	}
+	return f.Inputs()
+}

@@ -89,7 +89,36 @@ const htmlStyle = `body{font-family:system-ui,sans-serif;max-width:1200px;margin
 table{border-collapse:collapse;margin:1em 0;font-size:14px}th,td{border:1px solid #ccc;padding:3px 7px}
 th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
 figure{margin:1.5em 0}figcaption{font-size:13px;color:#555}pre{background:#f6f6f6;padding:8px;overflow:auto;font-size:12px}
-svg{max-width:100%;height:auto}figure.wide{overflow-x:auto}figure.wide svg{max-width:none}`
+svg{max-width:100%;height:auto}figure.wide{overflow-x:auto}figure.wide svg{max-width:none}.scroll{overflow-x:auto}`
+
+// inlineMarkup are the Markdown marks the report's text uses, each with
+// the HTML elements it stands for.
+var inlineMarkup = []struct{ mark, open, close string }{{"**", "<strong>", "</strong>"}, {"`", "<code>", "</code>"}}
+
+// inlineHTML escapes text for HTML and turns its Markdown marks, where
+// they come in pairs, into elements.
+func inlineHTML(text string) string {
+	s := html.EscapeString(text)
+	for _, m := range inlineMarkup {
+		parts := strings.Split(s, m.mark)
+		if len(parts)%2 == 0 {
+			continue // an unpaired mark is text
+		}
+		var b strings.Builder
+		for i, p := range parts {
+			switch {
+			case i == 0:
+			case i%2 == 1:
+				b.WriteString(m.open)
+			default:
+				b.WriteString(m.close)
+			}
+			b.WriteString(p)
+		}
+		s = b.String()
+	}
+	return s
+}
 
 // writeHTML writes a page that needs nothing else: the SVG charts are
 // read from dir and put inline.
@@ -101,17 +130,17 @@ func writeHTML(w io.Writer, d doc, dir string) error {
 			title = h.text
 		}
 	}
-	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>%s</title><style>%s</style></head><body>\n", html.EscapeString(title), htmlStyle)
+	fmt.Fprintf(&b, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\"><title>%s</title><style>%s</style></head><body>\n", html.EscapeString(title), htmlStyle)
 	for _, blk := range d.blocks {
 		switch v := blk.(type) {
 		case heading:
 			fmt.Fprintf(&b, "<h%d>%s</h%d>\n", v.level, html.EscapeString(v.text), v.level)
 		case para:
-			fmt.Fprintf(&b, "<p>%s</p>\n", html.EscapeString(string(v)))
+			fmt.Fprintf(&b, "<p>%s</p>\n", inlineHTML(string(v)))
 		case bullets:
 			b.WriteString("<ul>\n")
 			for _, item := range v {
-				fmt.Fprintf(&b, "<li>%s</li>\n", html.EscapeString(item))
+				fmt.Fprintf(&b, "<li>%s</li>\n", inlineHTML(item))
 			}
 			b.WriteString("</ul>\n")
 		case code:
@@ -131,7 +160,8 @@ func writeHTML(w io.Writer, d doc, dir string) error {
 			}
 			fmt.Fprintf(&b, "<figure%s>%s<figcaption>%s</figcaption></figure>\n", class, svg, html.EscapeString(v.chart.Title))
 		case table:
-			b.WriteString("<table><tr>")
+			// A wide table scrolls on its own on a phone, not the page.
+			b.WriteString("<div class=\"scroll\"><table><tr>")
 			for _, h := range v.header {
 				fmt.Fprintf(&b, "<th>%s</th>", html.EscapeString(h))
 			}
@@ -147,7 +177,7 @@ func writeHTML(w io.Writer, d doc, dir string) error {
 				}
 				b.WriteString("</tr>\n")
 			}
-			b.WriteString("</table>\n")
+			b.WriteString("</table></div>\n")
 		default:
 			return fmt.Errorf("unknown block %T", blk)
 		}

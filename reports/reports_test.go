@@ -125,3 +125,14 @@ func TestBenchTextUsage(t *testing.T) {
 		t.Errorf("a run without counters has a CPU time: %q", none)
 	}
 }
+
+func TestInlineHTML(t *testing.T) {
+	for in, want := range map[string]string{
+		"For **small** builds, `--mix` <x>": "For <strong>small</strong> builds, <code>--mix</code> &lt;x&gt;",
+		"2 ** 3, a lone ` mark":             "2 ** 3, a lone ` mark",
+	} {
+		if got := inlineHTML(in); got != want {
+			t.Errorf("inlineHTML(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -19,6 +19,9 @@ import (
 // TrendDir is the folder, under the results root, of the trend report.
 const TrendDir = "trend"
 
+// TrendHTML is the trend's page in TrendDir.
+const TrendHTML = "trend.html"
+
 // Point is one benchmark's figure for one group.
 type Point struct {
 	RunID string
@@ -162,10 +165,10 @@ func RenderTrend(root string) (*TrendReport, error) {
 	if err := writeFile(filepath.Join(out, "trend.md"), func(f *os.File) error { return writeMarkdown(f, d) }); err != nil {
 		return nil, err
 	}
-	if err := writeFile(filepath.Join(out, "trend.html"), func(f *os.File) error { return writeHTML(f, d, out) }); err != nil {
+	if err := writeFile(filepath.Join(out, TrendHTML), func(f *os.File) error { return writeHTML(f, d, out) }); err != nil {
 		return nil, err
 	}
-	tr.Files = append(tr.Files, "trend.md", "trend.html")
+	tr.Files = append(tr.Files, "trend.md", TrendHTML)
 	return tr, nil
 }
 

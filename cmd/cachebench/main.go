@@ -53,6 +53,6 @@ CACHEBENCH_WARM_RUNS. Flags win over variables.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCmd(), newReportCmd(), newClusterCmd(), newImagesCmd())
+	root.AddCommand(newRunCmd(), newReportCmd(), newSiteCmd(), newClusterCmd(), newImagesCmd())
 	return root
 }

@@ -90,15 +90,8 @@ func recordedDecision(cmd *cobra.Command, dir string, f *decision.Flags) (decisi
 	if err != nil {
 		return decision.Inputs{}, err
 	}
-	for _, name := range decision.FlagNames {
-		fl := cmd.Flags().Lookup(name)
-		v, ok := res.Environment.Settings[name]
-		if fl == nil || fl.Changed || !ok {
-			continue
-		}
-		if err := fl.Value.Set(v); err != nil {
-			return decision.Inputs{}, fmt.Errorf("%s records %s=%q: %w", dir, name, v, err)
-		}
+	if err := decision.Recorded(cmd.Flags(), res.Environment.Settings); err != nil {
+		return decision.Inputs{}, fmt.Errorf("%s: %w", dir, err)
 	}
 	return f.Inputs()
 }
