@@ -122,7 +122,7 @@ func RenderTrend(root string) (*TrendReport, error) {
 	tr := &TrendReport{Dir: out, Series: series}
 	var d doc
 	d.heading(1, "cachebench trend")
-	d.para(fmt.Sprintf("Medians of %d benchmarks under %s, oldest first. A median above the previous benchmark's 95%% interval is marked a regression, below it an improvement; with fewer than 6 runs the previous benchmark has no interval and no verdict is given (n/a).", len(dirs), root))
+	d.para(fmt.Sprintf("Medians of %d benchmarks under %s, oldest first. A median above the previous benchmark's 95%% interval is marked a regression, below it an improvement; with fewer than 6 runs the previous benchmark has no interval and no verdict is given (n/a).", len(dirs), filepath.Base(filepath.Clean(root))))
 	// Builders are named only when the trend holds more than one.
 	multi := len(stats.Distinct(series, func(s Series) string { return s.Builder })) > 1
 	// A section per workload and network profile: no chart mixes profiles.
@@ -134,7 +134,7 @@ func RenderTrend(root string) (*TrendReport, error) {
 				ws = append(ws, s)
 			}
 		}
-		dr, err := trendChart(wl, ws, dirs, multi)
+		dr, err := trendChart(wl, ws, dirs)
 		if err != nil {
 			return nil, err
 		}
@@ -185,99 +185,101 @@ func (t *TrendReport) Regressions() []string {
 	return out
 }
 
-// trendChart draws a line per series: a colour per builder and strategy,
-// dashed for cold runs; the legend names the builder when multi is set.
-func trendChart(wl string, series []Series, dirs []string, multi bool) (*drawing, error) {
-	p := newPlot(wl+": median wall time per benchmark", "seconds", true)
-	leg := newLegend()
+// trendChart draws a line per series, a panel per builder on one Y scale:
+// a colour per strategy, dashed for cold runs, so that the legend stays
+// short however many builders ran.
+func trendChart(wl string, series []Series, dirs []string) (*drawing, error) {
 	// Only the benchmarks that ran this workload get a place on the X axis.
 	has := map[string]bool{}
+	top := 0.0
 	for _, s := range series {
 		for _, pt := range s.Points {
 			has[pt.RunID] = true
+			top = max(top, pt.Median)
+			if pt.MedianCI.OK {
+				top = max(top, pt.MedianCI.Hi)
+			}
 		}
 	}
 	pos := map[string]float64{}
-	var labels []string
+	var cols []xColumn
 	for _, d := range dirs {
 		if id := filepath.Base(d); has[id] {
-			pos[id] = float64(len(labels))
-			labels = append(labels, shortID(id))
+			pos[id] = float64(len(cols))
+			cols = append(cols, xColumn{label: shortID(id)})
 		}
 	}
-	top := 0.0
-	var regressions plotter.XYs
-	colours := map[string]int{}
-	// With more than one builder, each builder's points have their own shape.
-	shapes := []draw.GlyphDrawer{draw.RingGlyph{}, draw.TriangleGlyph{}, draw.SquareGlyph{}, draw.CrossGlyph{}, draw.PyramidGlyph{}, draw.PlusGlyph{}}
 	builders := stats.Distinct(series, func(s Series) string { return s.Builder })
-	for _, s := range series {
-		var line plotter.XYs
-		var errs plotter.YErrors
-		var withCI plotter.XYs
-		for _, pt := range s.Points {
-			x, ok := pos[pt.RunID]
-			if !ok {
-				x = float64(len(line))
+	strategies := stats.Distinct(series, func(s Series) string { return s.Strategy })
+	d := &drawing{leg: newLegend()}
+	inLegend := map[string]bool{}
+	for _, b := range builders {
+		title := wl + ": median wall time per benchmark"
+		if len(builders) > 1 {
+			title = wl + ", " + b + ": median wall time per benchmark"
+		}
+		p := newPlot(title, "seconds", true)
+		var regressions plotter.XYs
+		for _, s := range series {
+			if s.Builder != b {
+				continue
 			}
-			line = append(line, plotter.XY{X: x, Y: pt.Median})
-			top = max(top, pt.Median)
-			if pt.MedianCI.OK {
-				withCI = append(withCI, plotter.XY{X: x, Y: pt.Median})
-				errs = append(errs, struct{ Low, High float64 }{pt.Median - pt.MedianCI.Lo, pt.MedianCI.Hi - pt.Median})
-				top = max(top, pt.MedianCI.Hi)
+			var line, withCI plotter.XYs
+			var errs plotter.YErrors
+			for _, pt := range s.Points {
+				x := pos[pt.RunID]
+				line = append(line, plotter.XY{X: x, Y: pt.Median})
+				if pt.MedianCI.OK {
+					withCI = append(withCI, plotter.XY{X: x, Y: pt.Median})
+					errs = append(errs, struct{ Low, High float64 }{pt.Median - pt.MedianCI.Lo, pt.MedianCI.Hi - pt.Median})
+				}
+				if pt.Verdict == "regression" {
+					regressions = append(regressions, plotter.XY{X: x, Y: pt.Median})
+				}
 			}
-			if pt.Verdict == "regression" {
-				regressions = append(regressions, plotter.XY{X: x, Y: pt.Median})
-			}
-		}
-		l, pts, err := plotter.NewLinePoints(line)
-		if err != nil {
-			return nil, err
-		}
-		bs := s.Builder + "/" + s.Strategy
-		if _, ok := colours[bs]; !ok {
-			colours[bs] = len(colours)
-		}
-		col := palette[colours[bs]%len(palette)]
-		l.Color, pts.Color = col, col
-		if multi {
-			pts.Shape = shapes[slices.Index(builders, s.Builder)%len(shapes)]
-		}
-		if s.Cache == results.Cold {
-			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-		}
-		p.Add(l, pts)
-		name := s.Strategy + " " + string(s.Cache)
-		if multi {
-			name = s.Builder + " " + name
-		}
-		leg.Add(name, l, pts)
-		if len(withCI) > 0 {
-			eb, err := plotter.NewYErrorBars(struct {
-				plotter.XYs
-				plotter.YErrors
-			}{withCI, errs})
+			l, pts, err := plotter.NewLinePoints(line)
 			if err != nil {
 				return nil, err
 			}
-			eb.Color = col
-			p.Add(eb)
+			col := palette[slices.Index(strategies, s.Strategy)%len(palette)]
+			l.Color, pts.Color = col, col
+			if s.Cache == results.Cold {
+				l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+			}
+			p.Add(l, pts)
+			if name := s.Strategy + " " + string(s.Cache); !inLegend[name] {
+				inLegend[name] = true
+				d.leg.Add(name, l, pts)
+			}
+			if len(withCI) > 0 {
+				eb, err := plotter.NewYErrorBars(struct {
+					plotter.XYs
+					plotter.YErrors
+				}{withCI, errs})
+				if err != nil {
+					return nil, err
+				}
+				eb.Color = col
+				p.Add(eb)
+			}
 		}
-	}
-	if len(regressions) > 0 {
-		sc, err := plotter.NewScatter(regressions)
-		if err != nil {
-			return nil, err
+		if len(regressions) > 0 {
+			sc, err := plotter.NewScatter(regressions)
+			if err != nil {
+				return nil, err
+			}
+			sc.GlyphStyle = draw.GlyphStyle{Shape: draw.RingGlyph{}, Radius: vg.Points(7), Color: color.RGBA{R: 0xd0, A: 0xff}}
+			p.Add(sc)
+			if !inLegend["regression"] {
+				inLegend["regression"] = true
+				d.leg.Add("regression", sc)
+			}
 		}
-		sc.GlyphStyle = draw.GlyphStyle{Shape: draw.RingGlyph{}, Radius: vg.Points(7), Color: color.RGBA{R: 0xd0, A: 0xff}}
-		p.Add(sc)
-		leg.Add("regression", sc)
+		d.plotWidth = max(d.plotWidth, layoutX(p, cols, vg.Points(60)))
+		headroom(p, top)
+		d.panels = append(d.panels, p)
 	}
-	p.NominalX(labels...)
-	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
-	headroom(p, top)
-	return single(p, leg, 0), nil
+	return d, nil
 }
 
 // shortID shortens a timestamp run ID (20261126-131647) to 11-26 13:16.
