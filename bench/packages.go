@@ -109,7 +109,13 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout+DeadlineGrace)
 	defer cancel()
 	done, err := r.waitDone(wctx, created.Name)
-	if err != nil {
+	switch {
+	case err == nil:
+	case ctx.Err() != nil:
+		return fmt.Errorf("fill the package cache with %s: %w", w.Name, ctx.Err())
+	case wctx.Err() != nil:
+		return fmt.Errorf("fill the package cache with %s: %s did not finish within %s (--run-timeout plus %s)", w.Name, created.Name, r.opts.RunTimeout+DeadlineGrace, DeadlineGrace)
+	default:
 		return fmt.Errorf("fill the package cache with %s: %w", w.Name, err)
 	}
 	end := time.Now()
