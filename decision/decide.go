@@ -182,7 +182,6 @@ func decide(s Shape, runs []results.Run, in Inputs, needs map[Row][]string, know
 		pattern string
 	}
 	var rows []Row
-	times := map[cell][]float64{}
 	byCell := map[cell][]results.Run{}
 	byRow := map[Row][]results.Run{}
 	for _, r := range runs {
@@ -194,7 +193,6 @@ func decide(s Shape, runs []results.Run, in Inputs, needs map[Row][]string, know
 			continue
 		}
 		c := cell{row, stats.ChangeOf(r)}
-		times[c] = append(times[c], r.WallSeconds())
 		byCell[c] = append(byCell[c], r)
 		byRow[row] = append(byRow[row], r)
 	}
@@ -211,8 +209,12 @@ func decide(s Shape, runs []results.Run, in Inputs, needs map[Row][]string, know
 	for _, row := range rows {
 		e := Estimate{Row: row, Patterns: map[string]PatternTime{}, Needs: needs[row]}
 		var missing, few []string
+		walls := map[string][]float64{}
 		for _, p := range measured {
-			if v := times[cell{row, p}]; len(v) > 0 {
+			for _, r := range byCell[cell{row, p}] {
+				walls[p] = append(walls[p], r.WallSeconds())
+			}
+			if v := walls[p]; len(v) > 0 {
 				e.Patterns[p] = PatternTime{stats.MedianOf(v), len(v)}
 			}
 		}
@@ -242,7 +244,7 @@ func decide(s Shape, runs []results.Run, in Inputs, needs map[Row][]string, know
 		if len(few) > 0 {
 			e.CI = stats.Interval{Why: fmt.Sprintf("an interval needs %d runs of each pattern in the mix (%s)", MinRuns, strings.Join(few, ", "))}
 		} else {
-			e.draws = bootstrap(rng, d.Mix, func(p string) []float64 { return times[cell{row, p}] })
+			e.draws = bootstrap(rng, d.Mix, walls)
 			e.CI = percentiles(e.draws)
 		}
 		e.Cost = costOf(d.Mix, func(p string) []results.Run { return byCell[cell{row, p}] }, byRow[row], in.Prices)
@@ -388,7 +390,7 @@ func firstNonEmpty(s ...string) string {
 
 // bootstrap resamples each pattern's times and sums the mix-weighted
 // medians: the distribution of the expected time.
-func bootstrap(rng *rand.Rand, mix Mix, times func(string) []float64) []float64 {
+func bootstrap(rng *rand.Rand, mix Mix, times map[string][]float64) []float64 {
 	patterns := mix.Patterns()
 	out := make([]float64, draws)
 	buf := []float64{}
@@ -397,7 +399,7 @@ func bootstrap(rng *rand.Rand, mix Mix, times func(string) []float64) []float64 
 			if mix[p] == 0 {
 				continue
 			}
-			v := times(p)
+			v := times[p]
 			buf = buf[:0]
 			for range v {
 				buf = append(buf, v[rng.IntN(len(v))])
