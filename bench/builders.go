@@ -1,8 +1,11 @@
 package bench
 
 import (
+	"slices"
+
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/builders/all"
+	"github.com/cachebench/cachebench/decision"
 )
 
 // Builders lists the builders cachebench knows, the reference builder
@@ -29,4 +32,18 @@ func newBuilders(defs []builders.Definition, s builders.Settings) []builders.Bui
 		out = append(out, d.New(s))
 	}
 	return out
+}
+
+// DefinedNeeds are what each builder under each strategy needs as this
+// cachebench defines them, for reports of benchmarks recorded before
+// needs were kept.
+func DefinedNeeds() map[decision.Row][]string {
+	m := map[decision.Row][]string{}
+	for _, b := range newBuilders(all.Builders, builders.Settings{}) {
+		info := builders.Info(b)
+		for _, s := range info.Strategies {
+			m[decision.Row{Builder: info.Name, Strategy: s.Name}] = append(slices.Clone(info.Needs), s.Needs...)
+		}
+	}
+	return m
 }

@@ -94,9 +94,10 @@ type Decision struct {
 	// team's current row; Behind the runner-up.
 	VsNone, VsCurrent, Behind *Comparison
 	Pivots                    []Pivot
-	// NeedsUnknown: the benchmark was recorded before needs were kept, so
-	// Allow could not be applied.
-	NeedsUnknown bool
+	// NeedsUnknown: the benchmark was recorded before needs were kept, and
+	// none were defined, so Allow could not be applied. NeedsDefined: it
+	// was, and the needs used are Inputs.Defined.
+	NeedsUnknown, NeedsDefined bool
 }
 
 // Recommended is the recommended row's estimate, if any.
@@ -124,6 +125,10 @@ func Decide(res *results.Results, in Inputs) ([]Decision, error) {
 		byShape[s] = append(byShape[s], r)
 	}
 	needs, known := needsOf(res.Environment)
+	defined := !known && len(in.Defined) > 0
+	if defined {
+		needs, known = in.Defined, true
+	}
 	if !known && in.Allow != nil {
 		return nil, fmt.Errorf("--allow: %s was recorded before cachebench kept what each builder and strategy needs, so rules cannot be applied to it (its report's pod needs column says it in words): leave --allow out", res.Dir)
 	}
@@ -133,6 +138,7 @@ func Decide(res *results.Results, in Inputs) ([]Decision, error) {
 		if err != nil {
 			return nil, err
 		}
+		d.NeedsDefined = defined
 		out = append(out, d)
 	}
 	return out, nil
@@ -280,20 +286,34 @@ func decide(s Shape, runs []results.Run, in Inputs, needs map[Row][]string, know
 			tied = append(tied, i)
 		}
 	}
-	d.Best = tied[0]
+	// Among tied rows the simplest, then the cheapest, then the faster, so
+	// long as no other tied row is clearly faster than it: a tie is with
+	// the fastest, not among the rest.
+	simplest := func(i, j int) int {
+		a, b := ests[i], ests[j]
+		if len(a.Needs) != len(b.Needs) {
+			return len(a.Needs) - len(b.Needs)
+		}
+		if a.Cost.Measured && b.Cost.Measured && a.Cost.Dollars != b.Cost.Dollars {
+			return cmpFloat(a.Cost.Dollars, b.Cost.Dollars)
+		}
+		return cmpFloat(a.Seconds, b.Seconds)
+	}
+	for len(tied) > 1 {
+		pick := slices.MinFunc(tied, simplest)
+		beaten := slices.ContainsFunc(tied, func(j int) bool {
+			c := compare(ests[j], ests[pick])
+			return j != pick && c.CI.OK && c.CI.Lo > 1
+		})
+		if !beaten {
+			break
+		}
+		tied = slices.DeleteFunc(tied, func(j int) bool { return j == pick })
+	}
+	d.Best = slices.MinFunc(tied, simplest)
 	if len(tied) > 1 {
 		d.Tie = true
-		d.Best = slices.MinFunc(tied, func(i, j int) int {
-			a, b := ests[i], ests[j]
-			if len(a.Needs) != len(b.Needs) {
-				return len(a.Needs) - len(b.Needs)
-			}
-			if a.Cost.Measured && b.Cost.Measured && a.Cost.Dollars != b.Cost.Dollars {
-				return cmpFloat(a.Cost.Dollars, b.Cost.Dollars)
-			}
-			return cmpFloat(a.Seconds, b.Seconds)
-		})
-		d.Why = tieReason(ests, tied, d.Best)
+		d.Why = tieReason(ests, tied, d.Best, known)
 	}
 	best := ests[d.Best]
 	for i := 0; i < allowed; i++ {
@@ -334,7 +354,7 @@ func cmpFloat(a, b float64) int {
 }
 
 // tieReason says why the recommendation was chosen among tied rows.
-func tieReason(ests []Estimate, tied []int, best int) string {
+func tieReason(ests []Estimate, tied []int, best int, needsKnown bool) string {
 	b := ests[best]
 	var others []string
 	fewerNeeds, cheaper := true, b.Cost.Measured
@@ -349,6 +369,10 @@ func tieReason(ests []Estimate, tied []int, best int) string {
 	}
 	var why string
 	switch {
+	case !needsKnown && cheaper:
+		why = fmt.Sprintf("it costs least per 1,000 builds ($%.2f); what the rows need was not recorded", b.Cost.Dollars)
+	case !needsKnown:
+		why = "it has the lowest expected time; what the rows need was not recorded"
 	case fewerNeeds && len(b.Needs) == 0:
 		why = "it needs nothing a team may forbid"
 	case fewerNeeds:

@@ -186,6 +186,47 @@ func TestDecideAllowAndTie(t *testing.T) {
 	if d = one(t, res, Inputs{}); !d.NeedsUnknown {
 		t.Errorf("needs unknown not flagged")
 	}
+	// Unless this cachebench defines them: then they apply, and say so.
+	defined := map[Row][]string{{"buildkit", "none"}: {results.NeedPrivileged}, {"buildkit", "pv-warm"}: {results.NeedPrivileged}}
+	d = one(t, res, Inputs{Allow: allow, Defined: defined})
+	if best, _ := d.Recommended(); d.NeedsUnknown || !d.NeedsDefined || best.Row != (Row{"kaniko", "pv-warm"}) || d.Tie {
+		t.Errorf("with defined needs: unknown %v, defined %v, recommended %s, tie %v", d.NeedsUnknown, d.NeedsDefined, best.Row, d.Tie)
+	}
+	if d = one(t, res, Inputs{}); d.Tie && strings.Contains(d.Why, "needs no more") {
+		t.Errorf("a tie settled on needs nobody recorded: %s", d.Why)
+	}
+}
+
+// TestDecideTieIsWithTheFastest: a fast row with a wide spread ties with
+// everything, but the simple row it ties with is clearly slower than a
+// third: the third is recommended, not the simple one.
+func TestDecideTieIsWithTheFastest(t *testing.T) {
+	res := bench(nil, map[Row]map[string][]float64{
+		{"kaniko", "none"}:     {"none": spread(17.3)},
+		{"kaniko", "registry"}: {"none": spread(10.9)},
+		{"kaniko", "pv-warm"}:  {"none": {8.8, 9.0, 9.2, 10.0, 18, 19, 20}},
+	})
+	// kaniko's pv-warm keeps a layer cache repository too: only none needs
+	// nothing.
+	for i, s := range res.Environment.Builders[0].Strategies {
+		if s.Name == "pv-warm" {
+			res.Environment.Builders[0].Strategies[i].Needs = []string{results.NeedRegistryWrites}
+		}
+	}
+	d := one(t, res, Inputs{})
+	var none Estimate
+	for _, e := range d.Estimates {
+		if e.Row == (Row{"kaniko", "none"}) {
+			none = e
+		}
+	}
+	if c := compare(d.Estimates[0], none); !c.CI.OK || c.CI.Lo > 1 {
+		t.Fatalf("the test needs kaniko/none tied with the fastest: %+v", c)
+	}
+	best, _ := d.Recommended()
+	if best.Row == (Row{"kaniko", "none"}) {
+		t.Fatalf("recommended no cache, clearly slower than kaniko/registry: %s", d.Why)
+	}
 }
 
 func TestDecideRefusals(t *testing.T) {

@@ -84,7 +84,7 @@ func TestSiteInBrowser(t *testing.T) {
 	}
 
 	dir := filepath.Join(t.TempDir(), "site")
-	site, err := RenderSite(dir, []string{filepath.Join("..", "benchmarks", "examples")})
+	site, err := RenderSite(dir, []string{filepath.Join("..", "benchmarks", "examples")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

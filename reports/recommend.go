@@ -94,7 +94,12 @@ func recommendationSection(d *doc, ds []decision.Decision, in decision.Inputs) {
 			lines = append(lines, fmt.Sprintf("It is what you run now (%s).", best.Row))
 		}
 		if c := dec.Behind; c != nil {
-			lines = append(lines, fmt.Sprintf("Runner-up: %s, %s behind%s.", c.Row, times(c.Ratio), ratioInterval(c.CI)))
+			behind, ci := times(c.Ratio)+" behind", c.CI
+			if c.Ratio < 1 {
+				behind = times(1/c.Ratio) + " faster, within the tie"
+				ci.Lo, ci.Hi = 1/c.CI.Hi, 1/c.CI.Lo
+			}
+			lines = append(lines, fmt.Sprintf("Runner-up: %s, %s%s.", c.Row, behind, ratioInterval(ci)))
 		}
 		lines = append(lines, "What would change it: "+pivotWords(dec)+".")
 		if len(best.Needs) > 0 {
@@ -102,8 +107,11 @@ func recommendationSection(d *doc, ds []decision.Decision, in decision.Inputs) {
 		} else if !dec.NeedsUnknown {
 			lines = append(lines, "It needs nothing a team's rules commonly forbid (no privileged pod, daemon, shared volume or registry writes).")
 		}
-		if dec.NeedsUnknown {
+		switch {
+		case dec.NeedsUnknown:
 			lines = append(lines, "This benchmark was recorded before cachebench kept what each row needs (privileged pods, registry writes), so --allow cannot be applied to it; the pod needs column under Environment says it in words.")
+		case dec.NeedsDefined:
+			lines = append(lines, "What each row needs is as this cachebench's builders define it: the benchmark was recorded before needs were kept.")
 		}
 		d.add(bullets(lines))
 		costTable(d, dec, in.Prices)

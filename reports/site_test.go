@@ -10,7 +10,7 @@ import (
 func TestRenderSite(t *testing.T) {
 	examples := filepath.Join("..", "benchmarks", "examples")
 	out := filepath.Join(t.TempDir(), "site")
-	site, err := RenderSite(out, []string{examples})
+	site, err := RenderSite(out, []string{examples}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,14 +42,14 @@ func TestRenderSite(t *testing.T) {
 	}
 
 	empty := t.TempDir()
-	if _, err := RenderSite(filepath.Join(t.TempDir(), "s"), []string{empty}); err == nil || !strings.Contains(err.Error(), "neither a results folder") {
+	if _, err := RenderSite(filepath.Join(t.TempDir(), "s"), []string{empty}, nil); err == nil || !strings.Contains(err.Error(), "neither a results folder") {
 		t.Errorf("a folder without benchmarks: %v", err)
 	}
 	twin := filepath.Join(t.TempDir(), "builders-small")
 	os.MkdirAll(twin, 0o755)
 	data, _ := os.ReadFile(filepath.Join(examples, "builders-small", "results.jsonl"))
 	os.WriteFile(filepath.Join(twin, "results.jsonl"), data, 0o644)
-	if _, err := RenderSite(filepath.Join(t.TempDir(), "s"), []string{examples, twin}); err == nil || !strings.Contains(err.Error(), "both named builders-small") {
+	if _, err := RenderSite(filepath.Join(t.TempDir(), "s"), []string{examples, twin}, nil); err == nil || !strings.Contains(err.Error(), "both named builders-small") {
 		t.Errorf("two benchmarks of one name: %v", err)
 	}
 }

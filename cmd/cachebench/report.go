@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachebench/cachebench/bench"
 	"github.com/cachebench/cachebench/decision"
 	"github.com/cachebench/cachebench/reports"
 	"github.com/cachebench/cachebench/results"
@@ -93,5 +94,7 @@ func recordedDecision(cmd *cobra.Command, dir string, f *decision.Flags) (decisi
 	if err := decision.Recorded(cmd.Flags(), res.Environment.Settings); err != nil {
 		return decision.Inputs{}, fmt.Errorf("%s: %w", dir, err)
 	}
-	return f.Inputs()
+	in, err := f.Inputs()
+	in.Defined = bench.DefinedNeeds()
+	return in, err
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cachebench/cachebench/bench"
 	"github.com/cachebench/cachebench/reports"
 )
 
@@ -26,7 +27,7 @@ elsewhere: no scripts, no fonts. Needs no cluster.`,
   cachebench site --out public history`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			site, err := reports.RenderSite(out, args)
+			site, err := reports.RenderSite(out, args, bench.DefinedNeeds())
 			if err != nil {
 				return err
 			}
