@@ -78,8 +78,9 @@ type Pivot struct {
 // Decision is the recommendation for one shape.
 type Decision struct {
 	Shape
-	Mix   Mix // the weights used, summing to 1
-	Allow Allow
+	Mix    Mix // the weights used, summing to 1
+	Allow  Allow
+	Prices Prices // the prices costs were made with
 	// Estimates are every row, those that can be recommended first, each
 	// group fastest first.
 	Estimates []Estimate
@@ -178,7 +179,7 @@ func decide(s Shape, runs []results.Run, in Inputs, needs map[Row][]string, know
 				p, s, strings.Join(measured, ", "), p)
 		}
 	}
-	d := Decision{Shape: s, Mix: mix.normalized(), Allow: in.Allow, Best: -1, RunnerUp: -1, NeedsUnknown: !known}
+	d := Decision{Shape: s, Mix: mix.normalized(), Allow: in.Allow, Prices: in.Prices, Best: -1, RunnerUp: -1, NeedsUnknown: !known}
 
 	// A row's runs, by pattern: the warm runs (a team's next commit finds
 	// the cache its last one left), and every run of none, whose cold and

@@ -114,7 +114,7 @@ func recommendationSection(d *doc, ds []decision.Decision, in decision.Inputs) {
 			lines = append(lines, "What each row needs is as this cachebench's builders define it: the benchmark was recorded before needs were kept.")
 		}
 		d.add(bullets(lines))
-		costTable(d, dec, in.Prices)
+		costTable(d, dec)
 		estimatesTable(d, dec)
 	}
 }
@@ -163,7 +163,8 @@ func pct(v float64) string { return fmt.Sprintf("%.0f%%", v*100) }
 
 // costTable gives the recommendation's cost per 1,000 builds beside the
 // rows it is compared with.
-func costTable(d *doc, dec decision.Decision, p decision.Prices) {
+func costTable(d *doc, dec decision.Decision) {
+	p := dec.Prices
 	best, _ := dec.Recommended()
 	if !best.Cost.Measured {
 		d.para("Cost per 1,000 builds: not measured (the runs recorded no CPU use: a cluster cachebench did not create, or results from before it measured use).")
