@@ -64,3 +64,27 @@ func TestHelpReads(t *testing.T) {
 		}
 	}
 }
+
+// TestReportAndSiteRefuseBadInput: the decision's flags are checked before
+// anything is rendered, and a site needs benchmarks, each refusal naming
+// the fix.
+func TestReportAndSiteRefuseBadInput(t *testing.T) {
+	example := "../../benchmarks/examples/decide-small"
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"site"}, "e.g. cachebench site benchmarks"},
+		{[]string{"report", example, "--mix", "source=lots"}, `"lots"`},
+		{[]string{"report", example, "--mix", "deps=1"}, "--change deps"},
+		{[]string{"report", example, "--allow", "root"}, "registry-writes"},
+		{[]string{"report", example, "--current", "buildah/none"}, "choose from"},
+	} {
+		root := newRoot()
+		root.SetOut(new(strings.Builder))
+		root.SetArgs(tt.args)
+		if err := root.Execute(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: %v, want an error naming %q", tt.args, err, tt.want)
+		}
+	}
+}

@@ -25,7 +25,12 @@ with their settings and recommendations. The pages load nothing from
 elsewhere: no scripts, no fonts. Needs no cluster.`,
 		Example: `  cachebench site benchmarks/examples
   cachebench site --out public history`,
-		Args: cobra.MinimumNArgs(1),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return fmt.Errorf("name the benchmarks to make a site of: results folders, or folders of them, e.g. cachebench site benchmarks")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			site, err := reports.RenderSite(out, args, bench.DefinedNeeds())
 			if err != nil {
