@@ -112,7 +112,7 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 	switch {
 	case err == nil:
 	case ctx.Err() != nil:
-		return fmt.Errorf("fill the package cache with %s: %w", w.Name, ctx.Err())
+		return fmt.Errorf("fill the package cache with %s: interrupted: %w", w.Name, ctx.Err())
 	case wctx.Err() != nil:
 		return fmt.Errorf("fill the package cache with %s: %s did not finish within %s (--run-timeout plus %s)", w.Name, created.Name, r.opts.RunTimeout+DeadlineGrace, DeadlineGrace)
 	default:
