@@ -1,11 +1,9 @@
 package bench
 
 import (
-	"slices"
-
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/builders/all"
-	"github.com/cachebench/cachebench/decision"
+	"github.com/cachebench/cachebench/results"
 )
 
 // Builders lists the builders cachebench knows, the reference builder
@@ -34,16 +32,13 @@ func newBuilders(defs []builders.Definition, s builders.Settings) []builders.Bui
 	return out
 }
 
-// DefinedNeeds are what each builder under each strategy needs as this
-// cachebench defines them, for reports of benchmarks recorded before
-// needs were kept.
-func DefinedNeeds() map[decision.Row][]string {
-	m := map[decision.Row][]string{}
+// DefinedBuilders are every builder this cachebench knows, as a benchmark
+// records them: what they need serves reports of benchmarks recorded
+// before needs were kept (decision.Inputs.Defined).
+func DefinedBuilders() []results.BuilderInfo {
+	var infos []results.BuilderInfo
 	for _, b := range newBuilders(all.Builders, builders.Settings{}) {
-		info := builders.Info(b)
-		for _, s := range info.Strategies {
-			m[decision.Row{Builder: info.Name, Strategy: s.Name}] = append(slices.Clone(info.Needs), s.Needs...)
-		}
+		infos = append(infos, builders.Info(b))
 	}
-	return m
+	return infos
 }

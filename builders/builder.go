@@ -135,13 +135,14 @@ func Info(b Builder) results.BuilderInfo {
 
 // privileged reports whether any container of the Task runs privileged.
 func privileged(t *pipelinev1.Task) bool {
+	is := func(sc *corev1.SecurityContext) bool { return sc != nil && sc.Privileged != nil && *sc.Privileged }
 	for _, c := range t.Spec.Steps {
-		if c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged {
+		if is(c.SecurityContext) {
 			return true
 		}
 	}
 	for _, c := range t.Spec.Sidecars {
-		if c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged {
+		if is(c.SecurityContext) {
 			return true
 		}
 	}

@@ -125,10 +125,12 @@ func Decide(res *results.Results, in Inputs) ([]Decision, error) {
 		}
 		byShape[s] = append(byShape[s], r)
 	}
-	needs, known := needsOf(res.Environment)
-	defined := !known && len(in.Defined) > 0
-	if defined {
-		needs, known = in.Defined, true
+	needs, known := needsOf(res.Environment.Builders)
+	defined := false
+	if !known {
+		if dn, ok := needsOf(in.Defined); ok {
+			needs, known, defined = dn, true, true
+		}
 	}
 	if !known && in.Allow != nil {
 		return nil, fmt.Errorf("--allow: %s was recorded before cachebench kept what each builder and strategy needs, so rules cannot be applied to it (its report's pod needs column says it in words): leave --allow out", res.Dir)
@@ -147,10 +149,10 @@ func Decide(res *results.Results, in Inputs) ([]Decision, error) {
 
 // needsOf maps each row to what it needs; known is false for records made
 // before needs were kept.
-func needsOf(e results.Environment) (map[Row][]string, bool) {
+func needsOf(builders []results.BuilderInfo) (map[Row][]string, bool) {
 	m := map[Row][]string{}
-	known := len(e.Builders) > 0
-	for _, b := range e.Builders {
+	known := len(builders) > 0
+	for _, b := range builders {
 		if b.Needs == nil {
 			known = false
 		}

@@ -187,7 +187,10 @@ func TestDecideAllowAndTie(t *testing.T) {
 		t.Errorf("needs unknown not flagged")
 	}
 	// Unless this cachebench defines them: then they apply, and say so.
-	defined := map[Row][]string{{"buildkit", "none"}: {results.NeedPrivileged}, {"buildkit", "pv-warm"}: {results.NeedPrivileged}}
+	defined := []results.BuilderInfo{
+		{Name: "kaniko", Needs: []string{}, Strategies: []results.StrategyInfo{{Name: "none", Needs: []string{}}, {Name: "pv-warm", Needs: []string{}}}},
+		{Name: "buildkit", Needs: []string{results.NeedPrivileged}, Strategies: []results.StrategyInfo{{Name: "none", Needs: []string{}}, {Name: "pv-warm", Needs: []string{}}}},
+	}
 	d = one(t, res, Inputs{Allow: allow, Defined: defined})
 	if best, _ := d.Recommended(); d.NeedsUnknown || !d.NeedsDefined || best.Row != (Row{"kaniko", "pv-warm"}) || d.Tie {
 		t.Errorf("with defined needs: unknown %v, defined %v, recommended %s, tie %v", d.NeedsUnknown, d.NeedsDefined, best.Row, d.Tie)

@@ -28,9 +28,10 @@ type Inputs struct {
 	// Current is the builder and strategy the team runs now, if given.
 	Current *Row
 	Prices  Prices
-	// Defined are what each row needs as this cachebench's builders
-	// define it: used for benchmarks recorded before needs were kept.
-	Defined map[Row][]string
+	// Defined are this cachebench's builders as a benchmark records them
+	// (builders.Info): their needs serve benchmarks recorded before needs
+	// were kept.
+	Defined []results.BuilderInfo
 }
 
 // Mix is a commit mix: change pattern to weight (any positive scale).

@@ -34,7 +34,7 @@ func TestExamplesRenderAsCommitted(t *testing.T) {
 			}
 			// As cachebench report renders them: needs the examples did not
 			// record come from this cachebench's builders.
-			if _, err := Render(dir, decision.Inputs{Defined: bench.DefinedNeeds()}); err != nil {
+			if _, err := Render(dir, decision.Inputs{Defined: bench.DefinedBuilders()}); err != nil {
 				t.Fatal(err)
 			}
 			for _, f := range []string{BenchTextFile, MarkdownFile} {

@@ -89,7 +89,7 @@ func recommendationSection(d *doc, ds []decision.Decision, in decision.Inputs) {
 			if c.Saved < 0 {
 				saved = fmt.Sprintf("%ss more a build, %.1f developer-waiting hours more per 1,000 builds", secs(-c.Saved), -c.Saved*decision.Builds/3600)
 			}
-			lines = append(lines, fmt.Sprintf("Against what you run now (%s): %s%s, %s.", c.Row, fasterOrSlower(c.Ratio), ratioInterval(c.CI), saved))
+			lines = append(lines, fmt.Sprintf("Against what you run now (%s): %s%s, %s.", c.Row, relative(c.Ratio), ratioInterval(c.CI), saved))
 		} else if in.Current != nil && *in.Current == best.Row {
 			lines = append(lines, fmt.Sprintf("It is what you run now (%s).", best.Row))
 		}
@@ -117,13 +117,6 @@ func recommendationSection(d *doc, ds []decision.Decision, in decision.Inputs) {
 		costTable(d, dec)
 		estimatesTable(d, dec)
 	}
-}
-
-func fasterOrSlower(ratio float64) string {
-	if ratio >= 1 {
-		return times(ratio) + " faster"
-	}
-	return times(1/ratio) + " slower"
 }
 
 func ratioInterval(i stats.Interval) string {

@@ -43,10 +43,18 @@ func Render(dir string, in decision.Inputs) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	return RenderResults(res, in)
+}
+
+// RenderResults is Render of results already loaded, written into their
+// folder (res.Dir).
+func RenderResults(res *results.Results, in decision.Inputs) (*Report, error) {
+	dir := res.Dir
 	if len(res.Runs) == 0 {
 		return nil, fmt.Errorf("%s holds no runs yet", filepath.Join(dir, results.ResultsFile))
 	}
 	rep := &Report{Dir: dir, Results: res, Stats: stats.Summarize(res.Runs), Inputs: in}
+	var err error
 	if rep.Decisions, err = decision.Decide(res, in); err != nil {
 		return nil, err
 	}

@@ -49,10 +49,11 @@ var siteRecords = []string{results.ResultsFile, results.EnvironmentFile}
 // into out/<run-id>/ and its report rendered there, deciding with the
 // inputs it was run with; with two or more, their trend goes to
 // out/trend/; out/index.html lists them all, newest first, with their
-// settings and recommendations; defined are the needs of rows for
-// benchmarks recorded before needs were kept (decision.Inputs.Defined).
+// settings and recommendations; defined are this cachebench's builders,
+// whose needs serve benchmarks recorded before needs were kept
+// (decision.Inputs.Defined).
 // The site needs no server-side code and loads nothing from elsewhere.
-func RenderSite(out string, sources []string, defined map[decision.Row][]string) (*Site, error) {
+func RenderSite(out string, sources []string, defined []results.BuilderInfo) (*Site, error) {
 	var dirs []string
 	for _, src := range sources {
 		if _, err := os.Stat(filepath.Join(src, results.ResultsFile)); err == nil {
@@ -104,7 +105,7 @@ func RenderSite(out string, sources []string, defined map[decision.Row][]string)
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}
 		in.Defined = defined
-		rep, err := Render(dst, in)
+		rep, err := RenderResults(res, in)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", dir, err)
 		}

@@ -44,11 +44,15 @@ with.`,
 					return err
 				}
 			}
-			in, err := recordedDecision(cmd, dir, &flags)
+			res, err := results.Load(dir)
 			if err != nil {
 				return err
 			}
-			rep, err := reports.Render(dir, in)
+			in, err := recordedDecision(cmd, res.Environment.Settings, &flags)
+			if err != nil {
+				return fmt.Errorf("%s: %w", dir, err)
+			}
+			rep, err := reports.RenderResults(res, in)
 			if err != nil {
 				return err
 			}
@@ -85,16 +89,15 @@ with.`,
 }
 
 // recordedDecision parses the decision's flags, each left out taking the
-// value the benchmark recorded.
-func recordedDecision(cmd *cobra.Command, dir string, f *decision.Flags) (decision.Inputs, error) {
-	res, err := results.Load(dir)
+// value the benchmark recorded in its settings.
+func recordedDecision(cmd *cobra.Command, settings map[string]string, f *decision.Flags) (decision.Inputs, error) {
+	if err := decision.Recorded(cmd.Flags(), settings); err != nil {
+		return decision.Inputs{}, err
+	}
+	in, err := f.Inputs()
 	if err != nil {
 		return decision.Inputs{}, err
 	}
-	if err := decision.Recorded(cmd.Flags(), res.Environment.Settings); err != nil {
-		return decision.Inputs{}, fmt.Errorf("%s: %w", dir, err)
-	}
-	in, err := f.Inputs()
-	in.Defined = bench.DefinedNeeds()
-	return in, err
+	in.Defined = bench.DefinedBuilders()
+	return in, nil
 }

@@ -32,7 +32,7 @@ elsewhere: no scripts, no fonts. Needs no cluster.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			site, err := reports.RenderSite(out, args, bench.DefinedNeeds())
+			site, err := reports.RenderSite(out, args, bench.DefinedBuilders())
 			if err != nil {
 				return err
 			}
