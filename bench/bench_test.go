@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/cachebench/cachebench/builders"
+	"github.com/cachebench/cachebench/cluster"
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/images"
@@ -418,7 +420,7 @@ func TestCheckTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		flag.Set("test.timeout", tt.timeout)
-		err = checkTimeout(c)
+		err = checkTimeout(c.Plan)
 		if (err == nil) != tt.ok {
 			t.Errorf("-timeout %s: %v", tt.timeout, err)
 		}
@@ -440,7 +442,7 @@ func TestCheckBasesOffline(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Mode = mode
+		c.Images.Mode = mode
 		return checkBases(context.Background(), c)
 	}
 	err := check(images.Offline)
@@ -506,14 +508,14 @@ func TestParseReadsWorkloadFoldersOnce(t *testing.T) {
 	if err := os.RemoveAll(dir); err != nil {
 		t.Fatal(err)
 	}
-	m, err := c.selection(builders.Settings{}, nil)
+	m, err := c.Plan.selection(builders.Settings{}, nil)
 	if err != nil {
 		t.Fatalf("the plan read the workload's folder again: %v", err)
 	}
 	if len(m.Workloads) != 1 || m.Workloads[0].Name != "app" {
 		t.Errorf("workloads %v, want app", m.Workloads)
 	}
-	if got := c.baseNames(); !slices.Equal(got, []string{"debian"}) {
+	if got := c.Plan.baseNames(); !slices.Equal(got, []string{"debian"}) {
 		t.Errorf("bases %v, want debian", got)
 	}
 }
@@ -546,5 +548,47 @@ func TestRoundRequests(t *testing.T) {
 	}
 	if got := roundRequests(slices.Clone(up), registry.Upstream, &round{}, host); len(got) != 3 {
 		t.Errorf("upstream, a round without bases of its own: %d requests, want every one", len(got))
+	}
+}
+
+// TestParseSplitsOptions: each option reaches the part of the
+// configuration that reads it, and only that part.
+func TestParseSplitsOptions(t *testing.T) {
+	o := Defaults()
+	o.ClusterName, o.Reuse, o.Keep, o.NodeImage = "split", true, true, "node:v1"
+	o.RegistryMirrors = []string{"docker.io=http://10.0.0.1:5000"}
+	o.CacheDir, o.Kubernetes, o.ImageRegistry, o.Executor, o.Warmer = "/tmp/images", "v1.34.1", "registry.example/cb", "exec:v1", "warm:v1"
+	o.Images = "offline"
+	o.Strategies, o.WarmRuns, o.Rounds = []string{"registry"}, 3, 2
+	o.Start, o.Packages, o.RunTimeout, o.StopAfterFailures, o.SideBySide, o.BuildCA = results.StartTrigger, results.PackagesDirect, 7*time.Minute, 5, true, "none"
+	o.OutRoot, o.RunID = "/tmp/out", "split-1"
+	c, err := o.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Cluster: cluster.Config{Name: "split", Reuse: true, Keep: true, NodeImage: "node:v1", RegistryMirrors: map[string]string{"docker.io": "http://10.0.0.1:5000"}},
+		Images:  ImageConfig{Mode: images.Offline, CacheDir: "/tmp/images", Kubernetes: "v1.34.1", NodeImage: "node:v1", Registry: "registry.example/cb", Executor: "exec:v1", Warmer: "warm:v1"},
+		Runs:    RunConfig{Start: results.StartTrigger, Packages: results.PackagesDirect, Timeout: 7 * time.Minute, StopAfterFailures: 5, SideBySide: true},
+		Results: ResultsConfig{Root: "/tmp/out", RunID: "split-1"},
+	}
+	if !reflect.DeepEqual(c.Cluster, want.Cluster) {
+		t.Errorf("cluster %+v, want %+v", c.Cluster, want.Cluster)
+	}
+	if c.Images != want.Images {
+		t.Errorf("images %+v, want %+v", c.Images, want.Images)
+	}
+	if c.Runs != want.Runs {
+		t.Errorf("runs %+v, want %+v", c.Runs, want.Runs)
+	}
+	if c.Results != want.Results {
+		t.Errorf("results %+v, want %+v", c.Results, want.Results)
+	}
+	p := c.Plan
+	if !slices.Equal(p.Strategies, []string{"registry"}) || p.WarmRuns != 3 || p.Rounds != 2 || len(p.Definitions) != len(o.Builders) || len(p.Builtin) != 1 || len(p.Networks) != 1 {
+		t.Errorf("plan %+v", p)
+	}
+	if c.Settings["start"] != results.StartTrigger || !slices.Equal(c.Planned["warm-runs"], []string{"3"}) {
+		t.Errorf("recorded settings %v, plan %v", c.Settings, c.Planned)
 	}
 }

@@ -49,11 +49,11 @@ func TestCache(t *testing.T) {
 		// With CACHEBENCH_SIDE_BY_SIDE, the builders side by side.
 		var mu sync.Mutex
 		var ends []string
-		RunRound(planned, session.Opts.SideBySide, func(plannedRun PlannedRun) bool {
+		RunRound(planned, session.Config.Runs.SideBySide, func(plannedRun PlannedRun) bool {
 			ran, stopped := runPlanned(t, plannedRun)
 			end := ""
 			switch {
-			case !ran && session.Opts.Rounds == 0:
+			case !ran && session.Config.Plan.Rounds == 0:
 				end = fmt.Sprintf("-run selects part of the plan (not %s): a precision-driven benchmark needs every row, the baseline's too; set CACHEBENCH_ROUNDS for a fixed number of rounds", plannedRun.Name())
 			case stopped != nil:
 				end = fmt.Sprintf("%v: results so far are in %s", stopped, session.ResultsDir())
@@ -109,7 +109,7 @@ func runPlanned(t *testing.T, plannedRun PlannedRun) (ran bool, stopped *Stopped
 				checkTasks(t, run)
 				checkCacheSize(t, plannedRun, run)
 			}
-			if run.Success && session.Opts.Packages == results.PackagesProxied {
+			if run.Success && session.Config.Runs.Packages == results.PackagesProxied {
 				checkPackages(t, plannedRun, run)
 			}
 			if run.Start == results.StartTrigger && run.Success {
@@ -229,7 +229,7 @@ const faultRound = 90
 // PipelineRun; the same event signed right, the control, must.
 func TestCacheTriggerRejected(t *testing.T) {
 	requireSession(t)
-	if session.Opts.Start != results.StartTrigger {
+	if session.Config.Runs.Start != results.StartTrigger {
 		t.Skip("runs start from the API: set CACHEBENCH_START=trigger (CI's smoke does)")
 	}
 	builder := session.Builders[0]
@@ -321,7 +321,7 @@ func TestCacheRegistryFault(t *testing.T) {
 
 	// With the registry still gone every run fails alike: the benchmark
 	// must stop after --stop-after-failures of them, saying why.
-	limit := session.Opts.StopAfterFailures
+	limit := session.Config.Runs.StopAfterFailures
 	if limit < 1 {
 		t.Fatalf("the fault test needs --stop-after-failures of 1 or more, not %d", limit)
 	}
@@ -492,7 +492,7 @@ func TestCacheChanges(t *testing.T) {
 				runChange(t, w, tc.c, tc.builder)
 			}
 		}
-		if session.Opts.SideBySide {
+		if session.Config.Runs.SideBySide {
 			go lane()
 		} else {
 			lane()
@@ -552,7 +552,7 @@ func runChange(t *testing.T, w scenarios.Workload, c scenarios.Change, builder b
 		case scenarios.ChangeBase:
 			// A push-started run pushes a commit even so, one that
 			// changes no file.
-			if session.Opts.Start == results.StartAPI && runs[1].Commit != runs[0].Commit {
+			if session.Config.Runs.Start == results.StartAPI && runs[1].Commit != runs[0].Commit {
 				t.Errorf("a base change made a commit: %s, then %s", runs[0].Commit, runs[1].Commit)
 			}
 			if changed, err := e.Git.ChangedFiles(suiteCtx, w.Name, runs[0].Commit, runs[1].Commit); err != nil || len(changed) > 0 {

@@ -80,7 +80,7 @@ func runMain(m *testing.M) int {
 	if err := c.Preflight(ctx); err != nil {
 		return cannot(err)
 	}
-	if err := checkTimeout(c); err != nil {
+	if err := checkTimeout(c.Plan); err != nil {
 		fmt.Fprintf(os.Stderr, "cachebench: %v\n", err)
 		return 1
 	}
@@ -126,7 +126,7 @@ func runSelects(test string) bool {
 
 // checkTimeout refuses to start a plan that go test's -timeout (10 minutes
 // unless given) would cut off midway with a panic.
-func checkTimeout(c Config) error {
+func checkTimeout(c PlanConfig) error {
 	f := flag.Lookup("test.timeout")
 	if f == nil {
 		return nil

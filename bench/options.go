@@ -19,6 +19,7 @@ import (
 
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/builders/all"
+	"github.com/cachebench/cachebench/cluster"
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/decision"
 	"github.com/cachebench/cachebench/images"
@@ -216,30 +217,6 @@ func splitList(s string) []string {
 // clusterNameRe: kind names node containers and kubeconfig contexts after it.
 var clusterNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,40}$`)
 
-// Config is the options parsed once (Options.Parse), each value in its
-// own type: the session, the image factory, the cluster and the plan read
-// these, and nothing after Parse reads a flag, a workload's folder or a
-// CA file again.
-type Config struct {
-	Options
-	Mode         images.Mode
-	Changes      []scenarios.Change
-	Networks     []network.Profile
-	CacheNetwork network.Profile
-	// CAFile is --build-ca resolved to a file ("" for none).
-	CAFile string
-	// Mirrors are --registry-mirror's pairs: registry host -> mirror URL.
-	Mirrors map[string]string
-	// Builtin are the built-in workloads named; Dirs the --workload-dir
-	// builds, read from their folders.
-	Builtin []scenarios.Workload
-	Dirs    []*scenarios.WorkloadDir
-	// Definitions are the builders named, in their order.
-	Definitions []builders.Definition
-	// Decision is what the report's recommendation weighs.
-	Decision decision.Inputs
-}
-
 // Validate checks the options and says, for each bad one, which setting it
 // is and what to do.
 func (o Options) Validate() error {
@@ -251,16 +228,25 @@ func (o Options) Validate() error {
 // workload's folder and the CA file once; for each bad option the error
 // says which setting it is and what to do.
 func (o Options) Parse() (Config, error) {
-	c := Config{Options: o}
+	c := Config{
+		Cluster:  cluster.Config{Name: o.ClusterName, Kubeconfig: o.Kubeconfig, Reuse: o.Reuse, Keep: o.Keep, NodeImage: o.NodeImage},
+		Images:   ImageConfig{CacheDir: o.CacheDir, Kubernetes: o.Kubernetes, NodeImage: o.NodeImage, Registry: o.ImageRegistry, Executor: o.Executor, Warmer: o.Warmer},
+		Plan:     PlanConfig{Strategies: o.Strategies, WarmRuns: o.WarmRuns, Rounds: o.Rounds, Precision: o.Precision, Budget: o.Budget},
+		Runs:     RunConfig{Start: o.Start, Packages: o.Packages, Timeout: o.RunTimeout, StopAfterFailures: o.StopAfterFailures, SideBySide: o.SideBySide},
+		Results:  ResultsConfig{Root: o.OutRoot, RunID: o.RunID, Resume: o.Resume},
+		Settings: o.Settings(),
+		Planned:  o.Plan(),
+	}
+	p := &c.Plan
 	var errs []string
 	bad := func(flag, format string, args ...any) {
 		errs = append(errs, fmt.Sprintf("--%s (%s): %s", flag, EnvName(flag), fmt.Sprintf(format, args...)))
 	}
 	var builtinErr, dirErr error
-	if c.Builtin, builtinErr = scenarios.SelectWorkloads(o.workloadNames()); builtinErr != nil {
+	if p.Builtin, builtinErr = scenarios.SelectWorkloads(o.workloadNames()); builtinErr != nil {
 		bad("workloads", "%v", builtinErr)
 	}
-	if c.Dirs, dirErr = o.readWorkloadDirs(); dirErr != nil {
+	if p.Dirs, dirErr = o.readWorkloadDirs(); dirErr != nil {
 		bad("workload-dir", "%v", dirErr)
 	}
 	if len(o.WorkloadDirs) == 0 {
@@ -279,35 +265,35 @@ func (o Options) Parse() (Config, error) {
 		bad("start", "%q: use api or trigger", o.Start)
 	}
 	var err error
-	if c.Changes, err = scenarios.ParseChanges(o.Changes); err != nil {
+	if p.Changes, err = scenarios.ParseChanges(o.Changes); err != nil {
 		bad("change", "%v", err)
 	} else if builtinErr == nil && dirErr == nil {
-		if err := checkChanges(c.Builtin, c.Dirs, c.Changes); err != nil {
+		if err := checkChanges(p.Builtin, p.Dirs, p.Changes); err != nil {
 			bad("change", "%v", err)
 		}
 	}
 	if len(o.Builders) == 0 {
 		bad("builders", "empty: choose from %s", strings.Join(Builders, ", "))
-	} else if c.Definitions, err = all.Select(o.Builders); err != nil {
+	} else if p.Definitions, err = all.Select(o.Builders); err != nil {
 		bad("builders", "%v", err)
 	} else {
-		for _, b := range newBuilders(c.Definitions, builders.Settings{}) {
+		for _, b := range newBuilders(p.Definitions, builders.Settings{}) {
 			if _, err := builders.SelectStrategies(b, o.Strategies); err != nil {
 				bad("strategies", "%v", err)
 				break
 			}
 		}
 	}
-	if c.Networks, err = network.ParseList(o.Networks); err != nil {
+	if p.Networks, err = network.ParseList(o.Networks); err != nil {
 		bad("network", "%v", err)
 	}
-	if c.CacheNetwork, err = network.Parse(o.CacheNetwork); err != nil {
+	if p.CacheNetwork, err = network.Parse(o.CacheNetwork); err != nil {
 		bad("cache-network", "%v", err)
 	}
-	if c.Decision, err = o.Decision.Inputs(); err != nil {
+	if p.Decision, err = o.Decision.Inputs(); err != nil {
 		errs = append(errs, err.Error())
-	} else if builtinErr == nil && dirErr == nil && len(c.Definitions) > 0 {
-		if err := c.checkDecision(); err != nil {
+	} else if builtinErr == nil && dirErr == nil && len(p.Definitions) > 0 {
+		if err := p.checkDecision(o.Builders); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}
@@ -352,16 +338,16 @@ func (o Options) Parse() (Config, error) {
 	if !clusterNameRe.MatchString(o.ClusterName) {
 		bad("cluster-name", "%q: use lower-case letters, digits and '-'", o.ClusterName)
 	}
-	if c.Mode, err = images.ParseMode(o.Images); err != nil {
+	if c.Images.Mode, err = images.ParseMode(o.Images); err != nil {
 		bad("images", "%v", err)
 	}
 	if err := images.WithKubernetesVersion(o.Kubernetes)(&images.Factory{}); err != nil {
 		bad("kubernetes-version", "%v", err)
 	}
-	if c.CAFile, err = o.buildCAFile(); err != nil {
+	if c.Runs.CAFile, err = o.buildCAFile(); err != nil {
 		bad("build-ca", "%v", err)
 	}
-	if c.Mirrors, err = o.registryMirrors(); err != nil {
+	if c.Cluster.RegistryMirrors, err = o.registryMirrors(); err != nil {
 		bad("registry-mirror", "%v", err)
 	}
 	if o.Kubeconfig != "" {
@@ -411,7 +397,7 @@ func (o Options) buildCAFile() (string, error) {
 }
 
 // Settings renders the options for the results' environment file.
-func (o *Options) Settings() map[string]string {
+func (o Options) Settings() map[string]string {
 	strategies := strings.Join(o.Strategies, ",")
 	if strategies == "" {
 		strategies = "all"
@@ -455,7 +441,7 @@ func (o *Options) Settings() map[string]string {
 
 // checkDecision refuses a --mix pattern or a --current row the benchmark
 // will not measure, before anything starts.
-func (c Config) checkDecision() error {
+func (c PlanConfig) checkDecision(builderNames []string) error {
 	m := Matrix{Changes: c.Changes}
 	for _, p := range c.Decision.Mix.Patterns() {
 		if !slices.Contains(scenarios.Changes, scenarios.Change(p)) {
@@ -470,8 +456,8 @@ func (c Config) checkDecision() error {
 		}
 	}
 	if cur := c.Decision.Current; cur != nil {
-		if !slices.Contains(c.Builders, cur.Builder) {
-			return fmt.Errorf("--current (%s): %s is not measured: add %s to --builders (now %s)", EnvName("current"), cur, cur.Builder, strings.Join(c.Builders, ","))
+		if !slices.Contains(builderNames, cur.Builder) {
+			return fmt.Errorf("--current (%s): %s is not measured: add %s to --builders (now %s)", EnvName("current"), cur, cur.Builder, strings.Join(builderNames, ","))
 		}
 		for _, b := range newBuilders(c.Definitions, builders.Settings{}) {
 			if b.Name() != cur.Builder {
@@ -511,7 +497,7 @@ func (o Options) workloadNames() []string {
 // baseNames are the base images (by logical name) that the workloads
 // build FROM: built and pushed before the runs. Users' bases that only an
 // online run has are added once the images are known (images.Set.AddBase).
-func (c Config) baseNames() []string {
+func (c PlanConfig) baseNames() []string {
 	var names []string
 	add := func(n string) {
 		if !slices.Contains(names, n) {

@@ -27,7 +27,7 @@ const ProxiedBasePath = "proxied"
 // packagesPath is the repository path builds take their base images
 // under: ProxiedBasePath with packages proxied, "" with direct.
 func (r *Runner) packagesPath() string {
-	if r.opts.Packages == results.PackagesProxied {
+	if r.cfg.Packages == results.PackagesProxied {
 		return ProxiedBasePath
 	}
 	return ""
@@ -106,7 +106,7 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 		}
 	}()
 	r.log.Infof("filling the package cache: %s builds %s (%s), not measured", b.Name(), w.Name, created.Name)
-	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout+DeadlineGrace)
+	wctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout+DeadlineGrace)
 	defer cancel()
 	done, err := r.waitDone(wctx, created.Name)
 	switch {
@@ -114,7 +114,7 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 	case ctx.Err() != nil:
 		return fmt.Errorf("fill the package cache with %s: interrupted: %w", w.Name, ctx.Err())
 	case wctx.Err() != nil:
-		return fmt.Errorf("fill the package cache with %s: %s did not finish within %s (--run-timeout plus %s)", w.Name, created.Name, r.opts.RunTimeout+DeadlineGrace, DeadlineGrace)
+		return fmt.Errorf("fill the package cache with %s: %s did not finish within %s (--run-timeout plus %s)", w.Name, created.Name, r.cfg.Timeout+DeadlineGrace, DeadlineGrace)
 	default:
 		return fmt.Errorf("fill the package cache with %s: %w", w.Name, err)
 	}

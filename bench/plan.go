@@ -198,7 +198,7 @@ func Estimate(planned []PlannedRun) time.Duration {
 //
 // Users' workloads take their base images from set (nil when only the
 // plan's size matters).
-func (c Config) selection(s builders.Settings, set *images.Set) (Matrix, error) {
+func (c PlanConfig) selection(s builders.Settings, set *images.Set) (Matrix, error) {
 	ws := slices.Clone(c.Builtin)
 	for _, d := range c.Dirs {
 		bases := map[string]scenarios.BaseSource{}

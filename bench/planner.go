@@ -40,13 +40,13 @@ const MaxRounds = 100
 
 // Planner returns the session's planner; the budget counts from start.
 func (s *Session) Planner(start time.Time) *Planner {
-	budget := s.Opts.Budget
+	budget := s.Config.Plan.Budget
 	if s.Resumed != nil {
 		budget -= s.Resumed.Spent
 	}
 	return &Planner{
-		matrix: s.Matrix, warm: s.Opts.WarmRuns,
-		fixed: s.Opts.Rounds, precision: s.Opts.Precision,
+		matrix: s.Matrix, warm: s.Config.Plan.WarmRuns,
+		fixed: s.Config.Plan.Rounds, precision: s.Config.Plan.Precision,
 		// Teardown (removing what the benchmark made, deleting the cluster)
 		// comes out of the budget too.
 		deadline: start.Add(budget - teardownReserve),

@@ -29,7 +29,7 @@ func (r *Runner) preparations(s PlannedRun) []Preparation {
 	if s.Strategy.CacheVolume {
 		p = append(p, volumePreparation{r})
 	}
-	if r.opts.Start == results.StartTrigger {
+	if r.cfg.Start == results.StartTrigger {
 		p = append(p, triggerPreparation{r})
 	}
 	return p

@@ -28,14 +28,14 @@ func (p changePreparation) Start(ctx context.Context, s PlannedRun, rd *round) e
 	r := p.r
 	switch {
 	case s.Change == scenarios.ChangeSource || s.Change == scenarios.ChangeDeps,
-		r.opts.Start == results.StartTrigger:
+		r.cfg.Start == results.StartTrigger:
 		// Every run of a round started by pushes needs a branch to push to.
 		rd.branch = r.roundPath(s)
 		if err := r.env.Git.Branch(ctx, s.Workload.Name, rd.branch); err != nil {
 			return fmt.Errorf("%s: %w", s.Name(), err)
 		}
 	}
-	if s.Change == scenarios.ChangeBase || s.Strategy.Mirror || r.opts.SideBySide {
+	if s.Change == scenarios.ChangeBase || s.Strategy.Mirror || r.cfg.SideBySide {
 		if err := p.ownBases(ctx, s, rd); err != nil {
 			return fmt.Errorf("%s: %w", s.Name(), err)
 		}

@@ -62,7 +62,7 @@ func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *rou
 	}
 	// From here on the round owns the claim: endRound deletes it on every path.
 	rd.claim = created.Name
-	bctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout)
+	bctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	err = waitClaimBound(bctx, kc, created, r.log)
 	cancel()
 	if err != nil {
@@ -86,7 +86,7 @@ func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *rou
 			r.log.Warnf("%v", err)
 		}
 	}()
-	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout)
+	wctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	defer cancel()
 	defer watchStalls(wctx, kc, ns, s.Name()+": warm-up", metav1.ListOptions{FieldSelector: "metadata.name=" + warm.Name}, r.log)()
 	done, err := waitPodDone(wctx, kc, ns, warm.Name)

@@ -54,7 +54,7 @@ type Runner struct {
 	env    *cluster.Env
 	tekton tektonclient.Interface
 	matrix Matrix
-	opts   Config
+	cfg    RunConfig
 	runID  string
 	// names is what the cluster's names of the benchmark's rounds start
 	// with: the run id, with the session's number for a resumed one (its
@@ -122,13 +122,13 @@ type round struct {
 
 // NewRunner returns a Runner; versions go into every run. Runs are
 // written to the results folder given by SetWriter.
-func NewRunner(env *cluster.Env, m Matrix, opts Config, runID string, versions map[string]string, l log.Logger) *Runner {
+func NewRunner(env *cluster.Env, m Matrix, cfg RunConfig, runID string, versions map[string]string, l log.Logger) *Runner {
 	tc := env.Clients.Tekton
 	return &Runner{
-		env: env, tekton: tc, matrix: m, opts: opts, runID: runID, names: runID, log: l,
+		env: env, tekton: tc, matrix: m, cfg: cfg, runID: runID, names: runID, log: l,
 		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
 		rounds: map[results.Coordinates]*round{}, versions: versions, expected: map[string][]scenarios.ExpectedInstruction{},
-		streak:     streak{limit: opts.StopAfterFailures},
+		streak:     streak{limit: cfg.StopAfterFailures},
 		accounting: accountingOf(env),
 		inFlight:   map[int]bool{}, overlaps: map[int]int{}, filled: map[string]results.PackageTraffic{},
 	}
@@ -246,7 +246,7 @@ func (r *Runner) coordinates(s PlannedRun) results.Coordinates {
 	return results.Coordinates{
 		Workload: s.Workload.Name, Builder: s.Builder.Name(), Strategy: s.Strategy.Name,
 		Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
-		Network: s.Network.Name, Change: string(s.Change), Start: r.opts.Start,
+		Network: s.Network.Name, Change: string(s.Change), Start: r.cfg.Start,
 	}
 }
 
@@ -479,7 +479,7 @@ func (r *Runner) pipelineRun(s PlannedRun, rd *round, stamp, repoURL, tag string
 		Name:    "pending",
 		RepoURL: repoURL, Revision: rd.branch,
 		Image:     fmt.Sprintf("%s/%s:%s", r.env.Registry.Host, rd.imageRepo, tag),
-		ExtraArgs: args, CacheClaim: rd.claim, Timeout: r.opts.RunTimeout, Labels: r.labels(s),
+		ExtraArgs: args, CacheClaim: rd.claim, Timeout: r.cfg.Timeout, Labels: r.labels(s),
 	})
 	if err != nil {
 		return nil, err
@@ -620,7 +620,7 @@ func (r *Runner) remove(ctx context.Context, name string) {
 // why and its PipelineRun is cancelled.
 func (r *Runner) await(ctx context.Context, s PlannedRun, st Started, run *results.Run) (*pipelinev1.PipelineRun, time.Time, PodsSeen, error) {
 	name := st.PipelineRun.Name
-	wctx, cancel := context.WithTimeout(ctx, r.opts.RunTimeout+DeadlineGrace)
+	wctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout+DeadlineGrace)
 	defer cancel()
 	firstStep := r.watchFirstStep(wctx, name)
 	stopPods := r.watchPods(wctx, name)
@@ -639,7 +639,7 @@ func (r *Runner) await(ctx context.Context, s PlannedRun, st Started, run *resul
 	case ctx.Err() != nil:
 		run.Reason = "interrupted"
 	case wctx.Err() != nil:
-		run.Reason = fmt.Sprintf("no completion reported within %s (Tekton's timeout %s plus %s): %v", r.opts.RunTimeout+DeadlineGrace, r.opts.RunTimeout, DeadlineGrace, err)
+		run.Reason = fmt.Sprintf("no completion reported within %s (Tekton's timeout %s plus %s): %v", r.cfg.Timeout+DeadlineGrace, r.cfg.Timeout, DeadlineGrace, err)
 	default:
 		run.Reason = "waiting for completion: " + err.Error()
 	}

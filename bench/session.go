@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -35,14 +36,13 @@ import (
 
 // Session is one benchmark: options, images, cluster, results.
 type Session struct {
-	Opts  Config
-	Log   log.Logger
-	RunID string
+	Config Config
+	Log    log.Logger
+	RunID  string
 	// Matrix is what the benchmark crosses.
 	Matrix
 
 	Images   *images.Set
-	Cluster  cluster.Config
 	Provider support.E2EClusterProvider
 	Writer   *results.Writer
 	Runner   *Runner
@@ -60,15 +60,15 @@ func (c Config) Preflight(ctx context.Context) error {
 	if err := checkBases(ctx, c); err != nil {
 		return err
 	}
-	if c.Kubeconfig == "" {
+	if c.Cluster.Kubeconfig == "" {
 		if err := cluster.CheckDocker(ctx); err != nil {
 			return err
 		}
 	}
-	if c.Mode != images.Online && os.Geteuid() != 0 {
+	if c.Images.Mode != images.Online && os.Geteuid() != 0 {
 		return errors.New("building images offline needs root (mmdebstrap, chroot): run as root, or with --images=online where a registry can be reached")
 	}
-	if c.Mode != images.Online {
+	if c.Images.Mode != images.Online {
 		if _, err := exec.LookPath("mmdebstrap"); err != nil {
 			return errors.New("mmdebstrap not found: run `sudo make docker` (host/install-docker.sh installs it)")
 		}
@@ -79,10 +79,11 @@ func (c Config) Preflight(ctx context.Context) error {
 // checkBases refuses, before any image is built, a user's workload whose
 // base image an offline run cannot have.
 func checkBases(ctx context.Context, c Config) error {
-	if len(c.Dirs) == 0 || c.Mode == images.Online || (c.Mode == images.Auto && images.CanPull(ctx)) {
+	mode := c.Images.Mode
+	if len(c.Plan.Dirs) == 0 || mode == images.Online || (mode == images.Auto && images.CanPull(ctx)) {
 		return nil
 	}
-	for _, d := range c.Dirs {
+	for _, d := range c.Plan.Dirs {
 		for _, image := range d.Images {
 			if _, err := images.RequireOfflineBase(image); err != nil {
 				return fmt.Errorf("--workload-dir %s: %w", d.Dir, err)
@@ -95,15 +96,11 @@ func checkBases(ctx context.Context, c Config) error {
 // NewSession checks that the benchmark c describes can run here and
 // prepares the images (building what the cache lacks when offline).
 func NewSession(ctx context.Context, c Config, l log.Logger) (*Session, error) {
-	o := c.Options
-	s := &Session{Opts: c, Log: l, RunID: o.RunID}
-	if o.Resume != "" {
-		s.RunID = o.Resume
-	}
+	s := &Session{Config: c, Log: l, RunID: cmp.Or(c.Results.Resume, c.Results.RunID)}
 	if s.RunID == "" {
 		s.RunID = results.NewRunID(time.Now(), "")
 	}
-	if o.Resume != "" {
+	if c.Results.Resume != "" {
 		res, err := loadResumable(s.ResultsDir())
 		if err != nil {
 			return nil, err
@@ -112,7 +109,7 @@ func NewSession(ctx context.Context, c Config, l log.Logger) (*Session, error) {
 		if err != nil {
 			return nil, fmt.Errorf("--resume %s: %w", s.RunID, err)
 		}
-		r := Resume(res.Environment, res.Runs, earlier, o.WarmRuns)
+		r := Resume(res.Environment, res.Runs, earlier, c.Plan.WarmRuns)
 		s.Resumed = &r
 		l.Infof("resuming benchmark %s: %d runs kept; %d runs of rounds cut off are set aside and those rounds run again; %s of its budget spent", s.RunID, len(r.Kept), len(r.Superseded), r.Spent.Round(time.Second))
 	} else if err := results.CheckFree(s.ResultsDir()); err != nil {
@@ -123,7 +120,7 @@ func NewSession(ctx context.Context, c Config, l log.Logger) (*Session, error) {
 	}
 	// Said before any image is built or cluster created: on a new machine
 	// that is most of an hour the user need not wait to read it.
-	early, err := c.selection(builders.Settings{}, nil)
+	early, err := c.Plan.selection(builders.Settings{}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -133,43 +130,41 @@ func NewSession(ctx context.Context, c Config, l log.Logger) (*Session, error) {
 	for _, n := range s.gitCopyNotes {
 		l.Warnf("%s", n)
 	}
-	opts := []images.Option{images.WithCacheDir(o.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(o.Kubernetes), images.WithNodeImage(o.NodeImage), images.WithBases(c.baseNames()...), images.WithTriggers(o.Start == results.StartTrigger)}
-	if o.Kubeconfig != "" {
+	ic := c.Images
+	opts := []images.Option{images.WithCacheDir(ic.CacheDir), images.WithLogger(l), images.WithKubernetesVersion(ic.Kubernetes), images.WithNodeImage(ic.NodeImage), images.WithBases(c.Plan.baseNames()...), images.WithTriggers(c.Runs.Start == results.StartTrigger)}
+	if c.Cluster.Kubeconfig != "" {
 		opts = append(opts, images.WithoutNodeImage())
 	}
 	factory, err := images.NewFactory(opts...)
 	if err != nil {
 		return nil, err
 	}
-	if s.Images, err = factory.Resolve(ctx, c.Mode, all.Images(c.Definitions)); err != nil {
+	if s.Images, err = factory.Resolve(ctx, ic.Mode, all.Images(c.Plan.Definitions)); err != nil {
 		return nil, fmt.Errorf("prepare images: %w", err)
 	}
-	if o.ImageRegistry != "" {
-		if err := s.Images.Relocate(ctx, o.ImageRegistry, l); err != nil {
+	if ic.Registry != "" {
+		if err := s.Images.Relocate(ctx, ic.Registry, l); err != nil {
 			return nil, fmt.Errorf("prepare images: %w", err)
 		}
 	}
 	bi := builders.Settings{Images: maps.Clone(s.Images.Builders), AuthSecret: registry.AuthSecret}
-	if c.CAFile != "" {
+	if c.Runs.CAFile != "" {
 		bi.CABundle = BuildCAConfigMap
 	}
-	if o.Executor != "" {
-		bi.Images[kaniko.RoleExecutor] = o.Executor
+	if ic.Executor != "" {
+		bi.Images[kaniko.RoleExecutor] = ic.Executor
 	}
-	if o.Warmer != "" {
-		bi.Images[kaniko.RoleWarmer] = o.Warmer
+	if ic.Warmer != "" {
+		bi.Images[kaniko.RoleWarmer] = ic.Warmer
 	}
-	if s.Matrix, err = c.selection(bi, s.Images); err != nil {
+	if s.Matrix, err = c.Plan.selection(bi, s.Images); err != nil {
 		return nil, err
 	}
-	s.Cluster = cluster.Config{
-		Name: o.ClusterName, Kubeconfig: o.Kubeconfig, Reuse: o.Reuse, Keep: o.Keep,
-		NodeImage: o.NodeImage, RegistryMirrors: c.Mirrors, Log: l,
-	}
+	s.Config.Cluster.Log = l
 	if s.Images.Mode == images.Online {
-		s.Cluster.NodeImage = "" // the image set has it, by digest
+		s.Config.Cluster.NodeImage = "" // the image set has it, by digest
 	}
-	s.Provider = cluster.Provider(s.Cluster, s.Images)
+	s.Provider = cluster.Provider(s.Config.Cluster, s.Images)
 	return s, nil
 }
 
@@ -195,7 +190,7 @@ func (s *Session) clusterSteps() []env.Func {
 	for _, w := range s.Workloads {
 		repos = append(repos, gitserver.Repo{Name: w.Name, Files: w.Files})
 	}
-	return cluster.Setup(s.Cluster, s.Images, s.Provider, repos)
+	return cluster.Setup(s.Config.Cluster, s.Images, s.Provider, repos)
 }
 
 // gitCopyNotes says, for each workload whose Dockerfile copies the clone's
@@ -244,12 +239,12 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 		}
 		infos = append(infos, builders.Info(b))
 	}
-	cl := describeCluster(ctx, e, s.Cluster)
+	cl := describeCluster(ctx, e, s.Config.Cluster)
 	for k, v := range cl.versions {
 		versions[k] = v
 	}
 	envInfo := results.Environment{
-		RunID: s.RunID, Started: time.Now().UTC(), Versions: versions, Settings: s.Opts.Settings(), GoOS: cl.os, GoArch: cl.arch,
+		RunID: s.RunID, Started: time.Now().UTC(), Versions: versions, Settings: s.Config.Settings, GoOS: cl.os, GoArch: cl.arch,
 		Builders: infos,
 		Networks: s.networkInfo(),
 		Notes: []string{
@@ -265,17 +260,17 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 			envInfo.Notes = append(envInfo.Notes, fmt.Sprintf("Workload %s is %s; its FROM lines were rewritten to take each base from the upstream registry (as %s), a \"# syntax=\" line, if any, was blanked, and nothing else in it changed.", w.Name, w.Description, strings.Join(w.Bases, ", ")))
 		}
 	}
-	if s.Opts.SideBySide {
+	if s.Config.Runs.SideBySide {
 		envInfo.Notes = append(envInfo.Notes, "Runs went side by side (--side-by-side): each round's builders at once, every builder's runs in order, to prove rather than time. A run's overlapped count says how many runs were under way during it: its duration is then not its own alone. Every round pulled bases of its own (copies in upstream under the round's path, whose package settings carry the round's tag), so a run's traffic to upstream and the mirror is counted from its round's repositories, as its traffic to the cache registry is (every builder pushes to a repository of its own, its runs one after another, and every round has a layer cache of its own), and its package traffic from its round's tag.")
 	}
 	envInfo.Notes = append(envInfo.Notes, s.gitCopyNotes...)
 	envInfo.Notes = append(envInfo.Notes, s.changeNotes()...)
-	if s.Opts.Start == results.StartTrigger {
+	if s.Config.Runs.Start == results.StartTrigger {
 		envInfo.Notes = append(envInfo.Notes, "Runs start from push events (Tekton Triggers): before each run the harness pushes a commit to the round's branch of the git server (for the cold run the branch's first commit, for a warm run its change's commit, or one that changes no file), then POSTs a GitHub push event signed with the webhook secret (X-Hub-Signature-256) to the EventListener, through a port-forward. The round's Trigger (GitHub interceptor: signature and event type; CEL filter: repository and branch) makes the same PipelineRun the API start creates, with the event's clone URL and commit. Times from the event are the harness's monotonic clock, from sending it until the watch sees the PipelineRun labelled with its event id, and until the pod watch sees the first step run; the wall time starts when the PipelineRun is seen.")
 	}
-	if s.Opts.CAFile != "" {
-		envInfo.Notes = append(envInfo.Notes, "Build steps trust the CA bundle "+s.Opts.CAFile+" of the host (mounted over /etc/ssl/certs/ca-certificates.crt during the build, not part of the images).")
-		ca, err := os.ReadFile(s.Opts.CAFile)
+	if caFile := s.Config.Runs.CAFile; caFile != "" {
+		envInfo.Notes = append(envInfo.Notes, "Build steps trust the CA bundle "+caFile+" of the host (mounted over /etc/ssl/certs/ca-certificates.crt during the build, not part of the images).")
+		ca, err := os.ReadFile(caFile)
 		if err != nil {
 			return fmt.Errorf("read build CA bundle: %w", err)
 		}
@@ -287,10 +282,10 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 			return fmt.Errorf("build CA bundle: %w", err)
 		}
 	}
-	if s.Opts.Packages == results.PackagesProxied {
+	if s.Config.Runs.Packages == results.PackagesProxied {
 		envInfo.Notes = append(envInfo.Notes, "Packages proxied: RUN instructions download apt packages, Go modules and npm packages through the package cache in the cluster, behind the upstream registry's network profile. Every build takes its base images from copies whose configuration points the package managers there (http_proxy for apt's http sources, GOPROXY, npm_config_registry); Dockerfiles are unchanged. Before the first run, one unmeasured build of each workload filled the cache from the internet; then it was frozen, so every run downloads the same bytes and a miss fails the run. Each run's requests to it are counted from its log.")
 		ca := ""
-		if s.Opts.CAFile != "" {
+		if s.Config.Runs.CAFile != "" {
 			ca = BuildCAConfigMap
 		}
 		var err error
@@ -304,7 +299,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	for _, n := range s.Matrix.Skipped() {
 		s.Log.Infof("%s", n)
 	}
-	s.Runner = NewRunner(e, s.Matrix, s.Opts, s.RunID, versions, s.Log)
+	s.Runner = NewRunner(e, s.Matrix, s.Config.Runs, s.RunID, versions, s.Log)
 	if err := s.Runner.Install(ctx); err != nil {
 		return fmt.Errorf("install pipeline: %w", err)
 	}
@@ -319,7 +314,7 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	}
 	envInfo.Notes = append(envInfo.Notes, note)
 	if s.Resumed == nil {
-		envInfo.Plan = s.Opts.Plan()
+		envInfo.Plan = s.Config.Planned
 		if s.Writer, err = results.Create(s.ResultsDir(), envInfo); err != nil {
 			return err
 		}
@@ -360,11 +355,11 @@ func (s *Session) Teardown() []env.Func {
 		}
 		return ctx, nil
 	}
-	return append([]env.Func{closeRunner}, cluster.Teardown(s.Cluster, s.Provider)...)
+	return append([]env.Func{closeRunner}, cluster.Teardown(s.Config.Cluster, s.Provider)...)
 }
 
 // ResultsDir is where this session writes.
-func (s *Session) ResultsDir() string { return filepath.Join(s.Opts.OutRoot, s.RunID) }
+func (s *Session) ResultsDir() string { return filepath.Join(s.Config.Results.Root, s.RunID) }
 
 // fillHost records the machine the benchmark ran on.
 func fillHost(e *results.Environment) {

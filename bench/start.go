@@ -31,7 +31,7 @@ type Started struct {
 
 // starter is the Starter of a start mode.
 func (r *Runner) starter() Starter {
-	if r.opts.Start == results.StartTrigger {
+	if r.cfg.Start == results.StartTrigger {
 		return triggerStarter{r}
 	}
 	return apiStarter{r}

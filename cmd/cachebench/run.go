@@ -97,11 +97,11 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 	failed, total, unchecked := 0, 0, 0
 	var stopErr *bench.StoppedError
 	if setupErr == nil {
-		if opts.Rounds > 0 {
-			l.Infof("plan: %d rounds of %s", opts.Rounds, s.Matrix.Shape(opts.WarmRuns))
+		if p := c.Plan; p.Rounds > 0 {
+			l.Infof("plan: %d rounds of %s", p.Rounds, s.Matrix.Shape(p.WarmRuns))
 		} else {
 			l.Infof("plan: rounds of %s, until every row's 95%% interval is within ±%.0f%%, within %s",
-				s.Matrix.Shape(opts.WarmRuns), opts.Precision*100, opts.Budget)
+				s.Matrix.Shape(p.WarmRuns), p.Precision*100, p.Budget)
 		}
 		planner := s.Planner(start)
 	rounds:
@@ -113,7 +113,7 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 			}
 			var mu sync.Mutex
 			done := 0
-			bench.RunRound(planned, opts.SideBySide, func(plannedRun bench.PlannedRun) bool {
+			bench.RunRound(planned, c.Runs.SideBySide, func(plannedRun bench.PlannedRun) bool {
 				if ctx.Err() != nil {
 					return false
 				}
@@ -165,7 +165,7 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 		return fmt.Errorf("setup: %w", setupErr)
 	}
 	if render && total > 0 {
-		rep, err := reports.Render(s.ResultsDir(), c.Decision)
+		rep, err := reports.Render(s.ResultsDir(), c.Plan.Decision)
 		if err != nil {
 			return fmt.Errorf("report: %w", err)
 		}
