@@ -17,10 +17,10 @@ REPORT  ?=
 E2E_CLUSTER ?= cachebench-e2e
 SMOKE_ENV ?= CACHEBENCH_CLUSTER_NAME=$(E2E_CLUSTER) CACHEBENCH_START=trigger CACHEBENCH_WORKLOADS=smoke CACHEBENCH_STRATEGIES=none,registry,pv-warm,mirror CACHEBENCH_STOP_AFTER_FAILURES=2 CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1 CACHEBENCH_SIDE_BY_SIDE=1
 
-.PHONY: help test e2e e2e-online faults bench report site site-test docker images cluster-up cluster-down build vet clean-cluster
+.PHONY: help test e2e e2e-nodes e2e-online faults bench report site site-test docker images cluster-up cluster-down build vet clean-cluster
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 build: ## build the cachebench CLI into bin/
 	$(GO) build -o bin/cachebench ./cmd/cachebench
@@ -62,6 +62,16 @@ e2e: docker ## end-to-end smoke: every builder and strategy, one workload, 1 war
 	$(GO) run ./cmd/cachebench cluster down --cluster-name $(E2E_CLUSTER)
 	CACHEBENCH_E2E=1 $(if $(E2E_KEEP),CACHEBENCH_KEEP=1) $(SMOKE_ENV) $(GO) test ./bench -run Cache -count=1 -v -timeout 80m
 	$(GO) run ./cmd/cachebench report
+
+# Several nodes (the nightly's, not CI's: a second cluster, of three node
+# containers): two workers for builds, kaniko and BuildKit side by side, a
+# layer cache and a volume, two rounds, so that the rounds take both.
+NODES_CLUSTER ?= cachebench-nodes
+NODES_ENV ?= CACHEBENCH_CLUSTER_NAME=$(NODES_CLUSTER) CACHEBENCH_NODES=2 CACHEBENCH_WORKLOADS=smoke CACHEBENCH_BUILDERS=kaniko,buildkit CACHEBENCH_STRATEGIES=registry,pv-warm CACHEBENCH_ROUNDS=2 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_SIDE_BY_SIDE=1
+
+e2e-nodes: docker ## several nodes: two workers for builds, each round on one, the harness's servers on the control plane
+	$(GO) run ./cmd/cachebench cluster down --cluster-name $(NODES_CLUSTER)
+	CACHEBENCH_E2E=1 $(NODES_ENV) $(GO) test ./bench -run 'TestCache$$|TestCacheNodes|TestCacheLeavesNothing' -count=1 -v -timeout 60m
 
 faults: docker ## fault tests of the harness: SIGINT during cluster creation, SIGKILL mid-run then --reuse
 	bash .ci/faults

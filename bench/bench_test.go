@@ -198,6 +198,10 @@ func TestOptionsValidate(t *testing.T) {
 		{"no builder", func(o *Options) { o.Builders = nil }, []string{"--builders", "empty"}},
 		{"builder twice", func(o *Options) { o.Builders = []string{"buildah", "buildah"} }, []string{"--builders", "twice"}},
 		{"negative warm runs", func(o *Options) { o.WarmRuns = -1 }, []string{"--warm-runs (CACHEBENCH_WARM_RUNS): -1"}},
+		{"two nodes", func(o *Options) { o.Nodes = 2 }, nil},
+		{"no node", func(o *Options) { o.Nodes = 0 }, []string{"--nodes (CACHEBENCH_NODES): 0: want 1 to 8"}},
+		{"too many nodes", func(o *Options) { o.Nodes = 9 }, []string{"--nodes", "9: want 1 to 8"}},
+		{"nodes of an existing cluster", func(o *Options) { o.Kubeconfig, o.ImageRegistry, o.Nodes = kubeconfig, "r.example/cb", 2 }, []string{"--nodes", "only applies to kind clusters", "drop it"}},
 		{"negative rounds", func(o *Options) { o.Rounds = -1 }, []string{"--rounds"}},
 		{"precision out of range", func(o *Options) { o.Precision = 1.5 }, []string{"--precision (CACHEBENCH_PRECISION)", "150.0%"}},
 		{"budget too small", func(o *Options) { o.Budget = time.Minute }, []string{"--budget", "5m"}},
@@ -555,7 +559,7 @@ func TestRoundRequests(t *testing.T) {
 // configuration that reads it, and only that part.
 func TestParseSplitsOptions(t *testing.T) {
 	o := Defaults()
-	o.ClusterName, o.Reuse, o.Keep, o.NodeImage = "split", true, true, "node:v1"
+	o.ClusterName, o.Reuse, o.Keep, o.NodeImage, o.Nodes = "split", true, true, "node:v1", 2
 	o.RegistryMirrors = []string{"docker.io=http://10.0.0.1:5000"}
 	o.CacheDir, o.Kubernetes, o.ImageRegistry, o.Executor, o.Warmer = "/tmp/images", "v1.34.1", "registry.example/cb", "exec:v1", "warm:v1"
 	o.Images = "offline"
@@ -567,7 +571,7 @@ func TestParseSplitsOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Config{
-		Cluster: cluster.Config{Name: "split", Reuse: true, Keep: true, NodeImage: "node:v1", RegistryMirrors: map[string]string{"docker.io": "http://10.0.0.1:5000"}},
+		Cluster: cluster.Config{Name: "split", Reuse: true, Keep: true, NodeImage: "node:v1", Nodes: 2, RegistryMirrors: map[string]string{"docker.io": "http://10.0.0.1:5000"}},
 		Images:  ImageConfig{Mode: images.Offline, CacheDir: "/tmp/images", Kubernetes: "v1.34.1", NodeImage: "node:v1", Registry: "registry.example/cb", Executor: "exec:v1", Warmer: "warm:v1"},
 		Runs:    RunConfig{Start: results.StartTrigger, Packages: results.PackagesDirect, Timeout: 7 * time.Minute, StopAfterFailures: 5, SideBySide: true},
 		Results: ResultsConfig{Root: "/tmp/out", RunID: "split-1"},

@@ -811,6 +811,47 @@ func TestCacheHostile(t *testing.T) {
 	testHostile(t)
 }
 
+// TestCacheNodes: on a cluster with several nodes for builds (--nodes),
+// every run's pods share one worker, a round's runs share it, the rounds
+// take more than one, and the harness's servers run on the control plane.
+// It runs after TestCache (make e2e-nodes).
+func TestCacheNodes(t *testing.T) {
+	requireSession(t)
+	workers := session.Runner.env.BuildNodes
+	if len(workers) == 0 {
+		t.Skip("one node for builds: give CACHEBENCH_NODES=2 (make e2e-nodes)")
+	}
+	rounds := map[results.Coordinates]string{}
+	used := map[string]bool{}
+	for _, run := range session.Runner.Runs() {
+		for _, task := range run.Tasks {
+			if !slices.Contains(workers, task.Node) {
+				t.Errorf("run %d: task %s ran on %q, not a worker (%v)", run.Seq, task.Name, task.Node, workers)
+			}
+			if node, ok := rounds[run.OfRound()]; ok && node != task.Node {
+				t.Errorf("run %d: task %s ran on %s, its round on %s", run.Seq, task.Name, task.Node, node)
+			}
+			rounds[run.OfRound()] = task.Node
+			used[task.Node] = true
+		}
+	}
+	if len(rounds) >= len(workers) && len(used) < len(workers) {
+		t.Errorf("%d rounds ran on %v only, not in turn on %v", len(rounds), slices.Sorted(maps.Keys(used)), workers)
+	}
+	pods, err := session.Runner.env.Clients.Kube.CoreV1().Pods(session.Runner.env.Namespace).List(suiteCtx, metav1.ListOptions{LabelSelector: "app.kubernetes.io/part-of=cachebench,app.kubernetes.io/name"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pods.Items) == 0 {
+		t.Error("no server of the harness found")
+	}
+	for _, p := range pods.Items {
+		if slices.Contains(workers, p.Spec.NodeName) {
+			t.Errorf("server %s runs on the worker %s, among the builds", p.Name, p.Spec.NodeName)
+		}
+	}
+}
+
 // TestCacheLeavesNothing removes what the benchmark created and proves
 // that nothing labelled with its run id remains in the cluster.
 func TestCacheLeavesNothing(t *testing.T) {

@@ -70,10 +70,12 @@ type Options struct {
 	// Resume names a benchmark cut off earlier to continue (its run id).
 	Resume      string
 	ClusterName string
-	Kubeconfig  string
-	Reuse       bool
-	Keep        bool
-	Images      string
+	// Nodes is how many nodes of a kind cluster run builds.
+	Nodes      int
+	Kubeconfig string
+	Reuse      bool
+	Keep       bool
+	Images     string
 	// ImageRegistry is where the images cachebench makes are pushed and
 	// pulled from, for a cluster it cannot load them into (Kubeconfig).
 	ImageRegistry string
@@ -114,6 +116,7 @@ func Defaults() Options {
 		RunTimeout:   20 * time.Minute,
 		OutRoot:      results.DefaultRoot(),
 		ClusterName:  "cachebench",
+		Nodes:        1,
 		Images:       string(images.Auto),
 		CacheDir:     images.DefaultCacheDir(),
 		BuildCA:      "auto",
@@ -159,6 +162,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.RunID, "run-id", o.RunID, "name of this benchmark's results folder (default: UTC time; not trend or examples)")
 	fs.StringVar(&o.Resume, "resume", o.Resume, "continue the benchmark of this run id, cut off earlier (Ctrl-C, a crash, a lost machine), with the options it was planned with: the rounds it recorded whole are kept, those cut off run again from their cold run, and the budget left is what it had left")
 	fs.StringVar(&o.ClusterName, "cluster-name", o.ClusterName, "name of the kind cluster")
+	fs.IntVar(&o.Nodes, "nodes", o.Nodes, "nodes of the kind cluster that run builds: above 1, that many workers beside the control plane, which then holds the harness's registries and servers; each round's runs go to one worker, the rounds in turn")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "use the existing cluster of this kubeconfig instead of kind")
 	fs.BoolVar(&o.Reuse, "reuse", o.Reuse, "use a running kind cluster of the same name instead of refusing")
 	fs.BoolVar(&o.Keep, "keep", o.Keep, "keep the cluster running at the end")
@@ -214,6 +218,9 @@ func splitList(s string) []string {
 	return out
 }
 
+// MaxNodes bounds --nodes: each is a container of kind's on this machine.
+const MaxNodes = 8
+
 // clusterNameRe: kind names node containers and kubeconfig contexts after it.
 var clusterNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,40}$`)
 
@@ -229,7 +236,7 @@ func (o Options) Validate() error {
 // says which setting it is and what to do.
 func (o Options) Parse() (Config, error) {
 	c := Config{
-		Cluster:  cluster.Config{Name: o.ClusterName, Kubeconfig: o.Kubeconfig, Reuse: o.Reuse, Keep: o.Keep, NodeImage: o.NodeImage},
+		Cluster:  cluster.Config{Name: o.ClusterName, Kubeconfig: o.Kubeconfig, Reuse: o.Reuse, Keep: o.Keep, NodeImage: o.NodeImage, Nodes: o.Nodes},
 		Images:   ImageConfig{CacheDir: o.CacheDir, Kubernetes: o.Kubernetes, NodeImage: o.NodeImage, Registry: o.ImageRegistry, Executor: o.Executor, Warmer: o.Warmer},
 		Plan:     PlanConfig{Strategies: o.Strategies, WarmRuns: o.WarmRuns, Rounds: o.Rounds, Precision: o.Precision, Budget: o.Budget},
 		Runs:     RunConfig{Start: o.Start, Packages: o.Packages, Timeout: o.RunTimeout, StopAfterFailures: o.StopAfterFailures, SideBySide: o.SideBySide},
@@ -335,6 +342,9 @@ func (o Options) Parse() (Config, error) {
 	if o.OutRoot == "" {
 		bad("out", "empty")
 	}
+	if o.Nodes < 1 || o.Nodes > MaxNodes {
+		bad("nodes", "%d: want 1 to %d", o.Nodes, MaxNodes)
+	}
 	if !clusterNameRe.MatchString(o.ClusterName) {
 		bad("cluster-name", "%q: use lower-case letters, digits and '-'", o.ClusterName)
 	}
@@ -359,6 +369,9 @@ func (o Options) Parse() (Config, error) {
 		}
 		if o.Reuse {
 			bad("reuse", "only applies to kind clusters; drop it when giving --kubeconfig")
+		}
+		if o.Nodes != 1 {
+			bad("nodes", "only applies to kind clusters: the nodes of --kubeconfig's cluster are its own; drop it")
 		}
 		if o.NodeImage != "" {
 			bad("node-image", "only applies to kind clusters: the nodes of --kubeconfig's cluster are its own; drop it")
@@ -417,6 +430,7 @@ func (o Options) Settings() map[string]string {
 		"build-ca":            o.BuildCA,
 		"stop-after-failures": fmt.Sprint(o.StopAfterFailures),
 		"cluster":             map[bool]string{true: "existing kubeconfig", false: "kind " + o.ClusterName}[o.Kubeconfig != ""],
+		"nodes":               fmt.Sprint(o.Nodes),
 	}
 	if len(o.WorkloadDirs) > 0 {
 		settings["workload-dir"] = strings.Join(o.WorkloadDirs, ",")

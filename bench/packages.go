@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"path"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -87,7 +86,11 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 	if err := r.setNetwork(ctx, s); err != nil {
 		return fmt.Errorf("fill the package cache: %w", err)
 	}
-	pr, err := r.pipelineRun(s, &round{imageRepo: "bench/" + strings.Trim(results.NameChars(r.names+"-packages-"+w.Name), "-")}, r.runID, r.env.Git.URL(w.Name), r.runID+"-packages")
+	rd := &round{imageRepo: r.names.packagesRepo(w.Name)}
+	if nodes := r.env.BuildNodes; len(nodes) > 0 {
+		rd.node = nodes[0]
+	}
+	pr, err := r.pipelineRun(s, rd, r.runID, r.env.Git.URL(w.Name), r.runID+"-packages")
 	if err != nil {
 		return fmt.Errorf("fill the package cache: %w", err)
 	}

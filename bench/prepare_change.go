@@ -30,7 +30,7 @@ func (p changePreparation) Start(ctx context.Context, s PlannedRun, rd *round) e
 	case s.Change == scenarios.ChangeSource || s.Change == scenarios.ChangeDeps,
 		r.cfg.Start == results.StartTrigger:
 		// Every run of a round started by pushes needs a branch to push to.
-		rd.branch = r.roundPath(s)
+		rd.branch = r.names.roundPath(s)
 		if err := r.env.Git.Branch(ctx, s.Workload.Name, rd.branch); err != nil {
 			return fmt.Errorf("%s: %w", s.Name(), err)
 		}
@@ -52,7 +52,7 @@ func (p changePreparation) Start(ctx context.Context, s PlannedRun, rd *round) e
 // from others' likewise.
 func (p changePreparation) ownBases(ctx context.Context, s PlannedRun, rd *round) error {
 	r := p.r
-	pathOfRound, from := r.roundPath(s), r.packagesPath()
+	pathOfRound, from := r.names.roundPath(s), r.packagesPath()
 	rd.basePath = path.Join(from, pathOfRound)
 	var env []string
 	if from != "" {

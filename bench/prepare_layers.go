@@ -16,7 +16,7 @@ type layerRepoPreparation struct{ r *Runner }
 // own, and so repositories.
 func (p layerRepoPreparation) Start(ctx context.Context, s PlannedRun, rd *round) error {
 	r := p.r
-	rd.cacheRepo = builders.CacheRepo(r.env.Registry.Host, s.Strategy, r.roundID(s))
+	rd.cacheRepo = builders.CacheRepo(r.env.Registry.Host, s.Strategy, r.names.roundID(s))
 	return p.checkEmptyRepo(ctx, rd.cacheRepo)
 }
 

@@ -24,13 +24,13 @@ func (p triggerPreparation) Start(ctx context.Context, s PlannedRun, rd *round) 
 	if s.Change == scenarios.ChangeStamp {
 		stamp = paramCommit // each push is a new commit, so a new value
 	}
-	c := r.roundKey(s)
+	c := r.names.roundKey(s)
 	pr, err := r.pipelineRun(s, rd, stamp, paramURL, imageTag(r.runID, c, paramCommit))
 	if err != nil {
 		return err
 	}
 	pr.GenerateName = namePrefix(c.Slug() + "-push")
-	rd.trigger = roundName(r.roundPath(s))
+	rd.trigger = roundName(r.names.roundPath(s))
 	l := r.labels(s)
 	// Cold and warm runs share the round's template: the state is in the
 	// results, not on the PipelineRun.

@@ -50,7 +50,7 @@ func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *rou
 	kc := r.env.Clients.Kube
 	labels := r.labels(s)
 	pvc := &corev1.PersistentVolumeClaim{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("cache-" + r.roundKey(s).Slug()), Namespace: ns, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("cache-" + r.names.roundKey(s).Slug()), Namespace: ns, Labels: labels},
 		Spec: corev1.PersistentVolumeClaimSpec{
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: CacheVolumeSize}},
@@ -75,7 +75,11 @@ func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *rou
 	if spec == nil {
 		return fmt.Errorf("warm-up pod: builder %s has none", s.Builder.Name())
 	}
-	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("warm-" + r.roundKey(s).Slug()), Namespace: ns, Labels: labels}, Spec: *spec}
+	if rd.node != "" {
+		// The volume is a folder on the node that first mounts it.
+		spec.NodeSelector = map[string]string{corev1.LabelHostname: rd.node}
+	}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("warm-" + r.names.roundKey(s).Slug()), Namespace: ns, Labels: labels}, Spec: *spec}
 	warm, err := kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})
 	if err != nil {
 		return fmt.Errorf("create warm-up pod: %w", err)

@@ -23,7 +23,7 @@ var planFlags = []string{
 	"workloads", "workload-dir", "dockerfile", "context", "build-arg", "source-file", "deps-file",
 	"change", "network", "cache-network", "packages", "start", "strategies", "builders",
 	"warm-runs", "rounds", "precision", "budget", "run-timeout", "stop-after-failures", "side-by-side",
-	"images", "node-image", "kubernetes-version", "kaniko-executor", "kaniko-warmer", "build-ca",
+	"images", "node-image", "kubernetes-version", "kaniko-executor", "kaniko-warmer", "build-ca", "nodes",
 }
 
 // Plan returns the values of the plan's flags, as the flags print them.

@@ -56,10 +56,8 @@ type Runner struct {
 	matrix Matrix
 	cfg    RunConfig
 	runID  string
-	// names is what the cluster's names of the benchmark's rounds start
-	// with: the run id, with the session's number for a resumed one (its
-	// cut-off rounds' repositories and branches may still be there).
-	names    string
+	// names makes what the cluster calls the benchmark's rounds and runs.
+	names    names
 	out      *results.Writer
 	log      log.Logger
 	clean    *cleaner
@@ -73,6 +71,9 @@ type Runner struct {
 	filled map[string]results.PackageTraffic
 	// expected caches the expected cache use per workload and change.
 	expected map[string][]scenarios.ExpectedInstruction
+	// placed counts the rounds placed on the build nodes, which take them
+	// in turn.
+	placed int
 
 	// mu guards the fields above, which runs side by side share (see
 	// SideBySide).
@@ -84,10 +85,8 @@ type Runner struct {
 	// already without storing it, so two rounds filling the mirror with
 	// the same layers at once would leave one of them unfilled.
 	mirrorCold sync.Mutex
-	// inFlight are the runs under way, by sequence number, and overlaps
-	// counts for each the runs it overlapped.
-	inFlight map[int]bool
-	overlaps map[int]int
+	// overlaps counts, for each run, the runs under way beside it.
+	overlaps overlaps
 	// accounting reads the kernel's counters of the runs' pods (nil when
 	// it cannot).
 	accounting *kind.Accounting
@@ -103,6 +102,9 @@ type round struct {
 	cacheRepo  string
 	claim      string
 	prepareSec float64
+	// node is the node the round's pods go to ("" where the scheduler
+	// chooses: a cluster of one node, or one cachebench did not make).
+	node string
 	// branch is the git branch a source or deps change commits on;
 	// basePath the repository path of the round's own base images
 	// (ownBases; see builders.BuildRequest), and packageTag what they
@@ -125,12 +127,13 @@ type round struct {
 func NewRunner(env *cluster.Env, m Matrix, cfg RunConfig, runID string, versions map[string]string, l log.Logger) *Runner {
 	tc := env.Clients.Tekton
 	return &Runner{
-		env: env, tekton: tc, matrix: m, cfg: cfg, runID: runID, names: runID, log: l,
+		env: env, tekton: tc, matrix: m, cfg: cfg, runID: runID, names: names{prefix: runID, start: cfg.Start}, log: l,
 		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
 		rounds: map[results.Coordinates]*round{}, versions: versions, expected: map[string][]scenarios.ExpectedInstruction{},
 		streak:     streak{limit: cfg.StopAfterFailures},
 		accounting: accountingOf(env),
-		inFlight:   map[int]bool{}, overlaps: map[int]int{}, filled: map[string]results.PackageTraffic{},
+		overlaps:   overlaps{inFlight: map[int]bool{}, count: map[int]int{}},
+		filled:     map[string]results.PackageTraffic{},
 	}
 }
 
@@ -158,7 +161,7 @@ func (r *Runner) resume(res *Resumption) {
 	defer r.mu.Unlock()
 	r.runs = slices.Clone(res.Kept)
 	r.seq = res.LastSeq
-	r.names = fmt.Sprintf("%s-%d", r.runID, res.Session)
+	r.names.prefix = fmt.Sprintf("%s-%d", r.runID, res.Session)
 }
 
 // Runs returns the runs recorded so far.
@@ -172,30 +175,8 @@ func (r *Runner) Runs() []results.Run {
 func (r *Runner) round(s PlannedRun) (*round, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	rd, ok := r.rounds[r.roundKey(s)]
+	rd, ok := r.rounds[r.names.roundKey(s)]
 	return rd, ok
-}
-
-// started notes that a run is under way, overlapping every run already
-// under way (and they it).
-func (r *Runner) started(seq int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for other := range r.inFlight {
-		r.overlaps[other]++
-		r.overlaps[seq]++
-	}
-	r.inFlight[seq] = true
-}
-
-// ended notes that a run is over and returns how many runs it overlapped.
-func (r *Runner) ended(seq int) int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	delete(r.inFlight, seq)
-	n := r.overlaps[seq]
-	delete(r.overlaps, seq)
-	return n
 }
 
 // SetWriter sets where runs are appended.
@@ -239,47 +220,6 @@ func (r *Runner) Install(ctx context.Context) error {
 		return fmt.Errorf("install pipeline: %w", err)
 	}
 	return nil
-}
-
-// coordinates place a planned run in the benchmark.
-func (r *Runner) coordinates(s PlannedRun) results.Coordinates {
-	return results.Coordinates{
-		Workload: s.Workload.Name, Builder: s.Builder.Name(), Strategy: s.Strategy.Name,
-		Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
-		Network: s.Network.Name, Change: string(s.Change), Start: r.cfg.Start,
-	}
-}
-
-// roundKey is what every run of a round shares.
-func (r *Runner) roundKey(s PlannedRun) results.Coordinates { return r.coordinates(s).OfRound() }
-
-// roundID names a round uniquely within the cluster, in lower case: the
-// benchmark's names, then its coordinates.
-func (r *Runner) roundID(s PlannedRun) string {
-	return strings.Trim(results.NameChars(r.names), "-") + "-" + r.roundKey(s).Slug()
-}
-
-// roundPath names a round in git branches and in the upstream
-// registry's repositories (its copies of the bases).
-func (r *Runner) roundPath(s PlannedRun) string { return "rounds/" + r.roundID(s) }
-
-// imageTag tags a run's image: the image repository names the builder and
-// the workload already, and a tag holds at most 128 characters, so it
-// names the strategy and what tells the run apart (its number, or for a
-// push its commit).
-func imageTag(runID string, c results.Coordinates, run string) string {
-	return fmt.Sprintf("%s-%s-%s-%s", runID, c.Builder, c.Strategy, run)
-}
-
-// imageRepo is the repository a builder's runs of a workload push their
-// images to, the benchmark's own: as a team's image repository does, it
-// keeps what earlier builds pushed (a cold run's push finds the base's
-// layers there when an earlier run of the builder pushed them), and it is
-// the builder's alone, so no builder's push is spared by another's. With
-// --side-by-side, a builder's runs still go one after another, so a run's
-// requests to it are told from others' by repository and time.
-func (r *Runner) imageRepo(s PlannedRun) string {
-	return "bench/" + strings.Trim(results.NameChars(r.names), "-") + "/" + strings.Trim(results.NameChars(s.Builder.Name()), "-") + "/" + s.Workload.Name
 }
 
 // setNetwork gives the registries the planned run's network profiles:
@@ -377,9 +317,15 @@ func (r *Runner) do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 // (preparations): after it the round's cold run can start.
 func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 	r.endRound(ctx, s)
-	rd := &round{prepared: r.preparations(s), imageRepo: r.imageRepo(s)}
+	rd := &round{prepared: r.preparations(s), imageRepo: r.names.imageRepo(s)}
 	r.mu.Lock()
-	r.rounds[r.roundKey(s)] = rd
+	r.rounds[r.names.roundKey(s)] = rd
+	if nodes := r.env.BuildNodes; len(nodes) > 0 {
+		// Rounds in turn: a round's runs, cold and warm, on one node,
+		// where its volume (pv-warm) lives.
+		rd.node = nodes[r.placed%len(nodes)]
+		r.placed++
+	}
 	r.mu.Unlock()
 	for _, p := range rd.prepared {
 		if err := p.Start(ctx, s, rd); err != nil {
@@ -392,8 +338,8 @@ func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 // endRound forgets a round and undoes its preparations, last first.
 func (r *Runner) endRound(ctx context.Context, s PlannedRun) {
 	r.mu.Lock()
-	old, ok := r.rounds[r.roundKey(s)]
-	delete(r.rounds, r.roundKey(s))
+	old, ok := r.rounds[r.names.roundKey(s)]
+	delete(r.rounds, r.names.roundKey(s))
 	r.mu.Unlock()
 	if !ok {
 		return
@@ -434,7 +380,7 @@ func (r *Runner) Leftovers(ctx context.Context) ([]string, error) {
 }
 
 func (r *Runner) labels(s PlannedRun) map[string]string {
-	c := r.coordinates(s)
+	c := r.names.coordinates(s)
 	return map[string]string{
 		"app.kubernetes.io/part-of": "cachebench",
 		LabelRunID:                  r.runID,
@@ -480,6 +426,7 @@ func (r *Runner) pipelineRun(s PlannedRun, rd *round, stamp, repoURL, tag string
 		RepoURL: repoURL, Revision: rd.branch,
 		Image:     fmt.Sprintf("%s/%s:%s", r.env.Registry.Host, rd.imageRepo, tag),
 		ExtraArgs: args, CacheClaim: rd.claim, Timeout: r.cfg.Timeout, Labels: r.labels(s),
+		Node: rd.node,
 	})
 	if err != nil {
 		return nil, err
@@ -516,7 +463,7 @@ func (r *Runner) newRun(s PlannedRun, rd *round) results.Run {
 	seq := r.seq
 	r.mu.Unlock()
 	return results.Run{
-		RunID: r.runID, Seq: seq, Coordinates: r.coordinates(s),
+		RunID: r.runID, Seq: seq, Coordinates: r.names.coordinates(s),
 		ImageRepo: rd.imageRepo, CacheRepo: rd.cacheRepo, Versions: r.versions,
 	}
 }
@@ -558,11 +505,11 @@ func (r *Runner) runOnce(ctx context.Context, s PlannedRun, rd *round) (results.
 	if err := dither(ctx); err != nil {
 		return failed(err)
 	}
-	r.started(run.Seq)
+	r.overlaps.started(run.Seq)
 	st, err := begin(ctx)
 	run.Trigger = st.Trigger
 	if err != nil {
-		run.Overlapped = r.ended(run.Seq)
+		run.Overlapped = r.overlaps.ended(run.Seq)
 		return failed(err)
 	}
 	run.PipelineRun = st.PipelineRun.Name
@@ -629,7 +576,7 @@ func (r *Runner) await(ctx context.Context, s PlannedRun, st Started, run *resul
 	stopStalls()
 	end := time.Now()
 	pods := stopPods()
-	run.Overlapped = r.ended(run.Seq)
+	run.Overlapped = r.overlaps.ended(run.Seq)
 	run.WallMillis = end.Sub(st.At).Milliseconds()
 	recordFirstStep(run, firstStep, st.At)
 	if err == nil {

@@ -16,7 +16,7 @@ type apiStarter struct{ r *Runner }
 // Tekton's own validation.
 func (a apiStarter) Prepare(ctx context.Context, s PlannedRun, rd *round, seq int, stamp string) (Begin, error) {
 	r := a.r
-	c := r.coordinates(s)
+	c := r.names.coordinates(s)
 	pr, err := r.pipelineRun(s, rd, stamp, r.env.Git.URL(s.Workload.Name), imageTag(r.runID, c, fmt.Sprint(seq)))
 	if err != nil {
 		return nil, err

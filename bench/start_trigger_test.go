@@ -65,11 +65,11 @@ func TestRoundPathsAreUniquePerRound(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Workloads = ws
-	r := &Runner{names: "a-run-id-chosen-by-a-user-that-is-rather-long-20261206-session-2"}
+	n := names{prefix: "a-run-id-chosen-by-a-user-that-is-rather-long-20261206-session-2"}
 	seen := map[string]PlannedRun{}
 	triggers := map[string]string{}
 	for _, s := range Plan(m, 2, 1) {
-		p := r.roundPath(s)
+		p := n.roundPath(s)
 		if other, ok := seen[p]; ok && groupOfStep(other) != groupOfStep(s) {
 			t.Errorf("rounds %+v and %+v share the path %q", groupOfStep(other), groupOfStep(s), p)
 		}

@@ -298,6 +298,20 @@ func TestPipelineRunValidates(t *testing.T) {
 	if _, err := builders.PipelineRun(builders.PipelineRunParams{Name: "x"}); err == nil {
 		t.Error("want an error for a run without repository and image")
 	}
+	// A run placed on a node: every pod of it goes there.
+	pr, err := builders.PipelineRun(builders.PipelineRunParams{
+		Name: "small-run", Namespace: "cachebench", Builder: testKaniko, Workload: ws[0],
+		RepoURL: "git://git.cachebench.svc.cluster.local/small.git", Image: reg + "/bench/small:x", Node: "bench-worker2",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pr.Validate(context.Background()); err != nil {
+		t.Errorf("placed on a node: %v", err)
+	}
+	if pt := pr.Spec.TaskRunTemplate.PodTemplate; pt == nil || pt.NodeSelector["kubernetes.io/hostname"] != "bench-worker2" {
+		t.Errorf("pod template %+v, want the node selector of bench-worker2", pt)
+	}
 }
 
 func TestSelectStrategies(t *testing.T) {

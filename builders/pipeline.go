@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/tektoncd/pipeline/pkg/apis/pipeline/pod"
 	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 
 	"github.com/cachebench/cachebench/internal/gitd"
@@ -128,6 +129,10 @@ type PipelineRunParams struct {
 	CacheClaim string
 	Timeout    time.Duration
 	Labels     map[string]string
+	// Node, when set, is the node every pod of the run goes to: on a
+	// cluster of several, the workspace volume lives where its first pod
+	// wrote it.
+	Node string
 }
 
 // WorkspaceSize is the size asked for the per-run source workspace.
@@ -173,6 +178,9 @@ func PipelineRun(r PipelineRunParams) (*pipelinev1.PipelineRun, error) {
 	}
 	if r.Timeout > 0 {
 		pr.Spec.Timeouts = &pipelinev1.TimeoutFields{Pipeline: &metav1.Duration{Duration: r.Timeout}}
+	}
+	if r.Node != "" {
+		pr.Spec.TaskRunTemplate.PodTemplate = &pod.Template{NodeSelector: map[string]string{corev1.LabelHostname: r.Node}}
 	}
 	return pr, nil
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/e2e-framework/pkg/env"
 	"sigs.k8s.io/e2e-framework/pkg/envconf"
 	"sigs.k8s.io/e2e-framework/pkg/envfuncs"
@@ -49,6 +50,9 @@ type Config struct {
 	Keep bool
 	// NodeImage overrides the node image of the image set.
 	NodeImage string
+	// Nodes is how many nodes a kind cluster made here has (0 or 1: one,
+	// the control plane, which runs builds too).
+	Nodes int
 	// RegistryMirrors maps a registry host to the mirror the kind nodes
 	// pull its images through.
 	RegistryMirrors map[string]string
@@ -91,6 +95,10 @@ type Env struct {
 	Versions map[string]string
 	// Kind is the kind provider, nil for an existing cluster.
 	Kind *kind.Provider
+	// BuildNodes are the worker nodes of a kind cluster with several
+	// (--nodes), sorted, each build placed on one of them; none when the
+	// cluster has one node, or is not one cachebench made.
+	BuildNodes []string
 
 	// versionsMu guards Versions while setup steps run side by side.
 	versionsMu sync.Mutex
@@ -145,7 +153,7 @@ func Provider(cfg Config, set *images.Set) support.E2EClusterProvider {
 		node = cfg.NodeImage
 	}
 	opts := []kind.Option{kind.WithName(cfg.Name), kind.WithNodeImage(node), kind.WithReuse(cfg.Reuse),
-		kind.WithDefaultCNI(set.DefaultCNI), kind.WithLogger(cfg.Log), kind.WithRegistryMirrors(cfg.RegistryMirrors)}
+		kind.WithDefaultCNI(set.DefaultCNI), kind.WithLogger(cfg.Log), kind.WithRegistryMirrors(cfg.RegistryMirrors), kind.WithNodes(cfg.Nodes)}
 	if len(set.Load) > 0 {
 		opts = append(opts, kind.WithImages(func(w io.Writer) error { return images.WriteCombined(w, set.Load) }))
 	}
@@ -246,6 +254,12 @@ func connect(cfg Config, set *images.Set, p support.E2EClusterProvider) env.Func
 		}
 		e := &Env{Kubeconfig: kc, Clients: clients, Namespace: Namespace, Images: set, Bases: map[string]string{}}
 		e.Kind, _ = p.(*kind.Provider)
+		if e.Kind != nil {
+			if e.BuildNodes, err = buildNodes(ctx, clients, cfg); err != nil {
+				return ctx, err
+			}
+			clients.ServersOnControlPlane = len(e.BuildNodes) > 0
+		}
 		e.Versions = map[string]string{
 			"tekton": versions.Tekton, "kind": versions.Kind,
 			"images": string(set.Mode), "node-image": set.NodeImage,
@@ -256,6 +270,32 @@ func connect(cfg Config, set *images.Set, p support.E2EClusterProvider) env.Func
 		// replace those of the image set.
 		return context.WithValue(ctx, envKey{}, e), nil
 	}
+}
+
+// buildNodes returns the worker nodes of a kind cluster, checking that
+// there are as many as asked: a cluster taken over (--reuse) may have
+// been made with another --nodes.
+func buildNodes(ctx context.Context, c *kube.Clients, cfg Config) ([]string, error) {
+	nodes, err := c.Kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("list nodes: %w", err)
+	}
+	var workers []string
+	for _, n := range nodes.Items {
+		if _, cp := n.Labels[kube.ControlPlaneLabel]; !cp {
+			workers = append(workers, n.Name)
+		}
+	}
+	slices.Sort(workers)
+	want := max(cfg.Nodes, 1)
+	if got := max(len(workers), 1); got != want {
+		nodes := map[bool]string{true: "1 node", false: fmt.Sprintf("%d nodes", got)}[got == 1]
+		return nil, fmt.Errorf("kind cluster %q has %s for builds and --nodes asks %d: give --nodes %d, or delete it (cachebench cluster down --cluster-name %s)", cfg.Name, nodes, want, got, cfg.Name)
+	}
+	if want == 1 {
+		return nil, nil
+	}
+	return workers, nil
 }
 
 func mustEnv(ctx context.Context) (*Env, error) {

@@ -192,6 +192,10 @@ func benchConfig(e results.Environment) []benchfmt.Config {
 	if e.Settings["packages"] == results.PackagesProxied {
 		add("packages", results.PackagesProxied)
 	}
+	// Only several nodes get a line, for the same reason.
+	if n := e.Settings["nodes"]; n != "" && n != "1" {
+		add("nodes", n)
+	}
 	for _, k := range sortedKeys(e.Versions) {
 		add(k, e.Versions[k])
 	}

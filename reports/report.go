@@ -377,6 +377,10 @@ func reportDoc(rep *Report) doc {
 			d.para("Registry traffic of a run (medians, from the registries' access logs): megabytes from upstream (base images; under the mirror strategy, what the mirror fetched) and pulls there (manifest GETs, as Docker Hub counts them), megabytes pulled from and pushed to the cache registry (layer caches, the image), and, where runs pulled through the mirror, megabytes it served. With packages proxied, the last column is what RUN instructions downloaded from the package cache (apt, Go modules, npm), under the upstream profile.")
 			d.add(t)
 		}
+		if t, ok := nodeTable(res.Runs, rows, wMulti); ok {
+			d.para("Where the builds ran (each round's runs on one node, the rounds in turn): per node, the runs, their median wall time in seconds, and the layer cache's hit rate, the hits in the builders' logs over the hits and misses together.")
+			d.add(t)
+		}
 		if t, ok := usageTable(res.Runs, rows, wMulti); ok {
 			d.para("What a run used (medians, from the kernel's counters of each pod's cgroup, read every 200 ms while it ran): CPU-seconds of the build task's pod and of every task's pod together, and the most memory the build task's pod held at once; then the size of the round's cache after the run: its layer cache repository (every blob once) and what its cache volume holds.")
 			d.add(t)
@@ -892,6 +896,52 @@ func usageTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok 
 		t.add(row...)
 	}
 	return t, ok
+}
+
+// nodeTable gives each row's runs per node that ran their builds; ok is
+// false unless the rows' builds ran on more than one node.
+func nodeTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok bool) {
+	header, numeric := []string{"strategy", "cache", "node", "n", "median s", "layer cache hit rate"}, 3
+	if multi {
+		header, numeric = append([]string{"builder"}, header...), 4
+	}
+	t = table{header: header, numeric: numeric}
+	nodes := map[string]bool{}
+	for _, st := range rows {
+		type perNode struct {
+			secs         []float64
+			hits, misses int
+		}
+		by := map[string]*perNode{}
+		for _, r := range runs {
+			b, _ := r.Task("build-push")
+			if !r.Success || b.Node == "" || stats.KeyOf(r) != st.Key {
+				continue
+			}
+			nodes[b.Node] = true
+			n := by[b.Node]
+			if n == nil {
+				n = &perNode{}
+				by[b.Node] = n
+			}
+			n.secs = append(n.secs, r.WallSeconds())
+			n.hits += r.BuildLog.CacheHits
+			n.misses += r.BuildLog.CacheMisses
+		}
+		for _, node := range slices.Sorted(maps.Keys(by)) {
+			n := by[node]
+			rate := "–"
+			if n.hits+n.misses > 0 {
+				rate = fmt.Sprintf("%.0f%% (%d of %d)", 100*float64(n.hits)/float64(n.hits+n.misses), n.hits, n.hits+n.misses)
+			}
+			row := []string{st.Strategy, string(st.Cache), node, fmt.Sprint(len(n.secs)), fmt.Sprintf("%.1f", stats.MedianOf(n.secs)), rate}
+			if multi {
+				row = append([]string{st.Builder}, row...)
+			}
+			t.add(row...)
+		}
+	}
+	return t, len(nodes) > 1
 }
 
 // medianOrDash is the median of vs in format, or "–" for none.

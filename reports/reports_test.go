@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +135,52 @@ func TestInlineHTML(t *testing.T) {
 		if got := inlineHTML(in); got != want {
 			t.Errorf("inlineHTML(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestNodeTable: builds on two nodes get a row per node with its own hit
+// rate, so a node whose cache was cold is not hidden in a median; builds
+// on one node get no table.
+func TestNodeTable(t *testing.T) {
+	runs := resultstest.Runs("small", "registry", results.Warm, 10, 11, 30)
+	for i, node := range []string{"w1", "w1", "w2"} {
+		runs[i].Tasks[1].Node = node
+		runs[i].BuildLog.CacheHits, runs[i].BuildLog.CacheMisses = 2, 0
+	}
+	runs[2].BuildLog.CacheHits, runs[2].BuildLog.CacheMisses = 0, 2
+	tab, ok := nodeTable(runs, stats.Summarize(runs), false)
+	if !ok {
+		t.Fatal("no node table for builds on two nodes")
+	}
+	want := []string{"registry|warm|w1|2|10.5|100% (4 of 4)", "registry|warm|w2|1|30.0|0% (0 of 2)"}
+	var got []string
+	for _, r := range tab.rows {
+		got = append(got, strings.Join(r, "|"))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("rows %q, want %q", got, want)
+	}
+	runs[2].Tasks[1].Node = "w1"
+	if _, ok := nodeTable(runs, stats.Summarize(runs), false); ok {
+		t.Error("a node table for builds on one node")
+	}
+}
+
+// TestBenchConfigNodes: benchmarks on several nodes carry it in bench.txt's
+// configuration, so benchstat never compares them with one node's.
+func TestBenchConfigNodes(t *testing.T) {
+	has := func(settings map[string]string) bool {
+		for _, c := range benchConfig(results.Environment{Settings: settings}) {
+			if c.Key == "nodes" {
+				return string(c.Value) == settings["nodes"]
+			}
+		}
+		return false
+	}
+	if !has(map[string]string{"nodes": "2"}) {
+		t.Error("two nodes: no nodes line")
+	}
+	if has(map[string]string{"nodes": "1"}) || has(map[string]string{}) {
+		t.Error("one node: a nodes line")
 	}
 }

@@ -40,6 +40,7 @@ type Provider struct {
 	kubeconfigPath string
 	reuse          bool
 	defaultCNI     bool
+	nodes          int
 	waitForReady   time.Duration
 	log            log.Logger
 
@@ -98,6 +99,12 @@ func WithReuse(reuse bool) Option { return func(p *Provider) { p.reuse = reuse }
 // WithDefaultCNI keeps kind's default CNI (kindnetd). Offline node images
 // bring their own bridge configuration and turn it off.
 func WithDefaultCNI(on bool) Option { return func(p *Provider) { p.defaultCNI = on } }
+
+// WithNodes makes a cluster with n nodes for builds: for n above one, n
+// workers beside the control plane, which kind then taints so that
+// nothing of the builds' lands there; for one, the lone control plane,
+// which kind leaves untainted.
+func WithNodes(n int) Option { return func(p *Provider) { p.nodes = n } }
 
 // WithLogger sets where progress goes.
 func WithLogger(l log.Logger) Option { return func(p *Provider) { p.log = l } }
@@ -269,6 +276,9 @@ func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 		Networking: kindv1alpha4.Networking{DisableDefaultCNI: !p.defaultCNI},
 		Nodes:      []kindv1alpha4.Node{{Role: kindv1alpha4.ControlPlaneRole}},
 	}
+	for range workers(p.nodes) {
+		cfg.Nodes = append(cfg.Nodes, kindv1alpha4.Node{Role: kindv1alpha4.WorkerRole})
+	}
 	if len(p.mirrors) > 0 {
 		cfg.ContainerdConfigPatches = []string{mirrorPatch}
 	}
@@ -292,6 +302,12 @@ func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 	go func() { done <- p.kind.Create(p.name, opts...) }()
 	lctx, stopLoad := context.WithCancel(ctx)
 	defer stopLoad()
+	wired := make(chan error, 1)
+	if !p.defaultCNI && workers(p.nodes) > 0 {
+		go func() { wired <- p.wireBridges(lctx) }()
+	} else {
+		wired <- nil
+	}
 	loaded := make(chan error, 1)
 	if p.images != nil {
 		go func() { loaded <- p.loadWhileCreating(lctx) }()
@@ -313,6 +329,9 @@ func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 	if lerr := <-loaded; err == nil && lerr != nil {
 		err = fmt.Errorf("load images: %w", lerr)
 	}
+	if werr := <-wired; err == nil && werr != nil {
+		err = fmt.Errorf("wire the nodes' pod networks: %w", werr)
+	}
 	if err != nil {
 		if takenMeanwhile(err) {
 			// Another run created the name after Exists looked: kind made
@@ -332,6 +351,14 @@ func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 		return "", err
 	}
 	return p.kubeconfigPath, nil
+}
+
+// workers is how many worker nodes a cluster with n nodes for builds has.
+func workers(n int) int {
+	if n <= 1 {
+		return 0
+	}
+	return n
 }
 
 // takenMeanwhile reports kind's refusal to create a cluster whose name has
@@ -594,6 +621,75 @@ func (p *Provider) loadWhileCreating(ctx context.Context) error {
 	p.log.Infof("images loaded in %s", time.Since(start).Round(100*time.Millisecond))
 	return nil
 }
+
+// wireBridges gives each node of a cluster of several a pod subnet of its
+// own, and routes to the others': the offline node image's network is a
+// bridge on one subnet (10.244.0.0/24), which one node needs and two
+// would share. The control plane keeps it, worker N takes 10.244.N.0/24.
+// It runs while kind creates the cluster, before the workers join, so no
+// pod of theirs has an address of the wrong subnet.
+func (p *Provider) wireBridges(ctx context.Context) error {
+	want := 1 + workers(p.nodes)
+	var ns []nodes.Node
+	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
+		var err error
+		if ns, err = p.kind.ListInternalNodes(p.name); err != nil || len(ns) < want {
+			return false, nil
+		}
+		for _, n := range ns {
+			if n.CommandContext(ctx, "true").Run() != nil {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("wait for %d node containers: %w", want, err)
+	}
+	ips := map[int]string{}
+	for _, n := range ns {
+		ip, _, err := n.IP()
+		if err != nil {
+			return fmt.Errorf("address of node %s: %w", n.String(), err)
+		}
+		ips[nodeIndex(n.String())] = ip
+	}
+	for _, n := range ns {
+		i := nodeIndex(n.String())
+		script := fmt.Sprintf("sed -i 's#10.244.0.0/24#%s#' %s", podSubnet(i), bridgeConfig)
+		for j, ip := range ips {
+			if j != i {
+				script += fmt.Sprintf(" && ip route replace %s via %s", podSubnet(j), ip)
+			}
+		}
+		var out bytes.Buffer
+		if err := n.CommandContext(ctx, "sh", "-c", script).SetStdout(&out).SetStderr(&out).Run(); err != nil {
+			return fmt.Errorf("node %s: %s: %w: %s", n.String(), script, err, out.String())
+		}
+	}
+	p.log.Infof("pod networks of %d nodes wired (10.244.N.0/24 on node N, routed between them)", len(ns))
+	return nil
+}
+
+// bridgeConfig is the offline node image's CNI configuration.
+const bridgeConfig = "/etc/cni/net.d/10-cachebench-bridge.conflist"
+
+// nodeIndex numbers kind's nodes: the control plane 0, "worker" 1,
+// "workerN" N.
+func nodeIndex(name string) int {
+	_, suffix, ok := strings.Cut(name, "-worker")
+	if !ok {
+		return 0
+	}
+	if suffix == "" {
+		return 1
+	}
+	n, _ := strconv.Atoi(suffix)
+	return n
+}
+
+// podSubnet is node i's pod subnet.
+func podSubnet(i int) string { return fmt.Sprintf("10.244.%d.0/24", i) }
 
 // ImagesLoaded says whether Create loaded the images it was given.
 func (p *Provider) ImagesLoaded() bool { return p.loaded }

@@ -79,3 +79,19 @@ func TestHostsTOML(t *testing.T) {
 		t.Errorf("quay.io: %s", got)
 	}
 }
+
+// TestNodeIndex: every node of a kind cluster gets a pod subnet of its
+// own, the control plane the one the node image was made with.
+func TestNodeIndex(t *testing.T) {
+	seen := map[string]string{}
+	for name, want := range map[string]string{"b-control-plane": "10.244.0.0/24", "b-worker": "10.244.1.0/24", "b-worker2": "10.244.2.0/24", "b-worker10": "10.244.10.0/24"} {
+		got := podSubnet(nodeIndex(name))
+		if got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+		if other, ok := seen[got]; ok {
+			t.Errorf("%s and %s share %s", name, other, got)
+		}
+		seen[got] = name
+	}
+}

@@ -47,7 +47,10 @@ type Clients struct {
 	Kube    kubernetes.Interface
 	Dynamic dynamic.Interface
 	Tekton  tektonclient.Interface
-	mapper  *restmapper.DeferredDiscoveryRESTMapper
+	// ServersOnControlPlane places the harness's servers (Deploy) on the
+	// control plane, apart from the worker nodes that run builds.
+	ServersOnControlPlane bool
+	mapper                *restmapper.DeferredDiscoveryRESTMapper
 }
 
 // FromKubeconfig builds clients from a kubeconfig file.

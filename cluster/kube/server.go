@@ -79,6 +79,17 @@ func (s Server) Deployment() *appsv1.Deployment {
 	}
 }
 
+// ControlPlaneLabel marks a kubeadm cluster's control-plane nodes, and
+// is their taint's key.
+const ControlPlaneLabel = "node-role.kubernetes.io/control-plane"
+
+// OnControlPlane places a pod on a control-plane node, whose taint it
+// tolerates.
+func OnControlPlane(spec *corev1.PodSpec) {
+	spec.NodeSelector = map[string]string{ControlPlaneLabel: ""}
+	spec.Tolerations = append(spec.Tolerations, corev1.Toleration{Key: ControlPlaneLabel, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
+}
+
 // Service is a Service named name in the server's namespace that sends
 // port to the server's pods' target port.
 func (s Server) Service(name, portName string, port, target int32) *corev1.Service {
@@ -94,7 +105,11 @@ func (s Server) Service(name, portName string, port, target int32) *corev1.Servi
 // Deploy applies objs (the server's Services, ConfigMaps, ...) and the
 // server's Deployment, then waits until the server is ready.
 func (c *Clients) Deploy(ctx context.Context, s Server, objs ...runtime.Object) error {
-	if err := c.ApplyObjects(ctx, append(objs, s.Deployment())...); err != nil {
+	d := s.Deployment()
+	if c.ServersOnControlPlane {
+		OnControlPlane(&d.Spec.Template.Spec)
+	}
+	if err := c.ApplyObjects(ctx, append(objs, d)...); err != nil {
 		return err
 	}
 	return c.WaitDeployments(ctx, s.Namespace, []string{s.Name}, serverReadyTimeout)
