@@ -598,18 +598,7 @@ var errImportEnded = errors.New("the import ended")
 // loads the images into them.
 func (p *Provider) loadWhileCreating(ctx context.Context) error {
 	start := time.Now()
-	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
-		nodes, err := p.kind.ListInternalNodes(p.name)
-		if err != nil || len(nodes) == 0 {
-			return false, nil
-		}
-		for _, n := range nodes {
-			if n.CommandContext(ctx, "sh", "-c", "test -e /etc/kubernetes/pki/ca.crt && ctr version").Run() != nil {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
+	_, err := p.awaitNodes(ctx, 1, "test -e /etc/kubernetes/pki/ca.crt && ctr version", 500*time.Millisecond, 3*time.Minute)
 	if err != nil {
 		return fmt.Errorf("wait for the nodes' containerd: %w", err)
 	}
@@ -622,6 +611,25 @@ func (p *Provider) loadWhileCreating(ctx context.Context) error {
 	return nil
 }
 
+// awaitNodes waits until kind lists at least want nodes of the cluster
+// and script succeeds in each of them, and returns them.
+func (p *Provider) awaitNodes(ctx context.Context, want int, script string, every, timeout time.Duration) ([]nodes.Node, error) {
+	var ns []nodes.Node
+	err := wait.PollUntilContextTimeout(ctx, every, timeout, true, func(ctx context.Context) (bool, error) {
+		var err error
+		if ns, err = p.kind.ListInternalNodes(p.name); err != nil || len(ns) < want {
+			return false, nil
+		}
+		for _, n := range ns {
+			if n.CommandContext(ctx, "sh", "-c", script).Run() != nil {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	return ns, err
+}
+
 // wireBridges gives each node of a cluster of several a pod subnet of its
 // own, and routes to the others': the offline node image's network is a
 // bridge on one subnet (10.244.0.0/24), which one node needs and two
@@ -630,19 +638,7 @@ func (p *Provider) loadWhileCreating(ctx context.Context) error {
 // pod of theirs has an address of the wrong subnet.
 func (p *Provider) wireBridges(ctx context.Context) error {
 	want := 1 + workers(p.nodes)
-	var ns []nodes.Node
-	err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, 2*time.Minute, true, func(ctx context.Context) (bool, error) {
-		var err error
-		if ns, err = p.kind.ListInternalNodes(p.name); err != nil || len(ns) < want {
-			return false, nil
-		}
-		for _, n := range ns {
-			if n.CommandContext(ctx, "true").Run() != nil {
-				return false, nil
-			}
-		}
-		return true, nil
-	})
+	ns, err := p.awaitNodes(ctx, want, "true", 200*time.Millisecond, 2*time.Minute)
 	if err != nil {
 		return fmt.Errorf("wait for %d node containers: %w", want, err)
 	}

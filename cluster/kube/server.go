@@ -83,9 +83,9 @@ func (s Server) Deployment() *appsv1.Deployment {
 // is their taint's key.
 const ControlPlaneLabel = "node-role.kubernetes.io/control-plane"
 
-// OnControlPlane places a pod on a control-plane node, whose taint it
+// onControlPlane places a pod on a control-plane node, whose taint it
 // tolerates.
-func OnControlPlane(spec *corev1.PodSpec) {
+func onControlPlane(spec *corev1.PodSpec) {
 	spec.NodeSelector = map[string]string{ControlPlaneLabel: ""}
 	spec.Tolerations = append(spec.Tolerations, corev1.Toleration{Key: ControlPlaneLabel, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoSchedule})
 }
@@ -107,7 +107,7 @@ func (s Server) Service(name, portName string, port, target int32) *corev1.Servi
 func (c *Clients) Deploy(ctx context.Context, s Server, objs ...runtime.Object) error {
 	d := s.Deployment()
 	if c.ServersOnControlPlane {
-		OnControlPlane(&d.Spec.Template.Spec)
+		onControlPlane(&d.Spec.Template.Spec)
 	}
 	if err := c.ApplyObjects(ctx, append(objs, d)...); err != nil {
 		return err
