@@ -7,10 +7,12 @@ import (
 	"path"
 	"time"
 
+	pipelinev1 "github.com/tektoncd/pipeline/pkg/apis/pipeline/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/cachebench/cachebench/builders"
+	"github.com/cachebench/cachebench/cluster/kube"
 	"github.com/cachebench/cachebench/cluster/network"
 	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/results"
@@ -97,7 +99,11 @@ func (r *Runner) fillPackages(ctx context.Context, w scenarios.Workload) error {
 	pr.GenerateName = namePrefix("packages-" + w.Name + "-" + b.Name())
 	pr.Labels[LabelCache] = "packages"
 	start := time.Now()
-	created, err := r.tekton.TektonV1().PipelineRuns(r.env.Namespace).Create(ctx, pr, metav1.CreateOptions{})
+	var created *pipelinev1.PipelineRun
+	err = kube.PastWebhookGaps(ctx, func(ctx context.Context) (err error) {
+		created, err = r.tekton.TektonV1().PipelineRuns(r.env.Namespace).Create(ctx, pr, metav1.CreateOptions{})
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("fill the package cache: create PipelineRun: %w", err)
 	}

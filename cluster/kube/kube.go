@@ -173,7 +173,7 @@ func Ordered(objs []*unstructured.Unstructured) []*unstructured.Unstructured {
 // for before the objects after them, so that a stream holding both applies.
 func (c *Clients) Apply(ctx context.Context, objs []*unstructured.Unstructured) error {
 	for _, obj := range objs {
-		if err := c.applyOne(ctx, obj); err != nil {
+		if err := PastWebhookGaps(ctx, func(ctx context.Context) error { return c.applyOne(ctx, obj) }); err != nil {
 			return fmt.Errorf("apply %s %s: %w", obj.GetKind(), nameOf(obj), err)
 		}
 		if obj.GetKind() == "CustomResourceDefinition" {
@@ -184,6 +184,41 @@ func (c *Clients) Apply(ctx context.Context, objs []*unstructured.Unstructured) 
 		}
 	}
 	return nil
+}
+
+// webhookBackoff spaces the attempts of a write an admission webhook
+// could not take (about 90 s in all): a webhook's pod can drop out of its
+// Service for seconds after it first admitted, as Triggers' did under load
+// on a 2-core machine.
+var webhookBackoff = wait.Backoff{Duration: time.Second, Factor: 1.5, Steps: 12, Cap: 15 * time.Second}
+
+// PastWebhookGaps calls write (an apply or create) until it succeeds, fails
+// for a reason other than an unreachable admission webhook, or about 90 s
+// have gone. A write a webhook could not take was not made, so it is safe
+// to make again.
+func PastWebhookGaps(ctx context.Context, write func(context.Context) error) error {
+	return pastWebhookGaps(ctx, webhookBackoff, write)
+}
+
+func pastWebhookGaps(ctx context.Context, backoff wait.Backoff, apply func(context.Context) error) error {
+	var last error
+	err := wait.ExponentialBackoffWithContext(ctx, backoff, func(ctx context.Context) (bool, error) {
+		last = apply(ctx)
+		if last != nil && webhookUnreachable(last) {
+			return false, nil
+		}
+		return true, last
+	})
+	if wait.Interrupted(err) && last != nil {
+		return fmt.Errorf("%w (still, after %d attempts)", last, backoff.Steps)
+	}
+	return err
+}
+
+// webhookUnreachable tells an admission webhook the API server could not
+// call (its pod not serving) from a webhook's answer.
+func webhookUnreachable(err error) bool {
+	return apierrors.IsInternalError(err) && strings.Contains(err.Error(), "failed calling webhook")
 }
 
 func nameOf(obj *unstructured.Unstructured) string {
