@@ -65,13 +65,15 @@ e2e: docker ## end-to-end smoke: every builder and strategy, one workload, 1 war
 
 # Several nodes (the nightly's, not CI's: a second cluster, of three node
 # containers): two workers for builds, kaniko and BuildKit side by side, a
-# layer cache and a volume, two rounds, so that the rounds take both.
+# layer cache and a volume, two rounds, so that the rounds take both; each
+# level of one build and of two at once, every warm run a source change,
+# every run started by a push.
 NODES_CLUSTER ?= cachebench-nodes
-NODES_ENV ?= CACHEBENCH_CLUSTER_NAME=$(NODES_CLUSTER) CACHEBENCH_NODES=2 CACHEBENCH_WORKLOADS=smoke CACHEBENCH_BUILDERS=kaniko,buildkit CACHEBENCH_STRATEGIES=registry,pv-warm CACHEBENCH_ROUNDS=2 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_SIDE_BY_SIDE=1
+NODES_ENV ?= CACHEBENCH_CLUSTER_NAME=$(NODES_CLUSTER) CACHEBENCH_NODES=2 CACHEBENCH_START=trigger CACHEBENCH_WORKLOADS=smoke CACHEBENCH_CHANGE=source CACHEBENCH_BUILDERS=kaniko,buildkit CACHEBENCH_STRATEGIES=registry,pv-warm CACHEBENCH_CONCURRENCY=1,2 CACHEBENCH_ROUNDS=2 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_SIDE_BY_SIDE=1
 
-e2e-nodes: docker ## several nodes: two workers for builds, each round on one, the harness's servers on the control plane
+e2e-nodes: docker ## several nodes and builds at once: two workers for builds, each round on one, warm runs of two builds, the harness's servers on the control plane
 	$(GO) run ./cmd/cachebench cluster down --cluster-name $(NODES_CLUSTER)
-	CACHEBENCH_E2E=1 $(NODES_ENV) $(GO) test ./bench -run 'TestCache$$|TestCacheNodes|TestCacheLeavesNothing' -count=1 -v -timeout 60m
+	CACHEBENCH_E2E=1 $(NODES_ENV) $(GO) test ./bench -run 'TestCache$$|TestCacheNodes|TestCacheConcurrency|TestCacheLeavesNothing' -count=1 -v -timeout 60m
 
 faults: docker ## fault tests of the harness: SIGINT during cluster creation, SIGKILL mid-run then --reuse
 	bash .ci/faults

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"flag"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -202,6 +203,16 @@ func TestOptionsValidate(t *testing.T) {
 		{"no node", func(o *Options) { o.Nodes = 0 }, []string{"--nodes (CACHEBENCH_NODES): 0: want 1 to 8"}},
 		{"too many nodes", func(o *Options) { o.Nodes = 9 }, []string{"--nodes", "9: want 1 to 8"}},
 		{"nodes of an existing cluster", func(o *Options) { o.Kubeconfig, o.ImageRegistry, o.Nodes = kubeconfig, "r.example/cb", 2 }, []string{"--nodes", "only applies to kind clusters", "drop it"}},
+		{"concurrency levels", func(o *Options) { o.Concurrency, o.Arrival = []int{1, 4, 2}, "poisson:6" }, nil},
+		{"no concurrency level", func(o *Options) { o.Concurrency = nil }, []string{"--concurrency (CACHEBENCH_CONCURRENCY): empty"}},
+		{"concurrency 0", func(o *Options) { o.Concurrency = []int{0} }, []string{"--concurrency", "0: each level is 1 to 32 builds at once"}},
+		{"concurrency too high", func(o *Options) { o.Concurrency = []int{1, 33} }, []string{"--concurrency", "33: each level is 1 to 32"}},
+		{"concurrency twice", func(o *Options) { o.Concurrency = []int{2, 2} }, []string{"--concurrency", "2 is named twice"}},
+		{"concurrency pushed", func(o *Options) { o.Concurrency, o.Start = []int{1, 2}, results.StartTrigger }, nil},
+		{"concurrency without warm runs", func(o *Options) { o.Concurrency, o.WarmRuns = []int{2}, 0 }, []string{"--concurrency", "--warm-runs 0"}},
+		{"bad arrival", func(o *Options) { o.Concurrency, o.Arrival = []int{2}, "steady" }, []string{"--arrival (CACHEBENCH_ARRIVAL)", `"steady": want burst, or poisson:RATE`}},
+		{"arrival rate 0", func(o *Options) { o.Concurrency, o.Arrival = []int{2}, "poisson:0" }, []string{"--arrival", "RATE must be a number of builds a minute above 0"}},
+		{"arrival alone", func(o *Options) { o.Arrival = "poisson:6" }, []string{"--arrival", "give --concurrency above 1"}},
 		{"negative rounds", func(o *Options) { o.Rounds = -1 }, []string{"--rounds"}},
 		{"precision out of range", func(o *Options) { o.Precision = 1.5 }, []string{"--precision (CACHEBENCH_PRECISION)", "150.0%"}},
 		{"budget too small", func(o *Options) { o.Budget = time.Minute }, []string{"--budget", "5m"}},
@@ -594,5 +605,158 @@ func TestParseSplitsOptions(t *testing.T) {
 	}
 	if c.Settings["start"] != results.StartTrigger || !slices.Equal(c.Planned["warm-runs"], []string{"3"}) {
 		t.Errorf("recorded settings %v, plan %v", c.Settings, c.Planned)
+	}
+}
+
+// The levels are read sorted, with the arrival, into the plan and the
+// runs' configuration, and recorded as settings.
+func TestParseConcurrency(t *testing.T) {
+	o := Defaults()
+	o.Concurrency, o.Arrival = []int{4, 1, 2}, "poisson:6"
+	c, err := o.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(c.Plan.Concurrency, []int{1, 2, 4}) || c.Runs.Arrival.Rate != 6 {
+		t.Errorf("levels %v, arrival %+v", c.Plan.Concurrency, c.Runs.Arrival)
+	}
+	if c.Settings["concurrency"] != "1,2,4" || c.Settings["arrival"] != "poisson:6" || !slices.Equal(c.Planned["concurrency"], []string{"4", "1", "2"}) {
+		t.Errorf("settings %v, plan %v", c.Settings, c.Planned)
+	}
+	if _, ok := Defaults().Settings()["concurrency"]; ok {
+		t.Error("one build at a time is recorded as a concurrency setting")
+	}
+}
+
+// Concurrency levels are rounds of their own, after the level below; a
+// strategy whose builds cannot start together is planned at level 1 only.
+func TestPlanConcurrency(t *testing.T) {
+	m := testMatrix(t, "kaniko", "buildkit")
+	m.Strategies = []string{"registry", "pv-warm", "mirror"}
+	m.Concurrency = []int{1, 3}
+	plan := Plan(m, 1, 1)
+	want := []string{
+		"registry/kaniko/small/local/r1-cold", "registry/buildkit/small/local/r1-cold",
+		"pv-warm/kaniko/small/local/r1-cold", "pv-warm/buildkit/small/local/r1-cold",
+		"mirror/kaniko/small/local/r1-cold", "mirror/buildkit/small/local/r1-cold",
+		"registry/kaniko/small/local/r1-warm1", "registry/buildkit/small/local/r1-warm1",
+		"pv-warm/kaniko/small/local/r1-warm1", "pv-warm/buildkit/small/local/r1-warm1",
+		"mirror/kaniko/small/local/r1-warm1", "mirror/buildkit/small/local/r1-warm1",
+		"registry/kaniko/small/local/r1-cold-x3", "registry/buildkit/small/local/r1-cold-x3",
+		"pv-warm/kaniko/small/local/r1-cold-x3",
+		"registry/kaniko/small/local/r1-warm1-x3", "registry/buildkit/small/local/r1-warm1-x3",
+		"pv-warm/kaniko/small/local/r1-warm1-x3",
+	}
+	if got := runNames(plan); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("plan\n%v\nwant\n%v", got, want)
+	}
+	builds := 0
+	for _, s := range plan {
+		builds += s.Builds()
+	}
+	if builds != 12+3+3*3 {
+		t.Errorf("%d builds, want 24 (12 at level 1, 3 cold and 3 warm runs of 3 at level 3)", builds)
+	}
+	if n := m.Rows(); n != 18 {
+		t.Errorf("%d rows, want 18 (6 at level 1 and 3 at level 3, cold and warm)", n)
+	}
+	if got, want := m.Shape(1), "1 workloads x 1 networks x 2 builders x 3 strategies x concurrency 1,3 x (1 cold + 1 warm) = 18 runs, 24 builds"; got != want {
+		t.Errorf("shape %q, want %q", got, want)
+	}
+	skipped := strings.Join(m.SkippedLevels(), "\n")
+	for _, w := range []string{"buildkit under pv-warm is measured one build at a time only: its layers are a store", "kaniko under mirror", "buildkit under mirror"} {
+		if !strings.Contains(skipped, w) {
+			t.Errorf("skipped levels %q lack %q", skipped, w)
+		}
+	}
+	if strings.Contains(skipped, "kaniko under pv-warm") {
+		t.Errorf("kaniko's pv-warm (base images, read by every build) is skipped: %q", skipped)
+	}
+	member := plan[len(plan)-1]
+	member.Member = 2
+	if got := member.Name(); got != "pv-warm/kaniko/small/local/r1-warm1-x3-m2" {
+		t.Errorf("a build's name %q", got)
+	}
+	if member.Builds() != 1 {
+		t.Errorf("a build of a warm run makes %d builds", member.Builds())
+	}
+}
+
+func TestArrival(t *testing.T) {
+	burst, err := ParseArrival("burst")
+	if err != nil || burst.String() != "burst" {
+		t.Fatalf("burst: %+v, %v", burst, err)
+	}
+	for _, o := range burst.offsets(4, rand.New(rand.NewPCG(1, 2))) {
+		if o != 0 {
+			t.Errorf("a burst's builds start apart: %v", o)
+		}
+	}
+	a, err := ParseArrival("poisson:6")
+	if err != nil || a.Rate != 6 || a.String() != "poisson:6" {
+		t.Fatalf("poisson:6: %+v, %v", a, err)
+	}
+	// 6 builds a minute: gaps of 10 s on average.
+	const k = 2001
+	offsets := a.offsets(k, rand.New(rand.NewPCG(1, 2)))
+	if offsets[0] != 0 || !slices.IsSorted(offsets) {
+		t.Errorf("offsets do not start at 0 and grow: %v", offsets[:5])
+	}
+	if mean := offsets[k-1] / (k - 1); mean < 9*time.Second || mean > 11*time.Second {
+		t.Errorf("mean gap %v, want about 10s", mean)
+	}
+	for _, bad := range []string{"", "poisson", "poisson:", "poisson:-1", "poisson:x", "poisson:601", "steady"} {
+		if _, err := ParseArrival(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// The checks of TestCacheConcurrency pass on a warm run of two builds as
+// the harness makes it, and name each way a broken harness would differ.
+func TestConcurrencyProblems(t *testing.T) {
+	at := time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
+	member := func(m int, node, commit string) results.Run {
+		return results.Run{
+			Seq: 10 + m,
+			Coordinates: results.Coordinates{Workload: "smoke", Builder: "kaniko", Strategy: "registry", Change: "source", Start: results.StartTrigger,
+				Round: 1, Cache: results.Warm, Attempt: 1, Concurrency: 2, Member: m},
+			Success: true, Check: &results.CacheCheck{Verdict: results.Verified}, Overlapped: 1,
+			Commit: commit, ImageDigest: "sha256:" + commit, StartedAt: at.Add(time.Duration(m) * 300 * time.Millisecond),
+			Tasks: []results.Task{{Name: builders.BuildTask, Node: node}},
+		}
+	}
+	good := []results.Run{member(1, "w1", "a"), member(2, "w2", "b")}
+	workers := []string{"w1", "w2"}
+	noVolume := func(string, string) bool { return false }
+	if p := concurrencyProblems(good, workers, noVolume, true); len(p) != 0 {
+		t.Fatalf("a warm run as the harness makes it: %v", p)
+	}
+	for _, c := range []struct {
+		name   string
+		breaks func([]results.Run) []results.Run
+		want   string
+	}{
+		{"one build", func(rs []results.Run) []results.Run { return rs[:1] }, "1 builds, want 2"},
+		{"one after the other", func(rs []results.Run) []results.Run { rs[0].Overlapped, rs[1].Overlapped = 0, 0; return rs }, "overlapped 0 runs"},
+		{"the same commit", func(rs []results.Run) []results.Run { rs[1].Commit = "a"; return rs }, "2 builds built 1 commits"},
+		{"the same image", func(rs []results.Run) []results.Run { rs[1].ImageDigest = rs[0].ImageDigest; return rs }, "2 builds pushed 1 images"},
+		{"one node", func(rs []results.Run) []results.Run { rs[1].Tasks[0].Node = "w1"; return rs }, "builds ran on [w1], want 2 node(s)"},
+		{"started apart", func(rs []results.Run) []results.Run { rs[1].StartedAt = at.Add(time.Minute); return rs }, "a burst's builds started 59.7s apart"},
+		{"not verified", func(rs []results.Run) []results.Run { rs[0].Check.Verdict = results.Contradicted; return rs }, "build 1 (run 11) not verified"},
+		{"numbered twice", func(rs []results.Run) []results.Run { rs[1].Member = 1; return rs }, "builds numbered [1], want 1 to 2"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			runs := c.breaks([]results.Run{member(1, "w1", "a"), member(2, "w2", "b")})
+			p := strings.Join(concurrencyProblems(runs, workers, noVolume, true), "\n")
+			if !strings.Contains(p, c.want) {
+				t.Errorf("problems %q lack %q", p, c.want)
+			}
+		})
+	}
+	// On a volume, the builds share their round's node.
+	onVolume := func(string, string) bool { return true }
+	if p := strings.Join(concurrencyProblems(good, workers, onVolume, true), "\n"); !strings.Contains(p, "want 1 node(s)") {
+		t.Errorf("builds of a volume's strategy on two nodes: %q", p)
 	}
 }

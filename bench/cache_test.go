@@ -84,6 +84,14 @@ func TestCache(t *testing.T) {
 	}
 }
 
+// memberOf names a build of a warm run at a level above 1: " (2 of 4)".
+func memberOf(run results.Run) string {
+	if run.Member == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d of %d)", run.Member, run.Level())
+}
+
 // runPlanned makes one planned run, as a subtest unless -run filters it out; it
 // returns whether it ran and why the benchmark must stop, if it must.
 func runPlanned(t *testing.T, plannedRun PlannedRun) (ran bool, stopped *StoppedError) {
@@ -92,8 +100,8 @@ func runPlanned(t *testing.T, plannedRun PlannedRun) (ran bool, stopped *Stopped
 		ran = true
 		runs, err := session.Runner.Do(suiteCtx, plannedRun)
 		for _, run := range runs {
-			t.Logf("%s %s r%d %s%d: success=%v wall=%.1fs hits=%d misses=%d local-hits=%d",
-				run.Builder, run.Strategy, run.Round, run.Cache, run.Attempt, run.Success, run.WallSeconds(),
+			t.Logf("%s %s r%d %s%d%s: success=%v wall=%.1fs hits=%d misses=%d local-hits=%d",
+				run.Builder, run.Strategy, run.Round, run.Cache, run.Attempt, memberOf(run), run.Success, run.WallSeconds(),
 				run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits)
 			if run.Success && (run.Check == nil || run.Check.Verdict != results.Verified) {
 				t.Errorf("cache use not verified: %+v", run.Check)
@@ -194,6 +202,9 @@ var downloadsPackages = map[string]bool{"small": true, "smoke": true, "gobuild":
 // every RUN instruction, made requests to it.
 func checkPackages(t *testing.T, plannedRun PlannedRun, run results.Run) {
 	t.Helper()
+	if run.Member > 0 {
+		return // builds started together share their round's tag: not counted per build
+	}
 	p := run.Packages
 	if p == nil {
 		t.Errorf("packages proxied, but the run has no package traffic")
@@ -824,14 +835,18 @@ func TestCacheNodes(t *testing.T) {
 	rounds := map[results.Coordinates]string{}
 	used := map[string]bool{}
 	for _, run := range session.Runner.Runs() {
+		// A build of a warm run at a level above 1 has a round of its own
+		// (TestCacheConcurrency checks where they went).
+		round := run.OfRound()
+		round.Member = run.Member
 		for _, task := range run.Tasks {
 			if !slices.Contains(workers, task.Node) {
 				t.Errorf("run %d: task %s ran on %q, not a worker (%v)", run.Seq, task.Name, task.Node, workers)
 			}
-			if node, ok := rounds[run.OfRound()]; ok && node != task.Node {
+			if node, ok := rounds[round]; ok && node != task.Node {
 				t.Errorf("run %d: task %s ran on %s, its round on %s", run.Seq, task.Name, task.Node, node)
 			}
-			rounds[run.OfRound()] = task.Node
+			rounds[round] = task.Node
 			used[task.Node] = true
 		}
 	}
@@ -850,6 +865,118 @@ func TestCacheNodes(t *testing.T) {
 			t.Errorf("server %s runs on the worker %s, among the builds", p.Name, p.Spec.NodeName)
 		}
 	}
+}
+
+// TestCacheConcurrency checks every warm run at a concurrency level
+// above 1: as many builds as its level, each successful with its cache use
+// verified, each building its own commit or stamp (a commit and an image of
+// its own), started as the arrival says (a burst: all under way at once),
+// and, on several build nodes, spread over them in turn unless the
+// strategy keeps its cache on a volume, whose builds share its node.
+func TestCacheConcurrency(t *testing.T) {
+	requireSession(t)
+	if slices.Max(session.Config.Plan.Concurrency) == 1 {
+		t.Skip("one build at a time: give CACHEBENCH_CONCURRENCY=1,2 (make e2e-nodes)")
+	}
+	onVolume := func(builder, strategy string) bool {
+		i := slices.IndexFunc(session.Matrix.Builders, func(b builders.Builder) bool { return b.Name() == builder })
+		return i >= 0 && strategyOf(session.Matrix.Builders[i], strategy).CacheVolume
+	}
+	for _, p := range concurrencyProblems(session.Runner.Runs(), session.Runner.env.BuildNodes, onVolume, session.Config.Runs.Arrival.Rate == 0) {
+		t.Error(p)
+	}
+}
+
+// concurrencyProblems checks the warm runs at levels above 1 among runs
+// (TestCacheConcurrency says what); workers are the build nodes, onVolume
+// tells the strategies that keep their cache on a volume, and burst whether
+// the builds were to start together.
+func concurrencyProblems(runs []results.Run, workers []string, onVolume func(builder, strategy string) bool, burst bool) []string {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	batches := map[results.Coordinates][]results.Run{}
+	var order []results.Coordinates
+	for _, run := range runs {
+		if run.Level() == 1 || run.Cache != results.Warm {
+			continue
+		}
+		k := run.OfRound()
+		k.Cache, k.Attempt = run.Cache, run.Attempt
+		if _, ok := batches[k]; !ok {
+			order = append(order, k)
+		}
+		batches[k] = append(batches[k], run)
+	}
+	if len(batches) == 0 {
+		return []string{"no warm run at a level above 1 was recorded"}
+	}
+	for _, k := range order {
+		runs, name := batches[k], k.Slug()
+		if len(runs) != k.Level() {
+			bad("%s: %d builds, want %d", name, len(runs), k.Level())
+		}
+		members, commits, images, nodes := map[int]bool{}, map[string]bool{}, map[string]bool{}, map[string]bool{}
+		first, last := runs[0].StartedAt, runs[0].StartedAt
+		for _, r := range runs {
+			members[r.Member] = true
+			if !r.Success {
+				bad("%s: build %d (run %d) failed: %s", name, r.Member, r.Seq, r.Reason)
+				continue
+			}
+			if r.Check == nil || r.Check.Verdict != results.Verified {
+				bad("%s: build %d (run %d) not verified: %+v", name, r.Member, r.Seq, r.Check)
+			}
+			if r.Overlapped < k.Level()-1 {
+				bad("%s: build %d (run %d) overlapped %d runs, want at least the %d others of its warm run", name, r.Member, r.Seq, r.Overlapped, k.Level()-1)
+			}
+			commits[r.Commit] = true
+			images[r.ImageDigest] = true
+			if b, ok := r.Task(builders.BuildTask); ok {
+				nodes[b.Node] = true
+			}
+			first, last = minTime(first, r.StartedAt), maxTime(last, r.StartedAt)
+		}
+		if len(members) != k.Level() || !members[1] || !members[k.Level()] {
+			bad("%s: builds numbered %v, want 1 to %d", name, slices.Sorted(maps.Keys(members)), k.Level())
+		}
+		if (changesCommit(scenarios.Change(k.Change)) || k.Start == results.StartTrigger) && len(commits) != len(runs) {
+			bad("%s: %d builds built %d commits, want one each", name, len(runs), len(commits))
+		}
+		if k.Change != string(scenarios.ChangeNone) && len(images) != len(runs) {
+			bad("%s: %d builds pushed %d images, want one each", name, len(runs), len(images))
+		}
+		if burst && last.Sub(first) > 5*time.Second {
+			bad("%s: a burst's builds started %s apart", name, last.Sub(first))
+		}
+		if len(workers) > 1 {
+			want := min(k.Level(), len(workers))
+			if onVolume(k.Builder, k.Strategy) {
+				want = 1
+			}
+			if len(nodes) != want {
+				bad("%s: builds ran on %v, want %d node(s)", name, slices.Sorted(maps.Keys(nodes)), want)
+			}
+		}
+	}
+	return problems
+}
+
+func changesCommit(c scenarios.Change) bool {
+	return c == scenarios.ChangeSource || c == scenarios.ChangeDeps
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
 
 // TestCacheLeavesNothing removes what the benchmark created and proves

@@ -51,6 +51,11 @@ func (r *Runner) makeChange(ctx context.Context, s PlannedRun, rd *round, token 
 		rd.commit = commit
 		r.log.Debugf("%s: committed a change of %s: %s", s.Name(), file, commit)
 	case scenarios.ChangeBase:
+		if s.Member > 1 {
+			// The builds of a warm run share the round's bases: the
+			// first one's change is theirs too.
+			return r.runID, nil
+		}
 		sess, err := r.env.Upstream.Connect(ctx)
 		if err != nil {
 			return "", fmt.Errorf("base change: %w", err)

@@ -21,11 +21,15 @@ func (c packagesCollector) Collect(ctx context.Context, f Finished, run *results
 	if r.packagesPath() == "" || r.env.Packages == nil {
 		return
 	}
-	t, err := r.env.Packages.Traffic(ctx, from, to, tag)
-	if err != nil {
-		r.log.Warnf("package cache traffic: %v", err)
-	} else {
-		run.Packages = &t
+	if f.Planned.Member == 0 {
+		// The builds of a warm run started together share the round's tag
+		// and time: their requests are not one build's alone.
+		t, err := r.env.Packages.Traffic(ctx, from, to, tag)
+		if err != nil {
+			r.log.Warnf("package cache traffic: %v", err)
+		} else {
+			run.Packages = &t
+		}
 	}
 	frozen, err := r.env.Packages.Frozen(ctx)
 	if err != nil {

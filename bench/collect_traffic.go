@@ -22,6 +22,11 @@ type trafficCollector struct{ r *Runner }
 // traffic to the mirror and upstream from other runs' by their
 // repositories too.
 func (c trafficCollector) Collect(ctx context.Context, f Finished, run *results.Run) {
+	if f.Planned.Member > 0 {
+		// The builds of a warm run started together share its repositories
+		// and its time: no request is one build's alone.
+		return
+	}
 	var err error
 	if run.Traffic, err = c.traffic(ctx, f.Start, f.End, f.round); err != nil {
 		c.r.log.Warnf("%s: registry traffic: %v", f.Planned.Name(), err)

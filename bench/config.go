@@ -64,6 +64,8 @@ type PlanConfig struct {
 	Budget    time.Duration
 	// Decision is what the report's recommendation weighs.
 	Decision decision.Inputs
+	// Concurrency are the levels measured, ascending.
+	Concurrency []int
 }
 
 // RunConfig is how each run goes: what the runner reads.
@@ -79,6 +81,8 @@ type RunConfig struct {
 	SideBySide        bool
 	// CAFile is --build-ca resolved to a file ("" for none).
 	CAFile string
+	// Arrival is how the builds of a warm run at a level above 1 start.
+	Arrival Arrival
 }
 
 // ResultsConfig is where the results go.

@@ -24,6 +24,7 @@ func (n names) coordinates(s PlannedRun) results.Coordinates {
 		Workload: s.Workload.Name, Builder: s.Builder.Name(), Strategy: s.Strategy.Name,
 		Round: s.Round, Cache: s.Cache, Attempt: s.Attempt,
 		Network: s.Network.Name, Change: string(s.Change), Start: n.start,
+		Concurrency: s.Concurrency, Member: s.Member,
 	}
 }
 

@@ -71,11 +71,15 @@ type Options struct {
 	Resume      string
 	ClusterName string
 	// Nodes is how many nodes of a kind cluster run builds.
-	Nodes      int
-	Kubeconfig string
-	Reuse      bool
-	Keep       bool
-	Images     string
+	Nodes int
+	// Concurrency are the levels measured: how many builds each warm run
+	// starts together; Arrival how they start (ParseArrival).
+	Concurrency []int
+	Arrival     string
+	Kubeconfig  string
+	Reuse       bool
+	Keep        bool
+	Images      string
 	// ImageRegistry is where the images cachebench makes are pushed and
 	// pulled from, for a cluster it cannot load them into (Kubeconfig).
 	ImageRegistry string
@@ -117,6 +121,8 @@ func Defaults() Options {
 		OutRoot:      results.DefaultRoot(),
 		ClusterName:  "cachebench",
 		Nodes:        1,
+		Concurrency:  []int{1},
+		Arrival:      ArrivalBurst,
 		Images:       string(images.Auto),
 		CacheDir:     images.DefaultCacheDir(),
 		BuildCA:      "auto",
@@ -163,6 +169,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Resume, "resume", o.Resume, "continue the benchmark of this run id, cut off earlier (Ctrl-C, a crash, a lost machine), with the options it was planned with: the rounds it recorded whole are kept, those cut off run again from their cold run, and the budget left is what it had left")
 	fs.StringVar(&o.ClusterName, "cluster-name", o.ClusterName, "name of the kind cluster")
 	fs.IntVar(&o.Nodes, "nodes", o.Nodes, "nodes of the kind cluster that run builds: above 1, that many workers beside the control plane, which then holds the harness's registries and servers; each round's runs go to one worker, the rounds in turn")
+	fs.IntSliceVar(&o.Concurrency, "concurrency", o.Concurrency, "builds each warm run starts together, each level measured in rounds of its own (e.g. 1,2,4,8): every build of a warm run builds its own change, and the report gives each level's latency percentiles, throughput and time queued")
+	fs.StringVar(&o.Arrival, "arrival", o.Arrival, "how the builds of a warm run at a level above 1 start: burst (together) or poisson:RATE (one after another at random, RATE builds a minute on average, as independent pushes arrive)")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "use the existing cluster of this kubeconfig instead of kind")
 	fs.BoolVar(&o.Reuse, "reuse", o.Reuse, "use a running kind cluster of the same name instead of refusing")
 	fs.BoolVar(&o.Keep, "keep", o.Keep, "keep the cluster running at the end")
@@ -221,6 +229,27 @@ func splitList(s string) []string {
 // MaxNodes bounds --nodes: each is a container of kind's on this machine.
 const MaxNodes = 8
 
+// MaxConcurrency bounds a --concurrency level.
+const MaxConcurrency = 32
+
+// checkLevels refuses concurrency levels that mean nothing.
+func checkLevels(levels []int) error {
+	if len(levels) == 0 {
+		return fmt.Errorf("empty: give the levels, e.g. 1 or 1,2,4")
+	}
+	seen := map[int]bool{}
+	for _, k := range levels {
+		if k < 1 || k > MaxConcurrency {
+			return fmt.Errorf("%d: each level is 1 to %d builds at once", k, MaxConcurrency)
+		}
+		if seen[k] {
+			return fmt.Errorf("%s: %d is named twice", joinInts(levels), k)
+		}
+		seen[k] = true
+	}
+	return nil
+}
+
 // clusterNameRe: kind names node containers and kubeconfig contexts after it.
 var clusterNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,40}$`)
 
@@ -238,7 +267,7 @@ func (o Options) Parse() (Config, error) {
 	c := Config{
 		Cluster:  cluster.Config{Name: o.ClusterName, Kubeconfig: o.Kubeconfig, Reuse: o.Reuse, Keep: o.Keep, NodeImage: o.NodeImage, Nodes: o.Nodes},
 		Images:   ImageConfig{CacheDir: o.CacheDir, Kubernetes: o.Kubernetes, NodeImage: o.NodeImage, Registry: o.ImageRegistry, Executor: o.Executor, Warmer: o.Warmer},
-		Plan:     PlanConfig{Strategies: o.Strategies, WarmRuns: o.WarmRuns, Rounds: o.Rounds, Precision: o.Precision, Budget: o.Budget},
+		Plan:     PlanConfig{Strategies: o.Strategies, WarmRuns: o.WarmRuns, Rounds: o.Rounds, Precision: o.Precision, Budget: o.Budget, Concurrency: slices.Sorted(slices.Values(o.Concurrency))},
 		Runs:     RunConfig{Start: o.Start, Packages: o.Packages, Timeout: o.RunTimeout, StopAfterFailures: o.StopAfterFailures, SideBySide: o.SideBySide},
 		Results:  ResultsConfig{Root: o.OutRoot, RunID: o.RunID, Resume: o.Resume},
 		Settings: o.Settings(),
@@ -345,6 +374,18 @@ func (o Options) Parse() (Config, error) {
 	if o.Nodes < 1 || o.Nodes > MaxNodes {
 		bad("nodes", "%d: want 1 to %d", o.Nodes, MaxNodes)
 	}
+	if err := checkLevels(o.Concurrency); err != nil {
+		bad("concurrency", "%v", err)
+	} else if slices.Max(o.Concurrency) > 1 {
+		if o.WarmRuns < 1 {
+			bad("concurrency", "%s with --warm-runs 0: a level's builds are its warm runs; give --warm-runs 1 or more", joinInts(o.Concurrency))
+		}
+	}
+	if c.Runs.Arrival, err = ParseArrival(o.Arrival); err != nil {
+		bad("arrival", "%v", err)
+	} else if c.Runs.Arrival.Rate > 0 && len(o.Concurrency) > 0 && slices.Max(o.Concurrency) == 1 {
+		bad("arrival", "%s applies to builds started together: give --concurrency above 1 (e.g. 1,4), or drop it", o.Arrival)
+	}
 	if !clusterNameRe.MatchString(o.ClusterName) {
 		bad("cluster-name", "%q: use lower-case letters, digits and '-'", o.ClusterName)
 	}
@@ -431,6 +472,10 @@ func (o Options) Settings() map[string]string {
 		"stop-after-failures": fmt.Sprint(o.StopAfterFailures),
 		"cluster":             map[bool]string{true: "existing kubeconfig", false: "kind " + o.ClusterName}[o.Kubeconfig != ""],
 		"nodes":               fmt.Sprint(o.Nodes),
+	}
+	if len(o.Concurrency) > 0 && slices.Max(o.Concurrency) > 1 {
+		settings["concurrency"] = joinInts(slices.Sorted(slices.Values(o.Concurrency)))
+		settings["arrival"] = o.Arrival
 	}
 	if len(o.WorkloadDirs) > 0 {
 		settings["workload-dir"] = strings.Join(o.WorkloadDirs, ",")

@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -27,6 +28,24 @@ type PlannedRun struct {
 	Round    int
 	Cache    results.CacheState
 	Attempt  int // 0 for cold, 1.. for warm
+	// Concurrency is the round's level: each warm run is that many builds
+	// started together (0 or 1: one build). Member numbers one of them,
+	// from 1; 0 stands for the whole warm run, or for a run of one build.
+	Concurrency int
+	Member      int
+}
+
+// level is the planned run's concurrency level: 1 for one build at a time.
+func (s PlannedRun) level() int { return max(s.Concurrency, 1) }
+
+// Builds is how many builds the planned run makes: a warm run at a level
+// above 1 is that many; a cold run is always one (it fills the cache, as a
+// team's first build does).
+func (s PlannedRun) Builds() int {
+	if s.Cache == results.Warm && s.Member == 0 {
+		return s.level()
+	}
+	return 1
 }
 
 // Name is the planned run's test name:
@@ -34,11 +53,18 @@ type PlannedRun struct {
 // so that "go test -run Cache/registry" selects one strategy and
 // "-run Cache//buildkit" one builder; the change is named unless it is the
 // workload's default, and a custom network profile's slash becomes a dash
-// ("30ms-100mbit").
+// ("30ms-100mbit"). At a concurrency level above 1 the run ends in
+// "-x<level>", and a build of its warm run in "-m<member>".
 func (s PlannedRun) Name() string {
 	run := fmt.Sprintf("r%d-cold", s.Round)
 	if s.Cache == results.Warm {
 		run = fmt.Sprintf("r%d-warm%d", s.Round, s.Attempt)
+	}
+	if l := s.level(); l > 1 {
+		run += fmt.Sprintf("-x%d", l)
+		if s.Member > 0 {
+			run += fmt.Sprintf("-m%d", s.Member)
+		}
 	}
 	return fmt.Sprintf("%s/%s/%s/%s/%s", s.Strategy.Name, s.Builder.Name(), s.workload(), s.Network.Slug(), run)
 }
@@ -66,16 +92,62 @@ type Matrix struct {
 	// CacheNetwork is the cache registry's network profile, the same for
 	// every run.
 	CacheNetwork network.Profile
+	// Concurrency are the levels measured, ascending: how many builds each
+	// warm run starts together. None means one build at a time.
+	Concurrency []int
 }
 
 // Rows is the number of rows a benchmark reports: one per workload and
-// change, network, builder and strategy, cold and warm.
+// change, network, builder, strategy and concurrency level, cold and warm.
 func (m Matrix) Rows() int {
 	n := 0
-	for _, w := range m.Workloads {
-		n += len(m.ChangesOf(w))
+	for _, s := range roundRuns(m, 1, 1) {
+		if s.Cache == results.Cold {
+			n += 2
+		}
 	}
-	return n * len(m.Networks) * len(m.Builders) * len(m.Strategies) * 2
+	return n
+}
+
+// levels are the concurrency levels measured.
+func (m Matrix) levels() []int {
+	if len(m.Concurrency) == 0 {
+		return []int{1}
+	}
+	return m.Concurrency
+}
+
+// oneAtATime says why a strategy is measured one build at a time only
+// ("" when its builds can start together): the layers of BuildKit's and
+// Buildah's pv-warm are a store on the round's volume that takes one
+// build at a time (buildkitd locks its database while it runs), and the
+// mirror's verdict reads each run's registry traffic, which builds
+// started together share.
+func oneAtATime(st builders.Strategy) string {
+	switch {
+	case st.VolumeLayers:
+		return "its layers are a store on the round's volume that takes one build at a time"
+	case st.Mirror:
+		return "its verdict reads each run's registry traffic, which builds started together share"
+	}
+	return ""
+}
+
+// SkippedLevels says which builders' strategies are measured one build at
+// a time only, and why.
+func (m Matrix) SkippedLevels() []string {
+	if slices.Max(m.levels()) == 1 {
+		return nil
+	}
+	var out []string
+	for _, b := range m.Builders {
+		for _, name := range m.Strategies {
+			if why := oneAtATime(strategyOf(b, name)); why != "" {
+				out = append(out, fmt.Sprintf("--concurrency: %s under %s is measured one build at a time only: %s.", b.Name(), name, why))
+			}
+		}
+	}
+	return out
 }
 
 // Shape describes one round: "2 workloads x 1 networks x ... x (1 cold
@@ -92,8 +164,25 @@ func (m Matrix) Shape(warm int) string {
 		}
 		what = fmt.Sprintf("%d workload changes (%s)", len(pairs), strings.Join(pairs, ", "))
 	}
-	return fmt.Sprintf("%s x %d networks x %d builders x %d strategies x (1 cold + %d warm) = %d runs",
-		what, len(m.Networks), len(m.Builders), len(m.Strategies), warm, m.Rows()/2*(1+warm))
+	builds, runs := 0, 0
+	for _, s := range roundRuns(m, 1, warm) {
+		builds += s.Builds()
+		runs++
+	}
+	shape := fmt.Sprintf("%s x %d networks x %d builders x %d strategies", what, len(m.Networks), len(m.Builders), len(m.Strategies))
+	if levels := m.levels(); len(levels) > 1 || levels[0] > 1 {
+		return fmt.Sprintf("%s x concurrency %s x (1 cold + %d warm) = %d runs, %d builds", shape, joinInts(levels), warm, runs, builds)
+	}
+	return fmt.Sprintf("%s x (1 cold + %d warm) = %d runs", shape, warm, runs)
+}
+
+// joinInts writes numbers as a list: "1,2,4".
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
 }
 
 // ChangesOf are the change patterns w is measured under: those named that
@@ -182,11 +271,13 @@ func Lanes(planned []PlannedRun) [][]PlannedRun {
 	return lanes
 }
 
-// Estimate is about how long the planned runs take (each workload's RunTime).
+// Estimate is about how long the planned runs take (each workload's
+// RunTime), builds started together counted one after another: on two
+// cores they are no faster.
 func Estimate(planned []PlannedRun) time.Duration {
 	var d time.Duration
 	for _, s := range planned {
-		d += s.Workload.RunTime
+		d += s.Workload.RunTime * time.Duration(s.Builds())
 	}
 	return d
 }
@@ -235,7 +326,7 @@ func (c PlanConfig) selection(s builders.Settings, set *images.Set) (Matrix, err
 			return Matrix{}, err
 		}
 	}
-	return Matrix{Workloads: ws, Changes: c.Changes, Networks: c.Networks, Builders: bs, Strategies: names, CacheNetwork: c.CacheNetwork}, nil
+	return Matrix{Workloads: ws, Changes: c.Changes, Networks: c.Networks, Builders: bs, Strategies: names, CacheNetwork: c.CacheNetwork, Concurrency: c.Concurrency}, nil
 }
 
 // strategyOf is a builder's own strategy of that name (selection checked

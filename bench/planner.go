@@ -223,20 +223,30 @@ func roundRuns(m Matrix, round, warm int) []PlannedRun {
 		turned = append(turned, m.Builders[(i+round-1)%n])
 	}
 	var planned []PlannedRun
-	each := func(w scenarios.Workload, c scenarios.Change, cache results.CacheState, attempt int) {
+	each := func(w scenarios.Workload, c scenarios.Change, level int, cache results.CacheState, attempt int) {
 		for _, net := range m.Networks {
 			for _, name := range m.Strategies {
 				for _, b := range turned {
-					planned = append(planned, PlannedRun{Workload: w, Change: c, Network: net, Builder: b, Strategy: strategyOf(b, name), Round: round, Cache: cache, Attempt: attempt})
+					st := strategyOf(b, name)
+					if level > 1 && oneAtATime(st) != "" {
+						continue // SkippedLevels says why
+					}
+					s := PlannedRun{Workload: w, Change: c, Network: net, Builder: b, Strategy: st, Round: round, Cache: cache, Attempt: attempt}
+					if level > 1 {
+						s.Concurrency = level
+					}
+					planned = append(planned, s)
 				}
 			}
 		}
 	}
 	for _, w := range m.Workloads {
 		for _, c := range m.ChangesOf(w) {
-			each(w, c, results.Cold, 0)
-			for a := 1; a <= warm; a++ {
-				each(w, c, results.Warm, a)
+			for _, level := range m.levels() {
+				each(w, c, level, results.Cold, 0)
+				for a := 1; a <= warm; a++ {
+					each(w, c, level, results.Warm, a)
+				}
 			}
 		}
 	}

@@ -16,6 +16,14 @@ type triggerPreparation struct{ r *Runner }
 
 // Start implements Preparation: it creates the round's Trigger.
 func (p triggerPreparation) Start(ctx context.Context, s PlannedRun, rd *round) error {
+	rd.trigger = roundName(p.r.names.roundPath(s))
+	return p.addTrigger(ctx, s, rd, rd.trigger)
+}
+
+// addTrigger creates a Trigger named name for pushes to rd's branch,
+// making rd's PipelineRun. Every Trigger of a round carries its round's
+// label (rd.trigger), by which End removes them all.
+func (p triggerPreparation) addTrigger(ctx context.Context, s PlannedRun, rd *round, name string) error {
 	r := p.r
 	if r.env.Listener == nil {
 		return errors.New("runs start from push events, but the cluster has no event listener (Tekton Triggers not installed)")
@@ -30,14 +38,13 @@ func (p triggerPreparation) Start(ctx context.Context, s PlannedRun, rd *round) 
 		return err
 	}
 	pr.GenerateName = namePrefix(c.Slug() + "-push")
-	rd.trigger = roundName(r.names.roundPath(s))
 	l := r.labels(s)
 	// Cold and warm runs share the round's template: the state is in the
 	// results, not on the PipelineRun.
 	delete(l, LabelCache)
 	l[LabelTrigger] = rd.trigger
 	pr.Labels = l
-	if err := r.env.Listener.AddTrigger(ctx, triggers.Trigger{Name: rd.trigger, Labels: l, Repository: s.Workload.Name, Branch: rd.branch, PipelineRun: pr}); err != nil {
+	if err := r.env.Listener.AddTrigger(ctx, triggers.Trigger{Name: name, Labels: l, Repository: s.Workload.Name, Branch: rd.branch, PipelineRun: pr}); err != nil {
 		return fmt.Errorf("%s: %w", s.Name(), err)
 	}
 	rd.triggerAt = time.Now()

@@ -24,6 +24,7 @@ var planFlags = []string{
 	"change", "network", "cache-network", "packages", "start", "strategies", "builders",
 	"warm-runs", "rounds", "precision", "budget", "run-timeout", "stop-after-failures", "side-by-side",
 	"images", "node-image", "kubernetes-version", "kaniko-executor", "kaniko-warmer", "build-ca", "nodes",
+	"concurrency", "arrival",
 }
 
 // Plan returns the values of the plan's flags, as the flags print them.
@@ -97,12 +98,13 @@ func loadResumable(dir string) (*results.Results, error) {
 	return res, nil
 }
 
-// group is a round of one builder's strategy on one workload, change and
-// network profile: its cold run and its warm runs, which only mean
-// something together (each warm run reads the cache its cold run filled).
+// group is a round of one builder's strategy on one workload, change,
+// network profile and concurrency level: its cold run and its warm runs,
+// which only mean something together (each warm run reads the cache its
+// cold run filled).
 type group struct {
 	workload, change, network, builder, strategy string
-	round                                        int
+	round, level                                 int
 }
 
 func groupOfStep(s PlannedRun) group {
@@ -110,11 +112,11 @@ func groupOfStep(s PlannedRun) group {
 	if change == "" {
 		change = s.Workload.DefaultChange()
 	}
-	return group{s.Workload.Name, string(change), s.Network.Name, s.Builder.Name(), s.Strategy.Name, s.Round}
+	return group{s.Workload.Name, string(change), s.Network.Name, s.Builder.Name(), s.Strategy.Name, s.Round, s.level()}
 }
 
 func groupOfRun(r results.Run) group {
-	return group{r.Workload, r.Change, r.Network, r.Builder, r.Strategy, r.Round}
+	return group{r.Workload, r.Change, r.Network, r.Builder, r.Strategy, r.Round, r.Level()}
 }
 
 // Resumption is what a resumed benchmark keeps of the runs recorded so
@@ -162,18 +164,21 @@ func Resume(env results.Environment, runs, superseded []results.Run, warmRuns in
 	return res
 }
 
-// whole says whether a group's runs are its cold run and each warm run,
-// none cut off by an interruption.
+// whole says whether a group's runs are its cold run and each warm run
+// (at a concurrency level, each of its builds), none cut off by an
+// interruption.
 func whole(runs []results.Run, warmRuns int) bool {
-	seen := map[int]bool{}
+	seen := map[int]int{}
+	level := 1
 	for _, r := range runs {
 		if r.Reason == "interrupted" {
 			return false
 		}
-		seen[r.Attempt] = true
+		seen[r.Attempt]++
+		level = r.Level()
 	}
 	for a := 0; a <= warmRuns; a++ {
-		if !seen[a] {
+		if want := map[bool]int{true: 1, false: level}[a == 0]; seen[a] < want {
 			return false
 		}
 	}

@@ -181,3 +181,39 @@ func writeEnvironment(t *testing.T, dir string, env results.Environment) {
 		}
 	}
 }
+
+// A round at a concurrency level is whole with its cold run and every
+// build of each warm run; a build missing (the benchmark killed while the
+// others were recorded) cuts it off, and it is a group apart from the same
+// round one build at a time.
+func TestResumeLevels(t *testing.T) {
+	m := testMatrix(t)
+	m.Strategies = []string{"registry"}
+	m.Concurrency = []int{1, 3}
+	plan := Plan(m, 1, 1)
+	start := time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)
+	var runs []results.Run
+	for i, s := range plan {
+		for member := range s.Builds() {
+			r := recorded(s, len(runs)+1, start.Add(time.Duration(i)*time.Minute))
+			r.Concurrency = s.Concurrency
+			if s.Builds() > 1 {
+				r.Member = member + 1
+			}
+			runs = append(runs, r)
+		}
+	}
+	if len(runs) != 2+1+3 {
+		t.Fatalf("%d runs recorded, want 6", len(runs))
+	}
+	if res := Resume(results.Environment{Started: start}, runs, nil, 1); len(res.Kept) != 6 {
+		t.Errorf("every build recorded: kept %d of 6", len(res.Kept))
+	}
+	res := Resume(results.Environment{Started: start}, runs[:5], nil, 1)
+	if len(res.Kept) != 2 || len(res.Superseded) != 3 {
+		t.Errorf("a build of level 3 missing: kept %d, set aside %d; want level 1's 2 kept and level 3's 3 set aside", len(res.Kept), len(res.Superseded))
+	}
+	if !res.Done(plan[0]) || res.Done(plan[2]) {
+		t.Errorf("done: level 1 %v, level 3 %v; want true, false", res.Done(plan[0]), res.Done(plan[2]))
+	}
+}

@@ -103,8 +103,13 @@ type round struct {
 	claim      string
 	prepareSec float64
 	// node is the node the round's pods go to ("" where the scheduler
-	// chooses: a cluster of one node, or one cachebench did not make).
-	node string
+	// chooses: a cluster of one node, or one cachebench did not make);
+	// nodeIndex its place among the build nodes, counted on.
+	node      string
+	nodeIndex int
+	// members are the rounds of the builds of a warm run at a concurrency
+	// level above 1, the first member's at index 0 (addMembers).
+	members []*round
 	// branch is the git branch a source or deps change commits on;
 	// basePath the repository path of the round's own base images
 	// (ownBases; see builders.BuildRequest), and packageTag what they
@@ -309,8 +314,8 @@ func (r *Runner) do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 			}
 		}
 	}
-	run, err := r.runOnce(ctx, s, rd)
-	return append(runs, run), err
+	batch, err := r.runBatch(ctx, s, rd)
+	return append(runs, batch...), err
 }
 
 // startRound resets a strategy's cache and prepares the round
@@ -323,6 +328,7 @@ func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 	if nodes := r.env.BuildNodes; len(nodes) > 0 {
 		// Rounds in turn: a round's runs, cold and warm, on one node,
 		// where its volume (pv-warm) lives.
+		rd.nodeIndex = r.placed
 		rd.node = nodes[r.placed%len(nodes)]
 		r.placed++
 	}
@@ -332,7 +338,7 @@ func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 			return err
 		}
 	}
-	return nil
+	return r.addMembers(ctx, s, rd)
 }
 
 // endRound forgets a round and undoes its preparations, last first.
@@ -477,47 +483,74 @@ var DeadlineGrace = 2 * time.Minute
 // their deletion awaited, so that the next run's clock starts on a quiet
 // cluster.
 func (r *Runner) runOnce(ctx context.Context, s PlannedRun, rd *round) (results.Run, error) {
-	run := r.newRun(s, rd)
-	if s.Cache == results.Cold {
-		run.PrepareSeconds = rd.prepareSec
-	}
-	record := func(err error) (results.Run, error) {
-		if werr := r.append(run); werr != nil {
-			return run, errors.Join(err, werr)
-		}
-		return run, err
-	}
-	failed := func(err error) (results.Run, error) {
-		run.Reason = err.Error()
-		if ctx.Err() != nil {
-			run.Reason = "interrupted"
-		}
-		return record(err)
-	}
-	stamp, err := r.makeChange(ctx, s, rd, changeToken(r.runID, run.Seq))
+	p, err := r.prepareRun(ctx, s, rd)
 	if err != nil {
-		return failed(err)
-	}
-	begin, err := r.starter().Prepare(ctx, s, rd, run.Seq, stamp)
-	if err != nil {
-		return failed(err)
+		return r.failed(ctx, p.run, err)
 	}
 	if err := dither(ctx); err != nil {
-		return failed(err)
+		return r.failed(ctx, p.run, err)
 	}
+	return r.startRun(ctx, p)
+}
+
+// preparedRun is a run numbered, its change made and its start rendered:
+// what is left is to start it.
+type preparedRun struct {
+	s     PlannedRun
+	rd    *round
+	run   results.Run
+	begin Begin
+}
+
+// prepareRun numbers a run, makes its change and renders its start.
+func (r *Runner) prepareRun(ctx context.Context, s PlannedRun, rd *round) (preparedRun, error) {
+	p := preparedRun{s: s, rd: rd, run: r.newRun(s, rd)}
+	if s.Cache == results.Cold {
+		p.run.PrepareSeconds = rd.prepareSec
+	}
+	stamp, err := r.makeChange(ctx, s, rd, changeToken(r.runID, p.run.Seq))
+	if err != nil {
+		return p, err
+	}
+	p.begin, err = r.starter().Prepare(ctx, s, rd, p.run.Seq, stamp)
+	return p, err
+}
+
+// record appends a run to the results, with err.
+func (r *Runner) record(run results.Run, err error) (results.Run, error) {
+	if werr := r.append(run); werr != nil {
+		return run, errors.Join(err, werr)
+	}
+	return run, err
+}
+
+// failed records a run that could not go on, saying why.
+func (r *Runner) failed(ctx context.Context, run results.Run, err error) (results.Run, error) {
+	run.Reason = err.Error()
+	if ctx.Err() != nil {
+		run.Reason = "interrupted"
+	}
+	return r.record(run, err)
+}
+
+// startRun starts a prepared run, awaits its end, collects its
+// measurements and records it.
+func (r *Runner) startRun(ctx context.Context, p preparedRun) (results.Run, error) {
+	s, rd, run := p.s, p.rd, p.run
 	r.overlaps.started(run.Seq)
-	st, err := begin(ctx)
+	st, err := p.begin(ctx)
 	run.Trigger = st.Trigger
 	if err != nil {
 		run.Overlapped = r.overlaps.ended(run.Seq)
-		return failed(err)
+		return r.failed(ctx, run, err)
 	}
 	run.PipelineRun = st.PipelineRun.Name
+	run.StartedAt = st.At.UTC()
 	defer r.remove(ctx, st.PipelineRun.Name)
 	r.log.Infof("%s: PipelineRun %s started", s.Name(), st.PipelineRun.Name)
 	done, end, pods, err := r.await(ctx, s, st, &run)
 	if err != nil {
-		return record(err)
+		return r.record(run, err)
 	}
 	f := Finished{Planned: s, PipelineRun: done, Start: st.At, End: end, Pods: pods, round: rd}
 	for _, c := range r.collectors() {
@@ -527,7 +560,7 @@ func (r *Runner) runOnce(ctx context.Context, s PlannedRun, rd *round) (results.
 	if !run.Success {
 		run.WallMillis = 0 // a failure is never a duration
 	}
-	if _, err := record(nil); err != nil {
+	if _, err := r.record(run, nil); err != nil {
 		return run, err
 	}
 	if !run.Success {

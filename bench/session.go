@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -298,8 +299,12 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	} else {
 		envInfo.Notes = append(envInfo.Notes, "Packages direct: RUN instructions download apt packages, Go modules and npm packages from the internet, as their Dockerfiles say, outside any network profile.")
 	}
+	if note := s.concurrencyNote(); note != "" {
+		envInfo.Notes = append(envInfo.Notes, note)
+		envInfo.Notes = append(envInfo.Notes, s.Matrix.SkippedLevels()...)
+	}
 	fillHost(&envInfo)
-	for _, n := range s.Matrix.Skipped() {
+	for _, n := range append(s.Matrix.Skipped(), s.Matrix.SkippedLevels()...) {
 		s.Log.Infof("%s", n)
 	}
 	s.Runner = NewRunner(e, s.Matrix, s.Config.Runs, s.RunID, versions, s.Log)
@@ -430,4 +435,22 @@ func describeCluster(ctx context.Context, e *cluster.Env, cfg cluster.Config) cl
 		}
 	}
 	return f
+}
+
+// concurrencyNote says, for the results' environment, how the builds of
+// a concurrency level were made ("" when there is one build at a time).
+func (s *Session) concurrencyNote() string {
+	levels := s.Matrix.levels()
+	if slices.Max(levels) == 1 {
+		return ""
+	}
+	start := "together (burst)"
+	if a := s.Config.Runs.Arrival; a.Rate > 0 {
+		start = fmt.Sprintf("one after another at the random gaps of a Poisson process of %g builds a minute (%s), drawn from the run id so that a resumed benchmark repeats them", a.Rate, a)
+	}
+	where := ""
+	if s.Config.Cluster.Nodes > 1 {
+		where = " With several build nodes, a warm run's builds go to the nodes in turn, from its round's node, unless the strategy keeps its cache on a volume (a folder on one node): then they all go to its round's node."
+	}
+	return fmt.Sprintf("Concurrency levels %s: each level's rounds are rounds of their own (a cache reset, one cold build), then each warm run is that many builds, started %s. Each build has a round of its own within the level's round: with a source or deps change, or runs started by pushes, a branch of its own (for pushes with a Trigger of its own), on which its change or push commit is made before the builds start, so each builds its own commit; a stamp change gives each a stamp of its own; a base change is made once for them all. Builds at once share the round's layer cache and bases; their registry and package traffic is not counted per build (no request is one build's alone). Each build is a run of the results, with its wall time, time queued (PipelineRun created to first step) and start time on the host's clock.%s", joinInts(levels), start, where)
 }

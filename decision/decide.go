@@ -119,6 +119,12 @@ func Decide(res *results.Results, in Inputs) ([]Decision, error) {
 	var shapes []Shape
 	byShape := map[Shape][]results.Run{}
 	for _, r := range res.Runs {
+		if r.Level() > 1 {
+			// A build among others started together answers another
+			// question (the report's concurrency section): the
+			// recommendation weighs builds one at a time.
+			continue
+		}
 		s := Shape{r.Workload, stats.NetworkOf(r), stats.StartOf(r)}
 		if _, ok := byShape[s]; !ok {
 			shapes = append(shapes, s)

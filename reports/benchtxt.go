@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode"
 
@@ -89,6 +90,11 @@ func WriteBenchText(w io.Writer, res *results.Results) error {
 			benchfmt.Config{Key: "change", Value: []byte(stats.ChangeOf(r)), File: true},
 			benchfmt.Config{Key: "network", Value: []byte(stats.NetworkOf(r)), File: true})
 		runCfg = append(runCfg, startConfig(r)...)
+		if l := r.Level(); l > 1 {
+			// Builds among others started together: never compared with
+			// builds one at a time.
+			runCfg = append(runCfg, benchfmt.Config{Key: "concurrency", Value: []byte(strconv.Itoa(l)), File: true})
+		}
 		result := &benchfmt.Result{
 			Config: runCfg,
 			Name:   benchfmt.Name(BenchName(r)),

@@ -246,7 +246,7 @@ func networkGroups(rows []stats.Stat) []string {
 // with its change pattern and start, under every profile. Without the
 // change, two changes' rows under one profile would fight for one cell.
 func networkGroup(s stats.Stat) string {
-	return stats.Key{Coordinates: results.Coordinates{Workload: s.Workload, Change: s.Change, Start: s.Start}}.Where()
+	return stats.Key{Coordinates: results.Coordinates{Workload: s.Workload, Change: s.Change, Start: s.Start, Concurrency: s.Concurrency}}.Where()
 }
 
 // filterNetworkGroup keeps the rows of one network comparison, under every

@@ -30,7 +30,9 @@ type Report struct {
 	// Decisions are the recommendations, one per build shape.
 	Decisions []decision.Decision
 	Charts    []Chart
-	Inputs    decision.Inputs
+	// Levels are the rows measured at several concurrency levels.
+	Levels []stats.Level
+	Inputs decision.Inputs
 	// Files lists what was written, relative to Dir.
 	Files []string
 }
@@ -61,6 +63,12 @@ func RenderResults(res *results.Results, in decision.Inputs) (*Report, error) {
 	if rep.Charts, err = Charts(dir, rep.Stats); err != nil {
 		return nil, err
 	}
+	rep.Levels = stats.Levels(res.Runs)
+	lc, err := levelsCharts(dir, rep.Levels)
+	if err != nil {
+		return nil, err
+	}
+	rep.Charts = append(rep.Charts, lc...)
 	for _, c := range rep.Charts {
 		rep.Files = append(rep.Files, c.Base+".png", c.Base+".svg")
 	}
@@ -333,6 +341,7 @@ func reportDoc(rep *Report) doc {
 
 	networkSection(&d, rep)
 	triggerSection(&d, rep.Stats)
+	concurrencySection(&d, rep.Levels, rep.Charts)
 
 	for _, wl := range sections(rep.Stats) {
 		rows := filterSection(rep.Stats, wl)
@@ -796,6 +805,9 @@ func sectionTitle(k stats.Key) string {
 	}
 	if s := k.NamedStart(); s != "" {
 		title += ", " + startedBy(s)
+	}
+	if l := k.Level(); l > 1 {
+		title += fmt.Sprintf(", warm runs of %d builds at once", l)
 	}
 	return title
 }

@@ -30,34 +30,52 @@ type Coordinates struct {
 	// PipelineRun) or "trigger" (a signed push event to an EventListener,
 	// whose Trigger created it); runs recorded before read as api.
 	Start string `json:"start"`
+	// Concurrency is how many builds of the round's warm runs started
+	// together (each warm run is then that many builds); 0 for one build
+	// at a time, as runs recorded before there were levels read.
+	Concurrency int `json:"concurrency,omitempty"`
+	// Member tells apart the builds of one warm run at a concurrency level
+	// (1 to Concurrency; 0 for a run of one build).
+	Member int `json:"member,omitempty"`
 }
+
+// Level is the run's concurrency level: 1 when its builds went one at a
+// time.
+func (c Coordinates) Level() int { return max(c.Concurrency, 1) }
 
 // OfRound are the coordinates of the run's round: every run of a round
 // shares them.
 func (c Coordinates) OfRound() Coordinates {
-	c.Cache, c.Attempt = "", 0
+	c.Cache, c.Attempt, c.Member = "", 0, 0
 	return c
 }
 
 // OfGroup are the coordinates of the runs the reports pool: every round's
 // runs in the same cache state.
 func (c Coordinates) OfGroup() Coordinates {
-	c.Round, c.Attempt = 0, 0
+	c.Round, c.Attempt, c.Member = 0, 0, 0
 	return c
 }
 
 // Slug is the coordinates as one name of lower-case letters, digits and
 // dashes (the network profile as Slug writes it), for git branches, registry repositories and
-// Kubernetes objects: workload-builder-strategy-change-network-rN, then
-// "-cold" or "-warmN" when the cache state is set. How the runs start is
-// left out: one benchmark starts every run the same way.
+// Kubernetes objects: workload-builder-strategy-change-network-rN, with
+// "-xK" at a concurrency level above 1, then "-cold" or "-warmN" when the
+// cache state is set, and "-mI" for a build of a level's warm run. How
+// the runs start is left out: one benchmark starts every run the same way.
 func (c Coordinates) Slug() string {
 	s := fmt.Sprintf("%s-%s-%s-%s-%s-r%d", c.Workload, c.Builder, c.Strategy, c.Change, c.Network, c.Round)
+	if c.Level() > 1 {
+		s += fmt.Sprintf("-x%d", c.Concurrency)
+	}
 	switch c.Cache {
 	case Cold:
 		s += "-cold"
 	case Warm:
 		s += fmt.Sprintf("-warm%d", c.Attempt)
+	}
+	if c.Member > 0 {
+		s += fmt.Sprintf("-m%d", c.Member)
 	}
 	return strings.Trim(NameChars(Slug(s)), "-")
 }

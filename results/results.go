@@ -182,6 +182,9 @@ type Run struct {
 	// WallMillis is the harness's monotonic clock from create to completion
 	// (for a trigger, from the watch seeing the PipelineRun).
 	WallMillis int64 `json:"wallMillis"`
+	// StartedAt is when that clock started, on the host's wall clock: it
+	// lays the builds of one warm run at a concurrency level out in time.
+	StartedAt time.Time `json:"startedAt,omitzero"`
 	// Overlapped counts the runs that were under way during this one, which
 	// happens only when runs go side by side (CI's smoke, which proves and
 	// does not time): its duration is then not its own alone (its traffic
@@ -334,9 +337,9 @@ const LocalNetwork = "local"
 // Slug makes a name fit for file names, repositories, labels and test
 // names: "30ms/100mbit" becomes "30ms-100mbit", "80ms+-10ms/2.5mbit"
 // "80ms-pm10ms-2p5mbit", "small@wan" "small-wan", "small~trigger"
-// "small-trigger".
+// "small-trigger", "small×4" "small-x4".
 func Slug(name string) string {
-	return strings.NewReplacer("/", "-", "@", "-", "~", "-", "+-", "-pm", ".", "p").Replace(name)
+	return strings.NewReplacer("/", "-", "@", "-", "~", "-", "+-", "-pm", ".", "p", "×", "-x").Replace(name)
 }
 
 // WallSeconds is the headline duration of a run.

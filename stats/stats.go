@@ -46,8 +46,9 @@ func (k Key) String() string {
 // Where is the workload with its change pattern unless it is the
 // workload's default, its network profile unless local, and how its runs
 // started unless through the API: "small", "gobuild+source", "small@wan",
-// "small@wan~trigger". The defaults are left out so that the names of
-// runs recorded before each dimension existed stay what they were.
+// "small@wan~trigger", and "×K" after a concurrency level above 1
+// ("small×4"). The defaults are left out so that the names of runs
+// recorded before each dimension existed stay what they were.
 func (k Key) Where() string {
 	w := k.Workload
 	if c := k.NamedChange(); c != "" {
@@ -58,6 +59,9 @@ func (k Key) Where() string {
 	}
 	if s := k.NamedStart(); s != "" {
 		w += "~" + s
+	}
+	if l := k.Level(); l > 1 {
+		w += fmt.Sprintf("×%d", l)
 	}
 	return w
 }
@@ -247,6 +251,9 @@ func Summarize(runs []results.Run) []Stat {
 func KeyOf(r results.Run) Key {
 	c := r.Coordinates.OfGroup()
 	c.Change, c.Network, c.Start, c.Builder = ChangeOf(r), NetworkOf(r), StartOf(r), BuilderOf(r)
+	if c.Level() == 1 {
+		c.Concurrency = 0 // one build at a time, however recorded
+	}
 	return Key{c}
 }
 

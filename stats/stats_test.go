@@ -113,6 +113,8 @@ func TestWhere(t *testing.T) {
 		{results.Run{Coordinates: results.Coordinates{Workload: "small", Network: "wan"}}, "small@wan"},
 		{results.Run{Coordinates: results.Coordinates{Workload: "small", Start: results.StartTrigger}}, "small~trigger"},
 		{results.Run{Coordinates: results.Coordinates{Workload: "gobuild", Change: "source", Network: "30ms/100mbit", Start: results.StartTrigger}}, "gobuild+source@30ms/100mbit~trigger"},
+		{results.Run{Coordinates: results.Coordinates{Workload: "small", Concurrency: 1}}, "small"},
+		{results.Run{Coordinates: results.Coordinates{Workload: "small", Network: "wan", Concurrency: 4, Member: 2}}, "small@wan×4"},
 	} {
 		if got := KeyOf(tc.run).Where(); got != tc.want {
 			t.Errorf("%+v: Where = %q, want %q", tc.run, got, tc.want)

@@ -1,0 +1,179 @@
+package stats
+
+import (
+	"math"
+	"slices"
+	"time"
+
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/cachebench/cachebench/results"
+)
+
+// Level summarises the warm builds of one row at one concurrency level:
+// how long a build took, how long it queued, and how many finished a
+// minute while that many were under way.
+type Level struct {
+	Key
+	// Builds are the successful builds; Failed the others.
+	Builds, Failed int
+	// P50, P90 and Max are percentiles of the builds' wall times, seconds.
+	P50, P90, Max float64
+	// Queued is the median time from a build's PipelineRun being created to
+	// its first step running (scheduling, volumes, init containers),
+	// seconds; NaN when no build recorded it.
+	Queued float64
+	// Throughput is builds a minute: the successful builds over the time
+	// their warm runs spanned, first start to last end, summed over the
+	// warm runs; NaN for runs recorded without start times.
+	Throughput float64
+	// VsAlone is P50 over the median warm build of the same row one at a
+	// time (level 1); NaN without one.
+	VsAlone float64
+	// Bend is the row's lowest level whose throughput is within
+	// BendShare of its highest: more builds at once finish no more a
+	// minute (0 when no throughput was measured).
+	Bend int
+}
+
+// BendShare is how close to the highest throughput a level must come to
+// be where the row's throughput stops growing.
+const BendShare = 0.95
+
+// Levels summarises, for every row measured at a concurrency level above
+// 1, its warm builds at each level, level 1 included; nil when every run
+// went one build at a time. Rows come in the order their runs ran, each
+// row's levels ascending.
+func Levels(runs []results.Run) []Level {
+	type family struct{ Key }
+	familyOf := func(k Key) family {
+		k.Concurrency = 0
+		return family{k}
+	}
+	byKey := map[Key][]results.Run{}
+	var keys []Key
+	multi := map[family]bool{}
+	for _, r := range runs {
+		if r.Cache != results.Warm {
+			continue
+		}
+		k := KeyOf(r)
+		if _, ok := byKey[k]; !ok {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], r)
+		if k.Level() > 1 {
+			multi[familyOf(k)] = true
+		}
+	}
+	var out []Level
+	alone := map[family]float64{}
+	for _, k := range keys {
+		if !multi[familyOf(k)] {
+			continue
+		}
+		l := level(k, byKey[k])
+		if k.Level() == 1 {
+			alone[familyOf(k)] = l.P50
+		}
+		out = append(out, l)
+	}
+	best := map[family]float64{}
+	for i := range out {
+		out[i].VsAlone = math.NaN()
+		if a, ok := alone[familyOf(out[i].Key)]; ok && a > 0 {
+			out[i].VsAlone = out[i].P50 / a
+		}
+		if t := out[i].Throughput; !math.IsNaN(t) {
+			best[familyOf(out[i].Key)] = max(best[familyOf(out[i].Key)], t)
+		}
+	}
+	out = groupFamilies(out, func(l Level) family { return familyOf(l.Key) })
+	bend := map[family]int{}
+	for _, l := range out {
+		f := familyOf(l.Key)
+		if _, ok := bend[f]; !ok && !math.IsNaN(l.Throughput) && l.Throughput >= BendShare*best[f] {
+			bend[f] = l.Level()
+		}
+	}
+	for i := range out {
+		out[i].Bend = bend[familyOf(out[i].Key)]
+	}
+	return out
+}
+
+// groupFamilies puts each family's levels together, families in the order
+// they first appear, each family's levels ascending.
+func groupFamilies[F comparable](ls []Level, of func(Level) F) []Level {
+	var order []F
+	by := map[F][]Level{}
+	for _, l := range ls {
+		f := of(l)
+		if _, ok := by[f]; !ok {
+			order = append(order, f)
+		}
+		by[f] = append(by[f], l)
+	}
+	var out []Level
+	for _, f := range order {
+		fl := by[f]
+		slices.SortStableFunc(fl, func(a, b Level) int { return a.Level() - b.Level() })
+		out = append(out, fl...)
+	}
+	return out
+}
+
+// level summarises one row's warm builds at one level.
+func level(k Key, runs []results.Run) Level {
+	l := Level{Key: k, Queued: math.NaN(), Throughput: math.NaN()}
+	var walls, queued []float64
+	type warmRun struct{ round, attempt int }
+	spans := map[warmRun][2]time.Time{}
+	timed := true
+	for _, r := range runs {
+		if !r.Success {
+			l.Failed++
+			continue
+		}
+		l.Builds++
+		walls = append(walls, r.WallSeconds())
+		if r.FirstStepMillis > 0 {
+			queued = append(queued, float64(r.FirstStepMillis)/1000)
+		}
+		if r.StartedAt.IsZero() {
+			timed = false
+			continue
+		}
+		w := warmRun{r.Round, r.Attempt}
+		end := r.StartedAt.Add(time.Duration(r.WallMillis) * time.Millisecond)
+		sp, ok := spans[w]
+		if !ok || r.StartedAt.Before(sp[0]) {
+			sp[0] = r.StartedAt
+		}
+		if end.After(sp[1]) {
+			sp[1] = end
+		}
+		spans[w] = sp
+	}
+	if len(walls) == 0 {
+		l.P50, l.P90, l.Max = math.NaN(), math.NaN(), math.NaN()
+		return l
+	}
+	slices.Sort(walls)
+	l.P50 = median(walls)
+	l.P90 = stat.Quantile(0.9, stat.Empirical, walls, nil)
+	l.Max = walls[len(walls)-1]
+	if len(queued) > 0 {
+		l.Queued = median(queued)
+	}
+	if timed {
+		var span time.Duration
+		for _, sp := range spans {
+			span += sp[1].Sub(sp[0])
+		}
+		if span > 0 {
+			l.Throughput = float64(l.Builds) / span.Minutes()
+		}
+	}
+	return l
+}

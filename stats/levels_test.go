@@ -1,0 +1,72 @@
+package stats
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/cachebench/cachebench/results"
+)
+
+func TestLevels(t *testing.T) {
+	at := time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
+	run := func(level, round, member int, startOffset time.Duration, wallSec float64, queuedMs int64) results.Run {
+		return results.Run{
+			Coordinates: results.Coordinates{Workload: "small", Builder: "kaniko", Strategy: "registry", Cache: results.Warm, Attempt: 1, Round: round, Concurrency: level, Member: member},
+			Success:     true, WallMillis: int64(wallSec * 1000), StartedAt: at.Add(startOffset), FirstStepMillis: queuedMs,
+		}
+	}
+	runs := []results.Run{
+		// Level 1: two rounds, 10 s and 12 s.
+		run(0, 1, 0, 0, 10, 2000),
+		run(0, 2, 0, time.Hour, 12, 2000),
+		// Level 4, one warm run: four builds started together.
+		run(4, 1, 1, 0, 20, 3000),
+		run(4, 1, 2, 0, 22, 5000),
+		run(4, 1, 3, 0, 24, 7000),
+		run(4, 1, 4, time.Second, 29, 9000),
+		// A cold run is no level's.
+		{Coordinates: results.Coordinates{Workload: "small", Builder: "kaniko", Strategy: "registry", Cache: results.Cold, Concurrency: 4}, Success: true, WallMillis: 99000},
+	}
+	failed := run(4, 1, 5, 0, 0, 0)
+	failed.Success = false
+	runs = append(runs, failed)
+	ls := Levels(runs)
+	if len(ls) != 2 || ls[0].Level() != 1 || ls[1].Level() != 4 {
+		t.Fatalf("levels %+v", ls)
+	}
+	one, four := ls[0], ls[1]
+	if one.Builds != 2 || one.P50 != 11 || one.Max != 12 {
+		t.Errorf("level 1: %+v", one)
+	}
+	// 2 builds over 10 s + 12 s of runs: 5.45 a minute.
+	if math.Abs(one.Throughput-2/(22.0/60)) > 1e-9 {
+		t.Errorf("level 1 throughput %v", one.Throughput)
+	}
+	if four.Builds != 4 || four.Failed != 1 || four.P50 != 23 || four.P90 != 29 || four.Max != 29 || four.Queued != 6 {
+		t.Errorf("level 4: %+v", four)
+	}
+	// 4 builds from the first start to the last end (1 s + 29 s): 8 a minute.
+	if math.Abs(four.Throughput-8) > 1e-9 {
+		t.Errorf("level 4 throughput %v, want 8", four.Throughput)
+	}
+	if math.Abs(four.VsAlone-23.0/11) > 1e-9 {
+		t.Errorf("level 4 against one at a time %v, want %v", four.VsAlone, 23.0/11)
+	}
+	// Throughput grows from 5.45 to 8 a minute: it bends at 4.
+	if one.Bend != 4 || four.Bend != 4 {
+		t.Errorf("bends at %d and %d, want 4", one.Bend, four.Bend)
+	}
+	// Without a level above 1 there is nothing to compare.
+	if ls := Levels(runs[:2]); ls != nil {
+		t.Errorf("one build at a time gives levels %+v", ls)
+	}
+	// Results recorded without start times have no throughput.
+	old := runs[2:6]
+	for i := range old {
+		old[i].StartedAt = time.Time{}
+	}
+	if ls := Levels(old); len(ls) != 1 || !math.IsNaN(ls[0].Throughput) || !math.IsNaN(ls[0].VsAlone) {
+		t.Errorf("untimed levels %+v", ls)
+	}
+}
