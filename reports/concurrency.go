@@ -41,28 +41,19 @@ func concurrencySection(d *doc, levels []stats.Level, charts []Chart) {
 // bends says, per row measured at more than one level, where its
 // throughput stops growing. Levels come grouped by row, ascending.
 func bends(levels []stats.Level) []string {
-	type row struct{ group, builder, strategy string }
-	var order []row
-	by := map[row][]stats.Level{}
-	for _, l := range levels {
-		k := row{levelGroup(l), l.Builder, l.Strategy}
-		if _, ok := by[k]; !ok {
-			order = append(order, k)
-		}
-		by[k] = append(by[k], l)
-	}
 	var out []string
-	for _, k := range order {
-		ls := by[k]
-		top := ls[len(ls)-1]
-		if len(ls) < 2 || top.Bend == 0 {
+	for i, l := range levels {
+		row := l.WithoutLevel()
+		last := i+1 == len(levels) || levels[i+1].WithoutLevel() != row
+		alone := i == 0 || levels[i-1].WithoutLevel() != row
+		if !last || alone || l.Bend == 0 {
 			continue
 		}
-		at := fmt.Sprintf("at %d at once", top.Bend)
-		if top.Bend == top.Level() {
+		at := fmt.Sprintf("at %d at once", l.Bend)
+		if l.Bend == l.Level() {
 			at = "still growing at the highest level measured"
 		}
-		out = append(out, fmt.Sprintf("%s, %s %s: %s", k.group, k.builder, k.strategy, at))
+		out = append(out, fmt.Sprintf("%s, %s %s: %s", levelGroup(l), l.Builder, l.Strategy, at))
 	}
 	return out
 }
@@ -86,11 +77,7 @@ func levelsTable(levels []stats.Level) table {
 
 // levelGroup is the row's workload as the report's sections name it,
 // without its level.
-func levelGroup(l stats.Level) string {
-	k := l.Key
-	k.Concurrency = 0
-	return k.Where()
-}
+func levelGroup(l stats.Level) string { return l.WithoutLevel().Where() }
 
 // orDash formats v, or "–" when it is not a number.
 func orDash(v float64, format string) string {
@@ -142,7 +129,7 @@ func levelsChart(group string, ls []stats.Level) (*drawing, error) {
 			ticks = append(ticks, plot.Tick{Value: float64(l.Level()), Label: strconv.Itoa(l.Level())})
 		}
 	}
-	multi := len(builderNamesOfLevels(ls)) > 1
+	multi := len(stats.Distinct(ls, func(l stats.Level) string { return l.Builder })) > 1
 	latency := newPlot(group+": warm build time against builds at once", "seconds (median; whiskers to p90)", true)
 	rate := newPlot(group+": throughput against builds at once", "builds a minute", true)
 	for _, p := range []*plot.Plot{latency, rate} {
@@ -204,9 +191,4 @@ func levelsChart(group string, ls []stats.Level) (*drawing, error) {
 	headroom(rate, max(topRate, 1))
 	d := &drawing{panels: []*plot.Plot{latency, rate}, leg: leg}
 	return d, nil
-}
-
-// builderNamesOfLevels lists the builders of the levels.
-func builderNamesOfLevels(ls []stats.Level) []string {
-	return stats.Distinct(ls, func(l stats.Level) string { return l.Builder })
 }

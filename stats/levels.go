@@ -40,85 +40,68 @@ type Level struct {
 // be where the row's throughput stops growing.
 const BendShare = 0.95
 
+// WithoutLevel is the key of the row at every concurrency level: the
+// same key with the level left out.
+func (k Key) WithoutLevel() Key {
+	k.Concurrency = 0
+	return k
+}
+
 // Levels summarises, for every row measured at a concurrency level above
 // 1, its warm builds at each level, level 1 included; nil when every run
 // went one build at a time. Rows come in the order their runs ran, each
 // row's levels ascending.
 func Levels(runs []results.Run) []Level {
-	type family struct{ Key }
-	familyOf := func(k Key) family {
-		k.Concurrency = 0
-		return family{k}
-	}
 	byKey := map[Key][]results.Run{}
-	var keys []Key
-	multi := map[family]bool{}
+	levelsOf := map[Key][]Key{}
+	var rows []Key
 	for _, r := range runs {
 		if r.Cache != results.Warm {
 			continue
 		}
 		k := KeyOf(r)
 		if _, ok := byKey[k]; !ok {
-			keys = append(keys, k)
+			row := k.WithoutLevel()
+			if _, seen := levelsOf[row]; !seen {
+				rows = append(rows, row)
+			}
+			levelsOf[row] = append(levelsOf[row], k)
 		}
 		byKey[k] = append(byKey[k], r)
-		if k.Level() > 1 {
-			multi[familyOf(k)] = true
-		}
 	}
 	var out []Level
-	alone := map[family]float64{}
-	for _, k := range keys {
-		if !multi[familyOf(k)] {
-			continue
+	for _, row := range rows {
+		keys := levelsOf[row]
+		slices.SortFunc(keys, func(a, b Key) int { return a.Level() - b.Level() })
+		if keys[len(keys)-1].Level() == 1 {
+			continue // one build at a time only
 		}
-		l := level(k, byKey[k])
-		if k.Level() == 1 {
-			alone[familyOf(k)] = l.P50
+		ls := make([]Level, len(keys))
+		best := 0.0
+		for i, k := range keys {
+			ls[i] = level(k, byKey[k])
+			if t := ls[i].Throughput; !math.IsNaN(t) {
+				best = max(best, t)
+			}
 		}
-		out = append(out, l)
-	}
-	best := map[family]float64{}
-	for i := range out {
-		out[i].VsAlone = math.NaN()
-		if a, ok := alone[familyOf(out[i].Key)]; ok && a > 0 {
-			out[i].VsAlone = out[i].P50 / a
+		alone := math.NaN()
+		if keys[0].Level() == 1 {
+			alone = ls[0].P50
 		}
-		if t := out[i].Throughput; !math.IsNaN(t) {
-			best[familyOf(out[i].Key)] = max(best[familyOf(out[i].Key)], t)
+		bend := 0
+		for i := range ls {
+			ls[i].VsAlone = math.NaN()
+			if alone > 0 {
+				ls[i].VsAlone = ls[i].P50 / alone
+			}
+			if t := ls[i].Throughput; bend == 0 && !math.IsNaN(t) && t >= BendShare*best {
+				bend = ls[i].Level()
+			}
 		}
-	}
-	out = groupFamilies(out, func(l Level) family { return familyOf(l.Key) })
-	bend := map[family]int{}
-	for _, l := range out {
-		f := familyOf(l.Key)
-		if _, ok := bend[f]; !ok && !math.IsNaN(l.Throughput) && l.Throughput >= BendShare*best[f] {
-			bend[f] = l.Level()
+		for i := range ls {
+			ls[i].Bend = bend
 		}
-	}
-	for i := range out {
-		out[i].Bend = bend[familyOf(out[i].Key)]
-	}
-	return out
-}
-
-// groupFamilies puts each family's levels together, families in the order
-// they first appear, each family's levels ascending.
-func groupFamilies[F comparable](ls []Level, of func(Level) F) []Level {
-	var order []F
-	by := map[F][]Level{}
-	for _, l := range ls {
-		f := of(l)
-		if _, ok := by[f]; !ok {
-			order = append(order, f)
-		}
-		by[f] = append(by[f], l)
-	}
-	var out []Level
-	for _, f := range order {
-		fl := by[f]
-		slices.SortStableFunc(fl, func(a, b Level) int { return a.Level() - b.Level() })
-		out = append(out, fl...)
+		out = append(out, ls...)
 	}
 	return out
 }
