@@ -107,6 +107,7 @@ func (c pipelineCollector) collect(ctx context.Context, b builders.Builder, pr *
 		}
 	}
 	if !run.Success {
+		run.TimedOut = pr.IsTimeoutConditionSet()
 		run.Reason = measure.FailureReason(pr, trList.Items)
 		if failure != nil {
 			run.LogTail = failure.tail

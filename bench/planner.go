@@ -33,6 +33,9 @@ type Planner struct {
 	stopped   string
 	// resumed skips the groups of runs an earlier session recorded whole.
 	resumed *Resumption
+	// key names a planned run's row, to skip the levels ended
+	// (stats.EndedLevels); nil plans every level.
+	key func(PlannedRun) stats.Key
 }
 
 // MaxRounds bounds a precision-driven benchmark whatever its budget.
@@ -52,6 +55,7 @@ func (s *Session) Planner(start time.Time) *Planner {
 		deadline: start.Add(budget - teardownReserve),
 		now:      time.Now,
 		resumed:  s.Resumed,
+		key:      s.Runner.keyOf,
 	}
 }
 
@@ -84,9 +88,12 @@ func (p *Planner) Next(runs []results.Run) ([]PlannedRun, string) {
 			return nil, p.stopped
 		}
 		p.round++
-		planned := slices.DeleteFunc(roundRuns(p.matrix, p.round, p.warm), p.resumed.Done)
+		ended := stats.EndedLevels(runs)
+		planned := slices.DeleteFunc(roundRuns(p.matrix, p.round, p.warm), func(s PlannedRun) bool {
+			return p.resumed.Done(s) || p.ended(ended, s)
+		})
 		if len(planned) == 0 {
-			continue // recorded whole before a resume
+			continue // recorded whole before a resume, or every level left ended
 		}
 		p.started = append(p.started, now)
 		return planned, ""
@@ -160,10 +167,25 @@ func Rows(runs []results.Run) []Row {
 	return rows
 }
 
+// ended says whether the planned run's level is one its row ended at or
+// above.
+func (p *Planner) ended(ended []stats.Ended, s PlannedRun) bool {
+	return p.key != nil && stats.IsEnded(ended, p.key(s))
+}
+
+// reached says whether every row still planned has its interval: the
+// rows of ended levels are left out, since they get no more runs.
 func (p *Planner) reached(runs []results.Run) bool {
-	rows := Rows(runs)
+	ended := stats.EndedLevels(runs)
+	want := 0
+	for _, s := range roundRuns(p.matrix, 1, 1) {
+		if s.Cache == results.Cold && !p.ended(ended, s) {
+			want += 2
+		}
+	}
+	rows := slices.DeleteFunc(Rows(runs), func(r Row) bool { return stats.IsEnded(ended, r.Key) })
 	// Every planned row must be there: a row whose runs all failed has no interval.
-	if len(rows) < p.matrix.Rows() {
+	if len(rows) < want {
 		return false
 	}
 	return !slices.ContainsFunc(rows, func(r Row) bool { return !r.Reached(p.precision) })

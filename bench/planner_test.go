@@ -2,12 +2,14 @@ package bench
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/stats"
 )
 
 // fakeClock advances by step every time it is read.
@@ -234,6 +236,50 @@ func TestRunRound(t *testing.T) {
 		})
 		if stopped > limit+1 {
 			t.Errorf("side by side %v: %d planned runs ran after a stop", sideBySide, stopped-limit)
+		}
+	}
+}
+
+// TestPlannerSkipsEndedLevels: once a row's builds at once time out at a
+// level, no later round plans that level or a higher one of the row, and
+// the precision is reached without the rows that end.
+func TestPlannerSkipsEndedLevels(t *testing.T) {
+	m := testMatrix(t)
+	m.Strategies = []string{"none", "registry"}
+	m.Concurrency = []int{1, 2, 4}
+	clock := &fakeClock{t: time.Unix(0, 0), step: time.Second}
+	p := &Planner{matrix: m, warm: 1, precision: 0.10, deadline: clock.t.Add(10 * time.Hour), now: clock.now,
+		key: func(s PlannedRun) stats.Key { return stats.KeyOf(results.Run{Coordinates: names{}.coordinates(s)}) }}
+	var runs []results.Run
+	for round := 1; ; round++ {
+		planned, why := p.Next(runs)
+		if planned == nil {
+			if !strings.Contains(why, "every row reached") || round != minRounds+1 {
+				t.Fatalf("ended before round %d: %s", round, why)
+			}
+			break
+		}
+		var names []string
+		for _, s := range planned {
+			names = append(names, s.Name())
+			wall := 16.0
+			if s.Strategy.Name == "registry" && s.Cache == results.Warm {
+				wall = 11
+			}
+			r := results.Run{Coordinates: results.Coordinates{Workload: s.Workload.Name, Builder: s.Builder.Name(), Strategy: s.Strategy.Name, Round: round, Cache: s.Cache, Attempt: s.Attempt, Concurrency: s.Concurrency},
+				Success: true, WallMillis: int64((wall + 0.1*float64(round%3)) * 1000)}
+			if round == 1 && s.Strategy.Name == "registry" && s.level() == 2 && s.Cache == results.Warm {
+				r.Success, r.TimedOut, r.WallMillis, r.Reason = false, true, 0, "PipelineRunTimeout"
+			}
+			runs = append(runs, r)
+		}
+		got := strings.Join(names, " ")
+		registryAbove1 := strings.Contains(got, "registry/kaniko/small/local/r"+strconv.Itoa(round)+"-cold-x") || strings.Contains(got, "registry/kaniko/small/local/r"+strconv.Itoa(round)+"-warm1-x")
+		if round > 1 && registryAbove1 {
+			t.Fatalf("round %d plans registry at an ended level: %s", round, got)
+		}
+		if !strings.Contains(got, "none/kaniko/small/local/r"+strconv.Itoa(round)+"-warm1-x4") || !strings.Contains(got, "registry/kaniko/small/local/r"+strconv.Itoa(round)+"-warm1 ") {
+			t.Fatalf("round %d lacks a level that did not end: %s", round, got)
 		}
 	}
 }

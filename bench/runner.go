@@ -30,6 +30,7 @@ import (
 	"github.com/cachebench/cachebench/log"
 	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/scenarios"
+	"github.com/cachebench/cachebench/stats"
 )
 
 // Labels put on everything a benchmark creates.
@@ -255,10 +256,16 @@ func (r *Runner) setNetwork(ctx context.Context, s PlannedRun) error {
 // strategy's cache first; a warm run whose round has not started (its
 // cold run was filtered out) runs that cold run first, since a warm number
 // means nothing without it. After too many failures in a row with the same
-// cause it returns a *StoppedError: the benchmark should end there.
+// cause it returns a *StoppedError: the benchmark should end there. A run
+// at or above the level where its row's builds at once timed out
+// (stats.EndedLevels) is not run: it returns no runs.
 func (r *Runner) Do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 	if s.Change == "" {
 		s.Change = s.Workload.DefaultChange()
+	}
+	if stats.IsEnded(stats.EndedLevels(r.Runs()), r.keyOf(s)) {
+		r.log.Warnf("%s: not run: its row's builds at once stopped finishing within the run timeout (%s) at this level or one below", s.Name(), r.cfg.Timeout)
+		return nil, nil
 	}
 	if s.Strategy.Mirror && s.Cache == results.Cold {
 		r.mirrorCold.Lock()
@@ -474,6 +481,11 @@ func (r *Runner) newRun(s PlannedRun, rd *round) results.Run {
 	}
 }
 
+// keyOf is the key of the row the planned run measures.
+func (r *Runner) keyOf(s PlannedRun) stats.Key {
+	return stats.KeyOf(results.Run{Coordinates: r.names.coordinates(s)})
+}
+
 // DeadlineGrace is how long after Tekton's own timeout the harness stops
 // waiting for a PipelineRun that never reports completion.
 var DeadlineGrace = 2 * time.Minute
@@ -619,6 +631,7 @@ func (r *Runner) await(ctx context.Context, s PlannedRun, st Started, run *resul
 	case ctx.Err() != nil:
 		run.Reason = "interrupted"
 	case wctx.Err() != nil:
+		run.TimedOut = true
 		run.Reason = fmt.Sprintf("no completion reported within %s (Tekton's timeout %s plus %s): %v", r.cfg.Timeout+DeadlineGrace, r.cfg.Timeout, DeadlineGrace, err)
 	default:
 		run.Reason = "waiting for completion: " + err.Error()

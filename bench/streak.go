@@ -46,13 +46,18 @@ func causeOf(reason string) string {
 }
 
 // add records a finished run; it returns a *StoppedError when the limit of
-// same-cause failures in a row is reached. Interrupted runs do not count.
+// same-cause failures in a row is reached. Interrupted runs do not count,
+// nor builds at once that timed out.
 func (s *streak) add(run results.Run) *StoppedError {
 	switch {
 	case run.Success:
 		s.cause, s.n = "", 0
 		return nil
 	case run.Reason == "interrupted":
+		return nil
+	case run.TimedOut && run.Level() > 1:
+		// Builds at once that time out end their level (stats.EndedLevels):
+		// a finding of the benchmark, not a fault of it.
 		return nil
 	}
 	if c := causeOf(run.Reason); c == s.cause {

@@ -21,6 +21,9 @@ func TestStreakStopsOnRepeatedCause(t *testing.T) {
 	ok := results.Run{Success: true}
 	other := results.Run{Reason: "create PipelineRun: admission webhook denied"}
 	interrupted := results.Run{Reason: "interrupted"}
+	timedOut := func(level int) results.Run {
+		return results.Run{Coordinates: results.Coordinates{Concurrency: level}, TimedOut: true, Reason: `PipelineRunTimeout: PipelineRun "x" failed to finish within "20m0s"`}
+	}
 	tests := []struct {
 		name   string
 		limit  int
@@ -33,6 +36,8 @@ func TestStreakStopsOnRepeatedCause(t *testing.T) {
 		{"interruptions do not count", 2, []results.Run{refused("1"), interrupted, refused("3")}, 2},
 		{"elided reasons: what failed decides", 2, gone, 1},
 		{"elided reasons: another failure resets", 2, []results.Run{gone[0], otherCheck, gone[1]}, -1},
+		{"builds at once timing out end their level, not the benchmark", 2, []results.Run{timedOut(4), timedOut(4), timedOut(8)}, -1},
+		{"one build at a time timing out counts", 2, []results.Run{timedOut(1), timedOut(0)}, 1},
 		{"never", 0, []results.Run{refused("1"), refused("2"), refused("3"), refused("4")}, -1},
 	}
 	for _, tt := range tests {

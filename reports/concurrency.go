@@ -16,9 +16,10 @@ import (
 
 // concurrencySection reports, when some warm runs were several builds
 // started together, each row's builds at each level against one at a
-// time. Without such runs it adds nothing.
-func concurrencySection(d *doc, levels []stats.Level, charts []Chart) {
-	if len(levels) == 0 {
+// time, and the levels at which builds stopped finishing within the run
+// timeout. Without such runs it adds nothing.
+func concurrencySection(d *doc, levels []stats.Level, ended []stats.Ended, charts []Chart) {
+	if len(levels) == 0 && len(ended) == 0 {
 		return
 	}
 	d.heading(2, "Builds at once")
@@ -30,6 +31,10 @@ func concurrencySection(d *doc, levels []stats.Level, charts []Chart) {
 	if b := bends(levels); len(b) > 0 {
 		d.para(fmt.Sprintf("Where the throughput stops growing (the lowest level within %.0f%% of the row's highest; the cores, the registry or the nodes are then saturated):", stats.BendShare*100))
 		d.add(bullets(b))
+	}
+	if len(ended) > 0 {
+		d.para("Where builds at once stopped finishing within the run timeout (--run-timeout): the row's level ended there, its higher levels were not run, and the levels below stand:")
+		d.add(bullets(endedLevels(ended)))
 	}
 	for _, c := range charts {
 		if c.Section == levelsSection {
@@ -54,6 +59,15 @@ func bends(levels []stats.Level) []string {
 			at = "still growing at the highest level measured"
 		}
 		out = append(out, fmt.Sprintf("%s, %s %s: %s", levelGroup(l), l.Builder, l.Strategy, at))
+	}
+	return out
+}
+
+// endedLevels says, per row that timed out at a level, which and why.
+func endedLevels(ended []stats.Ended) []string {
+	var out []string
+	for _, e := range ended {
+		out = append(out, fmt.Sprintf("%s, %s %s: at %d at once (%s)", e.WithoutLevel().Where(), e.Builder, e.Strategy, e.Level(), e.Reason))
 	}
 	return out
 }

@@ -117,3 +117,31 @@ func TestConcurrencyReport(t *testing.T) {
 		t.Error("a benchmark of builds one at a time has a concurrency section")
 	}
 }
+
+// A level whose builds timed out is said in the section, with why, and
+// the levels below it keep their rows.
+func TestConcurrencyReportEndedLevel(t *testing.T) {
+	at := time.Date(2026, 12, 6, 20, 0, 0, 0, time.UTC)
+	var runs []results.Run
+	runs = append(runs, atLevel("registry", 0, 1, 20, 9, at)...)
+	runs = append(runs, atLevel("registry", 2, 1, 20, 12, at.Add(time.Hour))...)
+	eight := atLevel("registry", 8, 1, 20, 0, at.Add(2*time.Hour))
+	for i := range eight {
+		if eight[i].Cache == results.Warm {
+			eight[i].Success, eight[i].WallMillis, eight[i].TimedOut = false, 0, true
+			eight[i].Reason = `PipelineRunTimeout: PipelineRun "small-kaniko-registry-x8" failed to finish within "20m0s"`
+		}
+	}
+	_, md := renderRuns(t, results.Environment{RunID: "ended", Started: time.Now(), CPUs: 2}, withSeq(append(runs, eight...)))
+	section, _, _ := strings.Cut(md[strings.Index(md, "## Builds at once"):], "\n## ")
+	for _, want := range []string{
+		"| small | kaniko | registry | 2 | 2 | 13.5 |",
+		"| small | kaniko | registry | 8 | 0 (+8 failed) |",
+		"stopped finishing within the run timeout",
+		`- small, kaniko registry: at 8 at once (PipelineRunTimeout: PipelineRun "small-kaniko-registry-x8" failed to finish within "20m0s")`,
+	} {
+		if !strings.Contains(section, want) {
+			t.Errorf("the section lacks %q:\n%s", want, section)
+		}
+	}
+}

@@ -30,8 +30,10 @@ type Report struct {
 	// Decisions are the recommendations, one per build shape.
 	Decisions []decision.Decision
 	Charts    []Chart
-	// Levels are the rows measured at several concurrency levels.
+	// Levels are the rows measured at several concurrency levels; Ended
+	// the levels at which a row's builds timed out.
 	Levels []stats.Level
+	Ended  []stats.Ended
 	Inputs decision.Inputs
 	// Files lists what was written, relative to Dir.
 	Files []string
@@ -63,7 +65,7 @@ func RenderResults(res *results.Results, in decision.Inputs) (*Report, error) {
 	if rep.Charts, err = Charts(dir, rep.Stats); err != nil {
 		return nil, err
 	}
-	rep.Levels = stats.Levels(res.Runs)
+	rep.Levels, rep.Ended = stats.Levels(res.Runs), stats.EndedLevels(res.Runs)
 	lc, err := levelsCharts(dir, rep.Levels)
 	if err != nil {
 		return nil, err
@@ -341,7 +343,7 @@ func reportDoc(rep *Report) doc {
 
 	networkSection(&d, rep)
 	triggerSection(&d, rep.Stats)
-	concurrencySection(&d, rep.Levels, rep.Charts)
+	concurrencySection(&d, rep.Levels, rep.Ended, rep.Charts)
 
 	for _, wl := range sections(rep.Stats) {
 		rows := filterSection(rep.Stats, wl)

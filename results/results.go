@@ -178,6 +178,9 @@ type Run struct {
 	// worth reading and is never counted in statistics.
 	Reason  string `json:"reason,omitempty"`
 	LogTail string `json:"logTail,omitempty"`
+	// TimedOut says the run failed by not finishing within the run timeout
+	// (Tekton's, or the harness's deadline beside it).
+	TimedOut bool `json:"timedOut,omitempty"`
 
 	// WallMillis is the harness's monotonic clock from create to completion
 	// (for a trigger, from the watch seeing the PipelineRun).

@@ -160,3 +160,47 @@ func level(k Key, runs []results.Run) Level {
 	}
 	return l
 }
+
+// Ended is where a row's builds at once stopped finishing: its lowest
+// level above 1 at which a build did not finish within the run timeout.
+// The row's runs at that level and above are not run any more; the
+// levels below it stand.
+type Ended struct {
+	Key           // the row's warm key at that level
+	Reason string // why the first such build failed
+}
+
+// EndedLevels lists, for every row whose builds timed out at a level
+// above 1, the lowest such level, in the order the rows' runs ran.
+func EndedLevels(runs []results.Run) []Ended {
+	var out []Ended
+	at := map[Key]int{}
+	for _, r := range runs {
+		if !r.TimedOut || r.Level() < 2 {
+			continue
+		}
+		k := KeyOf(r)
+		k.Cache = results.Warm
+		i, seen := at[k.WithoutLevel()]
+		switch {
+		case !seen:
+			at[k.WithoutLevel()] = len(out)
+			out = append(out, Ended{k, r.Reason})
+		case k.Level() < out[i].Level():
+			out[i] = Ended{k, r.Reason}
+		}
+	}
+	return out
+}
+
+// IsEnded says whether k, cold or warm, is at or above the level at
+// which its row ended.
+func IsEnded(ended []Ended, k Key) bool {
+	k.Cache = results.Warm
+	for _, e := range ended {
+		if e.WithoutLevel() == k.WithoutLevel() && k.Level() >= e.Level() {
+			return true
+		}
+	}
+	return false
+}

@@ -70,3 +70,45 @@ func TestLevels(t *testing.T) {
 		t.Errorf("untimed levels %+v", ls)
 	}
 }
+
+func TestEndedLevels(t *testing.T) {
+	run := func(strategy string, level int, cache results.CacheState, timedOut bool, reason string) results.Run {
+		return results.Run{
+			Coordinates: results.Coordinates{Workload: "small", Builder: "kaniko", Strategy: strategy, Cache: cache, Round: 1, Concurrency: level},
+			TimedOut:    timedOut, Reason: reason,
+		}
+	}
+	runs := []results.Run{
+		run("registry", 2, results.Warm, false, ""),
+		run("registry", 8, results.Warm, true, "at 8"),
+		run("registry", 4, results.Warm, true, "at 4"), // a lower level, recorded later, wins
+		run("registry", 4, results.Warm, true, "at 4 again"),
+		run("none", 1, results.Warm, true, "alone"),            // one at a time: a failure, not an ended level
+		run("pv-warm", 4, results.Warm, false, "build failed"), // failed, not timed out
+		run("pv-warm", 2, results.Cold, true, "cold at 2"),     // a level's cold build ends it too
+	}
+	ended := EndedLevels(runs)
+	if len(ended) != 2 || ended[0].Strategy != "registry" || ended[0].Level() != 4 || ended[0].Reason != "at 4" ||
+		ended[1].Strategy != "pv-warm" || ended[1].Level() != 2 || ended[1].Reason != "cold at 2" {
+		t.Fatalf("ended %+v", ended)
+	}
+	for _, c := range []struct {
+		strategy string
+		level    int
+		cache    results.CacheState
+		want     bool
+	}{
+		{"registry", 4, results.Cold, true},
+		{"registry", 8, results.Warm, true},
+		{"registry", 2, results.Warm, false},
+		{"registry", 1, results.Warm, false},
+		{"none", 4, results.Warm, false},
+		{"pv-warm", 2, results.Warm, true},
+		{"pv-warm", 1, results.Cold, false},
+	} {
+		k := KeyOf(run(c.strategy, c.level, c.cache, false, ""))
+		if got := IsEnded(ended, k); got != c.want {
+			t.Errorf("IsEnded(%s at %d, %s) = %v, want %v", c.strategy, c.level, c.cache, got, c.want)
+		}
+	}
+}
