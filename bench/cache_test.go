@@ -939,7 +939,7 @@ func concurrencyProblems(runs []results.Run, workers []string, onVolume func(bui
 		if len(members) != k.Level() || !members[1] || !members[k.Level()] {
 			bad("%s: builds numbered %v, want 1 to %d", name, slices.Sorted(maps.Keys(members)), k.Level())
 		}
-		if (changesCommit(scenarios.Change(k.Change)) || k.Start == results.StartTrigger) && len(commits) != len(runs) {
+		if (scenarios.Change(k.Change).EditsFile() || k.Start == results.StartTrigger) && len(commits) != len(runs) {
 			bad("%s: %d builds built %d commits, want one each", name, len(runs), len(commits))
 		}
 		if k.Change != string(scenarios.ChangeNone) && len(images) != len(runs) {
@@ -959,10 +959,6 @@ func concurrencyProblems(runs []results.Run, workers []string, onVolume func(bui
 		}
 	}
 	return problems
-}
-
-func changesCommit(c scenarios.Change) bool {
-	return c == scenarios.ChangeSource || c == scenarios.ChangeDeps
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -73,7 +73,7 @@ func CheckCacheUse(s PlannedRun, run results.Run) []string {
 // changesInputs reports whether a change edits what the build reads
 // (files, base images), rather than nothing or a build argument.
 func changesInputs(c scenarios.Change) bool {
-	return c == scenarios.ChangeSource || c == scenarios.ChangeDeps || c == scenarios.ChangeBase
+	return c.EditsFile() || c == scenarios.ChangeBase
 }
 
 // CheckRun is the verdict on a successful run's cache use: unverified when

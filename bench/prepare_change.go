@@ -27,7 +27,7 @@ func (changePreparation) End(context.Context, *round) {}
 func (p changePreparation) Start(ctx context.Context, s PlannedRun, rd *round) error {
 	r := p.r
 	switch {
-	case s.Change == scenarios.ChangeSource || s.Change == scenarios.ChangeDeps,
+	case s.Change.EditsFile(),
 		r.cfg.Start == results.StartTrigger:
 		// Every run of a round started by pushes needs a branch to push to.
 		rd.branch = r.names.roundPath(s)

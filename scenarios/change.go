@@ -26,6 +26,10 @@ const (
 	ChangeBase Change = "base"
 )
 
+// EditsFile reports whether the change is a commit editing a file of the
+// workload (source or deps), which its round makes on a branch of its own.
+func (c Change) EditsFile() bool { return c == ChangeSource || c == ChangeDeps }
+
 // Changes lists every change pattern.
 var Changes = []Change{ChangeNone, ChangeStamp, ChangeSource, ChangeDeps, ChangeBase}
 

@@ -65,7 +65,7 @@ func ExpectCache(dockerfile []byte, buildArgs []string, context string, change C
 		return nil, err
 	}
 	p := predictor{ast: ast, env: env, change: change, stampArg: stampArg}
-	if change == ChangeSource || change == ChangeDeps {
+	if change.EditsFile() {
 		if p.edited, err = inContext(context, changed); err != nil {
 			return nil, err
 		}
