@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
@@ -12,7 +11,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -64,6 +62,12 @@ func (c Config) Preflight(ctx context.Context) error {
 	if c.Cluster.Kubeconfig == "" {
 		if err := cluster.CheckDocker(ctx); err != nil {
 			return err
+		}
+		// A kind cluster that runs already holds its memory.
+		if avail, ok := meminfo("MemAvailable"); ok && !c.Cluster.Reuse {
+			if err := checkMemory(c.Cluster.Nodes, slices.Max(append([]int{1}, c.Plan.Concurrency...)), avail); err != nil {
+				return err
+			}
 		}
 	}
 	if c.Images.Mode != images.Online && os.Geteuid() != 0 {
@@ -384,15 +388,8 @@ func fillHost(e *results.Environment) {
 	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
 		e.Cgroup = "v2"
 	}
-	if f, err := os.Open("/proc/meminfo"); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if fields := strings.Fields(sc.Text()); len(fields) >= 2 && fields[0] == "MemTotal:" {
-				kb, _ := strconv.ParseFloat(fields[1], 64)
-				e.MemoryGiB = float64(int(kb/1024/1024*10)) / 10
-			}
-		}
-		f.Close()
+	if b, ok := meminfo("MemTotal"); ok {
+		e.MemoryGiB = float64(int(float64(b)/(1<<30)*10)) / 10
 	}
 	if out, err := exec.Command("docker", "version", "--format", "{{.Server.Version}}").Output(); err == nil {
 		e.Docker = strings.TrimSpace(string(out))

@@ -1,0 +1,32 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestCheckMemory(t *testing.T) {
+	const gb = 1 << 30
+	// The nightly's cluster (2 workers, 2 builds at once) fits a machine of ours.
+	if err := checkMemory(2, 2, 20*gb); err != nil {
+		t.Errorf("2 nodes, 2 at once, 20 GiB available: %v", err)
+	}
+	if need := MemoryNeed(3, 4); need != ControlPlaneMemory+3*WorkerMemory+4*BuildMemory {
+		t.Errorf("3 workers, 4 at once: need %d", need)
+	}
+	if MemoryNeed(1, 1) != ControlPlaneMemory+BuildMemory {
+		t.Error("one node has no worker beside its control plane")
+	}
+	err := checkMemory(8, 32, 20*gb)
+	if err == nil {
+		t.Fatal("8 workers and 32 builds at once fit 20 GiB")
+	}
+	for _, want := range []string{"--nodes 8", "--concurrency up to 32", "needs about " + gib(MemoryNeed(8, 32)), "20.0 GiB available", "8 workers"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("the refusal %q lacks %q", err, want)
+		}
+	}
+	if err := checkMemory(1, 1, MemoryNeed(1, 1)-1); err == nil || strings.Contains(err.Error(), "workers") {
+		t.Errorf("one node short of memory: %v", err)
+	}
+}
