@@ -72,7 +72,7 @@ func (f *Factory) NodeImage(ctx context.Context, preload []Spec, built func() ([
 	if err != nil {
 		return "", err
 	}
-	inputs := []string{"node", versions.Kind, filesHash, f.rootfsKey(nodeRootfs), kubernetesBuild(f.offlineKubernetes()).key(goVersion), bridgeCNI}
+	inputs := []string{"node", versions.Kind, filesHash, f.rootfsKey(nodeRootfs), kubernetesBuild(f.offlineKubernetes()).key(goVersion), bridgeCNI, hostPathOnDisk}
 	for _, spec := range preload {
 		path, err := f.archivePath(ctx, spec)
 		if err != nil {
@@ -273,8 +273,27 @@ func (f *Factory) configureSystemd(ctx context.Context, root string) error {
 	if err := f.run(ctx, "", nil, "chroot", root, "systemctl", "mask", "systemd-binfmt.service"); err != nil {
 		return err
 	}
+	dropIn := filepath.Join(root, "etc/systemd/system/kubelet.service.d/20-hostpath-on-disk.conf")
+	if err := os.MkdirAll(filepath.Dir(dropIn), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(dropIn, []byte(hostPathOnDisk), 0o644); err != nil {
+		return err
+	}
 	return os.MkdirAll(filepath.Join(root, "etc/kubernetes/manifests"), 0o755)
 }
+
+// hostPathOnDisk keeps the node's volumes on disk. Without
+// local-path-provisioner's manifest kind makes the controller-manager's
+// host-path provisioner the default StorageClass, which puts every volume
+// (the registries' data, workspaces, cache volumes) under /tmp/hostpath_pv,
+// and /tmp is a tmpfs in kind's nodes: the volumes would take the
+// machine's memory, and its deleter, in the controller-manager's container,
+// never reaches the node's folders. /var is a volume of the node container
+// on the host's disk, removed with the node.
+const hostPathOnDisk = `[Service]
+ExecStartPre=/bin/sh -c 'mkdir -p /var/lib/hostpath_pv /tmp/hostpath_pv && { mountpoint -q /tmp/hostpath_pv || mount --bind /var/lib/hostpath_pv /tmp/hostpath_pv; }'
+`
 
 // writeCRIBaseSpec makes /etc/containerd/cri-base.json from containerd's
 // default spec, with kind's product-files hook and without rlimits.
