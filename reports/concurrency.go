@@ -43,19 +43,25 @@ func concurrencySection(d *doc, levels []stats.Level, ended []stats.Ended, chart
 	}
 }
 
-// bends says, per row measured at more than one level, where its
-// throughput stops growing. Levels come grouped by row, ascending.
+// bends says, per row whose throughput was measured at more than one
+// level, where it stops growing. Levels come grouped by row, ascending.
 func bends(levels []stats.Level) []string {
 	var out []string
+	measured, top := 0, 0 // the row's levels with a throughput, and the highest
 	for i, l := range levels {
 		row := l.WithoutLevel()
+		if i == 0 || levels[i-1].WithoutLevel() != row {
+			measured, top = 0, 0
+		}
+		if !math.IsNaN(l.Throughput) {
+			measured, top = measured+1, l.Level()
+		}
 		last := i+1 == len(levels) || levels[i+1].WithoutLevel() != row
-		alone := i == 0 || levels[i-1].WithoutLevel() != row
-		if !last || alone || l.Bend == 0 {
+		if !last || measured < 2 || l.Bend == 0 {
 			continue
 		}
 		at := fmt.Sprintf("at %d at once", l.Bend)
-		if l.Bend == l.Level() {
+		if l.Bend == top {
 			at = "still growing at the highest level measured"
 		}
 		out = append(out, fmt.Sprintf("%s, %s %s: %s", levelGroup(l), l.Builder, l.Strategy, at))
@@ -83,7 +89,11 @@ func levelsTable(levels []stats.Level) table {
 		if l.Failed > 0 {
 			n += fmt.Sprintf(" (+%d failed)", l.Failed)
 		}
-		t.add(levelGroup(l), l.Builder, l.Strategy, strconv.Itoa(l.Level()), n,
+		at := strconv.Itoa(l.Level())
+		if l.Ended {
+			at += " (ended)"
+		}
+		t.add(levelGroup(l), l.Builder, l.Strategy, at, n,
 			orDash(l.P50, "%.1f"), orDash(l.P90, "%.1f"), orDash(l.Max, "%.1f"), orDash(l.VsAlone, "%.2f×"), orDash(l.Queued, "%.1f"), orDash(l.Throughput, "%.2f"))
 	}
 	return t
@@ -127,6 +137,7 @@ func levelsCharts(dir string, levels []stats.Level) ([]Chart, error) {
 
 // levelsChart is two panels over the same levels: the median wall time
 // of a warm build (whiskers to the 90th percentile), and builds a minute.
+// Ended levels are left out: their figures are the survivors'.
 func levelsChart(group string, ls []stats.Level) (*drawing, error) {
 	type line struct{ builder, strategy string }
 	var lines []line
@@ -157,7 +168,7 @@ func levelsChart(group string, ls []stats.Level) (*drawing, error) {
 		var med, thr plotter.XYs
 		var errs plotter.YErrors
 		for _, l := range ls {
-			if l.Builder != ln.builder || l.Strategy != ln.strategy || math.IsNaN(l.P50) {
+			if l.Builder != ln.builder || l.Strategy != ln.strategy || math.IsNaN(l.P50) || l.Ended {
 				continue
 			}
 			x := float64(l.Level())

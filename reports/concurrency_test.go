@@ -127,7 +127,8 @@ func TestConcurrencyReportEndedLevel(t *testing.T) {
 	runs = append(runs, atLevel("registry", 2, 1, 20, 12, at.Add(time.Hour))...)
 	eight := atLevel("registry", 8, 1, 20, 0, at.Add(2*time.Hour))
 	for i := range eight {
-		if eight[i].Cache == results.Warm {
+		// One build of eight finished within the timeout.
+		if eight[i].Cache == results.Warm && eight[i].Member > 1 {
 			eight[i].Success, eight[i].WallMillis, eight[i].TimedOut = false, 0, true
 			eight[i].Reason = `PipelineRunTimeout: PipelineRun "small-kaniko-registry-x8" failed to finish within "20m0s"`
 		}
@@ -136,7 +137,8 @@ func TestConcurrencyReportEndedLevel(t *testing.T) {
 	section, _, _ := strings.Cut(md[strings.Index(md, "## Builds at once"):], "\n## ")
 	for _, want := range []string{
 		"| small | kaniko | registry | 2 | 2 | 13.5 |",
-		"| small | kaniko | registry | 8 | 0 (+8 failed) |",
+		"| small | kaniko | registry | 8 (ended) | 1 (+7 failed) | 1.0 | 1.0 | 1.0 | 0.10× | 1.0 | – |",
+		"- small, kaniko registry: still growing at the highest level measured",
 		"stopped finishing within the run timeout",
 		`- small, kaniko registry: at 8 at once (PipelineRunTimeout: PipelineRun "small-kaniko-registry-x8" failed to finish within "20m0s")`,
 	} {

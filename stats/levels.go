@@ -34,6 +34,9 @@ type Level struct {
 	// BendShare of its highest: more builds at once finish no more a
 	// minute (0 when no throughput was measured).
 	Bend int
+	// Ended says the row's builds timed out at this level (EndedLevels):
+	// its figures are the survivors' and it has no throughput.
+	Ended bool
 }
 
 // BendShare is how close to the highest throughput a level must come to
@@ -69,6 +72,7 @@ func Levels(runs []results.Run) []Level {
 		}
 		byKey[k] = append(byKey[k], r)
 	}
+	ended := EndedLevels(runs)
 	var out []Level
 	for _, row := range rows {
 		keys := levelsOf[row]
@@ -80,6 +84,9 @@ func Levels(runs []results.Run) []Level {
 		best := 0.0
 		for i, k := range keys {
 			ls[i] = level(k, byKey[k])
+			if IsEnded(ended, k) {
+				ls[i].Ended, ls[i].Throughput = true, math.NaN()
+			}
 			if t := ls[i].Throughput; !math.IsNaN(t) {
 				best = max(best, t)
 			}

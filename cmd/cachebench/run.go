@@ -94,7 +94,7 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 	}
 	cfg := envconf.New()
 	ctx, setupErr := runSteps(ctx, s.Setup(), cfg)
-	failed, total, unchecked := 0, 0, 0
+	failed, total, unchecked, timedOut := 0, 0, 0, 0
 	var stopErr *bench.StoppedError
 	if setupErr == nil {
 		if p := c.Plan; p.Rounds > 0 {
@@ -126,7 +126,10 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 				defer mu.Unlock()
 				total += len(runs)
 				for _, r := range runs {
-					if !r.Success {
+					switch {
+					case r.TimedOut && r.Level() > 1:
+						timedOut++ // its level ended: a finding
+					case !r.Success:
 						failed++
 					}
 					if r.Check != nil && r.Check.Verdict != results.Verified {
@@ -179,6 +182,9 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 	}
 	if stopErr != nil {
 		return fmt.Errorf("%w (%d runs; results: %s)", stopErr, total, s.ResultsDir())
+	}
+	if timedOut > 0 {
+		l.Warnf("%d builds at once did not finish within --run-timeout %s: their levels ended there (the report's Builds at once lists them)", timedOut, c.Runs.Timeout)
 	}
 	if unchecked > 0 {
 		failed += unchecked
