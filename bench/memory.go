@@ -3,6 +3,7 @@ package bench
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -47,7 +48,10 @@ func checkMemory(nodes, level int, available int64) error {
 		nodes, max(level, 1), gib(need), what, gib(available))
 }
 
-func gib(b int64) string { return fmt.Sprintf("%.1f GiB", float64(b)/(1<<30)) }
+// gib gives bytes in GiB to two decimals at most: 0.75, 1.5, 22.68.
+func gib(b int64) string {
+	return strconv.FormatFloat(math.Round(float64(b)/(1<<30)*100)/100, 'f', -1, 64) + " GiB"
+}
 
 // meminfo reads a field of /proc/meminfo, in bytes.
 func meminfo(field string) (int64, bool) {

@@ -21,7 +21,7 @@ func TestCheckMemory(t *testing.T) {
 	if err == nil {
 		t.Fatal("8 workers and 32 builds at once fit 20 GiB")
 	}
-	for _, want := range []string{"--nodes 8", "--concurrency up to 32", "needs about " + gib(MemoryNeed(8, 32)), "20.0 GiB available", "8 workers"} {
+	for _, want := range []string{"--nodes 8", "--concurrency up to 32", "needs about " + gib(MemoryNeed(8, 32)), "20 GiB available", "0.75 GiB each", "8 workers"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the refusal %q lacks %q", err, want)
 		}
