@@ -16,17 +16,17 @@ import (
 // between builds (384 MiB), and a build's pod (747 MiB). Larger workloads
 // need more per build.
 const (
-	ControlPlaneMemory int64 = 1536 << 20
-	WorkerMemory       int64 = 512 << 20
-	BuildMemory        int64 = 768 << 20
+	controlPlaneMemory int64 = 1536 << 20
+	workerMemory       int64 = 512 << 20
+	buildMemory        int64 = 768 << 20
 )
 
-// MemoryNeed is about what a kind cluster with nodes build nodes needs
+// memoryNeed is about what a kind cluster with nodes build nodes needs
 // to run level builds at once.
-func MemoryNeed(nodes, level int) int64 {
-	need := ControlPlaneMemory + int64(max(level, 1))*BuildMemory
+func memoryNeed(nodes, level int) int64 {
+	need := controlPlaneMemory + int64(max(level, 1))*buildMemory
 	if nodes > 1 {
-		need += int64(nodes) * WorkerMemory
+		need += int64(nodes) * workerMemory
 	}
 	return need
 }
@@ -35,15 +35,15 @@ func MemoryNeed(nodes, level int) int64 {
 // machine cannot hold: its builds would be killed for memory, or the API
 // server with them, long after the benchmark started.
 func checkMemory(nodes, level int, available int64) error {
-	need := MemoryNeed(nodes, level)
+	need := memoryNeed(nodes, level)
 	if need <= available {
 		return nil
 	}
-	what := fmt.Sprintf("a control plane (%s)", gib(ControlPlaneMemory))
+	what := fmt.Sprintf("a control plane (%s)", gib(controlPlaneMemory))
 	if nodes > 1 {
-		what += fmt.Sprintf(", %d workers (%s each)", nodes, gib(WorkerMemory))
+		what += fmt.Sprintf(", %d workers (%s each)", nodes, gib(workerMemory))
 	}
-	what += fmt.Sprintf(" and %d builds at once (%s each, for workload small)", max(level, 1), gib(BuildMemory))
+	what += fmt.Sprintf(" and %d builds at once (%s each, for workload small)", max(level, 1), gib(buildMemory))
 	return fmt.Errorf("--nodes %d with --concurrency up to %d needs about %s of memory: %s; this machine has %s available. Give fewer --nodes, lower --concurrency levels, or a larger cluster (--kubeconfig)",
 		nodes, max(level, 1), gib(need), what, gib(available))
 }
