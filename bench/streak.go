@@ -55,7 +55,7 @@ func (s *streak) add(run results.Run) *StoppedError {
 		return nil
 	case run.Reason == "interrupted":
 		return nil
-	case run.TimedOut && run.Level() > 1:
+	case run.EndsLevel():
 		// Builds at once that time out end their level (stats.EndedLevels):
 		// a finding of the benchmark, not a fault of it.
 		return nil

@@ -146,4 +146,10 @@ func TestConcurrencyReportEndedLevel(t *testing.T) {
 			t.Errorf("the section lacks %q:\n%s", want, section)
 		}
 	}
+	// The survivors of an ended level are no row of their own elsewhere.
+	for _, unwanted := range []string{"**small×8**", "small-x8-wall.png"} {
+		if strings.Contains(md, unwanted) {
+			t.Errorf("the report shows the ended level outside builds at once (%q)", unwanted)
+		}
+	}
 }

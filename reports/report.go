@@ -57,7 +57,10 @@ func RenderResults(res *results.Results, in decision.Inputs) (*Report, error) {
 	if len(res.Runs) == 0 {
 		return nil, fmt.Errorf("%s holds no runs yet", filepath.Join(dir, results.ResultsFile))
 	}
-	rep := &Report{Dir: dir, Results: res, Stats: stats.Summarize(res.Runs), Inputs: in}
+	rep := &Report{Dir: dir, Results: res, Inputs: in}
+	rep.Levels, rep.Ended = stats.Levels(res.Runs), stats.EndedLevels(res.Runs)
+	// An ended level is reported under builds at once only.
+	rep.Stats = stats.WithoutEnded(stats.Summarize(res.Runs), rep.Ended)
 	var err error
 	if rep.Decisions, err = decision.Decide(res, in); err != nil {
 		return nil, err
@@ -65,7 +68,6 @@ func RenderResults(res *results.Results, in decision.Inputs) (*Report, error) {
 	if rep.Charts, err = Charts(dir, rep.Stats); err != nil {
 		return nil, err
 	}
-	rep.Levels, rep.Ended = stats.Levels(res.Runs), stats.EndedLevels(res.Runs)
 	lc, err := levelsCharts(dir, rep.Levels)
 	if err != nil {
 		return nil, err

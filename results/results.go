@@ -345,6 +345,10 @@ func Slug(name string) string {
 	return strings.NewReplacer("/", "-", "@", "-", "~", "-", "+-", "-pm", ".", "p", "×", "-x").Replace(name)
 }
 
+// EndsLevel says the run is a build at once that timed out: it ends its
+// row's level as a finding of the benchmark rather than failing it.
+func (r Run) EndsLevel() bool { return r.TimedOut && r.Level() > 1 }
+
 // WallSeconds is the headline duration of a run.
 func (r Run) WallSeconds() float64 { return float64(r.WallMillis) / 1000 }
 

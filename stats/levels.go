@@ -183,7 +183,7 @@ func EndedLevels(runs []results.Run) []Ended {
 	var out []Ended
 	at := map[Key]int{}
 	for _, r := range runs {
-		if !r.TimedOut || r.Level() < 2 {
+		if !r.EndsLevel() {
 			continue
 		}
 		k := KeyOf(r)
@@ -210,4 +210,10 @@ func IsEnded(ended []Ended, k Key) bool {
 		}
 	}
 	return false
+}
+
+// WithoutEnded leaves out the rows at or above the level at which their
+// row ended: their figures are only the builds that finished in time.
+func WithoutEnded(rows []Stat, ended []Ended) []Stat {
+	return slices.DeleteFunc(slices.Clone(rows), func(s Stat) bool { return IsEnded(ended, s.Key) })
 }

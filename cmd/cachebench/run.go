@@ -127,7 +127,7 @@ func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 				total += len(runs)
 				for _, r := range runs {
 					switch {
-					case r.TimedOut && r.Level() > 1:
+					case r.EndsLevel():
 						timedOut++ // its level ended: a finding
 					case !r.Success:
 						failed++
