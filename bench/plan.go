@@ -99,10 +99,13 @@ type Matrix struct {
 
 // Rows is the number of rows a benchmark reports: one per workload and
 // change, network, builder, strategy and concurrency level, cold and warm.
-func (m Matrix) Rows() int {
+func (m Matrix) Rows() int { return m.rowsWhere(func(PlannedRun) bool { return true }) }
+
+// rowsWhere counts the rows whose cold run keep accepts.
+func (m Matrix) rowsWhere(keep func(PlannedRun) bool) int {
 	n := 0
 	for _, s := range roundRuns(m, 1, 1) {
-		if s.Cache == results.Cold {
+		if s.Cache == results.Cold && keep(s) {
 			n += 2
 		}
 	}

@@ -177,12 +177,7 @@ func (p *Planner) ended(ended []stats.Ended, s PlannedRun) bool {
 // rows of ended levels are left out, since they get no more runs.
 func (p *Planner) reached(runs []results.Run) bool {
 	ended := stats.EndedLevels(runs)
-	want := 0
-	for _, s := range roundRuns(p.matrix, 1, 1) {
-		if s.Cache == results.Cold && !p.ended(ended, s) {
-			want += 2
-		}
-	}
+	want := p.matrix.rowsWhere(func(s PlannedRun) bool { return !p.ended(ended, s) })
 	rows := slices.DeleteFunc(Rows(runs), func(r Row) bool { return stats.IsEnded(ended, r.Key) })
 	// Every planned row must be there: a row whose runs all failed has no interval.
 	if len(rows) < want {

@@ -43,25 +43,17 @@ func concurrencySection(d *doc, levels []stats.Level, ended []stats.Ended, chart
 	}
 }
 
-// bends says, per row whose throughput was measured at more than one
-// level, where it stops growing. Levels come grouped by row, ascending.
+// bends says, per row with a bend (stats.Level.Bend), where its
+// throughput stops growing. Levels come grouped by row, ascending.
 func bends(levels []stats.Level) []string {
 	var out []string
-	measured, top := 0, 0 // the row's levels with a throughput, and the highest
 	for i, l := range levels {
-		row := l.WithoutLevel()
-		if i == 0 || levels[i-1].WithoutLevel() != row {
-			measured, top = 0, 0
-		}
-		if !math.IsNaN(l.Throughput) {
-			measured, top = measured+1, l.Level()
-		}
-		last := i+1 == len(levels) || levels[i+1].WithoutLevel() != row
-		if !last || measured < 2 || l.Bend == 0 {
+		last := i+1 == len(levels) || levels[i+1].WithoutLevel() != l.WithoutLevel()
+		if !last || l.Bend == 0 {
 			continue
 		}
 		at := fmt.Sprintf("at %d at once", l.Bend)
-		if l.Bend == top {
+		if l.StillGrowing {
 			at = "still growing at the highest level measured"
 		}
 		out = append(out, fmt.Sprintf("%s, %s %s: %s", levelGroup(l), l.Builder, l.Strategy, at))

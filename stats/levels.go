@@ -32,8 +32,10 @@ type Level struct {
 	VsAlone float64
 	// Bend is the row's lowest level whose throughput is within
 	// BendShare of its highest: more builds at once finish no more a
-	// minute (0 when no throughput was measured).
-	Bend int
+	// minute (0 when fewer than two of its levels measured a throughput).
+	// StillGrowing says Bend is the highest of those levels.
+	Bend         int
+	StillGrowing bool
 	// Ended says the row's builds timed out at this level (EndedLevels):
 	// its figures are the survivors' and it has no throughput.
 	Ended bool
@@ -95,18 +97,26 @@ func Levels(runs []results.Run) []Level {
 		if keys[0].Level() == 1 {
 			alone = ls[0].P50
 		}
-		bend := 0
+		bend, measured, top := 0, 0, 0
 		for i := range ls {
 			ls[i].VsAlone = math.NaN()
 			if alone > 0 {
 				ls[i].VsAlone = ls[i].P50 / alone
 			}
-			if t := ls[i].Throughput; bend == 0 && !math.IsNaN(t) && t >= BendShare*best {
+			t := ls[i].Throughput
+			if math.IsNaN(t) {
+				continue
+			}
+			measured, top = measured+1, ls[i].Level()
+			if bend == 0 && t >= BendShare*best {
 				bend = ls[i].Level()
 			}
 		}
+		if measured < 2 {
+			bend = 0 // one throughput has nothing to bend against
+		}
 		for i := range ls {
-			ls[i].Bend = bend
+			ls[i].Bend, ls[i].StillGrowing = bend, bend != 0 && bend == top
 		}
 		out = append(out, ls...)
 	}

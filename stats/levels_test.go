@@ -2,6 +2,7 @@ package stats
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -54,8 +55,23 @@ func TestLevels(t *testing.T) {
 		t.Errorf("level 4 against one at a time %v, want %v", four.VsAlone, 23.0/11)
 	}
 	// Throughput grows from 5.45 to 8 a minute: it bends at 4.
-	if one.Bend != 4 || four.Bend != 4 {
-		t.Errorf("bends at %d and %d, want 4", one.Bend, four.Bend)
+	if one.Bend != 4 || four.Bend != 4 || !four.StillGrowing {
+		t.Errorf("bends at %d and %d (still growing: %v), want 4, still growing", one.Bend, four.Bend, four.StillGrowing)
+	}
+	// Level 8 finishes 8 builds over 60 s, 8 a minute too: the bend stays
+	// at 4, below the highest level.
+	var eight []results.Run
+	for m := range 8 {
+		eight = append(eight, run(8, 1, m+1, 0, 60, 0))
+	}
+	if ls := Levels(append(slices.Clone(runs), eight...)); len(ls) != 3 || ls[2].Bend != 4 || ls[2].StillGrowing {
+		t.Errorf("with level 8: %+v", ls)
+	}
+	// A throughput at one level only has nothing to bend against.
+	untimedOne := slices.Clone(runs)
+	untimedOne[0].StartedAt, untimedOne[1].StartedAt = time.Time{}, time.Time{}
+	if ls := Levels(untimedOne); len(ls) != 2 || ls[1].Bend != 0 || ls[1].StillGrowing {
+		t.Errorf("one level with a throughput: %+v", ls)
 	}
 	// Without a level above 1 there is nothing to compare.
 	if ls := Levels(runs[:2]); ls != nil {
