@@ -448,6 +448,10 @@ func TestCacheNetworkProfiles(t *testing.T) {
 // changeRound numbers the rounds of the change test, apart from the plan's.
 const changeRound = 80
 
+// changeLevel is how many builds at once the change test's source change
+// makes in its warm run.
+const changeLevel = 2
+
 // TestCacheChanges makes the changes a commit can make, for real, on the
 // first workload under a registry cache: a source change (first builder)
 // is a new commit on the round's branch, which the warm run must build; a
@@ -526,39 +530,55 @@ func runChange(t *testing.T, w scenarios.Workload, c scenarios.Change, builder b
 			t.Fatalf("the smoke's workload must take a %s change: %v", c, err)
 		}
 		cold := PlannedRun{Workload: w, Change: c, Network: session.Networks[0], Builder: builder, Strategy: strategy, Round: changeRound, Cache: results.Cold}
+		if c == scenarios.ChangeSource {
+			// CI's case of builds at once: the warm run is two builds,
+			// each of its own commit (the nightly's make e2e-nodes has more).
+			cold.Concurrency = changeLevel
+		}
 		warm := cold
 		warm.Cache, warm.Attempt = results.Warm, 1
-		var runs []results.Run
+		var runs []results.Run // the cold run, then the warm run's builds
 		for _, s := range []PlannedRun{cold, warm} {
 			rs, err := session.Runner.Do(suiteCtx, s)
 			if err != nil {
 				t.Fatalf("%s: %v", s.Name(), err)
 			}
-			run := rs[len(rs)-1]
-			if run.Change != string(c) || run.Check == nil || run.Check.Verdict != results.Verified {
-				t.Fatalf("%s: change %q, check %+v", s.Name(), run.Change, run.Check)
+			if len(rs) != s.Builds() {
+				t.Fatalf("%s: %d runs recorded, want %d", s.Name(), len(rs), s.Builds())
 			}
-			if img := run.Check.Image; img == nil || img.Files == 0 || len(img.Notes) > 0 {
-				t.Errorf("%s: the pushed image was not checked against the commit and its change: %+v", s.Name(), img)
+			for _, run := range rs {
+				if run.Change != string(c) || run.Check == nil || run.Check.Verdict != results.Verified {
+					t.Fatalf("%s: change %q, check %+v", s.Name(), run.Change, run.Check)
+				}
+				if img := run.Check.Image; img == nil || img.Files == 0 || len(img.Notes) > 0 {
+					t.Errorf("%s: the pushed image was not checked against the commit and its change: %+v", s.Name(), img)
+				}
+				t.Logf("%s (build %d): %.1fs, commit %s, hits %d, misses %d, instructions %+v, findings %q", s.Name(), run.Member, run.WallSeconds(), run.Commit, run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.Instructions, run.Findings)
+				checkFindings(t, run)
+				runs = append(runs, run)
 			}
-			t.Logf("%s: %.1fs, commit %s, hits %d, misses %d, instructions %+v, findings %q", s.Name(), run.WallSeconds(), run.Commit, run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.Instructions, run.Findings)
-			checkFindings(t, run)
-			runs = append(runs, run)
 		}
-		if len(runs[1].BuildLog.Instructions) == 0 {
-			t.Errorf("the warm run's log gave no instruction to judge")
+		for _, run := range runs[1:] {
+			if len(run.BuildLog.Instructions) == 0 {
+				t.Errorf("the warm run's build %d: its log gave no instruction to judge", run.Member)
+			}
 		}
 		switch c {
 		case scenarios.ChangeSource:
-			if runs[0].Commit == "" || runs[1].Commit == runs[0].Commit {
-				t.Errorf("the warm run built commit %q, the cold run %q: want a new commit", runs[1].Commit, runs[0].Commit)
+			for _, p := range concurrencyProblems(runs[1:], nil, func(string, string) bool { return false }, session.Config.Runs.Arrival.Rate == 0) {
+				t.Error(p)
 			}
-			changed, err := e.Git.ChangedFiles(suiteCtx, w.Name, runs[0].Commit, runs[1].Commit)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := w.ChangedFile(c); !slices.Equal(changed, []string{want}) {
-				t.Errorf("the source change changed %q, want only %s", changed, want)
+			for _, run := range runs[1:] {
+				if runs[0].Commit == "" || run.Commit == runs[0].Commit {
+					t.Errorf("the warm run's build %d built commit %q, the cold run %q: want a new commit", run.Member, run.Commit, runs[0].Commit)
+				}
+				changed, err := e.Git.ChangedFiles(suiteCtx, w.Name, runs[0].Commit, run.Commit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := w.ChangedFile(c); !slices.Equal(changed, []string{want}) {
+					t.Errorf("the source change of build %d changed %q, want only %s", run.Member, changed, want)
+				}
 			}
 		case scenarios.ChangeBase:
 			// A push-started run pushes a commit even so, one that
