@@ -124,6 +124,9 @@ func (d *drawing) size() (w, h, legendW vg.Length) {
 	return w, h, legendW
 }
 
+// panelMargin is the room above each panel's title.
+const panelMargin = vg.Length(6)
+
 // save writes the panels and their legend side by side, as PNG or SVG (by
 // the file's extension).
 func save(d *drawing, path string) error {
@@ -143,7 +146,9 @@ func save(d *drawing, path string) error {
 	dc := draw.New(c)
 	ph := h / vg.Length(len(d.panels))
 	for i, p := range d.panels {
-		p.Draw(draw.Crop(dc, 0, -legendW, h-vg.Length(i+1)*ph, -vg.Length(i)*ph))
+		// A margin above each panel keeps its title off the edge and off
+		// the panel above.
+		p.Draw(draw.Crop(dc, 0, -legendW, h-vg.Length(i+1)*ph, -vg.Length(i)*ph-panelMargin))
 	}
 	d.leg.Draw(draw.Crop(dc, w-legendW+vg.Points(6), 0, 0, -legendTop))
 	f, err := os.Create(path)
