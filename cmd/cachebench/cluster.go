@@ -30,6 +30,7 @@ inspection or for later runs with --reuse.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Keep = true
 			l := log.New(os.Stderr, opts.Verbose)
+			klogTo(l)
 			c, err := opts.Parse()
 			if err != nil {
 				return err

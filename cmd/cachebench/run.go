@@ -84,6 +84,7 @@ func runSteps(ctx context.Context, steps []env.Func, cfg *envconf.Config) (conte
 func runBenchmark(ctx context.Context, opts bench.Options, render bool) error {
 	start := time.Now()
 	l := log.New(os.Stderr, opts.Verbose)
+	klogTo(l)
 	c, err := opts.Parse()
 	if err != nil {
 		return err
