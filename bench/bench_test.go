@@ -202,6 +202,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"two nodes", func(o *Options) { o.Nodes = 2 }, nil},
 		{"no node", func(o *Options) { o.Nodes = 0 }, []string{"--nodes (CACHEBENCH_NODES): 0: want 1 to 8"}},
 		{"too many nodes", func(o *Options) { o.Nodes = 9 }, []string{"--nodes", "9: want 1 to 8"}},
+		{"a volume per node on one node", func(o *Options) { o.CacheVolume = VolumePerNode }, []string{"--cache-volume (CACHEBENCH_CACHE_VOLUME)", "per-node needs builds on several nodes", "--nodes 2"}},
+		{"a bad place for volumes", func(o *Options) { o.Nodes, o.CacheVolume = 2, "per-build" }, []string{"--cache-volume", `"per-build"`, "per-round or per-node"}},
 		{"nodes of an existing cluster", func(o *Options) { o.Kubeconfig, o.ImageRegistry, o.Nodes = kubeconfig, "r.example/cb", 2 }, []string{"--nodes", "only applies to kind clusters", "drop it"}},
 		{"concurrency levels", func(o *Options) { o.Concurrency, o.Arrival = []int{1, 4, 2}, "poisson:6" }, nil},
 		{"no concurrency level", func(o *Options) { o.Concurrency = nil }, []string{"--concurrency (CACHEBENCH_CONCURRENCY): empty"}},
@@ -301,7 +303,7 @@ func TestCheckCacheUse(t *testing.T) {
 	ss := kaniko.Strategies()
 	none, registry, pv := ss[0], ss[1], ss[2]
 	bkPV := buildkit.Strategies()[2]
-	tests := []struct {
+	type checkCase struct {
 		name     string
 		builder  builders.Builder
 		strategy builders.Strategy
@@ -309,7 +311,8 @@ func TestCheckCacheUse(t *testing.T) {
 		k        results.BuildLog
 		problems int
 		change   scenarios.Change
-	}{
+	}
+	tests := []checkCase{
 		{"none clean", kaniko, none, results.Warm, results.BuildLog{Read: true}, 0, ""},
 		{"none with hits", kaniko, none, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1, ""},
 		{"registry cold", kaniko, registry, results.Cold, results.BuildLog{Read: true, CacheMisses: 1}, 0, ""},
@@ -337,14 +340,30 @@ func TestCheckCacheUse(t *testing.T) {
 		{"pv-warm warm without volume hits after a source change", kaniko, pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1}, 1, scenarios.ChangeSource},
 		{"pv-warm cold after a base change still checks the volume", kaniko, pv, results.Cold, results.BuildLog{Read: true, CacheMisses: 1}, 1, scenarios.ChangeBase},
 	}
-	for _, tt := range tests {
+	// A warm build on a node whose volume no build of its round used
+	// (a volume per node) finds the bases there, and no layers.
+	coldVolume := []checkCase{
+		{"cold volume, volume layers", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheMisses: 3, LocalCacheHits: 1}, 0, ""},
+		{"cold volume with layer hits", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheHits: 2, CacheMisses: 1, LocalCacheHits: 1}, 1, ""},
+		{"cold volume without the base", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheMisses: 3}, 1, ""},
+		{"cold volume after a base change", buildkit, bkPV, results.Warm, results.BuildLog{Read: true, CacheMisses: 3}, 0, scenarios.ChangeBase},
+		// kaniko's volume holds bases only, warmed on every node alike.
+		{"cold volume, kaniko", kaniko, pv, results.Warm, results.BuildLog{Read: true, CacheHits: 1, LocalCacheHits: 1}, 0, ""},
+	}
+	check := func(tt checkCase, coldVolume bool) {
 		t.Run(tt.name, func(t *testing.T) {
 			plannedRun := PlannedRun{Workload: small, Change: tt.change, Builder: tt.builder, Strategy: tt.strategy, Cache: tt.phase}
-			got := CheckCacheUse(plannedRun, results.Run{Coordinates: results.Coordinates{Cache: tt.phase}, Success: true, BuildLog: tt.k})
+			got := CheckCacheUse(plannedRun, results.Run{Coordinates: results.Coordinates{Cache: tt.phase}, Success: true, BuildLog: tt.k, ColdVolume: coldVolume})
 			if len(got) != tt.problems {
 				t.Fatalf("problems = %q, want %d", got, tt.problems)
 			}
 		})
+	}
+	for _, tt := range tests {
+		check(tt, false)
+	}
+	for _, tt := range coldVolume {
+		check(tt, true)
 	}
 }
 
@@ -570,7 +589,7 @@ func TestRoundRequests(t *testing.T) {
 // configuration that reads it, and only that part.
 func TestParseSplitsOptions(t *testing.T) {
 	o := Defaults()
-	o.ClusterName, o.Reuse, o.Keep, o.NodeImage, o.Nodes = "split", true, true, "node:v1", 2
+	o.ClusterName, o.Reuse, o.Keep, o.NodeImage, o.Nodes, o.CacheVolume = "split", true, true, "node:v1", 2, VolumePerNode
 	o.RegistryMirrors = []string{"docker.io=http://10.0.0.1:5000"}
 	o.CacheDir, o.Kubernetes, o.ImageRegistry, o.Executor, o.Warmer = "/tmp/images", "v1.34.1", "registry.example/cb", "exec:v1", "warm:v1"
 	o.Images = "offline"
@@ -600,10 +619,10 @@ func TestParseSplitsOptions(t *testing.T) {
 		t.Errorf("results %+v, want %+v", c.Results, want.Results)
 	}
 	p := c.Plan
-	if !slices.Equal(p.Strategies, []string{"registry"}) || p.WarmRuns != 3 || p.Rounds != 2 || len(p.Definitions) != len(o.Builders) || len(p.Builtin) != 1 || len(p.Networks) != 1 {
+	if !slices.Equal(p.Strategies, []string{"registry"}) || p.WarmRuns != 3 || p.Rounds != 2 || len(p.Definitions) != len(o.Builders) || len(p.Builtin) != 1 || len(p.Networks) != 1 || p.VolumeNodes != 2 {
 		t.Errorf("plan %+v", p)
 	}
-	if c.Settings["start"] != results.StartTrigger || !slices.Equal(c.Planned["warm-runs"], []string{"3"}) {
+	if c.Settings["start"] != results.StartTrigger || !slices.Equal(c.Planned["warm-runs"], []string{"3"}) || !slices.Equal(c.Planned["cache-volume"], []string{VolumePerNode}) {
 		t.Errorf("recorded settings %v, plan %v", c.Settings, c.Planned)
 	}
 }
@@ -625,6 +644,14 @@ func TestParseConcurrency(t *testing.T) {
 	}
 	if _, ok := Defaults().Settings()["concurrency"]; ok {
 		t.Error("one build at a time is recorded as a concurrency setting")
+	}
+	o = Defaults()
+	o.Nodes, o.CacheVolume = 2, VolumePerNode
+	if c, err := o.Parse(); err != nil || c.Plan.VolumeNodes != 2 || c.Settings["cache-volume"] != VolumePerNode {
+		t.Errorf("a volume per node on 2 nodes: %d volumes, settings %v, %v", c.Plan.VolumeNodes, c.Settings, err)
+	}
+	if c, err := Defaults().Parse(); err != nil || c.Plan.VolumeNodes != 0 || c.Settings["cache-volume"] != "" {
+		t.Errorf("a volume per round: %d volumes, settings %v, %v", c.Plan.VolumeNodes, c.Settings, err)
 	}
 }
 
@@ -671,6 +698,22 @@ func TestPlanConcurrency(t *testing.T) {
 	}
 	if strings.Contains(skipped, "kaniko under pv-warm") {
 		t.Errorf("kaniko's pv-warm (base images, read by every build) is skipped: %q", skipped)
+	}
+	// With a volume per node, BuildKit's pv-warm goes as many at once as
+	// there are nodes.
+	perNode := m
+	perNode.VolumeNodes, perNode.Concurrency = 2, []int{1, 2, 4}
+	var atTwo []string
+	for _, s := range Plan(perNode, 1, 1) {
+		if s.Builder.Name() == "buildkit" && s.Strategy.Name == "pv-warm" {
+			atTwo = append(atTwo, s.Name())
+		}
+	}
+	if want := "pv-warm/buildkit/small/local/r1-cold pv-warm/buildkit/small/local/r1-warm1 pv-warm/buildkit/small/local/r1-cold-x2 pv-warm/buildkit/small/local/r1-warm1-x2"; strings.Join(atTwo, " ") != want {
+		t.Errorf("BuildKit's pv-warm with a volume per node on two: %v, want %s", atTwo, want)
+	}
+	if skipped := strings.Join(perNode.SkippedLevels(), "\n"); !strings.Contains(skipped, "buildkit under pv-warm is not measured at 4 at once: its layers are a store on a volume that takes one build at a time, and a round has 2, one per node") {
+		t.Errorf("skipped levels with a volume per node: %q", skipped)
 	}
 	member := plan[len(plan)-1]
 	member.Member = 2
@@ -758,5 +801,46 @@ func TestConcurrencyProblems(t *testing.T) {
 	onVolume := func(string, string) bool { return true }
 	if p := strings.Join(concurrencyProblems(good, workers, onVolume, true), "\n"); !strings.Contains(p, "want 1 node(s)") {
 		t.Errorf("builds of a volume's strategy on two nodes: %q", p)
+	}
+}
+
+// With a volume per node, a round's cold run on w1 leaves w2's volume
+// cold for the first warm run's second build, and for nothing after it.
+func TestColdVolumeProblems(t *testing.T) {
+	build := func(cache results.CacheState, attempt, m int, node string, cold bool) results.Run {
+		return results.Run{
+			Seq:         attempt*10 + m,
+			Coordinates: results.Coordinates{Workload: "smoke", Builder: "buildkit", Strategy: "pv-warm", Round: 1, Cache: cache, Attempt: attempt, Concurrency: 2, Member: m},
+			Success:     true, ColdVolume: cold,
+			Tasks: []results.Task{{Name: builders.BuildTask, Node: node}},
+		}
+	}
+	round := func() []results.Run {
+		return []results.Run{
+			build(results.Cold, 0, 0, "w1", false),
+			build(results.Warm, 1, 1, "w1", false), build(results.Warm, 1, 2, "w2", true),
+			build(results.Warm, 2, 1, "w1", false), build(results.Warm, 2, 2, "w2", false),
+		}
+	}
+	volumeLayers := func(_, strategy string) bool { return strategy == "pv-warm" }
+	if p := coldVolumeProblems(round(), volumeLayers); len(p) != 0 {
+		t.Fatalf("a round as the harness makes it: %v", p)
+	}
+	for _, c := range []struct {
+		name   string
+		breaks func([]results.Run) []results.Run
+		want   string
+	}{
+		{"not marked", func(rs []results.Run) []results.Run { rs[2].ColdVolume = false; return rs }, "build 2 (run 12) on w2: on a cold volume false, want true"},
+		{"marked after use", func(rs []results.Run) []results.Run { rs[4].ColdVolume = true; return rs }, "build 2 (run 22) on w2: on a cold volume true, want false"},
+		{"the round's own node", func(rs []results.Run) []results.Run { rs[1].ColdVolume = true; return rs }, "build 1 (run 11) on w1: on a cold volume true"},
+		{"never cold", func(rs []results.Run) []results.Run { rs[2].Tasks[0].Node = "w1"; rs[2].ColdVolume = false; return rs }, "no build at a level above 1 found its node's cache volume cold"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := strings.Join(coldVolumeProblems(c.breaks(round()), volumeLayers), "\n")
+			if !strings.Contains(p, c.want) {
+				t.Errorf("problems %q lack %q", p, c.want)
+			}
+		})
 	}
 }

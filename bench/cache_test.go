@@ -892,19 +892,84 @@ func TestCacheNodes(t *testing.T) {
 // verified, each building its own commit or stamp (a commit and an image of
 // its own), started as the arrival says (a burst: all under way at once),
 // and, on several build nodes, spread over them in turn unless the
-// strategy keeps its cache on a volume, whose builds share its node.
+// strategy keeps its cache on the round's one volume, whose builds share
+// its node; with a volume per node, which builds found theirs cold.
 func TestCacheConcurrency(t *testing.T) {
 	requireSession(t)
 	if slices.Max(session.Config.Plan.Concurrency) == 1 {
 		t.Skip("one build at a time: give CACHEBENCH_CONCURRENCY=1,2 (make e2e-nodes)")
 	}
-	onVolume := func(builder, strategy string) bool {
+	strategy := func(builder, name string) builders.Strategy {
 		i := slices.IndexFunc(session.Matrix.Builders, func(b builders.Builder) bool { return b.Name() == builder })
-		return i >= 0 && strategyOf(session.Matrix.Builders[i], strategy).CacheVolume
+		if i < 0 {
+			return builders.Strategy{}
+		}
+		return strategyOf(session.Matrix.Builders[i], name)
 	}
-	for _, p := range concurrencyProblems(session.Runner.Runs(), session.Runner.env.BuildNodes, onVolume, session.Config.Runs.Arrival.Rate == 0) {
+	// A round's one volume keeps its builds on its node; a volume per node
+	// lets them spread.
+	onVolume := func(builder, name string) bool {
+		return strategy(builder, name).CacheVolume && session.Matrix.VolumeNodes == 0
+	}
+	runs := session.Runner.Runs()
+	for _, p := range concurrencyProblems(runs, session.Runner.env.BuildNodes, onVolume, session.Config.Runs.Arrival.Rate == 0) {
 		t.Error(p)
 	}
+	if session.Matrix.VolumeNodes > 0 {
+		for _, p := range coldVolumeProblems(runs, func(builder, name string) bool { return strategy(builder, name).VolumeLayers }) {
+			t.Error(p)
+		}
+	}
+}
+
+// coldVolumeProblems checks, with a cache volume per node, that a warm
+// build is marked as on a cold volume exactly when no earlier run of its
+// round (its cold run, an earlier warm run) had used its node's volume,
+// for the strategies whose volume keeps layers (volumeLayers), and
+// never for the others; and that some build was.
+func coldVolumeProblems(runs []results.Run, volumeLayers func(builder, strategy string) bool) []string {
+	var problems []string
+	byRound := map[results.Coordinates][]results.Run{}
+	var order []results.Coordinates
+	for _, r := range runs {
+		k := r.OfRound()
+		if _, ok := byRound[k]; !ok {
+			order = append(order, k)
+		}
+		byRound[k] = append(byRound[k], r)
+	}
+	cold := 0
+	for _, k := range order {
+		rs := byRound[k]
+		// A warm run's builds start together: what they find is what the
+		// runs before them, by attempt, left.
+		slices.SortStableFunc(rs, func(a, b results.Run) int { return a.Attempt - b.Attempt })
+		used := map[string]bool{}
+		for i, r := range rs {
+			node := ""
+			if b, ok := r.Task(builders.BuildTask); ok {
+				node = b.Node
+			}
+			want := volumeLayers(r.Builder, r.Strategy) && r.Cache == results.Warm && !used[node]
+			if r.ColdVolume != want {
+				problems = append(problems, fmt.Sprintf("%s build %d (run %d) on %s: on a cold volume %v, want %v", k.Slug(), r.Member, r.Seq, node, r.ColdVolume, want))
+			}
+			if r.ColdVolume {
+				cold++
+			}
+			if i+1 == len(rs) || rs[i+1].Attempt != r.Attempt {
+				for _, done := range rs[:i+1] {
+					if b, ok := done.Task(builders.BuildTask); ok {
+						used[b.Node] = true
+					}
+				}
+			}
+		}
+	}
+	if cold == 0 && slices.ContainsFunc(runs, func(r results.Run) bool { return volumeLayers(r.Builder, r.Strategy) && r.Level() > 1 }) {
+		problems = append(problems, "no build at a level above 1 found its node's cache volume cold")
+	}
+	return problems
 }
 
 // concurrencyProblems checks the warm runs at levels above 1 among runs

@@ -41,15 +41,21 @@ func CheckCacheUse(s PlannedRun, run results.Run) []string {
 		return problems
 	}
 	if s.Strategy.LayerCache() {
-		switch run.Cache {
-		case results.Cold:
+		// A warm build on a node whose volume no build of the round has
+		// used finds no layers there, as a cold run does.
+		empty, what := run.Cache == results.Cold, "cold run"
+		if run.ColdVolume && s.Strategy.VolumeLayers {
+			empty, what = true, "build on a node whose cache volume held no layers yet"
+		}
+		switch {
+		case empty:
 			if k.CacheHits != 0 {
-				bad("cold run found %d cached layers in a cache that should be empty", k.CacheHits)
+				bad("%s found %d cached layers in a cache that should be empty", what, k.CacheHits)
 			}
 			if k.CacheMisses == 0 {
-				bad("cold run reported no cache lookups")
+				bad("%s reported no cache lookups", what)
 			}
-		case results.Warm:
+		case run.Cache == results.Warm:
 			// A source, deps or base change may rightly leave nothing a
 			// builder looks up cached (manyfiles' first COPY; a new base):
 			// its instructions are judged one by one instead (findings).
@@ -63,7 +69,9 @@ func CheckCacheUse(s PlannedRun, run results.Run) []string {
 	// not even load it): the bases are checked in the cold run there.
 	// After a base change the volume holds the old digests, which the
 	// warm runs no longer ask for.
-	basesChecked := (!s.Strategy.VolumeLayers && s.Change != scenarios.ChangeBase) || run.Cache == results.Cold
+	// A volume no build has used holds the bases its warm-up put there.
+	basesChecked := (!s.Strategy.VolumeLayers && s.Change != scenarios.ChangeBase) || run.Cache == results.Cold ||
+		(run.ColdVolume && s.Change != scenarios.ChangeBase)
 	if s.Strategy.CacheVolume && basesChecked && k.LocalCacheHits < len(s.Workload.Bases) {
 		bad("the cache volume served %d base images, want at least %d (%v)", k.LocalCacheHits, len(s.Workload.Bases), s.Workload.Bases)
 	}

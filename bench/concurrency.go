@@ -34,8 +34,11 @@ func (r *Runner) addMembers(ctx context.Context, s PlannedRun, rd *round) error 
 				return fmt.Errorf("%s: %w", s.Name(), err)
 			}
 		}
-		if nodes := r.env.BuildNodes; len(nodes) > 0 && !s.Strategy.CacheVolume {
+		if nodes := r.env.BuildNodes; len(nodes) > 0 && (!s.Strategy.CacheVolume || rd.volumes != nil) {
 			member.node = nodes[(rd.nodeIndex+m)%len(nodes)]
+		}
+		if rd.volumes != nil {
+			member.claim = rd.volumes.claims[member.node]
 		}
 		if rd.trigger != "" {
 			sm := s

@@ -66,6 +66,9 @@ type PlanConfig struct {
 	Decision decision.Inputs
 	// Concurrency are the levels measured, ascending.
 	Concurrency []int
+	// VolumeNodes is how many build nodes have a cache volume each
+	// (--cache-volume per-node); 0 for one volume per round.
+	VolumeNodes int
 }
 
 // RunConfig is how each run goes: what the runner reads.

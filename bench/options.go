@@ -76,6 +76,9 @@ type Options struct {
 	// starts together; Arrival how they start (ParseArrival).
 	Concurrency []int
 	Arrival     string
+	// CacheVolume is where pv-warm's volumes are: one per round
+	// (VolumePerRound) or one per build node (VolumePerNode).
+	CacheVolume string
 	Kubeconfig  string
 	Reuse       bool
 	Keep        bool
@@ -123,6 +126,7 @@ func Defaults() Options {
 		Nodes:        1,
 		Concurrency:  []int{1},
 		Arrival:      ArrivalBurst,
+		CacheVolume:  VolumePerRound,
 		Images:       string(images.Auto),
 		CacheDir:     images.DefaultCacheDir(),
 		BuildCA:      "auto",
@@ -170,6 +174,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClusterName, "cluster-name", o.ClusterName, "name of the kind cluster")
 	fs.IntVar(&o.Nodes, "nodes", o.Nodes, "nodes of the kind cluster that run builds: above 1, that many workers beside the control plane, which then holds the harness's registries and servers; each round's runs go to one worker, the rounds in turn")
 	fs.IntSliceVar(&o.Concurrency, "concurrency", o.Concurrency, "builds each warm run starts together, each level measured in rounds of its own (e.g. 1,2,4,8): every build of a warm run builds its own change, and the report gives each level's latency percentiles, throughput and time queued")
+	fs.StringVar(&o.CacheVolume, "cache-volume", o.CacheVolume, "where a cache volume strategy (pv-warm) keeps its volumes on several nodes: per-round (one volume, each round's runs on its node) or per-node (a volume on every node, each warmed the same; a warm run's builds spread over the nodes, so a build can find its node's volume without the round's layers)")
 	fs.StringVar(&o.Arrival, "arrival", o.Arrival, "how the builds of a warm run at a level above 1 start: burst (together) or poisson:RATE (one after another at random, RATE builds a minute on average, as independent pushes arrive)")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "use the existing cluster of this kubeconfig instead of kind")
 	fs.BoolVar(&o.Reuse, "reuse", o.Reuse, "use a running kind cluster of the same name instead of refusing")
@@ -225,6 +230,12 @@ func splitList(s string) []string {
 	}
 	return out
 }
+
+// The places of pv-warm's volumes (--cache-volume).
+const (
+	VolumePerRound = "per-round"
+	VolumePerNode  = "per-node"
+)
 
 // MaxNodes bounds --nodes: each is a container of kind's on this machine.
 const MaxNodes = 8
@@ -374,6 +385,17 @@ func (o Options) Parse() (Config, error) {
 	if o.Nodes < 1 || o.Nodes > MaxNodes {
 		bad("nodes", "%d: want 1 to %d", o.Nodes, MaxNodes)
 	}
+	switch o.CacheVolume {
+	case VolumePerRound:
+	case VolumePerNode:
+		if o.Nodes < 2 {
+			bad("cache-volume", "%s needs builds on several nodes: give --nodes 2 or more, or drop it", o.CacheVolume)
+		} else {
+			p.VolumeNodes = o.Nodes
+		}
+	default:
+		bad("cache-volume", "%q: choose %s or %s", o.CacheVolume, VolumePerRound, VolumePerNode)
+	}
 	if err := checkLevels(o.Concurrency); err != nil {
 		bad("concurrency", "%v", err)
 	} else if slices.Max(o.Concurrency) > 1 {
@@ -476,6 +498,9 @@ func (o Options) Settings() map[string]string {
 	if len(o.Concurrency) > 0 && slices.Max(o.Concurrency) > 1 {
 		settings["concurrency"] = joinInts(slices.Sorted(slices.Values(o.Concurrency)))
 		settings["arrival"] = o.Arrival
+	}
+	if o.CacheVolume == VolumePerNode {
+		settings["cache-volume"] = o.CacheVolume
 	}
 	if len(o.WorkloadDirs) > 0 {
 		settings["workload-dir"] = strings.Join(o.WorkloadDirs, ",")

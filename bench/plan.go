@@ -95,6 +95,9 @@ type Matrix struct {
 	// Concurrency are the levels measured, ascending: how many builds each
 	// warm run starts together. None means one build at a time.
 	Concurrency []int
+	// VolumeNodes is how many build nodes have a cache volume of a round
+	// each; 0 when a round has one, on its node.
+	VolumeNodes int
 }
 
 // Rows is the number of rows a benchmark reports: one per workload and
@@ -120,33 +123,45 @@ func (m Matrix) levels() []int {
 	return m.Concurrency
 }
 
-// oneAtATime says why a strategy is measured one build at a time only
-// ("" when its builds can start together): the layers of BuildKit's and
-// Buildah's pv-warm are a store on the round's volume that takes one
-// build at a time (buildkitd locks its database while it runs), and the
-// mirror's verdict reads each run's registry traffic, which builds
-// started together share.
-func oneAtATime(st builders.Strategy) string {
+// notAtLevel says why a strategy is not measured at a level ("" when it
+// is): the layers of BuildKit's and Buildah's pv-warm are a store on a
+// volume that takes one build at a time (buildkitd locks its database
+// while it runs), so they go as many at once as there are volumes of a
+// round, and the mirror's verdict reads each run's registry traffic, which
+// builds started together share.
+func (m Matrix) notAtLevel(st builders.Strategy, level int) string {
 	switch {
-	case st.VolumeLayers:
-		return "its layers are a store on the round's volume that takes one build at a time"
+	case level == 1:
+	case st.VolumeLayers && level > max(m.VolumeNodes, 1):
+		if m.VolumeNodes > 0 {
+			return fmt.Sprintf("its layers are a store on a volume that takes one build at a time, and a round has %d, one per node", m.VolumeNodes)
+		}
+		return "its layers are a store on the round's volume that takes one build at a time (--cache-volume per-node gives each node one)"
 	case st.Mirror:
 		return "its verdict reads each run's registry traffic, which builds started together share"
 	}
 	return ""
 }
 
-// SkippedLevels says which builders' strategies are measured one build at
-// a time only, and why.
+// SkippedLevels says which builders' strategies are not measured at some
+// of the levels, and why.
 func (m Matrix) SkippedLevels() []string {
-	if slices.Max(m.levels()) == 1 {
-		return nil
-	}
 	var out []string
 	for _, b := range m.Builders {
 		for _, name := range m.Strategies {
-			if why := oneAtATime(strategyOf(b, name)); why != "" {
+			var skipped []int
+			why := ""
+			for _, level := range m.levels() {
+				if w := m.notAtLevel(strategyOf(b, name), level); w != "" {
+					skipped, why = append(skipped, level), w
+				}
+			}
+			switch {
+			case len(skipped) == 0:
+			case len(skipped) == len(m.levels())-1 && m.levels()[0] == 1:
 				out = append(out, fmt.Sprintf("--concurrency: %s under %s is measured one build at a time only: %s.", b.Name(), name, why))
+			default:
+				out = append(out, fmt.Sprintf("--concurrency: %s under %s is not measured at %s at once: %s.", b.Name(), name, joinInts(skipped), why))
 			}
 		}
 	}
@@ -329,7 +344,7 @@ func (c PlanConfig) selection(s builders.Settings, set *images.Set) (Matrix, err
 			return Matrix{}, err
 		}
 	}
-	return Matrix{Workloads: ws, Changes: c.Changes, Networks: c.Networks, Builders: bs, Strategies: names, CacheNetwork: c.CacheNetwork, Concurrency: c.Concurrency}, nil
+	return Matrix{Workloads: ws, Changes: c.Changes, Networks: c.Networks, Builders: bs, Strategies: names, CacheNetwork: c.CacheNetwork, Concurrency: c.Concurrency, VolumeNodes: c.VolumeNodes}, nil
 }
 
 // strategyOf is a builder's own strategy of that name (selection checked

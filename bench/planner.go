@@ -245,7 +245,7 @@ func roundRuns(m Matrix, round, warm int) []PlannedRun {
 			for _, name := range m.Strategies {
 				for _, b := range turned {
 					st := strategyOf(b, name)
-					if level > 1 && oneAtATime(st) != "" {
+					if m.notAtLevel(st, level) != "" {
 						continue // SkippedLevels says why
 					}
 					s := PlannedRun{Workload: w, Change: c, Network: net, Builder: b, Strategy: st, Round: round, Cache: cache, Attempt: attempt}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,34 +20,75 @@ import (
 
 // volumePreparation gives a round with a cache volume a new one, warmed
 // by the builder's warm-up pod with the workload's base images, and
-// deletes it when the round ends.
+// deletes it when the round ends. With a volume per node (Matrix.
+// VolumeNodes) the round has one on every build node, each warmed alike.
 type volumePreparation struct{ r *Runner }
+
+// nodeVolumes are a round's cache volumes, one per build node, which the
+// round and its builds' rounds (addMembers) share: each node's claim, and
+// the nodes whose volume a build of the round has used.
+type nodeVolumes struct {
+	mu     sync.Mutex
+	claims map[string]string
+	usedOn map[string]bool
+}
+
+func (v *nodeVolumes) use(node string) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.usedOn[node] = true
+}
+
+func (v *nodeVolumes) used(node string) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.usedOn[node]
+}
 
 // Start implements Preparation.
 func (p volumePreparation) Start(ctx context.Context, s PlannedRun, rd *round) error {
 	start := time.Now()
-	if err := p.warmVolume(ctx, s, rd); err != nil {
-		return fmt.Errorf("%s: warm cache volume: %w", s.Name(), err)
+	nodes := []string{rd.node}
+	if p.r.matrix.VolumeNodes > 0 && len(p.r.env.BuildNodes) > 0 {
+		nodes = p.r.env.BuildNodes
+		rd.volumes = &nodeVolumes{claims: map[string]string{}, usedOn: map[string]bool{}}
+	}
+	for _, node := range nodes {
+		if err := p.warmVolume(ctx, s, rd, node); err != nil {
+			return fmt.Errorf("%s: warm cache volume: %w", s.Name(), err)
+		}
 	}
 	rd.prepareSec = time.Since(start).Seconds()
+	if rd.volumes != nil {
+		rd.claim = rd.volumes.claims[rd.node]
+		p.r.log.Infof("%s: %d cache volumes, one per node, warmed in %.1fs", s.Name(), len(nodes), rd.prepareSec)
+		return nil
+	}
 	p.r.log.Infof("%s: cache volume %s warmed in %.1fs", s.Name(), rd.claim, rd.prepareSec)
 	return nil
 }
 
-// End implements Preparation: it deletes the volume, awaited.
+// End implements Preparation: it deletes the volumes, awaited.
 func (p volumePreparation) End(ctx context.Context, rd *round) {
-	if rd.claim == "" {
-		return
+	claims := []string{rd.claim}
+	if rd.volumes != nil {
+		claims = slices.Collect(maps.Values(rd.volumes.claims))
 	}
-	if err := p.r.clean.removeClaim(cleanupContext(ctx), rd.claim); err != nil {
-		p.r.log.Warnf("%v", err)
+	for _, claim := range claims {
+		if claim == "" {
+			continue
+		}
+		if err := p.r.clean.removeClaim(cleanupContext(ctx), claim); err != nil {
+			p.r.log.Warnf("%v", err)
+		}
 	}
 }
 
-// warmVolume creates the round's cache volume and fills it with the
-// builder's warm-up pod. The claim's name is generated, so a retried round
-// never collides with an earlier claim, however long the run id.
-func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *round) error {
+// warmVolume creates a cache volume of the round and fills it with the
+// builder's warm-up pod on node ("" where the scheduler chooses). The
+// claim's name is generated, so a retried round never collides with an
+// earlier claim, however long the run id.
+func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *round, node string) error {
 	r := p.r
 	ns := r.env.Namespace
 	kc := r.env.Clients.Kube
@@ -61,23 +105,28 @@ func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *rou
 		return fmt.Errorf("create volume claim: %w", err)
 	}
 	// From here on the round owns the claim: endRound deletes it on every path.
-	rd.claim = created.Name
+	claim := created.Name
+	if rd.volumes != nil {
+		rd.volumes.claims[node] = claim
+	} else {
+		rd.claim = claim
+	}
 	bctx, cancel := context.WithTimeout(ctx, r.cfg.Timeout)
 	err = waitClaimBound(bctx, kc, created, r.log)
 	cancel()
 	if err != nil {
 		return err
 	}
-	spec, err := s.Builder.WarmerPod(r.request(s, rd, ""), rd.claim)
+	spec, err := s.Builder.WarmerPod(r.request(s, rd, ""), claim)
 	if err != nil {
 		return fmt.Errorf("warm-up pod: %w", err)
 	}
 	if spec == nil {
 		return fmt.Errorf("warm-up pod: builder %s has none", s.Builder.Name())
 	}
-	if rd.node != "" {
+	if node != "" {
 		// The volume is a folder on the node that first mounts it.
-		spec.NodeSelector = map[string]string{corev1.LabelHostname: rd.node}
+		spec.NodeSelector = map[string]string{corev1.LabelHostname: node}
 	}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{GenerateName: namePrefix("warm-" + r.names.roundKey(s).Slug()), Namespace: ns, Labels: labels}, Spec: *spec}
 	warm, err := kc.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{})

@@ -99,9 +99,13 @@ type round struct {
 	prepared []Preparation
 	// imageRepo is the cache registry's repository the round's runs push
 	// their images to (imageRepo).
-	imageRepo  string
-	cacheRepo  string
+	imageRepo string
+	cacheRepo string
+	// claim is the cache volume's claim the round's runs mount: the
+	// round's, or with a volume per node the one of the node they run on
+	// (volumes).
 	claim      string
+	volumes    *nodeVolumes
 	prepareSec float64
 	// node is the node the round's pods go to ("" where the scheduler
 	// chooses: a cluster of one node, or one cachebench did not make);
@@ -520,6 +524,9 @@ func (r *Runner) prepareRun(ctx context.Context, s PlannedRun, rd *round) (prepa
 	if s.Cache == results.Cold {
 		p.run.PrepareSeconds = rd.prepareSec
 	}
+	if rd.volumes != nil && s.Strategy.VolumeLayers && s.Cache == results.Warm {
+		p.run.ColdVolume = !rd.volumes.used(rd.node)
+	}
 	stamp, err := r.makeChange(ctx, s, rd, changeToken(r.runID, p.run.Seq))
 	if err != nil {
 		return p, err
@@ -567,6 +574,9 @@ func (r *Runner) startRun(ctx context.Context, p preparedRun) (results.Run, erro
 	f := Finished{Planned: s, PipelineRun: done, Start: st.At, End: end, Pods: pods, round: rd}
 	for _, c := range r.collectors() {
 		c.Collect(ctx, f, &run)
+	}
+	if rd.volumes != nil {
+		rd.volumes.use(rd.node)
 	}
 	r.logRun(s, run)
 	if !run.Success {
@@ -649,7 +659,11 @@ func (r *Runner) logRun(s PlannedRun, run results.Run) {
 		r.log.Warnf("%s: failed: %s%s", s.Name(), run.Reason, packagesNote(run.Packages))
 		return
 	}
-	r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d; cache use %s%s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, run.Check.Verdict, imageNote(run.Check.Image), trafficNote(run.Traffic)+packagesNote(run.Packages)+usageNote(run))
+	cold := ""
+	if run.ColdVolume {
+		cold = "; on a cold volume: its node's had no build of the round yet"
+	}
+	r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d%s; cache use %s%s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, cold, run.Check.Verdict, imageNote(run.Check.Image), trafficNote(run.Traffic)+packagesNote(run.Packages)+usageNote(run))
 	for _, p := range run.Check.Problems {
 		r.log.Warnf("%s: %s", s.Name(), p)
 	}

@@ -202,6 +202,9 @@ func benchConfig(e results.Environment) []benchfmt.Config {
 	if n := e.Settings["nodes"]; n != "" && n != "1" {
 		add("nodes", n)
 	}
+	if v := e.Settings["cache-volume"]; v != "" {
+		add("cache-volume", v)
+	}
 	for _, k := range sortedKeys(e.Versions) {
 		add(k, e.Versions[k])
 	}

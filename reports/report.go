@@ -391,7 +391,7 @@ func reportDoc(rep *Report) doc {
 			d.add(t)
 		}
 		if t, ok := nodeTable(res.Runs, rows, wMulti); ok {
-			d.para("Where the builds ran (each round's runs on one node, the rounds in turn): per node, the runs, their median wall time in seconds, and the layer cache's hit rate, the hits in the builders' logs over the hits and misses together.")
+			d.para(nodesText(res.Environment))
 			d.add(t)
 		}
 		if t, ok := usageTable(res.Runs, rows, wMulti); ok {
@@ -918,6 +918,12 @@ func usageTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok 
 // false unless the rows' builds ran on more than one node.
 func nodeTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok bool) {
 	header, numeric := []string{"strategy", "cache", "node", "n", "median s", "layer cache hit rate"}, 3
+	// With a cache volume per node, a build can find its node's volume
+	// without the round's layers: those builds are counted apart.
+	coldVolumes := slices.ContainsFunc(runs, func(r results.Run) bool { return r.ColdVolume })
+	if coldVolumes {
+		header = append(header, "on a cold volume")
+	}
 	if multi {
 		header, numeric = append([]string{"builder"}, header...), 4
 	}
@@ -925,8 +931,8 @@ func nodeTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok b
 	nodes := map[string]bool{}
 	for _, st := range rows {
 		type perNode struct {
-			secs         []float64
-			hits, misses int
+			secs               []float64
+			hits, misses, cold int
 		}
 		by := map[string]*perNode{}
 		for _, r := range runs {
@@ -943,6 +949,9 @@ func nodeTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok b
 			n.secs = append(n.secs, r.WallSeconds())
 			n.hits += r.BuildLog.CacheHits
 			n.misses += r.BuildLog.CacheMisses
+			if r.ColdVolume {
+				n.cold++
+			}
 		}
 		for _, node := range slices.Sorted(maps.Keys(by)) {
 			n := by[node]
@@ -951,6 +960,9 @@ func nodeTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok b
 				rate = fmt.Sprintf("%.0f%% (%d of %d)", 100*float64(n.hits)/float64(n.hits+n.misses), n.hits, n.hits+n.misses)
 			}
 			row := []string{st.Strategy, string(st.Cache), node, fmt.Sprint(len(n.secs)), fmt.Sprintf("%.1f", stats.MedianOf(n.secs)), rate}
+			if coldVolumes {
+				row = append(row, fmt.Sprint(n.cold))
+			}
 			if multi {
 				row = append([]string{st.Builder}, row...)
 			}
@@ -958,6 +970,15 @@ func nodeTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok b
 		}
 	}
 	return t, len(nodes) > 1
+}
+
+// nodesText introduces the table of where the builds ran.
+func nodesText(env results.Environment) string {
+	placed := "each round's runs on one node, the rounds in turn"
+	if env.Settings["cache-volume"] == "per-node" {
+		placed = "each round's runs on one node, the rounds in turn, but a warm run's builds at once spread over the nodes, each mounting its node's cache volume; a build on a node whose volume no build of its round had used is on a cold volume: the base images were there, the round's layers not"
+	}
+	return "Where the builds ran (" + placed + "): per node, the runs, their median wall time in seconds, and the layer cache's hit rate, the hits in the builders' logs over the hits and misses together."
 }
 
 // medianOrDash is the median of vs in format, or "–" for none.

@@ -160,6 +160,17 @@ func TestNodeTable(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("rows %q, want %q", got, want)
 	}
+	// With a volume per node, the builds that found theirs cold are counted.
+	runs[2].ColdVolume = true
+	tab, _ = nodeTable(runs, stats.Summarize(runs), false)
+	got = nil
+	for _, r := range tab.rows {
+		got = append(got, strings.Join(r, "|"))
+	}
+	if want := []string{"registry|warm|w1|2|10.5|100% (4 of 4)|0", "registry|warm|w2|1|30.0|0% (0 of 2)|1"}; !slices.Equal(got, want) || tab.header[len(tab.header)-1] != "on a cold volume" {
+		t.Errorf("rows %q (header %q), want %q", got, tab.header, want)
+	}
+	runs[2].ColdVolume = false
 	runs[2].Tasks[1].Node = "w1"
 	if _, ok := nodeTable(runs, stats.Summarize(runs), false); ok {
 		t.Error("a node table for builds on one node")
@@ -182,5 +193,12 @@ func TestBenchConfigNodes(t *testing.T) {
 	}
 	if has(map[string]string{"nodes": "1"}) || has(map[string]string{}) {
 		t.Error("one node: a nodes line")
+	}
+	perNode := false
+	for _, c := range benchConfig(results.Environment{Settings: map[string]string{"nodes": "2", "cache-volume": "per-node"}}) {
+		perNode = perNode || c.Key == "cache-volume" && string(c.Value) == "per-node"
+	}
+	if !perNode {
+		t.Error("a volume per node: no cache-volume line")
 	}
 }

@@ -181,6 +181,10 @@ type Run struct {
 	// TimedOut says the run failed by not finishing within the run timeout
 	// (Tekton's, or the harness's deadline beside it).
 	TimedOut bool `json:"timedOut,omitempty"`
+	// ColdVolume says a warm build ran on a node whose cache volume no
+	// build of its round had used yet (a volume per node): the volume held
+	// the base images, not the round's layers.
+	ColdVolume bool `json:"coldVolume,omitempty"`
 
 	// WallMillis is the harness's monotonic clock from create to completion
 	// (for a trigger, from the watch seeing the PipelineRun).
