@@ -961,7 +961,11 @@ func nodeTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok b
 			}
 			row := []string{st.Strategy, string(st.Cache), node, fmt.Sprint(len(n.secs)), fmt.Sprintf("%.1f", stats.MedianOf(n.secs)), rate}
 			if coldVolumes {
-				row = append(row, fmt.Sprint(n.cold))
+				cold := fmt.Sprint(n.cold)
+				if st.Cache == results.Cold {
+					cold = "–" // a cold run's volume is cold by definition
+				}
+				row = append(row, cold)
 			}
 			if multi {
 				row = append([]string{st.Builder}, row...)

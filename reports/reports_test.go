@@ -160,14 +160,19 @@ func TestNodeTable(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("rows %q, want %q", got, want)
 	}
-	// With a volume per node, the builds that found theirs cold are counted.
+	// With a volume per node, the warm builds that found theirs cold are
+	// counted; a cold run's is cold by definition.
 	runs[2].ColdVolume = true
-	tab, _ = nodeTable(runs, stats.Summarize(runs), false)
+	cold := resultstest.Runs("small", "registry", results.Cold, 40)
+	cold[0].Tasks[1].Node = "w1"
+	all := append(slices.Clone(runs), cold...)
+	tab, _ = nodeTable(all, stats.Summarize(all), false)
 	got = nil
 	for _, r := range tab.rows {
 		got = append(got, strings.Join(r, "|"))
 	}
-	if want := []string{"registry|warm|w1|2|10.5|100% (4 of 4)|0", "registry|warm|w2|1|30.0|0% (0 of 2)|1"}; !slices.Equal(got, want) || tab.header[len(tab.header)-1] != "on a cold volume" {
+	want = []string{"registry|cold|w1|1|40.0|–|–", "registry|warm|w1|2|10.5|100% (4 of 4)|0", "registry|warm|w2|1|30.0|0% (0 of 2)|1"}
+	if !slices.Equal(got, want) || tab.header[len(tab.header)-1] != "on a cold volume" {
 		t.Errorf("rows %q (header %q), want %q", got, tab.header, want)
 	}
 	runs[2].ColdVolume = false
