@@ -185,9 +185,28 @@ type Trigger struct {
 // AddTrigger creates a Trigger for the listener. The listener reads
 // Triggers from its informer: Add returns before it has seen this one.
 func (l *Listener) AddTrigger(ctx context.Context, t Trigger) error {
-	pr, err := runtime.DefaultUnstructuredConverter.ToUnstructured(t.PipelineRun)
+	objs, err := l.triggerObjects(t)
 	if err != nil {
 		return fmt.Errorf("trigger %s: %w", t.Name, err)
+	}
+	if err := l.clients.Apply(ctx, objs); err != nil {
+		return fmt.Errorf("trigger %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// triggerObjects are the TriggerTemplate and the Trigger of t. The
+// listener runs every Trigger's interceptors on every event, so the CEL
+// filter goes first: only the Trigger the push is for then calls the
+// GitHub interceptor, which reads the webhook secret from the API server
+// whenever its 5-second cache of it is empty. With the signature checked
+// first, every Trigger read it at once, some waited on the interceptors'
+// client rate limit past their 3-second deadline ("client rate limiter
+// Wait returned an error"), and an event could make no PipelineRun.
+func (l *Listener) triggerObjects(t Trigger) ([]*unstructured.Unstructured, error) {
+	pr, err := runtime.DefaultUnstructuredConverter.ToUnstructured(t.PipelineRun)
+	if err != nil {
+		return nil, err
 	}
 	unstructured.RemoveNestedField(pr, "metadata", "creationTimestamp")
 	unstructured.RemoveNestedField(pr, "status")
@@ -198,15 +217,15 @@ func (l *Listener) AddTrigger(ctx context.Context, t Trigger) error {
 	trigger := object(triggerGVR, "Trigger", t.Name, l.Namespace, map[string]any{
 		"interceptors": []any{
 			map[string]any{
+				"ref":    map[string]any{"name": "cel"},
+				"params": []any{map[string]any{"name": "filter", "value": Filter(t.Repository, t.Branch)}},
+			},
+			map[string]any{
 				"ref": map[string]any{"name": "github"},
 				"params": []any{
 					map[string]any{"name": "secretRef", "value": map[string]any{"secretName": SecretName, "secretKey": secretKey}},
 					map[string]any{"name": "eventTypes", "value": []any{"push"}},
 				},
-			},
-			map[string]any{
-				"ref":    map[string]any{"name": "cel"},
-				"params": []any{map[string]any{"name": "filter", "value": Filter(t.Repository, t.Branch)}},
 			},
 		},
 		"bindings": []any{map[string]any{"ref": BindingName}},
@@ -216,10 +235,7 @@ func (l *Listener) AddTrigger(ctx context.Context, t Trigger) error {
 	maps.Copy(labels, t.Labels)
 	template.SetLabels(labels)
 	trigger.SetLabels(labels)
-	if err := l.clients.Apply(ctx, []*unstructured.Unstructured{template, trigger}); err != nil {
-		return fmt.Errorf("trigger %s: %w", t.Name, err)
-	}
-	return nil
+	return []*unstructured.Unstructured{template, trigger}, nil
 }
 
 // Filter is the CEL expression a Trigger keeps a push with: its

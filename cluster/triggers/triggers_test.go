@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"github.com/cachebench/cachebench/cluster/kube"
 )
@@ -156,5 +159,39 @@ func TestEventID(t *testing.T) {
 				t.Fatalf("got %q, %v; want %q", got, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestTriggerFiltersFirst: every event goes through every Trigger's
+// interceptors, so a Trigger must drop a push for another branch before
+// its GitHub interceptor reads the webhook secret (see triggerObjects).
+func TestTriggerFiltersFirst(t *testing.T) {
+	l := &Listener{Namespace: "cachebench"}
+	pr := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "tekton.dev/v1", "kind": "PipelineRun", "metadata": map[string]any{"generateName": "run-"}}}
+	objs, err := l.triggerObjects(Trigger{Name: "round-1", Repository: "smoke", Branch: "rounds/r1", PipelineRun: pr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objs) != 2 || objs[0].GetKind() != "TriggerTemplate" || objs[1].GetKind() != "Trigger" {
+		t.Fatalf("objects %v, want a TriggerTemplate and a Trigger", objs)
+	}
+	interceptors, _, err := unstructured.NestedSlice(objs[1].Object, "spec", "interceptors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, i := range interceptors {
+		name, _, _ := unstructured.NestedString(i.(map[string]any), "ref", "name")
+		names = append(names, name)
+	}
+	if want := []string{"cel", "github"}; !slices.Equal(names, want) {
+		t.Fatalf("interceptors %v, want %v: the filter before the signature check, which reads the secret", names, want)
+	}
+	params, _, _ := unstructured.NestedSlice(interceptors[0].(map[string]any), "params")
+	if len(params) != 1 || params[0].(map[string]any)["value"] != Filter("smoke", "rounds/r1") {
+		t.Errorf("the CEL interceptor's params %v, want the filter of smoke's rounds/r1", params)
+	}
+	if labels := objs[1].GetLabels(); labels[TriggerLabel] != ListenerName {
+		t.Errorf("the Trigger's labels %v lack %s=%s", labels, TriggerLabel, ListenerName)
 	}
 }
