@@ -151,7 +151,7 @@ func (t triggerStarter) sendAndWait(ctx context.Context, push triggers.Push, for
 				if ctx.Err() != nil {
 					return nil, time.Time{}, sent, ctx.Err()
 				}
-				return nil, time.Time{}, sent, &NoPipelineRunError{EventID: sent.EventID, Push: push, Waited: timeout}
+				return nil, time.Time{}, sent, t.noPipelineRun(ctx, sent, push, timeout)
 			}
 			pr, isPR := ev.Object.(*pipelinev1.PipelineRun)
 			if ev.Type == watch.Added && isPR && pr.Labels[triggers.EventIDLabel] == sent.EventID {
@@ -161,9 +161,22 @@ func (t triggerStarter) sendAndWait(ctx context.Context, push triggers.Push, for
 			if ctx.Err() != nil {
 				return nil, time.Time{}, sent, ctx.Err()
 			}
-			return nil, time.Time{}, sent, &NoPipelineRunError{EventID: sent.EventID, Push: push, Waited: timeout}
+			return nil, time.Time{}, sent, t.noPipelineRun(ctx, sent, push, timeout)
 		}
 	}
+}
+
+// noPipelineRun is the error of an event that made no PipelineRun, with
+// what the core interceptors answered since it was sent.
+func (t triggerStarter) noPipelineRun(ctx context.Context, sent triggers.Sent, push triggers.Push, waited time.Duration) *NoPipelineRunError {
+	e := &NoPipelineRunError{EventID: sent.EventID, Push: push, Waited: waited}
+	a, err := t.r.env.Listener.ReadAnswers(ctx, sent.At.Add(-time.Second))
+	if err != nil {
+		t.r.log.Warnf("push event %s: the core interceptors' answers: %v", sent.EventID, err)
+		return e
+	}
+	e.Answers = &a
+	return e
 }
 
 // NoPipelineRunError is a push event that made no PipelineRun.
@@ -171,11 +184,18 @@ type NoPipelineRunError struct {
 	EventID string
 	Push    triggers.Push
 	Waited  time.Duration
+	// Answers are the core interceptors' answers to every event and
+	// Trigger meanwhile, when their log could be read.
+	Answers *triggers.Answers
 }
 
 func (e *NoPipelineRunError) Error() string {
-	return fmt.Sprintf("push event %s (%s, %s at %.12s) made no PipelineRun within %s: the event listener rejected it (signature, event type) or no Trigger took it (repository, branch); the core interceptors' log (tekton-pipelines, tekton-triggers-core-interceptors) says which",
+	msg := fmt.Sprintf("push event %s (%s, %s at %.12s) made no PipelineRun within %s: the event listener rejected it (signature, event type) or no Trigger took it (repository, branch)",
 		e.EventID, e.Push.Repository, e.Push.Branch, e.Push.After, e.Waited)
+	if e.Answers == nil {
+		return msg + "; the core interceptors' log (tekton-pipelines, " + triggers.InterceptorsSelector + ") says which"
+	}
+	return msg + "; meanwhile the core interceptors answered: " + e.Answers.String()
 }
 
 // CheckRejected sends the events a listener must turn away for the
@@ -205,7 +225,11 @@ func (r *Runner) CheckRejected(ctx context.Context, s PlannedRun) ([]string, err
 		var none *NoPipelineRunError
 		switch {
 		case errors.As(err, &none):
-			seen = append(seen, fmt.Sprintf("push event %s with %s: answered in %d ms, no PipelineRun within %s", sent.EventID, c.what, sent.Accepted.Sub(sent.At).Milliseconds(), RejectWait))
+			line := fmt.Sprintf("push event %s with %s: answered in %d ms, no PipelineRun within %s", sent.EventID, c.what, sent.Accepted.Sub(sent.At).Milliseconds(), RejectWait)
+			if none.Answers != nil {
+				line += "; the core interceptors: " + none.Answers.String()
+			}
+			seen = append(seen, line)
 		case err != nil:
 			return seen, err
 		default:

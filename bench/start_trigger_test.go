@@ -3,10 +3,12 @@ package bench
 import (
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 
+	"github.com/cachebench/cachebench/cluster/triggers"
 	"github.com/cachebench/cachebench/scenarios"
 )
 
@@ -81,5 +83,17 @@ func TestRoundPathsAreUniquePerRound(t *testing.T) {
 	}
 	if len(seen) != 2*2*3*2 {
 		t.Errorf("%d round paths, want one per workload, builder, strategy and round: 24", len(seen))
+	}
+}
+
+func TestNoPipelineRunErrorSaysWhy(t *testing.T) {
+	e := &NoPipelineRunError{EventID: "ev1", Push: triggers.Push{Repository: "smoke", Branch: "rounds/r1-m1", After: "0123456789abcdef"}, Waited: time.Minute}
+	if msg := e.Error(); !strings.Contains(msg, "ev1 (smoke, rounds/r1-m1 at 0123456789ab) made no PipelineRun within 1m0s") || !strings.Contains(msg, "core interceptors' log (tekton-pipelines, app.kubernetes.io/name=core-interceptors)") {
+		t.Errorf("without answers: %s", msg)
+	}
+	e.Answers = &triggers.Answers{Passed: 1, Unmatched: 40, Refused: map[string]int{"error getting secret: client rate limiter Wait returned an error": 3}}
+	want := `meanwhile the core interceptors answered: 1 let through, 40 filters not matched; refused: 3× "error getting secret: client rate limiter Wait returned an error"`
+	if msg := e.Error(); !strings.HasSuffix(msg, want) {
+		t.Errorf("with answers: %s\nwant it to end %s", msg, want)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -193,5 +194,29 @@ func TestTriggerFiltersFirst(t *testing.T) {
 	}
 	if labels := objs[1].GetLabels(); labels[TriggerLabel] != ListenerName {
 		t.Errorf("the Trigger's labels %v lack %s=%s", labels, TriggerLabel, ListenerName)
+	}
+}
+
+func TestAnswersAdd(t *testing.T) {
+	// Lines as the core interceptors of v0.37.0 log them: the first four from
+	// a smoke's cluster, the signature's refusal with go-github's message.
+	log := `{"level":"info","ts":1796619012.6576393,"caller":"server/server.go:157","msg":"Interceptor response is: &{Extensions:map[] Continue:false Status:{Code:FailedPrecondition Message:error getting secret: client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context deadline}}"}
+{"level":"info","ts":1796619012.6821375,"caller":"server/server.go:157","msg":"Interceptor response is: &{Extensions:map[] Continue:true Status:{Code:OK Message:}}"}
+{"level":"info","ts":1796619012.753263,"caller":"server/server.go:157","msg":"Interceptor response is: &{Extensions:map[] Continue:false Status:{Code:FailedPrecondition Message:expression body.repository.name == \"smoke\" && body.ref == \"refs/heads/rounds/r1\" did not return true}}"}
+{"level":"info","ts":1796619012.6589625,"caller":"server/server.go:157","msg":"Interceptor response is: &{Extensions:map[] Continue:false Status:{Code:FailedPrecondition Message:error getting secret: client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context deadline}}"}
+{"level":"info","ts":1796619012.1,"caller":"server/server.go:157","msg":"Interceptor response is: &{Extensions:map[] Continue:false Status:{Code:FailedPrecondition Message:payload signature check failed}}"}
+{"level":"info","ts":1796619012.2,"caller":"main.go:99","msg":"serving"}
+`
+	a := Answers{Refused: map[string]int{}}
+	a.add(log)
+	want := map[string]int{
+		"error getting secret: client rate limiter Wait returned an error: rate: Wait(n=1) would exceed context deadline": 2,
+		"payload signature check failed": 1,
+	}
+	if a.Passed != 1 || a.Unmatched != 1 || !maps.Equal(a.Refused, want) {
+		t.Fatalf("answers %+v, want 1 passed, 1 unmatched, refused %v", a, want)
+	}
+	if s := a.String(); !strings.HasPrefix(s, `1 let through, 1 filters not matched; refused: 2× "error getting secret`) {
+		t.Errorf("String() = %s", s)
 	}
 }
