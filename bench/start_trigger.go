@@ -170,7 +170,9 @@ func (t triggerStarter) sendAndWait(ctx context.Context, push triggers.Push, for
 // what the core interceptors answered since it was sent.
 func (t triggerStarter) noPipelineRun(ctx context.Context, sent triggers.Sent, push triggers.Push, waited time.Duration) *NoPipelineRunError {
 	e := &NoPipelineRunError{EventID: sent.EventID, Push: push, Waited: waited}
-	a, err := t.r.env.Listener.ReadAnswers(ctx, sent.At.Add(-time.Second))
+	rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	a, err := t.r.env.Listener.ReadAnswers(rctx, sent.At.Add(-time.Second))
 	if err != nil {
 		t.r.log.Warnf("push event %s: the core interceptors' answers: %v", sent.EventID, err)
 		return e

@@ -1,6 +1,7 @@
 package triggers
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,7 +35,9 @@ type Answers struct {
 
 // String sums up the refusals, the most frequent first.
 func (a Answers) String() string {
-	msgs := slices.SortedFunc(maps.Keys(a.Refused), func(x, y string) int { return a.Refused[y] - a.Refused[x] })
+	msgs := slices.SortedFunc(maps.Keys(a.Refused), func(x, y string) int {
+		return cmp.Or(a.Refused[y]-a.Refused[x], strings.Compare(x, y))
+	})
 	var parts []string
 	for _, m := range msgs {
 		parts = append(parts, fmt.Sprintf("%d× %q", a.Refused[m], m))

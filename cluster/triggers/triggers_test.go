@@ -219,4 +219,10 @@ func TestAnswersAdd(t *testing.T) {
 	if s := a.String(); !strings.HasPrefix(s, `1 let through, 1 filters not matched; refused: 2× "error getting secret`) {
 		t.Errorf("String() = %s", s)
 	}
+	tie := Answers{Refused: map[string]int{"b": 1, "a": 1, "c": 2}}
+	for range 5 { // a map's order varies; the text must not
+		if s := tie.String(); s != `0 let through, 0 filters not matched; refused: 2× "c", 1× "a", 1× "b"` {
+			t.Fatalf("String() = %s", s)
+		}
+	}
 }
