@@ -3,15 +3,11 @@ package triggers
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // InterceptorsSelector selects the core interceptors' pods in Namespace.
@@ -51,22 +47,14 @@ func (a Answers) String() string {
 // ReadAnswers reads the core interceptors' answers since a time (to the
 // second, as the kubelet keeps logs) from their pods' logs.
 func (l *Listener) ReadAnswers(ctx context.Context, since time.Time) (Answers, error) {
-	pods := l.clients.Kube.CoreV1().Pods(Namespace)
-	list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: InterceptorsSelector})
+	log, err := l.clients.LogsSince(ctx, Namespace, InterceptorsSelector, "", since)
 	if err != nil {
 		return Answers{}, err
 	}
-	if len(list.Items) == 0 {
-		return Answers{}, errors.New("no core interceptors' pod in " + Namespace)
-	}
 	a := Answers{Refused: map[string]int{}}
-	t := metav1.NewTime(since)
-	for _, p := range list.Items {
-		data, err := pods.GetLogs(p.Name, &corev1.PodLogOptions{SinceTime: &t}).DoRaw(ctx)
-		if err != nil {
-			return a, fmt.Errorf("the log of %s: %w", p.Name, err)
-		}
-		a.add(string(data))
+	a.add(log)
+	if a.Passed+a.Unmatched+len(a.Refused) == 0 {
+		return a, fmt.Errorf("the core interceptors (%s in %s) logged no answer since %s", InterceptorsSelector, Namespace, since.Format(time.TimeOnly))
 	}
 	return a, nil
 }
