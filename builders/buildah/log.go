@@ -17,6 +17,11 @@ var buildahStep = regexp.MustCompile(`^(?:\[\d+/\d+\] )?STEP \d+/\d+: ((\S+).*)$
 // buildahPull is printed when an image is fetched from a registry.
 var buildahPull = []string{"Trying to pull ", "Copying blob "}
 
+// pullLead is how long before a FROM step's line a pull can be logged and
+// still be that step's: Buildah prints STEP lines to stdout and pull
+// progress to stderr, and the two streams are stamped apart.
+const pullLead = time.Second
+
 // readLog counts cache hits and splits the build into phases from the log
 // of `buildah bud` followed by `buildah push`. Buildah prints no times, so
 // a step lasts from its STEP line to the next one (kubelet timestamps):
@@ -36,6 +41,7 @@ func readLog(lines []measure.LogLine) results.BuildLog {
 		cachePush   time.Time
 	}
 	var cur *step
+	var lastPull time.Time // a pull logged outside a FROM step
 	phase, since := "", time.Time{}
 	closeStep := func(at time.Time) {
 		if cur == nil {
@@ -77,6 +83,10 @@ func readLog(lines []measure.LogLine) results.BuildLog {
 		if m := buildahStep.FindStringSubmatch(text); m != nil && !committed {
 			closeStep(l.Time)
 			cur = &step{kind: strings.ToUpper(m[2]), instruction: results.NormalizeInstruction(m[1]), start: l.Time}
+			if cur.kind == "FROM" && !lastPull.IsZero() && l.Time.Sub(lastPull) <= pullLead {
+				cur.pulled = true
+			}
+			lastPull = time.Time{}
 			continue
 		}
 		switch {
@@ -94,8 +104,12 @@ func readLog(lines []measure.LogLine) results.BuildLog {
 			if cur != nil && cur.cachePush.IsZero() {
 				cur.cachePush = l.Time
 			}
-		case cur != nil && hasAnyPrefix(text, buildahPull):
-			cur.pulled = true
+		case hasAnyPrefix(text, buildahPull):
+			if cur != nil && cur.kind == "FROM" {
+				cur.pulled = true
+			} else {
+				lastPull = l.Time
+			}
 		}
 	}
 	closeStep(last)
