@@ -71,10 +71,11 @@ e2e: docker ## end-to-end smoke: every builder and strategy, one workload, 1 war
 NODES_CLUSTER ?= cachebench-nodes
 NODES_ENV ?= CACHEBENCH_CLUSTER_NAME=$(NODES_CLUSTER) CACHEBENCH_NODES=2 CACHEBENCH_START=trigger CACHEBENCH_WORKLOADS=smoke CACHEBENCH_CHANGE=source CACHEBENCH_BUILDERS=kaniko,buildkit CACHEBENCH_STRATEGIES=registry,pv-warm CACHEBENCH_CONCURRENCY=1,2 CACHEBENCH_ROUNDS=2 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_SIDE_BY_SIDE=1
 
-e2e-nodes: docker ## several nodes and builds at once: two workers for builds, each round on one, warm runs of two builds, the harness's servers on the control plane; then a cache volume per node
-	for v in per-round per-node; do \
+e2e-nodes: docker ## several nodes and builds at once: two workers for builds, each round on one, warm runs of two builds, the harness's servers on the control plane; then a cache volume per node; then pv-warm on a volume the nodes share
+	for v in per-round per-node shared; do \
+	  only=; [ $$v = shared ] && only=CACHEBENCH_STRATEGIES=pv-warm; \
 	  $(GO) run ./cmd/cachebench cluster down --cluster-name $(NODES_CLUSTER) && \
-	  CACHEBENCH_E2E=1 CACHEBENCH_CACHE_VOLUME=$$v $(NODES_ENV) $(GO) test ./bench -run 'TestCache$$|TestCacheNodes|TestCacheConcurrency|TestCacheLeavesNothing' -count=1 -v -timeout 60m || exit 1; \
+	  CACHEBENCH_E2E=1 CACHEBENCH_CACHE_VOLUME=$$v $(NODES_ENV) $$only $(GO) test ./bench -run 'TestCache$$|TestCacheNodes|TestCacheConcurrency|TestCacheLeavesNothing' -count=1 -v -timeout 60m || exit 1; \
 	done
 
 faults: docker ## fault tests of the harness: SIGINT during cluster creation, SIGKILL mid-run then --reuse

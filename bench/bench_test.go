@@ -203,7 +203,8 @@ func TestOptionsValidate(t *testing.T) {
 		{"no node", func(o *Options) { o.Nodes = 0 }, []string{"--nodes (CACHEBENCH_NODES): 0: want 1 to 8"}},
 		{"too many nodes", func(o *Options) { o.Nodes = 9 }, []string{"--nodes", "9: want 1 to 8"}},
 		{"a volume per node on one node", func(o *Options) { o.CacheVolume = VolumePerNode }, []string{"--cache-volume (CACHEBENCH_CACHE_VOLUME)", "per-node needs builds on several nodes", "--nodes 2"}},
-		{"a bad place for volumes", func(o *Options) { o.Nodes, o.CacheVolume = 2, "per-build" }, []string{"--cache-volume", `"per-build"`, "per-round or per-node"}},
+		{"a bad place for volumes", func(o *Options) { o.Nodes, o.CacheVolume = 2, "per-build" }, []string{"--cache-volume", `"per-build"`, "per-round, per-node or shared"}},
+		{"a shared volume on one node", func(o *Options) { o.CacheVolume = VolumeShared }, []string{"--cache-volume", "shared needs builds on several nodes", "--nodes 2"}},
 		{"nodes of an existing cluster", func(o *Options) { o.Kubeconfig, o.ImageRegistry, o.Nodes = kubeconfig, "r.example/cb", 2 }, []string{"--nodes", "only applies to kind clusters", "drop it"}},
 		{"concurrency levels", func(o *Options) { o.Concurrency, o.Arrival = []int{1, 4, 2}, "poisson:6" }, nil},
 		{"no concurrency level", func(o *Options) { o.Concurrency = nil }, []string{"--concurrency (CACHEBENCH_CONCURRENCY): empty"}},
@@ -650,7 +651,11 @@ func TestParseConcurrency(t *testing.T) {
 	if c, err := o.Parse(); err != nil || c.Plan.VolumeNodes != 2 || c.Settings["cache-volume"] != VolumePerNode {
 		t.Errorf("a volume per node on 2 nodes: %d volumes, settings %v, %v", c.Plan.VolumeNodes, c.Settings, err)
 	}
-	if c, err := Defaults().Parse(); err != nil || c.Plan.VolumeNodes != 0 || c.Settings["cache-volume"] != "" {
+	o.CacheVolume = VolumeShared
+	if c, err := o.Parse(); err != nil || c.Plan.VolumeNodes != 0 || !c.Plan.VolumeShared || c.Settings["cache-volume"] != VolumeShared {
+		t.Errorf("a shared volume on 2 nodes: %d volumes, shared %v, settings %v, %v", c.Plan.VolumeNodes, c.Plan.VolumeShared, c.Settings, err)
+	}
+	if c, err := Defaults().Parse(); err != nil || c.Plan.VolumeNodes != 0 || c.Plan.VolumeShared || c.Settings["cache-volume"] != "" {
 		t.Errorf("a volume per round: %d volumes, settings %v, %v", c.Plan.VolumeNodes, c.Settings, err)
 	}
 }
@@ -714,6 +719,12 @@ func TestPlanConcurrency(t *testing.T) {
 	}
 	if skipped := strings.Join(perNode.SkippedLevels(), "\n"); !strings.Contains(skipped, "buildkit under pv-warm is not measured at 4 at once: its layers are a store on a volume that takes one build at a time, and a round has 2, one per node") {
 		t.Errorf("skipped levels with a volume per node: %q", skipped)
+	}
+	// A shared volume is still one store: one build at a time.
+	shared := m
+	shared.VolumeShared, shared.Concurrency = true, []int{1, 2}
+	if skipped := strings.Join(shared.SkippedLevels(), "\n"); !strings.Contains(skipped, "buildkit under pv-warm is measured one build at a time only: its layers are a store on the round's volume that takes one build at a time, shared by the nodes or not") || strings.Contains(skipped, "kaniko under pv-warm") {
+		t.Errorf("skipped levels with a shared volume: %q", skipped)
 	}
 	member := plan[len(plan)-1]
 	member.Member = 2

@@ -1017,7 +1017,7 @@ func TestCacheConcurrency(t *testing.T) {
 	// A round's one volume keeps its builds on its node; a volume per node
 	// lets them spread.
 	onVolume := func(builder, name string) bool {
-		return strategy(builder, name).CacheVolume && session.Matrix.VolumeNodes == 0
+		return strategy(builder, name).CacheVolume && session.Matrix.VolumeNodes == 0 && !session.Matrix.VolumeShared
 	}
 	runs := session.Runner.Runs()
 	for _, p := range concurrencyProblems(runs, session.Runner.env.BuildNodes, onVolume, session.Config.Runs.Arrival.Rate == 0) {

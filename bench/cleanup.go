@@ -31,21 +31,28 @@ type cleaner struct {
 	kube   kubernetes.Interface
 	tekton tektonclient.Interface
 	log    log.Logger
+	// removeFolder removes a shared volume's folder, which no provisioner
+	// deletes (nil where the harness made none: no kind cluster).
+	removeFolder func(ctx context.Context, volume string) error
 }
 
 // found counts what a selector matched before it was removed.
 type found struct {
-	PipelineRuns, Running, Pods, Claims int
+	PipelineRuns, Running, Pods, Claims, Volumes int
 }
 
-func (f found) empty() bool { return f.PipelineRuns+f.Pods+f.Claims == 0 }
+func (f found) empty() bool { return f.PipelineRuns+f.Pods+f.Claims+f.Volumes == 0 }
 
 func (f found) String() string {
 	prs := count(f.PipelineRuns, "PipelineRun")
 	if f.Running > 0 {
 		prs += fmt.Sprintf(" (%d still running: cancelled)", f.Running)
 	}
-	return fmt.Sprintf("%s, %s, %s", prs, count(f.Pods, "pod"), count(f.Claims, "volume claim"))
+	out := fmt.Sprintf("%s, %s, %s", prs, count(f.Pods, "pod"), count(f.Claims, "volume claim"))
+	if f.Volumes > 0 {
+		out += ", " + count(f.Volumes, "shared volume")
+	}
+	return out
 }
 
 func count(n int, noun string) string {
@@ -111,7 +118,55 @@ func (c *cleaner) removeAll(ctx context.Context, selector string) (found, error)
 			return f, fmt.Errorf("delete volume claim %s: %w", name, err)
 		}
 	}
-	return f, c.waitGone(ctx, selector, claims, volumes)
+	// Shared volumes are the harness's own, labelled like the rest.
+	pvs, err := c.kube.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return f, fmt.Errorf("list volumes: %w", err)
+	}
+	f.Volumes = len(pvs.Items)
+	for _, pv := range pvs.Items {
+		if err := c.kube.CoreV1().PersistentVolumes().Delete(ctx, pv.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return f, fmt.Errorf("delete volume %s: %w", pv.Name, err)
+		}
+	}
+	if err := c.waitGone(ctx, selector, claims, volumes); err != nil {
+		return f, err
+	}
+	for _, pv := range pvs.Items {
+		if err := c.removeSharedFolder(ctx, pv.Name); err != nil {
+			return f, err
+		}
+	}
+	return f, nil
+}
+
+// removeSharedVolume deletes a shared volume, once its claim is gone,
+// waits until it is gone, and removes its folder.
+func (c *cleaner) removeSharedVolume(ctx context.Context, name string) error {
+	if err := c.kube.CoreV1().PersistentVolumes().Delete(ctx, name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("delete volume %s: %w", name, err)
+	}
+	err := c.waitFor(ctx, "volume "+name+" to be gone", func(ctx context.Context) (bool, error) {
+		_, err := c.kube.CoreV1().PersistentVolumes().Get(ctx, name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) {
+			return true, nil
+		}
+		return false, err
+	})
+	if err != nil {
+		return err
+	}
+	return c.removeSharedFolder(ctx, name)
+}
+
+func (c *cleaner) removeSharedFolder(ctx context.Context, volume string) error {
+	if c.removeFolder == nil {
+		return nil
+	}
+	if err := c.removeFolder(ctx, volume); err != nil {
+		return fmt.Errorf("remove the folder of volume %s: %w", volume, err)
+	}
+	return nil
 }
 
 // removePipelineRun deletes one PipelineRun with its TaskRuns, pods and
@@ -187,7 +242,7 @@ func (c *cleaner) removePod(ctx context.Context, name string) error {
 }
 
 // leftovers names every object selector still matches: PipelineRuns,
-// TaskRuns, pods and volume claims.
+// TaskRuns, pods, volume claims and (shared) volumes.
 func (c *cleaner) leftovers(ctx context.Context, selector string) ([]string, error) {
 	var out []string
 	opts := metav1.ListOptions{LabelSelector: selector}
@@ -218,6 +273,13 @@ func (c *cleaner) leftovers(ctx context.Context, selector string) ([]string, err
 	}
 	for _, o := range pvcs.Items {
 		out = append(out, "PersistentVolumeClaim/"+o.Name)
+	}
+	pvs, err := c.kube.CoreV1().PersistentVolumes().List(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range pvs.Items {
+		out = append(out, "PersistentVolume/"+o.Name)
 	}
 	return out, nil
 }

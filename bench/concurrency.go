@@ -16,9 +16,9 @@ import (
 // own for each build of its warm runs: a branch of its own where the round
 // has one (a source or deps change, or runs started by pushes), so that
 // each build builds its own commit, with a Trigger of its own for pushes
-// to it; and, where the strategy keeps nothing on the round's volume, a
-// node of its own in turn (a volume is a folder on one node, so its
-// round's builds stay there).
+// to it; and a node of its own in turn, unless the strategy keeps its
+// cache on the round's one volume and the nodes do not share it (such a
+// volume is a folder on one node, so its round's builds stay there).
 func (r *Runner) addMembers(ctx context.Context, s PlannedRun, rd *round) error {
 	k := s.level()
 	if k == 1 {
@@ -34,7 +34,7 @@ func (r *Runner) addMembers(ctx context.Context, s PlannedRun, rd *round) error 
 				return fmt.Errorf("%s: %w", s.Name(), err)
 			}
 		}
-		if nodes := r.env.BuildNodes; len(nodes) > 0 && (!s.Strategy.CacheVolume || rd.volumes != nil) {
+		if nodes := r.env.BuildNodes; len(nodes) > 0 && (!s.Strategy.CacheVolume || rd.volumes != nil || rd.shared) {
 			member.node = nodes[(rd.nodeIndex+m)%len(nodes)]
 		}
 		if rd.volumes != nil {

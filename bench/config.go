@@ -69,6 +69,9 @@ type PlanConfig struct {
 	// VolumeNodes is how many build nodes have a cache volume each
 	// (--cache-volume per-node); 0 for one volume per round.
 	VolumeNodes int
+	// VolumeShared gives a round one volume that every build node mounts
+	// (--cache-volume shared).
+	VolumeShared bool
 }
 
 // RunConfig is how each run goes: what the runner reads.

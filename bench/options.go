@@ -77,7 +77,8 @@ type Options struct {
 	Concurrency []int
 	Arrival     string
 	// CacheVolume is where pv-warm's volumes are: one per round
-	// (VolumePerRound) or one per build node (VolumePerNode).
+	// (VolumePerRound), one per build node (VolumePerNode), or one per
+	// round shared by every build node (VolumeShared).
 	CacheVolume string
 	Kubeconfig  string
 	Reuse       bool
@@ -174,7 +175,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.ClusterName, "cluster-name", o.ClusterName, "name of the kind cluster")
 	fs.IntVar(&o.Nodes, "nodes", o.Nodes, "nodes of the kind cluster that run builds: above 1, that many workers beside the control plane, which then holds the harness's registries and servers; each round's runs go to one worker, the rounds in turn")
 	fs.IntSliceVar(&o.Concurrency, "concurrency", o.Concurrency, "builds each warm run starts together, each level measured in rounds of its own (e.g. 1,2,4,8): every build of a warm run builds its own change, and the report gives each level's latency percentiles, throughput and time queued")
-	fs.StringVar(&o.CacheVolume, "cache-volume", o.CacheVolume, "where a cache volume strategy (pv-warm) keeps its volumes on several nodes: per-round (one volume, each round's runs on its node) or per-node (a volume on every node, each warmed the same; a warm run's builds spread over the nodes, so a build can find its node's volume without the round's layers)")
+	fs.StringVar(&o.CacheVolume, "cache-volume", o.CacheVolume, "where a cache volume strategy (pv-warm) keeps its volumes on several nodes: per-round (one volume, each round's runs on its node) or per-node (a volume on every node, each warmed the same; a warm run's builds spread over the nodes, so a build can find its node's volume without the round's layers), or shared (one volume every node mounts, ReadWriteMany, warmed from another node than the round's; a warm run's builds spread over the nodes)")
 	fs.StringVar(&o.Arrival, "arrival", o.Arrival, "how the builds of a warm run at a level above 1 start: burst (together) or poisson:RATE (one after another at random, RATE builds a minute on average, as independent pushes arrive)")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "use the existing cluster of this kubeconfig instead of kind")
 	fs.BoolVar(&o.Reuse, "reuse", o.Reuse, "use a running kind cluster of the same name instead of refusing")
@@ -235,6 +236,7 @@ func splitList(s string) []string {
 const (
 	VolumePerRound = "per-round"
 	VolumePerNode  = "per-node"
+	VolumeShared   = "shared"
 )
 
 // MaxNodes bounds --nodes: each is a container of kind's on this machine.
@@ -387,14 +389,17 @@ func (o Options) Parse() (Config, error) {
 	}
 	switch o.CacheVolume {
 	case VolumePerRound:
-	case VolumePerNode:
-		if o.Nodes < 2 {
+	case VolumePerNode, VolumeShared:
+		switch {
+		case o.Nodes < 2:
 			bad("cache-volume", "%s needs builds on several nodes: give --nodes 2 or more, or drop it", o.CacheVolume)
-		} else {
+		case o.CacheVolume == VolumePerNode:
 			p.VolumeNodes = o.Nodes
+		default:
+			p.VolumeShared = true
 		}
 	default:
-		bad("cache-volume", "%q: choose %s or %s", o.CacheVolume, VolumePerRound, VolumePerNode)
+		bad("cache-volume", "%q: choose %s, %s or %s", o.CacheVolume, VolumePerRound, VolumePerNode, VolumeShared)
 	}
 	if err := checkLevels(o.Concurrency); err != nil {
 		bad("concurrency", "%v", err)
@@ -499,7 +504,7 @@ func (o Options) Settings() map[string]string {
 		settings["concurrency"] = joinInts(slices.Sorted(slices.Values(o.Concurrency)))
 		settings["arrival"] = o.Arrival
 	}
-	if o.CacheVolume == VolumePerNode {
+	if o.CacheVolume != VolumePerRound {
 		settings["cache-volume"] = o.CacheVolume
 	}
 	if len(o.WorkloadDirs) > 0 {

@@ -98,6 +98,8 @@ type Matrix struct {
 	// VolumeNodes is how many build nodes have a cache volume of a round
 	// each; 0 when a round has one, on its node.
 	VolumeNodes int
+	// VolumeShared: a round's one volume is mounted by every build node.
+	VolumeShared bool
 }
 
 // Rows is the number of rows a benchmark reports: one per workload and
@@ -133,8 +135,11 @@ func (m Matrix) notAtLevel(st builders.Strategy, level int) string {
 	switch {
 	case level == 1:
 	case st.VolumeLayers && level > max(m.VolumeNodes, 1):
-		if m.VolumeNodes > 0 {
+		switch {
+		case m.VolumeNodes > 0:
 			return fmt.Sprintf("its layers are a store on a volume that takes one build at a time, and a round has %d, one per node", m.VolumeNodes)
+		case m.VolumeShared:
+			return "its layers are a store on the round's volume that takes one build at a time, shared by the nodes or not (--cache-volume per-node gives each node one)"
 		}
 		return "its layers are a store on the round's volume that takes one build at a time (--cache-volume per-node gives each node one)"
 	case st.Mirror:
@@ -344,7 +349,7 @@ func (c PlanConfig) selection(s builders.Settings, set *images.Set) (Matrix, err
 			return Matrix{}, err
 		}
 	}
-	return Matrix{Workloads: ws, Changes: c.Changes, Networks: c.Networks, Builders: bs, Strategies: names, CacheNetwork: c.CacheNetwork, Concurrency: c.Concurrency, VolumeNodes: c.VolumeNodes}, nil
+	return Matrix{Workloads: ws, Changes: c.Changes, Networks: c.Networks, Builders: bs, Strategies: names, CacheNetwork: c.CacheNetwork, Concurrency: c.Concurrency, VolumeNodes: c.VolumeNodes, VolumeShared: c.VolumeShared}, nil
 }
 
 // strategyOf is a builder's own strategy of that name (selection checked

@@ -2,10 +2,13 @@ package bench
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
+	"path"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,13 +18,17 @@ import (
 	"k8s.io/client-go/kubernetes"
 	watchtools "k8s.io/client-go/tools/watch"
 
+	"github.com/cachebench/cachebench/cluster/kind"
 	"github.com/cachebench/cachebench/measure"
 )
 
 // volumePreparation gives a round with a cache volume a new one, warmed
 // by the builder's warm-up pod with the workload's base images, and
 // deletes it when the round ends. With a volume per node (Matrix.
-// VolumeNodes) the round has one on every build node, each warmed alike.
+// VolumeNodes) the round has one on every build node, each warmed alike;
+// with a shared volume (Matrix.VolumeShared), one that every build node
+// mounts, warmed on another node than the round's, so that the round's
+// cold run finds the base images only if the nodes really share it.
 type volumePreparation struct{ r *Runner }
 
 // nodeVolumes are a round's cache volumes, one per build node, which the
@@ -47,9 +54,20 @@ func (v *nodeVolumes) used(node string) bool {
 
 // Start implements Preparation.
 func (p volumePreparation) Start(ctx context.Context, s PlannedRun, rd *round) error {
+	shared := p.r.matrix.VolumeShared && p.r.env.Kind != nil && len(p.r.env.BuildNodes) > 1
+	if shared {
+		if err := p.r.env.Kind.CheckShared(ctx); err != nil {
+			return fmt.Errorf("%s: %w", s.Name(), err)
+		}
+	}
 	start := time.Now()
 	nodes := []string{rd.node}
-	if p.r.matrix.VolumeNodes > 0 && len(p.r.env.BuildNodes) > 0 {
+	switch {
+	case shared:
+		build := p.r.env.BuildNodes
+		nodes = []string{build[(rd.nodeIndex+1)%len(build)]}
+		rd.shared = true
+	case p.r.matrix.VolumeNodes > 0 && len(p.r.env.BuildNodes) > 0:
 		nodes = p.r.env.BuildNodes
 		rd.volumes = &nodeVolumes{claims: map[string]string{}, usedOn: map[string]bool{}}
 	}
@@ -59,9 +77,13 @@ func (p volumePreparation) Start(ctx context.Context, s PlannedRun, rd *round) e
 		}
 	}
 	rd.prepareSec = time.Since(start).Seconds()
-	if rd.volumes != nil {
+	switch {
+	case rd.volumes != nil:
 		rd.claim = rd.volumes.claims[rd.node]
 		p.r.log.Infof("%s: %d cache volumes, one per node, warmed in %.1fs", s.Name(), len(nodes), rd.prepareSec)
+		return nil
+	case shared:
+		p.r.log.Infof("%s: cache volume %s, shared by the nodes, warmed on %s in %.1fs", s.Name(), rd.claim, nodes[0], rd.prepareSec)
 		return nil
 	}
 	p.r.log.Infof("%s: cache volume %s warmed in %.1fs", s.Name(), rd.claim, rd.prepareSec)
@@ -82,6 +104,11 @@ func (p volumePreparation) End(ctx context.Context, rd *round) {
 			p.r.log.Warnf("%v", err)
 		}
 	}
+	if rd.sharedVolume != "" {
+		if err := p.r.clean.removeSharedVolume(cleanupContext(ctx), rd.sharedVolume); err != nil {
+			p.r.log.Warnf("%v", err)
+		}
+	}
 }
 
 // warmVolume creates a cache volume of the round and fills it with the
@@ -99,6 +126,16 @@ func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *rou
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: CacheVolumeSize}},
 		},
+	}
+	if rd.shared {
+		pv, err := kc.CoreV1().PersistentVolumes().Create(ctx, sharedVolume(pvc.GenerateName, labels), metav1.CreateOptions{})
+		if err != nil {
+			return fmt.Errorf("create shared volume: %w", err)
+		}
+		rd.sharedVolume = pv.Name
+		pvc.Spec.AccessModes = pv.Spec.AccessModes
+		pvc.Spec.VolumeName = pv.Name
+		pvc.Spec.StorageClassName = new(string) // the volume above, not a provisioner's
 	}
 	created, err := kc.CoreV1().PersistentVolumeClaims(ns).Create(ctx, pvc, metav1.CreateOptions{})
 	if err != nil {
@@ -151,6 +188,26 @@ func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *rou
 		return fmt.Errorf("warm-up pod %s failed:\n%s", warm.Name, measure.Tail(logs, 20))
 	}
 	return nil
+}
+
+// sharedVolume is a volume every build node mounts: a folder under the
+// kind nodes' shared folder, which its pods create. The harness deletes it
+// and its folder (cleaner.removeSharedVolume): no provisioner made it.
+func sharedVolume(prefix string, labels map[string]string) *corev1.PersistentVolume {
+	dirOrCreate := corev1.HostPathDirectoryOrCreate
+	pv := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{GenerateName: prefix, Labels: labels},
+		Spec: corev1.PersistentVolumeSpec{
+			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: CacheVolumeSize},
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+		},
+	}
+	// The folder is named after the volume, whose name the API server
+	// makes: a name of our own, made here, keeps them one.
+	pv.GenerateName, pv.Name = "", prefix+strings.ToLower(rand.Text()[:8])
+	pv.Spec.HostPath = &corev1.HostPathVolumeSource{Path: path.Join(kind.SharedPath, pv.Name), Type: &dirOrCreate}
+	return pv
 }
 
 // waitPodDone watches a pod until it succeeds or fails. API errors end the

@@ -104,9 +104,13 @@ type round struct {
 	// claim is the cache volume's claim the round's runs mount: the
 	// round's, or with a volume per node the one of the node they run on
 	// (volumes).
-	claim      string
-	volumes    *nodeVolumes
-	prepareSec float64
+	claim   string
+	volumes *nodeVolumes
+	// shared: the claim's volume is mounted by every build node, and
+	// sharedVolume is its name (--cache-volume shared).
+	shared       bool
+	sharedVolume string
+	prepareSec   float64
 	// node is the node the round's pods go to ("" where the scheduler
 	// chooses: a cluster of one node, or one cachebench did not make);
 	// nodeIndex its place among the build nodes, counted on.
@@ -136,9 +140,13 @@ type round struct {
 // written to the results folder given by SetWriter.
 func NewRunner(env *cluster.Env, m Matrix, cfg RunConfig, runID string, versions map[string]string, l log.Logger) *Runner {
 	tc := env.Clients.Tekton
+	clean := &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l}
+	if env.Kind != nil {
+		clean.removeFolder = env.Kind.RemoveShared
+	}
 	return &Runner{
 		env: env, tekton: tc, matrix: m, cfg: cfg, runID: runID, names: names{prefix: runID, start: cfg.Start}, log: l,
-		clean:  &cleaner{ns: env.Namespace, kube: env.Clients.Kube, tekton: tc, log: l},
+		clean:  clean,
 		rounds: map[results.Coordinates]*round{}, versions: versions, expected: map[string][]scenarios.ExpectedInstruction{},
 		streak:     streak{limit: cfg.StopAfterFailures},
 		accounting: accountingOf(env),

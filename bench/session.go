@@ -25,6 +25,7 @@ import (
 	"github.com/cachebench/cachebench/builders/kaniko"
 	"github.com/cachebench/cachebench/cluster"
 	"github.com/cachebench/cachebench/cluster/gitserver"
+	"github.com/cachebench/cachebench/cluster/kind"
 	"github.com/cachebench/cachebench/cluster/pkgcache"
 	"github.com/cachebench/cachebench/cluster/registry"
 	"github.com/cachebench/cachebench/images"
@@ -267,6 +268,9 @@ func (s *Session) start(ctx context.Context, benchmark bool) error {
 	}
 	if nodes := e.BuildNodes; len(nodes) > 0 {
 		envInfo.Notes = append(envInfo.Notes, fmt.Sprintf("The kind cluster had %d worker nodes for builds (%s) beside its control plane, which kind taints; the harness's registries, git server, network proxy and package cache ran on the control plane, apart from the builds, as a team's registries are apart from its build nodes. Each round's runs, cold and warm, went to one worker, the rounds in turn (a warm run of several builds at once: see the concurrency note), by a node selector in the PipelineRun's pod template (the harness places them, not the scheduler): a round's workspace and cache volumes are folders on the node that mounts them.", len(nodes), strings.Join(nodes, ", ")))
+	}
+	if s.Matrix.VolumeShared {
+		envInfo.Notes = append(envInfo.Notes, fmt.Sprintf("A pv-warm round's cache volume was shared by the nodes (--cache-volume shared): one host folder, %s in every worker, as an NFS share is on a cluster of machines, which kind's nodes, containers on one host, reach through their common kernel and disk. Each round's volume was a folder in it (a ReadWriteMany volume made by the harness), warmed by a pod on another worker than the round's, and a warm run's builds at once spread over the workers. Its figures are what a share served by local disk gives; a network file system adds its own latency.", kind.SharedPath))
 	}
 	if s.Config.Runs.SideBySide {
 		envInfo.Notes = append(envInfo.Notes, "Runs went side by side (--side-by-side): each round's builders at once, every builder's runs in order, to prove rather than time. A run's overlapped count says how many runs were under way during it: its duration is then not its own alone. Every round pulled bases of its own (copies in upstream under the round's path, whose package settings carry the round's tag), so a run's traffic to upstream and the mirror is counted from its round's repositories, as its traffic to the cache registry is (every builder pushes to a repository of its own, its runs one after another, and every round has a layer cache of its own), and its package traffic from its round's tag.")

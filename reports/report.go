@@ -979,8 +979,11 @@ func nodeTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok b
 // nodesText introduces the table of where the builds ran.
 func nodesText(env results.Environment) string {
 	placed := "each round's runs on one node, the rounds in turn"
-	if env.Settings["cache-volume"] == "per-node" {
+	switch env.Settings["cache-volume"] {
+	case "per-node":
 		placed = "each round's runs on one node, the rounds in turn, but a warm run's builds at once spread over the nodes, each mounting its node's cache volume; a build on a node whose volume no build of its round had used is on a cold volume: the base images were there, the round's layers not"
+	case "shared":
+		placed = "each round's runs on one node, the rounds in turn, but a warm run's builds at once spread over the nodes; a round's cache volume is one folder every node mounts, warmed on another node than the round's"
 	}
 	return "Where the builds ran (" + placed + "): per node, the runs, their median wall time in seconds, and the layer cache's hit rate, the hits in the builders' logs over the hits and misses together."
 }

@@ -276,8 +276,13 @@ func (p *Provider) Create(ctx context.Context, args ...string) (string, error) {
 		Networking: kindv1alpha4.Networking{DisableDefaultCNI: !p.defaultCNI},
 		Nodes:      []kindv1alpha4.Node{{Role: kindv1alpha4.ControlPlaneRole}},
 	}
+	if workers(p.nodes) > 0 {
+		if err := os.MkdirAll(p.sharedDir(), 0o755); err != nil {
+			return "", fmt.Errorf("shared folder of %q: %w", p.name, err)
+		}
+	}
 	for range workers(p.nodes) {
-		cfg.Nodes = append(cfg.Nodes, kindv1alpha4.Node{Role: kindv1alpha4.WorkerRole})
+		cfg.Nodes = append(cfg.Nodes, kindv1alpha4.Node{Role: kindv1alpha4.WorkerRole, ExtraMounts: p.sharedMount()})
 	}
 	if len(p.mirrors) > 0 {
 		cfg.ContainerdConfigPatches = []string{mirrorPatch}
@@ -471,8 +476,14 @@ func (p *Provider) Cleanup(ctx context.Context) error {
 
 func (p *Provider) delete() error {
 	path := p.kubeconfigFile()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p.emptyShared(ctx)
 	if err := p.kind.Delete(p.name, path); err != nil {
 		return fmt.Errorf("delete kind cluster %q: %w", p.name, err)
+	}
+	if err := p.removeSharedDir(); err != nil {
+		p.log.Warnf("%v", err)
 	}
 	p.created, p.createErr, p.restConfig = false, nil, nil
 	if path == p.ownKubeconfig() {
