@@ -204,6 +204,10 @@ func TestOptionsValidate(t *testing.T) {
 		{"too many nodes", func(o *Options) { o.Nodes = 9 }, []string{"--nodes", "9: want 1 to 8"}},
 		{"a volume per node on one node", func(o *Options) { o.CacheVolume = VolumePerNode }, []string{"--cache-volume (CACHEBENCH_CACHE_VOLUME)", "per-node needs builds on several nodes", "--nodes 2"}},
 		{"a bad place for volumes", func(o *Options) { o.Nodes, o.CacheVolume = 2, "per-build" }, []string{"--cache-volume", `"per-build"`, "per-round, per-node or shared"}},
+		{"a daemon for builders without one", func(o *Options) {
+			o.Builders, o.Strategies = []string{"buildkit", "kaniko"}, []string{"registry", "daemon"}
+		}, []string{"--strategies (CACHEBENCH_STRATEGIES)", "daemon: builder kaniko has no daemon", "the builders with one: buildkit"}},
+		{"a daemon", func(o *Options) { o.Builders, o.Strategies = []string{"buildkit"}, []string{"none", "daemon"} }, nil},
 		{"a shared volume on one node", func(o *Options) { o.CacheVolume = VolumeShared }, []string{"--cache-volume", "shared needs builds on several nodes", "--nodes 2"}},
 		{"nodes of an existing cluster", func(o *Options) { o.Kubeconfig, o.ImageRegistry, o.Nodes = kubeconfig, "r.example/cb", 2 }, []string{"--nodes", "only applies to kind clusters", "drop it"}},
 		{"concurrency levels", func(o *Options) { o.Concurrency, o.Arrival = []int{1, 4, 2}, "poisson:6" }, nil},

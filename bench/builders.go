@@ -32,6 +32,18 @@ func newBuilders(defs []builders.Definition, s builders.Settings) []builders.Bui
 	return out
 }
 
+// daemonBuilders names the builders whose builds can go to a daemon of
+// their own (the daemon strategy).
+func daemonBuilders() []string {
+	var names []string
+	for _, b := range newBuilders(all.Builders, builders.Settings{}) {
+		if _, ok := b.(builders.Daemon); ok {
+			names = append(names, b.Name())
+		}
+	}
+	return names
+}
+
 // DefinedBuilders are every builder this cachebench knows, as a benchmark
 // records them: what they need serves reports of benchmarks recorded
 // before needs were kept (decision.Inputs.Defined).

@@ -473,6 +473,84 @@ func TestCacheRegistryFault(t *testing.T) {
 	}
 }
 
+// daemonRound numbers the daemon test's rounds, apart from the plan's.
+const daemonRound = faultRound + 3
+
+// TestCacheDaemon measures the daemon strategy apart from the plan (only
+// BuildKit has it, and --strategies names every builder's): a round's
+// cold build on its fresh daemon finds nothing cached and its warm build
+// takes layers from the daemon, both verified; then the daemon is killed,
+// and the next build fails saying the daemon died, with the daemon's last
+// lines; the build after that gets a new round: a fresh daemon, a cold
+// build first.
+func TestCacheDaemon(t *testing.T) {
+	requireSession(t)
+	i := slices.IndexFunc(session.Builders, func(b builders.Builder) bool { _, ok := b.(builders.Daemon); return ok })
+	if i < 0 {
+		t.Skip("no builder of this session has a daemon")
+	}
+	b := session.Builders[i]
+	daemon, ok := strategyNamed(b, builders.DaemonName)
+	if !ok {
+		t.Fatalf("builder %s has a daemon but no strategy %s", b.Name(), builders.DaemonName)
+	}
+	r := session.Runner
+	s := PlannedRun{Workload: session.Workloads[0], Network: session.Networks[0], Builder: b, Strategy: daemon, Round: daemonRound, Cache: results.Cold}
+	s.Change = s.Workload.DefaultChange()
+	defer func() { r.endRound(suiteCtx, s) }()
+	verified := func(runs []results.Run, err error, want ...results.CacheState) {
+		t.Helper()
+		if err != nil || len(runs) != len(want) {
+			t.Fatalf("%d runs, %v; want %d", len(runs), err, len(want))
+		}
+		for i, run := range runs {
+			t.Logf("%s %s%d: success=%v wall=%.1fs hits=%d misses=%d verdict %+v", run.Builder, run.Cache, run.Attempt, run.Success, float64(run.WallMillis)/1000, run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.Check)
+			if run.Cache != want[i] || !run.Success || run.Check == nil || run.Check.Verdict != results.Verified {
+				t.Errorf("run %d: %s, success %v, verdict %+v; want a verified %s run", i, run.Cache, run.Success, run.Check, want[i])
+			}
+		}
+	}
+	runs, err := r.Do(suiteCtx, s)
+	verified(runs, err, results.Cold)
+	// The cold build's work (apt, its layers) is the daemon's, and counted.
+	if build, _ := runs[0].Task(builders.BuildTask); r.accounting != nil && runs[0].DaemonCPUSeconds <= build.CPUSeconds {
+		t.Errorf("the daemon used %.1f CPU-s during the cold build, no more than the build pod's %.1f", runs[0].DaemonCPUSeconds, build.CPUSeconds)
+	}
+	first, _ := r.round(s)
+	if first == nil || first.daemonPod == "" {
+		t.Fatal("the round has no daemon pod")
+	}
+	s.Cache, s.Attempt = results.Warm, 1
+	runs, err = r.Do(suiteCtx, s)
+	verified(runs, err, results.Warm)
+	if len(runs) == 1 && runs[0].BuildLog.CacheHits == 0 {
+		t.Error("the warm build took no layer from the daemon")
+	}
+
+	// The daemon goes: buildkitd is the container's first process.
+	if _, err := r.env.Clients.Exec(suiteCtx, r.env.Namespace, first.daemonPod, "", []string{"sh", "-c", "kill 1"}, nil); err != nil {
+		t.Fatalf("kill the daemon: %v", err)
+	}
+	s.Attempt = 2
+	runs, err = r.Do(suiteCtx, s)
+	if err == nil || len(runs) != 1 || runs[0].Success {
+		t.Fatalf("a build on a dead daemon: %d runs, %v", len(runs), err)
+	}
+	t.Logf("the build on the dead daemon: %s", runs[0].Reason)
+	if !strings.Contains(runs[0].Reason, "the daemon died: ") {
+		t.Errorf("its reason does not say the daemon died: %q", runs[0].Reason)
+	}
+	if !strings.Contains(runs[0].LogTail, "the daemon's last lines") {
+		t.Errorf("its log tail lacks the daemon's last lines: %q", runs[0].LogTail)
+	}
+	s.Attempt = 3
+	runs, err = r.Do(suiteCtx, s)
+	verified(runs, err, results.Cold, results.Warm)
+	if again, _ := r.round(s); again == nil || again.daemonPod == first.daemonPod {
+		t.Errorf("the round after the daemon died has daemon %v, not a fresh one", again)
+	}
+}
+
 // TestCacheNetworkProfiles proves that a network profile does to the
 // upstream registry's connections what it says: each request waits one
 // round trip more, and a base image's largest layer comes no faster than

@@ -118,6 +118,16 @@ func (c *cleaner) removeAll(ctx context.Context, selector string) (found, error)
 			return f, fmt.Errorf("delete volume claim %s: %w", name, err)
 		}
 	}
+	// Daemons' Services go with their pods.
+	svcs, err := c.kube.CoreV1().Services(c.ns).List(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return f, fmt.Errorf("list services: %w", err)
+	}
+	for _, svc := range svcs.Items {
+		if err := c.kube.CoreV1().Services(c.ns).Delete(ctx, svc.Name, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			return f, fmt.Errorf("delete service %s: %w", svc.Name, err)
+		}
+	}
 	// Shared volumes are the harness's own, labelled like the rest.
 	pvs, err := c.kube.CoreV1().PersistentVolumes().List(ctx, metav1.ListOptions{LabelSelector: selector})
 	if err != nil {
@@ -242,7 +252,7 @@ func (c *cleaner) removePod(ctx context.Context, name string) error {
 }
 
 // leftovers names every object selector still matches: PipelineRuns,
-// TaskRuns, pods, volume claims and (shared) volumes.
+// TaskRuns, pods, (daemons') services, volume claims and (shared) volumes.
 func (c *cleaner) leftovers(ctx context.Context, selector string) ([]string, error) {
 	var out []string
 	opts := metav1.ListOptions{LabelSelector: selector}
@@ -266,6 +276,13 @@ func (c *cleaner) leftovers(ctx context.Context, selector string) ([]string, err
 	}
 	for _, o := range pods.Items {
 		out = append(out, "Pod/"+o.Name)
+	}
+	svcs, err := c.kube.CoreV1().Services(c.ns).List(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range svcs.Items {
+		out = append(out, "Service/"+o.Name)
 	}
 	pvcs, err := c.kube.CoreV1().PersistentVolumeClaims(c.ns).List(ctx, opts)
 	if err != nil {

@@ -46,7 +46,7 @@ func TestOnlineAndOfflineRenderAlike(t *testing.T) {
 		objs = append(objs, b.Task(builders.BuildTaskName(b)), builders.Pipeline(b))
 		for _, s := range b.Strategies() {
 			req := builders.BuildRequest{Workload: w[0], Strategy: s, BaseRegistry: "upstream:5000", Mirror: "mirror:5000",
-				Bases: map[string]string{"golang": "upstream:5000/base/golang:1", "debian": "upstream:5000/base/debian:1"}, CacheRepo: "registry:5000/cache/r1", Stamp: "s"}
+				Bases: map[string]string{"golang": "upstream:5000/base/golang:1", "debian": "upstream:5000/base/debian:1"}, CacheRepo: "registry:5000/cache/r1", Stamp: "s", Daemon: "tcp://daemon:1234"}
 			args, err := b.Args(req)
 			if err != nil {
 				t.Fatal(err)
@@ -56,6 +56,9 @@ func TestOnlineAndOfflineRenderAlike(t *testing.T) {
 				t.Fatal(err)
 			}
 			objs = append(objs, args, pod)
+		}
+		if d, ok := b.(builders.Daemon); ok {
+			objs = append(objs, d.DaemonPod([]string{"registry:5000", "upstream:5000"}))
 		}
 		data, err := json.Marshal(objs)
 		if err != nil {

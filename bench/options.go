@@ -159,7 +159,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CacheNetwork, "cache-network", o.CacheNetwork, "network profile between the builders and the cache registry (layer caches, pushed images)")
 	fs.StringVar(&o.Packages, "packages", o.Packages, "how RUN instructions download apt packages, Go modules and npm packages: proxied (through a package cache in the cluster, behind the upstream network profile, filled by one unmeasured build of each workload and then frozen, so every run downloads the same) or direct (from the internet, as the Dockerfile says)")
 	fs.StringVar(&o.Start, "start", o.Start, "how each run starts: api (the harness creates the PipelineRun) or trigger (a commit pushed to the git server, announced by a signed GitHub push event to a Tekton Triggers "+versions.Triggers+" EventListener, whose Trigger creates the PipelineRun; the event's latency is measured too)")
-	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure, each under every builder (default: all: none, registry, pv-warm)")
+	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure, each under every builder (default: none, registry, pv-warm; mirror when named, and daemon, BuildKit's only)")
 	fs.StringSliceVar(&o.Builders, "builders", o.Builders, "image builders to compare ("+strings.Join(Builders, ", ")+")")
 	// --builder was the flag while kaniko was the only builder.
 	fs.StringSliceVar(&o.Builders, "builder", o.Builders, "same as --builders")
@@ -327,6 +327,10 @@ func (o Options) Parse() (Config, error) {
 		bad("builders", "%v", err)
 	} else {
 		for _, b := range newBuilders(p.Definitions, builders.Settings{}) {
+			if _, isDaemon := b.(builders.Daemon); !isDaemon && slices.Contains(o.Strategies, builders.DaemonName) {
+				bad("strategies", "%s: builder %s has no daemon; drop it from --builders, or %s from --strategies (the builders with one: %s)", builders.DaemonName, b.Name(), builders.DaemonName, strings.Join(daemonBuilders(), ", "))
+				break
+			}
 			if _, err := builders.SelectStrategies(b, o.Strategies); err != nil {
 				bad("strategies", "%v", err)
 				break

@@ -19,7 +19,7 @@ type Preparation interface {
 }
 
 // preparations are a round's, in order: the trigger last, since its
-// template names what the others made (the cache volume).
+// template names what the others made (the cache volume, the daemon).
 func (r *Runner) preparations(s PlannedRun) []Preparation {
 	var p []Preparation
 	if s.Strategy.LayerRepo != "" {
@@ -28,6 +28,9 @@ func (r *Runner) preparations(s PlannedRun) []Preparation {
 	p = append(p, changePreparation{r})
 	if s.Strategy.CacheVolume {
 		p = append(p, volumePreparation{r})
+	}
+	if s.Strategy.Daemon {
+		p = append(p, daemonPreparation{r})
 	}
 	if r.cfg.Start == results.StartTrigger {
 		p = append(p, triggerPreparation{r})

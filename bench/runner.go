@@ -106,6 +106,10 @@ type round struct {
 	// (volumes).
 	claim   string
 	volumes *nodeVolumes
+	// daemon is the address of the round's daemon (the daemon strategy),
+	// served by daemonPod behind daemonService.
+	daemon, daemonPod, daemonService string
+	daemonNode, daemonUID            string
 	// shared: the claim's volume is mounted by every build node, and
 	// sharedVolume is its name (--cache-volume shared).
 	shared       bool
@@ -423,7 +427,7 @@ func (r *Runner) request(s PlannedRun, rd *round, stamp string) builders.BuildRe
 	req := builders.BuildRequest{
 		Workload: s.Workload, Strategy: s.Strategy,
 		BaseRegistry: r.env.Upstream.Host, Mirror: r.env.Mirror.Host, Bases: r.env.Bases,
-		CacheRepo: rd.cacheRepo, Stamp: stamp,
+		CacheRepo: rd.cacheRepo, Stamp: stamp, Daemon: rd.daemon,
 	}
 	if bp := r.basePath(rd); bp != "" {
 		req.BasePath = bp
@@ -565,6 +569,7 @@ func (r *Runner) failed(ctx context.Context, run results.Run, err error) (result
 func (r *Runner) startRun(ctx context.Context, p preparedRun) (results.Run, error) {
 	s, rd, run := p.s, p.rd, p.run
 	r.overlaps.started(run.Seq)
+	daemonBefore, daemonRead := daemonPreparation{r}.daemonCPU(ctx, rd)
 	st, err := p.begin(ctx)
 	run.Trigger = st.Trigger
 	if err != nil {
@@ -579,12 +584,25 @@ func (r *Runner) startRun(ctx context.Context, p preparedRun) (results.Run, erro
 	if err != nil {
 		return r.record(run, err)
 	}
+	if daemonRead {
+		if after, ok := (daemonPreparation{r}).daemonCPU(ctx, rd); ok {
+			run.DaemonCPUSeconds = (after - daemonBefore).Seconds()
+		}
+	}
 	f := Finished{Planned: s, PipelineRun: done, Start: st.At, End: end, Pods: pods, round: rd}
 	for _, c := range r.collectors() {
 		c.Collect(ctx, f, &run)
 	}
 	if rd.volumes != nil {
 		rd.volumes.use(rd.node)
+	}
+	if !run.Success && rd.daemonPod != "" {
+		if last, dead := (daemonPreparation{r}).died(ctx, rd); dead {
+			// The round's next run starts it again, with a fresh daemon.
+			run.Reason += "; the daemon died: " + lastMessage(last)
+			run.LogTail += "\n--- the daemon's last lines:\n" + last
+			defer r.endRound(ctx, s)
+		}
 	}
 	r.logRun(s, run)
 	if !run.Success {
@@ -720,13 +738,17 @@ func dnsName(s string) string {
 	return out[:min(len(out), 63)]
 }
 
-// usageNote is what the kernel accounted to the build's pod, for the
-// progress line.
+// usageNote is what the kernel accounted to the build's pod (and its
+// daemon's), for the progress line.
 func usageNote(run results.Run) string {
+	note := ""
 	if t, _ := run.Task(builders.BuildTask); t.CPUSeconds > 0 {
-		return fmt.Sprintf("; build pod %.1f CPU-s, peak %.0f MiB", t.CPUSeconds, float64(t.PeakMemoryBytes)/(1<<20))
+		note = fmt.Sprintf("; build pod %.1f CPU-s, peak %.0f MiB", t.CPUSeconds, float64(t.PeakMemoryBytes)/(1<<20))
 	}
-	return ""
+	if run.DaemonCPUSeconds > 0 {
+		note += fmt.Sprintf("; daemon %.1f CPU-s meanwhile", run.DaemonCPUSeconds)
+	}
+	return note
 }
 
 // trafficNote is the run's registry traffic for the progress line.

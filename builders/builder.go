@@ -45,6 +45,17 @@ type Builder interface {
 	Pod() string
 }
 
+// Daemon is a builder whose builds can go to a long-lived daemon of its
+// own (the daemon strategy) instead of one inside the build step.
+type Daemon interface {
+	// DaemonPod is the pod of a daemon that serves builds on DaemonPort,
+	// its state empty, trusting plain HTTP to each of registries
+	// (host:port).
+	DaemonPod(registries []string) *corev1.PodSpec
+	// DaemonPort is the TCP port the daemon serves builds on.
+	DaemonPort() int32
+}
+
 // CABundleKey is the key of the CA bundle in its ConfigMap.
 const CABundleKey = "ca-certificates.crt"
 
@@ -72,6 +83,9 @@ type BuildRequest struct {
 	CacheRepo string
 	// Stamp is this run's value of the workload's StampArg.
 	Stamp string
+	// Daemon is the address of the round's daemon (the daemon strategy),
+	// e.g. tcp://<service>:<port>.
+	Daemon string
 }
 
 // buildArgs are the build arguments of a run, as KEY=VALUE: where base
@@ -125,6 +139,10 @@ func Info(b Builder) results.BuilderInfo {
 	}
 	for _, s := range b.Strategies() {
 		needs := []string{}
+		if s.Daemon {
+			// Every build of the round reads and writes one daemon's cache.
+			needs = append(needs, results.NeedDaemon)
+		}
 		if s.LayerRepo != "" {
 			needs = append(needs, results.NeedRegistryWrites)
 		}
@@ -212,6 +230,21 @@ func Task(name, description, cacheUse string, step pipelinev1.Step, volumes []co
 		st.Env = append(st.Env, corev1.EnvVar{Name: buildCAEnv, Value: systemCABundle})
 	}
 	return t
+}
+
+// MountBuildCA mounts the build CA bundle of a ConfigMap (none for "")
+// over the system bundle of the pod's first container and says so in its
+// environment, as Task does for a build step.
+func MountBuildCA(spec *corev1.PodSpec, caBundle string) {
+	if caBundle == "" {
+		return
+	}
+	spec.Volumes = append(spec.Volumes, corev1.Volume{Name: "build-ca", VolumeSource: corev1.VolumeSource{
+		ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: caBundle}},
+	}})
+	c := &spec.Containers[0]
+	c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: "build-ca", MountPath: systemCABundle, SubPath: CABundleKey, ReadOnly: true})
+	c.Env = append(c.Env, corev1.EnvVar{Name: buildCAEnv, Value: systemCABundle})
 }
 
 // systemCABundle is where Debian-based images keep their CA bundle.

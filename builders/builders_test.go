@@ -93,10 +93,15 @@ func TestEveryStepHasACommandOrScript(t *testing.T) {
 }
 
 // Every builder has the same strategy names, "none" first, and keeps
-// nothing between runs with none.
+// nothing between runs with none; the builders that have a daemon have
+// the daemon strategy too, and only they.
 func TestBuildersShareStrategyNames(t *testing.T) {
-	want := strings.Join(builders.StrategyNames(testKaniko), ",")
+	common := strings.Join(builders.StrategyNames(testKaniko), ",")
 	for _, b := range testBuilders {
+		want := common
+		if _, ok := b.(builders.Daemon); ok {
+			want += "," + builders.DaemonName
+		}
 		if got := strings.Join(builders.StrategyNames(b), ","); got != want {
 			t.Errorf("%s strategies %s, want %s", b.Name(), got, want)
 		}

@@ -26,12 +26,20 @@ type Strategy struct {
 	// Mirror: base images come through the pull-through mirror near the
 	// cluster, each round's bases new to it; no layer cache.
 	Mirror bool
+	// Daemon: builds talk to a long-lived daemon that the round starts
+	// with an empty state; what it keeps (base images, layers) is the
+	// cache. Only builders that are a Daemon have it.
+	Daemon bool
 	// OptIn: measured only when named (--strategies), not by default.
 	OptIn bool
 }
 
 // MirrorName is the name of every builder's mirror strategy.
 const MirrorName = "mirror"
+
+// DaemonName is the name of the daemon strategy of every builder that
+// has one.
+const DaemonName = "daemon"
 
 // mirrorStrategy is a builder's mirror strategy, with its summary.
 func MirrorStrategy(summary string) Strategy {
@@ -40,10 +48,10 @@ func MirrorStrategy(summary string) Strategy {
 
 // UsesCache reports whether the builder keeps anything between runs (a
 // mirror is the registry's doing: the builder sees no cache).
-func (s Strategy) UsesCache() bool { return s.CacheVolume || s.LayerRepo != "" }
+func (s Strategy) UsesCache() bool { return s.CacheVolume || s.LayerRepo != "" || s.Daemon }
 
 // LayerCache reports whether warm runs should find layers in a cache.
-func (s Strategy) LayerCache() bool { return s.LayerRepo != "" || s.VolumeLayers }
+func (s Strategy) LayerCache() bool { return s.LayerRepo != "" || s.VolumeLayers || s.Daemon }
 
 // SelectStrategies returns the named strategies of a builder, in the order
 // given; no names means the default ones (all but the opt-in ones).

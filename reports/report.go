@@ -395,7 +395,11 @@ func reportDoc(rep *Report) doc {
 			d.add(t)
 		}
 		if t, ok := usageTable(res.Runs, rows, wMulti); ok {
-			d.para("What a run used (medians, from the kernel's counters of each pod's cgroup, read every 200 ms while it ran): CPU-seconds of the build task's pod and of every task's pod together, and the most memory the build task's pod held at once; then the size of the round's cache after the run: its layer cache repository (every blob once) and what its cache volume holds.")
+			text := "What a run used (medians, from the kernel's counters of each pod's cgroup, read every 200 ms while it ran): CPU-seconds of the build task's pod and of every task's pod together, and the most memory the build task's pod held at once; then the size of the round's cache after the run: its layer cache repository (every blob once) and what its cache volume holds."
+			if slices.ContainsFunc(res.Runs, func(r results.Run) bool { return r.DaemonCPUSeconds > 0 }) {
+				text += " Under the daemon strategy the build runs in the round's daemon, not in the build task's pod: the run's CPU-seconds include the daemon's while the run went on (builds at once each count it over their own time, so the daemon's work is counted once per build in flight)."
+			}
+			d.para(text)
 			d.add(t)
 		}
 	}

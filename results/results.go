@@ -232,6 +232,11 @@ type Run struct {
 	// cache volume holds then.
 	CacheBytes  int64 `json:"cacheBytes,omitempty"`
 	VolumeBytes int64 `json:"volumeBytes,omitempty"`
+	// DaemonCPUSeconds is what the round's daemon (the daemon strategy)
+	// used while the run went on, from its pod's cgroup as the tasks'
+	// figures; builds at once each count the daemon over their own time,
+	// which the others' share.
+	DaemonCPUSeconds float64 `json:"daemonCpuSeconds,omitempty"`
 
 	Versions map[string]string `json:"versions"`
 }
@@ -372,10 +377,10 @@ func (r Run) Task(name string) (Task, bool) {
 	return Task{}, false
 }
 
-// CPUSeconds is what the kernel accounted to every task's pod together (0
-// when the run recorded none).
+// CPUSeconds is what the kernel accounted to every task's pod together,
+// and to the daemon the run's build went to (0 when the run recorded none).
 func (r Run) CPUSeconds() float64 {
-	sum := 0.0
+	sum := r.DaemonCPUSeconds
 	for _, t := range r.Tasks {
 		sum += t.CPUSeconds
 	}

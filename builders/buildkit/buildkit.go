@@ -2,6 +2,7 @@ package buildkit
 
 import (
 	"fmt"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -21,7 +22,10 @@ type BuildKit struct {
 	CABundle   string // ConfigMap of the build CA bundle ("" for none)
 }
 
-var _ builders.Builder = BuildKit{}
+var (
+	_ builders.Builder = BuildKit{}
+	_ builders.Daemon  = BuildKit{}
+)
 
 // Name implements Builder.
 func (BuildKit) Name() string { return "buildkit" }
@@ -51,6 +55,7 @@ func (BuildKit) Strategies() []builders.Strategy {
 		{Name: "registry", Summary: "layer cache in a registry repository: --export-cache type=registry,mode=max and --import-cache of the same ref", LayerRepo: "cache"},
 		{Name: "pv-warm", Summary: "buildkitd's state directory on the round's volume, warmed with the base images; the layers it builds stay there too", CacheVolume: true, VolumeLayers: true},
 		builders.MirrorStrategy(`base images through a pull-through mirror near the cluster: buildkitd.toml [registry."<upstream>"] mirrors = ["<mirror>"]; no cache import or export`),
+		{Name: builders.DaemonName, Summary: "a long-lived buildkitd that the round starts (a pod and a Service, its state on an emptyDir, empty at the round's start) and every build talks to over TCP (BUILDKIT_HOST); its state is the cache", Daemon: true, OptIn: true},
 	}
 }
 
@@ -58,10 +63,7 @@ func (BuildKit) Strategies() []builders.Strategy {
 // in-cluster registry, and the mirror of $mirror_from when set), starts
 // the daemon on a state directory and waits until it answers. $registries
 // (hosts, space-separated), $mirror_from, $mirror_to and $root must be set.
-const buildKitStart = `mkdir -p /etc/buildkit "$root"
-` + buildKitConfig + ` >/etc/buildkit/buildkitd.toml
-` + builders.PrepareRuncWithCA + `
-buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" ${runtime:+--oci-worker-binary="$runtime"} >/tmp/buildkitd.log 2>&1 &
+const buildKitStart = buildKitSetup + `buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" ${runtime:+--oci-worker-binary="$runtime"} >/tmp/buildkitd.log 2>&1 &
 daemon=$!
 trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true' EXIT
 tries=0
@@ -74,6 +76,13 @@ until buildctl debug workers >/dev/null 2>&1; do
   fi
   sleep 0.1
 done
+`
+
+// buildKitSetup writes buildkitd's settings and the OCI runtime it runs
+// RUN instructions with ($runtime).
+const buildKitSetup = `mkdir -p /etc/buildkit "$root"
+` + buildKitConfig + ` >/etc/buildkit/buildkitd.toml
+` + builders.PrepareRuncWithCA + `
 `
 
 // buildKitConfig prints buildkitd.toml: plain HTTP to each of
@@ -95,15 +104,22 @@ done
 
 // buildKitScript builds the workload's Dockerfile and pushes the image;
 // EXTRA_ARGS come as the script's arguments, the first of which may be
-// --registry-map=<registry>=<mirror> (the mirror strategy). The registries
+// --daemon=<address> (the daemon strategy: the round's buildkitd, none in
+// the step) or --registry-map=<registry>=<mirror> (the mirror strategy). The registries
 // it talks to are the image's and the base images' (the BASE_REGISTRY
 // build argument).
 const buildKitScript = `#!/bin/sh
 set -eu
 image="$PARAM_IMAGE"
+daemon=""
+case "${1:-}" in --daemon=*) daemon="${1#--daemon=}"; shift ;; esac
 ` + builders.RegistryMapArg + buildKitRegistries + `root=/var/lib/buildkit
 if [ "$(workspaces.cache.bound)" = "true" ]; then root="$(workspaces.cache.path)/buildkit"; fi
-` + buildKitStart + `src="$(workspaces.source.path)/src"
+if [ -n "$daemon" ]; then
+  export BUILDKIT_HOST="$daemon"
+else
+` + buildKitStart + `fi
+src="$(workspaces.source.path)/src"
 dockerfile="$src/$PARAM_DOCKERFILE"
 buildctl build --progress=plain --frontend dockerfile.v0 \
   --local context="$src/$PARAM_CONTEXT" \
@@ -142,6 +158,12 @@ func (b BuildKit) Args(req builders.BuildRequest) ([]string, error) {
 		return nil, err
 	}
 	var args []string
+	if req.Strategy.Daemon {
+		if req.Daemon == "" {
+			return nil, fmt.Errorf("strategy %s: no daemon address given", req.Strategy.Name)
+		}
+		args = append(args, "--daemon="+req.Daemon) // for the script, first
+	}
 	m, err := req.RegistryMap()
 	if err != nil {
 		return nil, err
@@ -193,4 +215,47 @@ func (b BuildKit) WarmerPod(req builders.BuildRequest, claim string) (*corev1.Po
 		return nil, err
 	}
 	return builders.WarmerPod(b.Image, b.AuthSecret, claim, "/root/.docker", buildKitWarmScript, refs), nil
+}
+
+// buildKitDaemonPort is where the round's buildkitd serves builds.
+const buildKitDaemonPort = 1234
+
+// buildKitDaemonScript runs buildkitd as the round's daemon, on an empty
+// state directory, trusting plain HTTP to the registries given as
+// arguments.
+const buildKitDaemonScript = `#!/bin/sh
+set -eu
+mirror_from=""
+mirror_to=""
+registries="$*"
+root=/var/lib/buildkit
+` + buildKitSetup + `exec buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" \
+  --addr unix:///run/buildkit/buildkitd.sock --addr tcp://0.0.0.0:1234 \
+  ${runtime:+--oci-worker-binary="$runtime"}
+`
+
+// DaemonPort implements builders.Daemon.
+func (BuildKit) DaemonPort() int32 { return buildKitDaemonPort }
+
+// DaemonPod implements builders.Daemon: buildkitd, privileged (it runs RUN
+// instructions with runc), ready once it answers on its socket.
+func (b BuildKit) DaemonPod(registries []string) *corev1.PodSpec {
+	spec := &corev1.PodSpec{
+		RestartPolicy: corev1.RestartPolicyNever,
+		Containers: []corev1.Container{{
+			Name:            "buildkitd",
+			Image:           b.Image,
+			Command:         append([]string{"/bin/sh", "-c", strings.TrimPrefix(buildKitDaemonScript, "#!/bin/sh\n"), "buildkitd"}, registries...),
+			Ports:           []corev1.ContainerPort{{Name: "buildkitd", ContainerPort: buildKitDaemonPort}},
+			SecurityContext: builders.Privileged(),
+			ReadinessProbe: &corev1.Probe{
+				ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"buildctl", "debug", "workers"}}},
+				PeriodSeconds: 1, FailureThreshold: 1,
+			},
+			VolumeMounts: []corev1.VolumeMount{{Name: "buildkit-state", MountPath: "/var/lib/buildkit"}},
+		}},
+		Volumes: []corev1.Volume{{Name: "buildkit-state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+	}
+	builders.MountBuildCA(spec, b.CABundle)
+	return spec
 }

@@ -1,7 +1,9 @@
 package buildkit
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -59,5 +61,56 @@ func TestBuildKitRegistriesAreHosts(t *testing.T) {
 		if got := strings.TrimSpace(string(out)); got != want {
 			t.Errorf("%s: registries %q, want %q", arg, got, want)
 		}
+	}
+}
+
+// With the daemon strategy the step builds on the round's daemon, named by
+// its first argument, and starts no buildkitd of its own; without it, the
+// step starts its own.
+func TestBuildKitScriptDaemon(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	dir := t.TempDir()
+	stub := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stub("buildkitd", `echo "own buildkitd" >>"$OUT"; sleep 5`)
+	stub("buildctl", `[ "$1" = debug ] && exit 0; echo "buildctl on ${BUILDKIT_HOST:-its own daemon}: $*" >>"$OUT"`)
+	script := strings.NewReplacer(
+		"$(workspaces.cache.bound)", "false",
+		"$(workspaces.source.path)", dir,
+		"$(results.IMAGE_DIGEST.path)", filepath.Join(dir, "digest"),
+		"/etc/buildkit", filepath.Join(dir, "etc"),
+		"/tmp/", dir+"/",
+	).Replace(buildKitScript)
+	run := func(args ...string) string {
+		out := filepath.Join(dir, "out")
+		os.Remove(out)
+		cmd := exec.Command("sh", append([]string{"-c", script, "sh"}, args...)...)
+		cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "OUT=" + out, "PARAM_IMAGE=cache:5000/bench/x:1", "PARAM_DOCKERFILE=Dockerfile", "PARAM_CONTEXT=.", "TMPDIR=" + dir}
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %s", err, b)
+		}
+		got, _ := os.ReadFile(out)
+		return string(got)
+	}
+	b := BuildKit{}
+	req := builders.BuildRequest{Strategy: b.Strategies()[4], Daemon: "tcp://daemon-r1:1234", BaseRegistry: "up:5000"}
+	args, err := b.Args(req)
+	if err != nil || len(args) == 0 || args[0] != "--daemon=tcp://daemon-r1:1234" {
+		t.Fatalf("daemon strategy's args %q, %v: want --daemon=<address> first", args, err)
+	}
+	if got := run(args...); strings.Contains(got, "own buildkitd") || !strings.Contains(got, "buildctl on tcp://daemon-r1:1234: build ") || strings.Contains(got, "--daemon") {
+		t.Errorf("with a daemon:\n%s", got)
+	}
+	if got := run("--opt", "build-arg:BASE_REGISTRY=up:5000"); !strings.Contains(got, "own buildkitd") || !strings.Contains(got, "buildctl on its own daemon: build ") {
+		t.Errorf("without a daemon:\n%s", got)
+	}
+	req.Daemon = ""
+	if _, err := b.Args(req); err == nil {
+		t.Error("want an error without a daemon address")
 	}
 }
