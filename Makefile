@@ -75,7 +75,7 @@ e2e-nodes: docker ## several nodes and builds at once: two workers for builds, e
 	for v in per-round per-node shared; do \
 	  only=; [ $$v = shared ] && only=CACHEBENCH_STRATEGIES=pv-warm; \
 	  $(GO) run ./cmd/cachebench cluster down --cluster-name $(NODES_CLUSTER) && \
-	  CACHEBENCH_E2E=1 CACHEBENCH_CACHE_VOLUME=$$v $(NODES_ENV) $$only $(GO) test ./bench -run 'TestCache$$|TestCacheNodes|TestCacheConcurrency|TestCacheLeavesNothing' -count=1 -v -timeout 60m || exit 1; \
+	  CACHEBENCH_E2E=1 CACHEBENCH_CACHE_VOLUME=$$v $(NODES_ENV) env $$only $(GO) test ./bench -run 'TestCache$$|TestCacheNodes|TestCacheConcurrency|TestCacheLeavesNothing' -count=1 -v -timeout 60m || exit 1; \
 	done
 
 faults: docker ## fault tests of the harness: SIGINT during cluster creation, SIGKILL mid-run then --reuse
