@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"crypto/rand"
 	"fmt"
 	"strings"
 
@@ -65,4 +66,11 @@ func (n names) trimmed() string { return strings.Trim(results.NameChars(n.prefix
 // push its commit).
 func imageTag(runID string, c results.Coordinates, run string) string {
 	return fmt.Sprintf("%s-%s-%s-%s", runID, c.Builder, c.Strategy, run)
+}
+
+// ownName makes a name like the API server's for a generateName prefix
+// (namePrefix and five random characters), made here where the caller
+// needs it before the object exists (a Service's selector, a folder).
+func ownName(s string) string {
+	return namePrefix(s) + strings.ToLower(rand.Text()[:5])
 }

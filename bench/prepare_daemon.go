@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
@@ -13,8 +12,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
-	"k8s.io/apimachinery/pkg/watch"
-	watchtools "k8s.io/client-go/tools/watch"
 
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/measure"
@@ -45,7 +42,7 @@ func (p daemonPreparation) Start(ctx context.Context, s PlannedRun, rd *round) e
 		spec.NodeSelector = map[string]string{corev1.LabelHostname: rd.node}
 	}
 	// A name of our own, made here, so that its Service can select it.
-	name := namePrefix("daemon-"+r.names.roundKey(s).Slug()) + strings.ToLower(rand.Text()[:5])
+	name := ownName("daemon-" + r.names.roundKey(s).Slug())
 	podLabels := maps.Clone(labels)
 	podLabels[labelDaemon] = name
 	pod, err := kc.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{
@@ -102,15 +99,7 @@ func (p daemonPreparation) End(ctx context.Context, rd *round) {
 // waitPodReady watches a pod until it is ready. A pod that ends first
 // failed to start: its error says so with its log's last lines.
 func waitPodReady(ctx context.Context, r *Runner, name string) (*corev1.Pod, error) {
-	pods := r.env.Clients.Kube.CoreV1().Pods(r.env.Namespace)
-	ev, err := watchtools.UntilWithSync(ctx, fieldSelectorLW(name, pods.List, pods.Watch), &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
-		if ev.Type == watch.Deleted {
-			return false, errors.New("deleted before it was ready")
-		}
-		p, ok := ev.Object.(*corev1.Pod)
-		if !ok {
-			return false, nil
-		}
+	pod, err := watchPod(ctx, r.env.Clients.Kube, r.env.Namespace, name, "was ready", func(p *corev1.Pod) (bool, error) {
 		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
 			return false, errEnded
 		}
@@ -125,10 +114,7 @@ func waitPodReady(ctx context.Context, r *Runner, name string) (*corev1.Pod, err
 		logs, _ := r.podLog(ctx, name, "", false)
 		return nil, fmt.Errorf("ended before it was ready:\n%s", measure.Tail(logs, 20))
 	}
-	if err != nil {
-		return nil, err
-	}
-	return ev.Object.(*corev1.Pod), nil
+	return pod, err
 }
 
 // daemonCPU is the CPU time the round's daemon has used so far, where the

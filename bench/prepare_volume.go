@@ -2,13 +2,11 @@ package bench
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
 	"path"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -128,7 +126,7 @@ func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *rou
 		},
 	}
 	if rd.shared {
-		pv, err := kc.CoreV1().PersistentVolumes().Create(ctx, sharedVolume(pvc.GenerateName, labels), metav1.CreateOptions{})
+		pv, err := kc.CoreV1().PersistentVolumes().Create(ctx, sharedVolume(ownName(pvc.GenerateName), labels), metav1.CreateOptions{})
 		if err != nil {
 			return fmt.Errorf("create shared volume: %w", err)
 		}
@@ -193,33 +191,42 @@ func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *rou
 // sharedVolume is a volume every build node mounts: a folder under the
 // kind nodes' shared folder, which its pods create. The harness deletes it
 // and its folder (cleaner.removeSharedVolume): no provisioner made it.
-func sharedVolume(prefix string, labels map[string]string) *corev1.PersistentVolume {
+// Its folder is named after it: name is made here (ownName), not by the
+// API server, so that both are known before it exists.
+func sharedVolume(name string, labels map[string]string) *corev1.PersistentVolume {
 	dirOrCreate := corev1.HostPathDirectoryOrCreate
-	pv := &corev1.PersistentVolume{
-		ObjectMeta: metav1.ObjectMeta{GenerateName: prefix, Labels: labels},
+	return &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels},
 		Spec: corev1.PersistentVolumeSpec{
 			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
 			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: CacheVolumeSize},
 			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+			PersistentVolumeSource:        corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: path.Join(kind.SharedPath, name), Type: &dirOrCreate}},
 		},
 	}
-	// The folder is named after the volume, whose name the API server
-	// makes: a name of our own, made here, keeps them one.
-	pv.GenerateName, pv.Name = "", prefix+strings.ToLower(rand.Text()[:8])
-	pv.Spec.HostPath = &corev1.HostPathVolumeSource{Path: path.Join(kind.SharedPath, pv.Name), Type: &dirOrCreate}
-	return pv
 }
 
 // waitPodDone watches a pod until it succeeds or fails. API errors end the
 // wait and are returned.
 func waitPodDone(ctx context.Context, kc kubernetes.Interface, ns, name string) (*corev1.Pod, error) {
+	return watchPod(ctx, kc, ns, name, "finished", func(p *corev1.Pod) (bool, error) {
+		return p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed, nil
+	})
+}
+
+// watchPod watches a pod until done says so, or fails; its deletion ends
+// the wait with "deleted before it <what>".
+func watchPod(ctx context.Context, kc kubernetes.Interface, ns, name, what string, done func(*corev1.Pod) (bool, error)) (*corev1.Pod, error) {
 	pods := kc.CoreV1().Pods(ns)
 	ev, err := watchtools.UntilWithSync(ctx, fieldSelectorLW(name, pods.List, pods.Watch), &corev1.Pod{}, nil, func(ev watch.Event) (bool, error) {
 		if ev.Type == watch.Deleted {
-			return false, errors.New("deleted before it finished")
+			return false, errors.New("deleted before it " + what)
 		}
 		p, ok := ev.Object.(*corev1.Pod)
-		return ok && (p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed), nil
+		if !ok {
+			return false, nil
+		}
+		return done(p)
 	})
 	if err != nil {
 		return nil, err
