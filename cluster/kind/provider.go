@@ -239,11 +239,16 @@ func (p *Provider) kubeconfigFile() string {
 }
 
 func (p *Provider) ownKubeconfig() string {
+	return cachePath("kube", p.name+".kubeconfig")
+}
+
+// cachePath is a path under cachebench's folder of the user's cache.
+func cachePath(elem ...string) string {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		dir = os.TempDir()
 	}
-	return filepath.Join(dir, "cachebench", "kube", p.name+".kubeconfig")
+	return filepath.Join(append([]string{dir, "cachebench"}, elem...)...)
 }
 
 // Create creates the cluster (or takes over a running one when reuse is on)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"path"
-	"path/filepath"
 	"strings"
 
 	kindv1alpha4 "sigs.k8s.io/kind/pkg/apis/config/v1alpha4"
@@ -22,13 +21,7 @@ import (
 const SharedPath = "/cachebench-shared"
 
 // sharedDir is the host folder behind SharedPath, one per cluster.
-func (p *Provider) sharedDir() string {
-	dir, err := os.UserCacheDir()
-	if err != nil {
-		dir = os.TempDir()
-	}
-	return filepath.Join(dir, "cachebench", "shared", p.name)
-}
+func (p *Provider) sharedDir() string { return cachePath("shared", p.name) }
 
 // sharedMount mounts the cluster's shared host folder into a worker.
 func (p *Provider) sharedMount() []kindv1alpha4.Mount {
