@@ -34,7 +34,7 @@ func (r *Runner) addMembers(ctx context.Context, s PlannedRun, rd *round) error 
 				return fmt.Errorf("%s: %w", s.Name(), err)
 			}
 		}
-		if nodes := r.env.BuildNodes; len(nodes) > 0 && (!s.Strategy.CacheVolume || rd.volumes != nil || rd.shared) {
+		if nodes := r.env.BuildNodes; len(nodes) > 0 && (!s.Strategy.CacheVolume || rd.volumes != nil || rd.sharedVolume != "") {
 			member.node = nodes[(rd.nodeIndex+m)%len(nodes)]
 		}
 		if rd.volumes != nil {

@@ -64,13 +64,12 @@ func (p volumePreparation) Start(ctx context.Context, s PlannedRun, rd *round) e
 	case shared:
 		build := p.r.env.BuildNodes
 		nodes = []string{build[(rd.nodeIndex+1)%len(build)]}
-		rd.shared = true
 	case p.r.matrix.VolumeNodes > 0 && len(p.r.env.BuildNodes) > 0:
 		nodes = p.r.env.BuildNodes
 		rd.volumes = &nodeVolumes{claims: map[string]string{}, usedOn: map[string]bool{}}
 	}
 	for _, node := range nodes {
-		if err := p.warmVolume(ctx, s, rd, node); err != nil {
+		if err := p.warmVolume(ctx, s, rd, node, shared); err != nil {
 			return fmt.Errorf("%s: warm cache volume: %w", s.Name(), err)
 		}
 	}
@@ -110,10 +109,11 @@ func (p volumePreparation) End(ctx context.Context, rd *round) {
 }
 
 // warmVolume creates a cache volume of the round and fills it with the
-// builder's warm-up pod on node ("" where the scheduler chooses). The
-// claim's name is generated, so a retried round never collides with an
+// builder's warm-up pod on node ("" where the scheduler chooses); shared,
+// on a volume of its own that every build node mounts. The claim's name
+// is generated, so a retried round never collides with an
 // earlier claim, however long the run id.
-func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *round, node string) error {
+func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *round, node string, shared bool) error {
 	r := p.r
 	ns := r.env.Namespace
 	kc := r.env.Clients.Kube
@@ -125,7 +125,7 @@ func (p volumePreparation) warmVolume(ctx context.Context, s PlannedRun, rd *rou
 			Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: CacheVolumeSize}},
 		},
 	}
-	if rd.shared {
+	if shared {
 		pv, err := kc.CoreV1().PersistentVolumes().Create(ctx, sharedVolume(ownName(pvc.GenerateName), labels), metav1.CreateOptions{})
 		if err != nil {
 			return fmt.Errorf("create shared volume: %w", err)

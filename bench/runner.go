@@ -110,9 +110,8 @@ type round struct {
 	// served by daemonPod behind daemonService.
 	daemon, daemonPod, daemonService string
 	daemonNode, daemonUID            string
-	// shared: the claim's volume is mounted by every build node, and
-	// sharedVolume is its name (--cache-volume shared).
-	shared       bool
+	// sharedVolume is the name of the claim's volume when every build
+	// node mounts it (--cache-volume shared).
 	sharedVolume string
 	prepareSec   float64
 	// node is the node the round's pods go to ("" where the scheduler
