@@ -208,6 +208,31 @@ func TestOptionsValidate(t *testing.T) {
 			o.Builders, o.Strategies = []string{"buildkit", "kaniko"}, []string{"registry", "daemon"}
 		}, []string{"--strategies (CACHEBENCH_STRATEGIES)", "daemon: builder kaniko has no daemon", "the builders with one: buildkit"}},
 		{"a daemon", func(o *Options) { o.Builders, o.Strategies = []string{"buildkit"}, []string{"none", "daemon"} }, nil},
+		{"a soak", func(o *Options) {
+			o.Builders, o.Strategies, o.Soak, o.GCLimit, o.Changes = []string{"buildkit"}, []string{"daemon"}, 30, "300Mi", []string{"source"}
+		}, nil},
+		{"a soak beside other strategies", func(o *Options) {
+			o.Builders, o.Strategies, o.Soak = []string{"buildkit"}, []string{"none", "daemon"}, 30
+		}, []string{"--soak (CACHEBENCH_SOAK)", "give --strategies daemon alone (now none,daemon)"}},
+		{"a soak of one build", func(o *Options) { o.Builders, o.Strategies, o.Soak = []string{"buildkit"}, []string{"daemon"}, 1 }, []string{"--soak", "1: want 2 to 1000 builds"}},
+		{"a soak of rounds", func(o *Options) {
+			o.Builders, o.Strategies, o.Soak, o.Rounds = []string{"buildkit"}, []string{"daemon"}, 30, 3
+		}, []string{"--soak", "one round of 30 builds: drop --rounds 3"}},
+		{"a soak with its own warm runs", func(o *Options) {
+			o.Builders, o.Strategies, o.Soak, o.WarmRuns = []string{"buildkit"}, []string{"daemon"}, 30, 5
+		}, []string{"--soak", "sets the warm runs (29 after the cold one): drop --warm-runs 5"}},
+		{"a soak of builds at once", func(o *Options) {
+			o.Builders, o.Strategies, o.Soak, o.Concurrency = []string{"buildkit"}, []string{"daemon"}, 30, []int{1, 2}
+		}, []string{"--soak", "one at a time: drop --concurrency 1,2"}},
+		{"a gc limit without daemons", func(o *Options) {
+			o.Builders, o.Strategies, o.GCLimit = []string{"buildkit"}, []string{"registry"}, "1Gi"
+		}, []string{"--gc-limit (CACHEBENCH_GC_LIMIT)", "add daemon to --strategies"}},
+		{"a gc limit that is no size", func(o *Options) {
+			o.Builders, o.Strategies, o.GCLimit = []string{"buildkit"}, []string{"daemon"}, "lots"
+		}, []string{"--gc-limit", `"lots": want a size, e.g. 500Mi`}},
+		{"a gc limit too small", func(o *Options) {
+			o.Builders, o.Strategies, o.GCLimit = []string{"buildkit"}, []string{"daemon"}, "1Mi"
+		}, []string{"--gc-limit", "1Mi: want at least 10Mi"}},
 		{"a shared volume on one node", func(o *Options) { o.CacheVolume = VolumeShared }, []string{"--cache-volume", "shared needs builds on several nodes", "--nodes 2"}},
 		{"nodes of an existing cluster", func(o *Options) { o.Kubeconfig, o.ImageRegistry, o.Nodes = kubeconfig, "r.example/cb", 2 }, []string{"--nodes", "only applies to kind clusters", "drop it"}},
 		{"concurrency levels", func(o *Options) { o.Concurrency, o.Arrival = []int{1, 4, 2}, "poisson:6" }, nil},
@@ -857,5 +882,26 @@ func TestColdVolumeProblems(t *testing.T) {
 				t.Errorf("problems %q lack %q", p, c.want)
 			}
 		})
+	}
+}
+
+// A soak is one round of the daemon strategy, M builds long, with the
+// daemon's garbage collection at the limit given.
+func TestSoakConfig(t *testing.T) {
+	o := Defaults()
+	o.Builders, o.Strategies, o.Soak, o.GCLimit = []string{"buildkit"}, []string{"daemon"}, 30, "300Mi"
+	c, err := o.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Plan.Rounds != 1 || c.Plan.WarmRuns != 29 || c.Runs.GCLimit != 300<<20 {
+		t.Errorf("--soak 30 --gc-limit 300Mi: %d rounds of 1 cold + %d warm, gc limit %d bytes; want 1 round of 1 + 29, %d bytes", c.Plan.Rounds, c.Plan.WarmRuns, c.Runs.GCLimit, 300<<20)
+	}
+	m, err := c.Plan.selection(builders.Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := len(Plan(m, c.Plan.Rounds, c.Plan.WarmRuns)); got != 30 {
+		t.Errorf("the soak plans %d runs, want 30", got)
 	}
 }

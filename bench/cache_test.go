@@ -8,6 +8,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -476,10 +477,16 @@ func TestCacheRegistryFault(t *testing.T) {
 // daemonRound numbers the daemon test's rounds, apart from the plan's.
 const daemonRound = faultRound + 3
 
+// gcRuleRe finds a garbage collection rule for everything with a largest
+// size in buildctl debug workers --verbose.
+var gcRuleRe = regexp.MustCompile(`GC Policy rule#\d+:\s+All:\s+true\s+Maximum used space:\s+(\S+)`)
+
 // TestCacheDaemon measures the daemon strategy apart from the plan (only
 // BuildKit has it, and --strategies names every builder's): a round's
 // cold build on its fresh daemon finds nothing cached and its warm build
-// takes layers from the daemon, both verified; then the daemon is killed,
+// takes layers from the daemon, both verified; the daemon's CPU, memory
+// and state are counted, and its garbage collection is the one rule a
+// --gc-limit gives; then the daemon is killed,
 // and the next build fails saying the daemon died, with the daemon's last
 // lines; the build after that gets a new round: a fresh daemon, a cold
 // build first.
@@ -495,6 +502,10 @@ func TestCacheDaemon(t *testing.T) {
 		t.Fatalf("builder %s has a daemon but no strategy %s", b.Name(), builders.DaemonName)
 	}
 	r := session.Runner
+	// The daemon runs with a garbage collection limit, far above what a
+	// smoke build keeps, so that it never prunes here.
+	defer func(limit int64) { r.cfg.GCLimit = limit }(r.cfg.GCLimit)
+	r.cfg.GCLimit = 5e9
 	s := PlannedRun{Workload: session.Workloads[0], Network: session.Networks[0], Builder: b, Strategy: daemon, Round: daemonRound, Cache: results.Cold}
 	s.Change = s.Workload.DefaultChange()
 	defer func() { r.endRound(suiteCtx, s) }()
@@ -516,9 +527,24 @@ func TestCacheDaemon(t *testing.T) {
 	if build, _ := runs[0].Task(builders.BuildTask); r.accounting != nil && runs[0].DaemonCPUSeconds <= build.CPUSeconds {
 		t.Errorf("the daemon used %.1f CPU-s during the cold build, no more than the build pod's %.1f", runs[0].DaemonCPUSeconds, build.CPUSeconds)
 	}
+	// Its memory and its state (the base and the layers it built) too.
+	if r.accounting != nil && runs[0].DaemonPeakMemoryBytes < 1<<20 {
+		t.Errorf("the daemon's peak memory after the cold build is %d bytes", runs[0].DaemonPeakMemoryBytes)
+	}
+	if r.env.Kind != nil && runs[0].DaemonStateBytes < 1e6 {
+		t.Errorf("the daemon's state after the cold build takes %d bytes, less than its base image alone", runs[0].DaemonStateBytes)
+	}
 	first, _ := r.round(s)
 	if first == nil || first.daemonPod == "" {
 		t.Fatal("the round has no daemon pod")
+	}
+	// It took the limit as its one garbage collection rule.
+	workers, err := r.env.Clients.Exec(suiteCtx, r.env.Namespace, first.daemonPod, "", []string{"buildctl", "debug", "workers", "--verbose"}, nil)
+	if err != nil {
+		t.Fatalf("the daemon's workers: %v", err)
+	}
+	if rules := gcRuleRe.FindAllStringSubmatch(workers, -1); strings.Count(workers, "GC Policy rule#") != 1 || len(rules) != 1 || rules[0][1] != "5GB" {
+		t.Errorf("the daemon's garbage collection is not one rule for all above 5 GB:\n%s", workers)
 	}
 	s.Cache, s.Attempt = results.Warm, 1
 	runs, err = r.Do(suiteCtx, s)

@@ -12,7 +12,8 @@ import (
 )
 
 // cacheCollector measures the round's cache after a run: the layer cache
-// repository's size, and what the cache volume holds.
+// repository's size, what the cache volume holds, and what the daemon's
+// state takes.
 type cacheCollector struct{ r *Runner }
 
 // Collect implements Collector.
@@ -31,6 +32,11 @@ func (c cacheCollector) Collect(ctx context.Context, f Finished, run *results.Ru
 		} else {
 			run.VolumeBytes = n
 		}
+	}
+	if n, read, err := (daemonPreparation{r}).stateSize(ctx, rd); err != nil {
+		r.log.Warnf("%s: %v", f.Planned.Name(), err)
+	} else if read {
+		run.DaemonStateBytes = n
 	}
 }
 

@@ -89,6 +89,9 @@ type RunConfig struct {
 	CAFile string
 	// Arrival is how the builds of a warm run at a level above 1 start.
 	Arrival Arrival
+	// GCLimit is the size in bytes above which a daemon's garbage
+	// collection prunes its cache (0: the daemon's own policy).
+	GCLimit int64
 }
 
 // ResultsConfig is where the results go.

@@ -58,7 +58,7 @@ func TestOnlineAndOfflineRenderAlike(t *testing.T) {
 			objs = append(objs, args, pod)
 		}
 		if d, ok := b.(builders.Daemon); ok {
-			objs = append(objs, d.DaemonPod([]string{"registry:5000", "upstream:5000"}))
+			objs = append(objs, d.DaemonPod([]string{"registry:5000", "upstream:5000"}, 0))
 		}
 		data, err := json.Marshal(objs)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/api/resource"
 
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/builders/all"
@@ -80,10 +81,16 @@ type Options struct {
 	// (VolumePerRound), one per build node (VolumePerNode), or one per
 	// round shared by every build node (VolumeShared).
 	CacheVolume string
-	Kubeconfig  string
-	Reuse       bool
-	Keep        bool
-	Images      string
+	// Soak is how many builds go in a row through one daemon (0: no soak):
+	// a round of the daemon strategy, a cold build then Soak-1 warm ones.
+	Soak int
+	// GCLimit is the cache size above which a daemon's garbage collection
+	// prunes it, as a Kubernetes quantity ("" keeps the daemon's own policy).
+	GCLimit    string
+	Kubeconfig string
+	Reuse      bool
+	Keep       bool
+	Images     string
 	// ImageRegistry is where the images cachebench makes are pushed and
 	// pulled from, for a cluster it cannot load them into (Kubeconfig).
 	ImageRegistry string
@@ -177,6 +184,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntSliceVar(&o.Concurrency, "concurrency", o.Concurrency, "builds each warm run starts together, each level measured in rounds of its own (e.g. 1,2,4,8): every build of a warm run builds its own change, and the report gives each level's latency percentiles, throughput and time queued")
 	fs.StringVar(&o.CacheVolume, "cache-volume", o.CacheVolume, "where a cache volume strategy (pv-warm) keeps its volumes on several nodes: per-round (one volume, each round's runs on its node) or per-node (a volume on every node, each warmed the same; a warm run's builds spread over the nodes, so a build can find its node's volume without the round's layers), or shared (one volume every node mounts, ReadWriteMany, warmed from another node than the round's; a warm run's builds spread over the nodes)")
 	fs.StringVar(&o.Arrival, "arrival", o.Arrival, "how the builds of a warm run at a level above 1 start: burst (together) or poisson:RATE (one after another at random, RATE builds a minute on average, as independent pushes arrive)")
+	fs.IntVar(&o.Soak, "soak", o.Soak, "a soak of the daemon strategy: this many builds in a row through one daemon (one round: a cold build, then warm ones, each a commit of --change); the report charts each build's layer cache hit rate and the daemon's state against the build count, so with --gc-limit you see where the limit starts costing hits")
+	fs.StringVar(&o.GCLimit, "gc-limit", o.GCLimit, "the daemon strategy's garbage collection: a daemon prunes what no build is using once its cache takes more than this, e.g. 500Mi or 2G (default: the daemon's own policy)")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "use the existing cluster of this kubeconfig instead of kind")
 	fs.BoolVar(&o.Reuse, "reuse", o.Reuse, "use a running kind cluster of the same name instead of refusing")
 	fs.BoolVar(&o.Keep, "keep", o.Keep, "keep the cluster running at the end")
@@ -241,6 +250,9 @@ const (
 
 // MaxNodes bounds --nodes: each is a container of kind's on this machine.
 const MaxNodes = 8
+
+// minGCLimit bounds --gc-limit from below.
+const minGCLimit = 10 << 20
 
 // MaxConcurrency bounds a --concurrency level.
 const MaxConcurrency = 32
@@ -416,6 +428,36 @@ func (o Options) Parse() (Config, error) {
 		bad("arrival", "%v", err)
 	} else if c.Runs.Arrival.Rate > 0 && len(o.Concurrency) > 0 && slices.Max(o.Concurrency) == 1 {
 		bad("arrival", "%s applies to builds started together: give --concurrency above 1 (e.g. 1,4), or drop it", o.Arrival)
+	}
+	if o.GCLimit != "" {
+		q, err := resource.ParseQuantity(o.GCLimit)
+		switch {
+		case err != nil:
+			bad("gc-limit", "%q: want a size, e.g. 500Mi or 2G", o.GCLimit)
+		case q.Value() < minGCLimit:
+			bad("gc-limit", "%s: want at least 10Mi (a base image alone takes more)", o.GCLimit)
+		case !slices.Contains(o.Strategies, builders.DaemonName):
+			bad("gc-limit", "applies to the %s strategy's daemons: add %s to --strategies, or drop it", builders.DaemonName, builders.DaemonName)
+		default:
+			c.Runs.GCLimit = q.Value()
+		}
+	}
+	if o.Soak != 0 {
+		defaults := Defaults()
+		switch {
+		case o.Soak < 2 || o.Soak > 1000:
+			bad("soak", "%d: want 2 to 1000 builds (a cold one, then warm ones)", o.Soak)
+		case !slices.Equal(o.Strategies, []string{builders.DaemonName}):
+			bad("soak", "its builds go through one daemon: give --strategies %s alone (now %s)", builders.DaemonName, cmp.Or(strings.Join(o.Strategies, ","), "the defaults"))
+		case o.Rounds > 1:
+			bad("soak", "is one round of %d builds: drop --rounds %d", o.Soak, o.Rounds)
+		case o.WarmRuns != defaults.WarmRuns && o.WarmRuns != o.Soak-1:
+			bad("soak", "sets the warm runs (%d after the cold one): drop --warm-runs %d", o.Soak-1, o.WarmRuns)
+		case len(o.Concurrency) > 0 && slices.Max(o.Concurrency) > 1:
+			bad("soak", "builds one at a time: drop --concurrency %s", joinInts(o.Concurrency))
+		default:
+			p.Rounds, p.WarmRuns = 1, o.Soak-1
+		}
 	}
 	if !clusterNameRe.MatchString(o.ClusterName) {
 		bad("cluster-name", "%q: use lower-case letters, digits and '-'", o.ClusterName)

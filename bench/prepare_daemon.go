@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/cachebench/cachebench/builders"
+	"github.com/cachebench/cachebench/cluster/kind"
 	"github.com/cachebench/cachebench/measure"
 )
 
@@ -37,7 +38,7 @@ func (p daemonPreparation) Start(ctx context.Context, s PlannedRun, rd *round) e
 	start := time.Now()
 	ns, kc := r.env.Namespace, r.env.Clients.Kube
 	labels := r.labels(s)
-	spec := d.DaemonPod([]string{r.env.Registry.Host, r.env.Upstream.Host})
+	spec := d.DaemonPod([]string{r.env.Registry.Host, r.env.Upstream.Host}, r.cfg.GCLimit)
 	if rd.node != "" {
 		spec.NodeSelector = map[string]string{corev1.LabelHostname: rd.node}
 	}
@@ -117,14 +118,30 @@ func waitPodReady(ctx context.Context, r *Runner, name string) (*corev1.Pod, err
 	return pod, err
 }
 
-// daemonCPU is the CPU time the round's daemon has used so far, where the
-// harness can read it (a kind cluster it created).
-func (p daemonPreparation) daemonCPU(ctx context.Context, rd *round) (time.Duration, bool) {
+// daemonUsage is what the round's daemon has used so far (CPU time, peak
+// memory), where the harness can read it (a kind cluster it created).
+func (p daemonPreparation) daemonUsage(ctx context.Context, rd *round) (kind.PodUsage, bool) {
 	if rd.daemonUID == "" || p.r.accounting == nil {
-		return 0, false
+		return kind.PodUsage{}, false
 	}
 	u, err := p.r.accounting.PodUsage(ctx, rd.daemonNode, rd.daemonUID)
-	return u.CPU, err == nil
+	return u, err == nil
+}
+
+// stateSize is what the round's daemon's state takes on disk, where the
+// harness can read it (a kind cluster it created).
+func (p daemonPreparation) stateSize(ctx context.Context, rd *round) (int64, bool, error) {
+	if rd.daemonUID == "" || p.r.env.Kind == nil {
+		return 0, false, nil
+	}
+	n, err := p.r.env.Kind.DiskUsage(ctx, rd.daemonNode, kind.EmptyDirPath(rd.daemonUID, builders.DaemonStateVolume))
+	if err != nil {
+		if _, dead := p.died(ctx, rd); dead {
+			return 0, false, nil // its state went with it; the run says why
+		}
+		return 0, true, fmt.Errorf("size of daemon %s's state: %w", rd.daemonPod, err)
+	}
+	return n, true, nil
 }
 
 var errEnded = errors.New("ended")

@@ -568,7 +568,10 @@ func (r *Runner) failed(ctx context.Context, run results.Run, err error) (result
 func (r *Runner) startRun(ctx context.Context, p preparedRun) (results.Run, error) {
 	s, rd, run := p.s, p.rd, p.run
 	r.overlaps.started(run.Seq)
-	daemonBefore, daemonRead := daemonPreparation{r}.daemonCPU(ctx, rd)
+	daemonBefore, daemonRead := daemonPreparation{r}.daemonUsage(ctx, rd)
+	if n, read, err := (daemonPreparation{r}).stateSize(ctx, rd); err == nil && read {
+		run.DaemonStateBeforeBytes = n
+	}
 	st, err := p.begin(ctx)
 	run.Trigger = st.Trigger
 	if err != nil {
@@ -584,8 +587,9 @@ func (r *Runner) startRun(ctx context.Context, p preparedRun) (results.Run, erro
 		return r.record(run, err)
 	}
 	if daemonRead {
-		if after, ok := (daemonPreparation{r}).daemonCPU(ctx, rd); ok {
-			run.DaemonCPUSeconds = (after - daemonBefore).Seconds()
+		if after, ok := (daemonPreparation{r}).daemonUsage(ctx, rd); ok {
+			run.DaemonCPUSeconds = (after.CPU - daemonBefore.CPU).Seconds()
+			run.DaemonPeakMemoryBytes = after.PeakMemory
 		}
 	}
 	f := Finished{Planned: s, PipelineRun: done, Start: st.At, End: end, Pods: pods, round: rd}
@@ -745,7 +749,10 @@ func usageNote(run results.Run) string {
 		note = fmt.Sprintf("; build pod %.1f CPU-s, peak %.0f MiB", t.CPUSeconds, float64(t.PeakMemoryBytes)/(1<<20))
 	}
 	if run.DaemonCPUSeconds > 0 {
-		note += fmt.Sprintf("; daemon %.1f CPU-s meanwhile", run.DaemonCPUSeconds)
+		note += fmt.Sprintf("; daemon %.1f CPU-s meanwhile, peak %.0f MiB", run.DaemonCPUSeconds, float64(run.DaemonPeakMemoryBytes)/(1<<20))
+	}
+	if run.DaemonStateBytes > 0 {
+		note += fmt.Sprintf(", state %.1f MB", float64(run.DaemonStateBytes)/1e6)
 	}
 	return note
 }

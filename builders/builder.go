@@ -49,12 +49,18 @@ type Builder interface {
 // own (the daemon strategy) instead of one inside the build step.
 type Daemon interface {
 	// DaemonPod is the pod of a daemon that serves builds on DaemonPort,
-	// its state empty, trusting plain HTTP to each of registries
-	// (host:port).
-	DaemonPod(registries []string) *corev1.PodSpec
+	// its state empty (an emptyDir named DaemonStateVolume, which the
+	// harness measures), trusting plain HTTP to each of registries
+	// (host:port). With gcLimit above 0 its garbage collection prunes its
+	// cache once it takes more than gcLimit bytes; with 0 it keeps the
+	// daemon's own policy.
+	DaemonPod(registries []string, gcLimit int64) *corev1.PodSpec
 	// DaemonPort is the TCP port the daemon serves builds on.
 	DaemonPort() int32
 }
+
+// DaemonStateVolume is the name of a daemon pod's state volume: its cache.
+const DaemonStateVolume = "daemon-state"
 
 // CABundleKey is the key of the CA bundle in its ConfigMap.
 const CABundleKey = "ca-certificates.crt"

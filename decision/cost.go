@@ -16,10 +16,12 @@ const Builds = 1000
 type Cost struct {
 	// CPUHours: CPU time the kernel accounted to every pod of a run.
 	CPUHours float64
-	// MemoryGBHours: each pod's peak memory held for its task's duration.
+	// MemoryGBHours: each pod's peak memory held for its task's duration,
+	// and a daemon's for the run's.
 	MemoryGBHours float64
-	// StorageGBMonths: the cache held (layer cache repository and cache
-	// volume, at the end of a round) for the month those builds share.
+	// StorageGBMonths: the cache held (layer cache repository, cache
+	// volume and daemon state, at the end of a round) for the month those
+	// builds share.
 	StorageGBMonths float64
 	// EgressGB: bytes a run pulled from the upstream and cache registries,
 	// pushed to the cache registry, and downloaded as packages.
@@ -56,7 +58,9 @@ func costOf(mix Mix, runsOf func(pattern string) []results.Run, all []results.Ru
 			for _, t := range r.Tasks {
 				gbs += float64(t.PeakMemoryBytes) / GB * t.Seconds
 			}
-			return gbs
+			// A daemon holds its memory between builds too; a run is
+			// charged it for its own time, as for its CPU.
+			return gbs + float64(r.DaemonPeakMemoryBytes)/GB*r.WallSeconds()
 		})
 		egress += w * perRun(runs, func(r results.Run) float64 {
 			b := r.Traffic["upstream"].PulledBytes + r.Traffic["cache"].PulledBytes + r.Traffic["cache"].PushedBytes
@@ -74,7 +78,7 @@ func costOf(mix Mix, runsOf func(pattern string) []results.Run, all []results.Ru
 	// The cache at the end of each round: the largest size its runs saw.
 	largest := map[int]float64{}
 	for _, r := range all {
-		largest[r.Round] = max(largest[r.Round], float64(r.CacheBytes+r.VolumeBytes)/GB)
+		largest[r.Round] = max(largest[r.Round], float64(r.CacheBytes+r.VolumeBytes+r.DaemonStateBytes)/GB)
 	}
 	var sizes []float64
 	for _, v := range largest {

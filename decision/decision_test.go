@@ -272,3 +272,23 @@ func TestMixString(t *testing.T) {
 		t.Errorf("%q, want %q", got, want)
 	}
 }
+
+// A daemon's run is charged the daemon's memory for the run's time and its
+// state as cache, besides the build pod's.
+func TestCostCountsTheDaemon(t *testing.T) {
+	runs := []results.Run{{
+		Coordinates: results.Coordinates{Round: 1, Change: "source"}, Success: true, WallMillis: 10_000,
+		Tasks:            []results.Task{{Name: "build-push", Span: results.Span{Seconds: 10}, CPUSeconds: 1, PeakMemoryBytes: 1e8}},
+		DaemonCPUSeconds: 9, DaemonPeakMemoryBytes: 2e9, DaemonStateBytes: 3e9,
+	}}
+	c := costOf(Mix{"source": 1}, func(string) []results.Run { return runs }, runs, Prices{BuildsPerMonth: 1000})
+	if want := 1000 * 10.0 / 3600; math.Abs(c.CPUHours-want) > 1e-9 {
+		t.Errorf("CPU-hours %.3f, want %.3f (the build pod's and the daemon's)", c.CPUHours, want)
+	}
+	if want := 1000 * (0.1*10 + 2*10) / 3600; math.Abs(c.MemoryGBHours-want) > 1e-9 {
+		t.Errorf("memory GB-hours %.3f, want %.3f (the daemon's 2 GB for the run's 10 s too)", c.MemoryGBHours, want)
+	}
+	if math.Abs(c.StorageGBMonths-3) > 1e-9 {
+		t.Errorf("storage GB-months %.3f, want 3 (the daemon's state)", c.StorageGBMonths)
+	}
+}

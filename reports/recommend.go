@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/cachebench/cachebench/decision"
+	"github.com/cachebench/cachebench/results"
 	"github.com/cachebench/cachebench/stats"
 )
 
@@ -164,7 +165,9 @@ func costTable(d *doc, dec decision.Decision) {
 		return
 	}
 	t := table{header: []string{"row", "", "expected s", "CPU-hours", "memory GB-hours", "cache GB-months", "egress GB", "$", "waiting hours"}, numeric: 2}
+	daemons := false
 	add := func(what string, e decision.Estimate) {
+		daemons = daemons || slices.Contains(e.Needs, results.NeedDaemon)
 		c := e.Cost
 		t.add(e.Row.String(), what, secs(e.Seconds), fmt.Sprintf("%.2f", c.CPUHours), fmt.Sprintf("%.2f", c.MemoryGBHours),
 			fmt.Sprintf("%.2f", c.StorageGBMonths), fmt.Sprintf("%.1f", c.EgressGB), fmt.Sprintf("%.2f", c.Dollars), fmt.Sprintf("%.1f", c.WaitingHours))
@@ -193,6 +196,9 @@ func costTable(d *doc, dec decision.Decision) {
 		"Egress GB: what a run pulled from the upstream and cache registries, pushed to the cache registry and downloaded as packages, all priced as if it crossed a priced boundary (set --price-egress-gb 0 where it does not). "+
 		"Waiting hours: the expected build time of 1,000 builds. GB = 10^9 bytes.",
 		p.CPUHour, p.MemoryGBHour, p.StorageGBMonth, p.EgressGB, p.BuildsPerMonth))
+	if daemons {
+		d.para("A row that needs a daemon is charged its daemon's use too: the daemon's CPU while the run went on, its peak memory held for the run's time, and its state as cache.")
+	}
 }
 
 // estimatesTable lists every row's expected time for the mix, and why a

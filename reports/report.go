@@ -34,6 +34,8 @@ type Report struct {
 	// the levels at which a row's builds timed out.
 	Levels []stats.Level
 	Ended  []stats.Ended
+	// soaks are the rounds followed build by build through a daemon.
+	soaks  []soak
 	Inputs decision.Inputs
 	// Files lists what was written, relative to Dir.
 	Files []string
@@ -73,6 +75,12 @@ func RenderResults(res *results.Results, in decision.Inputs) (*Report, error) {
 		return nil, err
 	}
 	rep.Charts = append(rep.Charts, lc...)
+	rep.soaks = soaks(res.Runs)
+	sc, err := soakCharts(dir, rep.soaks, rep.gcLimit())
+	if err != nil {
+		return nil, err
+	}
+	rep.Charts = append(rep.Charts, sc...)
 	for _, c := range rep.Charts {
 		rep.Files = append(rep.Files, c.Base+".png", c.Base+".svg")
 	}
@@ -88,6 +96,15 @@ func RenderResults(res *results.Results, in decision.Inputs) (*Report, error) {
 	}
 	rep.Files = append(rep.Files, MarkdownFile, HTMLFile, BenchTextFile)
 	return rep, nil
+}
+
+// gcLimit is the daemons' garbage collection limit the benchmark was
+// planned with ("" for the daemon's own policy).
+func (rep *Report) gcLimit() string {
+	if v := rep.Results.Environment.Plan["gc-limit"]; len(v) == 1 {
+		return v[0]
+	}
+	return ""
 }
 
 func writeFile(path string, write func(*os.File) error) error {
@@ -346,6 +363,7 @@ func reportDoc(rep *Report) doc {
 	networkSection(&d, rep)
 	triggerSection(&d, rep.Stats)
 	concurrencySection(&d, rep.Levels, rep.Ended, rep.Charts)
+	soakSection(&d, rep.soaks, rep.gcLimit(), rep.Charts)
 
 	for _, wl := range sections(rep.Stats) {
 		rows := filterSection(rep.Stats, wl)
@@ -398,6 +416,9 @@ func reportDoc(rep *Report) doc {
 			text := "What a run used (medians, from the kernel's counters of each pod's cgroup, read every 200 ms while it ran): CPU-seconds of the build task's pod and of every task's pod together, and the most memory the build task's pod held at once; then the size of the round's cache after the run: its layer cache repository (every blob once) and what its cache volume holds."
 			if slices.ContainsFunc(res.Runs, func(r results.Run) bool { return r.DaemonCPUSeconds > 0 }) {
 				text += " Under the daemon strategy the build runs in the round's daemon, not in the build task's pod: the run's CPU-seconds include the daemon's while the run went on (builds at once each count it over their own time, so the daemon's work is counted once per build in flight)."
+			}
+			if slices.ContainsFunc(res.Runs, func(r results.Run) bool { return r.DaemonStateBytes > 0 }) {
+				text += " The last two columns are the daemon's: the most memory it held at once since the round started, and what its state (its cache) takes on disk after the run."
 			}
 			d.para(text)
 			d.add(t)
@@ -881,12 +902,16 @@ func networkSection(d *doc, rep *Report) {
 // runs that recorded them; ok is false when none did.
 func usageTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok bool) {
 	header, numeric := []string{"strategy", "cache", "n", "build CPU-s", "run CPU-s", "build peak MiB", "cache repository MB", "cache volume MB"}, 2
+	daemons := slices.ContainsFunc(runs, func(r results.Run) bool { return r.DaemonPeakMemoryBytes > 0 || r.DaemonStateBytes > 0 })
+	if daemons {
+		header = append(header, "daemon peak MiB", "daemon state MB")
+	}
 	if multi {
 		header, numeric = append([]string{"builder"}, header...), 3
 	}
 	t = table{header: header, numeric: numeric}
 	for _, st := range rows {
-		var build, all, peak, repo, volume []float64
+		var build, all, peak, repo, volume, daemonPeak, daemonState []float64
 		for _, r := range runs {
 			if !r.Success || stats.KeyOf(r) != st.Key {
 				continue
@@ -902,6 +927,12 @@ func usageTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok 
 			if r.VolumeBytes > 0 {
 				volume = append(volume, float64(r.VolumeBytes)/1e6)
 			}
+			if r.DaemonPeakMemoryBytes > 0 {
+				daemonPeak = append(daemonPeak, float64(r.DaemonPeakMemoryBytes)/(1<<20))
+			}
+			if r.DaemonStateBytes > 0 {
+				daemonState = append(daemonState, float64(r.DaemonStateBytes)/1e6)
+			}
 		}
 		if len(build) == 0 {
 			continue
@@ -910,6 +941,9 @@ func usageTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok 
 		row := []string{st.Strategy, string(st.Cache), fmt.Sprint(len(build)),
 			fmt.Sprintf("%.1f", stats.MedianOf(build)), fmt.Sprintf("%.1f", stats.MedianOf(all)), fmt.Sprintf("%.0f", stats.MedianOf(peak)),
 			medianOrDash(repo, "%.1f"), medianOrDash(volume, "%.1f")}
+		if daemons {
+			row = append(row, medianOrDash(daemonPeak, "%.0f"), medianOrDash(daemonState, "%.1f"))
+		}
 		if multi {
 			row = append([]string{st.Builder}, row...)
 		}

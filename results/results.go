@@ -237,6 +237,14 @@ type Run struct {
 	// figures; builds at once each count the daemon over their own time,
 	// which the others' share.
 	DaemonCPUSeconds float64 `json:"daemonCpuSeconds,omitempty"`
+	// DaemonPeakMemoryBytes is the most memory the round's daemon has held
+	// at once since it started, read after the run; DaemonStateBytes what
+	// its state (its cache) takes on disk then, and DaemonStateBeforeBytes
+	// what it took as the run started (garbage collection between builds
+	// shows there: the build after it fills the state again).
+	DaemonPeakMemoryBytes  int64 `json:"daemonPeakMemoryBytes,omitempty"`
+	DaemonStateBytes       int64 `json:"daemonStateBytes,omitempty"`
+	DaemonStateBeforeBytes int64 `json:"daemonStateBeforeBytes,omitempty"`
 
 	Versions map[string]string `json:"versions"`
 }

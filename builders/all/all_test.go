@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/builders/buildah"
 	"github.com/cachebench/cachebench/builders/buildkit"
@@ -185,5 +187,34 @@ func TestBuilderGoBuilds(t *testing.T) {
 		if !slices.Equal(names, tc.names) {
 			t.Errorf("%s: binaries %v, want %v", tc.image, names, tc.names)
 		}
+	}
+}
+
+// A daemon's state is where the harness measures its cache: every daemon
+// pod keeps it on an emptyDir named builders.DaemonStateVolume that its
+// container mounts.
+func TestDaemonPodsKeepTheirState(t *testing.T) {
+	found := 0
+	for _, d := range Builders {
+		b, ok := d.New(builders.Settings{Images: map[string]string{}}).(builders.Daemon)
+		if !ok {
+			continue
+		}
+		found++
+		spec := b.DaemonPod([]string{"registry:5000"}, 0)
+		i := slices.IndexFunc(spec.Volumes, func(v corev1.Volume) bool { return v.Name == builders.DaemonStateVolume })
+		if i < 0 || spec.Volumes[i].EmptyDir == nil {
+			t.Errorf("%s's daemon pod has no emptyDir named %s", d.Name, builders.DaemonStateVolume)
+			continue
+		}
+		mounted := slices.ContainsFunc(spec.Containers, func(c corev1.Container) bool {
+			return slices.ContainsFunc(c.VolumeMounts, func(m corev1.VolumeMount) bool { return m.Name == builders.DaemonStateVolume })
+		})
+		if !mounted {
+			t.Errorf("%s's daemon mounts no %s", d.Name, builders.DaemonStateVolume)
+		}
+	}
+	if found == 0 {
+		t.Error("no builder has a daemon")
 	}
 }

@@ -2,6 +2,7 @@ package buildkit
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -222,14 +223,20 @@ const buildKitDaemonPort = 1234
 
 // buildKitDaemonScript runs buildkitd as the round's daemon, on an empty
 // state directory, trusting plain HTTP to the registries given as
-// arguments.
+// arguments. With GC_MAX_USED_BYTES set, one garbage collection rule
+// replaces buildkitd's defaults: anything no build is using may go once
+// the cache takes more than that. buildkitd collects in the background
+// after builds, so its cache may exceed the limit for a while.
 const buildKitDaemonScript = `#!/bin/sh
 set -eu
 mirror_from=""
 mirror_to=""
 registries="$*"
 root=/var/lib/buildkit
-` + buildKitSetup + `exec buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" \
+` + buildKitSetup + `if [ -n "${GC_MAX_USED_BYTES:-}" ]; then
+  printf '[worker.oci]\n  gc = true\n[[worker.oci.gcpolicy]]\n  all = true\n  maxUsedSpace = "%s"\n' "$GC_MAX_USED_BYTES" >>/etc/buildkit/buildkitd.toml
+fi
+exec buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" \
   --addr unix:///run/buildkit/buildkitd.sock --addr tcp://0.0.0.0:1234 \
   ${runtime:+--oci-worker-binary="$runtime"}
 `
@@ -239,7 +246,7 @@ func (BuildKit) DaemonPort() int32 { return buildKitDaemonPort }
 
 // DaemonPod implements builders.Daemon: buildkitd, privileged (it runs RUN
 // instructions with runc), ready once it answers on its socket.
-func (b BuildKit) DaemonPod(registries []string) *corev1.PodSpec {
+func (b BuildKit) DaemonPod(registries []string, gcLimit int64) *corev1.PodSpec {
 	spec := &corev1.PodSpec{
 		RestartPolicy: corev1.RestartPolicyNever,
 		Containers: []corev1.Container{{
@@ -252,9 +259,12 @@ func (b BuildKit) DaemonPod(registries []string) *corev1.PodSpec {
 				ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"buildctl", "debug", "workers"}}},
 				PeriodSeconds: 1, FailureThreshold: 1,
 			},
-			VolumeMounts: []corev1.VolumeMount{{Name: "buildkit-state", MountPath: "/var/lib/buildkit"}},
+			VolumeMounts: []corev1.VolumeMount{{Name: builders.DaemonStateVolume, MountPath: "/var/lib/buildkit"}},
 		}},
-		Volumes: []corev1.Volume{{Name: "buildkit-state", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+		Volumes: []corev1.Volume{{Name: builders.DaemonStateVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
+	}
+	if gcLimit > 0 {
+		spec.Containers[0].Env = []corev1.EnvVar{{Name: "GC_MAX_USED_BYTES", Value: strconv.FormatInt(gcLimit, 10)}}
 	}
 	builders.MountBuildCA(spec, b.CABundle)
 	return spec

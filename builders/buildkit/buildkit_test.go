@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/BurntSushi/toml"
+
 	"github.com/cachebench/cachebench/builders"
 )
 
@@ -112,5 +114,73 @@ func TestBuildKitScriptDaemon(t *testing.T) {
 	req.Daemon = ""
 	if _, err := b.Args(req); err == nil {
 		t.Error("want an error without a daemon address")
+	}
+}
+
+// daemonConfig is the part of buildkitd.toml the daemon's script writes,
+// with buildkitd's names for it.
+type daemonConfig struct {
+	Registry map[string]struct {
+		HTTP     bool     `toml:"http"`
+		Insecure bool     `toml:"insecure"`
+		Mirrors  []string `toml:"mirrors"`
+	} `toml:"registry"`
+	Worker struct {
+		OCI struct {
+			GC       *bool `toml:"gc"`
+			GCPolicy []struct {
+				All          bool     `toml:"all"`
+				Filters      []string `toml:"filters"`
+				MaxUsedSpace string   `toml:"maxUsedSpace"`
+			} `toml:"gcpolicy"`
+		} `toml:"oci"`
+	} `toml:"worker"`
+}
+
+// The daemon's garbage collection: with a limit, one rule that lets
+// anything go above the limit; without one, no rule (buildkitd's
+// defaults). Every key written is one buildkitd reads.
+func TestBuildKitDaemonGC(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "buildkitd"), []byte("#!/bin/sh\ncp \"$CONFIG\" \"$OUT\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run := func(gcLimit int64) daemonConfig {
+		t.Helper()
+		spec := BuildKit{}.DaemonPod([]string{"registry:5000"}, gcLimit)
+		c := spec.Containers[0]
+		script := strings.NewReplacer("/etc/buildkit", filepath.Join(dir, "etc"), "/var/lib/buildkit", filepath.Join(dir, "state")).Replace(c.Command[2])
+		out := filepath.Join(dir, "out")
+		cmd := exec.Command("sh", append([]string{"-c", script}, c.Command[3:]...)...)
+		cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "OUT=" + out, "CONFIG=" + filepath.Join(dir, "etc", "buildkitd.toml"), "TMPDIR=" + dir}
+		for _, e := range c.Env {
+			cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
+		}
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%v: %s", err, b)
+		}
+		var cfg daemonConfig
+		md, err := toml.DecodeFile(out, &cfg)
+		if err != nil {
+			t.Fatalf("gc limit %d: buildkitd.toml: %v", gcLimit, err)
+		}
+		if u := md.Undecoded(); len(u) > 0 {
+			t.Errorf("gc limit %d: buildkitd.toml has keys buildkitd does not read: %v", gcLimit, u)
+		}
+		if !cfg.Registry["registry:5000"].HTTP {
+			t.Errorf("gc limit %d: the registry lost its settings: %+v", gcLimit, cfg.Registry)
+		}
+		return cfg
+	}
+	oci := run(500 << 20).Worker.OCI
+	if p := oci.GCPolicy; oci.GC == nil || !*oci.GC || len(p) != 1 || !p[0].All || p[0].MaxUsedSpace != "524288000" || len(p[0].Filters) != 0 {
+		t.Errorf("gc limit 500 MiB: gc %v, rules %+v; want gc on and one rule for all above 524288000 bytes", oci.GC, p)
+	}
+	oci = run(0).Worker.OCI
+	if oci.GC != nil || len(oci.GCPolicy) != 0 {
+		t.Errorf("no gc limit: gc %v, rules %+v; want buildkitd's own", oci.GC, oci.GCPolicy)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -765,6 +766,12 @@ func (p *Provider) LoadImages(ctx context.Context, write func(io.Writer) error) 
 		}
 	}
 	return nil
+}
+
+// EmptyDirPath is where the kubelet of a kind node keeps a pod's emptyDir
+// volume (its default root directory, which kind keeps).
+func EmptyDirPath(podUID, volume string) string {
+	return path.Join("/var/lib/kubelet/pods", podUID, "volumes/kubernetes.io~empty-dir", volume)
 }
 
 // DiskUsage is how many bytes the files under path on node take (du), for

@@ -1,0 +1,258 @@
+package reports
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/stat"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/cachebench/cachebench/results"
+)
+
+// soak is a round through one daemon long enough to follow its cache over
+// the builds (--soak): each build's layer cache hit rate and what the
+// daemon's state took after it.
+type soak struct {
+	round  results.Coordinates // of the round (OfRound)
+	builds []soakBuild
+}
+
+// soakBuild is one build of a soak; NaN stands for what it did not record.
+type soakBuild struct {
+	n       int     // 1 for the cold build
+	hitRate float64 // layer cache hits over the steps looked up
+	stateMB float64 // the daemon's state after the build
+	// stateBeforeMB is the state as the build started: garbage collection
+	// between builds shows here.
+	stateBeforeMB float64
+	seconds       float64 // NaN for a failed build
+}
+
+// soakMin is the fewest builds a round through a daemon needs to be
+// followed as a soak.
+const soakMin = 5
+
+// soaks finds the rounds through a daemon (their runs recorded its state)
+// of one build at a time with at least soakMin builds, their builds in
+// order.
+func soaks(runs []results.Run) []soak {
+	byRound := map[results.Coordinates][]results.Run{}
+	var order []results.Coordinates
+	for _, r := range runs {
+		if r.DaemonStateBytes <= 0 || r.Level() > 1 {
+			continue
+		}
+		k := r.OfRound()
+		if _, ok := byRound[k]; !ok {
+			order = append(order, k)
+		}
+		byRound[k] = append(byRound[k], r)
+	}
+	var out []soak
+	for _, k := range order {
+		rs := byRound[k]
+		if len(rs) < soakMin {
+			continue
+		}
+		slices.SortFunc(rs, func(a, b results.Run) int { return cmp.Compare(a.Attempt, b.Attempt) })
+		s := soak{round: k}
+		for _, r := range rs {
+			b := soakBuild{n: r.Attempt + 1, hitRate: math.NaN(), stateMB: math.NaN(), stateBeforeMB: math.NaN(), seconds: math.NaN()}
+			if looked := r.BuildLog.CacheHits + r.BuildLog.CacheMisses; r.Success && r.BuildLog.Read && looked > 0 {
+				b.hitRate = float64(r.BuildLog.CacheHits) / float64(looked)
+			}
+			if r.DaemonStateBytes > 0 {
+				b.stateMB = float64(r.DaemonStateBytes) / 1e6
+			}
+			if r.DaemonStateBeforeBytes > 0 {
+				b.stateBeforeMB = float64(r.DaemonStateBeforeBytes) / 1e6
+			}
+			if r.Success {
+				b.seconds = r.WallSeconds()
+			}
+			s.builds = append(s.builds, b)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// name is the soak's line in the chart and its row in the table.
+func (s soak) name() string {
+	return fmt.Sprintf("%s %s, %s+%s", s.round.Builder, s.round.Strategy, s.round.Workload, s.round.Change)
+}
+
+// soakWindow is how many warm builds at each end of a soak the table
+// compares.
+const soakWindow = 5
+
+// soakSection follows each soak's cache over its builds: a table that sets
+// its first warm builds against its last, and the chart. Without a soak it
+// adds nothing.
+func soakSection(d *doc, ss []soak, gcLimit string, charts []Chart) {
+	if len(ss) == 0 {
+		return
+	}
+	d.heading(2, "A daemon over many builds")
+	limit := "the daemon's own garbage collection policy"
+	if gcLimit != "" {
+		limit = fmt.Sprintf("garbage collection at %s (--gc-limit: the daemon prunes what no build is using once its cache takes more)", gcLimit)
+	}
+	d.para(fmt.Sprintf("Builds in a row through one daemon (--soak), each a commit of the round's change, with %s. Per build: the share of the steps looked up that the daemon's cache served, and what the daemon's state took on disk as the build started and after it (a collection between builds shows in the first: the build after it fills the state again). A warm build that finds fewer steps cached than the soak's best warm build lost layers to garbage collection. The table gives how many did, the mean hit rate and time of the first %d warm builds and of the last %d, the state's largest size after a build and its smallest as a warm build started.", limit, soakWindow, soakWindow))
+	t := table{header: []string{"round", "builds", "warm builds that lost layers", "hit rate, first warm", "hit rate, last warm", "seconds, first warm", "seconds, last warm", "largest state MB", "smallest state before MB"}, numeric: 1}
+	for _, s := range ss {
+		t.add(soakRow(s)...)
+	}
+	d.add(t)
+	for _, c := range charts {
+		if c.Section == soakChartSection {
+			d.add(figure{c})
+		}
+	}
+}
+
+// soakRow is a soak's line of the table.
+func soakRow(s soak) []string {
+	warm := s.builds[1:]
+	first, last := warm[:min(soakWindow, len(warm))], warm[max(0, len(warm)-soakWindow):]
+	mean := func(bs []soakBuild, f func(soakBuild) float64) float64 {
+		var v []float64
+		for _, b := range bs {
+			if x := f(b); !math.IsNaN(x) {
+				v = append(v, x)
+			}
+		}
+		if len(v) == 0 {
+			return math.NaN()
+		}
+		return stat.Mean(v, nil)
+	}
+	hit := func(b soakBuild) float64 { return 100 * b.hitRate }
+	sec := func(b soakBuild) float64 { return b.seconds }
+	best, known := math.Inf(-1), 0
+	for _, b := range warm {
+		if !math.IsNaN(b.hitRate) {
+			best, known = max(best, b.hitRate), known+1
+		}
+	}
+	lost := 0
+	for _, b := range warm {
+		if b.hitRate < best {
+			lost++
+		}
+	}
+	largest, smallest := math.NaN(), math.NaN()
+	for _, b := range s.builds {
+		if !math.IsNaN(b.stateMB) && (math.IsNaN(largest) || b.stateMB > largest) {
+			largest = b.stateMB
+		}
+	}
+	for _, b := range warm {
+		if !math.IsNaN(b.stateBeforeMB) && (math.IsNaN(smallest) || b.stateBeforeMB < smallest) {
+			smallest = b.stateBeforeMB
+		}
+	}
+	return []string{s.name(), fmt.Sprint(len(s.builds)), fmt.Sprintf("%d of %d", lost, known),
+		orDash(mean(first, hit), "%.0f%%"), orDash(mean(last, hit), "%.0f%%"),
+		orDash(mean(first, sec), "%.1f"), orDash(mean(last, sec), "%.1f"), orDash(largest, "%.0f"), orDash(smallest, "%.0f")}
+}
+
+// soakChartSection marks the soak's chart.
+const soakChartSection = "soak"
+
+// soakCharts draws the soaks: hit rate and the daemon's state against the
+// build count, the limit as a dashed line.
+func soakCharts(dir string, ss []soak, gcLimit string) ([]Chart, error) {
+	if len(ss) == 0 {
+		return nil, nil
+	}
+	d, err := soakChart(ss, gcLimit)
+	if err != nil {
+		return nil, fmt.Errorf("soak chart: %w", err)
+	}
+	c := Chart{Title: "A daemon's cache over builds in a row", Base: "soak", Section: soakChartSection}
+	if err := saveBoth(d, dir, &c); err != nil {
+		return nil, err
+	}
+	return []Chart{c}, nil
+}
+
+func soakChart(ss []soak, gcLimit string) (*drawing, error) {
+	hits := newPlot("Layer cache hit rate of each build", "% of the steps looked up", false)
+	state := newPlot("The daemon's state as each build started, and after it", "MB on disk", false)
+	leg := newLegend()
+	top, last := 0.0, 0
+	for i, s := range ss {
+		col := palette[(i+2)%len(palette)]
+		var hr, st, before plotter.XYs
+		for _, b := range s.builds {
+			if !math.IsNaN(b.hitRate) {
+				hr = append(hr, plotter.XY{X: float64(b.n), Y: 100 * b.hitRate})
+			}
+			if !math.IsNaN(b.stateMB) {
+				st = append(st, plotter.XY{X: float64(b.n), Y: b.stateMB})
+				top = max(top, b.stateMB)
+			}
+			if !math.IsNaN(b.stateBeforeMB) {
+				before = append(before, plotter.XY{X: float64(b.n), Y: b.stateBeforeMB})
+				top = max(top, b.stateBeforeMB)
+			}
+			last = max(last, b.n)
+		}
+		style := draw.LineStyle{Color: col, Width: vg.Points(2)}
+		for _, panel := range []struct {
+			p   *plot.Plot
+			xys plotter.XYs
+		}{{hits, hr}, {state, st}} {
+			if len(panel.xys) == 0 {
+				continue
+			}
+			l, pts, err := plotter.NewLinePoints(panel.xys)
+			if err != nil {
+				return nil, err
+			}
+			l.LineStyle, pts.Color, pts.Shape = style, col, draw.CircleGlyph{}
+			panel.p.Add(l, pts)
+			if panel.p == hits {
+				leg.Add(s.name(), l, pts)
+			}
+		}
+		if len(before) > 0 {
+			l, pts, err := plotter.NewLinePoints(before)
+			if err != nil {
+				return nil, err
+			}
+			l.LineStyle = draw.LineStyle{Color: col, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(2), vg.Points(2)}}
+			pts.Color, pts.Shape = col, draw.RingGlyph{}
+			state.Add(l, pts)
+			leg.Add("as the build started", l, pts)
+		}
+	}
+	if q, err := resource.ParseQuantity(gcLimit); err == nil && gcLimit != "" {
+		mb := float64(q.Value()) / 1e6
+		l, err := plotter.NewLine(plotter.XYs{{X: 1, Y: mb}, {X: float64(max(last, 2)), Y: mb}})
+		if err != nil {
+			return nil, err
+		}
+		l.LineStyle = draw.LineStyle{Color: separatorColor, Width: vg.Points(1.5), Dashes: []vg.Length{vg.Points(5), vg.Points(3)}}
+		state.Add(l)
+		leg.Add("--gc-limit "+gcLimit, l)
+		top = max(top, mb)
+	}
+	for _, p := range []*plot.Plot{hits, state} {
+		p.X.Label.Text = "build (1: the cold one)"
+		p.X.Min = 0.5
+		p.X.Max = float64(last) + 0.5
+	}
+	hits.Y.Min, hits.Y.Max = 0, 105
+	state.Y.Min = 0
+	headroom(state, max(top, 1))
+	return &drawing{panels: []*plot.Plot{hits, state}, leg: leg}, nil
+}
