@@ -86,7 +86,7 @@ func soaks(runs []results.Run) []soak {
 
 // name is the soak's line in the chart and its row in the table.
 func (s soak) name() string {
-	return fmt.Sprintf("%s %s, %s+%s", s.round.Builder, s.round.Strategy, s.round.Workload, s.round.Change)
+	return fmt.Sprintf("%s, %s+%s", s.round.Builder, s.round.Workload, s.round.Change)
 }
 
 // soakWindow is how many warm builds at each end of a soak the table
@@ -105,7 +105,7 @@ func soakSection(d *doc, ss []soak, gcLimit string, charts []Chart) {
 	if gcLimit != "" {
 		limit = fmt.Sprintf("garbage collection at %s (--gc-limit: the daemon prunes what no build is using once its cache takes more)", gcLimit)
 	}
-	d.para(fmt.Sprintf("Builds in a row through one daemon (--soak), each a commit of the round's change, with %s. Per build: the share of the steps looked up that the daemon's cache served, and what the daemon's state took on disk as the build started and after it (a collection between builds shows in the first: the build after it fills the state again). A warm build that finds fewer steps cached than the soak's best warm build lost layers to garbage collection. The table gives how many did, the mean hit rate and time of the first %d warm builds and of the last %d, the state's largest size after a build and its smallest as a warm build started.", limit, soakWindow, soakWindow))
+	d.para(fmt.Sprintf("Builds in a row through one daemon (--soak), each a commit of the round's change, with %s. Per build: the share of the steps looked up that the daemon's cache served, and what the daemon's state took on disk as the run started and after it. A collection shows in the state only when it falls between the reads: one that falls in the seconds between a run's start and its build reaching the daemon shows in neither, and the build fills the state again, so the hit rate is what tells. A warm build that finds fewer steps cached than the soak's best warm build lost layers to garbage collection. The table gives how many did, the mean hit rate and time of the first %d warm builds and of the last %d, the state's largest size after a build and its smallest as a warm run started.", limit, soakWindow, soakWindow))
 	t := table{header: []string{"round", "builds", "warm builds that lost layers", "hit rate, first warm", "hit rate, last warm", "seconds, first warm", "seconds, last warm", "largest state MB", "smallest state before MB"}, numeric: 1}
 	for _, s := range ss {
 		t.add(soakRow(s)...)
@@ -186,7 +186,7 @@ func soakCharts(dir string, ss []soak, gcLimit string) ([]Chart, error) {
 
 func soakChart(ss []soak, gcLimit string) (*drawing, error) {
 	hits := newPlot("Layer cache hit rate of each build", "% of the steps looked up", false)
-	state := newPlot("The daemon's state as each build started, and after it", "MB on disk", false)
+	state := newPlot("The daemon's state as each run started, and after it", "MB on disk", false)
 	leg := newLegend()
 	top, last := 0.0, 0
 	for i, s := range ss {
@@ -232,7 +232,7 @@ func soakChart(ss []soak, gcLimit string) (*drawing, error) {
 			l.LineStyle = draw.LineStyle{Color: col, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(2), vg.Points(2)}}
 			pts.Color, pts.Shape = col, draw.RingGlyph{}
 			state.Add(l, pts)
-			leg.Add("as the build started", l, pts)
+			leg.Add("as the run started", l, pts)
 		}
 	}
 	if q, err := resource.ParseQuantity(gcLimit); err == nil && gcLimit != "" {

@@ -56,7 +56,7 @@ func TestSoakSection(t *testing.T) {
 	for _, want := range []string{
 		"## A daemon over many builds",
 		"garbage collection at 300M",
-		"| buildkit daemon, small+source | 12 | 5 of 11 | 80% | 20% | 11.0 | 14.0 | 500 | 50 |",
+		"| buildkit, small+source | 12 | 5 of 11 | 80% | 20% | 11.0 | 14.0 | 500 | 50 |",
 		"![A daemon's cache over builds in a row](soak.png)",
 	} {
 		if !strings.Contains(md, want) {
