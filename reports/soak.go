@@ -29,8 +29,7 @@ type soakBuild struct {
 	n       int     // 1 for the cold build
 	hitRate float64 // layer cache hits over the steps looked up
 	stateMB float64 // the daemon's state after the build
-	// stateBeforeMB is the state as the build started: garbage collection
-	// between builds shows here.
+	// stateBeforeMB is the state as the run started.
 	stateBeforeMB float64
 	seconds       float64 // NaN for a failed build
 }
@@ -39,17 +38,24 @@ type soakBuild struct {
 // followed as a soak.
 const soakMin = 5
 
-// soaks finds the rounds through a daemon (their runs recorded its state)
-// of one build at a time with at least soakMin builds, their builds in
-// order.
+// soaks finds the rounds through a daemon (some run of theirs recorded its
+// state) of one build at a time with at least soakMin builds, their builds
+// in the order they ran: a round whose daemon died goes on with a fresh
+// daemon's cold build, which the soak shows too.
 func soaks(runs []results.Run) []soak {
+	daemons := map[results.Coordinates]bool{}
+	for _, r := range runs {
+		if r.DaemonStateBytes > 0 && r.Level() == 1 {
+			daemons[r.OfRound()] = true
+		}
+	}
 	byRound := map[results.Coordinates][]results.Run{}
 	var order []results.Coordinates
 	for _, r := range runs {
-		if r.DaemonStateBytes <= 0 || r.Level() > 1 {
+		k := r.OfRound()
+		if !daemons[k] {
 			continue
 		}
-		k := r.OfRound()
 		if _, ok := byRound[k]; !ok {
 			order = append(order, k)
 		}
@@ -61,10 +67,10 @@ func soaks(runs []results.Run) []soak {
 		if len(rs) < soakMin {
 			continue
 		}
-		slices.SortFunc(rs, func(a, b results.Run) int { return cmp.Compare(a.Attempt, b.Attempt) })
+		slices.SortStableFunc(rs, func(a, b results.Run) int { return cmp.Compare(a.Seq, b.Seq) })
 		s := soak{round: k}
-		for _, r := range rs {
-			b := soakBuild{n: r.Attempt + 1, hitRate: math.NaN(), stateMB: math.NaN(), stateBeforeMB: math.NaN(), seconds: math.NaN()}
+		for i, r := range rs {
+			b := soakBuild{n: i + 1, hitRate: math.NaN(), stateMB: math.NaN(), stateBeforeMB: math.NaN(), seconds: math.NaN()}
 			if looked := r.BuildLog.CacheHits + r.BuildLog.CacheMisses; r.Success && r.BuildLog.Read && looked > 0 {
 				b.hitRate = float64(r.BuildLog.CacheHits) / float64(looked)
 			}

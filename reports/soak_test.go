@@ -26,7 +26,7 @@ func soakRuns(round, n, lostFrom int) []results.Run {
 		case i+1 >= lostFrom:
 			hits, before = 1, 50e6
 		}
-		runs = append(runs, results.Run{Coordinates: c, Success: true, WallMillis: int64(10_000 + 1000*(5-hits)),
+		runs = append(runs, results.Run{Coordinates: c, Seq: 100*round + i, Success: true, WallMillis: int64(10_000 + 1000*(5-hits)),
 			BuildLog:         results.BuildLog{Read: true, CacheHits: hits, CacheMisses: 5 - hits},
 			DaemonStateBytes: int64(min(i+1, 5)) * 100e6, DaemonStateBeforeBytes: before})
 	}
@@ -47,6 +47,20 @@ func TestSoaks(t *testing.T) {
 	}
 	if !math.IsNaN(b[3].hitRate) || !math.IsNaN(b[3].seconds) || !math.IsNaN(b[4].hitRate) || math.IsNaN(b[4].seconds) {
 		t.Errorf("a failed build %+v and an unread log %+v: want no hit rate, and no time for the failed one", b[3], b[4])
+	}
+
+	// A daemon that died: its last build failed and recorded no state, and
+	// the round went on with a fresh daemon's cold build, in the order run.
+	died := soakRuns(3, 6, 99)
+	died[3].Success, died[3].DaemonStateBytes = false, 0
+	died[4].Cache, died[4].Attempt, died[4].BuildLog.CacheHits, died[4].BuildLog.CacheMisses = results.Cold, 0, 0, 5
+	died[5].Attempt = 4
+	ss = soaks(died)
+	if len(ss) != 1 || len(ss[0].builds) != 6 {
+		t.Fatalf("a soak whose daemon died: %+v; want its 6 builds", ss)
+	}
+	if b := ss[0].builds; !math.IsNaN(b[3].hitRate) || b[4].n != 5 || b[4].hitRate != 0 || b[5].n != 6 || b[5].hitRate != 0.8 {
+		t.Errorf("a soak whose daemon died: %+v; want the failed build, then the fresh daemon's cold build at 5 and its warm one at 6", b)
 	}
 }
 
