@@ -417,7 +417,7 @@ func reportDoc(rep *Report) doc {
 			if slices.ContainsFunc(res.Runs, func(r results.Run) bool { return r.DaemonCPUSeconds > 0 }) {
 				text += " Under the daemon strategy the build runs in the round's daemon, not in the build task's pod: the run's CPU-seconds include the daemon's while the run went on (builds at once each count it over their own time, so the daemon's work is counted once per build in flight)."
 			}
-			if slices.ContainsFunc(res.Runs, func(r results.Run) bool { return r.DaemonStateBytes > 0 }) {
+			if slices.ContainsFunc(res.Runs, daemonMeasured) {
 				text += " The last two columns are the daemon's: the most memory it held at once since the round started, and what its state (its cache) takes on disk after the run."
 			}
 			d.para(text)
@@ -898,11 +898,14 @@ func networkSection(d *doc, rep *Report) {
 	}
 }
 
+// daemonMeasured: the run recorded its daemon's memory or state.
+func daemonMeasured(r results.Run) bool { return r.DaemonPeakMemoryBytes > 0 || r.DaemonStateBytes > 0 }
+
 // usageTable gives each row's median CPU time and peak memory, from the
 // runs that recorded them; ok is false when none did.
 func usageTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok bool) {
 	header, numeric := []string{"strategy", "cache", "n", "build CPU-s", "run CPU-s", "build peak MiB", "cache repository MB", "cache volume MB"}, 2
-	daemons := slices.ContainsFunc(runs, func(r results.Run) bool { return r.DaemonPeakMemoryBytes > 0 || r.DaemonStateBytes > 0 })
+	daemons := slices.ContainsFunc(runs, daemonMeasured)
 	if daemons {
 		header = append(header, "daemon peak MiB", "daemon state MB")
 	}
