@@ -128,46 +128,44 @@ func soakSection(d *doc, ss []soak, gcLimit string, charts []Chart) {
 func soakRow(s soak) []string {
 	warm := s.builds[1:]
 	first, last := warm[:min(soakWindow, len(warm))], warm[max(0, len(warm)-soakWindow):]
-	mean := func(bs []soakBuild, f func(soakBuild) float64) float64 {
-		var v []float64
-		for _, b := range bs {
-			if x := f(b); !math.IsNaN(x) {
-				v = append(v, x)
-			}
-		}
-		if len(v) == 0 {
-			return math.NaN()
-		}
-		return stat.Mean(v, nil)
-	}
 	hit := func(b soakBuild) float64 { return 100 * b.hitRate }
 	sec := func(b soakBuild) float64 { return b.seconds }
-	best, known := math.Inf(-1), 0
-	for _, b := range warm {
-		if !math.IsNaN(b.hitRate) {
-			best, known = max(best, b.hitRate), known+1
+	mean := func(bs []soakBuild, f func(soakBuild) float64) float64 {
+		if v := recorded(bs, f); len(v) > 0 {
+			return stat.Mean(v, nil)
 		}
+		return math.NaN()
 	}
-	lost := 0
-	for _, b := range warm {
-		if b.hitRate < best {
-			lost++
+	lost, rates := 0, recorded(warm, hit)
+	if len(rates) > 0 {
+		best := slices.Max(rates)
+		for _, r := range rates {
+			if r < best {
+				lost++
+			}
 		}
 	}
 	largest, smallest := math.NaN(), math.NaN()
-	for _, b := range s.builds {
-		if !math.IsNaN(b.stateMB) && (math.IsNaN(largest) || b.stateMB > largest) {
-			largest = b.stateMB
-		}
+	if v := recorded(s.builds, func(b soakBuild) float64 { return b.stateMB }); len(v) > 0 {
+		largest = slices.Max(v)
 	}
-	for _, b := range warm {
-		if !math.IsNaN(b.stateBeforeMB) && (math.IsNaN(smallest) || b.stateBeforeMB < smallest) {
-			smallest = b.stateBeforeMB
-		}
+	if v := recorded(warm, func(b soakBuild) float64 { return b.stateBeforeMB }); len(v) > 0 {
+		smallest = slices.Min(v)
 	}
-	return []string{s.name(), fmt.Sprint(len(s.builds)), fmt.Sprintf("%d of %d", lost, known),
+	return []string{s.name(), fmt.Sprint(len(s.builds)), fmt.Sprintf("%d of %d", lost, len(rates)),
 		orDash(mean(first, hit), "%.0f%%"), orDash(mean(last, hit), "%.0f%%"),
 		orDash(mean(first, sec), "%.1f"), orDash(mean(last, sec), "%.1f"), orDash(largest, "%.0f"), orDash(smallest, "%.0f")}
+}
+
+// recorded is f of each build that recorded it (f is not NaN).
+func recorded(bs []soakBuild, f func(soakBuild) float64) []float64 {
+	var v []float64
+	for _, b := range bs {
+		if x := f(b); !math.IsNaN(x) {
+			v = append(v, x)
+		}
+	}
+	return v
 }
 
 // soakChartSection marks the soak's chart.
@@ -257,8 +255,7 @@ func soakChart(ss []soak, gcLimit string) (*drawing, error) {
 		p.X.Min = 0.5
 		p.X.Max = float64(last) + 0.5
 	}
-	hits.Y.Min, hits.Y.Max = 0, 105
-	state.Y.Min = 0
+	hits.Y.Max = 105 // newPlot starts both at 0
 	headroom(state, max(top, 1))
 	return &drawing{panels: []*plot.Plot{hits, state}, leg: leg}, nil
 }
