@@ -435,7 +435,7 @@ func (o Options) Parse() (Config, error) {
 		case err != nil:
 			bad("gc-limit", "%q: want a size, e.g. 500Mi or 2G", o.GCLimit)
 		case q.Value() < minGCLimit:
-			bad("gc-limit", "%s: want at least 10Mi (a base image alone takes more)", o.GCLimit)
+			bad("gc-limit", "%s: want at least %s (a base image alone takes more)", o.GCLimit, resource.NewQuantity(minGCLimit, resource.BinarySI))
 		case !slices.Contains(o.Strategies, builders.DaemonName):
 			bad("gc-limit", "applies to the %s strategy's daemons: add %s to --strategies, or drop it", builders.DaemonName, builders.DaemonName)
 		default:
