@@ -195,7 +195,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"bad cache network", func(o *Options) { o.CacheNetwork = "30ms" }, []string{"--cache-network (CACHEBENCH_CACHE_NETWORK)", `"30ms"`}},
 		{"bad start", func(o *Options) { o.Start = "webhook" }, []string{"--start (CACHEBENCH_START)", `"webhook"`, "api or trigger"}},
 		{"custom networks", func(o *Options) { o.Networks, o.CacheNetwork = []string{"local", "80ms+-10ms/20mbit"}, "lan" }, nil},
-		{"bad builder", func(o *Options) { o.Builders = []string{"kaniko", "docker"} }, []string{"--builders (CACHEBENCH_BUILDERS)", `"docker"`, "buildkit"}},
+		{"bad builder", func(o *Options) { o.Builders = []string{"kaniko", "podman"} }, []string{"--builders (CACHEBENCH_BUILDERS)", `"podman"`, "buildkit, buildah, docker"}},
 		{"no builder", func(o *Options) { o.Builders = nil }, []string{"--builders", "empty"}},
 		{"builder twice", func(o *Options) { o.Builders = []string{"buildah", "buildah"} }, []string{"--builders", "twice"}},
 		{"negative warm runs", func(o *Options) { o.WarmRuns = -1 }, []string{"--warm-runs (CACHEBENCH_WARM_RUNS): -1"}},
@@ -206,7 +206,7 @@ func TestOptionsValidate(t *testing.T) {
 		{"a bad place for volumes", func(o *Options) { o.Nodes, o.CacheVolume = 2, "per-build" }, []string{"--cache-volume", `"per-build"`, "per-round, per-node or shared"}},
 		{"a daemon for builders without one", func(o *Options) {
 			o.Builders, o.Strategies = []string{"buildkit", "kaniko"}, []string{"registry", "daemon"}
-		}, []string{"--strategies (CACHEBENCH_STRATEGIES)", "daemon: builder kaniko has no daemon", "the builders with one: buildkit"}},
+		}, []string{"--strategies (CACHEBENCH_STRATEGIES)", "daemon: builder kaniko has no daemon", "the builders with one: buildkit, docker"}},
 		{"a daemon", func(o *Options) { o.Builders, o.Strategies = []string{"buildkit"}, []string{"none", "daemon"} }, nil},
 		{"a soak", func(o *Options) {
 			o.Builders, o.Strategies, o.Soak, o.GCLimit, o.Changes = []string{"buildkit"}, []string{"daemon"}, 30, "300Mi", []string{"source"}

@@ -166,7 +166,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.CacheNetwork, "cache-network", o.CacheNetwork, "network profile between the builders and the cache registry (layer caches, pushed images)")
 	fs.StringVar(&o.Packages, "packages", o.Packages, "how RUN instructions download apt packages, Go modules and npm packages: proxied (through a package cache in the cluster, behind the upstream network profile, filled by one unmeasured build of each workload and then frozen, so every run downloads the same) or direct (from the internet, as the Dockerfile says)")
 	fs.StringVar(&o.Start, "start", o.Start, "how each run starts: api (the harness creates the PipelineRun) or trigger (a commit pushed to the git server, announced by a signed GitHub push event to a Tekton Triggers "+versions.Triggers+" EventListener, whose Trigger creates the PipelineRun; the event's latency is measured too)")
-	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure, each under every builder (default: none, registry, pv-warm; mirror when named, and daemon, BuildKit's only)")
+	fs.StringSliceVar(&o.Strategies, "strategies", o.Strategies, "cache strategies to measure, each under every builder (default: none, registry, pv-warm; mirror when named, and daemon, BuildKit's and Docker's only)")
 	fs.StringSliceVar(&o.Builders, "builders", o.Builders, "image builders to compare ("+strings.Join(Builders, ", ")+")")
 	// --builder was the flag while kaniko was the only builder.
 	fs.StringSliceVar(&o.Builders, "builder", o.Builders, "same as --builders")

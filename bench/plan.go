@@ -126,9 +126,9 @@ func (m Matrix) levels() []int {
 }
 
 // notAtLevel says why a strategy is not measured at a level ("" when it
-// is): the layers of BuildKit's and Buildah's pv-warm are a store on a
-// volume that takes one build at a time (buildkitd locks its database
-// while it runs), so they go as many at once as there are volumes of a
+// is): the layers of BuildKit's, Buildah's and Docker's pv-warm are a
+// store on a volume that takes one build at a time (buildkitd and dockerd
+// lock their databases while they run), so they go as many at once as there are volumes of a
 // round, and the mirror's verdict reads each run's registry traffic, which
 // builds started together share.
 func (m Matrix) notAtLevel(st builders.Strategy, level int) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"regexp"
 	"strings"
 	"time"
 
@@ -164,16 +165,27 @@ func (p daemonPreparation) died(ctx context.Context, rd *round) (string, bool) {
 	return measure.Tail(logs, 10), true
 }
 
-// lastMessage is a log's last line that says something: not a frame of a
-// Go stack trace (a function's name, or its file indented below it), which
-// a daemon may print as it goes.
+// lastMessage is a log's last line that says something: its last error,
+// where it logged one at that level; else its last line that is neither a
+// frame of a Go stack trace (a function's name, or its file indented below
+// it) nor gRPC's talk of its connections (module=grpc), which daemons
+// print as they go and as they stop.
 func lastMessage(log string) string {
 	lines := strings.Split(strings.TrimSpace(log), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
+		if logLevelError.MatchString(lines[i]) {
+			return lines[i]
+		}
+	}
+	for i := len(lines) - 1; i >= 0; i-- {
 		l := lines[i]
-		if strings.TrimSpace(l) != "" && !strings.HasPrefix(l, "\t") && strings.Contains(l, " ") {
+		if strings.TrimSpace(l) != "" && !strings.HasPrefix(l, "\t") && strings.Contains(l, " ") && !strings.Contains(l, "module=grpc") {
 			return l
 		}
 	}
 	return lines[len(lines)-1]
 }
+
+// logLevelError finds a line logged at error level or above by logrus
+// (dockerd's and buildkitd's logger).
+var logLevelError = regexp.MustCompile(`\blevel=(error|fatal|panic)\b`)

@@ -1,7 +1,7 @@
 // Package builders holds what every builder shares: the Builder interface,
 // cache strategies, the build Task's shape and the clone-build-push
 // Pipeline around it. Each builder is a folder below (kaniko, buildkit,
-// buildah).
+// buildah, docker).
 package builders
 
 import (

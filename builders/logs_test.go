@@ -9,6 +9,7 @@ import (
 
 	"github.com/cachebench/cachebench/builders/buildah"
 	"github.com/cachebench/cachebench/builders/buildkit"
+	"github.com/cachebench/cachebench/builders/docker"
 	"github.com/cachebench/cachebench/builders/kaniko"
 	"github.com/cachebench/cachebench/measure"
 	"github.com/cachebench/cachebench/results"
@@ -45,6 +46,21 @@ func TestBuilderLogs(t *testing.T) {
 		// Base image pulled into the volume by the warm-up pod.
 		{"buildah-pv-warm-cold0.log", buildah.Buildah{}.ReadLog, 0, 3, 1, 0,
 			map[string]float64{"base-image": 0.13, "commands": 13.24, "snapshot": 0.11, "push": 6.57}},
+		// Docker 20.10 (Debian's docker.io): its BuildKit's progress, and
+		// the pushes timed by the kubelet's timestamps. The first run of a
+		// round finds no inline cache to import and goes on; the image is
+		// pushed, then again as the cache.
+		{"docker-registry-cold0.log", docker.Docker{}.ReadLog, 0, 2, 0, 1,
+			map[string]float64{"base-image": 7.7, "cache-lookup": 0, "commands": 3.7, "snapshot": 0, "cache-push": 0.84, "push": 6.63}},
+		// A fresh daemon, its cache imported: both steps CACHED, their
+		// layers (the base's among them) pulled under the COPY; the base
+		// is not the daemon's own.
+		{"docker-registry-warm1.log", docker.Docker{}.ReadLog, 2, 0, 0, 1,
+			map[string]float64{"base-image": 0, "cache-lookup": 0.2, "snapshot": 0, "cache-push": 0.33, "push": 0.33}},
+		// /var/lib/docker warmed with the base: its FROM neither resolves
+		// nor loads a blob (Docker 20.10 prints no CACHED for it).
+		{"docker-pv-warm-cold0.log", docker.Docker{}.ReadLog, 0, 2, 1, 0,
+			map[string]float64{"base-image": 0, "commands": 3.4, "snapshot": 0.3, "push": 7.73}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -85,4 +85,11 @@ const (
 	// Buildah project), pinned at a release tag; it holds a newer Buildah
 	// than the offline image's Debian package.
 	BuildahImage = "quay.io/buildah/stable:v1.39.3"
+
+	// DockerImage is Docker's official Docker-in-Docker image (the Docker
+	// Official Images' docker:<version>-dind, Alpine-based, with dockerd,
+	// containerd, runc and the dind script that readies cgroups for a
+	// daemon in a container). It holds a far newer Docker than the offline
+	// image's Debian package (bookworm: docker.io 20.10.24).
+	DockerImage = "docker.io/library/docker:29.7.2-dind"
 )

@@ -10,13 +10,14 @@ import (
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/builders/buildah"
 	"github.com/cachebench/cachebench/builders/buildkit"
+	"github.com/cachebench/cachebench/builders/docker"
 	"github.com/cachebench/cachebench/builders/kaniko"
 	"github.com/cachebench/cachebench/images"
 )
 
 // Builders lists every builder, the reference builder (upstream kaniko)
 // first.
-var Builders = []builders.Definition{kaniko.Upstream, kaniko.Chainguard, buildkit.Definition, buildah.Definition}
+var Builders = []builders.Definition{kaniko.Upstream, kaniko.Chainguard, buildkit.Definition, buildah.Definition, docker.Definition}
 
 // Names lists the builders' names, in Builders' order.
 func Names() []string {

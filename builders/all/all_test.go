@@ -11,6 +11,7 @@ import (
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/builders/buildah"
 	"github.com/cachebench/cachebench/builders/buildkit"
+	"github.com/cachebench/cachebench/builders/docker"
 	"github.com/cachebench/cachebench/builders/kaniko"
 	"github.com/cachebench/cachebench/images"
 	"github.com/cachebench/cachebench/versions"
@@ -22,10 +23,10 @@ func TestSelect(t *testing.T) {
 		want []string
 		err  string
 	}{
-		{nil, []string{"kaniko", "kaniko-chainguard", "buildkit", "buildah"}, ""},
+		{nil, []string{"kaniko", "kaniko-chainguard", "buildkit", "buildah", "docker"}, ""},
 		{[]string{"buildah", "kaniko"}, []string{"buildah", "kaniko"}, ""},
 		{[]string{"buildah", "kaniko", "kaniko"}, nil, `"kaniko" named twice`},
-		{[]string{"docker"}, nil, `"docker": choose from kaniko, kaniko-chainguard, buildkit, buildah`},
+		{[]string{"podman"}, nil, `"podman": choose from kaniko, kaniko-chainguard, buildkit, buildah, docker`},
 	} {
 		defs, err := Select(tc.in)
 		var got []string
@@ -55,6 +56,7 @@ func TestBuilderImages(t *testing.T) {
 		"kaniko-chainguard-warmer":   {"cachebench.local/kaniko-chainguard/warmer:" + versions.KanikoChainguard, ""},
 		buildkit.Role:                {"cachebench.local/buildkit:" + versions.BuildKit, versions.BuildKitImage},
 		buildah.Role:                 {"cachebench.local/buildah:" + versions.Debian, versions.BuildahImage},
+		docker.Role:                  {"cachebench.local/docker:" + versions.Debian, versions.DockerImage},
 	}
 	got := map[string]struct{ local, official string }{}
 	for _, img := range Images(Builders) {

@@ -2,8 +2,6 @@ package buildkit
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -43,7 +41,7 @@ func (BuildKit) Pod() string {
 func (BuildKit) StepName() string { return "build" }
 
 // ReadLog implements Builder.
-func (BuildKit) ReadLog(lines []measure.LogLine) results.BuildLog { return readLog(lines) }
+func (BuildKit) ReadLog(lines []measure.LogLine) results.BuildLog { return ReadProgress(lines) }
 
 // buildKitCacheTag is the tag of the registry cache in a round's repository.
 const buildKitCacheTag = "buildcache"
@@ -64,20 +62,7 @@ func (BuildKit) Strategies() []builders.Strategy {
 // in-cluster registry, and the mirror of $mirror_from when set), starts
 // the daemon on a state directory and waits until it answers. $registries
 // (hosts, space-separated), $mirror_from, $mirror_to and $root must be set.
-const buildKitStart = buildKitSetup + `buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" ${runtime:+--oci-worker-binary="$runtime"} >/tmp/buildkitd.log 2>&1 &
-daemon=$!
-trap 'kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null || true' EXIT
-tries=0
-until buildctl debug workers >/dev/null 2>&1; do
-  tries=$((tries+1))
-  if [ "$tries" -gt 600 ] || ! kill -0 "$daemon" 2>/dev/null; then
-    echo "error: buildkitd did not start:" >&2
-    cat /tmp/buildkitd.log >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-`
+var buildKitStart = buildKitSetup + builders.StartDaemon("buildkitd", `buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" ${runtime:+--oci-worker-binary="$runtime"}`, "buildctl debug workers", "/tmp/buildkitd.log")
 
 // buildKitSetup writes buildkitd's settings and the OCI runtime it runs
 // RUN instructions with ($runtime).
@@ -109,7 +94,7 @@ done
 // the step) or --registry-map=<registry>=<mirror> (the mirror strategy). The registries
 // it talks to are the image's and the base images' (the BASE_REGISTRY
 // build argument).
-const buildKitScript = `#!/bin/sh
+var buildKitScript = `#!/bin/sh
 set -eu
 image="$PARAM_IMAGE"
 daemon=""
@@ -192,7 +177,7 @@ func (b BuildKit) Args(req builders.BuildRequest) ([]string, error) {
 // buildKitWarmScript builds "FROM <base>" plus a no-op RUN for each base
 // image given as an argument, so that the state directory on the volume
 // holds each base pulled and unpacked.
-const buildKitWarmScript = `#!/bin/sh
+var buildKitWarmScript = `#!/bin/sh
 set -eu
 mirror_from=""
 mirror_to=""
@@ -233,8 +218,8 @@ mirror_from=""
 mirror_to=""
 registries="$*"
 root=/var/lib/buildkit
-` + buildKitSetup + `if [ -n "${GC_MAX_USED_BYTES:-}" ]; then
-  printf '[worker.oci]\n  gc = true\n[[worker.oci.gcpolicy]]\n  all = true\n  maxUsedSpace = "%s"\n' "$GC_MAX_USED_BYTES" >>/etc/buildkit/buildkitd.toml
+` + buildKitSetup + `if [ -n "${` + builders.GCLimitEnv + `:-}" ]; then
+  printf '[worker.oci]\n  gc = true\n[[worker.oci.gcpolicy]]\n  all = true\n  maxUsedSpace = "%s"\n' "$` + builders.GCLimitEnv + `" >>/etc/buildkit/buildkitd.toml
 fi
 exec buildkitd --config /etc/buildkit/buildkitd.toml --root "$root" \
   --addr unix:///run/buildkit/buildkitd.sock --addr tcp://0.0.0.0:1234 \
@@ -247,25 +232,8 @@ func (BuildKit) DaemonPort() int32 { return buildKitDaemonPort }
 // DaemonPod implements builders.Daemon: buildkitd, privileged (it runs RUN
 // instructions with runc), ready once it answers on its socket.
 func (b BuildKit) DaemonPod(registries []string, gcLimit int64) *corev1.PodSpec {
-	spec := &corev1.PodSpec{
-		RestartPolicy: corev1.RestartPolicyNever,
-		Containers: []corev1.Container{{
-			Name:            "buildkitd",
-			Image:           b.Image,
-			Command:         append([]string{"/bin/sh", "-c", strings.TrimPrefix(buildKitDaemonScript, "#!/bin/sh\n"), "buildkitd"}, registries...),
-			Ports:           []corev1.ContainerPort{{Name: "buildkitd", ContainerPort: buildKitDaemonPort}},
-			SecurityContext: builders.Privileged(),
-			ReadinessProbe: &corev1.Probe{
-				ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"buildctl", "debug", "workers"}}},
-				PeriodSeconds: 1, FailureThreshold: 1,
-			},
-			VolumeMounts: []corev1.VolumeMount{{Name: builders.DaemonStateVolume, MountPath: "/var/lib/buildkit"}},
-		}},
-		Volumes: []corev1.Volume{{Name: builders.DaemonStateVolume, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}},
-	}
-	if gcLimit > 0 {
-		spec.Containers[0].Env = []corev1.EnvVar{{Name: "GC_MAX_USED_BYTES", Value: strconv.FormatInt(gcLimit, 10)}}
-	}
-	builders.MountBuildCA(spec, b.CABundle)
-	return spec
+	return builders.DaemonPod(builders.DaemonContainer{
+		Name: "buildkitd", Image: b.Image, Script: buildKitDaemonScript, Port: buildKitDaemonPort,
+		Probe: []string{"buildctl", "debug", "workers"}, StateDir: "/var/lib/buildkit",
+	}, registries, gcLimit, b.CABundle)
 }

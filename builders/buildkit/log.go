@@ -2,6 +2,7 @@ package buildkit
 
 import (
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -19,8 +20,10 @@ var (
 	// groups are the instruction and its keyword.
 	bkStep = regexp.MustCompile(`^\[[^\]]*\d+/\d+\] ((\S+).*)$`)
 	// A blob's download or extraction: "sha256:... 7.34MB / 42.67MB 0.3s",
-	// "extracting sha256:...".
-	bkBlob = regexp.MustCompile(`^(extracting )?sha256:[0-9a-f]{64}\b`)
+	// "extracting sha256:...". A digest alone on its line is not one: the
+	// BuildKit in Docker 20.10 prints each vertex's own digest so, under
+	// its name.
+	bkBlob = regexp.MustCompile(`^(extracting sha256:[0-9a-f]{64}|sha256:[0-9a-f]{64} )`)
 	// A status line with its own duration: "pushing layers 0.3s done".
 	bkTimed = regexp.MustCompile(`^(\S+(?: \S+)?) .*?([0-9.]+)s done$`)
 )
@@ -33,13 +36,16 @@ type bkVertex struct {
 	// loaded: its lines are blob downloads or extractions and no CACHED
 	// line came: a step served by a remote cache whose layer a later step
 	// needed, which BuildKit fetches under the step that made it.
-	loaded  bool
-	seconds float64
-	pushing float64 // of "exporting to image": seconds spent pushing
+	loaded bool
+	// resolved: it looked its image up in a registry ("resolve <ref>").
+	resolved bool
+	seconds  float64
+	pushing  float64 // of "exporting to image": seconds spent pushing
 }
 
-// readLog counts cache hits and splits the build into phases from
-// BuildKit's plain progress. Phases are the vertices' own durations
+// ReadProgress counts cache hits and splits the build into phases from
+// BuildKit's plain progress (buildctl's, and docker build's on its
+// BuildKit backend). Phases are the vertices' own durations
 // (BuildKit times each vertex itself), by kind: base images (resolving
 // and pulling FROM), cache-lookup (importing the cache manifest), the
 // Dockerfile's commands, snapshot (exporting layers), push and cache-push
@@ -48,7 +54,7 @@ type bkVertex struct {
 // Instructions are the steps other than FROM that ended CACHED or DONE,
 // in the order their vertices first appeared; a step that did neither
 // (it failed, or the log stops) is not counted either.
-func readLog(lines []measure.LogLine) results.BuildLog {
+func ReadProgress(lines []measure.LogLine) results.BuildLog {
 	b := results.BuildLog{Read: true}
 	vertices := map[int]*bkVertex{}
 	var order []int
@@ -73,6 +79,8 @@ func readLog(lines []measure.LogLine) results.BuildLog {
 			v.seconds, _ = strconv.ParseFloat(bkDone.FindStringSubmatch(text)[1], 64)
 		case bkBlob.MatchString(text):
 			v.loaded = true
+		case strings.HasPrefix(text, "resolve "):
+			v.resolved = true
 		default:
 			if t := bkTimed.FindStringSubmatch(text); t != nil && strings.HasPrefix(t[1], "pushing") {
 				s, _ := strconv.ParseFloat(t[2], 64)
@@ -80,6 +88,12 @@ func readLog(lines []measure.LogLine) results.BuildLog {
 			}
 		}
 	}
+	// A build that imported a cache may take its base's layers from it,
+	// under the steps that need them, and never load the base itself.
+	imported := slices.ContainsFunc(order, func(id int) bool {
+		v := vertices[id]
+		return strings.HasPrefix(v.name, "importing cache manifest") && v.done
+	})
 	totals := map[string]float64{}
 	for _, id := range order {
 		v := vertices[id]
@@ -88,7 +102,10 @@ func readLog(lines []measure.LogLine) results.BuildLog {
 			from := strings.EqualFold(step[2], "FROM")
 			instr := results.NormalizeInstruction(step[1])
 			switch {
-			case from && v.cached:
+			case from && (v.cached || (v.done && !v.resolved && !v.loaded && !imported)):
+				// Served by the builder's own store. The BuildKit in Docker
+				// 20.10 says so by neither resolving the image nor loading
+				// a blob, where buildkitd prints CACHED.
 				b.LocalCacheHits++
 			case from:
 				totals["base-image"] += v.seconds

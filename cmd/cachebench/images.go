@@ -25,7 +25,7 @@ func newImagesCmd() *cobra.Command {
 		Use:   "build",
 		Short: "Build every image an offline run needs (what the cache lacks)",
 		Long: `Build the kind node image (with the control-plane images preloaded), Tekton
-Pipelines and Triggers, the builders' images (kaniko, kaniko-chainguard, BuildKit, Buildah;
+Pipelines and Triggers, the builders' images (kaniko, kaniko-chainguard, BuildKit, Buildah, Docker;
 all of them unless --builders names some), the registry, the git image and the
 workloads' base images from pinned Go modules and Debian packages. Results are cached by their
 inputs under --cache-dir, so a second build does nothing. Needs root.

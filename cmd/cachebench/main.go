@@ -34,13 +34,15 @@ func newRoot() *cobra.Command {
 		Short: "Measure what build-cache strategies save for image builds in Tekton",
 		Long: `cachebench runs the same container image build (git clone, then build and
 push) in Tekton Pipelines under each builder (kaniko, kaniko-chainguard,
-BuildKit, Buildah) and each cache strategy:
+BuildKit, Buildah, Docker) and each cache strategy:
 
   none      nothing kept between builds
   registry  a layer cache in a registry repository near the cluster
-  pv-warm   a volume warmed before the round (base images; BuildKit's and
-            Buildah's layers too)
+  pv-warm   a volume warmed before the round (base images; BuildKit's,
+            Buildah's and Docker's layers too)
   mirror    base images through a pull-through mirror (when named)
+  daemon    one long-lived daemon of the round's that every build talks to
+            (BuildKit and Docker; when named)
 
 Each round resets a strategy's cache and starts with a cold run; warm runs
 follow, interleaved across builders and strategies. Every run is appended

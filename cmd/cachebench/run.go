@@ -30,7 +30,7 @@ offline, building the images the cache lacks), run rounds, delete the
 cluster unless --keep, and render the report.
 
 Every strategy runs under every builder (kaniko, its maintained fork
-kaniko-chainguard, BuildKit, Buildah), runs interleaved across builders and
+kaniko-chainguard, BuildKit, Buildah, Docker), runs interleaved across builders and
 strategies. By default rounds go on until every row (workload, builder,
 strategy, cold or warm) has a 95% interval within --precision (of its
 speedup against the same builder without a cache; of the median for none
