@@ -439,3 +439,19 @@ func TestTrendNamesBuilders(t *testing.T) {
 		t.Errorf("the legend names registry warm %d times, want once", n)
 	}
 }
+
+// The host's Docker and the docker builder's image are two rows of the
+// environment, told apart; without that builder the host's keeps its name.
+func TestEnvironmentTellsTheHostsDockerApart(t *testing.T) {
+	env := results.Environment{RunID: "dind", Started: time.Now(), CPUs: 2, Docker: "20.10.24+dfsg1", Versions: map[string]string{"docker": "cachebench.local/docker:bookworm"}}
+	_, md := renderRuns(t, env, resultstest.Sample())
+	for _, want := range []string{"| docker (host) | 20.10.24+dfsg1 |", "| docker | cachebench.local/docker:bookworm |"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("the environment lacks %q:\n%s", want, md[strings.Index(md, "## Environment"):])
+		}
+	}
+	env.RunID, env.Versions = "host", nil
+	if _, md := renderRuns(t, env, resultstest.Sample()); !strings.Contains(md, "| docker | 20.10.24+dfsg1 |") {
+		t.Errorf("without the docker builder, the host's Docker is no longer \"docker\":\n%s", md[strings.Index(md, "## Environment"):])
+	}
+}

@@ -318,7 +318,12 @@ func reportDoc(rep *Report) doc {
 		env.add("goarch", e.GoArch)
 	}
 	if e.Docker != "" {
-		env.add("docker", e.Docker)
+		// The docker builder's image is a version too, under its role.
+		if _, ok := e.Versions["docker"]; ok {
+			env.add("docker (host)", e.Docker)
+		} else {
+			env.add("docker", e.Docker)
+		}
 	}
 	for _, k := range sortedKeys(e.Versions) {
 		env.add(k, e.Versions[k])
