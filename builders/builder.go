@@ -308,6 +308,10 @@ func Privileged() *corev1.SecurityContext {
 	return &corev1.SecurityContext{Privileged: &t}
 }
 
+// CacheTag is the tag of a registry cache (BuildKit's, Docker's inline
+// one) in a round's repository.
+const CacheTag = "buildcache"
+
 // CacheRepo returns the layer cache repository of a round, named round
 // (lower-case letters, digits, '-' and '/').
 func CacheRepo(registry string, s Strategy, round string) string {

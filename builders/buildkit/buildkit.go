@@ -43,9 +43,6 @@ func (BuildKit) StepName() string { return "build" }
 // ReadLog implements Builder.
 func (BuildKit) ReadLog(lines []measure.LogLine) results.BuildLog { return ReadProgress(lines) }
 
-// buildKitCacheTag is the tag of the registry cache in a round's repository.
-const buildKitCacheTag = "buildcache"
-
 // Strategies implements Builder. With pv-warm the volume is buildkitd's
 // whole state directory: base images, and every layer the builds make.
 func (BuildKit) Strategies() []builders.Strategy {
@@ -167,7 +164,7 @@ func (b BuildKit) Args(req builders.BuildRequest) ([]string, error) {
 	if req.CacheRepo == "" {
 		return nil, fmt.Errorf("strategy %s: no layer cache repository given", s.Name)
 	}
-	ref := req.CacheRepo + ":" + buildKitCacheTag
+	ref := req.CacheRepo + ":" + builders.CacheTag
 	return append(args,
 		"--export-cache", "type=registry,ref="+ref+",mode=max,registry.insecure=true",
 		"--import-cache", "type=registry,ref="+ref+",registry.insecure=true",

@@ -46,9 +46,6 @@ func (Docker) StepName() string { return "build" }
 // ReadLog implements Builder.
 func (Docker) ReadLog(lines []measure.LogLine) results.BuildLog { return readLog(lines) }
 
-// cacheTag is the tag of the registry cache in a round's repository.
-const cacheTag = "buildcache"
-
 // Strategies implements Builder.
 func (Docker) Strategies() []builders.Strategy {
 	return []builders.Strategy{
@@ -151,11 +148,11 @@ func (d Docker) Task(name string) *pipelinev1.Task {
 // Args implements Builder.
 func (d Docker) Args(req builders.BuildRequest) ([]string, error) {
 	s := req.Strategy
+	if _, err := req.RegistryMap(); err != nil {
+		return nil, err
+	}
 	if s.Mirror {
 		// dockerd mirrors Docker Hub only: the build names the mirror.
-		if req.Mirror == "" || req.BaseRegistry == "" {
-			return nil, fmt.Errorf("strategy %s: no mirror or base registry given", s.Name)
-		}
 		req.BaseRegistry = req.Mirror
 	}
 	buildArgs, err := req.BuildArgs()
@@ -173,7 +170,7 @@ func (d Docker) Args(req builders.BuildRequest) ([]string, error) {
 		if req.CacheRepo == "" {
 			return nil, fmt.Errorf("strategy %s: no layer cache repository given", s.Name)
 		}
-		ref := req.CacheRepo + ":" + cacheTag
+		ref := req.CacheRepo + ":" + builders.CacheTag
 		args = append(args, "--cache-ref="+ref, "--cache-from="+ref, "--build-arg", "BUILDKIT_INLINE_CACHE=1")
 	}
 	for _, a := range buildArgs {
