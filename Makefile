@@ -15,6 +15,11 @@ REPORT  ?=
 # restarted), so it is deleted first instead of failing every later smoke; a
 # user's cluster (default name cachebench) is never touched.
 E2E_CLUSTER ?= cachebench-e2e
+# The smoke skips none's warm runs (CI's budget): no cache has nothing to
+# show warm, and a build that leaves a cache behind is caught by the cold
+# runs of the other strategies after it on the same node (a cold run with
+# hits is contradicted); the report takes none's cold runs as its baseline.
+SMOKE_SKIP ?= ^TestCache$$/^none$$/.*/.*/.*/warm
 SMOKE_ENV ?= CACHEBENCH_CLUSTER_NAME=$(E2E_CLUSTER) CACHEBENCH_START=trigger CACHEBENCH_WORKLOADS=smoke CACHEBENCH_STRATEGIES=none,registry,pv-warm,mirror CACHEBENCH_STOP_AFTER_FAILURES=2 CACHEBENCH_ROUNDS=1 CACHEBENCH_WARM_RUNS=1 CACHEBENCH_FAULTS=1 CACHEBENCH_SIDE_BY_SIDE=1
 
 .PHONY: help test e2e e2e-nodes e2e-online faults bench report site site-test docker images cluster-up cluster-down build vet clean-cluster
@@ -60,7 +65,7 @@ E2E_KEEP ?=
 
 e2e: docker ## end-to-end smoke: every builder and strategy, one workload, 1 warm run, a network profile, the registry fault, then the report
 	$(GO) run ./cmd/cachebench cluster down --cluster-name $(E2E_CLUSTER)
-	CACHEBENCH_E2E=1 $(if $(E2E_KEEP),CACHEBENCH_KEEP=1) $(SMOKE_ENV) $(GO) test ./bench -run Cache -count=1 -v -timeout 80m
+	CACHEBENCH_E2E=1 $(if $(E2E_KEEP),CACHEBENCH_KEEP=1) $(SMOKE_ENV) $(GO) test ./bench -run Cache -skip '$(SMOKE_SKIP)' -count=1 -v -timeout 80m
 	$(GO) run ./cmd/cachebench report
 
 # Several nodes (the nightly's, not CI's: a second cluster, of three node

@@ -233,6 +233,22 @@ func TestOptionsValidate(t *testing.T) {
 		{"a gc limit too small", func(o *Options) {
 			o.Builders, o.Strategies, o.GCLimit = []string{"buildkit"}, []string{"daemon"}, "1Mi"
 		}, []string{"--gc-limit", "1Mi: want at least 10Mi"}},
+		{"daemons spread", func(o *Options) {
+			o.Builders, o.Strategies, o.Daemons, o.Placement = []string{"buildkit"}, []string{"daemon"}, 3, PlacementSpread
+		}, nil},
+		{"daemons without the daemon strategy", func(o *Options) {
+			o.Builders, o.Strategies, o.Daemons = []string{"buildkit"}, []string{"registry"}, 2
+		}, []string{"--daemons (CACHEBENCH_DAEMONS)", "add daemon to --strategies"}},
+		{"no daemon", func(o *Options) { o.Builders, o.Strategies, o.Daemons = []string{"buildkit"}, []string{"daemon"}, 0 }, []string{"--daemons", "0: want 1 to 8"}},
+		{"daemons in a soak", func(o *Options) {
+			o.Builders, o.Strategies, o.Soak, o.Daemons = []string{"buildkit"}, []string{"daemon"}, 30, 2
+		}, []string{"--daemons", "a soak goes through one daemon: drop --daemons 2"}},
+		{"a placement that is none", func(o *Options) {
+			o.Builders, o.Strategies, o.Daemons, o.Placement = []string{"buildkit"}, []string{"daemon"}, 2, "random"
+		}, []string{"--placement (CACHEBENCH_PLACEMENT)", `"random": choose sticky or spread`}},
+		{"a placement of one daemon", func(o *Options) {
+			o.Builders, o.Strategies, o.Placement = []string{"buildkit"}, []string{"daemon"}, PlacementSpread
+		}, []string{"--placement", "give --daemons 2 or more"}},
 		{"a shared volume on one node", func(o *Options) { o.CacheVolume = VolumeShared }, []string{"--cache-volume", "shared needs builds on several nodes", "--nodes 2"}},
 		{"nodes of an existing cluster", func(o *Options) { o.Kubeconfig, o.ImageRegistry, o.Nodes = kubeconfig, "r.example/cb", 2 }, []string{"--nodes", "only applies to kind clusters", "drop it"}},
 		{"concurrency levels", func(o *Options) { o.Concurrency, o.Arrival = []int{1, 4, 2}, "poisson:6" }, nil},
@@ -394,6 +410,74 @@ func TestCheckCacheUse(t *testing.T) {
 	}
 	for _, tt := range coldVolume {
 		check(tt, true)
+	}
+}
+
+// A warm build on a daemon that no build of its round had used (--daemons
+// spread) finds nothing cached there, as a cold build does.
+func TestCheckFreshDaemon(t *testing.T) {
+	m := testMatrix(t, "buildkit")
+	daemon, err := builders.SelectStrategies(m.Builders[0], []string{builders.DaemonName})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name     string
+		fresh    bool
+		k        results.BuildLog
+		problems int
+	}{
+		{"fresh daemon, nothing cached", true, results.BuildLog{Read: true, CacheMisses: 2}, 0},
+		{"fresh daemon with hits", true, results.BuildLog{Read: true, CacheHits: 2, CacheMisses: 1}, 1},
+		{"used daemon, nothing cached", false, results.BuildLog{Read: true, CacheMisses: 2}, 1},
+		{"used daemon", false, results.BuildLog{Read: true, CacheHits: 2}, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := PlannedRun{Workload: m.Workloads[0], Builder: m.Builders[0], Strategy: daemon[0], Cache: results.Warm, Attempt: 1}
+			got := CheckCacheUse(s, results.Run{Coordinates: results.Coordinates{Cache: results.Warm}, Success: true, BuildLog: tt.k, Daemon: 2, ColdDaemon: tt.fresh})
+			if len(got) != tt.problems {
+				t.Fatalf("problems = %q, want %d", got, tt.problems)
+			}
+		})
+	}
+}
+
+// Spread sends the round's builds to its daemons in turn, the cold build
+// to the first, each build of a warm run at a level to the next; sticky
+// sends a workload's every build to one daemon.
+func TestDaemonIndex(t *testing.T) {
+	m := testMatrix(t, "buildkit")
+	w := m.Workloads[0]
+	cold := PlannedRun{Workload: w, Cache: results.Cold}
+	warm := func(attempt, level, member int) PlannedRun {
+		return PlannedRun{Workload: w, Cache: results.Warm, Attempt: attempt, Concurrency: level, Member: member}
+	}
+	var got []int
+	for _, s := range []PlannedRun{cold, warm(1, 1, 0), warm(2, 1, 0), warm(3, 1, 0), warm(4, 1, 0)} {
+		got = append(got, daemonIndex(s, 3, PlacementSpread))
+	}
+	if want := []int{0, 1, 2, 0, 1}; !slices.Equal(got, want) {
+		t.Errorf("spread over 3, one build at a time: %v, want %v", got, want)
+	}
+	got = nil
+	for _, s := range []PlannedRun{cold, warm(1, 2, 1), warm(1, 2, 2), warm(2, 2, 1), warm(2, 2, 2)} {
+		got = append(got, daemonIndex(s, 3, PlacementSpread))
+	}
+	if want := []int{0, 1, 2, 0, 1}; !slices.Equal(got, want) {
+		t.Errorf("spread over 3, two builds at once: %v, want %v", got, want)
+	}
+	sticky := daemonIndex(cold, 3, PlacementSticky)
+	for _, s := range []PlannedRun{warm(1, 1, 0), warm(2, 2, 1), warm(2, 2, 2)} {
+		if i := daemonIndex(s, 3, PlacementSticky); i != sticky {
+			t.Errorf("sticky: %+v went to daemon %d, the cold build to %d", s, i, sticky)
+		}
+	}
+	other := PlannedRun{Workload: scenarios.Workload{Name: "another"}, Cache: results.Cold}
+	if i := daemonIndex(other, 1000, PlacementSticky); i == daemonIndex(cold, 1000, PlacementSticky) {
+		t.Errorf("sticky: two workloads share daemon %d of 1000", i)
+	}
+	if i := daemonIndex(warm(3, 1, 0), 1, PlacementSpread); i != 0 {
+		t.Errorf("one daemon: build went to %d", i)
 	}
 }
 
@@ -633,7 +717,7 @@ func TestParseSplitsOptions(t *testing.T) {
 	want := Config{
 		Cluster: cluster.Config{Name: "split", Reuse: true, Keep: true, NodeImage: "node:v1", Nodes: 2, RegistryMirrors: map[string]string{"docker.io": "http://10.0.0.1:5000"}},
 		Images:  ImageConfig{Mode: images.Offline, CacheDir: "/tmp/images", Kubernetes: "v1.34.1", NodeImage: "node:v1", Registry: "registry.example/cb", Executor: "exec:v1", Warmer: "warm:v1"},
-		Runs:    RunConfig{Start: results.StartTrigger, Packages: results.PackagesDirect, Timeout: 7 * time.Minute, StopAfterFailures: 5, SideBySide: true},
+		Runs:    RunConfig{Start: results.StartTrigger, Packages: results.PackagesDirect, Timeout: 7 * time.Minute, StopAfterFailures: 5, SideBySide: true, Daemons: 1, Placement: PlacementSticky},
 		Results: ResultsConfig{Root: "/tmp/out", RunID: "split-1"},
 	}
 	if !reflect.DeepEqual(c.Cluster, want.Cluster) {

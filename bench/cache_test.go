@@ -490,7 +490,10 @@ var gcRuleRe = regexp.MustCompile(`GC Policy rule#\d+:\s+All:\s+true\s+Maximum u
 // tells it). Then, for the first of them, the daemon is killed, and the
 // next build fails saying the daemon died, with the daemon's last lines;
 // the build after that gets a new round: a fresh daemon, a cold build
-// first.
+// first. The others' rounds have two daemons, builds spread over them:
+// the first warm build goes to the second daemon, finds nothing cached
+// there and is judged as a cold build; the next goes back to the first
+// and takes layers from it.
 func TestCacheDaemon(t *testing.T) {
 	requireSession(t)
 	daemons := 0
@@ -517,8 +520,13 @@ func testDaemon(t *testing.T, b builders.Builder, killed bool) {
 	r := session.Runner
 	// The daemon runs with a garbage collection limit, far above what a
 	// smoke build keeps, so that it never prunes here.
-	defer func(limit int64) { r.cfg.GCLimit = limit }(r.cfg.GCLimit)
+	defer func(limit int64, n int, placement string) {
+		r.cfg.GCLimit, r.cfg.Daemons, r.cfg.Placement = limit, n, placement
+	}(r.cfg.GCLimit, r.cfg.Daemons, r.cfg.Placement)
 	r.cfg.GCLimit = 5e9
+	if !killed {
+		r.cfg.Daemons, r.cfg.Placement = 2, PlacementSpread
+	}
 	s := PlannedRun{Workload: session.Workloads[0], Network: session.Networks[0], Builder: b, Strategy: daemon, Round: daemonRound, Cache: results.Cold}
 	s.Change = s.Workload.DefaultChange()
 	defer func() { r.endRound(suiteCtx, s) }()
@@ -548,13 +556,14 @@ func testDaemon(t *testing.T, b builders.Builder, killed bool) {
 		t.Errorf("the daemon's state after the cold build takes %d bytes, less than its base image alone", runs[0].DaemonStateBytes)
 	}
 	first, _ := r.round(s)
-	if first == nil || first.daemonPod == "" {
-		t.Fatal("the round has no daemon pod")
+	if first == nil || first.daemons == nil || len(first.daemons.daemons) != max(r.cfg.Daemons, 1) {
+		t.Fatalf("the round has not the %d daemons it was given: %+v", max(r.cfg.Daemons, 1), first)
 	}
+	firstPod := first.daemons.daemons[0].pod
 	// It took the limit as its one garbage collection rule, where the
 	// daemon tells its rules (dockerd does not).
 	if b.Name() == "buildkit" {
-		workers, err := r.env.Clients.Exec(suiteCtx, r.env.Namespace, first.daemonPod, "", []string{"buildctl", "debug", "workers", "--verbose"}, nil)
+		workers, err := r.env.Clients.Exec(suiteCtx, r.env.Namespace, firstPod, "", []string{"buildctl", "debug", "workers", "--verbose"}, nil)
 		if err != nil {
 			t.Fatalf("the daemon's workers: %v", err)
 		}
@@ -563,17 +572,31 @@ func testDaemon(t *testing.T, b builders.Builder, killed bool) {
 		}
 	}
 	s.Cache, s.Attempt = results.Warm, 1
+	if !killed {
+		if runs[0].Daemon != 1 {
+			t.Errorf("the cold build went to daemon %d, want the first", runs[0].Daemon)
+		}
+		runs, err = r.Do(suiteCtx, s)
+		verified(runs, err, results.Warm)
+		if len(runs) == 1 && (runs[0].Daemon != 2 || !runs[0].ColdDaemon || runs[0].BuildLog.CacheHits != 0) {
+			t.Errorf("the first warm build: daemon %d, on a fresh daemon %v, %d layers cached; want daemon 2, fresh, none", runs[0].Daemon, runs[0].ColdDaemon, runs[0].BuildLog.CacheHits)
+		}
+		s.Attempt = 2
+	}
 	runs, err = r.Do(suiteCtx, s)
 	verified(runs, err, results.Warm)
 	if len(runs) == 1 && runs[0].BuildLog.CacheHits == 0 {
 		t.Error("the warm build took no layer from the daemon")
 	}
 	if !killed {
+		if len(runs) == 1 && (runs[0].Daemon != 1 || runs[0].ColdDaemon) {
+			t.Errorf("the second warm build: daemon %d, on a fresh daemon %v; want daemon 1, used", runs[0].Daemon, runs[0].ColdDaemon)
+		}
 		return
 	}
 
 	// The daemon goes: it is the container's first process.
-	if _, err := r.env.Clients.Exec(suiteCtx, r.env.Namespace, first.daemonPod, "", []string{"sh", "-c", "kill 1"}, nil); err != nil {
+	if _, err := r.env.Clients.Exec(suiteCtx, r.env.Namespace, firstPod, "", []string{"sh", "-c", "kill 1"}, nil); err != nil {
 		t.Fatalf("kill the daemon: %v", err)
 	}
 	s.Attempt = 2
@@ -591,7 +614,7 @@ func testDaemon(t *testing.T, b builders.Builder, killed bool) {
 	s.Attempt = 3
 	runs, err = r.Do(suiteCtx, s)
 	verified(runs, err, results.Cold, results.Warm)
-	if again, _ := r.round(s); again == nil || again.daemonPod == first.daemonPod {
+	if again, _ := r.round(s); again == nil || again.daemons == nil || again.daemons.daemons[0].pod == firstPod {
 		t.Errorf("the round after the daemon died has daemon %v, not a fresh one", again)
 	}
 }

@@ -74,11 +74,11 @@ func (r *Runner) makeChange(ctx context.Context, s PlannedRun, rd *round, token 
 
 // findings compares, for a warm run with a layer cache, each instruction
 // the builder looked up with what the run's change predicts. A build on a
-// cold volume has no layers to find, as a cold run has none: its verdict
-// judges it.
+// cold volume or a fresh daemon has no layers to find, as a cold run has
+// none: its verdict judges it.
 func (c verdictCollector) findings(s PlannedRun, run results.Run) []string {
 	r := c.r
-	if s.Cache != results.Warm || !s.Strategy.LayerCache() || !run.BuildLog.Read || run.ColdVolume {
+	if s.Cache != results.Warm || !s.Strategy.LayerCache() || !run.BuildLog.Read || run.ColdVolume || run.ColdDaemon {
 		return nil
 	}
 	expected, err := r.expectation(s)

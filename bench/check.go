@@ -47,6 +47,9 @@ func CheckCacheUse(s PlannedRun, run results.Run) []string {
 		if run.ColdVolume && s.Strategy.VolumeLayers {
 			empty, what = true, "build on a node whose cache volume held no layers yet"
 		}
+		if run.ColdDaemon && s.Strategy.Daemon {
+			empty, what = true, "build on a daemon that no build of the round had used"
+		}
 		switch {
 		case empty:
 			if k.CacheHits != 0 {

@@ -33,7 +33,7 @@ func (c cacheCollector) Collect(ctx context.Context, f Finished, run *results.Ru
 			run.VolumeBytes = n
 		}
 	}
-	if n, read, err := (daemonPreparation{r}).stateSize(ctx, rd); err != nil {
+	if n, read, err := (daemonPreparation{r}).stateSize(ctx, rd.daemons.of(f.Planned, r.cfg.Placement)); err != nil {
 		r.log.Warnf("%s: %v", f.Planned.Name(), err)
 	} else if read {
 		run.DaemonStateBytes = n

@@ -92,6 +92,10 @@ type RunConfig struct {
 	// GCLimit is the size in bytes above which a daemon's garbage
 	// collection prunes its cache (0: the daemon's own policy).
 	GCLimit int64
+	// Daemons is how many daemons a round of the daemon strategy has
+	// (below 2: one); Placement is which one each build goes to.
+	Daemons   int
+	Placement string
 }
 
 // ResultsConfig is where the results go.

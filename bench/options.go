@@ -86,7 +86,12 @@ type Options struct {
 	Soak int
 	// GCLimit is the cache size above which a daemon's garbage collection
 	// prunes it, as a Kubernetes quantity ("" keeps the daemon's own policy).
-	GCLimit    string
+	GCLimit string
+	// Daemons is how many daemons a round of the daemon strategy has;
+	// Placement which of them each build goes to (PlacementSticky,
+	// PlacementSpread).
+	Daemons    int
+	Placement  string
 	Kubeconfig string
 	Reuse      bool
 	Keep       bool
@@ -135,6 +140,8 @@ func Defaults() Options {
 		Concurrency:  []int{1},
 		Arrival:      ArrivalBurst,
 		CacheVolume:  VolumePerRound,
+		Daemons:      1,
+		Placement:    PlacementSticky,
 		Images:       string(images.Auto),
 		CacheDir:     images.DefaultCacheDir(),
 		BuildCA:      "auto",
@@ -186,6 +193,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.Arrival, "arrival", o.Arrival, "how the builds of a warm run at a level above 1 start: burst (together) or poisson:RATE (one after another at random, RATE builds a minute on average, as independent pushes arrive)")
 	fs.IntVar(&o.Soak, "soak", o.Soak, "a soak of the daemon strategy: this many builds in a row through one daemon (one round: a cold build, then warm ones, each a commit of --change); the report charts each build's layer cache hit rate and the daemon's state against the build count, so with --gc-limit you see where the limit starts costing hits")
 	fs.StringVar(&o.GCLimit, "gc-limit", o.GCLimit, "the daemon strategy's garbage collection: a daemon prunes what no build is using once its cache takes more than this, e.g. 500Mi or 2G (default: the daemon's own policy)")
+	fs.IntVar(&o.Daemons, "daemons", o.Daemons, "daemons in each round of the daemon strategy, each started with an empty state; --placement says which one each build goes to, and the report gives each daemon's builds and hit rate")
+	fs.StringVar(&o.Placement, "placement", o.Placement, "which of --daemons each build goes to: sticky (every build of a workload to the same daemon) or spread (round-robin, build after build; a build on a daemon that has not yet built the round's workload is judged as a cold one)")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "use the existing cluster of this kubeconfig instead of kind")
 	fs.BoolVar(&o.Reuse, "reuse", o.Reuse, "use a running kind cluster of the same name instead of refusing")
 	fs.BoolVar(&o.Keep, "keep", o.Keep, "keep the cluster running at the end")
@@ -250,6 +259,15 @@ const (
 
 // MaxNodes bounds --nodes: each is a container of kind's on this machine.
 const MaxNodes = 8
+
+// Placements of --placement.
+const (
+	PlacementSticky = "sticky"
+	PlacementSpread = "spread"
+)
+
+// maxDaemons bounds --daemons: each is a pod beside the builds.
+const maxDaemons = 8
 
 // minGCLimit bounds --gc-limit from below.
 const minGCLimit = 10 << 20
@@ -442,6 +460,24 @@ func (o Options) Parse() (Config, error) {
 			c.Runs.GCLimit = q.Value()
 		}
 	}
+	switch {
+	case o.Daemons < 1 || o.Daemons > maxDaemons:
+		bad("daemons", "%d: want 1 to %d", o.Daemons, maxDaemons)
+	case o.Daemons > 1 && !slices.Contains(o.Strategies, builders.DaemonName):
+		bad("daemons", "applies to the %s strategy: add %s to --strategies, or drop it", builders.DaemonName, builders.DaemonName)
+	case o.Daemons > 1 && o.Soak != 0:
+		bad("daemons", "a soak goes through one daemon: drop --daemons %d", o.Daemons)
+	default:
+		c.Runs.Daemons = o.Daemons
+	}
+	switch {
+	case o.Placement != PlacementSticky && o.Placement != PlacementSpread:
+		bad("placement", "%q: choose %s or %s", o.Placement, PlacementSticky, PlacementSpread)
+	case o.Placement != Defaults().Placement && o.Daemons < 2:
+		bad("placement", "places builds on several daemons: give --daemons 2 or more")
+	default:
+		c.Runs.Placement = o.Placement
+	}
 	if o.Soak != 0 {
 		defaults := Defaults()
 		switch {
@@ -552,6 +588,10 @@ func (o Options) Settings() map[string]string {
 	}
 	if o.CacheVolume != VolumePerRound {
 		settings["cache-volume"] = o.CacheVolume
+	}
+	if o.Daemons > 1 {
+		settings["daemons"] = fmt.Sprint(o.Daemons)
+		settings["placement"] = o.Placement
 	}
 	if len(o.WorkloadDirs) > 0 {
 		settings["workload-dir"] = strings.Join(o.WorkloadDirs, ",")

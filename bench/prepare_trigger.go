@@ -33,22 +33,52 @@ func (p triggerPreparation) addTrigger(ctx context.Context, s PlannedRun, rd *ro
 		stamp = paramCommit // each push is a new commit, so a new value
 	}
 	c := r.names.roundKey(s)
-	pr, err := r.pipelineRun(s, rd, stamp, paramURL, imageTag(r.runID, c, paramCommit))
-	if err != nil {
-		return err
-	}
-	pr.GenerateName = namePrefix(c.Slug() + "-push")
 	l := r.labels(s)
 	// Cold and warm runs share the round's template: the state is in the
 	// results, not on the PipelineRun.
 	delete(l, LabelCache)
 	l[LabelTrigger] = rd.trigger
-	pr.Labels = l
-	if err := r.env.Listener.AddTrigger(ctx, triggers.Trigger{Name: name, Labels: l, Repository: s.Workload.Name, Branch: rd.branch, PipelineRun: pr}); err != nil {
-		return fmt.Errorf("%s: %w", s.Name(), err)
+	add := func(name string, rd *round, header map[string]string) error {
+		pr, err := r.pipelineRun(s, rd, stamp, paramURL, imageTag(r.runID, c, paramCommit))
+		if err != nil {
+			return err
+		}
+		pr.GenerateName = namePrefix(c.Slug() + "-push")
+		pr.Labels = l
+		if err := r.env.Listener.AddTrigger(ctx, triggers.Trigger{Name: name, Labels: l, Repository: s.Workload.Name, Branch: rd.branch, Header: header, PipelineRun: pr}); err != nil {
+			return fmt.Errorf("%s: %w", s.Name(), err)
+		}
+		return nil
+	}
+	if daemonsOf(rd) == nil {
+		if err := add(name, rd, nil); err != nil {
+			return err
+		}
+	}
+	// With several daemons, a Trigger per daemon: the push names the
+	// daemon its build goes to in a header, as a dispatcher in front of
+	// the listener would.
+	for i, d := range daemonsOf(rd) {
+		one := *rd
+		one.daemons = &daemonPool{daemons: []*daemonInstance{d}, used: map[int]bool{}}
+		if err := add(fmt.Sprintf("%s-d%d", name, i+1), &one, map[string]string{daemonHeader: fmt.Sprint(i + 1)}); err != nil {
+			return err
+		}
 	}
 	rd.triggerAt = time.Now()
 	return nil
+}
+
+// daemonHeader names, in a push event, which of its round's daemons the
+// build goes to (from 1), when the round has several.
+const daemonHeader = "X-Cachebench-Daemon"
+
+// daemonsOf are a round's daemons when it has several, else none.
+func daemonsOf(rd *round) []*daemonInstance {
+	if rd.daemons == nil || len(rd.daemons.daemons) < 2 {
+		return nil
+	}
+	return rd.daemons.daemons
 }
 
 // End implements Preparation: it deletes the round's Trigger and

@@ -24,7 +24,7 @@ var planFlags = []string{
 	"change", "network", "cache-network", "packages", "start", "strategies", "builders",
 	"warm-runs", "rounds", "precision", "budget", "run-timeout", "stop-after-failures", "side-by-side",
 	"images", "node-image", "kubernetes-version", "kaniko-executor", "kaniko-warmer", "build-ca", "nodes",
-	"concurrency", "arrival", "cache-volume", "soak", "gc-limit",
+	"concurrency", "arrival", "cache-volume", "soak", "gc-limit", "daemons", "placement",
 }
 
 // Plan returns the values of the plan's flags, as the flags print them.

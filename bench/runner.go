@@ -106,10 +106,8 @@ type round struct {
 	// (volumes).
 	claim   string
 	volumes *nodeVolumes
-	// daemon is the address of the round's daemon (the daemon strategy),
-	// served by daemonPod behind daemonService.
-	daemon, daemonPod, daemonService string
-	daemonNode, daemonUID            string
+	// daemons are the round's daemons (the daemon strategy).
+	daemons *daemonPool
 	// sharedVolume is the name of the claim's volume when every build
 	// node mounts it (--cache-volume shared).
 	sharedVolume string
@@ -426,7 +424,10 @@ func (r *Runner) request(s PlannedRun, rd *round, stamp string) builders.BuildRe
 	req := builders.BuildRequest{
 		Workload: s.Workload, Strategy: s.Strategy,
 		BaseRegistry: r.env.Upstream.Host, Mirror: r.env.Mirror.Host, Bases: r.env.Bases,
-		CacheRepo: rd.cacheRepo, Stamp: stamp, Daemon: rd.daemon,
+		CacheRepo: rd.cacheRepo, Stamp: stamp,
+	}
+	if d := rd.daemons.of(s, r.cfg.Placement); d != nil {
+		req.Daemon = d.addr
 	}
 	if bp := r.basePath(rd); bp != "" {
 		req.BasePath = bp
@@ -538,6 +539,11 @@ func (r *Runner) prepareRun(ctx context.Context, s PlannedRun, rd *round) (prepa
 	if rd.volumes != nil && s.Strategy.VolumeLayers && s.Cache == results.Warm {
 		p.run.ColdVolume = !rd.volumes.used(rd.node)
 	}
+	if ds := daemonsOf(rd); ds != nil {
+		i := daemonIndex(s, len(ds), r.cfg.Placement)
+		p.run.Daemon = i + 1
+		p.run.ColdDaemon = s.Cache == results.Warm && rd.daemons.fresh(i)
+	}
 	stamp, err := r.makeChange(ctx, s, rd, changeToken(r.runID, p.run.Seq))
 	if err != nil {
 		return p, err
@@ -568,8 +574,9 @@ func (r *Runner) failed(ctx context.Context, run results.Run, err error) (result
 func (r *Runner) startRun(ctx context.Context, p preparedRun) (results.Run, error) {
 	s, rd, run := p.s, p.rd, p.run
 	r.overlaps.started(run.Seq)
-	daemonBefore, daemonRead := daemonPreparation{r}.daemonUsage(ctx, rd)
-	if n, read, err := (daemonPreparation{r}).stateSize(ctx, rd); err == nil && read {
+	daemon := rd.daemons.of(s, r.cfg.Placement)
+	daemonBefore, daemonRead := daemonPreparation{r}.daemonUsage(ctx, daemon)
+	if n, read, err := (daemonPreparation{r}).stateSize(ctx, daemon); err == nil && read {
 		run.DaemonStateBeforeBytes = n
 	}
 	st, err := p.begin(ctx)
@@ -587,7 +594,7 @@ func (r *Runner) startRun(ctx context.Context, p preparedRun) (results.Run, erro
 		return r.record(run, err)
 	}
 	if daemonRead {
-		if after, ok := (daemonPreparation{r}).daemonUsage(ctx, rd); ok {
+		if after, ok := (daemonPreparation{r}).daemonUsage(ctx, daemon); ok {
 			run.DaemonCPUSeconds = (after.CPU - daemonBefore.CPU).Seconds()
 			run.DaemonPeakMemoryBytes = after.PeakMemory
 		}
@@ -599,8 +606,11 @@ func (r *Runner) startRun(ctx context.Context, p preparedRun) (results.Run, erro
 	if rd.volumes != nil {
 		rd.volumes.use(rd.node)
 	}
-	if !run.Success && rd.daemonPod != "" {
-		if last, dead := (daemonPreparation{r}).died(ctx, rd); dead {
+	if daemon != nil {
+		rd.daemons.use(daemonIndex(s, len(rd.daemons.daemons), r.cfg.Placement))
+	}
+	if !run.Success && daemon != nil {
+		if last, dead := (daemonPreparation{r}).died(ctx, daemon); dead {
 			// The round's next run starts it again, with a fresh daemon.
 			run.Reason += "; the daemon died: " + lastMessage(last)
 			run.LogTail += "\n--- the daemon's last lines:\n" + last
@@ -691,6 +701,12 @@ func (r *Runner) logRun(s PlannedRun, run results.Run) {
 	cold := ""
 	if run.ColdVolume {
 		cold = "; on a cold volume: its node's had no build of the round yet"
+	}
+	if run.Daemon > 0 {
+		cold += fmt.Sprintf("; on daemon %d", run.Daemon)
+		if run.ColdDaemon {
+			cold += ", fresh: no build of the round had gone to it yet"
+		}
 	}
 	r.log.Infof("%s: done in %.1fs (layer cache hits %d, misses %d, local cache hits %d%s; cache use %s%s%s)", s.Name(), run.WallSeconds(), run.BuildLog.CacheHits, run.BuildLog.CacheMisses, run.BuildLog.LocalCacheHits, cold, run.Check.Verdict, imageNote(run.Check.Image), trafficNote(run.Traffic)+packagesNote(run.Packages)+usageNote(run))
 	for _, p := range run.Check.Problems {

@@ -123,7 +123,11 @@ func (t triggerStarter) startTrigger(ctx context.Context, s PlannedRun, rd *roun
 // the commit pushed last to the one the run builds.
 func (t triggerStarter) push(s PlannedRun, rd *round) triggers.Push {
 	r := t.r
-	return triggers.Push{Repository: s.Workload.Name, CloneURL: r.env.Git.URL(s.Workload.Name), Branch: rd.branch, Before: rd.pushed, After: rd.commit}
+	p := triggers.Push{Repository: s.Workload.Name, CloneURL: r.env.Git.URL(s.Workload.Name), Branch: rd.branch, Before: rd.pushed, After: rd.commit}
+	if ds := daemonsOf(rd); ds != nil {
+		p.Header = map[string]string{daemonHeader: fmt.Sprint(daemonIndex(s, len(ds), r.cfg.Placement) + 1)}
+	}
+	return p
 }
 
 // sendAndWait sends a push event and waits up to timeout for the

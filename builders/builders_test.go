@@ -460,3 +460,17 @@ func TestInfoNeeds(t *testing.T) {
 		}
 	}
 }
+
+// TestDaemonPodIsProbedUntilItStarts: a daemon is probed until it answers,
+// then left alone, so that neither the probes' load nor one that times out
+// under the builds' load takes it out of its Service.
+func TestDaemonPodIsProbedUntilItStarts(t *testing.T) {
+	spec := builders.DaemonPod(builders.DaemonContainer{Name: "d", Image: "i", Script: "#!/bin/sh\nd", Port: 1, Probe: []string{"ping"}, StateDir: "/s"}, nil, 0, "")
+	c := spec.Containers[0]
+	if c.ReadinessProbe != nil || c.LivenessProbe != nil {
+		t.Errorf("a probe after start: readiness %+v, liveness %+v", c.ReadinessProbe, c.LivenessProbe)
+	}
+	if p := c.StartupProbe; p == nil || p.Exec == nil || !slices.Equal(p.Exec.Command, []string{"ping"}) || p.PeriodSeconds*p.FailureThreshold < 60 {
+		t.Errorf("startup probe %+v, want the daemon's probe, given a minute or more", p)
+	}
+}

@@ -36,9 +36,13 @@ func DaemonPod(c DaemonContainer, registries []string, gcLimit int64, caBundle s
 			Command:         append([]string{"/bin/sh", "-c", strings.TrimPrefix(c.Script, "#!/bin/sh\n"), c.Name}, registries...),
 			Ports:           []corev1.ContainerPort{{Name: c.Name, ContainerPort: c.Port}},
 			SecurityContext: Privileged(),
-			ReadinessProbe: &corev1.Probe{
+			// Probed until it answers, then never again: an exec probe
+			// every second in every daemon of a benchmark costs the
+			// builds CPU, and one that times out under their load would
+			// take the daemon out of its Service mid-build.
+			StartupProbe: &corev1.Probe{
 				ProbeHandler:  corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: c.Probe}},
-				PeriodSeconds: 1, FailureThreshold: 1,
+				PeriodSeconds: 1, TimeoutSeconds: 5, FailureThreshold: 300,
 			},
 			VolumeMounts: []corev1.VolumeMount{{Name: DaemonStateVolume, MountPath: c.StateDir}},
 		}},

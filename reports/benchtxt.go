@@ -205,6 +205,10 @@ func benchConfig(e results.Environment) []benchfmt.Config {
 	if v := e.Settings["cache-volume"]; v != "" {
 		add("cache-volume", v)
 	}
+	if v := e.Settings["daemons"]; v != "" {
+		add("daemons", v)
+		add("placement", e.Settings["placement"])
+	}
 	for _, k := range sortedKeys(e.Versions) {
 		add(k, e.Versions[k])
 	}

@@ -417,6 +417,10 @@ func reportDoc(rep *Report) doc {
 			d.para(nodesText(res.Environment))
 			d.add(t)
 		}
+		if t, ok := daemonTable(res.Runs, rows, wMulti); ok {
+			d.para(daemonsText(res.Environment))
+			d.add(t)
+		}
 		if t, ok := usageTable(res.Runs, rows, wMulti); ok {
 			text := "What a run used (medians, from the kernel's counters of each pod's cgroup, read every 200 ms while it ran): CPU-seconds of the build task's pod and of every task's pod together, and the most memory the build task's pod held at once; then the size of the round's cache after the run: its layer cache repository (every blob once) and what its cache volume holds."
 			if slices.ContainsFunc(res.Runs, func(r results.Run) bool { return r.DaemonCPUSeconds > 0 }) {
@@ -963,53 +967,84 @@ func usageTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok 
 // nodeTable gives each row's runs per node that ran their builds; ok is
 // false unless the rows' builds ran on more than one node.
 func nodeTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok bool) {
-	header, numeric := []string{"strategy", "cache", "node", "n", "median s", "layer cache hit rate"}, 3
 	// With a cache volume per node, a build can find its node's volume
 	// without the round's layers: those builds are counted apart.
-	coldVolumes := slices.ContainsFunc(runs, func(r results.Run) bool { return r.ColdVolume })
-	if coldVolumes {
-		header = append(header, "on a cold volume")
+	t, places := placeTable(runs, rows, multi, place{column: "node", cold: "on a cold volume", of: func(r results.Run) (string, bool) {
+		b, _ := r.Task("build-push")
+		return b.Node, r.ColdVolume
+	}})
+	return t, places > 1
+}
+
+// daemonTable gives each row's runs per daemon of its rounds that they
+// built on; ok is false unless the rounds had several (--daemons), even
+// if every build went to one of them (sticky).
+func daemonTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok bool) {
+	t, places := placeTable(runs, rows, multi, place{column: "daemon", cold: "on a fresh daemon", of: func(r results.Run) (string, bool) {
+		if r.Daemon == 0 {
+			return "", false
+		}
+		return fmt.Sprint(r.Daemon), r.ColdDaemon
+	}})
+	return t, places > 0
+}
+
+// place is where a run's build went, for a table of each row's runs per
+// place: of names it ("" for nowhere known) and says whether the cache
+// there was cold for a warm run; column and cold head their columns.
+type place struct {
+	column, cold string
+	of           func(results.Run) (string, bool)
+}
+
+// placeTable gives each row's runs per place, and how many places the
+// rows' builds went to.
+func placeTable(runs []results.Run, rows []stats.Stat, multi bool, p place) (t table, places int) {
+	header, numeric := []string{"strategy", "cache", p.column, "n", "median s", "layer cache hit rate"}, 3
+	anyCold := slices.ContainsFunc(runs, func(r results.Run) bool { _, cold := p.of(r); return cold })
+	if anyCold {
+		header = append(header, p.cold)
 	}
 	if multi {
 		header, numeric = append([]string{"builder"}, header...), 4
 	}
 	t = table{header: header, numeric: numeric}
-	nodes := map[string]bool{}
+	seen := map[string]bool{}
 	for _, st := range rows {
-		type perNode struct {
+		type perPlace struct {
 			secs               []float64
 			hits, misses, cold int
 		}
-		by := map[string]*perNode{}
+		by := map[string]*perPlace{}
 		for _, r := range runs {
-			b, _ := r.Task("build-push")
-			if !r.Success || b.Node == "" || stats.KeyOf(r) != st.Key {
+			where, cold := p.of(r)
+			if !r.Success || where == "" || stats.KeyOf(r) != st.Key {
 				continue
 			}
-			nodes[b.Node] = true
-			n := by[b.Node]
+			seen[where] = true
+			n := by[where]
 			if n == nil {
-				n = &perNode{}
-				by[b.Node] = n
+				n = &perPlace{}
+				by[where] = n
 			}
 			n.secs = append(n.secs, r.WallSeconds())
 			n.hits += r.BuildLog.CacheHits
 			n.misses += r.BuildLog.CacheMisses
-			if r.ColdVolume {
+			if cold {
 				n.cold++
 			}
 		}
-		for _, node := range slices.Sorted(maps.Keys(by)) {
-			n := by[node]
+		for _, where := range slices.Sorted(maps.Keys(by)) {
+			n := by[where]
 			rate := "–"
 			if n.hits+n.misses > 0 {
 				rate = fmt.Sprintf("%.0f%% (%d of %d)", 100*float64(n.hits)/float64(n.hits+n.misses), n.hits, n.hits+n.misses)
 			}
-			row := []string{st.Strategy, string(st.Cache), node, fmt.Sprint(len(n.secs)), fmt.Sprintf("%.1f", stats.MedianOf(n.secs)), rate}
-			if coldVolumes {
+			row := []string{st.Strategy, string(st.Cache), where, fmt.Sprint(len(n.secs)), fmt.Sprintf("%.1f", stats.MedianOf(n.secs)), rate}
+			if anyCold {
 				cold := fmt.Sprint(n.cold)
 				if st.Cache == results.Cold {
-					cold = "–" // a cold run's volume is cold by definition
+					cold = "–" // a cold run's cache is cold by definition
 				}
 				row = append(row, cold)
 			}
@@ -1019,7 +1054,7 @@ func nodeTable(runs []results.Run, rows []stats.Stat, multi bool) (t table, ok b
 			t.add(row...)
 		}
 	}
-	return t, len(nodes) > 1
+	return t, len(seen)
 }
 
 // nodesText introduces the table of where the builds ran.
@@ -1032,6 +1067,15 @@ func nodesText(env results.Environment) string {
 		placed = "each round's runs on one node, the rounds in turn, but a warm run's builds at once spread over the nodes; a round's cache volume is one folder every node mounts, warmed on another node than the round's"
 	}
 	return "Where the builds ran (" + placed + "): per node, the runs, their median wall time in seconds, and the layer cache's hit rate, the hits in the builders' logs over the hits and misses together."
+}
+
+// daemonsText introduces the table of the daemons the builds went to.
+func daemonsText(env results.Environment) string {
+	placed := "sticky: every build of a workload went to the same daemon"
+	if env.Settings["placement"] == "spread" {
+		placed = "spread: the round's builds went to its daemons in turn, so a warm build could go to a daemon that no build of its round had used, find nothing cached there and be judged as a cold build"
+	}
+	return "Which daemon the builds went to (each round of the daemon strategy had " + env.Settings["daemons"] + " daemons, each started empty; " + placed + "): per daemon, the runs, their median wall time in seconds, and the layer cache's hit rate, the hits in the builders' logs over the hits and misses together."
 }
 
 // medianOrDash is the median of vs in format, or "–" for none.

@@ -182,6 +182,40 @@ func TestNodeTable(t *testing.T) {
 	}
 }
 
+// TestDaemonTable: builds spread over two daemons get a row per daemon,
+// the warm builds on a fresh daemon counted; rounds of one daemon get no
+// table.
+func TestDaemonTable(t *testing.T) {
+	runs := resultstest.Runs("small", "daemon", results.Warm, 10, 30, 11)
+	for i, d := range []int{2, 1, 2} {
+		runs[i].Daemon = d
+		runs[i].BuildLog.CacheHits, runs[i].BuildLog.CacheMisses = 2, 0
+	}
+	runs[1].BuildLog.CacheHits, runs[1].BuildLog.CacheMisses = 0, 2
+	runs[1].ColdDaemon = true
+	cold := resultstest.Runs("small", "daemon", results.Cold, 40)
+	cold[0].Daemon = 1
+	all := append(slices.Clone(runs), cold...)
+	tab, ok := daemonTable(all, stats.Summarize(all), false)
+	if !ok {
+		t.Fatal("no daemon table for builds on two daemons")
+	}
+	var got []string
+	for _, r := range tab.rows {
+		got = append(got, strings.Join(r, "|"))
+	}
+	want := []string{"daemon|cold|1|1|40.0|–|–", "daemon|warm|1|1|30.0|0% (0 of 2)|1", "daemon|warm|2|2|10.5|100% (4 of 4)|0"}
+	if !slices.Equal(got, want) || tab.header[2] != "daemon" || tab.header[len(tab.header)-1] != "on a fresh daemon" {
+		t.Errorf("rows %q (header %q), want %q", got, tab.header, want)
+	}
+	for i := range all {
+		all[i].Daemon, all[i].ColdDaemon = 0, false
+	}
+	if _, ok := daemonTable(all, stats.Summarize(all), false); ok {
+		t.Error("a daemon table for builds on one daemon")
+	}
+}
+
 // TestBenchConfigNodes: benchmarks on several nodes carry it in bench.txt's
 // configuration, so benchstat never compares them with one node's.
 func TestBenchConfigNodes(t *testing.T) {

@@ -185,6 +185,11 @@ type Run struct {
 	// build of its round had used yet (a volume per node): the volume held
 	// the base images, not the round's layers.
 	ColdVolume bool `json:"coldVolume,omitempty"`
+	// Daemon numbers, from 1, the daemon of its round that the build went
+	// to, when the round had several (--daemons); ColdDaemon says a warm
+	// build went to one that no build of its round had gone to yet.
+	Daemon     int  `json:"daemon,omitempty"`
+	ColdDaemon bool `json:"coldDaemon,omitempty"`
 
 	// WallMillis is the harness's monotonic clock from create to completion
 	// (for a trigger, from the watch seeing the PipelineRun).

@@ -13,6 +13,7 @@ import (
 	"io"
 	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -174,8 +175,10 @@ func (l *Listener) Close() {
 type Trigger struct {
 	Name   string
 	Labels map[string]string
-	// Repository and Branch are the only push the Trigger acts on.
+	// Repository and Branch are the only push the Trigger acts on; with
+	// Header, only one that carries these headers too (name: value).
 	Repository, Branch string
+	Header             map[string]string
 	// PipelineRun is the resource the template creates (with generateName);
 	// $(tt.params.url) and $(tt.params.commit) in it take the event's
 	// clone URL and commit.
@@ -218,7 +221,7 @@ func (l *Listener) triggerObjects(t Trigger) ([]*unstructured.Unstructured, erro
 		"interceptors": []any{
 			map[string]any{
 				"ref":    map[string]any{"name": "cel"},
-				"params": []any{map[string]any{"name": "filter", "value": Filter(t.Repository, t.Branch)}},
+				"params": []any{map[string]any{"name": "filter", "value": Filter(t.Repository, t.Branch) + headerFilter(t.Header)}},
 			},
 			map[string]any{
 				"ref": map[string]any{"name": "github"},
@@ -242,6 +245,15 @@ func (l *Listener) triggerObjects(t Trigger) ([]*unstructured.Unstructured, erro
 // repository and branch.
 func Filter(repository, branch string) string {
 	return fmt.Sprintf("body.repository.name == %s && body.ref == %s", celString(repository), celString("refs/heads/"+branch))
+}
+
+// headerFilter adds to a Trigger's filter the headers it requires.
+func headerFilter(header map[string]string) string {
+	var f strings.Builder
+	for _, name := range slices.Sorted(maps.Keys(header)) {
+		fmt.Fprintf(&f, " && header.match(%s, %s)", celString(name), celString(header[name]))
+	}
+	return f.String()
 }
 
 func celString(s string) string {
@@ -269,6 +281,9 @@ type Push struct {
 	Branch     string
 	Before     string // the commit the branch pointed at
 	After      string // the commit pushed
+	// Header are headers sent besides GitHub's, which a Trigger may
+	// require (Trigger.Header).
+	Header map[string]string
 }
 
 // Payload is the event's JSON body, in GitHub's shape.
@@ -323,6 +338,9 @@ func (l *Listener) Send(ctx context.Context, p Push, forged bool) (Sent, error) 
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			return Sent{}, err
+		}
+		for name, value := range p.Header {
+			req.Header.Set(name, value)
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("X-GitHub-Event", "push")

@@ -192,6 +192,16 @@ func TestTriggerFiltersFirst(t *testing.T) {
 	if len(params) != 1 || params[0].(map[string]any)["value"] != Filter("smoke", "rounds/r1") {
 		t.Errorf("the CEL interceptor's params %v, want the filter of smoke's rounds/r1", params)
 	}
+	// A Trigger that requires headers keeps only pushes that carry them.
+	objs, err = l.triggerObjects(Trigger{Name: "round-1-d2", Repository: "smoke", Branch: "rounds/r1", Header: map[string]string{"X-Cachebench-Daemon": "2"}, PipelineRun: pr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	interceptors, _, _ = unstructured.NestedSlice(objs[1].Object, "spec", "interceptors")
+	params, _, _ = unstructured.NestedSlice(interceptors[0].(map[string]any), "params")
+	if want := Filter("smoke", "rounds/r1") + ` && header.match("X-Cachebench-Daemon", "2")`; len(params) != 1 || params[0].(map[string]any)["value"] != want {
+		t.Errorf("the CEL interceptor's params %v, want the filter %s", params, want)
+	}
 	if labels := objs[1].GetLabels(); labels[TriggerLabel] != ListenerName {
 		t.Errorf("the Trigger's labels %v lack %s=%s", labels, TriggerLabel, ListenerName)
 	}
