@@ -989,3 +989,20 @@ func TestSoakConfig(t *testing.T) {
 		t.Errorf("the soak plans %d runs, want 30", got)
 	}
 }
+
+// A round that starts ends its row's earlier rounds (their daemons,
+// volumes and Triggers), and no other row's.
+func TestOtherRoundsOfRow(t *testing.T) {
+	row := results.Coordinates{Workload: "small", Builder: "buildkit", Strategy: "daemon", Network: "local"}
+	at := func(c results.Coordinates, round int) results.Coordinates { c.Round = round; return c }
+	other := row
+	other.Builder = "docker"
+	level := row
+	level.Concurrency = 2
+	keys := []results.Coordinates{at(row, 1), at(row, 2), at(other, 1), at(level, 1), at(row, 3)}
+	got := otherRoundsOfRow(slices.Values(keys), at(row, 3))
+	slices.SortFunc(got, func(a, b results.Coordinates) int { return a.Round - b.Round })
+	if want := []results.Coordinates{at(row, 1), at(row, 2)}; !slices.Equal(got, want) {
+		t.Errorf("rounds ended when round 3 starts: %+v, want %+v", got, want)
+	}
+}

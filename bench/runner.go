@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -342,6 +344,14 @@ func (r *Runner) do(ctx context.Context, s PlannedRun) ([]results.Run, error) {
 // (preparations): after it the round's cold run can start.
 func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 	r.endRound(ctx, s)
+	// The row's earlier rounds are over: their daemons, volumes and
+	// Triggers would only weigh on this one's runs.
+	r.mu.Lock()
+	earlier := otherRoundsOfRow(maps.Keys(r.rounds), r.names.roundKey(s))
+	r.mu.Unlock()
+	for _, k := range earlier {
+		r.endRoundOf(ctx, k)
+	}
 	rd := &round{prepared: r.preparations(s), imageRepo: r.names.imageRepo(s)}
 	r.mu.Lock()
 	r.rounds[r.names.roundKey(s)] = rd
@@ -361,11 +371,28 @@ func (r *Runner) startRound(ctx context.Context, s PlannedRun) error {
 	return r.addMembers(ctx, s, rd)
 }
 
+// otherRoundsOfRow are the keys among rounds of the rounds of key's row
+// other than key's own.
+func otherRoundsOfRow(rounds iter.Seq[results.Coordinates], key results.Coordinates) []results.Coordinates {
+	var other []results.Coordinates
+	for k := range rounds {
+		if k != key && k.OfGroup() == key.OfGroup() {
+			other = append(other, k)
+		}
+	}
+	return other
+}
+
 // endRound forgets a round and undoes its preparations, last first.
 func (r *Runner) endRound(ctx context.Context, s PlannedRun) {
+	r.endRoundOf(ctx, r.names.roundKey(s))
+}
+
+// endRoundOf is endRound by the round's key.
+func (r *Runner) endRoundOf(ctx context.Context, key results.Coordinates) {
 	r.mu.Lock()
-	old, ok := r.rounds[r.names.roundKey(s)]
-	delete(r.rounds, r.names.roundKey(s))
+	old, ok := r.rounds[key]
+	delete(r.rounds, key)
 	r.mu.Unlock()
 	if !ok {
 		return
