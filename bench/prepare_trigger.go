@@ -38,14 +38,16 @@ func (p triggerPreparation) addTrigger(ctx context.Context, s PlannedRun, rd *ro
 	// results, not on the PipelineRun.
 	delete(l, LabelCache)
 	l[LabelTrigger] = rd.trigger
-	add := func(name string, rd *round, header map[string]string) error {
-		pr, err := r.pipelineRun(s, rd, stamp, paramURL, imageTag(r.runID, c, paramCommit))
+	// add creates Trigger t for pushes with header, making a PipelineRun
+	// of round of.
+	add := func(t string, of *round, header map[string]string) error {
+		pr, err := r.pipelineRun(s, of, stamp, paramURL, imageTag(r.runID, c, paramCommit))
 		if err != nil {
 			return err
 		}
 		pr.GenerateName = namePrefix(c.Slug() + "-push")
 		pr.Labels = l
-		if err := r.env.Listener.AddTrigger(ctx, triggers.Trigger{Name: name, Labels: l, Repository: s.Workload.Name, Branch: rd.branch, Header: header, PipelineRun: pr}); err != nil {
+		if err := r.env.Listener.AddTrigger(ctx, triggers.Trigger{Name: t, Labels: l, Repository: s.Workload.Name, Branch: of.branch, Header: header, PipelineRun: pr}); err != nil {
 			return fmt.Errorf("%s: %w", s.Name(), err)
 		}
 		return nil
@@ -59,7 +61,7 @@ func (p triggerPreparation) addTrigger(ctx context.Context, s PlannedRun, rd *ro
 	// daemon its build goes to in a header, as a dispatcher in front of
 	// the listener would.
 	for i, d := range daemonsOf(rd) {
-		one := *rd
+		one := *rd // the round, with daemon d its only one
 		one.daemons = &daemonPool{daemons: []*daemonInstance{d}, used: map[int]bool{}}
 		if err := add(fmt.Sprintf("%s-d%d", name, i+1), &one, map[string]string{daemonHeader: fmt.Sprint(i + 1)}); err != nil {
 			return err
