@@ -1,7 +1,6 @@
 package buildah
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -33,8 +32,9 @@ func TestBuildahSetsIsolationAndStorage(t *testing.T) {
 		t.Skip("no sh")
 	}
 	dir := t.TempDir()
-	cmd := exec.Command("sh", "-c", "root="+filepath.Join(dir, "storage")+"\n"+buildahStorage+`cat "$CONTAINERS_STORAGE_CONF"`)
-	cmd.Env = append(os.Environ(), "TMPDIR="+dir)
+	// The step's /tmp is its container's; here it is the test's folder.
+	script := strings.ReplaceAll(buildahStorage, "/tmp/", dir+"/")
+	cmd := exec.Command("sh", "-c", "root="+filepath.Join(dir, "storage")+"\n"+script+`cat "$CONTAINERS_STORAGE_CONF"`)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v: %s", err, out)
