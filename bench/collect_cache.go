@@ -33,7 +33,8 @@ func (c cacheCollector) Collect(ctx context.Context, f Finished, run *results.Ru
 			run.VolumeBytes = n
 		}
 	}
-	if n, read, err := (daemonPreparation{r}).stateSize(ctx, rd.daemons.of(f.Planned, r.cfg.Placement)); err != nil {
+	_, daemon := rd.daemons.of(f.Planned)
+	if n, read, err := (daemonPreparation{r}).stateSize(ctx, daemon); err != nil {
 		r.log.Warnf("%s: %v", f.Planned.Name(), err)
 	} else if read {
 		run.DaemonStateBytes = n

@@ -32,12 +32,14 @@ type daemonPreparation struct{ r *Runner }
 // labelDaemon marks a daemon pod, for its Service to select.
 const labelDaemon = "cachebench/daemon"
 
-// daemonPool is a round's daemons, and which of them a build of the round
-// has gone to. The members of a warm run at a level above 1 share it.
+// daemonPool is a round's daemons, how builds are placed on them, and
+// which of them a build of the round has gone to. The members of a warm
+// run at a level above 1 share it.
 type daemonPool struct {
-	daemons []*daemonInstance
-	mu      sync.Mutex
-	used    map[int]bool
+	daemons   []*daemonInstance
+	placement string
+	mu        sync.Mutex
+	used      map[int]bool
 }
 
 // daemonInstance is one daemon of a round: its address, and the pod and
@@ -47,12 +49,14 @@ type daemonInstance struct {
 	node, uid          string
 }
 
-// of is the daemon a planned run's build goes to (nil without daemons).
-func (p *daemonPool) of(s PlannedRun, placement string) *daemonInstance {
+// of is the daemon a planned run's build goes to, and its index (nil
+// without daemons).
+func (p *daemonPool) of(s PlannedRun) (int, *daemonInstance) {
 	if p == nil || len(p.daemons) == 0 {
-		return nil
+		return 0, nil
 	}
-	return p.daemons[daemonIndex(s, len(p.daemons), placement)]
+	i := daemonIndex(s, len(p.daemons), p.placement)
+	return i, p.daemons[i]
 }
 
 // use marks daemon i as having had a build of the round.
@@ -99,7 +103,7 @@ func (p daemonPreparation) Start(ctx context.Context, s PlannedRun, rd *round) e
 	n := max(r.cfg.Daemons, 1)
 	// From here on the round owns the pool: End deletes what it holds on
 	// every path.
-	rd.daemons = &daemonPool{used: map[int]bool{}}
+	rd.daemons = &daemonPool{placement: r.cfg.Placement, used: map[int]bool{}}
 	for i := range n {
 		inst, err := p.create(ctx, s, rd, d, i, n)
 		if inst != nil {

@@ -453,7 +453,7 @@ func (r *Runner) request(s PlannedRun, rd *round, stamp string) builders.BuildRe
 		BaseRegistry: r.env.Upstream.Host, Mirror: r.env.Mirror.Host, Bases: r.env.Bases,
 		CacheRepo: rd.cacheRepo, Stamp: stamp,
 	}
-	if d := rd.daemons.of(s, r.cfg.Placement); d != nil {
+	if _, d := rd.daemons.of(s); d != nil {
 		req.Daemon = d.addr
 	}
 	if bp := r.basePath(rd); bp != "" {
@@ -566,8 +566,8 @@ func (r *Runner) prepareRun(ctx context.Context, s PlannedRun, rd *round) (prepa
 	if rd.volumes != nil && s.Strategy.VolumeLayers && s.Cache == results.Warm {
 		p.run.ColdVolume = !rd.volumes.used(rd.node)
 	}
-	if ds := daemonsOf(rd); ds != nil {
-		i := daemonIndex(s, len(ds), r.cfg.Placement)
+	if daemonsOf(rd) != nil {
+		i, _ := rd.daemons.of(s)
 		p.run.Daemon = i + 1
 		p.run.ColdDaemon = s.Cache == results.Warm && rd.daemons.fresh(i)
 	}
@@ -601,7 +601,7 @@ func (r *Runner) failed(ctx context.Context, run results.Run, err error) (result
 func (r *Runner) startRun(ctx context.Context, p preparedRun) (results.Run, error) {
 	s, rd, run := p.s, p.rd, p.run
 	r.overlaps.started(run.Seq)
-	daemon := rd.daemons.of(s, r.cfg.Placement)
+	daemonAt, daemon := rd.daemons.of(s)
 	daemonBefore, daemonRead := daemonPreparation{r}.daemonUsage(ctx, daemon)
 	if n, read, err := (daemonPreparation{r}).stateSize(ctx, daemon); err == nil && read {
 		run.DaemonStateBeforeBytes = n
@@ -634,7 +634,7 @@ func (r *Runner) startRun(ctx context.Context, p preparedRun) (results.Run, erro
 		rd.volumes.use(rd.node)
 	}
 	if daemon != nil {
-		rd.daemons.use(daemonIndex(s, len(rd.daemons.daemons), r.cfg.Placement))
+		rd.daemons.use(daemonAt)
 	}
 	if !run.Success && daemon != nil {
 		if last, dead := (daemonPreparation{r}).died(ctx, daemon); dead {

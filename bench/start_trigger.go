@@ -124,8 +124,9 @@ func (t triggerStarter) startTrigger(ctx context.Context, s PlannedRun, rd *roun
 func (t triggerStarter) push(s PlannedRun, rd *round) triggers.Push {
 	r := t.r
 	p := triggers.Push{Repository: s.Workload.Name, CloneURL: r.env.Git.URL(s.Workload.Name), Branch: rd.branch, Before: rd.pushed, After: rd.commit}
-	if ds := daemonsOf(rd); ds != nil {
-		p.Header = map[string]string{daemonHeader: fmt.Sprint(daemonIndex(s, len(ds), r.cfg.Placement) + 1)}
+	if daemonsOf(rd) != nil {
+		i, _ := rd.daemons.of(s)
+		p.Header = map[string]string{daemonHeader: fmt.Sprint(i + 1)}
 	}
 	return p
 }
