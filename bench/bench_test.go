@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"flag"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -240,6 +241,21 @@ func TestOptionsValidate(t *testing.T) {
 			o.Builders, o.Strategies, o.Daemons = []string{"buildkit"}, []string{"registry"}, 2
 		}, []string{"--daemons (CACHEBENCH_DAEMONS)", "add daemon to --strategies"}},
 		{"no daemon", func(o *Options) { o.Builders, o.Strategies, o.Daemons = []string{"buildkit"}, []string{"daemon"}, 0 }, []string{"--daemons", "0: want 1 to 8"}},
+		{"a soak that follows a mix", func(o *Options) {
+			o.Builders, o.Strategies, o.Soak, o.Decision.Mix = []string{"buildkit"}, []string{"daemon"}, 20, "source=7,base=2,none=1"
+		}, nil},
+		{"a soak that follows a mix and a change", func(o *Options) {
+			o.Builders, o.Strategies, o.Soak, o.Decision.Mix, o.Changes = []string{"buildkit"}, []string{"daemon"}, 20, "source=7,base=3", []string{"source", "base"}
+		}, []string{"--change (CACHEBENCH_CHANGE)", "a soak's commits follow --mix (source 70%, base 30%) when it is given: drop --change source,base"}},
+		{"a soak that follows a mix of stamps", func(o *Options) {
+			o.Workloads, o.Builders, o.Strategies, o.Soak, o.Decision.Mix = []string{"gobuild"}, []string{"buildkit"}, []string{"daemon"}, 20, "source=7,stamp=3"
+		}, []string{"--mix (CACHEBENCH_MIX)", "a stamp is a new build argument on the same commit, not a commit: leave stamp out"}},
+		{"a soak that follows a mix its workload cannot take", func(o *Options) {
+			o.Builders, o.Strategies, o.Soak, o.Decision.Mix = []string{"buildkit"}, []string{"daemon"}, 20, "source=7,deps=3"
+		}, []string{"--mix", "workload small cannot take deps", "leave deps out, or the workload"}},
+		{"a soak too short for its mix", func(o *Options) {
+			o.Builders, o.Strategies, o.Soak, o.Decision.Mix = []string{"buildkit"}, []string{"daemon"}, 6, "source=95,base=5"
+		}, []string{"--mix", "a soak of 6 builds makes no base commit at its share (source 95%, base 5%): give --soak 12 or more"}},
 		{"daemons in a soak", func(o *Options) {
 			o.Builders, o.Strategies, o.Soak, o.Daemons = []string{"buildkit"}, []string{"daemon"}, 30, 2
 		}, []string{"--daemons", "a soak goes through one daemon: drop --daemons 2"}},
@@ -987,6 +1003,41 @@ func TestSoakConfig(t *testing.T) {
 	}
 	if got := len(Plan(m, c.Plan.Rounds, c.Plan.WarmRuns)); got != 30 {
 		t.Errorf("the soak plans %d runs, want 30", got)
+	}
+}
+
+// A soak given a mix is one row, its change the mix, whose warm runs make
+// the mix's patterns at their shares.
+func TestSoakFollowsAMix(t *testing.T) {
+	o := Defaults()
+	o.Builders, o.Strategies, o.Soak, o.Decision.Mix = []string{"buildkit"}, []string{"daemon"}, 21, "source=7,base=2,none=1"
+	c, err := o.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Plan.selection(builders.Settings{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	planned := Plan(m, c.Plan.Rounds, c.Plan.WarmRuns)
+	made := map[scenarios.Change]int{}
+	for _, s := range planned {
+		if s.Change != scenarios.ChangeMix {
+			t.Errorf("%s: change %s, want %s", s.Name(), s.Change, scenarios.ChangeMix)
+		}
+		if s.Cache == results.Cold {
+			if s.MixChange != "" {
+				t.Errorf("the cold run makes %s", s.MixChange)
+			}
+			continue
+		}
+		made[s.made()]++
+	}
+	if want := map[scenarios.Change]int{"source": 14, "base": 4, "none": 2}; !maps.Equal(made, want) {
+		t.Errorf("the warm runs make %v, want %v", made, want)
+	}
+	if got := m.Rows(); got != 2 {
+		t.Errorf("%d rows, want 2 (the soak's cold and warm)", got)
 	}
 }
 

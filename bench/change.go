@@ -41,12 +41,12 @@ func (r *Runner) makeChange(ctx context.Context, s PlannedRun, rd *round, token 
 	if s.Cache != results.Warm {
 		return r.runID, nil
 	}
-	switch s.Change {
+	switch made := s.made(); made {
 	case scenarios.ChangeSource, scenarios.ChangeDeps:
-		file := s.Workload.ChangedFile(s.Change)
+		file := s.Workload.ChangedFile(made)
 		commit, err := r.env.Git.AppendLine(ctx, s.Workload.Name, rd.branch, file, scenarios.ChangeLine(file, token))
 		if err != nil {
-			return "", fmt.Errorf("%s change: %w", s.Change, err)
+			return "", fmt.Errorf("%s change: %w", made, err)
 		}
 		rd.commit = commit
 		r.log.Debugf("%s: committed a change of %s: %s", s.Name(), file, commit)
@@ -92,7 +92,8 @@ func (c verdictCollector) findings(s PlannedRun, run results.Run) []string {
 // expectation is what a warm run of the planned run's workload and change should
 // find cached, computed once per workload and change.
 func (r *Runner) expectation(s PlannedRun) ([]scenarios.ExpectedInstruction, error) {
-	key := s.Workload.Name + "+" + string(s.Change)
+	change := s.made()
+	key := s.Workload.Name + "+" + string(change)
 	r.mu.Lock()
 	e, ok := r.expected[key]
 	r.mu.Unlock()
@@ -104,11 +105,11 @@ func (r *Runner) expectation(s PlannedRun) ([]scenarios.ExpectedInstruction, err
 		return nil, err
 	}
 	var changed []string
-	if f := s.Workload.ChangedFile(s.Change); f != "" {
+	if f := s.Workload.ChangedFile(change); f != "" {
 		changed = append(changed, f)
 	}
 	args := append([]string{scenarios.BaseRegistryArg + "=" + r.env.Upstream.Host}, s.Workload.BuildArgs...)
-	e, err = scenarios.ExpectCache(df, args, s.Workload.Context, s.Change, changed, s.Workload.StampArg)
+	e, err = scenarios.ExpectCache(df, args, s.Workload.Context, change, changed, s.Workload.StampArg)
 	if err != nil {
 		return nil, err
 	}

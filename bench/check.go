@@ -62,7 +62,7 @@ func CheckCacheUse(s PlannedRun, run results.Run) []string {
 			// A source, deps or base change may rightly leave nothing a
 			// builder looks up cached (manyfiles' first COPY; a new base):
 			// its instructions are judged one by one instead (findings).
-			if k.CacheHits == 0 && !changesInputs(s.Change) {
+			if k.CacheHits == 0 && !changesInputs(s.made()) {
 				bad("warm run took no layer from the cache (%d misses)", k.CacheMisses)
 			}
 		}

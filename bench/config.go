@@ -49,6 +49,9 @@ type PlanConfig struct {
 	Builtin []scenarios.Workload
 	Dirs    []*scenarios.WorkloadDir
 	Changes []scenarios.Change
+	// Mix is what a soak's warm runs' commits make, in order, when the
+	// soak follows --mix (Matrix.Mix).
+	Mix []scenarios.Change
 	// Networks are the upstream registry's profiles; CacheNetwork the
 	// cache registry's.
 	Networks     []network.Profile

@@ -38,7 +38,7 @@ func (c verdictCollector) checkImage(ctx context.Context, s PlannedRun, rd *roun
 	}
 	var edit imageEdit
 	if s.Cache == results.Warm {
-		edit.change = s.Change
+		edit.change = s.made()
 		edit.token = changeToken(r.runID, run.Seq)
 	}
 	check, problems, findings, err = InspectImage(img, s.Workload, commit, edit)

@@ -191,7 +191,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.IntSliceVar(&o.Concurrency, "concurrency", o.Concurrency, "builds each warm run starts together, each level measured in rounds of its own (e.g. 1,2,4,8): every build of a warm run builds its own change, and the report gives each level's latency percentiles, throughput and time queued")
 	fs.StringVar(&o.CacheVolume, "cache-volume", o.CacheVolume, "where a cache volume strategy (pv-warm) keeps its volumes on several nodes: per-round (one volume, each round's runs on its node) or per-node (a volume on every node, each warmed the same; a warm run's builds spread over the nodes, so a build can find its node's volume without the round's layers), or shared (one volume every node mounts, ReadWriteMany, warmed from another node than the round's; a warm run's builds spread over the nodes)")
 	fs.StringVar(&o.Arrival, "arrival", o.Arrival, "how the builds of a warm run at a level above 1 start: burst (together) or poisson:RATE (one after another at random, RATE builds a minute on average, as independent pushes arrive)")
-	fs.IntVar(&o.Soak, "soak", o.Soak, "a soak of the daemon strategy: this many builds in a row through one daemon (one round: a cold build, then warm ones, each a commit of --change); the report charts each build's layer cache hit rate and the daemon's state against the build count, so with --gc-limit you see where the limit starts costing hits")
+	fs.IntVar(&o.Soak, "soak", o.Soak, "a soak of the daemon strategy: this many builds in a row through one daemon (one round: a cold build, then warm ones, each a commit of --change, or, with --mix, of the mix's patterns at their shares); the report charts each build's layer cache hit rate and the daemon's state against the build count, so with --gc-limit you see where the limit starts costing hits")
 	fs.StringVar(&o.GCLimit, "gc-limit", o.GCLimit, "the daemon strategy's garbage collection: a daemon prunes what no build is using once its cache takes more than this, e.g. 500Mi or 2G (default: the daemon's own policy)")
 	fs.IntVar(&o.Daemons, "daemons", o.Daemons, "daemons in each round of the daemon strategy, each started with an empty state; --placement says which one each build goes to, and the report gives each daemon's builds and hit rate")
 	fs.StringVar(&o.Placement, "placement", o.Placement, "which of --daemons each build goes to: sticky (every build of a workload to the same daemon) or spread (round-robin, build after build; a build on a daemon that has not yet built the round's workload is judged as a cold one)")
@@ -268,6 +268,9 @@ const (
 
 // maxDaemons bounds --daemons: each is a pod beside the builds.
 const maxDaemons = 8
+
+// maxSoak bounds --soak: a build at a time, a thousand take hours.
+const maxSoak = 1000
 
 // minGCLimit bounds --gc-limit from below.
 const minGCLimit = 10 << 20
@@ -375,9 +378,14 @@ func (o Options) Parse() (Config, error) {
 	}
 	if p.Decision, err = o.Decision.Inputs(); err != nil {
 		errs = append(errs, err.Error())
-	} else if builtinErr == nil && dirErr == nil && len(p.Definitions) > 0 {
-		if err := p.checkDecision(o.Builders); err != nil {
-			errs = append(errs, err.Error())
+	} else {
+		if o.Soak >= 2 && o.Soak <= maxSoak && len(p.Decision.Mix) > 0 {
+			p.Mix = soakMix(p.Decision.Mix, o.Soak-1)
+		}
+		if builtinErr == nil && dirErr == nil && len(p.Definitions) > 0 {
+			if err := p.checkDecision(o.Builders); err != nil {
+				errs = append(errs, err.Error())
+			}
 		}
 	}
 	if o.Packages != results.PackagesProxied && o.Packages != results.PackagesDirect {
@@ -481,8 +489,8 @@ func (o Options) Parse() (Config, error) {
 	if o.Soak != 0 {
 		defaults := Defaults()
 		switch {
-		case o.Soak < 2 || o.Soak > 1000:
-			bad("soak", "%d: want 2 to 1000 builds (a cold one, then warm ones)", o.Soak)
+		case o.Soak < 2 || o.Soak > maxSoak:
+			bad("soak", "%d: want 2 to %d builds (a cold one, then warm ones)", o.Soak, maxSoak)
 		case !slices.Equal(o.Strategies, []string{builders.DaemonName}):
 			bad("soak", "its builds go through one daemon: give --strategies %s alone (now %s)", builders.DaemonName, cmp.Or(strings.Join(o.Strategies, ","), "the defaults"))
 		case o.Rounds > 1:
@@ -491,6 +499,8 @@ func (o Options) Parse() (Config, error) {
 			bad("soak", "sets the warm runs (%d after the cold one): drop --warm-runs %d", o.Soak-1, o.WarmRuns)
 		case len(o.Concurrency) > 0 && slices.Max(o.Concurrency) > 1:
 			bad("soak", "builds one at a time: drop --concurrency %s", joinInts(o.Concurrency))
+		case len(p.Mix) > 0 && len(o.Changes) > 0:
+			bad("change", "a soak's commits follow --mix (%s) when it is given: drop --change %s, or --mix", p.Decision.Mix, strings.Join(o.Changes, ","))
 		default:
 			p.Rounds, p.WarmRuns = 1, o.Soak-1
 		}
@@ -614,6 +624,15 @@ func (o Options) Settings() map[string]string {
 	return settings
 }
 
+// soakMix is what the n warm runs of a soak that follows mix make.
+func soakMix(mix decision.Mix, n int) []scenarios.Change {
+	var out []scenarios.Change
+	for _, p := range mix.Sequence(n) {
+		out = append(out, scenarios.Change(p))
+	}
+	return out
+}
+
 // checkDecision refuses a --mix pattern or a --current row the benchmark
 // will not measure, before anything starts.
 func (c PlanConfig) checkDecision(builderNames []string) error {
@@ -622,6 +641,12 @@ func (c PlanConfig) checkDecision(builderNames []string) error {
 		if !slices.Contains(scenarios.Changes, scenarios.Change(p)) {
 			_, err := scenarios.ParseChanges([]string{p})
 			return fmt.Errorf("--mix (%s): %v", EnvName("mix"), err)
+		}
+		if len(c.Mix) > 0 {
+			if err := c.checkSoakMix(scenarios.Change(p)); err != nil {
+				return fmt.Errorf("--mix (%s): %v", EnvName("mix"), err)
+			}
+			continue
 		}
 		for _, w := range changeWorkloads(c.Builtin, c.Dirs) {
 			if !slices.Contains(m.ChangesOf(w), scenarios.Change(p)) {
@@ -646,6 +671,32 @@ func (c PlanConfig) checkDecision(builderNames []string) error {
 				return fmt.Errorf("--current (%s): %s is not measured: add %s to --strategies (now %s)", EnvName("current"), cur, cur.Strategy, strings.Join(names, ","))
 			}
 		}
+	}
+	return nil
+}
+
+// checkSoakMix says why a soak that follows the mix cannot make p's
+// commits: a stamp is a build argument, not a commit, and every workload
+// must take p; and a pattern of the mix that the soak's warm runs do not
+// make at all would leave the recommendation without it.
+func (c PlanConfig) checkSoakMix(p scenarios.Change) error {
+	if c.Decision.Mix[string(p)] == 0 {
+		return nil
+	}
+	if p == scenarios.ChangeStamp {
+		return fmt.Errorf("a soak's commits follow it, and a stamp is a new build argument on the same commit, not a commit: leave %s out", p)
+	}
+	for _, w := range changeWorkloads(c.Builtin, c.Dirs) {
+		if err := w.CheckChange(p); err != nil {
+			return fmt.Errorf("a soak's commits follow it, and workload %s cannot take %s (%v): leave %s out, or the workload", w.Name, p, err, p)
+		}
+	}
+	if !slices.Contains(c.Mix, p) {
+		n := len(c.Mix)
+		for n < maxSoak && !slices.Contains(soakMix(c.Decision.Mix, n), p) {
+			n++
+		}
+		return fmt.Errorf("a soak of %d builds makes no %s commit at its share (%s): give --soak %d or more, or a larger share", len(c.Mix)+1, p, c.Decision.Mix, n+1)
 	}
 	return nil
 }

@@ -19,8 +19,11 @@ import (
 // PlannedRun is one run of the plan, before it is made.
 type PlannedRun struct {
 	Workload scenarios.Workload
-	// Change is what each warm run's commit changes.
-	Change scenarios.Change
+	// Change is what each warm run's commit changes; ChangeMix when the
+	// round follows a commit mix, whose pattern for this warm run is
+	// MixChange.
+	Change    scenarios.Change
+	MixChange scenarios.Change
 	// Network is the profile between the builders and the upstream registry.
 	Network  network.Profile
 	Builder  builders.Builder
@@ -33,6 +36,14 @@ type PlannedRun struct {
 	// from 1; 0 stands for the whole warm run, or for a run of one build.
 	Concurrency int
 	Member      int
+}
+
+// made is the change pattern the planned run's commit makes.
+func (s PlannedRun) made() scenarios.Change {
+	if s.Change == scenarios.ChangeMix {
+		return s.MixChange
+	}
+	return s.Change
 }
 
 // level is the planned run's concurrency level: 1 for one build at a time.
@@ -100,6 +111,10 @@ type Matrix struct {
 	VolumeNodes int
 	// VolumeShared: a round's one volume is mounted by every build node.
 	VolumeShared bool
+	// Mix, when set, is what a soak's warm runs' commits make, in order
+	// (--soak with --mix): every workload is measured under ChangeMix
+	// instead of Changes.
+	Mix []scenarios.Change
 }
 
 // Rows is the number of rows a benchmark reports: one per workload and
@@ -211,6 +226,9 @@ func joinInts(ns []int) string {
 // ChangesOf are the change patterns w is measured under: those named that
 // it can take, or its default when none are named.
 func (m Matrix) ChangesOf(w scenarios.Workload) []scenarios.Change {
+	if len(m.Mix) > 0 {
+		return []scenarios.Change{scenarios.ChangeMix}
+	}
 	if len(m.Changes) == 0 {
 		return []scenarios.Change{w.DefaultChange()}
 	}
@@ -349,7 +367,7 @@ func (c PlanConfig) selection(s builders.Settings, set *images.Set) (Matrix, err
 			return Matrix{}, err
 		}
 	}
-	return Matrix{Workloads: ws, Changes: c.Changes, Networks: c.Networks, Builders: bs, Strategies: names, CacheNetwork: c.CacheNetwork, Concurrency: c.Concurrency, VolumeNodes: c.VolumeNodes, VolumeShared: c.VolumeShared}, nil
+	return Matrix{Workloads: ws, Changes: c.Changes, Networks: c.Networks, Builders: bs, Strategies: names, CacheNetwork: c.CacheNetwork, Concurrency: c.Concurrency, VolumeNodes: c.VolumeNodes, VolumeShared: c.VolumeShared, Mix: c.Mix}, nil
 }
 
 // strategyOf is a builder's own strategy of that name (selection checked

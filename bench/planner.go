@@ -249,6 +249,9 @@ func roundRuns(m Matrix, round, warm int) []PlannedRun {
 						continue // SkippedLevels says why
 					}
 					s := PlannedRun{Workload: w, Change: c, Network: net, Builder: b, Strategy: st, Round: round, Cache: cache, Attempt: attempt}
+					if c == scenarios.ChangeMix && cache == results.Warm {
+						s.MixChange = m.Mix[(attempt-1)%len(m.Mix)]
+					}
 					if level > 1 {
 						s.Concurrency = level
 					}

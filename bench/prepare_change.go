@@ -23,11 +23,13 @@ func (changePreparation) End(context.Context, *round) {}
 // its own, starting at the workload's commit, as does every round started
 // by pushes; a base change gets its own copies of the base images, so
 // that their new digests reach no other round, and so does a mirror
-// round, and every round of runs side by side (ownBases).
+// round, and every round of runs side by side (ownBases). A round that
+// follows a mix gets both, whichever patterns it makes.
 func (p changePreparation) Start(ctx context.Context, s PlannedRun, rd *round) error {
 	r := p.r
+	mix := s.Change == scenarios.ChangeMix
 	switch {
-	case s.Change.EditsFile(),
+	case s.Change.EditsFile(), mix,
 		r.cfg.Start == results.StartTrigger:
 		// Every run of a round started by pushes needs a branch to push to.
 		rd.branch = r.names.roundPath(s)
@@ -35,7 +37,7 @@ func (p changePreparation) Start(ctx context.Context, s PlannedRun, rd *round) e
 			return fmt.Errorf("%s: %w", s.Name(), err)
 		}
 	}
-	if s.Change == scenarios.ChangeBase || s.Strategy.Mirror || r.cfg.SideBySide {
+	if s.Change == scenarios.ChangeBase || mix || s.Strategy.Mirror || r.cfg.SideBySide {
 		if err := p.ownBases(ctx, s, rd); err != nil {
 			return fmt.Errorf("%s: %w", s.Name(), err)
 		}

@@ -519,7 +519,7 @@ func (r *Runner) newRun(s PlannedRun, rd *round) results.Run {
 	seq := r.seq
 	r.mu.Unlock()
 	return results.Run{
-		RunID: r.runID, Seq: seq, Coordinates: r.names.coordinates(s),
+		RunID: r.runID, Seq: seq, Coordinates: r.names.coordinates(s), MixChange: string(s.MixChange),
 		ImageRepo: rd.imageRepo, CacheRepo: rd.cacheRepo, Versions: r.versions,
 	}
 }
@@ -726,8 +726,11 @@ func (r *Runner) logRun(s PlannedRun, run results.Run) {
 		return
 	}
 	cold := ""
+	if run.MixChange != "" {
+		cold = "; change " + run.MixChange + " (of the mix)"
+	}
 	if run.ColdVolume {
-		cold = "; on a cold volume: its node's had no build of the round yet"
+		cold += "; on a cold volume: its node's had no build of the round yet"
 	}
 	if run.Daemon > 0 {
 		cold += fmt.Sprintf("; on daemon %d", run.Daemon)

@@ -173,7 +173,9 @@ func needsOf(builders []results.BuilderInfo) (map[Row][]string, bool) {
 }
 
 func decide(s Shape, runs []results.Run, in Inputs, needs map[Row][]string, known bool) (Decision, error) {
-	measured := stats.Distinct(runs, stats.ChangeOf)
+	// A round that follows a mix (--soak with --mix) measures each
+	// pattern its warm runs made; its cold run made none of them.
+	measured := slices.DeleteFunc(stats.Distinct(runs, stats.PatternOf), func(p string) bool { return p == results.ChangeMix })
 	mix := in.Mix
 	if len(mix) == 0 {
 		mix = Mix{}
@@ -207,7 +209,7 @@ func decide(s Shape, runs []results.Run, in Inputs, needs map[Row][]string, know
 		if !r.Success || (r.Cache != results.Warm && r.Strategy != stats.Baseline) {
 			continue
 		}
-		c := cell{row, stats.ChangeOf(r)}
+		c := cell{row, stats.PatternOf(r)}
 		byCell[c] = append(byCell[c], r)
 		byRow[row] = append(byRow[row], r)
 	}

@@ -1,7 +1,9 @@
 package decision
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -290,5 +292,58 @@ func TestCostCountsTheDaemon(t *testing.T) {
 	}
 	if math.Abs(c.StorageGBMonths-3) > 1e-9 {
 		t.Errorf("storage GB-months %.3f, want 3 (the daemon's state)", c.StorageGBMonths)
+	}
+}
+
+func TestMixSequence(t *testing.T) {
+	m := Mix{"source": 70, "deps": 20, "base": 5, "none": 5}
+	seq := m.Sequence(19)
+	count := map[string]int{}
+	for _, p := range seq {
+		count[p]++
+	}
+	// 19 x (0.7, 0.2, 0.05, 0.05) = 13.3, 3.8, 0.95, 0.95: deps, base and
+	// none have the largest remainders.
+	if want := map[string]int{"source": 13, "deps": 4, "base": 1, "none": 1}; !maps.Equal(count, want) {
+		t.Errorf("counts %v, want %v", count, want)
+	}
+	if again := m.Sequence(19); !slices.Equal(seq, again) {
+		t.Errorf("a second call gave %v, the first %v", again, seq)
+	}
+	if slices.Equal(seq, slices.Sorted(slices.Values(seq))) || slices.Equal(seq[:13], slices.Repeat([]string{"source"}, 13)) {
+		t.Errorf("not shuffled: %v", seq)
+	}
+	if got := (Mix{"source": 1, "none": 0}).Sequence(3); !slices.Equal(got, []string{"source", "source", "source"}) {
+		t.Errorf("a pattern of weight 0 was drawn: %v", got)
+	}
+}
+
+// A round that follows a mix is one row whose warm runs made different
+// patterns: the decision reads each pattern from the runs that made it.
+func TestDecideReadsARoundThatFollowsAMix(t *testing.T) {
+	res := &results.Results{Environment: results.Environment{Builders: []results.BuilderInfo{{Name: "buildkit", Needs: []string{}, Strategies: []results.StrategyInfo{{Name: "daemon", Needs: []string{}}}}}}}
+	run := func(cache results.CacheState, made string, secs float64) results.Run {
+		return results.Run{
+			Coordinates: results.Coordinates{Workload: "small", Builder: "buildkit", Strategy: "daemon", Round: 1, Cache: cache, Change: results.ChangeMix, Network: results.LocalNetwork, Start: results.StartAPI},
+			MixChange:   made, Success: true, WallMillis: int64(secs * 1000),
+		}
+	}
+	res.Runs = append(res.Runs, run(results.Cold, "", 100))
+	for _, s := range spread(10) {
+		res.Runs = append(res.Runs, run(results.Warm, "source", s))
+	}
+	for _, s := range spread(40) {
+		res.Runs = append(res.Runs, run(results.Warm, "base", s))
+	}
+	d := one(t, res, Inputs{Mix: Mix{"source": 3, "base": 1}})
+	e := d.Estimates[d.Best]
+	if e.Patterns["source"].Median != 10 || e.Patterns["base"].Median != 40 || e.Patterns["source"].N != 6 {
+		t.Errorf("patterns %v, want source 10 s and base 40 s, 6 runs each", e.Patterns)
+	}
+	if _, ok := e.Patterns[results.ChangeMix]; ok {
+		t.Errorf("the mix is read as a pattern of its own: %v", e.Patterns)
+	}
+	if math.Abs(e.Seconds-(0.75*10+0.25*40)) > 1e-9 {
+		t.Errorf("expected %.2f s, want 17.50", e.Seconds)
 	}
 }

@@ -26,7 +26,7 @@ var FlagNames = []string{"mix", "allow", "current", "price-cpu-hour", "price-mem
 
 // Register adds the flags to fs with f's values as defaults.
 func (f *Flags) Register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.Mix, "mix", f.Mix, "your commit mix, as weights of change patterns, for the recommendation, e.g. source=70,deps=20,base=5,none=5 (default: an even mix of the patterns measured)")
+	fs.StringVar(&f.Mix, "mix", f.Mix, "your commit mix, as weights of change patterns, for the recommendation, e.g. source=70,deps=20,base=5,none=5 (default: an even mix of the patterns measured); with --soak (run), the soak's commits follow it")
 	fs.StringSliceVar(&f.Allow, "allow", f.Allow, "what your rules allow, for the recommendation: "+strings.Join(results.Needs, ", ")+", all or none; rows that need anything else are left out (default all)")
 	fs.StringVar(&f.Current, "current", f.Current, "the builder and strategy your pipelines run now, e.g. kaniko/none: the recommendation says what it saves against it")
 	fs.Float64Var(&f.Prices.CPUHour, "price-cpu-hour", f.Prices.CPUHour, "dollars per CPU-hour, for the cost per 1,000 builds; the default is AWS Fargate's (Linux/x86, us-east-1, 2026)")

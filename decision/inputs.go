@@ -7,8 +7,11 @@
 package decision
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
+	"math"
+	"math/rand/v2"
 	"slices"
 	"sort"
 	"strconv"
@@ -78,6 +81,34 @@ func (m Mix) Patterns() []string {
 		return ps[i] < ps[j]
 	})
 	return ps
+}
+
+// Sequence is n commits that follow the mix: each pattern as many times as
+// its share of n, rounded so that they add up to n (the largest
+// remainders round up), in an order shuffled once and for all, so that a
+// soak of the same mix and length makes the same commits every time.
+func (m Mix) Sequence(n int) []string {
+	norm, patterns := m.normalized(), m.Patterns()
+	counts := make([]int, len(patterns))
+	left := n
+	for i, p := range patterns {
+		counts[i] = int(math.Floor(norm[p] * float64(n)))
+		left -= counts[i]
+	}
+	byRemainder := slices.Clone(patterns)
+	remainder := func(p string) float64 { return norm[p]*float64(n) - math.Floor(norm[p]*float64(n)) }
+	slices.SortStableFunc(byRemainder, func(a, b string) int { return cmp.Compare(remainder(b), remainder(a)) })
+	for _, p := range byRemainder[:left] {
+		counts[slices.Index(patterns, p)]++
+	}
+	var out []string
+	for i, p := range patterns {
+		for range counts[i] {
+			out = append(out, p)
+		}
+	}
+	rand.New(rand.NewPCG(1, 2)).Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
 }
 
 // normalized scales the weights to sum to 1.

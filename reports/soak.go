@@ -3,8 +3,10 @@ package reports
 import (
 	"cmp"
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
+	"strconv"
 
 	"gonum.org/v1/gonum/stat"
 	"gonum.org/v1/plot"
@@ -32,6 +34,9 @@ type soakBuild struct {
 	// stateBeforeMB is the state as the run started.
 	stateBeforeMB float64
 	seconds       float64 // NaN for a failed build
+	// change is the pattern of the mix the build's commit made, when its
+	// soak follows one (--mix); "" otherwise.
+	change string
 }
 
 // soakMin is the fewest builds a round through a daemon needs to be
@@ -70,7 +75,7 @@ func soaks(runs []results.Run) []soak {
 		slices.SortStableFunc(rs, func(a, b results.Run) int { return cmp.Compare(a.Seq, b.Seq) })
 		s := soak{round: k}
 		for i, r := range rs {
-			b := soakBuild{n: i + 1, hitRate: math.NaN(), stateMB: math.NaN(), stateBeforeMB: math.NaN(), seconds: math.NaN()}
+			b := soakBuild{n: i + 1, hitRate: math.NaN(), stateMB: math.NaN(), stateBeforeMB: math.NaN(), seconds: math.NaN(), change: r.MixChange}
 			if looked := r.BuildLog.CacheHits + r.BuildLog.CacheMisses; r.Success && r.BuildLog.Read && looked > 0 {
 				b.hitRate = float64(r.BuildLog.CacheHits) / float64(looked)
 			}
@@ -86,6 +91,18 @@ func soaks(runs []results.Run) []soak {
 			s.builds = append(s.builds, b)
 		}
 		out = append(out, s)
+	}
+	return out
+}
+
+// changes are the patterns of the mix the soak's builds made, in the
+// order the mix's first builds made them; none when it follows no mix.
+func (s soak) changes() []string {
+	var out []string
+	for _, b := range s.builds {
+		if b.change != "" && !slices.Contains(out, b.change) {
+			out = append(out, b.change)
+		}
 	}
 	return out
 }
@@ -111,12 +128,31 @@ func soakSection(d *doc, ss []soak, gcLimit string, charts []Chart) {
 	if gcLimit != "" {
 		limit = fmt.Sprintf("garbage collection at %s (--gc-limit: the daemon prunes what no build is using once its cache takes more)", gcLimit)
 	}
-	d.para(fmt.Sprintf("Builds in a row through one daemon (--soak), each a commit of the round's change, with %s. Per build: the share of the steps looked up that the daemon's cache served, and what the daemon's state took on disk as the run started and after it. A collection shows in the state only when it falls between the reads: one that falls in the seconds between a run's start and its build reaching the daemon shows in neither, and the build fills the state again, so the hit rate is what tells. A warm build that finds fewer steps cached than the soak's best warm build lost layers to garbage collection. The table gives how many did, the mean hit rate and time of the first %d warm builds and of the last %d, the state's largest size after a build and its smallest as a warm run started.", limit, soakWindow, soakWindow))
+	mixed := slices.ContainsFunc(ss, func(s soak) bool { return len(s.changes()) > 0 })
+	commits, sameChange := "each a commit of the round's change", ""
+	if mixed {
+		sameChange = " (in a mix, of the same change)"
+		commits = "each a commit of the round's change, or, in a soak that follows a commit mix (--mix), of one of the mix's patterns: each as many builds as its share, in an order shuffled once, the same every time"
+	}
+	d.para(fmt.Sprintf("Builds in a row through one daemon (--soak), %s, with %s. Per build: the share of the steps looked up that the daemon's cache served, and what the daemon's state took on disk as the run started and after it. A collection shows in the state only when it falls between the reads: one that falls in the seconds between a run's start and its build reaching the daemon shows in neither, and the build fills the state again, so the hit rate is what tells. A warm build that finds fewer steps cached than the soak's best warm build%s lost layers to garbage collection. The table gives how many did, the mean hit rate and time of the first %d warm builds and of the last %d, the state's largest size after a build and its smallest as a warm run started.", commits, limit, sameChange, soakWindow, soakWindow))
 	t := table{header: []string{"round", "builds", "warm builds that lost layers", "hit rate, first warm", "hit rate, last warm", "seconds, first warm", "seconds, last warm", "largest state MB", "smallest state before MB"}, numeric: 1}
 	for _, s := range ss {
 		t.add(soakRow(s)...)
 	}
 	d.add(t)
+	if mixed {
+		d.para("A soak's builds by the change their commit made: each change's warm builds, how many of them lost layers, their mean hit rate and time.")
+		t := table{header: []string{"round", "change", "warm builds", "that lost layers", "hit rate", "seconds"}, numeric: 2}
+		for _, s := range ss {
+			for _, c := range s.changes() {
+				bs := slices.DeleteFunc(slices.Clone(s.builds[1:]), func(b soakBuild) bool { return b.change != c })
+				lost, n := lostLayers(bs)
+				t.add(s.name(), c, fmt.Sprint(len(bs)), fmt.Sprintf("%d of %d", lost, n),
+					orDash(meanOf(bs, func(b soakBuild) float64 { return 100 * b.hitRate }), "%.0f%%"), orDash(meanOf(bs, func(b soakBuild) float64 { return b.seconds }), "%.1f"))
+			}
+		}
+		d.add(t)
+	}
 	for _, c := range charts {
 		if c.Section == soakChartSection {
 			d.add(figure{c})
@@ -130,20 +166,11 @@ func soakRow(s soak) []string {
 	first, last := warm[:min(soakWindow, len(warm))], warm[max(0, len(warm)-soakWindow):]
 	hit := func(b soakBuild) float64 { return 100 * b.hitRate }
 	sec := func(b soakBuild) float64 { return b.seconds }
-	mean := func(bs []soakBuild, f func(soakBuild) float64) float64 {
-		if v := recorded(bs, f); len(v) > 0 {
-			return stat.Mean(v, nil)
-		}
-		return math.NaN()
-	}
-	lost, rates := 0, recorded(warm, hit)
-	if len(rates) > 0 {
-		best := slices.Max(rates)
-		for _, r := range rates {
-			if r < best {
-				lost++
-			}
-		}
+	mean := meanOf
+	lost, rated := 0, 0
+	for _, c := range append(s.changes(), "") {
+		l, n := lostLayers(slices.DeleteFunc(slices.Clone(warm), func(b soakBuild) bool { return b.change != c }))
+		lost, rated = lost+l, rated+n
 	}
 	largest, smallest := math.NaN(), math.NaN()
 	if v := recorded(s.builds, func(b soakBuild) float64 { return b.stateMB }); len(v) > 0 {
@@ -152,9 +179,34 @@ func soakRow(s soak) []string {
 	if v := recorded(warm, func(b soakBuild) float64 { return b.stateBeforeMB }); len(v) > 0 {
 		smallest = slices.Min(v)
 	}
-	return []string{s.name(), fmt.Sprint(len(s.builds)), fmt.Sprintf("%d of %d", lost, len(rates)),
+	return []string{s.name(), fmt.Sprint(len(s.builds)), fmt.Sprintf("%d of %d", lost, rated),
 		orDash(mean(first, hit), "%.0f%%"), orDash(mean(last, hit), "%.0f%%"),
 		orDash(mean(first, sec), "%.1f"), orDash(mean(last, sec), "%.1f"), orDash(largest, "%.0f"), orDash(smallest, "%.0f")}
+}
+
+// lostLayers counts the builds that found fewer steps cached than the best
+// of them, of the n that have a hit rate: builds of one change, whose
+// best is what that change leaves cached.
+func lostLayers(bs []soakBuild) (lost, n int) {
+	rates := recorded(bs, func(b soakBuild) float64 { return b.hitRate })
+	if len(rates) == 0 {
+		return 0, 0
+	}
+	best := slices.Max(rates)
+	for _, r := range rates {
+		if r < best {
+			lost++
+		}
+	}
+	return lost, len(rates)
+}
+
+// meanOf is the mean of f over the builds that recorded it; NaN for none.
+func meanOf(bs []soakBuild, f func(soakBuild) float64) float64 {
+	if v := recorded(bs, f); len(v) > 0 {
+		return stat.Mean(v, nil)
+	}
+	return math.NaN()
 }
 
 // recorded is f of each build that recorded it (f is not NaN).
@@ -193,6 +245,7 @@ func soakChart(ss []soak, gcLimit string) (*drawing, error) {
 	state := newPlot("The daemon's state as each run started, and after it", "MB on disk", false)
 	leg := newLegend()
 	top, last := 0.0, 0
+	marked := map[string]bool{} // the changes the legend has a mark for
 	for i, s := range ss {
 		col := palette[(i+2)%len(palette)]
 		var hr, st, before plotter.XYs
@@ -223,6 +276,15 @@ func soakChart(ss []soak, gcLimit string) (*drawing, error) {
 				return nil, err
 			}
 			l.LineStyle, pts.Color, pts.Shape = style, col, draw.CircleGlyph{}
+			if panel.p == hits && len(s.changes()) > 0 {
+				// A mix's builds: each change its own mark.
+				panel.p.Add(l)
+				leg.Add(s.name(), l)
+				if err := changeMarks(hits, leg, s, col, marked); err != nil {
+					return nil, err
+				}
+				continue
+			}
 			panel.p.Add(l, pts)
 			if panel.p == hits {
 				leg.Add(s.name(), l, pts)
@@ -254,8 +316,67 @@ func soakChart(ss []soak, gcLimit string) (*drawing, error) {
 		p.X.Label.Text = "build (1: the cold one)"
 		p.X.Min = 0.5
 		p.X.Max = float64(last) + 0.5
+		p.X.Tick.Marker = buildTicks(last)
 	}
 	hits.Y.Max = 105 // newPlot starts both at 0
 	headroom(state, max(top, 1))
 	return &drawing{panels: []*plot.Plot{hits, state}, leg: leg}, nil
+}
+
+// buildTicks numbers the builds on the x axis in whole steps: 1, then
+// every step's multiple up to last, some ten labels at most.
+func buildTicks(last int) plot.ConstantTicks {
+	step := 1
+	for _, s := range []int{1, 2, 5, 10, 20, 50, 100, 200} {
+		step = s
+		if last/s <= 10 {
+			break
+		}
+	}
+	ticks := []plot.Tick{{Value: 1, Label: "1"}}
+	for n := step; n <= last; n += step {
+		if n > 1 {
+			ticks = append(ticks, plot.Tick{Value: float64(n), Label: strconv.Itoa(n)})
+		}
+	}
+	return ticks
+}
+
+// changeGlyphs mark a mix's builds by the change their commit made.
+var changeGlyphs = map[string]draw.GlyphDrawer{
+	"source": draw.CircleGlyph{}, "deps": draw.TriangleGlyph{}, "base": draw.SquareGlyph{}, "none": draw.CrossGlyph{},
+}
+
+// changeMarks adds a soak's hit rates to p, each build marked by the
+// change of the mix it made, and each change once to the legend.
+func changeMarks(p *plot.Plot, leg *plot.Legend, s soak, col color.Color, marked map[string]bool) error {
+	for _, c := range append(s.changes(), "") {
+		var xys plotter.XYs
+		for _, b := range s.builds {
+			if b.change == c && !math.IsNaN(b.hitRate) {
+				xys = append(xys, plotter.XY{X: float64(b.n), Y: 100 * b.hitRate})
+			}
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		pts, err := plotter.NewScatter(xys)
+		if err != nil {
+			return err
+		}
+		pts.Color, pts.Radius = col, vg.Points(3.5)
+		pts.Shape = cmp.Or(changeGlyphs[c], draw.GlyphDrawer(draw.PlusGlyph{}))
+		label := c + " commit"
+		if c == "" {
+			pts.Shape, label = draw.RingGlyph{}, "cold build"
+		}
+		p.Add(pts)
+		if !marked[c] {
+			marked[c] = true
+			mark := *pts
+			mark.Color = separatorColor
+			leg.Add(label, &mark)
+		}
+	}
+	return nil
 }

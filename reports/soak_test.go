@@ -85,3 +85,44 @@ func TestSoakSection(t *testing.T) {
 		t.Error("a round of few builds is reported as a soak")
 	}
 }
+
+// A soak that follows a mix: source commits find 4 of 5 steps cached, base
+// commits 1 of 5, and from build 9 on the source commits only 2: those
+// lost layers, the base commits did not (they find what a base change
+// leaves).
+func mixSoakRuns() []results.Run {
+	runs := soakRuns(1, 12, 99)
+	for i := range runs {
+		runs[i].Change = results.ChangeMix
+		if i == 0 {
+			continue
+		}
+		runs[i].MixChange = "source"
+		switch {
+		case i%3 == 0:
+			runs[i].MixChange, runs[i].BuildLog.CacheHits, runs[i].BuildLog.CacheMisses = "base", 1, 4
+		case i >= 8:
+			runs[i].BuildLog.CacheHits, runs[i].BuildLog.CacheMisses = 2, 3
+		}
+	}
+	return runs
+}
+
+func TestSoakThatFollowsAMix(t *testing.T) {
+	env := results.Environment{RunID: "mixsoak", Plan: map[string][]string{"gc-limit": {"300M"}}}
+	dir, md := renderRuns(t, env, mixSoakRuns())
+	for _, want := range []string{
+		"in a soak that follows a commit mix (--mix), of one of the mix's patterns",
+		// Warm builds 1..11: base at 3, 6, 9; source lost layers at 8, 10, 11.
+		"| buildkit, small+mix | 12 | 3 of 11 |",
+		"| buildkit, small+mix | source | 8 | 3 of 8 | 65% | 11.0 |",
+		"| buildkit, small+mix | base | 3 | 0 of 3 | 20% | 11.0 |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "soak.png")); err != nil {
+		t.Error(err)
+	}
+}

@@ -190,6 +190,9 @@ type Run struct {
 	// build went to one that no build of its round had gone to yet.
 	Daemon     int  `json:"daemon,omitempty"`
 	ColdDaemon bool `json:"coldDaemon,omitempty"`
+	// MixChange is the change pattern a warm run's commit made when its
+	// round follows a commit mix (Change is ChangeMix).
+	MixChange string `json:"mixChange,omitempty"`
 
 	// WallMillis is the harness's monotonic clock from create to completion
 	// (for a trigger, from the watch seeing the PipelineRun).
@@ -286,6 +289,11 @@ func (r *Run) UnmarshalJSON(data []byte) error {
 	}
 	return nil
 }
+
+// ChangeMix is the change of a round whose warm runs follow a commit mix,
+// each making one of its patterns (MixChange); it agrees with
+// scenarios.ChangeMix.
+const ChangeMix = "mix"
 
 // DefaultChange is a workload's change when none is named, which is also
 // what every run made before --change existed: the built-in workloads with

@@ -24,6 +24,10 @@ const (
 	// ChangeBase gives the base images a new digest: the same content
 	// with a new label.
 	ChangeBase Change = "base"
+	// ChangeMix is the change of a soak whose warm runs follow a commit
+	// mix (--soak with --mix): each makes a pattern of the mix in turn. It
+	// names the soak's row; it is not a pattern of its own.
+	ChangeMix Change = "mix"
 )
 
 // EditsFile reports whether the change is a commit editing a file of the

@@ -118,4 +118,7 @@ func TestDefaultChangeAgreesWithResults(t *testing.T) {
 	if got := results.DefaultChange("webapp"); got != string(ChangeNone) {
 		t.Errorf("a user's workload defaults to %s", got)
 	}
+	if results.ChangeMix != string(ChangeMix) || slices.Contains(Changes, ChangeMix) {
+		t.Errorf("the mix's change is %q in results and %q here, and must not be a pattern of its own", results.ChangeMix, ChangeMix)
+	}
 }

@@ -275,6 +275,15 @@ func ChangeOf(r results.Run) string {
 	return r.Change
 }
 
+// PatternOf names the change pattern a run's commit made: in a round that
+// follows a commit mix, the pattern of the mix its warm run made.
+func PatternOf(r results.Run) string {
+	if r.MixChange != "" {
+		return r.MixChange
+	}
+	return ChangeOf(r)
+}
+
 // NetworkOf names a run's network profile; a run made without one (built
 // in Go rather than read from results.jsonl) was local.
 func NetworkOf(r results.Run) string {
