@@ -70,8 +70,7 @@ const daemonPort = 2375
 // $runtime finds the real runc). An insecure registry is named with http://: dockerd strips
 // the scheme for its own pulls and pushes, and the BuildKit of Docker
 // 20.10 speaks plain HTTP only to a registry so named (given host:port
-// alone, it tries HTTPS and fails). The official image's dind script,
-// where there is one, readies cgroups for a daemon in a container.
+// alone, it tries HTTPS and fails).
 const dockerdArgs = `dockerd_args="--data-root=$root --bridge=none --iptables=false"
 for r in $(printf '%s\n' $registries | sort -u); do dockerd_args="$dockerd_args --insecure-registry=http://$r"; done
 if [ -n "$runtime" ]; then
@@ -81,13 +80,24 @@ if [ -n "$runtime" ]; then
   chmod +x "$shim/runc"
   PATH="$shim:$PATH"
 fi
-dind=""
-if command -v dind >/dev/null 2>&1; then dind=dind; fi
+`
+
+// dindFirst runs the official image's dind script, where there is one,
+// before the step writes anything: it readies the container for a daemon
+// and mounts a new tmpfs over /tmp unless /tmp is a mount already, which
+// would hide what was written there before (the runtime with the build
+// CA, the daemon's log). Run once here, it leaves /tmp mounted, and the
+// daemon started through it later finds it so.
+const dindFirst = `dind=""
+if command -v dind >/dev/null 2>&1; then
+  dind=dind
+  dind true
+fi
 `
 
 // dockerStart starts dockerd on $root, trusting $registries, and waits
 // until it answers.
-var dockerStart = builders.PrepareRuncWithCA + dockerdArgs + `mkdir -p "$root"
+var dockerStart = dindFirst + builders.PrepareRuncWithCA + dockerdArgs + `mkdir -p "$root"
 ` + builders.StartDaemon("dockerd", `$dind dockerd $dockerd_args --host=unix:///var/run/docker.sock`, "docker version", "/tmp/dockerd.log")
 
 // buildScript builds the workload's Dockerfile and pushes the image, and
@@ -211,7 +221,7 @@ const daemonScript = `#!/bin/sh
 set -eu
 registries="$*"
 root=/var/lib/docker
-` + builders.PrepareRuncWithCA + dockerdArgs + `config=/etc/docker/daemon.json
+` + dindFirst + builders.PrepareRuncWithCA + dockerdArgs + `config=/etc/docker/daemon.json
 mkdir -p /etc/docker
 if [ -n "${` + builders.GCLimitEnv + `:-}" ]; then
   printf '{"builder": {"gc": {"enabled": true, "defaultKeepStorage": "%s"}}}\n' "$` + builders.GCLimitEnv + `" >"$config"

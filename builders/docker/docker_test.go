@@ -202,3 +202,59 @@ for a in "$@"; do case "$a" in --config-file=*) cat "${a#--config-file=}" ;; esa
 		t.Errorf("with a limit, daemon.json %v, want %v", c, want)
 	}
 }
+
+// The official image's dind script mounts a new tmpfs over /tmp unless
+// one is there: the step runs it before writing to /tmp, so that the
+// runtime with the build CA and its shim are still there when dockerd
+// runs RUN instructions. The stub dind empties the folder standing for
+// /tmp the first time, as the mount would hide it.
+func TestDockerStepRunsDindFirst(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh")
+	}
+	dir := t.TempDir()
+	tmp := filepath.Join(dir, "tmp")
+	if err := os.Mkdir(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stub := func(name, body string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("#!/bin/sh\n"+body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stub("dind", `[ -e "$TMPDIR/.mounted" ] || { rm -rf "$TMPDIR"; mkdir "$TMPDIR"; touch "$TMPDIR/.mounted"; }
+exec "$@"`)
+	// dockerd says which runc it finds, and the runtime that one runs.
+	stub("dockerd", `r=$(command -v runc) || r=none
+rt=$(sed -n 's/.* exec "\(.*\)" "\$@"$/\1/p' "$r" 2>/dev/null) || true
+[ -n "$rt" ] && [ -x "$rt" ] || rt=none
+echo "runc: $r runs $rt" >>"$OUT"
+sleep 1`)
+	stub("docker", `if [ "$1" = version ]; then [ -s "$OUT" ]; exit $?; fi
+if [ "$1" = push ]; then echo "1: digest: sha256:abc size: 42"; fi`)
+	for name, script := range map[string]string{"the build step": buildScript, "the daemon": daemonScript} {
+		script = strings.NewReplacer(
+			"$(workspaces.cache.bound)", "false",
+			"$(workspaces.source.path)", dir,
+			"$(results.IMAGE_DIGEST.path)", filepath.Join(dir, "digest"),
+			"/tmp/", tmp+"/",
+			"/var/lib/docker", filepath.Join(dir, "state"),
+			"/etc/docker", filepath.Join(dir, "etc"),
+			"exec $dind dockerd", "$dind dockerd",
+		).Replace(script)
+		out := filepath.Join(dir, "out")
+		os.Remove(out)
+		cmd := exec.Command("sh", "-c", script, "sh")
+		cmd.Env = []string{"PATH=" + dir + ":/usr/bin:/bin", "OUT=" + out, "PARAM_IMAGE=cache:5000/bench/x:1", "PARAM_DOCKERFILE=Dockerfile", "PARAM_CONTEXT=.",
+			"TMPDIR=" + tmp, "CACHEBENCH_BUILD_CA=/etc/ssl/certs/ca-certificates.crt"}
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v: %s", name, err, b)
+		}
+		got, _ := os.ReadFile(out)
+		if want := "runc: " + filepath.Join(tmp, "runc-with-ca.d", "runc") + " runs " + filepath.Join(tmp, "runc-with-ca") + "\n"; string(got) != want {
+			t.Errorf("%s: dockerd found %q, want %q: what the step wrote before dind was hidden", name, got, want)
+		}
+		os.RemoveAll(tmp)
+		os.Mkdir(tmp, 0o755)
+	}
+}

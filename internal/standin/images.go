@@ -99,6 +99,22 @@ func Catalog(cat *images.Catalog) []Image {
 		},
 	}})
 
+	// Docker (docker-library's <version>/dind/Dockerfile): dockerd and the
+	// CLI, moby's dind script in /usr/local/bin, the entrypoint
+	// dockerd-entrypoint.sh, DOCKER_TLS_CERTDIR=/certs and a volume on
+	// /var/lib/docker. The binaries stay where Debian's docker.io puts
+	// them (on PATH either way); what a step can trip on is the dind
+	// script, which mounts a tmpfs over /tmp.
+	dk := retag(versions.DockerImage, "docker")
+	dk.Spec.Files = append(dk.Spec.Files,
+		images.File{Path: "/usr/local/bin/dind", Data: []byte(dindScript), Mode: 0o755},
+		images.File{Path: "/usr/local/bin/dockerd-entrypoint.sh", Data: []byte(dockerdEntrypoint), Mode: 0o755},
+	)
+	dk.Spec.Config.Env = append(dk.Spec.Config.Env, "DOCKER_TLS_CERTDIR=/certs")
+	dk.Spec.Config.Entrypoint = []string{"dockerd-entrypoint.sh"}
+	dk.Spec.Config.Volumes = map[string]struct{}{"/var/lib/docker": {}}
+	out = append(out, dk)
+
 	// kaniko (deploy/Dockerfile): /kaniko/executor and /kaniko/warmer, no
 	// shell: the offline images are laid out so already.
 	out = append(out, retag(versions.KanikoExecutor, "kaniko-executor"), retag(versions.KanikoWarmer, "kaniko-warmer"))
@@ -151,6 +167,30 @@ additionalimagestores = [
 [storage.options.overlay]
 mount_program = "/usr/bin/fuse-overlayfs"
 mountopt = "nodev,fsync=0"
+`
+
+// dindScript stands in for moby's hack/dind, which readies a privileged
+// container for a Docker daemon and then runs its arguments. It does what
+// matters to a step that runs it: /tmp becomes a new, empty tmpfs unless
+// it is a mount already, and the root mount becomes shared. (The cgroup v2
+// nesting it also does has nothing to do on these cgroup v1 hosts.)
+const dindScript = `#!/bin/sh
+set -e
+export container=docker
+if ! mountpoint -q /sys/kernel/security; then
+  mount -t securityfs securityfs /sys/kernel/security 2>/dev/null || echo "dind: no securityfs" >&2
+fi
+mountpoint -q /tmp || mount -t tmpfs tmpfs /tmp
+mount --make-rshared /
+exec "$@"
+`
+
+// dockerdEntrypoint stands in for the image's entrypoint, which makes TLS
+// certificates under DOCKER_TLS_CERTDIR and serves on 2376 with them; the
+// harness runs its own command, so here it only starts the daemon.
+const dockerdEntrypoint = `#!/bin/sh
+set -e
+exec dind dockerd --host=unix:///var/run/docker.sock "$@"
 `
 
 const shellImage = "cgr.dev/chainguard/busybox:latest"
