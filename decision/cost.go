@@ -11,13 +11,17 @@ const GB = 1e9
 // Builds is how many builds a cost is given for.
 const Builds = 1000
 
+// HoursPerMonth is a month's hours (365 x 24 / 12): how long a daemon,
+// which runs whether builds come or not, holds its memory in a month.
+const HoursPerMonth = 730
+
 // Cost is what Builds builds of one row use and cost, each figure the
 // mix-weighted median per run of the measured ones.
 type Cost struct {
 	// CPUHours: CPU time the kernel accounted to every pod of a run.
 	CPUHours float64
-	// MemoryGBHours: each pod's peak memory held for its task's duration,
-	// and a daemon's for the run's.
+	// MemoryGBHours: each pod's peak memory held for its task's duration;
+	// a daemon's held all month, shared by the month's builds.
 	MemoryGBHours float64
 	// StorageGBMonths: the cache held (layer cache repository, cache
 	// volume and daemon state, at the end of a round) for the month those
@@ -58,9 +62,7 @@ func costOf(mix Mix, runsOf func(pattern string) []results.Run, all []results.Ru
 			for _, t := range r.Tasks {
 				gbs += float64(t.PeakMemoryBytes) / GB * t.Seconds
 			}
-			// A daemon holds its memory between builds too; a run is
-			// charged it for its own time, as for its CPU.
-			return gbs + float64(r.DaemonPeakMemoryBytes)/GB*r.WallSeconds()
+			return gbs
 		})
 		egress += w * perRun(runs, func(r results.Run) float64 {
 			b := r.Traffic["upstream"].PulledBytes + r.Traffic["cache"].PulledBytes + r.Traffic["cache"].PushedBytes
@@ -85,9 +87,29 @@ func costOf(mix Mix, runsOf func(pattern string) []results.Run, all []results.Ru
 		sizes = append(sizes, v)
 	}
 	c.CPUHours = Builds * cpu / 3600
-	c.MemoryGBHours = Builds * mem / 3600
+	c.MemoryGBHours = Builds*mem/3600 + daemonGBHours(all)*Builds/float64(p.BuildsPerMonth)
 	c.EgressGB = Builds * egress
 	c.StorageGBMonths = stats.MedianOf(sizes) * Builds / float64(p.BuildsPerMonth)
 	c.Dollars = c.CPUHours*p.CPUHour + c.MemoryGBHours*p.MemoryGBHour + c.StorageGBMonths*p.StorageGBMonth + c.EgressGB*p.EgressGB
 	return c
+}
+
+// daemonGBHours is the memory a row's daemons hold in a month: they run
+// between builds too, so each holds the most it took (the median over the
+// runs of each one's peak since it started) all month. A round of the row
+// had as many daemons as its runs name (--daemons), one when they name
+// none.
+func daemonGBHours(runs []results.Run) float64 {
+	var peaks []float64
+	daemons := 0
+	for _, r := range runs {
+		if r.DaemonPeakMemoryBytes > 0 {
+			peaks = append(peaks, float64(r.DaemonPeakMemoryBytes)/GB)
+			daemons = max(daemons, r.Daemon, 1)
+		}
+	}
+	if daemons == 0 {
+		return 0
+	}
+	return float64(daemons) * stats.MedianOf(peaks) * HoursPerMonth
 }

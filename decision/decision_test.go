@@ -275,8 +275,9 @@ func TestMixString(t *testing.T) {
 	}
 }
 
-// A daemon's run is charged the daemon's memory for the run's time and its
-// state as cache, besides the build pod's.
+// A daemon's run is charged the daemon's CPU while it ran, its memory held
+// all month and shared by the month's builds (it runs between builds too),
+// and its state as cache, besides the build pod's.
 func TestCostCountsTheDaemon(t *testing.T) {
 	runs := []results.Run{{
 		Coordinates: results.Coordinates{Round: 1, Change: "source"}, Success: true, WallMillis: 10_000,
@@ -287,11 +288,19 @@ func TestCostCountsTheDaemon(t *testing.T) {
 	if want := 1000 * 10.0 / 3600; math.Abs(c.CPUHours-want) > 1e-9 {
 		t.Errorf("CPU-hours %.3f, want %.3f (the build pod's and the daemon's)", c.CPUHours, want)
 	}
-	if want := 1000 * (0.1*10 + 2*10) / 3600; math.Abs(c.MemoryGBHours-want) > 1e-9 {
-		t.Errorf("memory GB-hours %.3f, want %.3f (the daemon's 2 GB for the run's 10 s too)", c.MemoryGBHours, want)
+	if want := 1000*0.1*10/3600 + 2*730*1000/1000.0; math.Abs(c.MemoryGBHours-want) > 1e-9 {
+		t.Errorf("memory GB-hours %.3f, want %.3f (the daemon's 2 GB held for a month of 1,000 builds)", c.MemoryGBHours, want)
 	}
 	if math.Abs(c.StorageGBMonths-3) > 1e-9 {
 		t.Errorf("storage GB-months %.3f, want 3 (the daemon's state)", c.StorageGBMonths)
+	}
+	// Two daemons (--daemons 2) hold twice the memory; 4,000 builds a month
+	// share it.
+	two := append(slices.Clone(runs), runs[0])
+	two[0].Daemon, two[1].Daemon = 1, 2
+	c = costOf(Mix{"source": 1}, func(string) []results.Run { return two }, two, Prices{BuildsPerMonth: 4000})
+	if want := 1000*0.1*10/3600 + 2*2*730*1000/4000.0; math.Abs(c.MemoryGBHours-want) > 1e-9 {
+		t.Errorf("two daemons, 4,000 builds a month: memory GB-hours %.3f, want %.3f", c.MemoryGBHours, want)
 	}
 }
 

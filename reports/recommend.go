@@ -197,7 +197,7 @@ func costTable(d *doc, dec decision.Decision) {
 		"Waiting hours: the expected build time of 1,000 builds. GB = 10^9 bytes.",
 		p.CPUHour, p.MemoryGBHour, p.StorageGBMonth, p.EgressGB, p.BuildsPerMonth))
 	if daemons {
-		d.para("A row that needs a daemon is charged its daemon's use too: the daemon's CPU while the run went on, its peak memory held for the run's time, and its state as cache.")
+		d.para(fmt.Sprintf("A row that needs a daemon is charged its daemon's use too: the daemon's CPU while the run went on, its state as cache, and its memory: a daemon runs whether builds come or not, so each of a round's daemons holds its peak memory all month (%d hours), shared by --builds-per-month %d builds.", decision.HoursPerMonth, p.BuildsPerMonth))
 	}
 }
 
