@@ -253,9 +253,12 @@ func TestOptionsValidate(t *testing.T) {
 		{"a soak that follows a mix its workload cannot take", func(o *Options) {
 			o.Builders, o.Strategies, o.Soak, o.Decision.Mix = []string{"buildkit"}, []string{"daemon"}, 20, "source=7,deps=3"
 		}, []string{"--mix", "workload small cannot take deps", "leave deps out, or the workload"}},
+		{"a soak that follows a mix with a weight 0", func(o *Options) {
+			o.Builders, o.Strategies, o.Soak, o.Decision.Mix = []string{"buildkit"}, []string{"daemon"}, 20, "source=1,none=0"
+		}, []string{"--mix", "none has weight 0: leave it out"}},
 		{"a soak too short for its mix", func(o *Options) {
 			o.Builders, o.Strategies, o.Soak, o.Decision.Mix = []string{"buildkit"}, []string{"daemon"}, 6, "source=95,base=5"
-		}, []string{"--mix", "a soak of 6 builds makes no base commit at its share (source 95%, base 5%): give --soak 12 or more"}},
+		}, []string{"--mix", "a soak of 6 builds makes no base change at its share (source 95%, base 5%): give --soak 12 or more"}},
 		{"daemons in a soak", func(o *Options) {
 			o.Builders, o.Strategies, o.Soak, o.Daemons = []string{"buildkit"}, []string{"daemon"}, 30, 2
 		}, []string{"--daemons", "a soak goes through one daemon: drop --daemons 2"}},
@@ -1035,6 +1038,9 @@ func TestSoakFollowsAMix(t *testing.T) {
 	}
 	if want := map[scenarios.Change]int{"source": 14, "base": 4, "none": 2}; !maps.Equal(made, want) {
 		t.Errorf("the warm runs make %v, want %v", made, want)
+	}
+	if got, want := mixCounts(m.Mix), "14 source, 4 base, 2 none"; got != want {
+		t.Errorf("the environment's note says %q, want %q", got, want)
 	}
 	if got := m.Rows(); got != 2 {
 		t.Errorf("%d rows, want 2 (the soak's cold and warm)", got)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/cachebench/cachebench/results"
@@ -183,7 +184,12 @@ func (s *Session) changeNotes() []string {
 	var notes []string
 	for _, w := range s.Matrix.Workloads {
 		var made []string
-		for _, c := range s.Matrix.ChangesOf(w) {
+		changes := s.Matrix.ChangesOf(w)
+		if len(s.Matrix.Mix) > 0 {
+			made = append(made, "the soak's warm runs follow the commit mix, each making one of its changes ("+mixCounts(s.Matrix.Mix)+", in an order shuffled once)")
+			changes = slices.Compact(slices.Sorted(slices.Values(s.Matrix.Mix)))
+		}
+		for _, c := range changes {
 			switch c {
 			case scenarios.ChangeNone:
 				made = append(made, "none rebuilds the same commit")
@@ -203,4 +209,23 @@ func (s *Session) changeNotes() []string {
 		notes = append(notes, fmt.Sprintf("Workload %s: each warm run builds after its change, made before its clock starts; the round's cold run builds the workload as committed. %s.", w.Name, strings.Join(made, "; ")))
 	}
 	return append(notes, s.Matrix.Skipped()...)
+}
+
+// mixCounts says how many warm runs make each change of a soak's mix:
+// "11 source, 6 base, 2 none", the most made first.
+func mixCounts(mix []scenarios.Change) string {
+	count := map[scenarios.Change]int{}
+	var order []scenarios.Change
+	for _, c := range mix {
+		if count[c] == 0 {
+			order = append(order, c)
+		}
+		count[c]++
+	}
+	slices.SortStableFunc(order, func(a, b scenarios.Change) int { return count[b] - count[a] })
+	var parts []string
+	for _, c := range order {
+		parts = append(parts, fmt.Sprintf("%d %s", count[c], c))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/cachebench/cachebench/builders"
 	"github.com/cachebench/cachebench/builders/all"
 	"github.com/cachebench/cachebench/results"
+	"github.com/cachebench/cachebench/stats"
 )
 
 // Unrecognised returns the run's findings that none of its builder's
@@ -14,7 +15,7 @@ func Unrecognised(run results.Run) []string {
 	d, _ := all.Named(run.Builder)
 	var out []string
 	for _, f := range run.Findings {
-		if !slices.ContainsFunc(d.KnownFindings, func(k builders.KnownFinding) bool { return k.Change == run.Change && k.Text.MatchString(f) }) {
+		if !slices.ContainsFunc(d.KnownFindings, func(k builders.KnownFinding) bool { return k.Change == stats.PatternOf(run) && k.Text.MatchString(f) }) {
 			out = append(out, f)
 		}
 	}

@@ -681,7 +681,7 @@ func (c PlanConfig) checkDecision(builderNames []string) error {
 // make at all would leave the recommendation without it.
 func (c PlanConfig) checkSoakMix(p scenarios.Change) error {
 	if c.Decision.Mix[string(p)] == 0 {
-		return nil
+		return fmt.Errorf("a soak's commits follow it, and %s has weight 0: leave it out", p)
 	}
 	if p == scenarios.ChangeStamp {
 		return fmt.Errorf("a soak's commits follow it, and a stamp is a new build argument on the same commit, not a commit: leave %s out", p)
@@ -692,11 +692,15 @@ func (c PlanConfig) checkSoakMix(p scenarios.Change) error {
 		}
 	}
 	if !slices.Contains(c.Mix, p) {
+		// The warm runs of the shortest soak that makes a p change.
 		n := len(c.Mix)
-		for n < maxSoak && !slices.Contains(soakMix(c.Decision.Mix, n), p) {
+		for n < maxSoak-1 && !slices.Contains(soakMix(c.Decision.Mix, n), p) {
 			n++
 		}
-		return fmt.Errorf("a soak of %d builds makes no %s commit at its share (%s): give --soak %d or more, or a larger share", len(c.Mix)+1, p, c.Decision.Mix, n+1)
+		if !slices.Contains(soakMix(c.Decision.Mix, n), p) {
+			return fmt.Errorf("a soak makes no %s change at its share (%s) in up to %d builds: give it a larger share", p, c.Decision.Mix, maxSoak)
+		}
+		return fmt.Errorf("a soak of %d builds makes no %s change at its share (%s): give --soak %d or more, or a larger share", len(c.Mix)+1, p, c.Decision.Mix, n+1)
 	}
 	return nil
 }

@@ -193,7 +193,7 @@ func (m Matrix) SkippedLevels() []string {
 // named.
 func (m Matrix) Shape(warm int) string {
 	what := fmt.Sprintf("%d workloads", len(m.Workloads))
-	if len(m.Changes) > 0 {
+	if len(m.Changes) > 0 || len(m.Mix) > 0 {
 		var pairs []string
 		for _, w := range m.Workloads {
 			for _, c := range m.ChangesOf(w) {
@@ -224,7 +224,8 @@ func joinInts(ns []int) string {
 }
 
 // ChangesOf are the change patterns w is measured under: those named that
-// it can take, or its default when none are named.
+// it can take, or its default when none are named; a soak that follows a
+// mix is measured under ChangeMix alone.
 func (m Matrix) ChangesOf(w scenarios.Workload) []scenarios.Change {
 	if len(m.Mix) > 0 {
 		return []scenarios.Change{scenarios.ChangeMix}

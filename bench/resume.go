@@ -27,12 +27,25 @@ var planFlags = []string{
 	"concurrency", "arrival", "cache-volume", "soak", "gc-limit", "daemons", "placement",
 }
 
+// soakPlanFlags are plan flags of a soak only: its commits follow --mix,
+// which otherwise only weighs the recommendation (and may change on a
+// resume, as with cachebench report).
+var soakPlanFlags = []string{"mix"}
+
+// planFlagsOf are the plan's flags, given the soak's recorded value.
+func planFlagsOf(soak []string) []string {
+	if len(soak) == 1 && soak[0] != "0" {
+		return append(slices.Clone(planFlags), soakPlanFlags...)
+	}
+	return planFlags
+}
+
 // Plan returns the values of the plan's flags, as the flags print them.
 func (o Options) Plan() map[string][]string {
 	fs := pflag.NewFlagSet("plan", pflag.ContinueOnError)
 	o.AddFlags(fs)
 	plan := map[string][]string{}
-	for _, name := range planFlags {
+	for _, name := range planFlagsOf(flagValue(fs.Lookup("soak"))) {
 		plan[name] = flagValue(fs.Lookup(name))
 	}
 	return plan
@@ -55,7 +68,7 @@ func ResumeFlags(fs *pflag.FlagSet, dir string) error {
 		return err
 	}
 	var errs []string
-	for _, name := range planFlags {
+	for _, name := range planFlagsOf(res.Environment.Plan["soak"]) {
 		want, ok := res.Environment.Plan[name]
 		f := fs.Lookup(name)
 		if !ok || f == nil {

@@ -147,6 +147,37 @@ func TestResumeFlagsTakeThePlan(t *testing.T) {
 	}
 }
 
+// A soak's commits follow --mix: its resume takes the mix recorded, as a
+// plan flag; another benchmark's resume may weigh its recommendation anew.
+func TestResumeKeepsASoaksMix(t *testing.T) {
+	parse := func(dir string, args ...string) (Options, error) {
+		got := Defaults()
+		fs := pflag.NewFlagSet("run", pflag.ContinueOnError)
+		got.AddFlags(fs)
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		return got, ResumeFlags(fs, dir)
+	}
+	o := Defaults()
+	o.Builders, o.Strategies, o.Soak, o.Decision.Mix = []string{"buildkit"}, []string{"daemon"}, 20, "source=6,base=3,none=1"
+	soak := t.TempDir()
+	writeEnvironment(t, soak, results.Environment{Plan: o.Plan()})
+	got, err := parse(soak)
+	if err != nil || got.Decision.Mix != o.Decision.Mix {
+		t.Errorf("a soak resumed: mix %q (%v), want %q", got.Decision.Mix, err, o.Decision.Mix)
+	}
+	if _, err := parse(soak, "--mix", "source=1"); err == nil || !strings.Contains(err.Error(), "--mix source=1") {
+		t.Errorf("a soak resumed with another mix: %v", err)
+	}
+	o = Defaults()
+	other := t.TempDir()
+	writeEnvironment(t, other, results.Environment{Plan: o.Plan()})
+	if got, err := parse(other, "--mix", "none=1"); err != nil || got.Decision.Mix != "none=1" {
+		t.Errorf("a benchmark that is no soak, resumed with a mix: %q, %v", got.Decision.Mix, err)
+	}
+}
+
 func TestResumeRefusesWhatCannotBeContinued(t *testing.T) {
 	root := t.TempDir()
 	fs := pflag.NewFlagSet("run", pflag.ContinueOnError)

@@ -568,7 +568,7 @@ func (r *Runner) prepareRun(ctx context.Context, s PlannedRun, rd *round) (prepa
 	}
 	if daemonsOf(rd) != nil {
 		i, _ := rd.daemons.of(s)
-		p.run.Daemon = i + 1
+		p.run.Daemon, p.run.Daemons = i+1, len(rd.daemons.daemons)
 		p.run.ColdDaemon = s.Cache == results.Warm && rd.daemons.fresh(i)
 	}
 	stamp, err := r.makeChange(ctx, s, rd, changeToken(r.runID, p.run.Seq))

@@ -97,15 +97,15 @@ func costOf(mix Mix, runsOf func(pattern string) []results.Run, all []results.Ru
 // daemonGBHours is the memory a row's daemons hold in a month: they run
 // between builds too, so each holds the most it took (the median over the
 // runs of each one's peak since it started) all month. A round of the row
-// had as many daemons as its runs name (--daemons), one when they name
-// none.
+// had as many daemons as its runs record (--daemons; every one runs,
+// whichever the builds went to), one when they record none.
 func daemonGBHours(runs []results.Run) float64 {
 	var peaks []float64
 	daemons := 0
 	for _, r := range runs {
 		if r.DaemonPeakMemoryBytes > 0 {
 			peaks = append(peaks, float64(r.DaemonPeakMemoryBytes)/GB)
-			daemons = max(daemons, r.Daemon, 1)
+			daemons = max(daemons, r.Daemons, r.Daemon, 1)
 		}
 	}
 	if daemons == 0 {

@@ -296,8 +296,9 @@ func TestCostCountsTheDaemon(t *testing.T) {
 	}
 	// Two daemons (--daemons 2) hold twice the memory; 4,000 builds a month
 	// share it.
+	// Sticky: every build went to daemon 2, and the round ran both.
 	two := append(slices.Clone(runs), runs[0])
-	two[0].Daemon, two[1].Daemon = 1, 2
+	two[0].Daemon, two[1].Daemon, two[0].Daemons, two[1].Daemons = 2, 2, 2, 2
 	c = costOf(Mix{"source": 1}, func(string) []results.Run { return two }, two, Prices{BuildsPerMonth: 4000})
 	if want := 1000*0.1*10/3600 + 2*2*730*1000/4000.0; math.Abs(c.MemoryGBHours-want) > 1e-9 {
 		t.Errorf("two daemons, 4,000 builds a month: memory GB-hours %.3f, want %.3f", c.MemoryGBHours, want)

@@ -90,6 +90,10 @@ func WriteBenchText(w io.Writer, res *results.Results) error {
 			benchfmt.Config{Key: "change", Value: []byte(stats.ChangeOf(r)), File: true},
 			benchfmt.Config{Key: "network", Value: []byte(stats.NetworkOf(r)), File: true})
 		runCfg = append(runCfg, startConfig(r)...)
+		if r.MixChange != "" {
+			// A soak that follows a mix: each build's own change.
+			runCfg = append(runCfg, benchfmt.Config{Key: "mix-change", Value: []byte(r.MixChange), File: true})
+		}
 		if l := r.Level(); l > 1 {
 			// Builds among others started together: never compared with
 			// builds one at a time.

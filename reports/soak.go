@@ -141,7 +141,7 @@ func soakSection(d *doc, ss []soak, gcLimit string, charts []Chart) {
 	}
 	d.add(t)
 	if mixed {
-		d.para("A soak's builds by the change their commit made: each change's warm builds, how many of them lost layers, their mean hit rate and time.")
+		d.para("A soak that follows a mix, by the change each warm build's commit made: how many made it, how many of them lost layers, their mean hit rate and time. (Its first and last warm builds made different changes, so the table above leaves their means out.)")
 		t := table{header: []string{"round", "change", "warm builds", "that lost layers", "hit rate", "seconds"}, numeric: 2}
 		for _, s := range ss {
 			for _, c := range s.changes() {
@@ -178,6 +178,11 @@ func soakRow(s soak) []string {
 	}
 	if v := recorded(warm, func(b soakBuild) float64 { return b.stateBeforeMB }); len(v) > 0 {
 		smallest = slices.Min(v)
+	}
+	if len(s.changes()) > 0 {
+		// A mix's first and last builds made other changes: the table by
+		// change compares like with like.
+		first, last = nil, nil
 	}
 	return []string{s.name(), fmt.Sprint(len(s.builds)), fmt.Sprintf("%d of %d", lost, rated),
 		orDash(mean(first, hit), "%.0f%%"), orDash(mean(last, hit), "%.0f%%"),
@@ -366,7 +371,7 @@ func changeMarks(p *plot.Plot, leg *plot.Legend, s soak, col color.Color, marked
 		}
 		pts.Color, pts.Radius = col, vg.Points(3.5)
 		pts.Shape = cmp.Or(changeGlyphs[c], draw.GlyphDrawer(draw.PlusGlyph{}))
-		label := c + " commit"
+		label := "change " + c
 		if c == "" {
 			pts.Shape, label = draw.RingGlyph{}, "cold build"
 		}

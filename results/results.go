@@ -186,9 +186,11 @@ type Run struct {
 	// the base images, not the round's layers.
 	ColdVolume bool `json:"coldVolume,omitempty"`
 	// Daemon numbers, from 1, the daemon of its round that the build went
-	// to, when the round had several (--daemons); ColdDaemon says a warm
-	// build went to one that no build of its round had gone to yet.
+	// to, when the round had several (--daemons), and Daemons is how many
+	// it had; ColdDaemon says a warm build went to one that no build of
+	// its round had gone to yet.
 	Daemon     int  `json:"daemon,omitempty"`
+	Daemons    int  `json:"daemons,omitempty"`
 	ColdDaemon bool `json:"coldDaemon,omitempty"`
 	// MixChange is the change pattern a warm run's commit made when its
 	// round follows a commit mix (Change is ChangeMix).
