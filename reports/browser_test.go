@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -75,6 +76,15 @@ func TestSiteInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%s=%s: %v: run host/install-chromium.sh", BrowserEnv, browser, err)
 	}
+	// Nothing of the browser's is left in the host's temporary folder.
+	left := filepath.Join(os.TempDir(), "org.chromium.*")
+	before, _ := filepath.Glob(left)
+	t.Cleanup(func() {
+		after, _ := filepath.Glob(left)
+		if extra := slices.DeleteFunc(after, func(p string) bool { return slices.Contains(before, p) }); len(extra) > 0 {
+			t.Errorf("the browser left %v behind", extra)
+		}
+	})
 	shots := os.Getenv(ScreenshotsEnv)
 	keep := shots != ""
 	if !keep {
@@ -91,7 +101,10 @@ func TestSiteInBrowser(t *testing.T) {
 	srv := httptest.NewServer(http.FileServer(http.Dir(dir)))
 	defer srv.Close()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Flag("disable-dev-shm-usage", true))
+	// Chromium keeps its singleton socket in a folder of TMPDIR, which it
+	// leaves behind when it is stopped: the test's own folder goes with it.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Env("TMPDIR="+t.TempDir()))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(actx)
