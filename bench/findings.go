@@ -13,9 +13,10 @@ import (
 // known findings (builders.KnownFinding) explains.
 func Unrecognised(run results.Run) []string {
 	d, _ := all.Named(run.Builder)
+	change := stats.PatternOf(run)
 	var out []string
 	for _, f := range run.Findings {
-		if !slices.ContainsFunc(d.KnownFindings, func(k builders.KnownFinding) bool { return k.Change == stats.PatternOf(run) && k.Text.MatchString(f) }) {
+		if !slices.ContainsFunc(d.KnownFindings, func(k builders.KnownFinding) bool { return k.Change == change && k.Text.MatchString(f) }) {
 			out = append(out, f)
 		}
 	}

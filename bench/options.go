@@ -692,15 +692,13 @@ func (c PlanConfig) checkSoakMix(p scenarios.Change) error {
 		}
 	}
 	if !slices.Contains(c.Mix, p) {
-		// The warm runs of the shortest soak that makes a p change.
-		n := len(c.Mix)
-		for n < maxSoak-1 && !slices.Contains(soakMix(c.Decision.Mix, n), p) {
-			n++
+		// n: the warm runs of the shortest soak that makes a p change.
+		for n := len(c.Mix) + 1; n < maxSoak; n++ {
+			if slices.Contains(soakMix(c.Decision.Mix, n), p) {
+				return fmt.Errorf("a soak of %d builds makes no %s change at its share (%s): give --soak %d or more, or a larger share", len(c.Mix)+1, p, c.Decision.Mix, n+1)
+			}
 		}
-		if !slices.Contains(soakMix(c.Decision.Mix, n), p) {
-			return fmt.Errorf("a soak makes no %s change at its share (%s) in up to %d builds: give it a larger share", p, c.Decision.Mix, maxSoak)
-		}
-		return fmt.Errorf("a soak of %d builds makes no %s change at its share (%s): give --soak %d or more, or a larger share", len(c.Mix)+1, p, c.Decision.Mix, n+1)
+		return fmt.Errorf("a soak makes no %s change at its share (%s) in up to %d builds: give it a larger share", p, c.Decision.Mix, maxSoak)
 	}
 	return nil
 }

@@ -89,17 +89,20 @@ func (m Mix) Patterns() []string {
 // soak of the same mix and length makes the same commits every time.
 func (m Mix) Sequence(n int) []string {
 	norm, patterns := m.normalized(), m.Patterns()
-	counts := make([]int, len(patterns))
+	counts, remainders := make([]int, len(patterns)), make([]float64, len(patterns))
 	left := n
 	for i, p := range patterns {
-		counts[i] = int(math.Floor(norm[p] * float64(n)))
+		whole, frac := math.Modf(norm[p] * float64(n))
+		counts[i], remainders[i] = int(whole), frac
 		left -= counts[i]
 	}
-	byRemainder := slices.Clone(patterns)
-	remainder := func(p string) float64 { return norm[p]*float64(n) - math.Floor(norm[p]*float64(n)) }
-	slices.SortStableFunc(byRemainder, func(a, b string) int { return cmp.Compare(remainder(b), remainder(a)) })
-	for _, p := range byRemainder[:left] {
-		counts[slices.Index(patterns, p)]++
+	byRemainder := make([]int, len(patterns)) // indexes of patterns
+	for i := range byRemainder {
+		byRemainder[i] = i
+	}
+	slices.SortStableFunc(byRemainder, func(a, b int) int { return cmp.Compare(remainders[b], remainders[a]) })
+	for _, i := range byRemainder[:left] {
+		counts[i]++
 	}
 	var out []string
 	for i, p := range patterns {

@@ -145,10 +145,10 @@ func soakSection(d *doc, ss []soak, gcLimit string, charts []Chart) {
 		t := table{header: []string{"round", "change", "warm builds", "that lost layers", "hit rate", "seconds"}, numeric: 2}
 		for _, s := range ss {
 			for _, c := range s.changes() {
-				bs := slices.DeleteFunc(slices.Clone(s.builds[1:]), func(b soakBuild) bool { return b.change != c })
+				bs := ofChange(s.builds[1:], c)
 				lost, n := lostLayers(bs)
 				t.add(s.name(), c, fmt.Sprint(len(bs)), fmt.Sprintf("%d of %d", lost, n),
-					orDash(meanOf(bs, func(b soakBuild) float64 { return 100 * b.hitRate }), "%.0f%%"), orDash(meanOf(bs, func(b soakBuild) float64 { return b.seconds }), "%.1f"))
+					orDash(meanOf(bs, hitPercent), "%.0f%%"), orDash(meanOf(bs, seconds), "%.1f"))
 			}
 		}
 		d.add(t)
@@ -163,13 +163,15 @@ func soakSection(d *doc, ss []soak, gcLimit string, charts []Chart) {
 // soakRow is a soak's line of the table.
 func soakRow(s soak) []string {
 	warm := s.builds[1:]
-	first, last := warm[:min(soakWindow, len(warm))], warm[max(0, len(warm)-soakWindow):]
-	hit := func(b soakBuild) float64 { return 100 * b.hitRate }
-	sec := func(b soakBuild) float64 { return b.seconds }
-	mean := meanOf
+	var first, last []soakBuild
+	// A mix's first and last builds made other changes: the table by
+	// change compares like with like.
+	if len(s.changes()) == 0 {
+		first, last = warm[:min(soakWindow, len(warm))], warm[max(0, len(warm)-soakWindow):]
+	}
 	lost, rated := 0, 0
 	for _, c := range append(s.changes(), "") {
-		l, n := lostLayers(slices.DeleteFunc(slices.Clone(warm), func(b soakBuild) bool { return b.change != c }))
+		l, n := lostLayers(ofChange(warm, c))
 		lost, rated = lost+l, rated+n
 	}
 	largest, smallest := math.NaN(), math.NaN()
@@ -179,15 +181,20 @@ func soakRow(s soak) []string {
 	if v := recorded(warm, func(b soakBuild) float64 { return b.stateBeforeMB }); len(v) > 0 {
 		smallest = slices.Min(v)
 	}
-	if len(s.changes()) > 0 {
-		// A mix's first and last builds made other changes: the table by
-		// change compares like with like.
-		first, last = nil, nil
-	}
 	return []string{s.name(), fmt.Sprint(len(s.builds)), fmt.Sprintf("%d of %d", lost, rated),
-		orDash(mean(first, hit), "%.0f%%"), orDash(mean(last, hit), "%.0f%%"),
-		orDash(mean(first, sec), "%.1f"), orDash(mean(last, sec), "%.1f"), orDash(largest, "%.0f"), orDash(smallest, "%.0f")}
+		orDash(meanOf(first, hitPercent), "%.0f%%"), orDash(meanOf(last, hitPercent), "%.0f%%"),
+		orDash(meanOf(first, seconds), "%.1f"), orDash(meanOf(last, seconds), "%.1f"), orDash(largest, "%.0f"), orDash(smallest, "%.0f")}
 }
+
+// ofChange are the builds whose commit made change c ("": no change of
+// a mix, as in a soak that follows none, or a cold build).
+func ofChange(bs []soakBuild, c string) []soakBuild {
+	return slices.DeleteFunc(slices.Clone(bs), func(b soakBuild) bool { return b.change != c })
+}
+
+// hitPercent and seconds are a build's hit rate in percent and its time.
+func hitPercent(b soakBuild) float64 { return 100 * b.hitRate }
+func seconds(b soakBuild) float64    { return b.seconds }
 
 // lostLayers counts the builds that found fewer steps cached than the best
 // of them, of the n that have a hit rate: builds of one change, whose
@@ -256,7 +263,7 @@ func soakChart(ss []soak, gcLimit string) (*drawing, error) {
 		var hr, st, before plotter.XYs
 		for _, b := range s.builds {
 			if !math.IsNaN(b.hitRate) {
-				hr = append(hr, plotter.XY{X: float64(b.n), Y: 100 * b.hitRate})
+				hr = append(hr, plotter.XY{X: float64(b.n), Y: hitPercent(b)})
 			}
 			if !math.IsNaN(b.stateMB) {
 				st = append(st, plotter.XY{X: float64(b.n), Y: b.stateMB})
@@ -357,9 +364,9 @@ var changeGlyphs = map[string]draw.GlyphDrawer{
 func changeMarks(p *plot.Plot, leg *plot.Legend, s soak, col color.Color, marked map[string]bool) error {
 	for _, c := range append(s.changes(), "") {
 		var xys plotter.XYs
-		for _, b := range s.builds {
-			if b.change == c && !math.IsNaN(b.hitRate) {
-				xys = append(xys, plotter.XY{X: float64(b.n), Y: 100 * b.hitRate})
+		for _, b := range ofChange(s.builds, c) {
+			if !math.IsNaN(b.hitRate) {
+				xys = append(xys, plotter.XY{X: float64(b.n), Y: hitPercent(b)})
 			}
 		}
 		if len(xys) == 0 {
